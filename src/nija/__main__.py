@@ -1,0 +1,3 @@
+from nija.cli.main import nija
+
+nija(prog_name="nija")

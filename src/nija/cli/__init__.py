@@ -1,0 +1,1 @@
+"""Command-line entry points; the root scripts are thin shims onto these."""

@@ -1,0 +1,125 @@
+"""What every command shares: options, the service, prompts, and error handling that
+maps the exception tree onto exit codes without a traceback."""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import json
+import os
+import socket
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import click
+
+from nija.domain.errors import ConfirmationDeclined, NijaError
+from nija.domain.transitions import Who
+from nija.service import SafetyService
+from nija.store import open_store
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 done (or nothing to do), 1 unexpected error, 2 usage, 3 refused by a "
+    "safety rule, 4 storage problem, 5 inconsistencies found (status only)."
+)
+
+
+@dataclass(frozen=True)
+class Invocation:
+    data_dir: Path | None
+    as_json: bool
+    yes: bool
+
+    def service(self) -> SafetyService:
+        return SafetyService(open_store(self.data_dir))
+
+
+def cli_who() -> Who:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = f"uid{os.getuid()}"
+    return Who(actor=f"{user}@{socket.gethostname()}", source="cli")
+
+
+def common_options(*, mutating: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--data-dir`` and ``--json`` on every command, ``--yes``/``--force`` on changing ones."""
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        fn = click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")(fn)
+        fn = click.option(
+            "--data-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            envvar="NIJA_DATA_DIR",
+            help="Directory holding the state files (default: NIJA_DATA_DIR, else the current directory).",
+        )(fn)
+        if mutating:
+            fn = click.option(
+                "--yes", "--force", "yes", is_flag=True, help="Do not ask for confirmation."
+            )(fn)
+        return fn
+
+    return decorate
+
+
+def handles_errors(fn: Callable[P, T]) -> Callable[P, T]:
+    """Turn expected failures into a clear message and the documented exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        as_json = bool(kwargs.get("as_json"))
+        try:
+            return fn(*args, **kwargs)
+        except NijaError as exc:
+            _report_error(exc.code, exc.message, exc.fix, as_json)
+            sys.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            _report_error("INTERRUPTED", "Interrupted", "", as_json)
+            sys.exit(ConfirmationDeclined.exit_code)
+        except Exception as exc:
+            if os.environ.get("NIJA_DEBUG"):
+                raise
+            _report_error("UNEXPECTED", f"Unexpected error: {type(exc).__name__}: {exc}",
+                          "Set NIJA_DEBUG=1 to see the traceback and report it", as_json)
+            sys.exit(NijaError.exit_code)
+
+    return wrapper
+
+
+def _report_error(code: str, message: str, fix: str, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps({"error": {"code": code, "message": message, "fix": fix}}, indent=2))
+        return
+    click.echo(f"❌ {message}", err=True)
+    if fix:
+        click.echo(f"💡 Fix: {fix}", err=True)
+
+
+def confirm(question: str, *, yes: bool) -> None:
+    """Ask yes/no on a terminal; refuse (exit 3) when there is nobody to ask."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise ConfirmationDeclined(
+            "No terminal to ask for confirmation (standard input is not a TTY); nothing was done",
+            "Re-run with --yes to confirm non-interactively",
+            code="NO_TERMINAL",
+        )
+    try:
+        answer = click.prompt(f"{question} [yes/no]", default="no", show_default=False)
+    except click.Abort:
+        answer = "no"
+    if answer.strip().lower() not in ("y", "yes"):
+        raise ConfirmationDeclined("Declined: nothing was done", "", code="DECLINED")
+
+
+def print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))

@@ -1,0 +1,87 @@
+"""``emergency_kill_switch.py activate|deactivate|status|history``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.text import Text
+
+from nija.cli import render
+from nija.cli.common import (
+    EXIT_CODES_HELP,
+    Invocation,
+    cli_who,
+    common_options,
+    confirm,
+    handles_errors,
+    print_json,
+)
+from nija.cli.recovery import history
+from nija.views import outcome_view, status_view
+
+
+@click.command(epilog=EXIT_CODES_HELP)
+@click.argument("reason", nargs=-1)
+@common_options(mutating=False)
+@handles_errors
+def activate(reason: tuple[str, ...], data_dir: Path | None, as_json: bool) -> None:
+    """Stop all trading now. Never asks: in an emergency it must be instant."""
+    service = Invocation(data_dir, as_json, yes=True).service()
+    result = service.activate_kill(" ".join(reason), cli_who())
+    if as_json:
+        print_json(outcome_view(result))
+        return
+    out = render.console()
+    out.print("🛑 KILL SWITCH ACTIVATED: all trading is stopped (EMERGENCY_STOP)", style="bold red")
+    out.print("To resume later: fix the cause, then run "
+              "'python emergency_kill_switch.py deactivate \"<what was fixed>\"' and "
+              "'python safe_restore_trading.py restore'.")
+
+
+@click.command(epilog=EXIT_CODES_HELP)
+@click.argument("reason", nargs=-1)
+@common_options(mutating=True)
+@handles_errors
+def deactivate(reason: tuple[str, ...], data_dir: Path | None, as_json: bool, yes: bool) -> None:
+    """Deactivate the kill switch (a reason is required). Moves EMERGENCY_STOP to OFF,
+    never to trading: run 'safe_restore_trading.py restore' afterwards."""
+    service = Invocation(data_dir, as_json, yes).service()
+    text = " ".join(reason)
+    if text.strip() and service.snapshot().kill_active:
+        confirm(f"Deactivate the kill switch ({text})?", yes=yes)
+    result = service.deactivate_kill(text, cli_who())
+    if as_json:
+        print_json(outcome_view(result))
+        return
+    out = render.console()
+    render.outcome(out, result, "Kill switch deactivated")
+    if result.changed or not result.kill_active:
+        out.print("Trading stays disabled (OFF). Next: 'python safe_restore_trading.py restore' "
+                  "to resume in DRY_RUN.")
+
+
+@click.command("status", epilog=EXIT_CODES_HELP)
+@common_options(mutating=False)
+@handles_errors
+def kill_status(data_dir: Path | None, as_json: bool) -> None:
+    """Show whether the kill switch is active, why, since when and by whom."""
+    service = Invocation(data_dir, as_json, yes=False).service()
+    report = service.status()
+    if as_json:
+        print_json(status_view(report, service.store.location)["kill_switch"])
+        return
+    out = render.console()
+    if report.kill_active:
+        out.print("🛑 KILL SWITCH: ACTIVE", style="bold red")
+        act = report.last_activation
+        if act is not None:
+            out.print(Text(f"Reason: {act.reason}\nSince: {act.timestamp.isoformat(timespec='seconds')}"
+                           f"\nBy: {act.actor} via {act.source}"))
+    else:
+        out.print("✅ KILL SWITCH: inactive", style="green")
+    out.print(f"Kill File Exists: {report.kill_file_exists}")
+    out.print(f"Trading State Machine: {report.state}")
+
+
+kill_commands = {"activate": activate, "deactivate": deactivate, "status": kill_status, "history": history}

@@ -1,0 +1,46 @@
+"""The three entry points: ``nija``, ``safe_restore_trading`` and ``emergency_kill_switch``."""
+
+from __future__ import annotations
+
+import click
+
+from nija import __version__
+from nija.cli.kill import kill_commands
+from nija.cli.recovery import history, reset, restore, status
+
+
+@click.group(help="NIJA safety control plane for trading bots.")
+@click.version_option(__version__, prog_name="nija")
+def nija() -> None:
+    pass
+
+
+@click.group("kill", help="The latched kill switch.")
+def kill_group() -> None:
+    pass
+
+
+for _name, _command in kill_commands.items():
+    kill_group.add_command(_command, _name)
+for _command in (status, restore, reset, history):
+    nija.add_command(_command)
+nija.add_command(kill_group)
+
+
+@click.group(help="Safely restore trading after an emergency stop or restart, without risking "
+                  "capital. Never enables LIVE trading.")
+def safe_restore_trading() -> None:
+    pass
+
+
+for _command in (status, restore, reset):
+    safe_restore_trading.add_command(_command)
+
+
+@click.group(help="Activate or deactivate the emergency kill switch.")
+def emergency_kill_switch() -> None:
+    pass
+
+
+for _name, _command in kill_commands.items():
+    emergency_kill_switch.add_command(_command, _name)

@@ -1,0 +1,110 @@
+"""``status``, ``restore``, ``reset`` and ``history``: the guide's recovery commands."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from nija.cli import render
+from nija.cli.common import (
+    EXIT_CODES_HELP,
+    Invocation,
+    cli_who,
+    common_options,
+    confirm,
+    handles_errors,
+    print_json,
+)
+from nija.domain.errors import InconsistenciesFound
+from nija.views import kill_event_view, outcome_view, status_view, transition_view
+
+
+@click.command(epilog=EXIT_CODES_HELP)
+@common_options(mutating=False)
+@handles_errors
+def status(data_dir: Path | None, as_json: bool) -> None:
+    """Diagnose the trading state and detect inconsistencies (always run this first)."""
+    service = Invocation(data_dir, as_json, yes=False).service()
+    report = service.status()
+    if as_json:
+        print_json(status_view(report, service.store.location))
+    else:
+        render.status(render.console(), report, service.store.location)
+    if report.inconsistencies:
+        sys.exit(InconsistenciesFound.exit_code)
+
+
+@click.command(epilog=EXIT_CODES_HELP)
+@common_options(mutating=True)
+@handles_errors
+def restore(data_dir: Path | None, as_json: bool, yes: bool) -> None:
+    """Safely restore trading to DRY_RUN (simulation, no capital at risk).
+
+    EMERGENCY_STOP → OFF → DRY_RUN. Refuses while the kill switch is active.
+    Never enables LIVE trading."""
+    service = Invocation(data_dir, as_json, yes).service()
+    plan = service.plan_restore()
+    out = render.console()
+    if plan.nothing_to_do:
+        result = service.restore(cli_who(), expected=plan)
+    else:
+        if not as_json:
+            render.plan(out, plan, "🔄 SAFE RESTORE TO DRY_RUN")
+            out.print("🛡️ This never enables LIVE trading: DRY_RUN simulates every order.")
+        confirm(f"Restore {plan.path}?", yes=yes)
+        result = service.restore(cli_who(), expected=plan)
+    if as_json:
+        print_json(outcome_view(result))
+        return
+    render.outcome(out, result, "Restored to simulation mode")
+    if result.changed:
+        out.print("Next: monitor DRY_RUN (at least 1 hour is recommended); enable LIVE only via "
+                  "the UI/API with the risk acknowledgment.")
+
+
+@click.command(epilog=EXIT_CODES_HELP)
+@common_options(mutating=True)
+@handles_errors
+def reset(data_dir: Path | None, as_json: bool, yes: bool) -> None:
+    """Disable all trading: move to OFF. Refuses while the kill switch is active."""
+    service = Invocation(data_dir, as_json, yes).service()
+    plan = service.plan_reset()
+    out = render.console()
+    if not plan.nothing_to_do:
+        if not as_json:
+            render.plan(out, plan, "⏹️ RESET TO OFF")
+        confirm(f"Reset {plan.path}?", yes=yes)
+    result = service.reset(cli_who(), expected=plan)
+    if as_json:
+        print_json(outcome_view(result))
+    else:
+        render.outcome(out, result, "Trading disabled")
+
+
+@click.command(epilog=EXIT_CODES_HELP)
+@common_options(mutating=False)
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True,
+              help="How many of the newest entries to show.")
+@handles_errors
+def history(data_dir: Path | None, as_json: bool, limit: int) -> None:
+    """Show the trading state history and the kill switch history."""
+    service = Invocation(data_dir, as_json, yes=False).service()
+    transitions, kills = service.history()
+    transitions, kills = transitions[-limit:], kills[-limit:]
+    if as_json:
+        print_json({"transitions": [transition_view(t) for t in transitions],
+                    "kill_switch": [kill_event_view(k) for k in kills]})
+        return
+    out = render.console()
+    out.print("📜 TRADING STATE HISTORY", style="bold")
+    for t in transitions:
+        out.print(render.transition_line(t), markup=False)
+    if not transitions:
+        out.print("(none)")
+    out.print("🛑 KILL SWITCH HISTORY", style="bold")
+    for k in kills:
+        out.print(render.kill_event_line(k), markup=False)
+    if not kills:
+        out.print("(none)")

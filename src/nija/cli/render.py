@@ -1,0 +1,115 @@
+"""Human-readable output in the guide's shape, coloured where the terminal allows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.console import Console
+from rich.text import Text
+
+from nija.domain.diagnosis import StatusReport
+from nija.domain.records import KillEvent, Transition
+from nija.domain.recovery import Plan
+from nija.domain.states import Mode, TradingState
+from nija.service import Outcome
+
+RULE = "-" * 80
+
+_STATE_STYLE = {
+    TradingState.OFF: "bold",
+    TradingState.DRY_RUN: "bold cyan",
+    TradingState.LIVE_PENDING_CONFIRMATION: "bold yellow",
+    TradingState.LIVE_ACTIVE: "bold red",
+    TradingState.EMERGENCY_STOP: "bold red",
+}
+
+
+def console(*, stderr: bool = False) -> Console:
+    # highlight=False: never recolour user-supplied reasons; soft_wrap keeps lines intact.
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def status(out: Console, report: StatusReport, location: str) -> None:
+    out.print("📊 CURRENT STATUS", style="bold")
+    out.print(RULE)
+    out.print(Text.assemble("Trading State Machine: ", (str(report.state), _STATE_STYLE[report.state])))
+    out.print(Text.assemble("Kill Switch Active: ", _kill_text(report)))
+    out.print(f"Kill File Exists: {report.kill_file_exists}")
+    out.print(Text.assemble("Can Trade: ", _can_trade_text(report)))
+    out.print(Text.assemble("Bot: ", _bot_text(report)))
+    out.print(Text(f"Data: {location}", style="dim"))
+    out.print(RULE)
+    if not report.inconsistencies:
+        out.print("✅ No inconsistencies detected", style="green")
+    for item in report.inconsistencies:
+        out.print(Text.assemble("⚠️ STATE INCONSISTENCY DETECTED: ", (item.code, "bold yellow")))
+        for line in item.details or (f"• {item.message}",):
+            out.print(Text(line))
+        out.print(Text(f"💡 Solution: {item.fix}"))
+    if report.recent_history:
+        out.print(RULE)
+        out.print("Recent history:", style="bold")
+        for entry in report.recent_history:
+            out.print(Text(transition_line(entry)))
+
+
+def _kill_text(report: StatusReport) -> Text:
+    if not report.kill_active:
+        return Text("✅ NO", style="green")
+    text = Text("🛑 YES", style="bold red")
+    act = report.last_activation
+    if act is not None:
+        text.append(f" (since {_when(act.timestamp)} by {act.actor} via {act.source}: {act.reason})")
+    return text
+
+
+def _can_trade_text(report: StatusReport) -> Text:
+    perm = report.permission
+    if not perm.allowed:
+        return Text(f"❌ NO ({perm.reason})", style="red")
+    if perm.mode is Mode.LIVE:
+        return Text("⚠️ YES: LIVE, real capital at risk", style="bold red")
+    return Text("✅ YES: simulated (DRY_RUN, no capital at risk)", style="green")
+
+
+def _bot_text(report: StatusReport) -> Text:
+    beat = report.heartbeat
+    if beat is None:
+        return Text("not running (no heartbeat)", style="dim")
+    age = (report.checked_at - beat.last_beat).total_seconds()
+    if report.bot_alive:
+        return Text(f"alive (pid {beat.pid} on {beat.host}, last heartbeat {age:.0f}s ago)", style="green")
+    why = "stopped" if beat.stopped else f"last heartbeat {age:.0f}s ago"
+    return Text(f"not running ({why}; pid {beat.pid} on {beat.host})", style="yellow")
+
+
+def plan(out: Console, shown: Plan, title: str) -> None:
+    out.print(title, style="bold")
+    out.print(RULE)
+    out.print(Text(f"Plan: {shown.path}"))
+    for number, step in enumerate(shown.steps, 1):
+        out.print(Text(f"  {number}. {step.from_state} → {step.to_state}: {step.reason}"))
+    for warning in shown.warnings:
+        out.print(Text(f"⚠️ {warning}", style="yellow"))
+
+
+def outcome(out: Console, result: Outcome, done: str) -> None:
+    for warning in result.warnings:
+        out.print(Text(f"⚠️ {warning}", style="yellow"))
+    for message in result.messages:
+        out.print(Text(f"ℹ️ {message}"))
+    if result.changed:
+        out.print(Text(f"✅ {done}: now {result.after}", style="green"))
+
+
+def transition_line(t: Transition) -> str:
+    return f"{_when(t.timestamp)}  {t.from_state} → {t.to_state}  ({t.actor} via {t.source}) {t.reason}"
+
+
+def kill_event_line(e: KillEvent) -> str:
+    action = (e.action or "record").upper()
+    return f"{_when(e.timestamp)}  {action:<10} ({e.actor} via {e.source}) {e.reason}"
+
+
+def _when(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")

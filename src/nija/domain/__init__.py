@@ -1,0 +1,1 @@
+"""The pure domain core: states, rules, diagnosis and errors. No I/O, no clock."""

@@ -1,0 +1,33 @@
+"""Immutable events the service emits after every committed change.
+
+Audit trail, notifications, metrics and the API's event stream all listen to these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class EventKind(StrEnum):
+    TRANSITION = "transition"
+    KILL_ACTIVATED = "kill_activated"
+    KILL_DEACTIVATED = "kill_deactivated"
+    RESTORE = "restore"
+    RESET = "reset"
+    LIVE_REQUESTED = "live_requested"
+    LIVE_CONFIRMED = "live_confirmed"
+    LIVE_CANCELLED = "live_cancelled"
+    LIVE_EXPIRED = "live_expired"
+    BOT_STARTED = "bot_started"
+    ORDER_DENIED = "order_denied"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    kind: EventKind
+    actor: str
+    source: str
+    reason: str
+    timestamp: datetime
+    details: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,145 @@
+"""Immutable records of the trading state and the kill switch, and the snapshot a
+store hands to the domain. No I/O here: stores turn these into bytes or rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from nija.domain.states import TradingState
+
+# The guide asks for history; an unbounded file slows every write, so keep a window.
+MAX_HISTORY = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    from_state: TradingState
+    to_state: TradingState
+    reason: str
+    timestamp: datetime
+    actor: str = "unknown"
+    source: str = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class PendingLive:
+    """An outstanding request to go live, waiting for its confirmation."""
+
+    code_hash: str
+    requested_by: str
+    requested_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TradingRecord:
+    current_state: TradingState = TradingState.OFF
+    history: tuple[Transition, ...] = ()
+    last_updated: datetime | None = None
+    pending_live: PendingLive | None = None
+
+    def with_transition(self, entry: Transition) -> TradingRecord:
+        history = (*self.history, entry)[-MAX_HISTORY:]
+        pending = self.pending_live if entry.to_state is TradingState.LIVE_PENDING_CONFIRMATION else None
+        return replace(
+            self,
+            current_state=entry.to_state,
+            history=history,
+            last_updated=entry.timestamp,
+            pending_live=pending,
+        )
+
+    def entered_at(self, state: TradingState) -> datetime | None:
+        """When the current stay in ``state`` began, if the history says."""
+        if self.current_state is not state or not self.history:
+            return None
+        last = self.history[-1]
+        return last.timestamp if last.to_state is state else None
+
+
+class KillAction(StrEnum):
+    ACTIVATE = "activate"
+    DEACTIVATE = "deactivate"
+
+
+@dataclass(frozen=True, slots=True)
+class KillEvent:
+    action: KillAction | None  # None: a legacy entry (the guide's format has no action)
+    reason: str
+    timestamp: datetime
+    source: str = "unknown"
+    actor: str = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class KillRecord:
+    is_active: bool = False
+    history: tuple[KillEvent, ...] = ()
+    last_updated: datetime | None = None
+
+    def with_event(self, event: KillEvent) -> KillRecord:
+        return KillRecord(
+            is_active=event.action is KillAction.ACTIVATE,
+            history=(*self.history, event)[-MAX_HISTORY:],
+            last_updated=event.timestamp,
+        )
+
+    @property
+    def last_activation(self) -> KillEvent | None:
+        for position, event in enumerate(reversed(self.history)):
+            if event.action is KillAction.ACTIVATE:
+                return event
+            if event.action is None and position == 0 and self.is_active:
+                return event
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """A stored record that could not be read: corrupt, truncated or unknown content.
+
+    Treated as EMERGENCY_STOP with the kill switch active (fail closed)."""
+
+    location: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    pid: int
+    host: str
+    last_beat: datetime
+    started_at: datetime
+    stopped: bool = False
+
+    def is_alive(self, now: datetime, max_age: timedelta) -> bool:
+        return not self.stopped and now - self.last_beat <= max_age
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything the domain needs to know about one bot's stored safety state."""
+
+    trading: TradingRecord | Unreadable = field(default_factory=TradingRecord)
+    kill: KillRecord | Unreadable = field(default_factory=KillRecord)
+    kill_flag: bool = False  # the kill file (or fleet flag) exists
+    heartbeat: Heartbeat | None = None
+    not_writable: tuple[str, ...] = ()  # locations a write would fail on, with the cause
+
+    @property
+    def kill_active(self) -> bool:
+        """The kill switch is latched if any sign of it exists, or anything is unreadable."""
+        return (
+            self.kill_flag
+            or isinstance(self.kill, Unreadable)
+            or isinstance(self.trading, Unreadable)
+            or self.kill.is_active
+        )
+
+    @property
+    def state(self) -> TradingState:
+        if isinstance(self.trading, Unreadable):
+            return TradingState.EMERGENCY_STOP
+        return self.trading.current_state

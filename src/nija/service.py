@@ -1,0 +1,272 @@
+"""The one place that loads, applies a domain rule, saves and records.
+
+Every mutating operation runs as: open a store transaction (exclusive across
+processes), apply the rule to the snapshot, commit, then tell the listeners. Listener failures are
+reported and never undo or delay a safety action."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from nija.domain import killswitch, live, recovery
+from nija.domain.change import Change
+from nija.domain.clock import Clock
+from nija.domain.diagnosis import StatusReport, report
+from nija.domain.errors import NijaError, SafetyRefusal, StorageProblem
+from nija.domain.events import Event, EventKind
+from nija.domain.records import KillEvent, KillRecord, Snapshot, TradingRecord, Transition
+from nija.domain.states import TradingState
+from nija.domain.transitions import Who
+from nija.store.ports import PermissionView, Store, Transaction
+
+Listener = Callable[[Event], None]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What an operation did, for the CLI, the API and the event stream."""
+
+    before: TradingState
+    after: TradingState
+    kill_active: bool
+    transitions: tuple[Transition, ...] = ()
+    messages: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.transitions) or self.before is not self.after
+
+
+@dataclass(frozen=True, slots=True)
+class LiveRequest:
+    code: str  # shown once; only its hash is stored
+    expires_at: datetime
+    outcome: Outcome
+
+
+@dataclass
+class SafetyService:
+    store: Store
+    clock: Clock = system_clock
+    policy: live.LivePolicy = field(default_factory=live.LivePolicy)
+    listeners: list[Listener] = field(default_factory=list)
+    listener_errors: list[str] = field(default_factory=list)
+
+    # -- reading -------------------------------------------------------------------
+    def status(self, *, history_items: int = 5) -> StatusReport:
+        return report(self.store.load(), self.clock(), history_items=history_items)
+
+    def snapshot(self) -> Snapshot:
+        return self.store.load()
+
+    def history(self) -> tuple[tuple[Transition, ...], tuple[KillEvent, ...]]:
+        snap = self.store.load()
+        trading = snap.trading.history if isinstance(snap.trading, TradingRecord) else ()
+        kills = snap.kill.history if isinstance(snap.kill, KillRecord) else ()
+        return trading, kills
+
+    def permission_view(self) -> PermissionView:
+        return self.store.permission_view()
+
+    def plan_restore(self) -> recovery.Plan:
+        return recovery.plan_restore(self.store.load())
+
+    def plan_reset(self) -> recovery.Plan:
+        return recovery.plan_reset(self.store.load())
+
+    # -- kill switch ---------------------------------------------------------------
+    def activate_kill(self, reason: str, who: Who) -> Outcome:
+        """Raise the kill file first, so every reader sees the kill even if the lock is held."""
+        now = self.clock()
+        reason = reason.strip() or killswitch.DEFAULT_ACTIVATION_REASON
+        self.store.raise_kill_flag(reason, who, now)
+        try:
+            with self.store.transaction() as tx:
+                change = killswitch.activate(tx.snapshot, reason, who, self.clock())
+                outcome = self._commit(tx, change)
+        except StorageProblem as exc:
+            raise type(exc)(
+                f"The kill switch IS ACTIVE (the kill file {self.store.location}/EMERGENCY_STOP "
+                f"exists), but recording it failed: {exc.message}",
+                exc.fix,
+                code=exc.code,
+            ) from exc
+        self._emit(Event(EventKind.KILL_ACTIVATED, who.actor, who.source, reason, now))
+        return outcome
+
+    def adopt_kill_flag(self, who: Who) -> Outcome | None:
+        """Record a kill raised only by the kill file (``touch EMERGENCY_STOP``), so that
+        deleting the file afterwards deactivates nothing. Returns None if nothing to adopt."""
+        snap = self.store.load()
+        if not snap.kill_flag or (isinstance(snap.kill, KillRecord) and snap.kill.is_active):
+            return None
+        return self.activate_kill("Kill file EMERGENCY_STOP found", who)
+
+    def deactivate_kill(self, reason: str, who: Who) -> Outcome:
+        with self.store.transaction() as tx:
+            change = killswitch.deactivate(tx.snapshot, reason, who, self.clock())
+            outcome = self._commit(tx, change)
+        if not change.is_empty:
+            self._emit(Event(EventKind.KILL_DEACTIVATED, who.actor, who.source, reason.strip(), self.clock()))
+        return outcome
+
+    # -- recovery ------------------------------------------------------------------
+    def restore(self, who: Who, *, expected: recovery.Plan | None = None) -> Outcome:
+        return self._run_plan(recovery.plan_restore, who, expected, EventKind.RESTORE)
+
+    def reset(self, who: Who, *, expected: recovery.Plan | None = None) -> Outcome:
+        return self._run_plan(recovery.plan_reset, who, expected, EventKind.RESET)
+
+    def _run_plan(
+        self,
+        planner: Callable[[Snapshot], recovery.Plan],
+        who: Who,
+        expected: recovery.Plan | None,
+        kind: EventKind,
+    ) -> Outcome:
+        with self.store.transaction() as tx:
+            plan = planner(tx.snapshot)
+            if expected is not None and plan.steps != expected.steps:
+                raise SafetyRefusal(
+                    f"The state changed while the plan was shown (now {tx.snapshot.state}); "
+                    "nothing was done",
+                    "Run the command again to see the new plan",
+                    code="STATE_CHANGED",
+                )
+            if plan.nothing_to_do:
+                return self._outcome(tx.snapshot, tx.snapshot, (f"Already {tx.snapshot.state}: nothing to do",))
+            record = tx.snapshot.trading
+            assert isinstance(record, TradingRecord)  # planners refuse unreadable records
+            updated = recovery.apply_plan(record, plan, who, self.clock())
+            outcome = self._commit(tx, Change(trading=updated), warnings=plan.warnings)
+        self._emit(Event(kind, who.actor, who.source, plan.path, self.clock(), {"path": plan.path}))
+        return outcome
+
+    def on_bot_start(self, who: Who) -> Outcome:
+        """The restart rule: a restart never resumes live trading."""
+        with self.store.transaction() as tx:
+            snap = tx.snapshot
+            if not isinstance(snap.trading, TradingRecord) or not snap.state.is_live:
+                return self._outcome(snap, snap, ())
+            reason = f"Bot restart: a restart never resumes live trading (was {snap.state})"
+            updated = snap.trading.with_transition(
+                Transition(snap.state, TradingState.OFF, reason, self.clock(), who.actor, who.source)
+            )
+            outcome = self._commit(tx, Change(trading=updated))
+        self._emit(Event(EventKind.BOT_STARTED, who.actor, who.source, reason, self.clock()))
+        return outcome
+
+    # -- live trading --------------------------------------------------------------
+    def request_live(self, who: Who, *, credentials_configured: bool) -> LiveRequest:
+        code = secrets.token_hex(4).upper()
+        with self.store.transaction() as tx:
+            snap = tx.snapshot
+            inconsistencies = report(snap, self.clock(), history_items=0).inconsistencies
+            codes = tuple(i.code for i in inconsistencies if i.code != "FILE_NOT_WRITABLE")
+            record = live.request_live(
+                snap, self.policy, who, self.clock(),
+                code_hash=hash_code(code), credentials_configured=credentials_configured,
+                inconsistency_codes=codes,
+            )
+            outcome = self._commit(tx, Change(trading=record))
+        pending = record.pending_live
+        assert pending is not None
+        self._emit(Event(EventKind.LIVE_REQUESTED, who.actor, who.source, "live requested", self.clock(),
+                         {"expires_at": pending.expires_at.isoformat()}))
+        return LiveRequest(code, pending.expires_at, outcome)
+
+    def confirm_live(self, code: str, phrase: str, who: Who) -> Outcome:
+        with self.store.transaction() as tx:
+            expired = self._expire(tx, who)
+            if expired is not None:
+                refusal = SafetyRefusal(
+                    "The live request has expired and cannot be confirmed; the bot is back in DRY_RUN",
+                    "Request live trading again",
+                    code="PENDING_CONFIRMATION_EXPIRED",
+                )
+            else:
+                record = live.confirm_live(
+                    tx.snapshot, self.policy, who, self.clock(), code_hash=hash_code(code), phrase=phrase
+                )
+                outcome = self._commit(tx, Change(trading=record))
+        if expired is not None:
+            raise refusal
+        self._emit(Event(EventKind.LIVE_CONFIRMED, who.actor, who.source, phrase, self.clock()))
+        return outcome
+
+    def cancel_live(self, who: Who, reason: str = "") -> Outcome:
+        with self.store.transaction() as tx:
+            record = live.cancel_live(tx.snapshot, who, self.clock(), reason)
+            outcome = self._commit(tx, Change(trading=record))
+        self._emit(Event(EventKind.LIVE_CANCELLED, who.actor, who.source, reason or "cancelled", self.clock()))
+        return outcome
+
+    def expire_live_request(self, who: Who) -> Outcome | None:
+        with self.store.transaction() as tx:
+            return self._expire(tx, who)
+
+    def _expire(self, tx: Transaction, who: Who) -> Outcome | None:
+        record = tx.snapshot.trading
+        if not isinstance(record, TradingRecord):
+            return None
+        expired = live.expire_pending(record, who, self.clock())
+        if expired is None:
+            return None
+        outcome = self._commit(tx, Change(trading=expired))
+        self._emit(Event(EventKind.LIVE_EXPIRED, who.actor, who.source, "confirmation window expired", self.clock()))
+        return outcome
+
+    # -- plumbing ------------------------------------------------------------------
+    def _commit(self, tx: Transaction, change: Change, *, warnings: tuple[str, ...] = ()) -> Outcome:
+        before = tx.snapshot
+        if not change.is_empty:
+            tx.commit(change)
+        after = Snapshot(
+            trading=change.trading if change.trading is not None else before.trading,
+            kill=change.kill if change.kill is not None else before.kill,
+            kill_flag=False if change.clear_kill_flag else before.kill_flag,
+        )
+        outcome = self._outcome(before, after, change.messages, warnings)
+        for transition in outcome.transitions:
+            self._emit(Event(EventKind.TRANSITION, transition.actor, transition.source, transition.reason,
+                             transition.timestamp,
+                             {"from": transition.from_state, "to": transition.to_state}))
+        return outcome
+
+    def _outcome(
+        self, before: Snapshot, after: Snapshot, messages: tuple[str, ...], warnings: tuple[str, ...] = ()
+    ) -> Outcome:
+        new: tuple[Transition, ...] = ()
+        if isinstance(after.trading, TradingRecord) and after.trading is not before.trading:
+            new = _new_entries(before.trading, after.trading)
+        return Outcome(before.state, after.state, after.kill_active, new, messages, warnings)
+
+    def _emit(self, event: Event) -> None:
+        for listener in self.listeners:
+            try:
+                listener(event)
+            except Exception as exc:  # noqa: BLE001 - a listener never blocks a safety action
+                self.listener_errors.append(f"{getattr(listener, '__name__', listener)}: {exc}")
+
+
+def _new_entries(before: object, after: TradingRecord) -> tuple[Transition, ...]:
+    if not isinstance(before, TradingRecord):
+        return after.history
+    known = set(map(id, before.history))
+    return tuple(t for t in after.history if id(t) not in known)
+
+
+def hash_code(code: str) -> str:
+    return hashlib.sha256(code.strip().upper().encode()).hexdigest()
+
+
+__all__ = ["LiveRequest", "NijaError", "Outcome", "SafetyService", "hash_code", "system_clock"]

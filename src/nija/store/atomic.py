@@ -1,0 +1,83 @@
+"""Durable atomic file replacement: unique temp file, fsync, rename, fsync directory."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import uuid
+from pathlib import Path
+
+from nija.domain.errors import StorageNotWritable
+
+_CAUSES = {
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.ENOSPC: "no space left on device (disk full)",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EROFS: "read-only file system",
+    errno.ENOENT: "the directory does not exist",
+}
+
+
+def temp_name(path: Path) -> Path:
+    return path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")
+
+
+def write_atomic(path: Path, data: bytes, *, durable: bool = True, mode: int = 0o644) -> None:
+    """Replace ``path`` with ``data`` so that readers see the old or the new bytes, never a mix.
+
+    On failure the old file is untouched, the temp file is removed, and StorageNotWritable
+    names the file and the cause."""
+    tmp = temp_name(path)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            if durable:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+        if durable:
+            fsync_directory(path.parent)
+    except OSError as exc:
+        _discard(tmp)
+        raise not_writable(path, exc) from exc
+
+
+def fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def not_writable(path: Path, exc: OSError) -> StorageNotWritable:
+    cause = _CAUSES.get(exc.errno or 0, exc.strerror or str(exc))
+    return StorageNotWritable(
+        f"Cannot write {path}: {cause}. Nothing was changed",
+        f"Check permissions (ls -la {path.parent}; chmod 644 {path}; the directory needs u+w), "
+        "free disk space (df -h) and that the file system is not mounted read-only",
+    )
+
+
+def describe_unwritable(path: Path) -> str | None:
+    """Why ``path`` (or its directory, for a missing file) cannot be written, if it cannot."""
+    target = path if path.exists() else path.parent
+    if os.access(target, os.W_OK):
+        return None
+    try:
+        os.statvfs(target)
+    except OSError:
+        return f"{target} (cannot be inspected)"
+    return f"{target} (not writable by this user, or a read-only file system)"
+
+
+def _discard(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()

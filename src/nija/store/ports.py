@@ -1,0 +1,47 @@
+"""The store port: what the service needs from any backend (files, memory, PostgreSQL)."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Protocol
+
+from nija.domain.change import Change
+from nija.domain.permission import Permission
+from nija.domain.records import Heartbeat, Snapshot
+from nija.domain.transitions import Who
+
+
+class Transaction(Protocol):
+    """An exclusive read-modify-write: nobody else changes the records meanwhile."""
+
+    @property
+    def snapshot(self) -> Snapshot: ...
+
+    def commit(self, change: Change) -> None:
+        """Write the change; a failure raises StorageProblem and changes nothing more."""
+
+
+class PermissionView(Protocol):
+    """The order gate's question, answered cheaply: a few stat calls when nothing changed."""
+
+    def check(self) -> Permission: ...
+
+
+class Store(Protocol):
+    @property
+    def location(self) -> str:
+        """Where the records live, for messages (a directory, a database)."""
+
+    def load(self) -> Snapshot:
+        """Read everything without taking the lock: writes are atomic replacements."""
+
+    def transaction(self) -> AbstractContextManager[Transaction]: ...
+
+    def raise_kill_flag(self, reason: str, who: Who, now: datetime) -> None:
+        """Make the kill visible to every reader at once, without waiting for the lock."""
+
+    def permission_view(self) -> PermissionView: ...
+
+    def beat(self, heartbeat: Heartbeat) -> None:
+        """Record that a bot is alive."""
