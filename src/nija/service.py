@@ -137,8 +137,7 @@ class SafetyService:
             plan = planner(tx.snapshot)
             if expected is not None and plan.steps != expected.steps:
                 raise SafetyRefusal(
-                    f"The state changed while the plan was shown (now {tx.snapshot.state}); "
-                    "nothing was done",
+                    f"The state changed while the plan was shown (now {tx.snapshot.state}); nothing was done",
                     "Run the command again to see the new plan",
                     code="STATE_CHANGED",
                 )
@@ -173,15 +172,27 @@ class SafetyService:
             inconsistencies = report(snap, self.clock(), history_items=0).inconsistencies
             codes = tuple(i.code for i in inconsistencies if i.code != "FILE_NOT_WRITABLE")
             record = live.request_live(
-                snap, self.policy, who, self.clock(),
-                code_hash=hash_code(code), credentials_configured=credentials_configured,
+                snap,
+                self.policy,
+                who,
+                self.clock(),
+                code_hash=hash_code(code),
+                credentials_configured=credentials_configured,
                 inconsistency_codes=codes,
             )
             outcome = self._commit(tx, Change(trading=record))
         pending = record.pending_live
         assert pending is not None
-        self._emit(Event(EventKind.LIVE_REQUESTED, who.actor, who.source, "live requested", self.clock(),
-                         {"expires_at": pending.expires_at.isoformat()}))
+        self._emit(
+            Event(
+                EventKind.LIVE_REQUESTED,
+                who.actor,
+                who.source,
+                "live requested",
+                self.clock(),
+                {"expires_at": pending.expires_at.isoformat()},
+            )
+        )
         return LiveRequest(code, pending.expires_at, outcome)
 
     def confirm_live(self, code: str, phrase: str, who: Who) -> Outcome:
@@ -237,9 +248,16 @@ class SafetyService:
         )
         outcome = self._outcome(before, after, change.messages, warnings)
         for transition in outcome.transitions:
-            self._emit(Event(EventKind.TRANSITION, transition.actor, transition.source, transition.reason,
-                             transition.timestamp,
-                             {"from": transition.from_state, "to": transition.to_state}))
+            self._emit(
+                Event(
+                    EventKind.TRANSITION,
+                    transition.actor,
+                    transition.source,
+                    transition.reason,
+                    transition.timestamp,
+                    {"from": transition.from_state, "to": transition.to_state},
+                )
+            )
         return outcome
 
     def _outcome(

@@ -60,9 +60,7 @@ def common_options(*, mutating: bool) -> Callable[[Callable[..., Any]], Callable
             help="Directory holding the state files (default: NIJA_DATA_DIR, else the current directory).",
         )(fn)
         if mutating:
-            fn = click.option(
-                "--yes", "--force", "yes", is_flag=True, help="Do not ask for confirmation."
-            )(fn)
+            fn = click.option("--yes", "--force", "yes", is_flag=True, help="Do not ask for confirmation.")(fn)
         return fn
 
     return decorate
@@ -87,8 +85,12 @@ def handles_errors(fn: Callable[P, T]) -> Callable[P, T]:
         except Exception as exc:
             if os.environ.get("NIJA_DEBUG"):
                 raise
-            _report_error("UNEXPECTED", f"Unexpected error: {type(exc).__name__}: {exc}",
-                          "Set NIJA_DEBUG=1 to see the traceback and report it", as_json)
+            _report_error(
+                "UNEXPECTED",
+                f"Unexpected error: {type(exc).__name__}: {exc}",
+                "Set NIJA_DEBUG=1 to see the traceback and report it",
+                as_json,
+            )
             sys.exit(NijaError.exit_code)
 
     return wrapper

@@ -34,9 +34,11 @@ def activate(reason: tuple[str, ...], data_dir: Path | None, as_json: bool) -> N
         return
     out = render.console()
     out.print("🛑 KILL SWITCH ACTIVATED: all trading is stopped (EMERGENCY_STOP)", style="bold red")
-    out.print("To resume later: fix the cause, then run "
-              "'python emergency_kill_switch.py deactivate \"<what was fixed>\"' and "
-              "'python safe_restore_trading.py restore'.")
+    out.print(
+        "To resume later: fix the cause, then run "
+        "'python emergency_kill_switch.py deactivate \"<what was fixed>\"' and "
+        "'python safe_restore_trading.py restore'."
+    )
 
 
 @click.command(epilog=EXIT_CODES_HELP)
@@ -57,8 +59,7 @@ def deactivate(reason: tuple[str, ...], data_dir: Path | None, as_json: bool, ye
     out = render.console()
     render.outcome(out, result, "Kill switch deactivated")
     if result.changed or not result.kill_active:
-        out.print("Trading stays disabled (OFF). Next: 'python safe_restore_trading.py restore' "
-                  "to resume in DRY_RUN.")
+        out.print("Trading stays disabled (OFF). Next: 'python safe_restore_trading.py restore' to resume in DRY_RUN.")
 
 
 @click.command("status", epilog=EXIT_CODES_HELP)
@@ -76,8 +77,12 @@ def kill_status(data_dir: Path | None, as_json: bool) -> None:
         out.print("🛑 KILL SWITCH: ACTIVE", style="bold red")
         act = report.last_activation
         if act is not None:
-            out.print(Text(f"Reason: {act.reason}\nSince: {act.timestamp.isoformat(timespec='seconds')}"
-                           f"\nBy: {act.actor} via {act.source}"))
+            out.print(
+                Text(
+                    f"Reason: {act.reason}\nSince: {act.timestamp.isoformat(timespec='seconds')}"
+                    f"\nBy: {act.actor} via {act.source}"
+                )
+            )
     else:
         out.print("✅ KILL SWITCH: inactive", style="green")
     out.print(f"Kill File Exists: {report.kill_file_exists}")

@@ -27,8 +27,10 @@ for _command in (status, restore, reset, history):
 nija.add_command(kill_group)
 
 
-@click.group(help="Safely restore trading after an emergency stop or restart, without risking "
-                  "capital. Never enables LIVE trading.")
+@click.group(
+    help="Safely restore trading after an emergency stop or restart, without risking "
+    "capital. Never enables LIVE trading."
+)
 def safe_restore_trading() -> None:
     pass
 

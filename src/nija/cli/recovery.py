@@ -60,8 +60,10 @@ def restore(data_dir: Path | None, as_json: bool, yes: bool) -> None:
         return
     render.outcome(out, result, "Restored to simulation mode")
     if result.changed:
-        out.print("Next: monitor DRY_RUN (at least 1 hour is recommended); enable LIVE only via "
-                  "the UI/API with the risk acknowledgment.")
+        out.print(
+            "Next: monitor DRY_RUN (at least 1 hour is recommended); enable LIVE only via "
+            "the UI/API with the risk acknowledgment."
+        )
 
 
 @click.command(epilog=EXIT_CODES_HELP)
@@ -85,8 +87,9 @@ def reset(data_dir: Path | None, as_json: bool, yes: bool) -> None:
 
 @click.command(epilog=EXIT_CODES_HELP)
 @common_options(mutating=False)
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True,
-              help="How many of the newest entries to show.")
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=50, show_default=True, help="How many of the newest entries to show."
+)
 @handles_errors
 def history(data_dir: Path | None, as_json: bool, limit: int) -> None:
     """Show the trading state history and the kill switch history."""
@@ -94,8 +97,12 @@ def history(data_dir: Path | None, as_json: bool, limit: int) -> None:
     transitions, kills = service.history()
     transitions, kills = transitions[-limit:], kills[-limit:]
     if as_json:
-        print_json({"transitions": [transition_view(t) for t in transitions],
-                    "kill_switch": [kill_event_view(k) for k in kills]})
+        print_json(
+            {
+                "transitions": [transition_view(t) for t in transitions],
+                "kill_switch": [kill_event_view(k) for k in kills],
+            }
+        )
         return
     out = render.console()
     out.print("📜 TRADING STATE HISTORY", style="bold")

@@ -81,30 +81,42 @@ def diagnose(snapshot: Snapshot, now: datetime, *, bot_alive: bool) -> tuple[Inc
         found.extend(_state_checks(trading, now, bot_alive))
     if isinstance(kill, KillRecord):
         if snapshot.kill_flag and not kill.is_active:
-            found.append(Inconsistency(
-                "KILL_FILE_WITHOUT_RECORD",
-                "The kill file EMERGENCY_STOP exists but the kill switch record says inactive; "
-                "the kill switch is treated as ACTIVE",
-                f"If the stop was intended, nothing to do. To resume, resolve the cause and run: {DEACTIVATE_HINT}",
-                ("• Kill file EMERGENCY_STOP exists", "• But the kill switch record is inactive",
-                 "• Trading is blocked (the kill file alone means active)"),
-            ))
+            found.append(
+                Inconsistency(
+                    "KILL_FILE_WITHOUT_RECORD",
+                    "The kill file EMERGENCY_STOP exists but the kill switch record says inactive; "
+                    "the kill switch is treated as ACTIVE",
+                    f"If the stop was intended, nothing to do. To resume, resolve the cause and run: {DEACTIVATE_HINT}",
+                    (
+                        "• Kill file EMERGENCY_STOP exists",
+                        "• But the kill switch record is inactive",
+                        "• Trading is blocked (the kill file alone means active)",
+                    ),
+                )
+            )
         if kill.is_active and not snapshot.kill_flag:
-            found.append(Inconsistency(
-                "KILL_RECORD_WITHOUT_FILE",
-                "The kill switch is recorded active but the kill file is missing; it is still ACTIVE "
-                "(deleting the kill file deactivates nothing)",
-                f"To resume, resolve the cause and run: {DEACTIVATE_HINT}",
-                ("• Kill switch record is active", "• But the kill file EMERGENCY_STOP is missing",
-                 "• Trading stays blocked"),
-            ))
+            found.append(
+                Inconsistency(
+                    "KILL_RECORD_WITHOUT_FILE",
+                    "The kill switch is recorded active but the kill file is missing; it is still ACTIVE "
+                    "(deleting the kill file deactivates nothing)",
+                    f"To resume, resolve the cause and run: {DEACTIVATE_HINT}",
+                    (
+                        "• Kill switch record is active",
+                        "• But the kill file EMERGENCY_STOP is missing",
+                        "• Trading stays blocked",
+                    ),
+                )
+            )
     for location in snapshot.not_writable:
-        found.append(Inconsistency(
-            "FILE_NOT_WRITABLE",
-            f"Cannot write {location}",
-            "Make it writable by the user running NIJA, e.g. chmod 644 on the file, or u+w on "
-            "the data directory, and check the disk is not full or mounted read-only",
-        ))
+        found.append(
+            Inconsistency(
+                "FILE_NOT_WRITABLE",
+                f"Cannot write {location}",
+                "Make it writable by the user running NIJA, e.g. chmod 644 on the file, or u+w on "
+                "the data directory, and check the disk is not full or mounted read-only",
+            )
+        )
     return tuple(found)
 
 
@@ -121,24 +133,30 @@ def _corrupt(code: str, what: str, bad: Unreadable) -> Inconsistency:
 def _state_vs_kill(trading: TradingRecord, snapshot: Snapshot) -> list[Inconsistency]:
     state = trading.current_state
     if state is TradingState.EMERGENCY_STOP and not snapshot.kill_active:
-        return [Inconsistency(
-            "EMERGENCY_STOP_WITHOUT_KILL",
-            "State machine is in EMERGENCY_STOP but the kill switch is deactivated: "
-            "trading is blocked unnecessarily",
-            f"Run '{RESTORE}'",
-            ("• State machine is in EMERGENCY_STOP", "• But kill switch is DEACTIVATED",
-             "• Trading is blocked unnecessarily"),
-        )]
+        return [
+            Inconsistency(
+                "EMERGENCY_STOP_WITHOUT_KILL",
+                "State machine is in EMERGENCY_STOP but the kill switch is deactivated: "
+                "trading is blocked unnecessarily",
+                f"Run '{RESTORE}'",
+                (
+                    "• State machine is in EMERGENCY_STOP",
+                    "• But kill switch is DEACTIVATED",
+                    "• Trading is blocked unnecessarily",
+                ),
+            )
+        ]
     if state is not TradingState.EMERGENCY_STOP and snapshot.kill_active:
-        return [Inconsistency(
-            "KILL_ACTIVE_STATE_NOT_STOPPED",
-            f"The kill switch is active but the state machine is in {state}; no order passes, "
-            "the state should be EMERGENCY_STOP",
-            "Run 'python emergency_kill_switch.py activate \"<reason>\"' to record the stop, or "
-            f"resolve the cause and run: {DEACTIVATE_HINT}",
-            (f"• State machine is in {state}", "• But kill switch is ACTIVE",
-             "• No order can be placed"),
-        )]
+        return [
+            Inconsistency(
+                "KILL_ACTIVE_STATE_NOT_STOPPED",
+                f"The kill switch is active but the state machine is in {state}; no order passes, "
+                "the state should be EMERGENCY_STOP",
+                "Run 'python emergency_kill_switch.py activate \"<reason>\"' to record the stop, or "
+                f"resolve the cause and run: {DEACTIVATE_HINT}",
+                (f"• State machine is in {state}", "• But kill switch is ACTIVE", "• No order can be placed"),
+            )
+        ]
     return []
 
 
@@ -146,27 +164,33 @@ def _state_checks(trading: TradingRecord, now: datetime, bot_alive: bool) -> lis
     found: list[Inconsistency] = []
     state = trading.current_state
     if state.is_live and not bot_alive:
-        found.append(Inconsistency(
-            "LIVE_STATE_WITHOUT_BOT",
-            f"State is {state} but no bot is alive (no recent heartbeat)",
-            f"Run '{RESTORE}' to return to DRY_RUN; a bot starting up turns a persisted live state into OFF",
-        ))
+        found.append(
+            Inconsistency(
+                "LIVE_STATE_WITHOUT_BOT",
+                f"State is {state} but no bot is alive (no recent heartbeat)",
+                f"Run '{RESTORE}' to return to DRY_RUN; a bot starting up turns a persisted live state into OFF",
+            )
+        )
     if state is TradingState.LIVE_PENDING_CONFIRMATION:
         pending = trading.pending_live
         if pending is None or now >= pending.expires_at:
-            found.append(Inconsistency(
-                "PENDING_CONFIRMATION_EXPIRED",
-                "A live request is older than its confirmation window and can no longer be confirmed",
-                f"Run '{RESTORE}' (back to DRY_RUN), then request live trading again if intended",
-            ))
+            found.append(
+                Inconsistency(
+                    "PENDING_CONFIRMATION_EXPIRED",
+                    "A live request is older than its confirmation window and can no longer be confirmed",
+                    f"Run '{RESTORE}' (back to DRY_RUN), then request live trading again if intended",
+                )
+            )
     mismatch = _history_mismatch(trading)
     if mismatch:
-        found.append(Inconsistency(
-            "HISTORY_MISMATCH",
-            mismatch + " (edited by hand?); live orders are refused",
-            "Check who edited .nija_trading_state.json, then run 'python safe_restore_trading.py reset' "
-            "and 'restore' to re-record the state",
-        ))
+        found.append(
+            Inconsistency(
+                "HISTORY_MISMATCH",
+                mismatch + " (edited by hand?); live orders are refused",
+                "Check who edited .nija_trading_state.json, then run 'python safe_restore_trading.py reset' "
+                "and 'restore' to re-record the state",
+            )
+        )
     return found
 
 

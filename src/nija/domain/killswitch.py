@@ -26,9 +26,7 @@ DEFAULT_ACTIVATION_REASON = "Manual activation"
 
 def activate(snapshot: Snapshot, reason: str, who: Who, now: datetime) -> Change:
     reason = reason.strip() or DEFAULT_ACTIVATION_REASON
-    kill = _readable_kill(snapshot).with_event(
-        KillEvent(KillAction.ACTIVATE, reason, now, who.source, who.actor)
-    )
+    kill = _readable_kill(snapshot).with_event(KillEvent(KillAction.ACTIVATE, reason, now, who.source, who.actor))
     # An unreadable state record already reads as EMERGENCY_STOP: leave its bytes alone.
     trading = None
     if isinstance(snapshot.trading, TradingRecord):
@@ -48,9 +46,7 @@ def deactivate(snapshot: Snapshot, reason: str, who: Who, now: datetime) -> Chan
     if not snapshot.kill_active:
         return Change(messages=("Kill switch is not active: nothing to deactivate",))
     messages: list[str] = []
-    kill = _readable_kill(snapshot).with_event(
-        KillEvent(KillAction.DEACTIVATE, reason, now, who.source, who.actor)
-    )
+    kill = _readable_kill(snapshot).with_event(KillEvent(KillAction.DEACTIVATE, reason, now, who.source, who.actor))
     if isinstance(snapshot.kill, Unreadable):
         messages.append(f"Replaced the unreadable kill switch record {snapshot.kill.location}")
     trading: TradingRecord | None
@@ -69,7 +65,11 @@ def deactivate(snapshot: Snapshot, reason: str, who: Who, now: datetime) -> Chan
         trading = None
     else:
         trading = transition(
-            snapshot.trading, TradingState.OFF, f"Kill switch deactivated: {reason}", who, now,
+            snapshot.trading,
+            TradingState.OFF,
+            f"Kill switch deactivated: {reason}",
+            who,
+            now,
             kill_active=False,
         )
     return Change(trading=trading, kill=kill, clear_kill_flag=snapshot.kill_flag, messages=tuple(messages))

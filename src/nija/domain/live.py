@@ -76,8 +76,12 @@ def request_live(
         )
     pending = PendingLive(code_hash, who.actor, now, now + policy.confirmation_window)
     requested = transition(
-        record, TradingState.LIVE_PENDING_CONFIRMATION,
-        f"Live trading requested by {who.actor}; awaiting confirmation", who, now, kill_active=False,
+        record,
+        TradingState.LIVE_PENDING_CONFIRMATION,
+        f"Live trading requested by {who.actor}; awaiting confirmation",
+        who,
+        now,
+        kill_active=False,
     )
     return replace(requested, pending_live=pending)
 
@@ -126,9 +130,7 @@ def confirm_live(
             "Ask another admin to confirm with their own token",
             code="SECOND_PERSON_REQUIRED",
         )
-    return confirmed_live(
-        record, f"Live trading confirmed by {who.actor} with risk acknowledgment: {phrase}", who, now
-    )
+    return confirmed_live(record, f"Live trading confirmed by {who.actor} with risk acknowledgment: {phrase}", who, now)
 
 
 def cancel_live(snapshot: Snapshot, who: Who, now: datetime, reason: str = "") -> TradingRecord:
@@ -140,7 +142,11 @@ def cancel_live(snapshot: Snapshot, who: Who, now: datetime, reason: str = "") -
             code="NO_PENDING_REQUEST",
         )
     return transition(
-        record, TradingState.DRY_RUN, reason or f"Live request cancelled by {who.actor}", who, now,
+        record,
+        TradingState.DRY_RUN,
+        reason or f"Live request cancelled by {who.actor}",
+        who,
+        now,
         kill_active=snapshot.kill_active,
     )
 
@@ -152,6 +158,4 @@ def expire_pending(record: TradingRecord, who: Who, now: datetime) -> TradingRec
     pending = record.pending_live
     if pending is not None and now < pending.expires_at:
         return None
-    return transition(
-        record, TradingState.DRY_RUN, "Live confirmation window expired", who, now, kill_active=False
-    )
+    return transition(record, TradingState.DRY_RUN, "Live confirmation window expired", who, now, kill_active=False)

@@ -31,7 +31,9 @@ def decide(snapshot: Snapshot) -> Permission:
     if state is TradingState.LIVE_ACTIVE:
         if not reached_live_by_confirmation(record):
             return Permission(
-                False, None, "HISTORY_MISMATCH",
+                False,
+                None,
+                "HISTORY_MISMATCH",
                 "LIVE_ACTIVE is not backed by a confirmed live request in the history",
             )
         return Permission(True, Mode.LIVE, "LIVE_ACTIVE", "LIVE_ACTIVE: orders go to the exchange")
@@ -43,7 +45,4 @@ def reached_live_by_confirmation(record: TradingRecord) -> bool:
     if not record.history:
         return False
     last = record.history[-1]
-    return (
-        last.from_state is TradingState.LIVE_PENDING_CONFIRMATION
-        and last.to_state is TradingState.LIVE_ACTIVE
-    )
+    return last.from_state is TradingState.LIVE_PENDING_CONFIRMATION and last.to_state is TradingState.LIVE_ACTIVE

@@ -71,8 +71,6 @@ def forced_stop(record: TradingRecord, reason: str, who: Who, now: datetime) -> 
     return _append(record, TradingState.EMERGENCY_STOP, reason, who, now)
 
 
-def _append(
-    record: TradingRecord, target: TradingState, reason: str, who: Who, now: datetime
-) -> TradingRecord:
+def _append(record: TradingRecord, target: TradingState, reason: str, who: Who, now: datetime) -> TradingRecord:
     entry = Transition(record.current_state, target, reason, now, who.actor, who.source)
     return record.with_transition(entry)

@@ -131,8 +131,13 @@ class JsonFileStore:
 
     def raise_kill_flag(self, reason: str, who: Who, now: datetime) -> None:
         body = json.dumps(
-            {"reason": reason, "actor": who.actor, "source": who.source,
-             "timestamp": now.isoformat(), "pid": os.getpid()}
+            {
+                "reason": reason,
+                "actor": who.actor,
+                "source": who.source,
+                "timestamp": now.isoformat(),
+                "pid": os.getpid(),
+            }
         ).encode()
         try:
             fd = os.open(self.kill_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)

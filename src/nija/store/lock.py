@@ -30,8 +30,7 @@ def exclusive(path: Path, timeout_s: float = DEFAULT_TIMEOUT_S) -> Iterator[None
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     raise LockTimeout(
-                        f"Timed out after {timeout_s:g}s waiting for the lock {path}: another "
-                        "NIJA process holds it",
+                        f"Timed out after {timeout_s:g}s waiting for the lock {path}: another NIJA process holds it",
                         "Check for a hung process (fuser -v " + str(path) + "), then try again",
                     ) from None
                 time.sleep(pause)
