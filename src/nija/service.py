@@ -100,7 +100,7 @@ class SafetyService:
                 exc.fix,
                 code=exc.code,
             ) from exc
-        self._emit(Event(EventKind.KILL_ACTIVATED, who.actor, who.source, reason, now))
+        self.publish(Event(EventKind.KILL_ACTIVATED, who.actor, who.source, reason, now))
         return outcome
 
     def adopt_kill_flag(self, who: Who) -> Outcome | None:
@@ -116,7 +116,7 @@ class SafetyService:
             change = killswitch.deactivate(tx.snapshot, reason, who, self.clock())
             outcome = self._commit(tx, change)
         if not change.is_empty:
-            self._emit(Event(EventKind.KILL_DEACTIVATED, who.actor, who.source, reason.strip(), self.clock()))
+            self.publish(Event(EventKind.KILL_DEACTIVATED, who.actor, who.source, reason.strip(), self.clock()))
         return outcome
 
     # -- recovery ------------------------------------------------------------------
@@ -147,7 +147,7 @@ class SafetyService:
             assert isinstance(record, TradingRecord)  # planners refuse unreadable records
             updated = recovery.apply_plan(record, plan, who, self.clock())
             outcome = self._commit(tx, Change(trading=updated), warnings=plan.warnings)
-        self._emit(Event(kind, who.actor, who.source, plan.path, self.clock(), {"path": plan.path}))
+        self.publish(Event(kind, who.actor, who.source, plan.path, self.clock(), {"path": plan.path}))
         return outcome
 
     def on_bot_start(self, who: Who) -> Outcome:
@@ -161,7 +161,7 @@ class SafetyService:
                 Transition(snap.state, TradingState.OFF, reason, self.clock(), who.actor, who.source)
             )
             outcome = self._commit(tx, Change(trading=updated))
-        self._emit(Event(EventKind.BOT_STARTED, who.actor, who.source, reason, self.clock()))
+        self.publish(Event(EventKind.BOT_STARTED, who.actor, who.source, reason, self.clock()))
         return outcome
 
     # -- live trading --------------------------------------------------------------
@@ -183,7 +183,7 @@ class SafetyService:
             outcome = self._commit(tx, Change(trading=record))
         pending = record.pending_live
         assert pending is not None
-        self._emit(
+        self.publish(
             Event(
                 EventKind.LIVE_REQUESTED,
                 who.actor,
@@ -211,14 +211,14 @@ class SafetyService:
                 outcome = self._commit(tx, Change(trading=record))
         if expired is not None:
             raise refusal
-        self._emit(Event(EventKind.LIVE_CONFIRMED, who.actor, who.source, phrase, self.clock()))
+        self.publish(Event(EventKind.LIVE_CONFIRMED, who.actor, who.source, phrase, self.clock()))
         return outcome
 
     def cancel_live(self, who: Who, reason: str = "") -> Outcome:
         with self.store.transaction() as tx:
             record = live.cancel_live(tx.snapshot, who, self.clock(), reason)
             outcome = self._commit(tx, Change(trading=record))
-        self._emit(Event(EventKind.LIVE_CANCELLED, who.actor, who.source, reason or "cancelled", self.clock()))
+        self.publish(Event(EventKind.LIVE_CANCELLED, who.actor, who.source, reason or "cancelled", self.clock()))
         return outcome
 
     def expire_live_request(self, who: Who) -> Outcome | None:
@@ -233,7 +233,7 @@ class SafetyService:
         if expired is None:
             return None
         outcome = self._commit(tx, Change(trading=expired))
-        self._emit(Event(EventKind.LIVE_EXPIRED, who.actor, who.source, "confirmation window expired", self.clock()))
+        self.publish(Event(EventKind.LIVE_EXPIRED, who.actor, who.source, "confirmation window expired", self.clock()))
         return outcome
 
     # -- plumbing ------------------------------------------------------------------
@@ -248,7 +248,7 @@ class SafetyService:
         )
         outcome = self._outcome(before, after, change.messages, warnings)
         for transition in outcome.transitions:
-            self._emit(
+            self.publish(
                 Event(
                     EventKind.TRANSITION,
                     transition.actor,
@@ -268,7 +268,8 @@ class SafetyService:
             new = _new_entries(before.trading, after.trading)
         return Outcome(before.state, after.state, after.kill_active, new, messages, warnings)
 
-    def _emit(self, event: Event) -> None:
+    def publish(self, event: Event) -> None:
+        """Tell every listener (audit, notifications, metrics, event stream) about an event."""
         for listener in self.listeners:
             try:
                 listener(event)

@@ -16,10 +16,10 @@ from typing import Any, ParamSpec, TypeVar
 
 import click
 
+from nija.assembly import build_service
 from nija.domain.errors import ConfirmationDeclined, NijaError
 from nija.domain.transitions import Who
 from nija.service import SafetyService
-from nija.store import open_store
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -37,7 +37,7 @@ class Invocation:
     yes: bool
 
     def service(self) -> SafetyService:
-        return SafetyService(open_store(self.data_dir))
+        return build_service(self.data_dir)
 
 
 def cli_who() -> Who:

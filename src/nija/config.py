@@ -1,0 +1,63 @@
+"""The typed configuration file ``nija.toml`` in the data directory.
+
+Each area owns a section model; unknown keys and bad values are refused with the key
+named. A missing file means the built-in defaults."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from nija.domain.errors import UsageProblem
+from nija.domain.live import ACKNOWLEDGMENT_PHRASE, LivePolicy
+
+CONFIG_FILE = "nija.toml"
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LiveSettings(Section):
+    """The live-enable flow (DESIGN.md section 2, issue: control plane)."""
+
+    min_dry_run_minutes: float = Field(60, ge=0)
+    confirmation_minutes: float = Field(10, gt=0, le=24 * 60)
+    require_second_person: bool = False
+    acknowledgment_phrase: str = Field(ACKNOWLEDGMENT_PHRASE, min_length=10)
+
+    def policy(self) -> LivePolicy:
+        return LivePolicy(
+            min_dry_run=timedelta(minutes=self.min_dry_run_minutes),
+            confirmation_window=timedelta(minutes=self.confirmation_minutes),
+            require_second_person=self.require_second_person,
+            phrase=self.acknowledgment_phrase,
+        )
+
+
+class NijaConfig(Section):
+    live: LiveSettings = LiveSettings()
+
+
+def load_config(data_dir: Path, path: Path | None = None) -> NijaConfig:
+    """Read ``nija.toml`` (or ``path``); refuse unknown keys and bad values by name."""
+    file = path or data_dir / CONFIG_FILE
+    if not file.exists():
+        if path is not None:
+            raise UsageProblem(f"Configuration file {file} does not exist", "Check the --config path")
+        return NijaConfig()
+    try:
+        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise UsageProblem(f"Cannot read configuration {file}: {exc}", "Fix the TOML syntax") from exc
+    try:
+        return NijaConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
+        raise UsageProblem(
+            f"Invalid configuration {file}: {problems}",
+            "Fix or remove the named keys (see docs for the allowed keys and values)",
+        ) from exc
