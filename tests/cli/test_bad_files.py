@@ -140,14 +140,18 @@ def test_read_only_file_system_is_reported_and_nothing_changes(run: Run, small_f
     assert (small_fs / STATE).read_bytes() == before
 
 
+def fill_until_error(fd: int) -> None:
+    while os.write(fd, b"\0" * 4096):
+        pass
+
+
 def test_disk_full_write_fails_cleanly_and_keeps_the_old_file(run: Run, small_fs: Path) -> None:
     assert run("safe_restore_trading.py", "restore", "--yes", "--data-dir", str(small_fs)).returncode == 0
     before = (small_fs / STATE).read_bytes()
     filler = small_fs / "filler"
     fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
     with pytest.raises(OSError, match="No space left") as full:
-        while os.write(fd, b"\0" * 4096):
-            pass
+        fill_until_error(fd)
     os.close(fd)
     assert full.value.errno == errno.ENOSPC
     result = run("safe_restore_trading.py", "reset", "--yes", "--data-dir", str(small_fs))
