@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from nija.domain.errors import StorageUnavailable, UsageProblem
 from nija.domain.live import ACKNOWLEDGMENT_PHRASE, LivePolicy
+from nija.notify.settings import NotificationSettings
+from nija.observability.logs import LoggingSettings
 
 CONFIG_FILE = "nija.toml"
 
@@ -40,6 +42,8 @@ class LiveSettings(Section):
 
 class NijaConfig(Section):
     live: LiveSettings = LiveSettings()
+    notifications: NotificationSettings = NotificationSettings()
+    logging: LoggingSettings = LoggingSettings()
 
 
 def load_config(data_dir: Path, path: Path | None = None) -> NijaConfig:
