@@ -123,5 +123,12 @@ def confirm(question: str, *, yes: bool) -> None:
         raise ConfirmationDeclined("Declined: nothing was done", "", code="DECLINED")
 
 
+def warn_listener_errors(service: SafetyService) -> None:
+    """Say on stderr what the audit, notification or metrics listeners failed to do.
+    The action itself is done; these never block it, but must never fail silently."""
+    for error in service.listener_errors:
+        click.echo(f"⚠️ Warning: the action was done, but {error}", err=True)
+
+
 def print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))

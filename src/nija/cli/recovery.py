@@ -16,6 +16,7 @@ from nija.cli.common import (
     confirm,
     handles_errors,
     print_json,
+    warn_listener_errors,
 )
 from nija.domain.errors import InconsistenciesFound
 from nija.views import kill_event_view, outcome_view, status_view, transition_view
@@ -55,6 +56,7 @@ def restore(data_dir: Path | None, as_json: bool, yes: bool) -> None:
             out.print("🛡️ This never enables LIVE trading: DRY_RUN simulates every order.")
         confirm(f"Restore {plan.path}?", yes=yes)
         result = service.restore(cli_who(), expected=plan)
+    warn_listener_errors(service)
     if as_json:
         print_json(outcome_view(result))
         return
@@ -79,6 +81,7 @@ def reset(data_dir: Path | None, as_json: bool, yes: bool) -> None:
             render.plan(out, plan, "⏹️ RESET TO OFF")
         confirm(f"Reset {plan.path}?", yes=yes)
     result = service.reset(cli_who(), expected=plan)
+    warn_listener_errors(service)
     if as_json:
         print_json(outcome_view(result))
     else:
