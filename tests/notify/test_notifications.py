@@ -138,7 +138,7 @@ def test_a_held_receiver_does_not_delay_the_cli_kill(data_dir: Path) -> None:
         kill_file_then = (data_dir / "EMERGENCY_STOP").exists()
         answered_then = receiver.answered
         receiver.release.set()
-        out, err = proc.communicate(timeout=120)
+        _, err = proc.communicate(timeout=120)
     assert "KILL SWITCH ACTIVATED" in first_line
     assert kill_file_then
     assert answered_then == 0
