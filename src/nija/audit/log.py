@@ -3,7 +3,7 @@
 Appends from many processes are serialised by an flock on ``.nija_audit.lock`` (not the
 store's lock: listeners run after the store's transaction, and a kill must never wait
 for the audit). Each append reads the last record under the lock, writes one line with
-a single ``write``, fsyncs it, then records the new end in ``.nija_audit.head``."""
+a single ``write``, fsyncs it, then overwrites ``.nija_audit.head`` with the new end."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ HEAD_FILE = ".nija_audit.head"
 LOCK_FILE = ".nija_audit.lock"
 LOCK_TIMEOUT_S = 10.0
 _TAIL_WINDOW = 1 << 16
+HEAD_WIDTH = 128
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +78,7 @@ class AuditLog:
             if written != len(line):
                 raise OSError(f"short write ({written} of {len(line)} bytes)")
             if self.fsync:
-                os.fsync(fd)
+                os.fdatasync(fd)
             if stat.st_size == 0 and self.fsync:
                 _fsync_dir(self.directory)  # the new file's name must survive a crash too
             head = Head(last.seq + 1, digest)
@@ -88,18 +89,19 @@ class AuditLog:
         return head
 
     def _write_head(self, head: Head) -> None:
-        """Atomic replace. No directory fsync: a head lost in a crash is an older one, and
-        the head is only a lower bound on what the log must contain."""
-        temp = self.head_path.with_name(f"{HEAD_FILE}.{os.getpid()}.tmp")
-        data = f'{{"seq":{head.seq},"hash":"{head.hash}"}}\n'.encode()
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        """Overwrite the head in place with a fixed-width line (one small write inside one
+        sector; a rename per append costs ~1 ms on ext4). No directory fsync: a head lost
+        in a crash is an older one, and the head is only a lower bound on the log."""
+        data = f'{{"seq":{head.seq},"hash":"{head.hash}"}}'.ljust(HEAD_WIDTH - 1).encode() + b"\n"
+        fd = os.open(self.head_path, os.O_WRONLY | os.O_CREAT, 0o644)
         try:
-            os.write(fd, data)
+            os.pwrite(fd, data, 0)
+            if os.fstat(fd).st_size != len(data):
+                os.ftruncate(fd, len(data))
             if self.fsync:
-                os.fsync(fd)
+                os.fdatasync(fd)
         finally:
             os.close(fd)
-        os.replace(temp, self.head_path)
 
 
 def _last_record(fd: int, size: int) -> Head:

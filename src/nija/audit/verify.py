@@ -7,6 +7,7 @@ removed from the end are detected too."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from nija.audit import chain
 from nija.audit.chain import AuditRecord, BadLine
 
 READ_BUFFER = 1 << 20
+HEAD_READ_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +50,19 @@ class Verdict:
 
 
 def read_head(path: Path) -> Head | BadLine | None:
-    try:
-        raw = json.loads(path.read_bytes())
-        return Head(int(raw["seq"]), str(raw["hash"]))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        return BadLine(f"the head file {path} is unreadable ({exc})")
+    """The head, or None if there is none. Read again when unparseable: a writer may be
+    overwriting it at this very moment."""
+    problem: Exception | None = None
+    for attempt in range(HEAD_READ_ATTEMPTS):
+        try:
+            raw = json.loads(path.read_bytes())
+            return Head(int(raw["seq"]), str(raw["hash"]))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            problem = exc
+            time.sleep(0.01 * (attempt + 1))
+    return BadLine(f"the head file {path} is unreadable ({problem})")
 
 
 def verify(log: Path, head_path: Path) -> Verdict:
