@@ -13,9 +13,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from nija.domain.transitions import Who  # noqa: E402
-from nija.service import SafetyService  # noqa: E402
-from nija.store.json_files import JsonFileStore  # noqa: E402
+import itertools
+
+from nija.domain.transitions import Who
+from nija.service import SafetyService
+from nija.store.json_files import JsonFileStore
 
 PROCESSES, SECONDS = 4, 5.0
 
@@ -44,7 +46,7 @@ def main() -> None:
             proc.join()
         store = JsonFileStore(directory)
         history = store.load().trading.history  # type: ignore[union-attr]
-        chained = all(b.from_state is a.to_state for a, b in zip(history, history[1:], strict=False))
+        chained = all(b.from_state is a.to_state for a, b in itertools.pairwise(history))
     print(
         f"{PROCESSES} processes, {SECONDS:g} s: {total} transitions, {total / SECONDS:.0f} transitions/s "
         f"(durable: fsync of file and directory on every write); history chained: {chained}"

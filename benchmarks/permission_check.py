@@ -13,11 +13,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _stats import summary  # noqa: E402 - after the path set-up
+from _stats import summary
 
-from nija.domain.transitions import Who  # noqa: E402
-from nija.service import SafetyService  # noqa: E402
-from nija.store.json_files import JsonFileStore  # noqa: E402
+from nija.domain.transitions import Who
+from nija.service import SafetyService
+from nija.store.json_files import JsonFileStore
 
 ROUNDS, BATCH = 2000, 50
 
