@@ -73,6 +73,7 @@ def main() -> None:
             env={**os.environ, "NO_COLOR": "1"},
         )
         elapsed = time.perf_counter() - began
+        assert cli.returncode == 0, cli.stdout + cli.stderr
         child_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         print(
             f"'nija audit verify' (a process): exit {cli.returncode} in {elapsed:.1f} s, "

@@ -11,12 +11,11 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from nija.assembly import CONFIG_FILE
 from nija.domain.errors import StorageUnavailable, UsageProblem
 from nija.domain.live import ACKNOWLEDGMENT_PHRASE, LivePolicy
 from nija.notify.settings import NotificationSettings
-from nija.observability.logs import LoggingSettings
-
-CONFIG_FILE = "nija.toml"
+from nija.observability.settings import LoggingSettings
 
 
 class Section(BaseModel):

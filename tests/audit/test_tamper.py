@@ -47,7 +47,9 @@ def verify_lines(directory: Path, lines: list[bytes]) -> tuple[int, int | None]:
 
 
 def forged(prev_hash: str, seq: int, reason: str) -> bytes:
-    line, _ = chain.encode(Event(EventKind.RESTORE, "mallory", "cli", reason, datetime(2026, 1, 1, tzinfo=UTC)), seq, prev_hash)
+    line, _ = chain.encode(
+        Event(EventKind.RESTORE, "mallory", "cli", reason, datetime(2026, 1, 1, tzinfo=UTC)), seq, prev_hash
+    )
     return line
 
 

@@ -76,7 +76,10 @@ def test_when_the_audit_cannot_be_written_then_the_service_reports_it(data_dir: 
     service = build_service(data_dir)
     service.activate_kill("x", Who("op", "test"))
     assert service.snapshot().kill_active
-    assert any(error.startswith("audit: The audit record for 'kill_activated' was NOT written") for error in service.listener_errors)
+    assert any(
+        error.startswith("audit: The audit record for 'kill_activated' was NOT written")
+        for error in service.listener_errors
+    )
 
 
 def test_a_kill_and_a_recovery_can_be_reconstructed_from_the_audit(run: Run, data_dir: Path) -> None:

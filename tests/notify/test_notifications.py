@@ -14,8 +14,9 @@ from nija.assembly import build_service
 from nija.config import NijaConfig
 from nija.domain.events import Event, EventKind
 from nija.domain.transitions import Who
-from nija.notify import NotificationSettings, Notifier
-from nija.observability import metrics_of
+from nija.notify.sender import Notifier
+from nija.notify.settings import NotificationSettings
+from nija.observability.metrics import metrics_of
 from nija.service import SafetyService
 from tests.conftest import REPO, Run, cli_env
 from tests.notify.receiver import Receiver, closed_port, receiving

@@ -12,7 +12,9 @@ import pytest
 import structlog
 
 from nija.domain.events import Event, EventKind
-from nija.observability import EventLogger, LoggingSettings, bind_request, configure_logging, redact_secrets
+from nija.observability.event_logger import EventLogger
+from nija.observability.logs import bind_request, configure_logging, redact_secrets
+from nija.observability.settings import LoggingSettings
 from tests.conftest import Run
 
 SECRET = "sk-live-9f8e7d6c5b4a"  # noqa: S105 - a fake secret that must never reach a log

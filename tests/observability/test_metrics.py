@@ -17,7 +17,7 @@ from nija.assembly import build_service
 from nija.domain.events import Event, EventKind
 from nija.domain.records import Heartbeat
 from nija.domain.transitions import Who
-from nija.observability import Metrics, metrics_of, start_metrics_server
+from nija.observability.metrics import Metrics, metrics_of, start_metrics_server
 from nija.service import SafetyService
 from nija.store import open_store
 from tests.conftest import Run

@@ -17,12 +17,19 @@ import structlog
 
 from nija.domain.events import Event
 from nija.notify.message import Message, message_for
-from nija.notify.settings import NotificationSettings
+from nija.observability.logs import ensure_configured
 
 if TYPE_CHECKING:
     import apprise
 
-log = structlog.get_logger("nija.notify")
+    from nija.notify.settings import NotificationSettings
+
+
+def _log() -> structlog.typing.FilteringBoundLogger:
+    ensure_configured()
+    logger: structlog.typing.FilteringBoundLogger = structlog.get_logger("nija.notify")
+    return logger
+
 
 FailureHook = Callable[[str], None]  # called with the event kind after the last retry failed
 MAX_QUEUE = 1000
@@ -78,7 +85,7 @@ class Notifier:
 
     def _flush_at_exit(self) -> None:
         if not self.flush(self.settings.flush_timeout_seconds):
-            log.warning("notifications_unsent", pending=self._queue.unfinished_tasks)
+            _log().warning("notifications_unsent", pending=self._queue.unfinished_tasks)
 
     def _work(self) -> None:
         while True:
@@ -102,9 +109,9 @@ class Notifier:
             )
             if result:
                 self.sent += 1
-                log.info("notification_sent", kind=message.kind, target=index, attempt=attempt)
+                _log().info("notification_sent", kind=message.kind, target=index, attempt=attempt)
                 return
-            log.warning("notification_attempt_failed", kind=message.kind, target=index, attempt=attempt)
+            _log().warning("notification_attempt_failed", kind=message.kind, target=index, attempt=attempt)
             if attempt <= self.settings.retries:
                 self._sleep(delay)
                 delay *= 2
@@ -112,7 +119,7 @@ class Notifier:
 
     def _failed(self, kind: str, why: str) -> None:
         self.failed += 1
-        log.error("notification_failed", kind=kind, why=why)
+        _log().error("notification_failed", kind=kind, why=why)
         if self.on_failure is not None:
             self.on_failure(kind)
 

@@ -1,18 +1,5 @@
-"""Metrics (prometheus-client) and structured logs (structlog)."""
+"""Metrics (``nija.observability.metrics``, prometheus-client) and structured logs
+(``nija.observability.logs``, structlog).
 
-from __future__ import annotations
-
-from nija.observability.logs import EventLogger, LoggingSettings, bind_request, configure_logging, redact_secrets
-from nija.observability.metrics import CONTENT_TYPE, Metrics, metrics_of, start_metrics_server
-
-__all__ = [
-    "CONTENT_TYPE",
-    "EventLogger",
-    "LoggingSettings",
-    "Metrics",
-    "bind_request",
-    "configure_logging",
-    "metrics_of",
-    "redact_secrets",
-    "start_metrics_server",
-]
+Nothing is imported here on purpose: every CLI command builds a service, and importing
+structlog or prometheus-client costs ~0.1 s each, so they load only when used."""

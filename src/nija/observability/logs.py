@@ -9,13 +9,13 @@ import sys
 import uuid
 from collections.abc import MutableMapping
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import Any, TextIO
 
 import structlog
-from pydantic import BaseModel, ConfigDict
 from structlog.typing import EventDict, Processor, WrappedLogger
 
 from nija.domain.events import Event, EventKind
+from nija.observability.settings import LoggingSettings
 
 REDACTED = "***"
 # Keys whose values are secrets wherever they appear (nested too); matched case-insensitively.
@@ -26,16 +26,6 @@ SECRET_KEYS = re.compile(
 )
 # Credentials inside a URL (scheme://user:password@host) in any logged string.
 _URL_CREDENTIALS = re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^/\s:@]*:[^/\s@]*@", re.IGNORECASE)
-
-
-class LoggingSettings(BaseModel):
-    """``[logging]`` in nija.toml."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    format: Literal["console", "json"] = "console"
-    level: Literal["debug", "info", "warning", "error"] = "warning"
-    file: str | None = None  # relative to the data directory; default: standard error
 
 
 def redact_secrets(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
@@ -59,8 +49,13 @@ def _redact(value: Any) -> Any:
 _open_files: dict[Path, TextIO] = {}
 
 
+_configured = False
+
+
 def configure_logging(settings: LoggingSettings, directory: Path | None = None, stream: TextIO | None = None) -> None:
     """Configure structlog for this process (idempotent; the last call wins)."""
+    global _configured
+    _configured = True
     renderer: Processor = (
         structlog.processors.JSONRenderer(sort_keys=True)
         if settings.format == "json"
@@ -90,6 +85,13 @@ def _output(settings: LoggingSettings, directory: Path | None) -> TextIO:
     return _open_files[path]
 
 
+def ensure_configured() -> None:
+    """The defaults (warnings and errors, console form, standard error) unless configured:
+    structlog's own default would print to standard output, mixing with ``--json``."""
+    if not _configured:
+        configure_logging(LoggingSettings())
+
+
 def bind_request(request_id: str | None = None, **context: str) -> str:
     """Bind a request id (a new one unless given) and any context to this task or thread's logs."""
     request_id = request_id or uuid.uuid4().hex
@@ -97,20 +99,14 @@ def bind_request(request_id: str | None = None, **context: str) -> str:
     return request_id
 
 
-class EventLogger:
-    """Listener: one structured log line per safety event."""
-
-    __name__ = "logging"  # how SafetyService names this listener in listener_errors
-
-    def __init__(self) -> None:
-        self._log = structlog.get_logger("nija.events")
-
-    def __call__(self, event: Event) -> None:
-        fields: dict[str, Any] = {"actor": event.actor, "source": event.source, "reason": event.reason}
-        if event.kind is EventKind.TRANSITION:
-            fields["state"] = event.details.get("to")
-            fields["previous_state"] = event.details.get("from")
-        else:
-            fields["details"] = dict(event.details)
-        # info, not warning: the default level (warning) keeps CLI output to what the command prints.
-        self._log.info(str(event.kind), **fields)
+def log_event(event: Event) -> None:
+    """One structured line per safety event, with the actor, source and (for a transition) state."""
+    ensure_configured()
+    fields: dict[str, Any] = {"actor": event.actor, "source": event.source, "reason": event.reason}
+    if event.kind is EventKind.TRANSITION:
+        fields["state"] = event.details.get("to")
+        fields["previous_state"] = event.details.get("from")
+    else:
+        fields["details"] = dict(event.details)
+    # info, not warning: the default level (warning) keeps CLI output to what the command prints.
+    structlog.get_logger("nija.events").info(str(event.kind), **fields)
