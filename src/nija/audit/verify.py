@@ -81,8 +81,7 @@ def verify(log: Path, head_path: Path) -> Verdict:
                 checked = _check(line, line_no, expected, prev, head)
                 if isinstance(checked, Problem):
                     return Verdict(expected - 1, last, checked)
-                prev = checked.hash
-                last = Head(expected, prev)
+                prev, last = checked.hash, checked
                 expected += 1
     if head is not None and head.seq >= expected:
         return Verdict(
@@ -98,26 +97,27 @@ def verify(log: Path, head_path: Path) -> Verdict:
     return Verdict(expected - 1, last, None)
 
 
-def _check(line: bytes, line_no: int, expected: int, prev: str, head: Head | None) -> AuditRecord | Problem:
+def _check(line: bytes, line_no: int, expected: int, prev: str, head: Head | None) -> Head | Problem:
+    """The record on this line as (seq, hash) if it is whole and follows ``prev``."""
     if not line.endswith(b"\n"):
         return Problem(line_no, None, "incomplete final record (an interrupted write, or the file was cut)")
     try:
         body, stated = chain.split(line[:-1])
         if chain.digest(body) != stated:
             raise BadLine("its content does not match its hash (the record was edited)")
-        record = chain.parse(body, stated)
+        seq, stated_prev = chain.link(body)
     except BadLine as exc:
         return Problem(line_no, _seq_of(line), str(exc))
-    if record.seq != expected or record.prev != prev:
+    if seq != expected or stated_prev != prev:
         return Problem(
             line_no,
-            record.seq,
+            seq,
             f"does not follow record #{expected - 1} (expected record #{expected} here): "
             "records were removed, inserted or reordered",
         )
-    if head is not None and head.seq == record.seq and head.hash != record.hash:
-        return Problem(line_no, record.seq, "differs from the record the writer finished (the chain was rewritten)")
-    return record
+    if head is not None and head.seq == seq and head.hash != stated:
+        return Problem(line_no, seq, "differs from the record the writer finished (the chain was rewritten)")
+    return Head(seq, stated)
 
 
 def _seq_of(line: bytes) -> int | None:
