@@ -10,10 +10,13 @@ from pathlib import Path
 
 import pytest
 import structlog
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 from nija.domain.events import Event, EventKind
 from nija.observability.event_logger import EventLogger
 from nija.observability.logs import bind_request, configure_logging, redact_secrets
+from nija.observability.request_id import RequestIdMiddleware
 from nija.observability.settings import LoggingSettings
 from tests.conftest import Run
 
@@ -110,3 +113,23 @@ def test_an_unknown_logging_format_is_refused_by_name(run: Run, data_dir: Path) 
     result = run("safe_restore_trading.py", "status")
     assert result.returncode == 2
     assert "logging.format" in result.stderr
+
+
+def test_the_api_middleware_binds_a_request_id_to_every_line_and_echoes_it(json_lines: io.StringIO) -> None:
+    app = FastAPI()
+    app.add_middleware(RequestIdMiddleware)
+
+    @app.get("/kill")
+    def kill() -> dict[str, str]:
+        structlog.get_logger("nija.api").info("kill_requested", actor="alice")
+        return {"ok": "yes"}
+
+    with TestClient(app) as client:
+        given = client.get("/kill", headers={"X-Request-ID": "req-42"})
+        made = client.get("/kill")
+        forged = client.get("/kill", headers={"X-Request-ID": "x\nlevel=critical"})
+    assert given.headers["x-request-id"] == "req-42"
+    assert len(made.headers["x-request-id"]) == 32
+    assert forged.headers["x-request-id"] != "x\nlevel=critical"
+    ids = [line["request_id"] for line in lines(json_lines)]
+    assert ids == [given.headers["x-request-id"], made.headers["x-request-id"], forged.headers["x-request-id"]]
