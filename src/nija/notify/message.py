@@ -18,6 +18,10 @@ _TITLES = {
     EventKind.BOT_STARTED: ("NIJA bot restarted: live trading was not resumed", "warning"),
     EventKind.ORDER_DENIED: ("NIJA order denied", "warning"),
     EventKind.TRANSITION: ("NIJA state changed", "info"),
+    EventKind.INCONSISTENCY_DETECTED: (
+        "⚠️ NIJA inconsistency detected: run 'safe_restore_trading.py status'",
+        "warning",
+    ),
 }
 
 

@@ -16,6 +16,7 @@ DEFAULT_EVENTS = (
     EventKind.LIVE_CANCELLED,
     EventKind.LIVE_EXPIRED,
     EventKind.BOT_STARTED,
+    EventKind.INCONSISTENCY_DETECTED,
 )
 
 
