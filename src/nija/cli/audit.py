@@ -48,7 +48,7 @@ def verify(data_dir: Path | None, as_json: bool) -> None:
     if verdict.problem is not None:
         raise AuditChainBroken(
             f"Audit trail {log.path} is NOT intact at {verdict.problem.describe()}",
-            (f"Records #1 to #{verdict.records} before it are intact; " if verdict.records else "")
+            _intact_before(verdict.records)
             + "keep this file as evidence and compare it with a backup or the notifications that were sent",
         )
     last = f", last #{verdict.last.seq} {verdict.last.hash[:16]}…" if verdict.last else ""
@@ -87,6 +87,12 @@ def show(data_dir: Path | None, as_json: bool, since: str | None, kinds: tuple[s
         click.echo("\n]" if not first else "]")
     elif first:
         out.print("(no audit records)")
+
+
+def _intact_before(records: int) -> str:
+    if records == 0:
+        return ""
+    return "Record #1 before it is intact; " if records == 1 else f"Records #1 to #{records} before it are intact; "
 
 
 def _at_or_after(record: AuditRecord, cutoff: datetime) -> bool:
