@@ -140,3 +140,48 @@ def test_show_and_verify_on_an_empty_directory(run: Run) -> None:
     shown = run("nija", "audit", "show", "--json")
     assert shown.returncode == 0
     assert json.loads(shown.stdout) == []
+
+
+LOOPING_APPENDER = """
+import sys
+from datetime import datetime, UTC
+from nija.audit import AuditLog
+from nija.domain.events import Event, EventKind
+log = AuditLog(sys.argv[1])
+n = 0
+while True:
+    log.append(Event(EventKind.ORDER_DENIED, "bot", "bot", f"denial {n}", datetime.now(UTC)))
+    n += 1
+    if n == 20:
+        print("appending", flush=True)
+"""
+
+
+def test_when_a_writer_is_killed_mid_stream_then_the_chain_verifies_and_continues(data_dir: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", LOOPING_APPENDER, str(data_dir)], env=cli_env(), stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline() == "appending\n"
+    proc.kill()  # SIGKILL: anywhere, including between the record and the head
+    proc.wait(timeout=30)
+    log = AuditLog(data_dir)
+    before = log.verify()
+    assert before.intact, before.problem
+    assert before.records >= 20
+    log.append(Event(EventKind.KILL_ACTIVATED, "op", "cli", "after the crash", datetime.now(UTC)))
+    after = log.verify()
+    assert after.intact, after.problem
+    assert after.records == before.records + 1
+
+
+def test_a_head_one_record_behind_after_a_crash_still_verifies(data_dir: Path) -> None:
+    log = AuditLog(data_dir)
+    when = datetime(2026, 2, 17, 22, 0, tzinfo=UTC)
+    log.append(Event(EventKind.RESET, "op", "cli", "one", when))
+    older_head = log.head_path.read_bytes()
+    log.append(Event(EventKind.RESET, "op", "cli", "two", when))
+    log.head_path.write_bytes(older_head)  # the crash came between the record and the head
+    assert log.verify().intact
+    assert AuditLog(data_dir).append(Event(EventKind.RESET, "op", "cli", "three", when)).seq == 3
+    assert log.verify().records == 3
