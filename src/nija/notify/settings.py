@@ -26,9 +26,9 @@ class NotificationSettings(BaseModel):
     urls: tuple[str, ...] = ()  # apprise URLs; they often hold tokens, so they are never logged
     events: tuple[EventKind, ...] = DEFAULT_EVENTS
     retries: int = Field(3, ge=0, le=20)
-    retry_delay_seconds: float = Field(2.0, ge=0, le=600)  # doubled after each failed attempt
+    retry_delay_seconds: float = Field(1.0, ge=0, le=600)  # doubled after each failed attempt
     timeout_seconds: float = Field(15.0, gt=0, le=600)  # per attempt
-    flush_timeout_seconds: float = Field(20.0, ge=0, le=600)  # how long a finishing process waits to send
+    flush_timeout_seconds: float = Field(15.0, ge=0, le=600)  # how long a finishing process waits to send
 
     @field_validator("urls")
     @classmethod
