@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from nija import __version__
+from nija.cli.db import db_group, store_group
 from nija.cli.kill import kill_commands
 from nija.cli.recovery import history, reset, restore, status
 
@@ -25,6 +26,8 @@ for _name, _command in kill_commands.items():
 for _command in (status, restore, reset, history):
     nija.add_command(_command)
 nija.add_command(kill_group)
+nija.add_command(db_group)
+nija.add_command(store_group)
 
 
 @click.group(

@@ -17,6 +17,7 @@ from nija.cli.common import (
     handles_errors,
     print_json,
 )
+from nija.cli.fleet_status import show_fleet
 from nija.domain.errors import InconsistenciesFound
 from nija.views import kill_event_view, outcome_view, status_view, transition_view
 
@@ -27,6 +28,8 @@ from nija.views import kill_event_view, outcome_view, status_view, transition_vi
 def status(data_dir: Path | None, as_json: bool) -> None:
     """Diagnose the trading state and detect inconsistencies (always run this first)."""
     service = Invocation(data_dir, as_json, yes=False).service()
+    if show_fleet(service.store, as_json):
+        return
     report = service.status()
     if as_json:
         print_json(status_view(report, service.store.location))
