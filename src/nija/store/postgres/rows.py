@@ -54,30 +54,49 @@ _SCOPE_SQL = {
 
 
 def read_scope(conn: Conn, scope: str, where: str, *, lock: str = "") -> ScopeRows:
-    """``lock``: "" (plain read), "FOR UPDATE" or "FOR SHARE"."""
-    row = conn.execute(_SCOPE_SQL[lock], (scope,)).fetchone()
-    flags = tuple(int(r[0]) for r in conn.execute("SELECT id FROM nija_kill_flag WHERE scope = %s", (scope,)))  # type: ignore[call-overload]
+    """``lock``: "" (plain read), "FOR UPDATE" or "FOR SHARE". One round trip (pipelined)."""
+    with conn.pipeline():
+        row_cur = conn.execute(_SCOPE_SQL[lock], (scope,))
+        flag_cur = conn.execute("SELECT id FROM nija_kill_flag WHERE scope = %s", (scope,))
+        transition_cur = conn.execute(
+            "SELECT from_state, to_state, reason, at, actor, source FROM ("
+            " SELECT * FROM nija_transition WHERE scope = %s ORDER BY id DESC LIMIT %s) t ORDER BY id",
+            (scope, MAX_HISTORY),
+        )
+        event_cur = conn.execute(
+            "SELECT action, reason, at, actor, source FROM ("
+            " SELECT * FROM nija_kill_event WHERE scope = %s ORDER BY id DESC LIMIT %s) e ORDER BY id",
+            (scope, MAX_HISTORY),
+        )
+    row = row_cur.fetchone()
+    flags = tuple(int(r[0]) for r in flag_cur.fetchall())  # type: ignore[call-overload]
+    transitions, events = transition_cur.fetchall(), event_cur.fetchall()
     if row is None:
         return ScopeRows(TradingRecord(), KillRecord(), flags, None)
     state, last_updated, pending, kill_active, kill_updated = row
     raw = {"state": state, "pending_live": pending, "kill_active": kill_active}
     location = f"{where} (scope {scope})"
-    transitions = conn.execute(
-        "SELECT from_state, to_state, reason, at, actor, source FROM ("
-        " SELECT * FROM nija_transition WHERE scope = %s ORDER BY id DESC LIMIT %s) t ORDER BY id",
-        (scope, MAX_HISTORY),
-    ).fetchall()
-    events = conn.execute(
-        "SELECT action, reason, at, actor, source FROM ("
-        " SELECT * FROM nija_kill_event WHERE scope = %s ORDER BY id DESC LIMIT %s) e ORDER BY id",
-        (scope, MAX_HISTORY),
-    ).fetchall()
     return ScopeRows(
         _trading(state, last_updated, pending, transitions, location),
         _kill(kill_active, kill_updated, events, location),
         flags,
         raw,
     )
+
+
+_FLEET_KILLED_SQL = (
+    "SELECT kill_active IS NOT FALSE OR state NOT IN ('OFF', 'EMERGENCY_STOP')"
+    " OR EXISTS (SELECT 1 FROM nija_kill_flag WHERE scope = %(fleet)s)"
+    " FROM nija_scope WHERE name = %(fleet)s"
+)
+
+
+def fleet_killed(conn: Conn, *, share_lock: bool) -> bool:
+    """Whether the fleet kill holds: flag raised, recorded active, or the row unreadable
+    (the fleet row only ever holds OFF or EMERGENCY_STOP). A missing row counts as killed."""
+    query = _FLEET_KILLED_SQL + (" FOR SHARE" if share_lock else "")
+    row = conn.execute(query, {"fleet": FLEET}).fetchone()
+    return True if row is None else bool(row[0])
 
 
 def _trading(

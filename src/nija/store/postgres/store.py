@@ -89,7 +89,7 @@ class PostgresStore:
         own = rows.read_scope(conn, self.scope, where)
         if self.is_fleet:
             return _snapshot(own, fleet_killed=False)
-        return _snapshot(own, fleet_killed=rows.read_scope(conn, FLEET, where).kill_active)
+        return _snapshot(own, fleet_killed=rows.fleet_killed(conn, share_lock=False))
 
     # -- writing -------------------------------------------------------------------
     @contextmanager
@@ -143,8 +143,7 @@ class PostgresTransaction:
             self._fleet_killed = False
             self._own = rows.read_scope(conn, FLEET, where, lock="FOR UPDATE")
         else:
-            fleet = rows.read_scope(conn, FLEET, where, lock="FOR SHARE")
-            self._fleet_killed = fleet.kill_active
+            self._fleet_killed = rows.fleet_killed(conn, share_lock=True)
             rows.ensure_scope(conn, store.scope)
             self._own = rows.read_scope(conn, store.scope, where, lock="FOR UPDATE")
         self._snapshot = _snapshot(self._own, fleet_killed=self._fleet_killed)

@@ -129,7 +129,8 @@ class PostgresPermissionView:
 
 def _snapshot(row: tuple[object, ...]) -> Snapshot:
     state, kill_active, from_state, to_state, at, flagged, fleet_active, fleet_state = row
-    fleet_ok = isinstance(fleet_active, bool) and _parses(fleet_state)
+    # The fleet row only ever holds OFF or EMERGENCY_STOP: anything else was edited by hand.
+    fleet_ok = isinstance(fleet_active, bool) and fleet_state in ("OFF", "EMERGENCY_STOP")
     kill_flag = bool(flagged) or bool(fleet_active) or not fleet_ok
     if state is None:  # the bot has no row yet: OFF, no history
         return Snapshot(kill_flag=kill_flag)
@@ -145,11 +146,3 @@ def _snapshot(row: tuple[object, ...]) -> Snapshot:
         KillRecord(kill_active) if isinstance(kill_active, bool) else Unreadable("kill switch", "not a boolean")
     )
     return Snapshot(trading=trading, kill=kill, kill_flag=kill_flag)
-
-
-def _parses(state: object) -> bool:
-    try:
-        parse_state(str(state))
-    except ValueError:
-        return False
-    return True
