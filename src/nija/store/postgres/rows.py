@@ -27,6 +27,9 @@ from nija.domain.states import parse_state
 from nija.store.postgres.connect import Conn
 
 FLEET = "@fleet"
+# A transaction's rules look at the newest entries only (the last transition, the last
+# activation), and writes append: reading a short window keeps row locks short.
+TX_HISTORY = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,20 +56,21 @@ _SCOPE_SQL = {
 }
 
 
-def read_scope(conn: Conn, scope: str, where: str, *, lock: str = "") -> ScopeRows:
-    """``lock``: "" (plain read), "FOR UPDATE" or "FOR SHARE". One round trip (pipelined)."""
+def read_scope(conn: Conn, scope: str, where: str, *, lock: str = "", history: int = MAX_HISTORY) -> ScopeRows:
+    """``lock``: "" (plain read), "FOR UPDATE" or "FOR SHARE"; ``history``: how many of the
+    newest entries to read. One round trip (pipelined)."""
     with conn.pipeline():
         row_cur = conn.execute(_SCOPE_SQL[lock], (scope,))
         flag_cur = conn.execute("SELECT id FROM nija_kill_flag WHERE scope = %s", (scope,))
         transition_cur = conn.execute(
             "SELECT from_state, to_state, reason, at, actor, source FROM ("
             " SELECT * FROM nija_transition WHERE scope = %s ORDER BY id DESC LIMIT %s) t ORDER BY id",
-            (scope, MAX_HISTORY),
+            (scope, history),
         )
         event_cur = conn.execute(
             "SELECT action, reason, at, actor, source FROM ("
             " SELECT * FROM nija_kill_event WHERE scope = %s ORDER BY id DESC LIMIT %s) e ORDER BY id",
-            (scope, MAX_HISTORY),
+            (scope, history),
         )
     row = row_cur.fetchone()
     flags = tuple(int(r[0]) for r in flag_cur.fetchall())  # type: ignore[call-overload]

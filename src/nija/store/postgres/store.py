@@ -141,11 +141,11 @@ class PostgresTransaction:
         where = mask(store.url)
         if store.is_fleet:
             self._fleet_killed = False
-            self._own = rows.read_scope(conn, FLEET, where, lock="FOR UPDATE")
+            self._own = rows.read_scope(conn, FLEET, where, lock="FOR UPDATE", history=rows.TX_HISTORY)
         else:
             self._fleet_killed = rows.fleet_killed(conn, share_lock=True)
             rows.ensure_scope(conn, store.scope)
-            self._own = rows.read_scope(conn, store.scope, where, lock="FOR UPDATE")
+            self._own = rows.read_scope(conn, store.scope, where, lock="FOR UPDATE", history=rows.TX_HISTORY)
         self._snapshot = _snapshot(self._own, fleet_killed=self._fleet_killed)
 
     @property
@@ -202,7 +202,7 @@ def _cascade(conn: Conn, where: str, fleet_kill: KillRecord) -> None:
     now = fleet_kill.last_updated
     assert now is not None  # a kill record changed by the domain always has a timestamp
     for (name,) in bots:
-        bot = rows.read_scope(conn, str(name), where)
+        bot = rows.read_scope(conn, str(name), where, history=rows.TX_HISTORY)
         change = cascade.bot_change(_snapshot(bot, fleet_killed=False), fleet_kill, now)
         if change is None or change.is_empty:
             continue
