@@ -19,6 +19,8 @@ import threading
 import time
 from pathlib import Path
 
+from _stats import percentile
+
 from nija.domain.transitions import Who
 from nija.service import SafetyService
 from nija.store.postgres import PostgresStore
@@ -52,11 +54,6 @@ class Bot:
                     return i, int(stamp)
             time.sleep(0.002)
         raise RuntimeError(f"no {answer!r} after line {after}: {self.lines[after:]}")
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def main() -> None:

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from backends import Backend, files, memory, postgres
 
 from nija.store.ports import Store
+from tests.contract.backends import Backend, files, memory, postgres
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
-from backends import Backend
 
 from nija.domain.change import Change
 from nija.domain.errors import KillSwitchActive, LiveRequestRefused, SafetyRefusal
@@ -19,6 +18,7 @@ from nija.domain.states import TradingState
 from nija.domain.transitions import Who
 from nija.service import SafetyService
 from nija.store.ports import PermissionView, Store
+from tests.contract.backends import Backend
 
 WHO = Who("tester@host", "test")
 OFF, DRY, STOP = TradingState.OFF, TradingState.DRY_RUN, TradingState.EMERGENCY_STOP

@@ -3,9 +3,7 @@ helpers to run the real CLI against it."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
@@ -23,7 +21,3 @@ def bare_url() -> Iterator[str]:
     """A database without the NIJA schema (never upgraded)."""
     with temporary_database(upgraded=False) as url:
         yield url
-
-
-def as_json(stdout: str) -> Any:
-    return json.loads(stdout)

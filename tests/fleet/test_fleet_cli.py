@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-import subprocess
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from nija.domain.transitions import Who
 from nija.service import SafetyService
 from nija.store.json_files import JsonFileStore
+from tests.conftest import Run
 
 WHO = Who("tester@host", "test")
-Run = Callable[..., subprocess.CompletedProcess[str]]  # the ``run`` fixture of tests/conftest.py
 
 
 def nija(run: Run, url: str, *args: str, bot: str | None = None) -> tuple[int, Any]:

@@ -20,6 +20,7 @@ from nija.service import SafetyService
 from nija.store.postgres import PostgresStore
 from nija.store.postgres.connect import connect
 from nija.store.postgres.testing import admin_dsn
+from tests.conftest import cli_env
 
 WHO = Who("tester@host", "test")
 BOTS = 5
@@ -69,11 +70,9 @@ class Bot:
 
 @pytest.fixture
 def bots(fleet_url: str) -> Iterator[list[Bot]]:
-    from tests_env import env
-
     for i in range(BOTS):
         SafetyService(PostgresStore(fleet_url, bot=f"bot{i}")).restore(WHO)
-    started = [Bot(fleet_url, f"bot{i}", env()) for i in range(BOTS)]
+    started = [Bot(fleet_url, f"bot{i}", cli_env()) for i in range(BOTS)]
     try:
         for bot in started:
             bot.wait_for("ALLOW DRY_RUN")
@@ -84,13 +83,11 @@ def bots(fleet_url: str) -> Iterator[list[Bot]]:
 
 
 def test_a_fleet_kill_stops_every_bot_process(bots: list[Bot], fleet_url: str) -> None:
-    from tests_env import env
-
     done = subprocess.run(
         [sys.executable, "-m", "nija", "kill", "activate", "--fleet", "--store", fleet_url, "drill"],
         capture_output=True,
         text=True,
-        env=env(),
+        env=cli_env(),
         check=False,
     )
     assert done.returncode == 0, done.stderr
@@ -123,10 +120,8 @@ def test_a_bot_whose_connection_is_killed_halts_until_it_reconnects(bots: list[B
 
 
 def test_a_bot_that_cannot_confirm_its_view_halts_after_stale_after(fleet_url: str) -> None:
-    from tests_env import env
-
     SafetyService(PostgresStore(fleet_url, bot="slow")).restore(WHO)
-    bot = Bot(fleet_url, "slow", env(), stale_after=0.5)
+    bot = Bot(fleet_url, "slow", cli_env(), stale_after=0.5)
     try:
         bot.wait_for("ALLOW DRY_RUN")
         bot.process.send_signal(signal.SIGSTOP)  # SIGSTOP: the view cannot be confirmed while frozen
@@ -139,15 +134,13 @@ def test_a_bot_that_cannot_confirm_its_view_halts_after_stale_after(fleet_url: s
 
 
 def test_racing_processes_lose_no_transition(fleet_url: str) -> None:
-    from tests_env import env
-
     workers, rounds = 4, 10
     procs = [
         subprocess.Popen(
             [sys.executable, str(Path(__file__).with_name("race_worker.py")), fleet_url, "raced", str(rounds)],
             stdout=subprocess.PIPE,
             text=True,
-            env=env(),
+            env=cli_env(),
         )
         for _ in range(workers)
     ]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from nija.domain.errors import UsageProblem
 from nija.store.json_files import JsonFileStore
+from nija.store.lock import DEFAULT_TIMEOUT_S
 from nija.store.ports import PermissionView, Store, Transaction
 from nija.store.selection import StoreSelection
 
@@ -20,7 +22,14 @@ def open_store(data_dir: str | Path | None = None, selection: StoreSelection | N
         from nija.store.postgres import PostgresStore
 
         return PostgresStore(chosen.url, bot=chosen.bot)
-    return JsonFileStore(config_dir(data_dir))
+    timeout = os.environ.get("NIJA_LOCK_TIMEOUT")
+    try:
+        lock_timeout_s = float(timeout) if timeout else DEFAULT_TIMEOUT_S
+    except ValueError:
+        raise UsageProblem(
+            f"NIJA_LOCK_TIMEOUT must be a number of seconds, not {timeout!r}", "Set it to e.g. 10, or unset it"
+        ) from None
+    return JsonFileStore(config_dir(data_dir), lock_timeout_s=lock_timeout_s)
 
 
 def config_dir(data_dir: str | Path | None = None) -> Path:
