@@ -9,6 +9,7 @@ from typing import Any
 from nija.domain.transitions import Who
 from nija.service import SafetyService
 from nija.store.json_files import JsonFileStore
+from nija.store.postgres.connect import connect
 from tests.conftest import Run
 
 WHO = Who("tester@host", "test")
@@ -122,3 +123,22 @@ def test_store_copy_moves_a_bot_both_ways_with_its_history(run: Run, fleet_url: 
     again = run("nija", "store", "copy", "--from", str(source), "--to", fleet_url, "--bot", "moved")
     assert again.returncode == 3
     assert "already holds records" in again.stderr
+
+
+def test_a_hand_edited_bot_fails_closed_shows_in_the_fleet_and_its_row_is_kept(run: Run, fleet_url: str) -> None:
+    assert nija(run, fleet_url, "restore", "--yes", bot="edited")[0] == 0
+    assert nija(run, fleet_url, "restore", "--yes", bot="fine")[0] == 0
+    with connect(fleet_url) as conn:
+        conn.execute("UPDATE nija_scope SET state = 'BANANA' WHERE name = 'edited'")
+    code, fleet = nija(run, fleet_url, "status", "--fleet")
+    assert code == 5
+    edited, fine = fleet["bots"]["edited"], fleet["bots"]["fine"]
+    assert (edited["state"], edited["can_trade"], edited["kill_switch"]["active"]) == ("EMERGENCY_STOP", False, True)
+    assert [i["code"] for i in edited["inconsistencies"]] == ["STATE_FILE_CORRUPT"]
+    assert (fine["state"], fine["can_trade"], fine["inconsistencies"]) == ("DRY_RUN", True, [])
+
+    code, out = nija(run, fleet_url, "kill", "deactivate", "--yes", "repaired the row", bot="edited")
+    assert (code, out["after"]) == (0, "OFF")
+    with connect(fleet_url) as conn:
+        kept = conn.execute("SELECT content FROM nija_corrupt_backup WHERE scope = 'edited'").fetchall()
+    assert any("BANANA" in str(row[0]) for row in kept)

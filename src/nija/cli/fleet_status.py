@@ -30,7 +30,7 @@ class FleetStatus:
 
 def fleet_status(store: Any) -> FleetStatus:
     now = system_clock()
-    bots = {name: report(store.for_scope(name).load(), now, history_items=0) for name in store.scopes()}
+    bots = {name: report(store.load_scope(name), now, history_items=0) for name in store.scopes()}
     return FleetStatus(report(store.load(), now, history_items=5), bots)
 
 

@@ -49,10 +49,6 @@ class PostgresStore:
     def location(self) -> str:
         return f"{mask(self.url)} ({'fleet' if self.is_fleet else f'bot {self.scope}'})"
 
-    def for_scope(self, bot: str | None) -> PostgresStore:
-        """The same database, another scope (``None``: the fleet)."""
-        return PostgresStore(self.url, bot=bot, stale_after_s=self.stale_after_s)
-
     def close(self) -> None:
         for conn in (self._conn, self._flag_conn):
             if conn is not None:
@@ -70,13 +66,17 @@ class PostgresStore:
 
     # -- reading -------------------------------------------------------------------
     def load(self) -> Snapshot:
+        return self.load_scope(self.scope)
+
+    def load_scope(self, scope: str) -> Snapshot:
+        """Another scope's snapshot over this store's connection (the fleet overview)."""
         with self._lock, database_errors(self.url):
             conn = self._connection()
             # One snapshot of the database for all the queries below.
             with conn.transaction():
                 conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                snap = self._compose(conn)
-                return replace(snap, heartbeat=_heartbeat(conn, self.scope), not_writable=_not_writable(conn, self))
+                snap = self._compose(conn, scope)
+                return replace(snap, heartbeat=_heartbeat(conn, scope), not_writable=_not_writable(conn, self))
 
     def scopes(self) -> tuple[str, ...]:
         """Every bot that has ever been recorded, by name."""
@@ -84,10 +84,10 @@ class PostgresStore:
             found = self._connection().execute("SELECT name FROM nija_scope WHERE name <> %s ORDER BY name", (FLEET,))
             return tuple(str(r[0]) for r in found)
 
-    def _compose(self, conn: Conn) -> Snapshot:
+    def _compose(self, conn: Conn, scope: str) -> Snapshot:
         where = mask(self.url)
-        own = rows.read_scope(conn, self.scope, where)
-        if self.is_fleet:
+        own = rows.read_scope(conn, scope, where)
+        if scope == FLEET:
             return _snapshot(own, fleet_killed=False)
         return _snapshot(own, fleet_killed=rows.fleet_killed(conn, share_lock=False))
 
