@@ -96,6 +96,9 @@ def test_bad_store_options_are_usage_errors_and_a_dead_server_a_storage_error(ru
     done = run("nija", "status", "--bot", "alpha")
     assert done.returncode == 2
     assert "--store" in done.stderr
+    done = run("nija", "status", "--store", "postgresql://x@127.0.0.1:1/y", "--bot", "a", env={"NIJA_STALE_AFTER": "0"})
+    assert done.returncode == 2
+    assert "NIJA_STALE_AFTER" in done.stderr
     done = run("nija", "status", "--store", "postgresql://postgres@127.0.0.1:1/none", "--bot", "a")
     assert done.returncode == 4
     assert "Cannot connect" in done.stderr

@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 
+from psycopg.pq import TransactionStatus
+
 from nija.domain.change import Change
 from nija.domain.errors import SafetyRefusal, UsageProblem
 from nija.domain.records import Heartbeat, KillRecord, Snapshot, TradingRecord
@@ -26,16 +28,16 @@ from nija.store.postgres import cascade, rows
 from nija.store.postgres.connect import Conn, connect, database_errors, mask
 from nija.store.postgres.rows import FLEET, ScopeRows
 from nija.store.postgres.schema import require_current
-from nija.store.postgres.view import CHANNEL, DEFAULT_STALE_AFTER_S, PostgresPermissionView
+from nija.store.postgres.view import CHANNEL, PostgresPermissionView, stale_after_from_env
 
 _FLEET_STATES = (TradingState.OFF, TradingState.EMERGENCY_STOP)
 
 
 class PostgresStore:
-    def __init__(self, url: str, *, bot: str | None = None, stale_after_s: float = DEFAULT_STALE_AFTER_S) -> None:
+    def __init__(self, url: str, *, bot: str | None = None, stale_after_s: float | None = None) -> None:
         self.url = url
         self.scope = bot or FLEET
-        self.stale_after_s = stale_after_s
+        self.stale_after_s = stale_after_s if stale_after_s is not None else stale_after_from_env()
         self._conn: Conn | None = None
         self._flag_conn: Conn | None = None
         self._lock = threading.RLock()
@@ -96,7 +98,7 @@ class PostgresStore:
     def transaction(self) -> Iterator[PostgresTransaction]:
         with self._lock, database_errors(self.url):
             conn = self._connection()
-            if conn.info.transaction_status != 0:  # psycopg.pq.TransactionStatus.IDLE
+            if conn.info.transaction_status is not TransactionStatus.IDLE:
                 raise UsageProblem("Nested transactions on one store are not supported", "Fix the caller")
             with conn.transaction():
                 yield PostgresTransaction(self, conn)

@@ -8,12 +8,14 @@ while the last confirmation is younger than ``stale_after``, and "halted" otherw
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
 
 import psycopg
 
+from nija.domain.errors import UsageProblem
 from nija.domain.permission import Permission, decide
 from nija.domain.records import KillRecord, Snapshot, TradingRecord, Transition, Unreadable
 from nija.domain.states import parse_state
@@ -42,6 +44,23 @@ LEFT JOIN LATERAL (
 ) t ON true
 WHERE f.name = %(fleet)s
 """
+
+
+def stale_after_from_env() -> float:
+    """NIJA_STALE_AFTER (seconds), else 2 s."""
+    text = os.environ.get("NIJA_STALE_AFTER")
+    if not text:
+        return DEFAULT_STALE_AFTER_S
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        raise UsageProblem(
+            f"NIJA_STALE_AFTER must be a number of seconds above 0, not {text!r}",
+            "Set it to e.g. 2 (the default), or unset it",
+        )
+    return value
 
 
 class PostgresPermissionView:
