@@ -223,3 +223,14 @@ def test_empty_change_and_heartbeat(store: Store) -> None:
     beat = store.load().heartbeat
     assert beat is not None
     assert (beat.pid, beat.host) == (4242, "h")
+
+
+def test_a_gate_may_ask_for_the_view_before_every_order(store: Store) -> None:
+    service(store).restore(WHO)
+    first = store.permission_view()
+    try:
+        assert eventually(first, lambda p: p.allowed).allowed
+        for _ in range(100):
+            assert store.permission_view().check().allowed
+    finally:
+        close(first)

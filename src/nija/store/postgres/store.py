@@ -42,6 +42,8 @@ class PostgresStore:
         self._flag_conn: Conn | None = None
         self._lock = threading.RLock()
         self._flag_lock = threading.Lock()
+        self._view: PostgresPermissionView | None = None
+        self._view_lock = threading.Lock()
 
     @property
     def is_fleet(self) -> bool:
@@ -52,6 +54,9 @@ class PostgresStore:
         return f"{mask(self.url)} ({'fleet' if self.is_fleet else f'bot {self.scope}'})"
 
     def close(self) -> None:
+        if self._view is not None:
+            self._view.close()
+            self._view = None
         for conn in (self._conn, self._flag_conn):
             if conn is not None:
                 conn.close()
@@ -116,7 +121,12 @@ class PostgresStore:
                 conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"kill:{self.scope}"))
 
     def permission_view(self) -> PostgresPermissionView:
-        return PostgresPermissionView(self.url, self.scope, stale_after_s=self.stale_after_s)
+        """One view per store (a thread and a connection): asking again returns the same one,
+        so a gate that calls ``permission_view().check()`` per order stays cheap."""
+        with self._view_lock:
+            if self._view is None:
+                self._view = PostgresPermissionView(self.url, self.scope, stale_after_s=self.stale_after_s)
+            return self._view
 
     def beat(self, heartbeat: Heartbeat) -> None:
         with self._lock, database_errors(self.url):
