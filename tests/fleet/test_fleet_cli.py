@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -145,3 +146,23 @@ def test_a_hand_edited_bot_fails_closed_shows_in_the_fleet_and_its_row_is_kept(r
     with connect(fleet_url) as conn:
         kept = conn.execute("SELECT content FROM nija_corrupt_backup WHERE scope = 'edited'").fetchall()
     assert any("BANANA" in str(row[0]) for row in kept)
+
+
+def test_a_kill_gets_through_after_the_server_dropped_the_connection(fleet_url: str) -> None:
+    from nija.store.postgres import PostgresStore
+    from nija.store.postgres.testing import admin_dsn
+
+    store = PostgresStore(fleet_url, bot="longlived")
+    svc = SafetyService(store)
+    svc.restore(WHO)
+    svc.activate_kill("first", WHO)
+    svc.deactivate_kill("first over", WHO)
+    with connect(admin_dsn()) as admin:  # e.g. a server restart: every connection is cut
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (fleet_url.rsplit("/", 1)[1],),
+        )
+    time.sleep(1.1)  # idle longer than the store's probe threshold, as a long-lived process is
+    svc.activate_kill("second", WHO)
+    assert PostgresStore(fleet_url, bot="longlived").load().kill_active
+    store.close()

@@ -12,11 +12,13 @@ insert never waits for the row locks transitions hold, and NOTIFY tells every bo
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 
+import psycopg
 from psycopg.pq import TransactionStatus
 
 from nija.domain.change import Change
@@ -31,6 +33,7 @@ from nija.store.postgres.schema import require_current
 from nija.store.postgres.view import CHANNEL, PostgresPermissionView, stale_after_from_env
 
 _FLEET_STATES = (TradingState.OFF, TradingState.EMERGENCY_STOP)
+_PROBE_AFTER_S = 1.0
 
 
 class PostgresStore:
@@ -39,6 +42,7 @@ class PostgresStore:
         self.scope = bot or FLEET
         self.stale_after_s = stale_after_s if stale_after_s is not None else stale_after_from_env()
         self._conn: Conn | None = None
+        self._used = 0.0  # monotonic time the connection was last handed out
         self._flag_conn: Conn | None = None
         self._lock = threading.RLock()
         self._flag_lock = threading.Lock()
@@ -64,12 +68,21 @@ class PostgresStore:
 
     # -- connections ---------------------------------------------------------------
     def _connection(self) -> Conn:
-        if self._conn is None or self._conn.closed or self._conn.broken:
+        """The store's connection; one idle for a while is probed first, so a long-lived
+        process whose connection the server dropped (a restart) reconnects instead of failing."""
+        conn = self._conn
+        if conn is not None and not (conn.closed or conn.broken) and time.monotonic() - self._used > _PROBE_AFTER_S:
+            try:
+                conn.execute("SELECT 1")
+            except psycopg.OperationalError:
+                conn.close()
+        if conn is None or conn.closed or conn.broken:
             conn = connect(self.url)
             with database_errors(self.url):
                 require_current(conn, mask(self.url))
             self._conn = conn
-        return self._conn
+        self._used = time.monotonic()
+        return conn
 
     # -- reading -------------------------------------------------------------------
     def load(self) -> Snapshot:
@@ -110,15 +123,24 @@ class PostgresStore:
 
     def raise_kill_flag(self, reason: str, who: Who, now: datetime) -> None:
         with self._flag_lock, database_errors(self.url):
-            if self._flag_conn is None or self._flag_conn.closed or self._flag_conn.broken:
-                self._flag_conn = connect(self.url)
-            conn = self._flag_conn
-            with conn.transaction():
-                conn.execute(
-                    "INSERT INTO nija_kill_flag (scope, reason, actor, source, raised_at) VALUES (%s, %s, %s, %s, %s)",
-                    (self.scope, reason, who.actor, who.source, now),
-                )
-                conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"kill:{self.scope}"))
+            try:
+                self._insert_flag(reason, who, now)
+            except psycopg.OperationalError:
+                # A long-lived process (API, control center) may hold a connection the
+                # server dropped since; a kill deserves one retry on a fresh one.
+                self._flag_conn = None
+                self._insert_flag(reason, who, now)
+
+    def _insert_flag(self, reason: str, who: Who, now: datetime) -> None:
+        if self._flag_conn is None or self._flag_conn.closed or self._flag_conn.broken:
+            self._flag_conn = connect(self.url, application_name="nija-kill")
+        conn = self._flag_conn
+        with conn.transaction():
+            conn.execute(
+                "INSERT INTO nija_kill_flag (scope, reason, actor, source, raised_at) VALUES (%s, %s, %s, %s, %s)",
+                (self.scope, reason, who.actor, who.source, now),
+            )
+            conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"kill:{self.scope}"))
 
     def permission_view(self) -> PostgresPermissionView:
         """One view per store (a thread and a connection): asking again returns the same one,
