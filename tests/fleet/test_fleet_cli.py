@@ -127,6 +127,9 @@ def test_store_copy_moves_a_bot_both_ways_with_its_history(run: Run, fleet_url: 
     again = run("nija", "store", "copy", "--from", str(source), "--to", fleet_url, "--bot", "moved")
     assert again.returncode == 3
     assert "already holds records" in again.stderr
+    missing = run("nija", "store", "copy", "--from", fleet_url, "--to", str(tmp_path), "--bot", "nobody")
+    assert missing.returncode == 2
+    assert "nothing to copy" in missing.stderr
 
 
 def test_a_hand_edited_bot_fails_closed_shows_in_the_fleet_and_its_row_is_kept(run: Run, fleet_url: str) -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from nija.domain.change import Change
-from nija.domain.errors import SafetyRefusal, StorageCorrupt
+from nija.domain.errors import SafetyRefusal, StorageCorrupt, UsageProblem
 from nija.domain.records import KillRecord, Snapshot, TradingRecord
 from nija.domain.transitions import Who
 from nija.store.ports import Store
@@ -26,6 +26,12 @@ class Copied:
 def copy_records(source: Store, target: Store, who: Who, now: datetime) -> Copied:
     snap = source.load()
     trading, kill = _readable(snap, source.location)
+    if not trading.history and not kill.history and not snap.kill_flag:
+        raise UsageProblem(
+            f"{source.location} holds no records: nothing to copy",
+            "Check --from (and --bot for the fleet database)",
+            code="NOTHING_TO_COPY",
+        )
     with target.transaction() as tx:
         _require_empty(tx.snapshot, target.location)
         if snap.kill_flag:
