@@ -128,13 +128,22 @@ class PostgresPermissionView:
             self._stop.wait(RECONNECT_DELAY_S)
 
     def _listen(self, conn: Conn) -> None:
+        """Re-read on a notification about this scope or the fleet (the channel carries
+        every bot's), and at least every ``stale_after / 4`` to confirm the view."""
         tick = self.stale_after_s / 4
-        mine = (f"kill:{self.scope}", f"kill:{FLEET}")
+        mine = {self.scope, FLEET}
+        next_refresh = self._clock() + tick
         while not self._stop.is_set():
-            for note in conn.notifies(timeout=tick, stop_after=1):
-                if note.payload in mine:
-                    self._permission = _KILLED  # deny first, then read the details
-            self._refresh(conn)
+            relevant = False
+            for note in conn.notifies(timeout=max(0.0, next_refresh - self._clock()), stop_after=1):
+                kind, _, scope = note.payload.partition(":")
+                if scope in mine:
+                    relevant = True
+                    if kind == "kill":
+                        self._permission = _KILLED  # deny first, then read the details
+            if relevant or self._clock() >= next_refresh:
+                self._refresh(conn)
+                next_refresh = self._clock() + tick
 
     def _refresh(self, conn: Conn) -> None:
         started = self._clock()
