@@ -103,6 +103,7 @@ def _store_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     fn = click.option(
         "--bot",
         envvar="NIJA_BOT",
+        metavar="NAME",
         expose_value=False,
         callback=_remember_selection,
         help="One bot of the fleet (PostgreSQL store; default: the fleet).",
