@@ -18,6 +18,7 @@ from nija.cli.common import (
     print_json,
     warn_listener_errors,
 )
+from nija.cli.fleet_status import show_fleet
 from nija.domain.errors import InconsistenciesFound
 from nija.views import kill_event_view, outcome_view, status_view, transition_view
 
@@ -28,6 +29,8 @@ from nija.views import kill_event_view, outcome_view, status_view, transition_vi
 def status(data_dir: Path | None, as_json: bool) -> None:
     """Diagnose the trading state and detect inconsistencies (always run this first)."""
     service = Invocation(data_dir, as_json, yes=False).service()
+    if show_fleet(service.store, as_json):
+        return
     report = service.status()
     if as_json:
         print_json(status_view(report, service.store.location))
