@@ -6,7 +6,10 @@ import click
 
 from nija import __version__
 from nija.cli.kill import kill_commands
+from nija.cli.live import live_group
 from nija.cli.recovery import history, reset, restore, status
+from nija.cli.serve import serve as serve_command
+from nija.cli.tokens import token_group
 
 
 @click.group(help="NIJA safety control plane for trading bots.")
@@ -25,6 +28,9 @@ for _name, _command in kill_commands.items():
 for _command in (status, restore, reset, history):
     nija.add_command(_command)
 nija.add_command(kill_group)
+nija.add_command(live_group)
+nija.add_command(serve_command, "serve")
+nija.add_command(token_group)
 
 
 @click.group(
