@@ -31,6 +31,7 @@ from nija.api.schemas import (
     DeactivateIn,
     HealthOut,
     HistoryOut,
+    LivePolicyOut,
     LiveRequestOut,
     OutcomeOut,
     PlanIn,
@@ -43,6 +44,7 @@ from nija.api.tokens import Role, TokenFile
 from nija.assembly import build_service
 from nija.config import NijaConfig, load_config
 from nija.credentials import load_credentials
+from nija.domain.clock import Clock
 from nija.domain.errors import LiveRequestRefused, SafetyRefusal, UsageProblem
 from nija.domain.recovery import Plan
 from nija.domain.transitions import Who
@@ -57,10 +59,19 @@ Operator = Annotated[Principal, Depends(requires(Role.OPERATOR))]
 Admin = Annotated[Principal, Depends(requires(Role.ADMIN))]
 
 
-def create_app(data_dir: Path, config: NijaConfig | None = None, *, watch_interval: float = 0.05) -> FastAPI:
+def create_app(
+    data_dir: Path,
+    config: NijaConfig | None = None,
+    *,
+    clock: Clock | None = None,
+    watch_interval: float = 0.05,
+) -> FastAPI:
+    """The app for one data directory; ``clock`` is for tests (expiry without waiting)."""
     data_dir = Path(data_dir).resolve()
     settings = config if config is not None else load_config(data_dir)
     service = build_service(data_dir, config=settings)
+    if clock is not None:
+        service.clock = clock
     watcher = Watcher(
         data_dir,
         status=lambda: status_payload(service),
@@ -90,6 +101,7 @@ def create_app(data_dir: Path, config: NijaConfig | None = None, *, watch_interv
         redoc_url=None,
         lifespan=lifespan,
     )
+    app.state.service = service
     app.state.auth = Authenticator(
         TokenFile(data_dir),
         FailureLimiter(settings.api.failed_auth_limit, settings.api.failed_auth_window_seconds),
@@ -155,6 +167,18 @@ def _routes(app: FastAPI, service: SafetyService, watcher: Watcher, data_dir: Pa
         ("reset", service.plan_reset, service.reset),
     ):
         _plan_routes(app, action, planner, runner)
+
+    @app.get("/api/live/policy", response_model=LivePolicyOut, responses=read, tags=["live"])
+    def live_policy(_: Viewer) -> dict[str, Any]:
+        """The live-enable rules in force (the wizard shows the phrase to type)."""
+        policy = service.policy
+        return {
+            "min_dry_run_minutes": policy.min_dry_run.total_seconds() / 60,
+            "confirmation_minutes": policy.confirmation_window.total_seconds() / 60,
+            "require_second_person": policy.require_second_person,
+            "acknowledgment_phrase": policy.phrase,
+            "credentials_configured": _credentials_state(data_dir),
+        }
 
     @app.post("/api/live/request", response_model=LiveRequestOut, responses=write, tags=["live"])
     def live_request(me: Operator) -> dict[str, Any]:
@@ -253,6 +277,13 @@ def _credentials_configured(data_dir: Path) -> bool:
         return load_credentials(data_dir) is not None
     except UsageProblem as exc:
         raise LiveRequestRefused(exc.message, exc.fix, code="CREDENTIALS_UNREADABLE") from exc
+
+
+def _credentials_state(data_dir: Path) -> bool:
+    try:
+        return load_credentials(data_dir) is not None
+    except UsageProblem:
+        return False
 
 
 def _expire(service: SafetyService) -> None:

@@ -65,7 +65,10 @@ def _error(description: str) -> dict[str, Any]:
     return {"model": ErrorOut, "description": description}
 
 
-UNAUTHORIZED: dict[int | str, dict[str, Any]] = {401: _error("No token, or a wrong or revoked token"), 429: _error("Too many failed sign-ins")}
+UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
+    401: _error("No token, or a wrong or revoked token"),
+    429: _error("Too many failed sign-ins"),
+}
 READ_ERRORS: dict[int | str, dict[str, Any]] = {**UNAUTHORIZED, 503: _error("Storage unavailable")}
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     **READ_ERRORS,

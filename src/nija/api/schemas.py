@@ -120,6 +120,14 @@ class LiveRequestOut(_Out):
     outcome: OutcomeOut
 
 
+class LivePolicyOut(_Out):
+    min_dry_run_minutes: float
+    confirmation_minutes: float
+    require_second_person: bool
+    acknowledgment_phrase: str
+    credentials_configured: bool
+
+
 class RuntimeOut(_Out):
     running: bool = Field(description="False when no bot has published a runtime report")
     report: BotReport | None
