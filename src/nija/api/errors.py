@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from nija.api.schemas import ErrorOut
 from nija.domain.errors import NijaError, SafetyRefusal, StorageProblem, UsageProblem
@@ -56,7 +57,14 @@ def install(app: FastAPI) -> None:
         problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
         return error_response(422, "INVALID_INPUT", f"Invalid request: {problems}", "Correct the named fields")
 
+    async def on_http(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 400:  # an unparseable body is bad input like any other
+            return error_response(422, "INVALID_INPUT", f"Invalid request: {exc.detail}", "Send a valid JSON body")
+        return error_response(exc.status_code, f"HTTP_{exc.status_code}", str(exc.detail), "", dict(exc.headers or {}))
+
     app.add_exception_handler(NijaError, on_nija)
+    app.add_exception_handler(HTTPException, on_http)
     app.add_exception_handler(ApiError, on_api)
     app.add_exception_handler(RequestValidationError, on_invalid)
 

@@ -9,9 +9,10 @@ const TOKEN_KEY = "nija.token";
 let me = null;           // {name, role}
 let status = null;       // the latest StatusOut
 let policy = null;       // the live policy
-let lastCode = null;     // the code from this browser's own live request
+let lastCode = null;     // {code, requestedAt} from this browser's own live request
 let streamAbort = null;
 let countdownTimer = null;
+let messageTimer = null;
 
 // -- API ---------------------------------------------------------------------------
 class ApiError extends Error {
@@ -41,6 +42,8 @@ function show(text, kind) {
   box.textContent = text;
   box.className = "message " + (kind || "info");
   box.hidden = false;
+  clearTimeout(messageTimer);
+  if (kind === "ok") messageTimer = setTimeout(() => { box.hidden = true; }, 6000);  // errors stay until replaced
 }
 
 function showError(err) {
@@ -199,7 +202,7 @@ function renderStatus(s) {
     li.append(el("strong", i.code), el("span", " " + i.message), el("div", "Fix: " + i.fix, "fix"));
     issues.append(li);
   }
-  if (!s.inconsistencies.length) issues.append(el("li", "None ✅", "ok"));
+  if (!s.inconsistencies.length) issues.append(el("li", "None", "ok"));
 
   const recent = $("recent-history");
   recent.replaceChildren(...s.recent_history.slice().reverse().map(transitionItem));
@@ -264,11 +267,12 @@ function renderLive() {
     };
     tick();
     countdownTimer = setInterval(tick, 1000);
-  } else {
-    lastCode = null;
   }
-  $("live-code-box").hidden = !lastCode;
-  $("live-code").textContent = lastCode || "";
+  // Show the code only for the pending request this browser made (the event announcing
+  // it may arrive before or after the request's own response).
+  const mine = pending && lastCode && lastCode.requestedAt === pending.requested_at;
+  $("live-code-box").hidden = !mine;
+  $("live-code").textContent = mine ? lastCode.code : "";
 }
 
 async function showHistory() {
@@ -295,7 +299,7 @@ function confirmDialog(title, plan) {
     const dialog = $("confirm-dialog");
     $("confirm-title").textContent = title;
     $("confirm-path").textContent = plan.path;
-    $("confirm-warnings").replaceChildren(...plan.warnings.map((w) => el("li", "⚠️ " + w)));
+    $("confirm-warnings").replaceChildren(...plan.warnings.map((w) => el("li", "Warning: " + w)));
     dialog.addEventListener("close", () => resolve(dialog.returnValue === "yes"), { once: true });
     dialog.showModal();
   });
@@ -322,7 +326,7 @@ function wire() {
   $("kill-form").addEventListener("submit", (e) => {
     e.preventDefault();
     act(() => api("POST", "/api/kill-switch/activate", { reason: $("kill-reason").value }),
-      () => "🛑 Kill switch activated: all trading is stopped").then((o) => { if (o) $("kill-reason").value = ""; });
+      () => "Kill switch activated: all trading is stopped").then((o) => { if (o) $("kill-reason").value = ""; });
   });
   $("deactivate-form").addEventListener("submit", (e) => {
     e.preventDefault();
@@ -336,7 +340,7 @@ function wire() {
   $("live-request").addEventListener("click", async () => {
     const r = await act(() => api("POST", "/api/live/request"), () => "Live trading requested: confirm before the code expires");
     if (r) {
-      lastCode = r.code;
+      lastCode = { code: r.code, requestedAt: r.outcome.transitions[0].timestamp };
       $("live-code-input").value = r.code;
       renderLive();
     }
@@ -344,7 +348,7 @@ function wire() {
   $("live-confirm-form").addEventListener("submit", (e) => {
     e.preventDefault();
     act(() => api("POST", "/api/live/confirm", { code: $("live-code-input").value, phrase: $("live-phrase").value }),
-      () => "🔴 LIVE TRADING ACTIVE").then((o) => { if (o) $("live-phrase").value = ""; });
+      () => "● LIVE TRADING ACTIVE").then((o) => { if (o) $("live-phrase").value = ""; });
   });
   $("live-cancel").addEventListener("click", () => {
     act(() => api("POST", "/api/live/cancel", {}), () => "Live request cancelled: back to DRY_RUN");
