@@ -154,3 +154,13 @@ def test_healthz_needs_no_token_and_reveals_nothing(client: TestClient) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"ok": True}
+
+
+def test_when_a_kill_comes_without_a_reason_then_it_still_stops_and_records_the_default(
+    client: TestClient, auth: dict[str, dict[str, str]]
+) -> None:
+    response = client.post("/api/kill-switch/activate", json={}, headers=auth["operator"])
+    assert response.status_code == 200
+    assert response.json()["after"] == "EMERGENCY_STOP"
+    kill = client.get("/api/status", headers=auth["viewer"]).json()["kill_switch"]
+    assert (kill["active"], kill["reason"], kill["actor"]) == (True, "Manual activation", "operator")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Callable
 from importlib import resources
 from pathlib import Path
@@ -82,8 +83,10 @@ def create_app(
     )
 
     @contextlib.asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(started: FastAPI) -> AsyncIterator[None]:
         task = asyncio.create_task(watcher.run())
+        # For the server's signal handler: end open event streams so that shutdown is prompt.
+        started.state.end_streams = functools.partial(asyncio.get_running_loop().call_soon_threadsafe, watcher.close)
         try:
             yield
         finally:

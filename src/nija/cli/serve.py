@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 
@@ -11,6 +13,9 @@ from nija.cli.common import EXIT_CODES_HELP, handles_errors
 from nija.config import load_config
 from nija.domain.errors import UsageProblem
 from nija.store import open_store
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 
 def is_loopback(host: str) -> bool:
@@ -40,9 +45,7 @@ def is_loopback(host: str) -> bool:
 def serve(host: str | None, port: int | None, allow_remote: bool, data_dir: Path | None) -> None:
     """Serve the control plane API and the web control center (sign in with a token
     from 'nija token create')."""
-    import uvicorn  # imported here: the other commands start without the web stack
-
-    from nija.api.app import create_app
+    from nija.api.app import create_app  # imported here: the other commands start without the web stack
 
     directory = Path(open_store(data_dir).location)
     settings = load_config(directory)
@@ -61,4 +64,20 @@ def serve(host: str | None, port: int | None, allow_remote: bool, data_dir: Path
         )
     app = create_app(directory, settings)
     click.echo(f"NIJA control center on http://{bind}:{chosen_port}/ (data directory {directory})", err=True)
-    uvicorn.run(app, host=bind, port=chosen_port, log_level="warning", timeout_graceful_shutdown=3)
+    _run(app, bind, chosen_port)
+
+
+def _run(app: FastAPI, host: str, port: int) -> None:
+    import uvicorn  # imported here: the other commands start without the web stack
+
+    class Server(uvicorn.Server):
+        """Ends the open event streams on SIGINT/SIGTERM: they would otherwise hold the
+        shutdown until its timeout."""
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            end_streams = getattr(app.state, "end_streams", None)
+            if end_streams is not None:
+                end_streams()
+            super().handle_exit(sig, frame)
+
+    Server(uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=3)).run()
