@@ -15,8 +15,8 @@ from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from serving import make_token, serving
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.serving import make_token, serving
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from serving import child_env, make_token, serving
+from tests.serving import child_env, make_token, serving
 
 
 def events(response: httpx.Response) -> Iterator[tuple[str, dict[str, object]]]:

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from serving import REPO, child_env, make_token, serving
+from tests.serving import REPO, child_env, make_token, serving
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
