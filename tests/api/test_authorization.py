@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import stat
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,8 +12,7 @@ from fastapi.testclient import TestClient
 
 from nija.api.tokens import TOKENS_FILE, TokenFile
 from nija.config import ApiSettings
-
-MakeClient = Callable[..., TestClient]
+from tests.api.conftest import MakeClient
 
 # endpoint -> (body, the lowest role allowed)
 CHANGING = {

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 import stat
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-Run = Callable[..., "object"]
+from tests.conftest import Run
+
 CREDS = {"NIJA_API_KEY": "k", "NIJA_API_SECRET": "s"}
 
 
-def test_token_create_shows_it_once_and_list_and_revoke_never_show_it(run, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_token_create_shows_it_once_and_list_and_revoke_never_show_it(run: Run, data_dir: Path) -> None:
     created = run("nija", "token", "create", "ci-bot", "--role", "operator", "--json")
     assert created.returncode == 0, created.stderr
     token = json.loads(created.stdout)["token"]
@@ -36,19 +36,19 @@ def test_token_create_shows_it_once_and_list_and_revoke_never_show_it(run, data_
 
 
 @pytest.mark.parametrize("name", ["", "has space", ".leading", "x" * 65])
-def test_token_create_refuses_a_bad_name(run, name: str) -> None:  # type: ignore[no-untyped-def]
+def test_token_create_refuses_a_bad_name(run: Run, name: str) -> None:
     result = run("nija", "token", "create", name, "--role", "viewer")
     assert result.returncode == 2
     assert "Invalid token name" in result.stderr
 
 
-def test_token_create_refuses_an_unknown_role(run) -> None:  # type: ignore[no-untyped-def]
+def test_token_create_refuses_an_unknown_role(run: Run) -> None:
     result = run("nija", "token", "create", "x", "--role", "root")
     assert result.returncode == 2
     assert "viewer" in result.stderr
 
 
-def test_live_request_then_confirm_from_the_cli_reaches_live_active(run, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_live_request_then_confirm_from_the_cli_reaches_live_active(run: Run, data_dir: Path) -> None:
     (data_dir / "nija.toml").write_text("[live]\nmin_dry_run_minutes = 0\n")
     assert run("nija", "restore", "--yes").returncode == 0
     requested = run("nija", "live", "request", "--json", env=CREDS)
@@ -67,7 +67,7 @@ def test_live_request_then_confirm_from_the_cli_reaches_live_active(run, data_di
     assert status["recent_history"][-1]["source"] == "cli"
 
 
-def test_live_request_without_credentials_is_refused_with_exit_3(run, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_live_request_without_credentials_is_refused_with_exit_3(run: Run, data_dir: Path) -> None:
     (data_dir / "nija.toml").write_text("[live]\nmin_dry_run_minutes = 0\n")
     run("nija", "restore", "--yes")
     refused = run("nija", "live", "request")
@@ -75,7 +75,7 @@ def test_live_request_without_credentials_is_refused_with_exit_3(run, data_dir: 
     assert "credentials" in refused.stderr
 
 
-def test_live_cancel_returns_to_dry_run(run, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_live_cancel_returns_to_dry_run(run: Run, data_dir: Path) -> None:
     (data_dir / "nija.toml").write_text("[live]\nmin_dry_run_minutes = 0\n")
     run("nija", "restore", "--yes")
     assert run("nija", "live", "request", env=CREDS).returncode == 0
@@ -84,14 +84,14 @@ def test_live_cancel_returns_to_dry_run(run, data_dir: Path) -> None:  # type: i
     assert run("nija", "live", "cancel").returncode == 3
 
 
-def test_recovery_tool_never_offers_live(run) -> None:  # type: ignore[no-untyped-def]
+def test_recovery_tool_never_offers_live(run: Run) -> None:
     result = run("safe_restore_trading.py", "--help")
     assert "live" not in [
         line.split()[0] for line in result.stdout.splitlines() if line.startswith("  ") and line.split()
     ]
 
 
-def test_serve_refuses_a_non_loopback_address_without_the_flag(run) -> None:  # type: ignore[no-untyped-def]
+def test_serve_refuses_a_non_loopback_address_without_the_flag(run: Run) -> None:
     result = run("nija", "serve", "--host", "0.0.0.0")  # noqa: S104 - the refusal is the point
     assert result.returncode == 2
     assert "--allow-remote" in result.stderr

@@ -4,7 +4,6 @@ security headers, no CORS unless configured, the web page served without a build
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,8 +11,8 @@ from fastapi.testclient import TestClient
 
 from nija.config import ApiSettings
 from nija.store.lock import exclusive
+from tests.api.conftest import MakeClient
 
-MakeClient = Callable[..., TestClient]
 Auth = dict[str, dict[str, str]]
 
 

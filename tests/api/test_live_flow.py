@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from nija.domain.live import ACKNOWLEDGMENT_PHRASE
 from nija.testing import FakeClock
+from tests.api.conftest import MakeClient
 
-MakeClient = Callable[..., TestClient]
 Auth = dict[str, dict[str, str]]
 
 
@@ -30,11 +30,13 @@ def request_live(client: TestClient, auth: Auth, who: str = "operator") -> str:
     return str(body["code"])
 
 
-def confirm(client: TestClient, auth: Auth, code: str, phrase: str = ACKNOWLEDGMENT_PHRASE, who: str = "admin"):  # type: ignore[no-untyped-def]
+def confirm(
+    client: TestClient, auth: Auth, code: str, phrase: str = ACKNOWLEDGMENT_PHRASE, who: str = "admin"
+) -> httpx.Response:
     return client.post("/api/live/confirm", json={"code": code, "phrase": phrase}, headers=auth[who])
 
 
-def refusal(response, code: str) -> str:  # type: ignore[no-untyped-def]
+def refusal(response: httpx.Response, code: str) -> str:
     assert response.status_code == 409, response.text
     error = response.json()["error"]
     assert error["code"] == code

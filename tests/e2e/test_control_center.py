@@ -171,3 +171,24 @@ def test_operator_walks_kill_restore_and_live_wizard_in_a_browser(
         "LIVE_ACTIVE",
         "EMERGENCY_STOP",
     ]
+
+
+def test_a_viewer_sees_no_controls_it_may_not_use_but_can_still_stop_trading(
+    page: playwright_api.Page, server: tuple[str, str], data_dir: Path
+) -> None:
+    base, _ = server
+    viewer = make_token(data_dir, "night-watch", "viewer")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(base + "/")
+    page.fill("#token", viewer)
+    page.click("#sign-in-form button")
+    expect(page.locator("#who-name")).to_have_text("night-watch (viewer)")
+    expect(page.locator("#state")).to_have_text("OFF")
+    expect(page.locator("#restore-button")).to_be_hidden()
+    page.click("#kill-button")  # no reason typed: a stop never waits on typing
+    expect(page.locator("#state")).to_have_text("EMERGENCY_STOP")
+    expect(page.locator("#kill-details")).to_contain_text("Manual activation")
+    expect(page.locator("#deactivate-form")).to_be_hidden()
+    page.click("text=Live trading")
+    expect(page.locator(".role-note")).to_be_visible()
+    shot(page, "12-viewer-phone-after-kill")

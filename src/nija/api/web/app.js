@@ -81,6 +81,7 @@ async function signIn(token) {
   $("who").hidden = false;
   $("who-name").textContent = `${me.name} (${me.role})`;
   document.body.dataset.role = me.role;
+  $("role-name").textContent = me.role;
   $("message").hidden = true;
   policy = await act(() => api("GET", "/api/live/policy"));
   renderPolicy();
