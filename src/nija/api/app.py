@@ -46,7 +46,7 @@ from nija.assembly import build_service
 from nija.config import NijaConfig, load_config
 from nija.credentials import load_credentials
 from nija.domain.clock import Clock
-from nija.domain.errors import LiveRequestRefused, SafetyRefusal, UsageProblem
+from nija.domain.errors import LiveRequestRefused, NijaError, SafetyRefusal, UsageProblem
 from nija.domain.recovery import Plan
 from nija.domain.transitions import Who
 from nija.service import SafetyService
@@ -216,7 +216,10 @@ def _routes(app: FastAPI, service: SafetyService, watcher: Watcher, data_dir: Pa
         auth: Authenticator = request.app.state.auth
 
         def still_allowed() -> bool:
-            record = auth.tokens.verify(_bearer(request))
+            try:
+                record = auth.tokens.verify(_bearer(request))
+            except NijaError:  # an unreadable token file fails closed
+                return False
             return record is not None and record.name == me.name
 
         return StreamingResponse(

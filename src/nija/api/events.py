@@ -102,12 +102,21 @@ class Watcher:
             await asyncio.sleep(self.interval)
 
     async def _safely(self, fn: Callable[[], Any]) -> Any:
+        """Run ``fn`` in a thread; a failure is news for the clients, never the end of the watcher."""
         try:
             return await asyncio.to_thread(fn)
         except NijaError as exc:
-            # An unreadable directory is news for the clients, not a reason to stop watching.
             self._broadcast("error", {"code": exc.code, "message": exc.message, "fix": exc.fix})
-            return None
+        except Exception as exc:  # noqa: BLE001 - a dead watcher would silently freeze every dashboard
+            self._broadcast(
+                "error",
+                {
+                    "code": "UNEXPECTED",
+                    "message": f"Unexpected error while watching: {type(exc).__name__}: {exc}",
+                    "fix": "Check the server's log; the watcher keeps trying",
+                },
+            )
+        return None
 
     def _broadcast(self, event: str, data: dict[str, Any]) -> None:
         message = sse(event, data)
@@ -130,19 +139,16 @@ def _expired(status: dict[str, Any], now: datetime) -> bool:
 
 async def stream(watcher: Watcher, still_allowed: Callable[[], bool]) -> AsyncIterator[str]:
     """One client's SSE stream: the latest snapshots first, then every change; ends when
-    the server stops or the client's token is revoked."""
+    the server stops or the client's token is revoked (checked before every message)."""
     queue = watcher.subscribe()
     try:
         yield "retry: 1000\n\n"
         while True:
             try:
-                message = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
+                message: str | None = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
             except TimeoutError:
-                if not still_allowed():
-                    return
-                yield ": keepalive\n\n"
-                continue
-            if message is None:
+                message = ": keepalive\n\n"
+            if message is None or not still_allowed():
                 return
             yield message
     finally:

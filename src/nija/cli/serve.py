@@ -80,4 +80,8 @@ def _run(app: FastAPI, host: str, port: int) -> None:
                 end_streams()
             super().handle_exit(sig, frame)
 
-    Server(uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=3)).run()
+    server = Server(uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=3))
+    try:
+        server.run()
+    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled: stopping is a normal end
+        click.echo("NIJA control center stopped.", err=True)
