@@ -5,6 +5,8 @@ operation on one data directory whose state the examples keep changing."""
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -25,6 +27,7 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 # Built at import: schemathesis generates its tests from the schema when pytest collects them.
 _DATA = Path(tempfile.mkdtemp(prefix="nija-fuzz-"))
+atexit.register(shutil.rmtree, _DATA, ignore_errors=True)
 ADMIN, _ = TokenFile(_DATA).create("fuzzer", Role.ADMIN, "test")
 schema = schemathesis.openapi.from_asgi(
     "/openapi.json", create_app(_DATA, NijaConfig(live=LiveSettings(min_dry_run_minutes=0)))
