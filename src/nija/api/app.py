@@ -15,8 +15,9 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi.responses import FileResponse, PlainTextResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from nija import __version__
 from nija.api import errors
@@ -49,6 +50,9 @@ from nija.domain.clock import Clock
 from nija.domain.errors import LiveRequestRefused, NijaError, SafetyRefusal, UsageProblem
 from nija.domain.recovery import Plan
 from nija.domain.transitions import Who
+from nija.observability.inconsistencies import InconsistencyWatch
+from nija.observability.metrics import metrics_of
+from nija.observability.request_id import RequestIdMiddleware
 from nija.service import SafetyService
 from nija.views import kill_event_view, outcome_view, transition_view
 
@@ -73,9 +77,15 @@ def create_app(
     service = build_service(data_dir, config=settings)
     if clock is not None:
         service.clock = clock
+    announcer = InconsistencyWatch(service, SERVER)
+
+    def status_and_announce() -> dict[str, Any]:
+        announcer.check()  # newly found inconsistencies are audited and notified once
+        return status_payload(service)
+
     watcher = Watcher(
         data_dir,
-        status=lambda: status_payload(service),
+        status=status_and_announce,
         runtime=lambda: runtime_payload(data_dir),
         expire=lambda: _expire(service),
         clock=service.clock,
@@ -111,6 +121,7 @@ def create_app(
     )
     errors.install(app)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestIdMiddleware)
     if settings.api.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -119,8 +130,18 @@ def create_app(
             allow_headers=["Authorization", "Content-Type"],
         )
     _routes(app, service, watcher, data_dir)
+    _metrics_route(app, service)
     _web(app)
     return app
+
+
+def _metrics_route(app: FastAPI, service: SafetyService) -> None:
+    metrics = metrics_of(service)
+
+    # Behind a viewer token like every read: Prometheus sends it with `authorization: credentials`.
+    @app.get("/metrics", response_class=PlainTextResponse, responses={401: {}, 403: {}}, tags=["read"])
+    def prometheus(_: Viewer) -> PlainTextResponse:
+        return PlainTextResponse(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
 
 def _routes(app: FastAPI, service: SafetyService, watcher: Watcher, data_dir: Path) -> None:
