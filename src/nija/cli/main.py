@@ -6,6 +6,7 @@ import click
 
 from nija import __version__
 from nija.cli.kill import kill_commands
+from nija.cli.monitor import monitor
 from nija.cli.recovery import history, reset, restore, status
 
 
@@ -25,6 +26,7 @@ for _name, _command in kill_commands.items():
 for _command in (status, restore, reset, history):
     nija.add_command(_command)
 nija.add_command(kill_group)
+nija.add_command(monitor)
 
 
 @click.group(
