@@ -15,6 +15,7 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -111,7 +112,8 @@ class ControlCenter(App[None]):
     def get_default_screen(self) -> Screen[None]:
         return self.main
 
-    async def on_mount(self) -> None:
+    async def on_ready(self) -> None:
+        # Ready, not mount: the main screen's panels exist only once it is composed.
         self.sub_title = self.backend.location
         await self.refresh_frame()
         self.watch_changes()
@@ -135,8 +137,11 @@ class ControlCenter(App[None]):
         except NijaError as exc:
             self.refusal("Cannot read the status", exc)
             return
+        try:
+            self.main.show(frame, self.clock())
+        except NoMatches:  # the app is closing and its widgets are gone
+            return
         self.frame = frame
-        self.main.show(frame, self.clock())
         self.frames_shown += 1
 
     # -- messages ------------------------------------------------------------------
@@ -241,7 +246,7 @@ class ControlCenter(App[None]):
 
 
 def plan_text(plan: PlanView) -> Text:
-    text = Text(f"Plan: {plan.path}", "bold")
+    text = Text().append(f"Plan: {plan.path}", "bold")
     for number, step in enumerate(plan.steps, 1):
         text.append(f"\n  {number}. {step}")
     for warning in plan.warnings:

@@ -79,7 +79,7 @@ def issues_text(status: StatusView) -> Text:
 
 
 def history_text(entries: tuple[TransitionView, ...]) -> Text:
-    text = Text("Recent history (newest last)", "bold")
+    text = Text().append("Recent history (newest last)", "bold")
     for entry in entries:
         text.append("\n").append(transition_line(entry))
     if not entries:
@@ -113,7 +113,7 @@ def notices_text(frame: Frame) -> Text:
     report = frame.runtime
     if report is None:
         return Text("Denials and alerts: none reported (no bot report)", "dim")
-    text = Text("Recent denials and alerts", "bold")
+    text = Text().append("Recent denials and alerts", "bold")
     notices = [("DENIED", n) for n in report.denials[-3:]] + [("ALERT", n) for n in report.alerts[-3:]]
     for label, notice in notices:
         text.append("\n").append(label, "yellow").append(f" {_notice(notice)}")

@@ -85,7 +85,7 @@ class HistoryScreen(Screen[None]):
         self.history = history
 
     def compose(self) -> ComposeResult:
-        text = Text("TRADING STATE HISTORY", "bold")
+        text = Text().append("TRADING STATE HISTORY", "bold")
         for t in self.history.transitions:
             text.append("\n" + transition_line(t))
         if not self.history.transitions:
