@@ -19,7 +19,7 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from nija.domain.errors import NijaError
+from nija.domain.errors import KillSwitchActive, NijaError
 from nija.service import system_clock
 from nija.tui import render
 from nija.tui.backend import ActionResult, Backend, PlanView
@@ -35,6 +35,7 @@ MainScreen { layout: vertical; }
 #status { border: round $accent; }
 #lower { height: auto; }
 #lower > .panel { width: 1fr; }
+#history { height: auto; text-wrap: nowrap; text-overflow: ellipsis; }
 #message { height: auto; min-height: 1; padding: 0 1; background: $boost; }
 ModalScreen { align: center middle; }
 .dialog { width: 76; max-width: 100%; height: auto; border: thick $accent; background: $surface; padding: 0 1; }
@@ -58,28 +59,28 @@ class MainScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="body"):
             yield Static("Loading...", id="status", classes="panel")
-            yield Static(id="issues", classes="panel")
+            yield Static(id="history", classes="panel")
             with Horizontal(id="lower"):
-                yield Static(id="history", classes="panel")
                 yield Static(id="runtime", classes="panel")
-            yield Static(id="notices", classes="panel")
+                yield Static(id="notices", classes="panel")
         yield Static(id="message")
         yield Footer()
 
     def on_mount(self) -> None:
         for name, title in (
             ("status", "Status"),
-            ("issues", "Inconsistencies"),
-            ("history", "History"),
+            ("history", "Recent history (h: all)"),
             ("runtime", "Orders, positions, P&L"),
             ("notices", "Denials and alerts"),
         ):
             self.query_one(f"#{name}").border_title = title
 
     def show(self, frame: Frame, now: datetime) -> None:
-        self.query_one("#status", Static).update(render.status_text(frame.status, now))
-        self.query_one("#issues", Static).update(render.issues_text(frame.status))
-        self.query_one("#history", Static).update(render.history_text(frame.status.recent_history))
+        # Inconsistencies sit in the status panel: always visible, even at 80x24.
+        status = Text("\n").join([render.status_text(frame.status, now), render.issues_text(frame.status)])
+        history = render.history_text(frame.status.recent_history, heading=False)  # one line each (CSS)
+        self.query_one("#status", Static).update(status)
+        self.query_one("#history", Static).update(history)
         self.query_one("#runtime", Static).update(render.runtime_text(frame))
         self.query_one("#notices", Static).update(render.notices_text(frame))
 
@@ -154,6 +155,8 @@ class ControlCenter(App[None]):
     def refusal(self, what: str, exc: BaseException) -> None:
         message = exc.message if isinstance(exc, NijaError) else str(exc)
         fix = exc.fix if isinstance(exc, NijaError) else ""
+        if isinstance(exc, KillSwitchActive):
+            fix = f"{fix} (here: press d)"
         text = Text(f"REFUSED: {what}: ", "bold red").append(message, "red")
         if fix:
             text.append("\nFix: ", "bold").append(fix)
@@ -242,6 +245,7 @@ class ControlCenter(App[None]):
             self.bell()
             return False
         self.busy = True
+        self._say(Text(""))
         return True
 
 

@@ -78,13 +78,11 @@ def issues_text(status: StatusView) -> Text:
     return text
 
 
-def history_text(entries: tuple[TransitionView, ...]) -> Text:
-    text = Text().append("Recent history (newest last)", "bold")
-    for entry in entries:
-        text.append("\n").append(transition_line(entry))
-    if not entries:
-        text.append("\n(none)", "dim")
-    return text
+def history_text(entries: tuple[TransitionView, ...], *, heading: bool = True) -> Text:
+    lines = [Text(transition_line(entry)) for entry in entries] or [Text("(none)", "dim")]
+    if heading:
+        lines.insert(0, Text("Recent history (newest last)", "bold"))
+    return Text("\n").join(lines)
 
 
 def runtime_text(frame: Frame) -> Text:
