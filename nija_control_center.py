@@ -6,7 +6,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 
-from nija.cli.monitor import monitor  # noqa: E402 - after the path set-up above
+from nija.cli.monitor import monitor
 
 if __name__ == "__main__":
     monitor(prog_name="nija_control_center.py")

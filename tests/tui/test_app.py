@@ -6,13 +6,13 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
-from conftest import Run
 from nija.assembly import build_service
 from nija.domain.states import TradingState
 from nija.domain.transitions import Who
 from nija.tui.app import ControlCenter
 from nija.tui.screens import ConfirmScreen, HistoryScreen, ReasonScreen
-from tui.helpers import drive, panel, type_text, until
+from tests.conftest import Run
+from tests.tui.helpers import drive, panel, type_text, until
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 OPERATOR = Who("operator@test", "cli")

@@ -6,8 +6,8 @@ import json
 import re
 from pathlib import Path
 
-from conftest import Run
 from nija.bot_report import BotReport, Notice, OpenOrder, Pnl, Position, write_report
+from tests.conftest import Run
 
 GUIDE_STATE = {  # the guide's own example files: stopped, but the kill switch is off
     ".nija_trading_state.json": {

@@ -56,7 +56,8 @@ class LocalBackend:
 
     async def activate_kill(self, reason: str) -> ActionResult:
         outcome = await asyncio.to_thread(self.service.activate_kill, reason, tui_who())
-        return _result(outcome, "Kill switch ACTIVATED")
+        # Activation is recorded even when already active, so never "nothing changed".
+        return ActionResult(f"Kill switch ACTIVATED: all trading is stopped (now {outcome.after})", outcome.warnings)
 
     async def deactivate_kill(self, reason: str) -> ActionResult:
         outcome = await asyncio.to_thread(self.service.deactivate_kill, reason, tui_who())
