@@ -7,6 +7,7 @@ from pathlib import Path
 from textual.pilot import Pilot
 
 from nija.assembly import build_service
+from nija.bot_report import BotReport, Notice, OpenOrder, write_report
 from nija.domain.states import TradingState
 from nija.domain.transitions import Who
 from nija.tui.app import ControlCenter
@@ -38,6 +39,24 @@ def test_screen_shows_a_kill_made_by_another_process(data_dir: Path, run: Run) -
         assert "Kill File Exists: True" in status
         assert "Can Trade: NO (the kill switch is active)" in status
         assert "Kill switch activated: exchange outage" in panel(app, "history")
+
+    drive(data_dir, scenario)
+
+
+def test_runtime_panels_follow_the_bots_report_as_it_is_written(data_dir: Path) -> None:
+    async def scenario(app: ControlCenter, pilot: Pilot[None]) -> None:
+        assert "No bot is running here" in panel(app, "runtime")
+        report = BotReport(
+            updated_at="2026-11-24T10:00:00+00:00",
+            mode="simulated",
+            broker="paper",
+            open_orders=(OpenOrder(id="o1", symbol="BTC/USDT", side="sell", type="market", quantity=1),),
+            alerts=(Notice(timestamp="2026-11-24T10:00:00+00:00", code="DRAWDOWN", message="daily loss 3%"),),
+        )
+        write_report(data_dir, report)  # what the bot runtime does, from outside the app
+        await until(pilot, lambda: "Open orders: 1" in panel(app, "runtime"), "the bot report")
+        assert "sell 1 BTC/USDT market" in panel(app, "runtime")
+        assert "ALERT 2026-11-24T10:00:00+00:00 DRAWDOWN: daily loss 3%" in panel(app, "notices")
 
     drive(data_dir, scenario)
 
