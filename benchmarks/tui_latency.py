@@ -34,7 +34,7 @@ async def notice_latencies(data_dir: Path, rounds: int) -> list[float]:
     app = ControlCenter(LocalBackend(data_dir), liveness_refresh_s=None)
     found: list[float] = []
     async with app.run_test(size=(80, 24)) as pilot:
-        while app.frame is None:
+        while app.frame is None or not app.watching:
             await pilot.pause(0.01)
         for number in range(rounds):
             want = number % 2 == 0

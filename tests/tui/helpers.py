@@ -26,7 +26,7 @@ def drive(data_dir: Path, scenario: Callable[[ControlCenter, Pilot[None]], Await
     async def main() -> None:
         app = make_app(data_dir)
         async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: app.frame is not None)
+            await until(pilot, lambda: app.frame is not None and app.watching, "the first frame and the watch")
             await scenario(app, pilot)
 
     asyncio.run(main())

@@ -108,6 +108,7 @@ class ControlCenter(App[None]):
         self.frames_shown = 0
         self.last_message = ""
         self.busy = False
+        self.watching = False  # True once changes by other processes are being followed
         self.main = MainScreen()
 
     def get_default_screen(self) -> Screen[None]:
@@ -129,6 +130,7 @@ class ControlCenter(App[None]):
         try:
             async for _ in self.backend.changes():
                 await self.refresh_frame()
+                self.watching = True
         except (OSError, NijaError) as exc:
             self.refusal("Stopped watching for changes", exc)
 

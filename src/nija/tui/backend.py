@@ -56,7 +56,8 @@ class Backend(Protocol):
     async def apply(self, plan: PlanView) -> ActionResult: ...
 
     def changes(self) -> AsyncIterator[None]:
-        """Yields once per change made by anyone (file events or the API's event stream)."""
+        """Yields once the watch is in place, then once per change made by anyone (file
+        events or the API's event stream), so that reading after each yield misses nothing."""
         ...
 
     async def close(self) -> None: ...

@@ -25,6 +25,8 @@ NO_BOT = "No bot is running here: no runtime report (.nija_runtime.json) in the 
 # A change is noticed after this much quiet (ms); bursts (a restore's two writes) merge.
 WATCH_STEP_MS = 50
 WATCH_DEBOUNCE_MS = 300
+# The watcher wakes this often when idle; its first wake proves the watch is in place.
+WATCH_IDLE_MS = 250
 
 
 class LocalBackend:
@@ -77,15 +79,22 @@ class LocalBackend:
         return _result(outcome, done)
 
     async def changes(self) -> AsyncIterator[None]:
-        async for _ in awatch(
+        ready = False
+        async for found in awatch(
             self.data_dir,
             watch_filter=_relevant,
             step=WATCH_STEP_MS,
             debounce=WATCH_DEBOUNCE_MS,
             stop_event=self._stop,
             recursive=False,
+            rust_timeout=WATCH_IDLE_MS,
+            yield_on_timeout=True,
         ):
-            yield None
+            # The first yield comes once inotify watches the directory: the read that
+            # follows it sees every change made before, and the watch every one after.
+            if found or not ready:
+                ready = True
+                yield None
 
     async def close(self) -> None:
         self._stop.set()
