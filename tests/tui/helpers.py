@@ -22,9 +22,16 @@ def make_app(data_dir: Path) -> ControlCenter:
     return ControlCenter(LocalBackend(data_dir), liveness_refresh_s=None)
 
 
-def drive(data_dir: Path, scenario: Callable[[ControlCenter, Pilot[None]], Awaitable[None]]) -> None:
+Scenario = Callable[[ControlCenter, Pilot[None]], Awaitable[None]]
+
+
+def drive(data_dir: Path, scenario: Scenario) -> None:
+    drive_app(lambda: make_app(data_dir), scenario)
+
+
+def drive_app(make: Callable[[], ControlCenter], scenario: Scenario) -> None:
     async def main() -> None:
-        app = make_app(data_dir)
+        app = make()
         async with app.run_test(size=SIZE) as pilot:
             await until(pilot, lambda: app.frame is not None and app.watching, "the first frame and the watch")
             await scenario(app, pilot)

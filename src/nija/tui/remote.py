@@ -1,25 +1,31 @@
-"""The remote backend: a control plane reached through its HTTP API (Bearer token).
-
-Runtime data (orders, positions) is not part of the API contract yet, so the remote
-frame says so instead of showing nothing. Plans are computed with the same domain
-rules from the reported state; the server applies its own rules again."""
+"""The remote backend: a control plane reached through its HTTP API (Bearer token),
+as documented in docs/api.md: status, runtime, history, plans, actions and the
+server-sent event stream. Errors arrive as ``{"error": {code, message, fix}}`` and are
+turned back into the same exception classes the local backend raises."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from itertools import pairwise
 from typing import Any
 
 import httpx
+from pydantic import ValidationError
 
-from nija.domain import recovery
-from nija.domain.errors import NijaError, SafetyRefusal, StorageUnavailable, UsageProblem
-from nija.domain.records import KillRecord, Snapshot, TradingRecord
-from nija.domain.states import TradingState
+from nija.bot_report import BotReport
+from nija.domain.errors import (
+    KillSwitchActive,
+    NijaError,
+    SafetyRefusal,
+    StorageProblem,
+    StorageUnavailable,
+    UsageProblem,
+)
 from nija.tui.backend import ActionResult, PlanView
 from nija.tui.frame import Frame, History, StatusView
 
-NO_RUNTIME = "Runtime data (orders, positions, P&L) is not available through the API"
+NO_BOT = "No bot is running there: the control plane has no runtime report"
 RECONNECT_S = 2.0
 
 
@@ -35,7 +41,13 @@ class RemoteBackend:
         return self.url
 
     async def frame(self) -> Frame:
-        return Frame(StatusView.model_validate(await self._call("GET", "/api/status")), None, NO_RUNTIME)
+        status = StatusView.model_validate(await self._call("GET", "/api/status"))
+        runtime = await self._call("GET", "/api/runtime")
+        try:
+            report = BotReport.model_validate(runtime["report"]) if runtime.get("running") else None
+        except (KeyError, ValidationError):
+            report = None
+        return Frame(status, report, "" if report else NO_BOT)
 
     async def history(self) -> History:
         return History.model_validate(await self._call("GET", "/api/history"))
@@ -47,18 +59,16 @@ class RemoteBackend:
         return _result(await self._call("POST", "/api/kill-switch/deactivate", {"reason": reason}), "Kill switch")
 
     async def plan(self, action: str) -> PlanView:
-        status = StatusView.model_validate(await self._call("GET", "/api/status"))
-        snapshot = Snapshot(
-            trading=TradingRecord(current_state=TradingState(status.state)),
-            kill=KillRecord(is_active=status.kill_switch.active),
-        )
-        planner = recovery.plan_restore if action == "restore" else recovery.plan_reset
-        shown = planner(snapshot)
-        steps = tuple(f"{s.from_state} → {s.to_state}: {s.reason}" for s in shown.steps)
-        return PlanView(action, shown.path, steps, shown.warnings)
+        data = await self._call("GET", f"/api/{action}/plan")
+        path = str(data.get("path") or "")
+        states = path.split(" → ") if path else []
+        steps = tuple(f"{a} → {b}" for a, b in pairwise(states))
+        return PlanView(action, path, steps, tuple(str(w) for w in data.get("warnings", ())))
 
     async def apply(self, plan: PlanView) -> ActionResult:
-        return _result(await self._call("POST", f"/api/{plan.action}"), plan.action.capitalize())
+        # The server refuses (409 STATE_CHANGED) if the plan is no longer the one shown.
+        body = {"expected_path": plan.path} if plan.path else {}
+        return _result(await self._call("POST", f"/api/{plan.action}", body), plan.action.capitalize())
 
     async def changes(self) -> AsyncIterator[None]:
         while True:
@@ -84,9 +94,9 @@ class RemoteBackend:
                 f"Cannot reach the control plane at {self.url}: {exc}",
                 "Check the --api URL, that the API is running, and the network",
             ) from exc
-        if response.status_code in (401, 403):
-            raise UsageProblem(f"The API at {self.url} refused the token", "Check --token (or NIJA_API_TOKEN)")
         data = _json(response)
+        if response.status_code == 401:
+            raise UsageProblem(f"The API at {self.url} refused the token", "Check --token (or NIJA_API_TOKEN)")
         if response.is_error:
             raise _error(response.status_code, data)
         return data
@@ -108,7 +118,10 @@ def _error(status: int, data: dict[str, Any]) -> NijaError:
         code = str(error.get("code") or "")
     else:
         message, fix, code = str(error), "", ""
-    kind = SafetyRefusal if status in (409, 422, 423) else NijaError
+    kinds: dict[int, type[NijaError]] = {403: SafetyRefusal, 409: SafetyRefusal, 422: UsageProblem}
+    kind = kinds.get(status, StorageProblem if status == 503 else NijaError)
+    if code == KillSwitchActive.code:
+        kind = KillSwitchActive
     return kind(message, fix, code=code or None)
 
 
