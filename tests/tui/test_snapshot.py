@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from nija.bot_report import BotReport, Notice, OpenOrder, Pnl, Position, write_report
+from nija.domain.records import Heartbeat
+from nija.store.json_files import JsonFileStore
 from tests.conftest import Run
 
 GUIDE_STATE = {  # the guide's own example files: stopped, but the kill switch is off
@@ -135,3 +138,32 @@ def test_an_unreachable_api_is_reported_with_a_fix(run: Run) -> None:
     assert result.returncode == 4
     assert "Cannot reach the control plane at http://127.0.0.1:9" in result.stderr
     assert "Check the --api URL" in result.stderr
+
+
+def test_snapshot_tells_a_live_bot_from_a_silent_one(run: Run, data_dir: Path) -> None:
+    store = JsonFileStore(data_dir)
+    now = datetime.now(UTC)
+    store.beat(Heartbeat(pid=4242, host="bot-host", last_beat=now, started_at=now))
+    code, out, err = snapshot(run, data_dir)
+    assert code == 0, err
+    assert "Bot: alive (pid 4242 on bot-host, last heartbeat" in out
+
+    old = now - timedelta(minutes=10)
+    store.beat(Heartbeat(pid=4242, host="bot-host", last_beat=old, started_at=old))
+    code, out, err = snapshot(run, data_dir)
+    assert code == 0, err
+    assert "Bot: NOT RUNNING (last heartbeat 6" in out  # 600 s and a little more
+    assert "pid 4242 on bot-host" in out
+
+
+def test_snapshot_of_a_corrupt_state_file_fails_closed_and_exits_5(run: Run, data_dir: Path) -> None:
+    (data_dir / ".nija_trading_state.json").write_text('{"current_state": "LIVE_ACT')  # truncated
+
+    code, out, _ = snapshot(run, data_dir)
+
+    assert code == 5
+    assert "Trading State Machine: EMERGENCY_STOP" in out
+    assert "Kill Switch Active: YES" in out
+    assert "Can Trade: NO" in out
+    assert "STATE INCONSISTENCY: STATE_FILE_CORRUPT" in out
+    assert_fits_80x24(out)
