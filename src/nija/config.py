@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from nija.assembly import CONFIG_FILE
 from nija.domain.errors import StorageUnavailable, UsageProblem
 from nija.domain.live import ACKNOWLEDGMENT_PHRASE, LivePolicy
+from nija.notify.settings import NotificationSettings
+from nija.observability.settings import LoggingSettings
 
 
 class Section(BaseModel):
@@ -39,6 +41,8 @@ class LiveSettings(Section):
 
 class NijaConfig(Section):
     live: LiveSettings = LiveSettings()
+    notifications: NotificationSettings = NotificationSettings()
+    logging: LoggingSettings = LoggingSettings()
 
 
 def load_config(data_dir: Path, path: Path | None = None) -> NijaConfig:

@@ -9,14 +9,14 @@ import errno
 import json
 import os
 import subprocess
-import tempfile
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Run
+from tests.conftest import REPO, Run, cli_env
 
 STATE = ".nija_trading_state.json"
 KILL_STATE = ".nija_kill_switch_state.json"
@@ -164,44 +164,41 @@ def test_disk_full_write_fails_cleanly_and_keeps_the_old_file(run: Run, small_fs
     assert run("safe_restore_trading.py", "reset", "--yes", "--data-dir", str(small_fs)).returncode == 0
 
 
-def test_non_root_user_without_write_permission(run: Run) -> None:
-    """chmod is ignored by root, so run the command as 'nobody' when we are root."""
+def test_files_without_write_permission_are_refused(run: Run, data_dir: Path) -> None:
+    """Root ignores chmod; dropping CAP_DAC_OVERRIDE from the child makes it obey."""
     if os.geteuid() != 0:
-        pytest.skip("needs root to switch to an unprivileged user")
-    parent = Path(tempfile.mkdtemp(prefix="nija-ro-", dir="/tmp"))
-    os.chmod(parent, 0o755)
-    data = parent / "ro"
-    data.mkdir()
-    assert run("safe_restore_trading.py", "restore", "--yes", "--data-dir", str(data)).returncode == 0
-    os.chmod(data, 0o555)
-    os.chmod(data / STATE, 0o444)
-    os.chmod(data / ".nija.lock", 0o444)
-    probe = subprocess.run(
-        ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "python3", "-c", "pass"],
-        capture_output=True,
-        check=False,
-    )
-    if probe.returncode != 0:
-        pytest.skip("cannot run an interpreter as nobody here")
-    import sys
-
-    from tests.conftest import REPO, cli_env
-
-    command = [
-        "setpriv",
-        "--reuid=nobody",
-        "--regid=nogroup",
-        "--clear-groups",
-        sys.executable,
-        str(REPO / "safe_restore_trading.py"),
-        "reset",
-        "--yes",
-        "--data-dir",
-        str(data),
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, env=cli_env(), check=False)
-    if "Permission denied" in result.stderr and "python" in result.stderr.lower():
-        pytest.skip("the interpreter is not readable by nobody")
-    assert result.returncode == 4, result.stdout + result.stderr
-    assert "permission denied" in result.stderr.lower()
-    assert json.loads((data / STATE).read_text())["current_state"] == "DRY_RUN"
+        pytest.skip("needs root to drop capabilities")
+    assert run("safe_restore_trading.py", "restore", "--yes").returncode == 0
+    os.chmod(data_dir / STATE, 0o444)
+    os.chmod(data_dir, 0o555)
+    try:
+        command = [
+            "setpriv",
+            "--bounding-set=-dac_override,-dac_read_search,-fowner",
+            sys.executable,
+            str(REPO / "safe_restore_trading.py"),
+        ]
+        status = subprocess.run(
+            [*command, "status", "--data-dir", str(data_dir)],
+            capture_output=True,
+            text=True,
+            env=cli_env(),
+            check=False,
+        )
+        assert status.returncode == 5
+        assert "FILE_NOT_WRITABLE" in status.stdout
+        assert "permission denied" in status.stdout
+        reset = subprocess.run(
+            [*command, "reset", "--yes", "--data-dir", str(data_dir)],
+            capture_output=True,
+            text=True,
+            env=cli_env(),
+            check=False,
+        )
+        assert reset.returncode == 4, reset.stdout + reset.stderr
+        assert "permission denied" in reset.stderr.lower()
+        assert "chmod 644" in reset.stderr
+        assert "Traceback" not in reset.stderr
+    finally:
+        os.chmod(data_dir, 0o755)
+    assert json.loads((data_dir / STATE).read_text())["current_state"] == "DRY_RUN"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from nija import __version__
+from nija.cli.audit import audit_group
+from nija.cli.db import db_group, store_group
 from nija.cli.kill import kill_commands
 from nija.cli.monitor import monitor
 from nija.cli.recovery import history, reset, restore, status
@@ -27,6 +29,9 @@ for _command in (status, restore, reset, history):
     nija.add_command(_command)
 nija.add_command(kill_group)
 nija.add_command(monitor)
+nija.add_command(audit_group)
+nija.add_command(db_group)
+nija.add_command(store_group)
 
 
 @click.group(
