@@ -167,3 +167,15 @@ def test_snapshot_of_a_corrupt_state_file_fails_closed_and_exits_5(run: Run, dat
     assert "Can Trade: NO" in out
     assert "STATE INCONSISTENCY: STATE_FILE_CORRUPT" in out
     assert_fits_80x24(out)
+
+
+def test_snapshot_json_carries_the_status_view_and_the_runtime(run: Run, data_dir: Path) -> None:
+    run("emergency_kill_switch.py", "activate", "--data-dir", str(data_dir), "exchange outage")
+    result = run("nija_control_center.py", "--data-dir", str(data_dir), "--snapshot", "--json")
+    assert result.returncode == 0, result.stderr
+    frame = json.loads(result.stdout)
+    assert frame["status"]["state"] == "EMERGENCY_STOP"
+    assert frame["status"]["kill_switch"]["active"] is True
+    assert frame["status"]["kill_switch"]["reason"] == "exchange outage"
+    assert frame["status"]["recent_history"][-1]["from"] == "OFF"
+    assert frame["runtime"] is None

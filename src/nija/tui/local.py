@@ -1,7 +1,9 @@
-"""The local backend: the data directory on this machine, through ``SafetyService``.
+"""The local backend: this machine's data directory (or the configured PostgreSQL
+store), through ``SafetyService``.
 
-Service calls take a cross-process file lock, so they run in a thread and never freeze
-the screen. Changes by any process are noticed through inotify (watchfiles)."""
+Service calls take a cross-process lock, so they run in a thread and never freeze the
+screen. Changes to the JSON files are noticed through inotify (watchfiles); with the
+PostgreSQL store the status is re-read once a second and compared instead."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from nija.assembly import build_service
 from nija.bot_report import read_report
 from nija.domain import recovery
 from nija.service import Outcome, SafetyService
+from nija.store import JsonFileStore, StoreSelection, config_dir
 from nija.store.json_files import LOCK_FILE
 from nija.tui.backend import ActionResult, PlanView, tui_who
 from nija.tui.frame import Frame, History, StatusView
@@ -27,12 +30,13 @@ WATCH_STEP_MS = 50
 WATCH_DEBOUNCE_MS = 300
 # The watcher wakes this often when idle; its first wake proves the watch is in place.
 WATCH_IDLE_MS = 250
+POLL_S = 1.0  # stores without file events (PostgreSQL)
 
 
 class LocalBackend:
-    def __init__(self, data_dir: Path | str | None) -> None:
-        self.service: SafetyService = build_service(data_dir)
-        self.data_dir = Path(self.service.store.location)
+    def __init__(self, data_dir: Path | str | None, selection: StoreSelection | None = None) -> None:
+        self.service: SafetyService = build_service(data_dir, selection=selection)
+        self.data_dir = config_dir(data_dir)  # the bot's runtime report lives here for every store
         self._stop = anyio.Event()
 
     @property
@@ -78,7 +82,27 @@ class LocalBackend:
         done = "Restored to simulation mode" if plan.action == "restore" else "Trading disabled"
         return _result(outcome, done)
 
-    async def changes(self) -> AsyncIterator[None]:
+    def changes(self) -> AsyncIterator[None]:
+        if isinstance(self.service.store, JsonFileStore):
+            return self._file_events()
+        return self._polled()
+
+    async def _polled(self) -> AsyncIterator[None]:
+        last: object = None
+        while not self._stop.is_set():
+            seen = await asyncio.to_thread(self._signature)
+            if seen != last:
+                last = seen
+                yield None
+            with anyio.move_on_after(POLL_S):
+                await self._stop.wait()
+
+    def _signature(self) -> object:
+        status = status_view(self.service.status(), self.location)
+        status.pop("checked_at")
+        return status, read_report(self.data_dir)
+
+    async def _file_events(self) -> AsyncIterator[None]:
         ready = False
         async for found in awatch(
             self.data_dir,
