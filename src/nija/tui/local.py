@@ -125,9 +125,9 @@ class LocalBackend:
 
 
 def _relevant(change: Change, path: str) -> bool:
-    # The lock file and half-written temp files say nothing; the renames that follow do.
+    # Lock files and half-written temp files say nothing; the renames that follow do.
     name = Path(path).name
-    return name != LOCK_FILE and not name.endswith((".tmp", ".removing"))
+    return name != LOCK_FILE and not name.endswith((".lock", ".tmp", ".removing"))
 
 
 def _result(outcome: Outcome, done: str) -> ActionResult:
