@@ -9,6 +9,7 @@ from nija.cli.audit import audit_group
 from nija.cli.db import db_group, store_group
 from nija.cli.kill import kill_commands
 from nija.cli.live import live_group
+from nija.cli.monitor import monitor
 from nija.cli.recovery import history, reset, restore, status
 from nija.cli.serve import serve as serve_command
 from nija.cli.tokens import token_group
@@ -30,6 +31,7 @@ for _name, _command in kill_commands.items():
 for _command in (status, restore, reset, history):
     nija.add_command(_command)
 nija.add_command(kill_group)
+nija.add_command(monitor)
 nija.add_command(audit_group)
 nija.add_command(db_group)
 nija.add_command(store_group)
