@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from nija.domain.errors import UsageProblem
 from nija.domain.live import ACKNOWLEDGMENT_PHRASE, LivePolicy
+from nija.runtime import settings as rt
 
 CONFIG_FILE = "nija.toml"
 
@@ -40,6 +41,12 @@ class LiveSettings(Section):
 
 class NijaConfig(Section):
     live: LiveSettings = LiveSettings()
+    exchange: rt.ExchangeSettings = rt.ExchangeSettings()
+    feed: rt.FeedSettings = rt.FeedSettings()
+    strategy: rt.StrategySettings = rt.StrategySettings()
+    risk: rt.RiskSettings = rt.RiskSettings()
+    paper: rt.PaperSettings = rt.PaperSettings()
+    bot: rt.BotSettings = rt.BotSettings()
 
 
 def load_config(data_dir: Path, path: Path | None = None) -> NijaConfig:
