@@ -7,6 +7,7 @@ import click
 from nija import __version__
 from nija.cli.kill import kill_commands
 from nija.cli.recovery import history, reset, restore, status
+from nija.cli.run import run
 
 
 @click.group(help="NIJA safety control plane for trading bots.")
@@ -22,7 +23,7 @@ def kill_group() -> None:
 
 for _name, _command in kill_commands.items():
     kill_group.add_command(_command, _name)
-for _command in (status, restore, reset, history):
+for _command in (status, restore, reset, history, run):
     nija.add_command(_command)
 nija.add_command(kill_group)
 
