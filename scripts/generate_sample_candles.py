@@ -36,7 +36,7 @@ def generate(minutes: int, seed: int) -> list[str]:
     ]
     rows: list[tuple[int, int, str]] = []
     for index, (symbol, price, vol, decimals, mean_volume) in enumerate(SYMBOLS):
-        rng = random.Random(f"{seed}-{symbol}")
+        rng = random.Random(f"{seed}-{symbol}")  # noqa: S311 - a reproducible model, not secrets
         sigma = vol / math.sqrt(MINUTES_PER_YEAR * SUBSTEPS)
         drift = 0.0
         for minute in range(minutes):

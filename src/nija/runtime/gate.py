@@ -9,6 +9,7 @@ denies. Cancels always pass. Denials are counted by reason code."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
@@ -92,8 +93,6 @@ class OrderGate:
         self.denials[code] += 1
         self.recent_denials.append(Denial(code, reason, request.symbol))
         if self._on_denied is not None:
-            try:
+            with contextlib.suppress(Exception):  # reporting a denial never changes it
                 self._on_denied(request, result)
-            except Exception:  # noqa: BLE001, S110 - reporting a denial never changes it
-                pass
         return result

@@ -61,8 +61,9 @@ class _Averages:
 class SmaCrossover:
     """Long-only trend following: hold while the fast average is above the slow one.
 
-    Entry: when fast > slow by ``min_spread_pct`` (less whipsaw) and nothing is held or pending, buy ``position_pct`` of equity,
-    with a limit order ``limit_offset_pct`` below the close (or a market order).
+    Entry: when fast > slow by ``min_spread_pct`` (less whipsaw) and nothing is held or
+    pending, buy ``position_pct`` of equity with a limit order ``limit_offset_pct`` below
+    the close (or a market order).
     Exit: when fast <= slow, cancel a pending entry and sell the holding at market."""
 
     def __init__(self, settings: StrategySettings) -> None:

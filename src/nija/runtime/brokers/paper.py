@@ -153,7 +153,7 @@ class PaperBroker:
             self._cash -= notional + fee
             realized = 0.0
         else:
-            assert held is not None and held.quantity + _EPS >= order.quantity  # reserved at placement
+            assert held is not None  # sells are checked against holdings and reserved at placement
             realized = (price - held.average_price) * order.quantity
             remaining = held.quantity - order.quantity
             holding = Holding(order.symbol, remaining, held.average_price) if remaining > _EPS else None
