@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from helpers import candle
+from runtime_helpers import candle
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

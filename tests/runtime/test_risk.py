@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import candle
+from runtime_helpers import candle
 
 from nija.runtime.brokers.paper import PaperBroker
 from nija.runtime.orders import Fill, OrderRequest, OrderType, Outcome, PlaceResult, Side

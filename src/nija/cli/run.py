@@ -27,7 +27,6 @@ from nija.domain.errors import NijaError, UsageProblem
 from nija.runtime.candles import Candle
 from nija.runtime.engine import Bot
 from nija.runtime.feeds import ccxt_candles, replay_candles
-from nija.runtime.live import build_live_broker
 from nija.runtime.summary import Summary
 from nija.store import open_store
 
@@ -79,6 +78,8 @@ def run(
     config = load_config(directory, config_path)
     service = build_service(directory, config=config)
     service.store.load()  # a missing data directory is refused here, before anything starts
+    from nija.runtime.live import build_live_broker  # noqa: PLC0415 - ccxt is slow to import: only here
+
     live = build_live_broker(config, directory)
     candles: Iterable[Candle]
     total: int | None

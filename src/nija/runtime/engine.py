@@ -36,6 +36,9 @@ from nija.runtime.watcher import StateWatcher
 from nija.service import SafetyService
 
 
+ADOPT_AFTER_S = 1.0
+
+
 @dataclass
 class Counters:
     candles: int = 0
@@ -103,6 +106,7 @@ class Bot:
         self._next_report = 0.0
         self._last_denial_publish: dict[str, float] = {}
         self._kill_reason: str | None = None
+        self._kill_adopted = False
         self.state_at_start = TradingState.OFF
 
     # -- lifecycle -------------------------------------------------------------------
@@ -168,6 +172,9 @@ class Bot:
     def finish(self, stopped_by: str) -> Summary:
         self._watcher.stop()
         self._on_permission(self.service.store.permission_view().check())  # the last word on open orders
+        if self.reaction.kill.active and not self._kill_adopted:
+            self._kill_adopted = True
+            self.service.adopt_kill_flag(self.who)
         totals = self.paper.end_run()
         account = self.paper.account()
         self.write_report()
@@ -229,13 +236,24 @@ class Bot:
                 self.alert("KILL_COMPLETE", "kill complete: no open orders remain")
             elif not self.reaction.kill.active:
                 self.kill_complete.clear()
-            if self.reaction.kill.active and not was_killed:
-                self.service.adopt_kill_flag(self.who)  # after cancelling: recording takes the lock
+                self._kill_adopted = False
+            self._adopt_kill_file()
+
+    def _adopt_kill_file(self) -> None:
+        """Record a kill raised only by ``touch EMERGENCY_STOP``. Wait a moment first: the
+        CLI and the API raise the file before they record the kill, and the bot must not
+        race them into writing a second, less informative activation."""
+        seen = self.reaction.kill.seen_at
+        if seen is None or self._kill_adopted or time.monotonic() - seen < ADOPT_AFTER_S:
+            return
+        self._kill_adopted = True
+        self.service.adopt_kill_flag(self.who)
 
     def _trip(self, trigger: Trigger | None) -> None:
         if trigger is None:
             return
         self.alert(trigger.source, trigger.reason)
+        self._kill_adopted = True  # recorded right here, with the figures
         self.service.activate_kill(trigger.reason, Who(self.who.actor, trigger.source))
         self._on_permission(self.service.store.permission_view().check())
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+from collections.abc import Callable
+
 from nija.runtime.candles import Candle
 
 
@@ -10,3 +13,6 @@ def candle(price: float, symbol: str = "BTC/USDT", t: float = 0.0, *, low: float
     o = price if open_ is None else open_
     return Candle(t, symbol, o, max(o, price) if high is None else high, min(o, price) if low is None else low,
                   price, 1.0)
+
+
+Run = Callable[..., subprocess.CompletedProcess[str]]
