@@ -7,9 +7,9 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from runtime_helpers import candle
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from runtime_helpers import candle
 
 from nija.runtime.brokers.ledger import LEDGER_FILE
 from nija.runtime.brokers.paper import PaperBroker

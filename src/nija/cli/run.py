@@ -78,7 +78,7 @@ def run(
     config = load_config(directory, config_path)
     service = build_service(directory, config=config)
     service.store.load()  # a missing data directory is refused here, before anything starts
-    from nija.runtime.live import build_live_broker  # noqa: PLC0415 - ccxt is slow to import: only here
+    from nija.runtime.live import build_live_broker  # ccxt is slow to import: only here
 
     live = build_live_broker(config, directory)
     candles: Iterable[Candle]

@@ -35,7 +35,6 @@ from nija.runtime.summary import Summary
 from nija.runtime.watcher import StateWatcher
 from nija.service import SafetyService
 
-
 ADOPT_AFTER_S = 1.0
 
 
