@@ -152,7 +152,7 @@ class Bot:
             self.counters.fills += 1
             self._trip(self.triggers.observe_fill(fill))
         book = self.live if self.reaction.mode is Mode.LIVE and self.live is not None else self.paper
-        if fills or book.holdings():
+        if fills or book.held(candle.symbol) > 0:  # only then can equity have moved
             day = datetime.fromtimestamp(candle.timestamp, UTC).date().isoformat()
             self._trip(self.triggers.observe_equity(book.account().equity, day))
         for action in self.strategy.on_candle(candle, book):
@@ -161,7 +161,7 @@ class Bot:
             elif isinstance(action, Cancel):
                 self.gate.cancel(book, action.order_id)
         if fills:
-            self.write_report()
+            self._next_report = 0.0  # the watcher's next tick (<= 250 ms) writes it, off the hot path
 
     def place(self, request: OrderRequest) -> PlaceResult:
         result = self.gate.place(request)
