@@ -42,7 +42,7 @@ def main() -> None:
             assert running.open_orders() >= args.orders
             running.bot.kill_complete.clear()
             appeared: list[float] = []
-            spotter = threading.Thread(target=lambda: appeared.append(_wait_for_file(kill_file)))
+            spotter = threading.Thread(target=_spot, args=(kill_file, appeared))
             spotter.start()
             running.activate_in_another_process()
             returned = time.perf_counter()
@@ -57,20 +57,26 @@ def main() -> None:
             from_file.append((done_pc - appeared[0]) * 1000)
             running.recover()
     print(f"trials: {args.trials}, open paper orders per trial: {args.orders} (+ the strategy's own)")
-    for label, values in (("activate returned -> all cancelled", from_return),
-                          ("kill file appeared -> all cancelled", from_file)):
-        print(f"{label}: p50 {percentile(values, 50):.1f} ms, p99 {percentile(values, 99):.1f} ms, "
-              f"max {max(values):.1f} ms, mean {statistics.fmean(values):.1f} ms")
+    for label, values in (
+        ("activate returned -> all cancelled", from_return),
+        ("kill file appeared -> all cancelled", from_file),
+    ):
+        print(
+            f"{label}: p50 {percentile(values, 50):.1f} ms, p99 {percentile(values, 99):.1f} ms, "
+            f"max {max(values):.1f} ms, mean {statistics.fmean(values):.1f} ms"
+        )
     print(f"cancelled before the activating command returned: {sum(v <= 0 for v in from_return)}/{args.trials}")
 
 
-def _wait_for_file(path: Path) -> float:
+def _spot(path: Path, appeared: list[float]) -> None:
     while True:
         try:
             os.stat(path)
-            return time.perf_counter()
         except FileNotFoundError:
             time.sleep(0.0002)
+            continue
+        appeared.append(time.perf_counter())
+        return
 
 
 if __name__ == "__main__":

@@ -32,8 +32,9 @@ def main() -> None:
             stop = threading.Event()
             counts = {"attempts": 0, "before": 0, "after": 0}
 
-            def storm(counts: dict[str, int] = counts, killed: threading.Event = killed,
-                      stop: threading.Event = stop) -> None:
+            def storm(
+                counts: dict[str, int] = counts, killed: threading.Event = killed, stop: threading.Event = stop
+            ) -> None:
                 while not stop.is_set():
                     after = killed.is_set()  # read BEFORE the attempt starts
                     result = running.place()

@@ -52,8 +52,9 @@ def main() -> None:
             data_dir = Path(tmp) / f"run{trial}"
             data_dir.mkdir()
             # Limits out of the way: an automatic kill would turn the rest into cheap denials.
-            config = NijaConfig(risk=RiskSettings(max_consecutive_losses=10**6, max_drawdown_pct=100,
-                                                  daily_loss_limit=1e12))
+            config = NijaConfig(
+                risk=RiskSettings(max_consecutive_losses=10**6, max_drawdown_pct=100, daily_loss_limit=1e12)
+            )
             service = build_service(data_dir, config=config)
             service.restore(Who("bench", "cli"))
             bot = Bot(service, config, data_dir, actor="bench")

@@ -59,9 +59,16 @@ class RunningBot:
 
     def activate_in_another_process(self) -> None:
         subprocess.run(
-            [sys.executable, str(ROOT / "emergency_kill_switch.py"), "activate", "--data-dir", str(self.data_dir),
-             "benchmark kill"],
-            check=True, capture_output=True,
+            [
+                sys.executable,
+                str(ROOT / "emergency_kill_switch.py"),
+                "activate",
+                "--data-dir",
+                str(self.data_dir),
+                "benchmark kill",
+            ],
+            check=True,
+            capture_output=True,
         )
 
     def recover(self) -> None:
