@@ -110,14 +110,20 @@ class Freshness:
 
 
 def ccxt_candles(
-    feed: FeedSettings, exchange: ExchangeSettings, *, stop: Callable[[], bool], on_error: Callable[[str], None]
+    feed: FeedSettings,
+    exchange: ExchangeSettings,
+    *,
+    stop: Callable[[], bool],
+    on_error: Callable[[str], None],
+    client: Any = None,
 ) -> Iterator[Candle]:
     """Poll closed candles of every symbol; yields each new one once. Needs the network."""
     import ccxt
 
     if not feed.symbols:
         raise UsageProblem("feed.kind = 'ccxt' needs feed.symbols", 'Set feed.symbols = ["BTC/USDT"] in nija.toml')
-    client: Any = getattr(ccxt, exchange.id)({"enableRateLimit": True, "timeout": exchange.timeout_ms})
+    if client is None:
+        client = getattr(ccxt, exchange.id)({"enableRateLimit": True, "timeout": exchange.timeout_ms})
     seen: dict[str, float] = {}
     while not stop():
         for symbol in feed.symbols:
