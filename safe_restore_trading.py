@@ -6,7 +6,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 
-from nija.cli.main import safe_restore_trading  # noqa: E402 - after the path set-up above
+from nija.cli.main import safe_restore_trading
 
 if __name__ == "__main__":
     safe_restore_trading(prog_name="safe_restore_trading.py")

@@ -36,12 +36,24 @@ def run(data_dir: Path) -> Run:
     """Run a root script (``safe_restore_trading.py``, ``emergency_kill_switch.py``) or
     ``nija`` (``python -m nija``) in a real process against ``data_dir``."""
 
-    def runner(script: str, *args: str, input: str | None = None, cwd: Path | None = None,
-               env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    def runner(
+        script: str,
+        *args: str,
+        input: str | None = None,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+        timeout: float = 60,
+    ) -> subprocess.CompletedProcess[str]:
         command = [sys.executable, "-m", "nija"] if script == "nija" else [sys.executable, str(REPO / script)]
         return subprocess.run(
-            [*command, *args], input=input, capture_output=True, text=True, cwd=cwd or data_dir,
-            env=cli_env(**(env or {})), timeout=timeout, check=False,
+            [*command, *args],
+            input=input,
+            capture_output=True,
+            text=True,
+            cwd=cwd or data_dir,
+            env=cli_env(**(env or {})),
+            timeout=timeout,
+            check=False,
         )
 
     return runner

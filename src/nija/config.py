@@ -11,11 +11,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from nija.domain.errors import UsageProblem
+from nija.assembly import CONFIG_FILE
+from nija.domain.errors import StorageUnavailable, UsageProblem
 from nija.domain.live import ACKNOWLEDGMENT_PHRASE, LivePolicy
 from nija.runtime import settings as rt
-
-CONFIG_FILE = "nija.toml"
 
 
 class Section(BaseModel):
@@ -52,14 +51,21 @@ class NijaConfig(Section):
 def load_config(data_dir: Path, path: Path | None = None) -> NijaConfig:
     """Read ``nija.toml`` (or ``path``); refuse unknown keys and bad values by name."""
     file = path or data_dir / CONFIG_FILE
-    if not file.exists():
-        if path is not None:
-            raise UsageProblem(f"Configuration file {file} does not exist", "Check the --config path")
-        return NijaConfig()
     try:
-        raw = tomllib.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise UsageProblem(f"Cannot read configuration {file}: {exc}", "Fix the TOML syntax") from exc
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if path is not None:
+            raise UsageProblem(f"Configuration file {file} does not exist", "Check the --config path") from None
+        return NijaConfig()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StorageUnavailable(
+            f"Cannot read configuration {file}: {exc}",
+            "Make the file (and its directory) readable by the user running NIJA",
+        ) from exc
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageProblem(f"Invalid TOML in configuration {file}: {exc}", "Fix the TOML syntax") from exc
     try:
         return NijaConfig.model_validate(raw)
     except ValidationError as exc:

@@ -76,8 +76,9 @@ def diagnose(snapshot: Snapshot, now: datetime, *, bot_alive: bool) -> tuple[Inc
         found.append(_corrupt("STATE_FILE_CORRUPT", "trading state", trading))
     if isinstance(kill, Unreadable):
         found.append(_corrupt("KILL_STATE_CORRUPT", "kill switch", kill))
-    if isinstance(trading, TradingRecord):
+    if isinstance(trading, TradingRecord) and isinstance(kill, KillRecord):
         found.extend(_state_vs_kill(trading, snapshot))
+    if isinstance(trading, TradingRecord):
         found.extend(_state_checks(trading, now, bot_alive))
     if isinstance(kill, KillRecord):
         if snapshot.kill_flag and not kill.is_active:

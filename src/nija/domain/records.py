@@ -140,6 +140,7 @@ class Snapshot:
 
     @property
     def state(self) -> TradingState:
-        if isinstance(self.trading, Unreadable):
+        """The effective state: anything unreadable reads as EMERGENCY_STOP (fail closed)."""
+        if isinstance(self.trading, Unreadable) or isinstance(self.kill, Unreadable):
             return TradingState.EMERGENCY_STOP
         return self.trading.current_state

@@ -71,11 +71,22 @@ def describe_unwritable(path: Path) -> str | None:
     target = path if path.exists() else path.parent
     if os.access(target, os.W_OK):
         return None
+    return f"{target} ({_CAUSES[unwritable_errno(target)]})"
+
+
+def check_writable(path: Path) -> None:
+    """Refuse early, naming the cause, when an existing file cannot be replaced by us."""
+    if path.exists() and not os.access(path, os.W_OK):
+        code = unwritable_errno(path)
+        raise not_writable(path, OSError(code, os.strerror(code)))
+
+
+def unwritable_errno(path: Path) -> int:
     try:
-        os.statvfs(target)
+        read_only = bool(os.statvfs(path).f_flag & os.ST_RDONLY)
     except OSError:
-        return f"{target} (cannot be inspected)"
-    return f"{target} (not writable by this user, or a read-only file system)"
+        read_only = False
+    return errno.EROFS if read_only else errno.EACCES
 
 
 def _discard(path: Path) -> None:

@@ -29,7 +29,7 @@ from nija.domain.permission import Permission, decide
 from nija.domain.records import Heartbeat, KillRecord, Snapshot, TradingRecord, Unreadable
 from nija.domain.transitions import Who
 from nija.store import codec
-from nija.store.atomic import describe_unwritable, fsync_directory, not_writable, write_atomic
+from nija.store.atomic import check_writable, describe_unwritable, fsync_directory, not_writable, write_atomic
 from nija.store.lock import DEFAULT_TIMEOUT_S, exclusive
 
 STATE_FILE = ".nija_trading_state.json"
@@ -190,8 +190,7 @@ class _FileTransaction:
         if isinstance(seen, Unreadable):
             raw = self._state_raw if path == self._store.state_path else self._kill_raw
             self._back_up(path, raw)
-        if path.exists() and not os.access(path, os.W_OK):
-            raise not_writable(path, PermissionError(13, "Permission denied"))
+        check_writable(path)
         write_atomic(path, data)
 
     def _back_up(self, path: Path, raw: _Raw | Unreadable) -> None:

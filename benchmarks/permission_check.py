@@ -1,0 +1,53 @@
+"""The order-permission check with nothing changed, against one os.stat of the state file.
+
+Target: under 20 µs per check. Run: python benchmarks/permission_check.py"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _stats import summary
+
+from nija.domain.transitions import Who
+from nija.service import SafetyService
+from nija.store.json_files import JsonFileStore
+
+ROUNDS, BATCH = 2000, 50
+
+
+def per_call(fn: object) -> list[float]:
+    samples = []
+    for _ in range(ROUNDS):
+        start = time.perf_counter()
+        for _ in range(BATCH):
+            fn()  # type: ignore[operator]
+        samples.append((time.perf_counter() - start) / BATCH)
+    return samples
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        store = JsonFileStore(directory)
+        SafetyService(store).restore(Who("bench", "bench"))
+        view = store.permission_view()
+        assert view.check().allowed
+        state_file = Path(directory) / ".nija_trading_state.json"
+        checks = per_call(view.check)
+        stats = per_call(lambda: os.stat(state_file))
+    check_median = sorted(checks)[len(checks) // 2]
+    stat_median = sorted(stats)[len(stats) // 2]
+    print(f"permission check: {summary(checks, 'µs', 1e6)}")
+    print(f"one os.stat:      {summary(stats, 'µs', 1e6)}")
+    print(f"ratio check/stat (medians): {check_median / stat_median:.1f}x")
+    print(f"target < 20 µs: {'met' if check_median < 20e-6 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()

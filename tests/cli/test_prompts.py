@@ -1,0 +1,84 @@
+"""Prompts: refuse without a terminal, ask on a real pseudo-terminal, never ask to kill."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import REPO, Run, cli_env
+
+
+def run_on_pty(args: list[str], answer: str, cwd: Path) -> tuple[int, str]:
+    """Run a command with a real TTY on stdin, answer its prompt, return (code, output)."""
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, *args],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        cwd=cwd,
+        env=cli_env(),
+        close_fds=True,
+    )
+    os.close(follower)
+    output = b""
+    answered = False
+    while True:
+        ready, _, _ = select.select([leader], [], [], 30)
+        if not ready:
+            proc.kill()
+            break
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+        if not answered and b"[yes/no]" in output:
+            os.write(leader, answer.encode() + b"\n")
+            answered = True
+    os.close(leader)
+    return proc.wait(timeout=30), output.decode(errors="replace")
+
+
+def test_restore_without_terminal_and_without_yes_refuses(run: Run, data_dir: Path) -> None:
+    result = run("safe_restore_trading.py", "restore")
+    assert result.returncode == 3
+    assert "--yes" in result.stderr
+    assert not (data_dir / ".nija_trading_state.json").exists()
+
+
+def test_restore_asks_on_a_terminal_and_yes_proceeds(data_dir: Path) -> None:
+    code, out = run_on_pty([str(REPO / "safe_restore_trading.py"), "restore"], "yes", data_dir)
+    assert code == 0, out
+    assert "OFF → DRY_RUN" in out
+    assert json.loads((data_dir / ".nija_trading_state.json").read_text())["current_state"] == "DRY_RUN"
+
+
+def test_declining_the_prompt_changes_nothing(data_dir: Path) -> None:
+    code, out = run_on_pty([str(REPO / "safe_restore_trading.py"), "restore"], "no", data_dir)
+    assert code == 3, out
+    assert "Declined" in out
+    assert not (data_dir / ".nija_trading_state.json").exists()
+
+
+def test_activation_never_prompts_even_without_terminal(run: Run) -> None:
+    result = run("emergency_kill_switch.py", "activate", "now")
+    assert result.returncode == 0
+    assert "[yes/no]" not in result.stdout
+
+
+def test_deactivation_prompts_on_a_terminal(run: Run, data_dir: Path) -> None:
+    assert run("emergency_kill_switch.py", "activate", "drill").returncode == 0
+    code, out = run_on_pty([str(REPO / "emergency_kill_switch.py"), "deactivate", "drill over"], "no", data_dir)
+    assert code == 3
+    assert json.loads((data_dir / ".nija_kill_switch_state.json").read_text())["is_active"] is True
+    code, out = run_on_pty([str(REPO / "emergency_kill_switch.py"), "deactivate", "drill over"], "yes", data_dir)
+    assert code == 0, out
+    assert json.loads((data_dir / ".nija_kill_switch_state.json").read_text())["is_active"] is False
