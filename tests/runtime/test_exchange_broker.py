@@ -15,7 +15,6 @@ import ccxt
 import pytest
 import requests
 from requests.adapters import BaseAdapter
-from runtime_helpers import candle, child_env
 
 from nija.domain.permission import Permission
 from nija.domain.states import Mode
@@ -23,6 +22,8 @@ from nija.runtime.brokers.exchange import ExchangeBroker
 from nija.runtime.gate import OrderGate
 from nija.runtime.orders import OrderRequest, OrderType, Outcome, Side
 from nija.runtime.reaction import Reaction
+from tests.conftest import cli_env
+from tests.runtime.runtime_helpers import candle
 
 RECORDED = Path(__file__).parent / "recorded" / "kraken"
 KILLED = Permission(False, None, "KILL_SWITCH_ACTIVE", "the kill file EMERGENCY_STOP exists")
@@ -208,7 +209,7 @@ def test_a_world_readable_secrets_file_stops_the_bot_from_starting(tmp_path: Pat
         [sys.executable, "-m", "nija", "run", "--data-dir", str(tmp_path), "--max-candles", "1"],
         capture_output=True,
         text=True,
-        env=child_env(),
+        env=cli_env(),
         timeout=60,
         check=False,
     )

@@ -8,11 +8,11 @@ from pathlib import Path
 import ccxt
 import pytest
 import requests
-from test_exchange_broker import RecordedKraken
 
 from nija.domain.errors import UsageProblem
 from nija.runtime.feeds import ccxt_candles, read_csv, sample_path
 from nija.runtime.settings import ExchangeSettings, FeedSettings
+from tests.runtime.test_exchange_broker import RecordedKraken
 
 
 def test_the_shipped_sample_is_labelled_synthetic_and_small() -> None:

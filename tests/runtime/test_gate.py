@@ -16,7 +16,6 @@ import pytest
 from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
-from runtime_helpers import candle
 
 from nija.assembly import build_service
 from nija.domain.errors import NijaError
@@ -29,6 +28,7 @@ from nija.runtime.orders import OrderRequest, OrderType, Outcome, Side
 from nija.runtime.settings import PaperSettings
 from nija.service import SafetyService
 from nija.testing import FakeClock
+from tests.runtime.runtime_helpers import candle
 
 OPERATOR = Who("alice@host", "cli")
 RICH = PaperSettings(starting_cash=1e12)

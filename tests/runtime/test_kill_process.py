@@ -11,11 +11,11 @@ import sys
 import time
 from pathlib import Path
 
-from runtime_helpers import REPO, child_env, wait_for
-
 from nija.assembly import build_service
 from nija.bot_report import read_report
 from nija.domain.transitions import Who
+from tests.conftest import REPO, cli_env
+from tests.runtime.runtime_helpers import wait_for
 
 # Entries rest 20 % below the market: they never fill, so orders stay open until killed.
 RESTING = (
@@ -35,7 +35,7 @@ def start_bot(data_dir: Path, *extra: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=child_env(),
+        env=cli_env(),
     )
 
 
@@ -56,7 +56,7 @@ def test_kill_from_another_process_cancels_every_open_order(data_dir: Path) -> N
             ],
             capture_output=True,
             text=True,
-            env=child_env(),
+            env=cli_env(),
             timeout=30,
             check=False,
         )

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from runtime_helpers import candle
 
 from nija.runtime.brokers.ledger import LEDGER_FILE
 from nija.runtime.brokers.paper import PaperBroker
 from nija.runtime.orders import OrderRequest, OrderType, Outcome, Side
 from nija.runtime.settings import PaperSettings
+from tests.runtime.runtime_helpers import candle
 
 FEES = PaperSettings(starting_cash=1_000.0, maker_fee_pct=0.1, taker_fee_pct=0.2, slippage_pct=0.5)
 

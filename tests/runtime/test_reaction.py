@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from runtime_helpers import candle
-
 from nija.domain.permission import Permission
 from nija.domain.states import Mode
 from nija.runtime.brokers.paper import PaperBroker
@@ -14,6 +12,7 @@ from nija.runtime.gate import OrderGate
 from nija.runtime.orders import OrderRequest, OrderType, Side
 from nija.runtime.reaction import Reaction
 from nija.runtime.settings import PaperSettings
+from tests.runtime.runtime_helpers import candle
 
 KILLED = Permission(False, None, "KILL_SWITCH_ACTIVE", "the kill file EMERGENCY_STOP exists")
 OFF = Permission(False, None, "STATE_OFF", "OFF places no orders")

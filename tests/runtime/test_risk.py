@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from runtime_helpers import candle
 
 from nija.runtime.brokers.paper import PaperBroker
 from nija.runtime.orders import Fill, OrderRequest, OrderType, Outcome, PlaceResult, Side
 from nija.runtime.risk import KillTriggers, OrderLimits
 from nija.runtime.settings import PaperSettings, RiskSettings
+from tests.runtime.runtime_helpers import candle
 
 LIMITS = RiskSettings(
     daily_loss_limit=500.0,

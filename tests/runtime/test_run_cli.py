@@ -7,14 +7,13 @@ import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
-from runtime_helpers import Run
-
 from nija.assembly import build_service
 from nija.bot_report import read_report
 from nija.domain.live import ACKNOWLEDGMENT_PHRASE, LivePolicy
 from nija.domain.transitions import Who
 from nija.runtime.feeds import read_csv, sample_path
 from nija.service import SafetyService
+from tests.conftest import Run
 
 OPERATOR = Who("alice@host", "cli")
 
