@@ -45,6 +45,15 @@ def test_kill_from_another_process_cancels_every_open_order(data_dir: Path) -> N
     bot = start_bot(data_dir)
     try:
         wait_for(lambda: open_orders(data_dir) >= 2, what="two open limit orders")
+        status = subprocess.run(
+            [sys.executable, "-m", "nija", "status", "--json", "--data-dir", str(data_dir)],
+            capture_output=True,
+            text=True,
+            env=cli_env(),
+            timeout=30,
+            check=False,
+        )
+        assert json.loads(status.stdout)["bot"]["alive"] is True  # the heartbeat is fresh
         kill = subprocess.run(
             [
                 sys.executable,

@@ -109,7 +109,7 @@ def test_stale_prices_stop_new_orders() -> None:
     now = [1_000.0]
     freshness = Freshness(60.0, lambda: now[0])
     assert freshness.veto() == ("STALE_DATA", "no price has been received yet")
-    freshness.saw_price()
+    freshness.saw_price(1_000.0)
     now[0] += 60.0
     assert freshness.veto() is None  # exactly at the limit: still fresh
     now[0] += 1.0
@@ -127,3 +127,11 @@ def test_the_gate_counts_stale_denials(tmp_path: Path) -> None:
     assert result.code == "STALE_DATA"
     assert gate.denials == {"STALE_DATA": 1}
     assert paper.open_orders() == ()
+
+
+def test_a_live_feed_serving_old_candles_is_stale() -> None:
+    freshness = Freshness(120.0, lambda: 10_000.0)  # wall clock
+    freshness.saw_price(10_000.0 - 600)  # the exchange keeps returning a candle 10 minutes old
+    verdict = freshness.veto()
+    assert verdict is not None
+    assert "no new price for 600 s" in verdict[1]

@@ -144,7 +144,7 @@ class Bot:
     def step(self, candle: Candle) -> None:
         self._feed_time = candle.timestamp
         self.counters.candles += 1
-        self.freshness.saw_price()
+        self.freshness.saw_price(candle.timestamp)
         fills = self.paper.on_candle(candle)
         if self.live is not None:
             fills += self.live.on_candle(candle)

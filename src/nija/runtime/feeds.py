@@ -90,15 +90,18 @@ def replay_candles(settings: FeedSettings, override: Path | None = None) -> tupl
 
 
 class Freshness:
-    """Stale data stops new orders: no new price for ``stale_after_s`` (feed time)."""
+    """Stale data stops new orders: the newest price is older than ``stale_after_s``.
+
+    The age is measured from the candle's own time: by the wall clock for live prices
+    (an exchange serving old candles is stale too), by the feed's clock in a replay."""
 
     def __init__(self, stale_after_s: float, clock: Callable[[], float]) -> None:
         self.stale_after_s = stale_after_s
         self._clock = clock
         self._last: float | None = None
 
-    def saw_price(self) -> None:
-        self._last = self._clock()
+    def saw_price(self, at: float) -> None:
+        self._last = at if self._last is None else max(self._last, at)
 
     def veto(self, *_: object) -> tuple[str, str] | None:
         if self._last is None:
