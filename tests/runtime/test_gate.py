@@ -183,3 +183,22 @@ def test_cancels_pass_while_killed(dry_run_dir: Path) -> None:
     assert gate.cancel(paper, order.id).ok
     assert paper.open_orders() == ()
     assert gate.denials == {"KILL_SWITCH_ACTIVE": 1}
+
+
+def test_an_amend_while_killed_cancels_and_denies_the_replacement(dry_run_dir: Path) -> None:
+    paper = PaperBroker(dry_run_dir, RICH)
+    gate = OrderGate(build_service(dry_run_dir).store.permission_view(), {Mode.SIMULATED: paper})
+    order = gate.place(ORDER).order
+    assert order is not None
+    replacement = OrderRequest("BTC/USDT", Side.BUY, OrderType.LIMIT, 0.001, 2.0)
+    cancelled, placed = gate.amend(paper, order.id, replacement)
+    assert cancelled.ok
+    assert placed is not None
+    assert placed.accepted
+    os.close(os.open(dry_run_dir / "EMERGENCY_STOP", os.O_CREAT | os.O_WRONLY))
+    assert placed.order is not None
+    cancelled, placed = gate.amend(paper, placed.order.id, replacement)
+    assert cancelled.ok
+    assert placed is not None
+    assert placed.code == "KILL_SWITCH_ACTIVE"
+    assert paper.open_orders() == ()

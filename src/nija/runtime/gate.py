@@ -81,6 +81,15 @@ class OrderGate:
         """Cancels always pass: they can only reduce risk."""
         return broker.cancel(order_id)
 
+    def amend(self, broker: Broker, order_id: str, request: OrderRequest) -> tuple[CancelResult, PlaceResult | None]:
+        """Cancel, then place the replacement through the gate like any new order. The
+        replacement is not sent if the cancel failed (it would double the exposure)."""
+        with self.lock:
+            cancelled = broker.cancel(order_id)
+            if not cancelled.ok:
+                return cancelled, None
+            return cancelled, self.place(request)
+
     def broker_for(self, mode: Mode | None) -> Broker | None:
         return self._brokers.get(mode) if mode is not None else None
 
