@@ -216,3 +216,15 @@ def test_a_world_readable_secrets_file_stops_the_bot_from_starting(tmp_path: Pat
     assert result.returncode == 2
     assert "chmod 600" in result.stderr
     assert "c2VjcmV0" not in result.stderr + result.stdout
+
+
+def test_an_order_that_left_the_exchange_book_is_reported_as_a_fill() -> None:
+    broker, http = broker_with({"AddOrder": (200, "AddOrder.json"), "QueryOrders": (200, "QueryOrders.json")})
+    broker.place(LIMIT_BUY)
+    (fill,) = broker.sync(1_767_225_660.0)
+    assert (fill.order_id, fill.symbol, fill.side, fill.quantity) == ("OUF4EM-FRGI2-MQMWZD", "BTC/USDT", Side.BUY, 0.01)
+    assert fill.price == pytest.approx(39_990.0)
+    assert fill.fee == pytest.approx(0.63984)
+    assert broker.open_orders() == ()
+    assert broker.sync(1_767_225_720.0) == []  # reported once
+    assert len(http.calls("QueryOrders")) == 1

@@ -29,6 +29,7 @@ from nija.runtime.orders import (
 )
 
 BALANCE_TTL_S = 5.0
+SYNC_S = 5.0
 
 
 def describe(exc: BaseException) -> PlaceResult:
@@ -61,6 +62,7 @@ class ExchangeBroker:
         self._balance: dict[str, Any] | None = None
         self._balance_at = 0.0
         self._armed_until = 0.0
+        self._next_sync = 0.0
 
     @property
     def name(self) -> str:
@@ -182,8 +184,39 @@ class ExchangeBroker:
         return self._marks.get(symbol)
 
     def on_candle(self, candle: Candle) -> list[Fill]:
+        """Record the price; every ``SYNC_S`` look for orders that left the book (fills)."""
         self._marks[candle.symbol] = candle.close
-        return []
+        now = time.monotonic()
+        if not self._open or now < self._next_sync:
+            return []
+        self._next_sync = now + SYNC_S
+        return self.sync(candle.timestamp)
+
+    def sync(self, timestamp: float) -> list[Fill]:
+        """Orders gone from the exchange's open orders were filled or cancelled there:
+        ask for each one and report what was filled (realised P&L is not computed live)."""
+        with self.lock:
+            try:
+                still_open = {str(row["id"]) for row in self.client.fetch_open_orders()}
+            except ccxt.BaseError as exc:
+                self.errors.append(f"sync failed: {describe(exc).reason}")
+                return []
+            fills: list[Fill] = []
+            for order in [o for o in self._open.values() if o.id not in still_open]:
+                try:
+                    row = self.client.fetch_order(order.id, order.symbol)
+                except ccxt.BaseError as exc:
+                    self.errors.append(f"fetch_order {order.id} failed: {describe(exc).reason}")
+                    continue
+                del self._open[order.id]
+                filled = float(row.get("filled") or 0.0)
+                if filled > 0:
+                    price = float(row.get("average") or row.get("price") or 0.0)
+                    fee = float((row.get("fee") or {}).get("cost") or 0.0)
+                    fills.append(Fill(order.id, order.symbol, order.side, filled, price, fee, 0.0, timestamp))
+            if fills:
+                self._balance = None
+            return fills
 
     def close(self) -> None:
         """Leaves the dead man's switch armed on purpose: it protects after the bot is gone."""
