@@ -129,3 +129,11 @@ def test_position_limit_counts_holdings_and_pending_buys(book: PaperBroker) -> N
     assert verdict is not None
     assert verdict[0] == "RISK_MAX_POSITION"
     assert limits(OrderRequest("BTC/USDT", Side.SELL, OrderType.MARKET, 8.0), book) is None  # reducing
+
+
+def test_switching_accounts_starts_a_new_baseline() -> None:
+    triggers = KillTriggers(LIMITS)
+    triggers.observe_equity(10_000.0, "d")  # paper
+    triggers.reset_equity()
+    assert triggers.observe_equity(2_000.0, "d") is None  # a smaller live account is not a loss
+    assert triggers.observe_equity(1_800.0, "d") is not None  # but 10 % off its own peak is

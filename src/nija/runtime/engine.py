@@ -106,6 +106,7 @@ class Bot:
         self._last_denial_publish: dict[str, float] = {}
         self._kill_reason: str | None = None
         self._kill_adopted = False
+        self._book: Broker = self.paper
         self.state_at_start = TradingState.OFF
 
     # -- lifecycle -------------------------------------------------------------------
@@ -152,6 +153,9 @@ class Bot:
             self.counters.fills += 1
             self._trip(self.triggers.observe_fill(fill))
         book = self.live if self.reaction.mode is Mode.LIVE and self.live is not None else self.paper
+        if book is not self._book:
+            self._book = book
+            self.triggers.reset_equity()
         if fills or book.held(candle.symbol) > 0:  # only then can equity have moved
             day = datetime.fromtimestamp(candle.timestamp, UTC).date().isoformat()
             self._trip(self.triggers.observe_equity(book.account().equity, day))

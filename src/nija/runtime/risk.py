@@ -60,6 +60,10 @@ class KillTriggers:
         self._losses = 0
         self._errors = 0
 
+    def reset_equity(self) -> None:
+        """A different account (paper <-> live): its equity starts a new baseline and peak."""
+        self._day, self._day_start, self._peak = None, 0.0, 0.0
+
     def observe_equity(self, equity: float, day: str) -> Trigger | None:
         """``day`` is the trading day (UTC date, feed time) the equity belongs to."""
         if day != self._day:
