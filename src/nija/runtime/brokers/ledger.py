@@ -112,8 +112,14 @@ class PaperLedger:
             )
 
     def set_status(self, order_id: str, status: OrderStatus, reason: str = "") -> None:
+        self.set_statuses([order_id], status, reason)
+
+    def set_statuses(self, order_ids: list[str], status: OrderStatus, reason: str = "") -> None:
+        """One transaction for many orders: a kill cancels hundreds at once."""
         with self._tx():
-            self._db.execute("UPDATE orders SET status = ?, reason = ? WHERE id = ?", (status, reason, order_id))
+            self._db.executemany(
+                "UPDATE orders SET status = ?, reason = ? WHERE id = ?", [(status, reason, i) for i in order_ids]
+            )
 
     def add_fill(
         self, fill: Fill, run_id: str, *, cash: float, realized: float, fees: float, holding: Holding | None

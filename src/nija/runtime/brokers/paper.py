@@ -98,7 +98,11 @@ class PaperBroker:
 
     def cancel_all(self) -> list[CancelResult]:
         with self.lock:
-            return [self.cancel(order_id, "cancel all") for order_id in list(self._open)]
+            ids = list(self._open)
+            if ids:
+                self.ledger.set_statuses(ids, OrderStatus.CANCELLED, "cancel all")
+                self._open.clear()
+            return [CancelResult(order_id, True, "cancel all") for order_id in ids]
 
     def open_orders(self) -> tuple[Order, ...]:
         with self.lock:
