@@ -11,6 +11,7 @@ import json
 import signal
 import socket
 import sys
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import FrameType
@@ -84,18 +85,14 @@ def run(
     candles: Iterable[Candle]
     total: int | None
     if config.feed.kind == "ccxt" and feed_path is None:
-        bot_ref: list[Bot] = []
+        total, label = None, f"live prices from {config.exchange.id}"
+        bot = Bot(service, config, directory, actor=_actor(), live_broker=live, feed_label=label, feed_clock=time.time)
         candles = ccxt_candles(
             config.feed,
             config.exchange,
-            stop=lambda: bool(bot_ref) and bot_ref[0].stop_event.is_set(),
-            on_error=lambda message: bot_ref[0].alert("FEED_ERROR", message) if bot_ref else None,
+            stop=bot.stop_event.is_set,
+            on_error=lambda message: bot.alert("FEED_ERROR", message),
         )
-        total, label = None, f"live prices from {config.exchange.id}"
-        bot = Bot(
-            service, config, directory, actor=_actor(), live_broker=live, feed_label=label, feed_clock=_wall_clock
-        )
-        bot_ref.append(bot)
     else:
         replay, label = replay_candles(config.feed, feed_path)
         total = min(len(replay), max_candles) if max_candles else len(replay)
@@ -187,12 +184,6 @@ def _actor() -> str:
     except (KeyError, OSError):
         user = "bot"
     return f"{user}@{socket.gethostname()}"
-
-
-def _wall_clock() -> float:
-    import time
-
-    return time.time()
 
 
 __all__ = ["UsageProblem", "render_summary", "run"]

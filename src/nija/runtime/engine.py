@@ -136,8 +136,9 @@ class Bot:
                     break
                 self.step(candle)
                 if pace_s > 0 and self.stop_event.wait(pace_s):
-                    stopped_by = "stop requested"
                     break
+            if self.stop_event.is_set():
+                stopped_by = "stop requested"
         finally:
             summary = self.finish(stopped_by)
         return summary
@@ -261,6 +262,9 @@ class Bot:
         self._on_permission(self.service.store.permission_view().check())
 
     def alert(self, code: str, message: str) -> None:
+        last = self.counters.alerts[-1] if self.counters.alerts else None
+        if last is not None and (last.code, last.message) == (code, message):
+            return  # a repeating failure (say, the feed every poll) is one alert, not fifty
         self.counters.alerts.append(Notice(timestamp=_now_iso(), code=code, message=message))
         del self.counters.alerts[:-50]
 
