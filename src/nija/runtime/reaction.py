@@ -44,7 +44,6 @@ class Reaction:
         alert: Alert,
         retries: int = 5,
         flatten_on_kill: bool = False,
-        on_kill_seen: Callable[[], None] | None = None,
         on_kill_complete: Callable[[], None] | None = None,
     ) -> None:
         self.gate = gate
@@ -53,7 +52,6 @@ class Reaction:
         self.flatten_on_kill = flatten_on_kill
         self.kill = KillStatus()
         self.mode: Mode | None = None
-        self._on_kill_seen = on_kill_seen
         self._on_kill_complete = on_kill_complete
 
     def __call__(self, permission: Permission) -> None:
@@ -66,8 +64,6 @@ class Reaction:
             return
         if killed and not self.kill.active:
             self.kill = KillStatus(seen_at=time.monotonic(), reason=permission.reason)
-            if self._on_kill_seen is not None:
-                self._on_kill_seen()
         if killed and self.kill.complete:
             return
         remaining = self._cancel_everything(permission.reason)
