@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nija.domain.live import LivePolicy
+from nija.observability.wiring import attach_accountability
 from nija.service import SafetyService
-from nija.store import open_store
+from nija.store import StoreSelection, config_dir, open_store
 
 if TYPE_CHECKING:
     from nija.config import NijaConfig
@@ -16,11 +17,20 @@ if TYPE_CHECKING:
 CONFIG_FILE = "nija.toml"
 
 
-def build_service(data_dir: Path | str | None = None, *, config: NijaConfig | None = None) -> SafetyService:
-    store = open_store(data_dir)
-    settings = config if config is not None else _load_if_present(Path(store.location))
+def build_service(
+    data_dir: Path | str | None = None,
+    *,
+    config: NijaConfig | None = None,
+    selection: StoreSelection | None = None,
+) -> SafetyService:
+    """``selection`` None: NIJA_STORE / NIJA_BOT decide, else the JSON files of ``data_dir``."""
+    store = open_store(data_dir, selection)
+    directory = config_dir(data_dir)  # nija.toml and the audit trail live here for every store
+    settings = config if config is not None else _load_if_present(directory)
     policy = settings.live.policy() if settings is not None else LivePolicy()
-    return SafetyService(store, policy=policy)
+    service = SafetyService(store, policy=policy)
+    attach_accountability(service, directory, settings)
+    return service
 
 
 def _load_if_present(directory: Path) -> NijaConfig | None:

@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from nija.assembly import CONFIG_FILE
 from nija.domain.errors import StorageUnavailable, UsageProblem
 from nija.domain.live import ACKNOWLEDGMENT_PHRASE, LivePolicy
+from nija.notify.settings import NotificationSettings
+from nija.observability.settings import LoggingSettings
 from nija.runtime import settings as rt
 
 
@@ -38,6 +40,16 @@ class LiveSettings(Section):
         )
 
 
+class ApiSettings(Section):
+    """The HTTP API and web control center (``nija serve``)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8765, ge=1, le=65535)
+    cors_origins: tuple[str, ...] = ()  # none: the control center is served same-origin
+    failed_auth_limit: int = Field(10, ge=1)  # failed authentications per client ...
+    failed_auth_window_seconds: float = Field(60, gt=0)  # ... per this window, then 429
+
+
 class NijaConfig(Section):
     live: LiveSettings = LiveSettings()
     exchange: rt.ExchangeSettings = rt.ExchangeSettings()
@@ -46,6 +58,9 @@ class NijaConfig(Section):
     risk: rt.RiskSettings = rt.RiskSettings()
     paper: rt.PaperSettings = rt.PaperSettings()
     bot: rt.BotSettings = rt.BotSettings()
+    notifications: NotificationSettings = NotificationSettings()
+    logging: LoggingSettings = LoggingSettings()
+    api: ApiSettings = ApiSettings()
 
 
 def load_config(data_dir: Path, path: Path | None = None) -> NijaConfig:

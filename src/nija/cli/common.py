@@ -20,6 +20,7 @@ from nija.assembly import build_service
 from nija.domain.errors import ConfirmationDeclined, NijaError
 from nija.domain.transitions import Who
 from nija.service import SafetyService
+from nija.store.selection import StoreSelection
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -37,7 +38,30 @@ class Invocation:
     yes: bool
 
     def service(self) -> SafetyService:
-        return build_service(self.data_dir)
+        return build_service(self.data_dir, selection=current_selection())
+
+
+_SELECTION_KEY = "nija.store_selection"
+
+
+def current_selection() -> StoreSelection:
+    """The ``--store``/``--bot``/``--fleet`` of the running command (NIJA_STORE/NIJA_BOT otherwise)."""
+    ctx = click.get_current_context(silent=True)
+    chosen = ctx.meta.get(_SELECTION_KEY) if ctx is not None else None
+    return chosen if isinstance(chosen, StoreSelection) else StoreSelection.from_env()
+
+
+def _remember_selection(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Collect the store options in the context, so command signatures stay unchanged."""
+    chosen = ctx.meta.get(_SELECTION_KEY, StoreSelection())
+    if param.name == "store_url" and value:
+        chosen = StoreSelection(value, chosen.bot, chosen.fleet)
+    elif param.name == "bot" and value:
+        chosen = StoreSelection(chosen.url, value, chosen.fleet)
+    elif param.name == "fleet" and value:
+        chosen = StoreSelection(chosen.url, chosen.bot, True)
+    ctx.meta[_SELECTION_KEY] = chosen
+    return value
 
 
 def cli_who() -> Who:
@@ -49,7 +73,8 @@ def cli_who() -> Who:
 
 
 def common_options(*, mutating: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """``--data-dir`` and ``--json`` on every command, ``--yes``/``--force`` on changing ones."""
+    """``--data-dir``, ``--json`` and the store options on every command, ``--yes``/``--force``
+    on changing ones."""
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         fn = click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")(fn)
@@ -61,9 +86,37 @@ def common_options(*, mutating: bool) -> Callable[[Callable[..., Any]], Callable
         )(fn)
         if mutating:
             fn = click.option("--yes", "--force", "yes", is_flag=True, help="Do not ask for confirmation.")(fn)
-        return fn
+        return _store_options(fn)
 
     return decorate
+
+
+def _store_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--store``, ``--bot`` and ``--fleet``: the PostgreSQL fleet store and its scopes."""
+    fn = click.option(
+        "--fleet",
+        is_flag=True,
+        expose_value=False,
+        callback=_remember_selection,
+        help="The whole fleet (PostgreSQL store): its kill switch, every bot.",
+    )(fn)
+    fn = click.option(
+        "--bot",
+        envvar="NIJA_BOT",
+        metavar="NAME",
+        expose_value=False,
+        callback=_remember_selection,
+        help="One bot of the fleet (PostgreSQL store; default: the fleet).",
+    )(fn)
+    return click.option(
+        "--store",
+        "store_url",
+        envvar="NIJA_STORE",
+        metavar="URL",
+        expose_value=False,
+        callback=_remember_selection,
+        help="postgresql://... to use the fleet database instead of the JSON files (default: NIJA_STORE).",
+    )(fn)
 
 
 def handles_errors(fn: Callable[P, T]) -> Callable[P, T]:
@@ -121,6 +174,13 @@ def confirm(question: str, *, yes: bool) -> None:
         answer = "no"
     if answer.strip().lower() not in ("y", "yes"):
         raise ConfirmationDeclined("Declined: nothing was done", "", code="DECLINED")
+
+
+def warn_listener_errors(service: SafetyService) -> None:
+    """Say on stderr what the audit, notification or metrics listeners failed to do.
+    The action itself is done; these never block it, but must never fail silently."""
+    for error in service.listener_errors:
+        click.echo(f"⚠️ Warning: the action was done, but {error}", err=True)
 
 
 def print_json(data: Any) -> None:

@@ -16,6 +16,7 @@ from nija.cli.common import (
     confirm,
     handles_errors,
     print_json,
+    warn_listener_errors,
 )
 from nija.cli.recovery import history
 from nija.views import outcome_view, status_view
@@ -29,6 +30,7 @@ def activate(reason: tuple[str, ...], data_dir: Path | None, as_json: bool) -> N
     """Stop all trading now. Never asks: in an emergency it must be instant."""
     service = Invocation(data_dir, as_json, yes=True).service()
     result = service.activate_kill(" ".join(reason), cli_who())
+    warn_listener_errors(service)
     if as_json:
         print_json(outcome_view(result))
         return
@@ -53,6 +55,7 @@ def deactivate(reason: tuple[str, ...], data_dir: Path | None, as_json: bool, ye
     if text.strip() and service.snapshot().kill_active:
         confirm(f"Deactivate the kill switch ({text})?", yes=yes)
     result = service.deactivate_kill(text, cli_who())
+    warn_listener_errors(service)
     if as_json:
         print_json(outcome_view(result))
         return

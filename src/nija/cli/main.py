@@ -5,9 +5,14 @@ from __future__ import annotations
 import click
 
 from nija import __version__
+from nija.cli.audit import audit_group
+from nija.cli.db import db_group, store_group
 from nija.cli.kill import kill_commands
+from nija.cli.live import live_group
 from nija.cli.recovery import history, reset, restore, status
 from nija.cli.run import run
+from nija.cli.serve import serve as serve_command
+from nija.cli.tokens import token_group
 
 
 @click.group(help="NIJA safety control plane for trading bots.")
@@ -26,6 +31,12 @@ for _name, _command in kill_commands.items():
 for _command in (status, restore, reset, history, run):
     nija.add_command(_command)
 nija.add_command(kill_group)
+nija.add_command(audit_group)
+nija.add_command(db_group)
+nija.add_command(store_group)
+nija.add_command(live_group)
+nija.add_command(serve_command, "serve")
+nija.add_command(token_group)
 
 
 @click.group(

@@ -16,7 +16,9 @@ from nija.cli.common import (
     confirm,
     handles_errors,
     print_json,
+    warn_listener_errors,
 )
+from nija.cli.fleet_status import show_fleet
 from nija.domain.errors import InconsistenciesFound
 from nija.views import kill_event_view, outcome_view, status_view, transition_view
 
@@ -27,6 +29,8 @@ from nija.views import kill_event_view, outcome_view, status_view, transition_vi
 def status(data_dir: Path | None, as_json: bool) -> None:
     """Diagnose the trading state and detect inconsistencies (always run this first)."""
     service = Invocation(data_dir, as_json, yes=False).service()
+    if show_fleet(service.store, as_json):
+        return
     report = service.status()
     if as_json:
         print_json(status_view(report, service.store.location))
@@ -55,6 +59,7 @@ def restore(data_dir: Path | None, as_json: bool, yes: bool) -> None:
             out.print("🛡️ This never enables LIVE trading: DRY_RUN simulates every order.")
         confirm(f"Restore {plan.path}?", yes=yes)
         result = service.restore(cli_who(), expected=plan)
+    warn_listener_errors(service)
     if as_json:
         print_json(outcome_view(result))
         return
@@ -79,6 +84,7 @@ def reset(data_dir: Path | None, as_json: bool, yes: bool) -> None:
             render.plan(out, plan, "⏹️ RESET TO OFF")
         confirm(f"Reset {plan.path}?", yes=yes)
     result = service.reset(cli_who(), expected=plan)
+    warn_listener_errors(service)
     if as_json:
         print_json(outcome_view(result))
     else:

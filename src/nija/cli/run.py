@@ -22,14 +22,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from nija.assembly import build_service
-from nija.cli.common import EXIT_CODES_HELP, handles_errors
+from nija.cli.common import EXIT_CODES_HELP, common_options, current_selection, handles_errors
 from nija.config import load_config
-from nija.domain.errors import NijaError, UsageProblem
+from nija.domain.errors import NijaError, StorageUnavailable, UsageProblem
 from nija.runtime.candles import Candle
 from nija.runtime.engine import Bot
 from nija.runtime.feeds import ccxt_candles, replay_candles
 from nija.runtime.summary import Summary
-from nija.store import open_store
+from nija.store import config_dir
 
 RUN_EXIT_HELP = EXIT_CODES_HELP + " 'nija run' exits 1 when a kill left orders open (see the alerts)."
 
@@ -39,12 +39,7 @@ class IncompleteKill(NijaError):
 
 
 @click.command("run", epilog=RUN_EXIT_HELP)
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar="NIJA_DATA_DIR",
-    help="Directory holding the state files (default: NIJA_DATA_DIR, else the current directory).",
-)
+@common_options(mutating=False)
 @click.option(
     "--config",
     "config_path",
@@ -63,7 +58,6 @@ class IncompleteKill(NijaError):
     type=click.FloatRange(min=0, max=60),
     help="Seconds to wait between replayed candles (default: feed.pace_s, 0 = as fast as possible).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @handles_errors
 def run(
     data_dir: Path | None,
@@ -74,11 +68,14 @@ def run(
     as_json: bool,
 ) -> None:
     """Run the trading bot: every order is decided by the state and the kill switch."""
-    store = open_store(data_dir)
-    directory = Path(store.location)
+    directory = config_dir(data_dir)  # nija.toml, the paper ledger and the report live here
     config = load_config(directory, config_path)
-    service = build_service(directory, config=config)
-    service.store.load()  # a missing data directory is refused here, before anything starts
+    service = build_service(data_dir, config=config, selection=current_selection())
+    service.store.load()  # a missing data directory (or database) is refused here, before anything starts
+    if not directory.is_dir():
+        raise StorageUnavailable(
+            f"The data directory {directory} does not exist", "Create it: it holds nija.toml and the paper ledger"
+        )
     from nija.runtime.live import build_live_broker  # ccxt is slow to import: only here
 
     live = build_live_broker(config, directory)

@@ -21,6 +21,7 @@ class EventKind(StrEnum):
     LIVE_EXPIRED = "live_expired"
     BOT_STARTED = "bot_started"
     ORDER_DENIED = "order_denied"
+    INCONSISTENCY_DETECTED = "inconsistency_detected"
 
 
 @dataclass(frozen=True, slots=True)

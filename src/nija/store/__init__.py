@@ -9,13 +9,19 @@ from nija.domain.errors import UsageProblem
 from nija.store.json_files import JsonFileStore
 from nija.store.lock import DEFAULT_TIMEOUT_S
 from nija.store.ports import PermissionView, Store, Transaction
+from nija.store.selection import StoreSelection
 
-__all__ = ["JsonFileStore", "PermissionView", "Store", "Transaction", "open_store"]
+__all__ = ["JsonFileStore", "PermissionView", "Store", "StoreSelection", "Transaction", "open_store"]
 
 
-def open_store(data_dir: str | Path | None = None) -> Store:
-    """The store for a data directory: ``--data-dir``, else NIJA_DATA_DIR, else the cwd."""
-    chosen = data_dir if data_dir is not None else os.environ.get("NIJA_DATA_DIR") or "."
+def open_store(data_dir: str | Path | None = None, selection: StoreSelection | None = None) -> Store:
+    """The store for a data directory (``--data-dir``, else NIJA_DATA_DIR, else the cwd),
+    or, when a PostgreSQL URL is selected (``--store``, else NIJA_STORE), one scope of it."""
+    chosen = (selection or StoreSelection.from_env()).validated()
+    if chosen.url is not None:
+        from nija.store.postgres import PostgresStore
+
+        return PostgresStore(chosen.url, bot=chosen.bot)
     timeout = os.environ.get("NIJA_LOCK_TIMEOUT")
     try:
         lock_timeout_s = float(timeout) if timeout else DEFAULT_TIMEOUT_S
@@ -23,4 +29,9 @@ def open_store(data_dir: str | Path | None = None) -> Store:
         raise UsageProblem(
             f"NIJA_LOCK_TIMEOUT must be a number of seconds, not {timeout!r}", "Set it to e.g. 10, or unset it"
         ) from None
-    return JsonFileStore(Path(chosen), lock_timeout_s=lock_timeout_s)
+    return JsonFileStore(config_dir(data_dir), lock_timeout_s=lock_timeout_s)
+
+
+def config_dir(data_dir: str | Path | None = None) -> Path:
+    """The data directory: ``--data-dir``, else NIJA_DATA_DIR, else the current directory."""
+    return Path(data_dir if data_dir is not None else os.environ.get("NIJA_DATA_DIR") or ".")

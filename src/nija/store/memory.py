@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from nija.domain.change import Change
+from nija.domain.errors import SafetyRefusal
 from nija.domain.permission import Permission, decide
 from nija.domain.records import Heartbeat, Snapshot
 from nija.domain.transitions import Who
@@ -18,6 +19,10 @@ class MemoryStore:
     def __init__(self, snapshot: Snapshot | None = None) -> None:
         self._snapshot = snapshot or Snapshot()
         self._lock = threading.RLock()
+        # Raises are counted apart from the records, under a lock of their own, so that
+        # raising never waits for a transaction (the port's promise).
+        self._flag_lock = threading.Lock()
+        self._flags = 1 if self._snapshot.kill_flag else 0
         self.commits = 0
 
     @property
@@ -25,7 +30,7 @@ class MemoryStore:
         return "memory"
 
     def load(self) -> Snapshot:
-        return self._snapshot
+        return replace(self._snapshot, kill_flag=self._flags > 0)
 
     @contextmanager
     def transaction(self) -> Iterator[_MemoryTransaction]:
@@ -33,8 +38,8 @@ class MemoryStore:
             yield _MemoryTransaction(self)
 
     def raise_kill_flag(self, reason: str, who: Who, now: datetime) -> None:
-        with self._lock:
-            self._snapshot = replace(self._snapshot, kill_flag=True)
+        with self._flag_lock:
+            self._flags += 1
 
     def permission_view(self) -> _MemoryPermissionView:
         return _MemoryPermissionView(self)
@@ -43,13 +48,21 @@ class MemoryStore:
         with self._lock:
             self._snapshot = replace(self._snapshot, heartbeat=heartbeat)
 
-    def _apply(self, change: Change) -> None:
+    def _apply(self, change: Change, flags_seen: int) -> None:
+        if change.clear_kill_flag:
+            with self._flag_lock:
+                if self._flags != flags_seen:
+                    raise SafetyRefusal(
+                        "A new kill arrived while deactivating: the kill switch stays active",
+                        "Find out who activated it before trying again",
+                        code="KILL_RAISED_DURING_DEACTIVATION",
+                    )
+                self._flags = 0
         snap = self._snapshot
         self._snapshot = replace(
             snap,
             trading=change.trading if change.trading is not None else snap.trading,
             kill=change.kill if change.kill is not None else snap.kill,
-            kill_flag=False if change.clear_kill_flag else snap.kill_flag,
         )
         self.commits += 1
 
@@ -57,10 +70,11 @@ class MemoryStore:
 class _MemoryTransaction:
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
+        self._flags_seen = store._flags
         self.snapshot = store.load()
 
     def commit(self, change: Change) -> None:
-        self._store._apply(change)
+        self._store._apply(change, self._flags_seen)
 
 
 class _MemoryPermissionView:

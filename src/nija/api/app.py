@@ -1,0 +1,330 @@
+"""The FastAPI app: the JSON API under ``/api``, ``/healthz``, and the web control center.
+
+Every change goes through ``SafetyService`` with the token's name as the actor. Handlers
+are plain functions (run in a thread pool) because the store does blocking file I/O."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+from collections.abc import AsyncIterator, Callable
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, PlainTextResponse, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from nija import __version__
+from nija.api import errors
+from nija.api.auth import Authenticator, Principal, requires
+from nija.api.events import Watcher, stream
+from nija.api.headers import SecurityHeaders
+from nija.api.payloads import live_request_view, runtime_payload, status_payload
+from nija.api.ratelimit import FailureLimiter
+from nija.api.schemas import (
+    ActivateIn,
+    CancelIn,
+    ConfirmIn,
+    DeactivateIn,
+    HealthOut,
+    HistoryOut,
+    LivePolicyOut,
+    LiveRequestOut,
+    OutcomeOut,
+    PlanIn,
+    PlanOut,
+    RuntimeOut,
+    StatusOut,
+    WhoAmIOut,
+)
+from nija.api.tokens import Role, TokenFile
+from nija.assembly import build_service
+from nija.config import NijaConfig, load_config
+from nija.credentials import load_credentials
+from nija.domain.clock import Clock
+from nija.domain.errors import LiveRequestRefused, NijaError, SafetyRefusal, UsageProblem
+from nija.domain.recovery import Plan
+from nija.domain.transitions import Who
+from nija.observability.inconsistencies import InconsistencyWatch
+from nija.observability.metrics import metrics_of
+from nija.observability.request_id import RequestIdMiddleware
+from nija.service import SafetyService
+from nija.views import kill_event_view, outcome_view, transition_view
+
+WEB = resources.files("nija.api") / "web"
+SERVER = Who(actor="nija-serve", source="api")
+
+Viewer = Annotated[Principal, Depends(requires(Role.VIEWER))]
+Operator = Annotated[Principal, Depends(requires(Role.OPERATOR))]
+Admin = Annotated[Principal, Depends(requires(Role.ADMIN))]
+
+
+def create_app(
+    data_dir: Path,
+    config: NijaConfig | None = None,
+    *,
+    clock: Clock | None = None,
+    watch_interval: float = 0.05,
+) -> FastAPI:
+    """The app for one data directory; ``clock`` is for tests (expiry without waiting)."""
+    data_dir = Path(data_dir).resolve()
+    settings = config if config is not None else load_config(data_dir)
+    service = build_service(data_dir, config=settings)
+    if clock is not None:
+        service.clock = clock
+    announcer = InconsistencyWatch(service, SERVER)
+
+    def status_and_announce() -> dict[str, Any]:
+        announcer.check()  # newly found inconsistencies are audited and notified once
+        return status_payload(service)
+
+    watcher = Watcher(
+        data_dir,
+        status=status_and_announce,
+        runtime=lambda: runtime_payload(data_dir),
+        expire=lambda: _expire(service),
+        clock=service.clock,
+        interval=watch_interval,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(started: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(watcher.run())
+        # For the server's signal handler: end open event streams so that shutdown is prompt.
+        started.state.end_streams = functools.partial(asyncio.get_running_loop().call_soon_threadsafe, watcher.close)
+        try:
+            yield
+        finally:
+            watcher.close()
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app = FastAPI(
+        title="NIJA control plane",
+        version=__version__,
+        description="Kill switch, safe recovery and the live-enable flow. Authenticate with "
+        "'Authorization: Bearer <token>' (tokens: 'nija token create NAME --role viewer|operator|admin').",
+        docs_url=None,  # the interactive docs load scripts from a CDN; /openapi.json is the contract
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    app.state.auth = Authenticator(
+        TokenFile(data_dir),
+        FailureLimiter(settings.api.failed_auth_limit, settings.api.failed_auth_window_seconds),
+    )
+    errors.install(app)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestIdMiddleware)
+    if settings.api.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.api.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    _routes(app, service, watcher, data_dir)
+    _metrics_route(app, service)
+    _web(app)
+    return app
+
+
+def _metrics_route(app: FastAPI, service: SafetyService) -> None:
+    metrics = metrics_of(service)
+
+    # Behind a viewer token like every read: Prometheus sends it with `authorization: credentials`.
+    @app.get("/metrics", response_class=PlainTextResponse, responses={401: {}, 403: {}}, tags=["read"])
+    def prometheus(_: Viewer) -> PlainTextResponse:
+        return PlainTextResponse(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+
+def _routes(app: FastAPI, service: SafetyService, watcher: Watcher, data_dir: Path) -> None:
+    read, write = errors.READ_ERRORS, errors.WRITE_ERRORS
+
+    @app.get("/healthz", response_model=HealthOut, tags=["health"])
+    def healthz() -> dict[str, Any]:
+        """Liveness of the server (no authentication; says nothing about the bot)."""
+        return {"ok": True}
+
+    @app.get("/api/whoami", response_model=WhoAmIOut, responses=read, tags=["read"])
+    def whoami(me: Viewer) -> dict[str, Any]:
+        """The token's name and role (the web control center's sign-in check)."""
+        return {"name": me.name, "role": str(me.role)}
+
+    @app.get("/api/status", response_model=StatusOut, responses=read, tags=["read"])
+    def status(_: Viewer) -> dict[str, Any]:
+        """The same diagnosis as 'nija status --json', plus the outstanding live request."""
+        return status_payload(service)
+
+    @app.get("/api/history", response_model=HistoryOut, responses={**read, 422: write[422]}, tags=["read"])
+    def history(_: Viewer, limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> dict[str, Any]:
+        """The newest trading state transitions and kill switch events, oldest first."""
+        transitions, kills = service.history()
+        return {
+            "transitions": [transition_view(t) for t in transitions[-limit:]],
+            "kill_switch": [kill_event_view(k) for k in kills[-limit:]],
+        }
+
+    @app.get("/api/runtime", response_model=RuntimeOut, responses=read, tags=["read"])
+    def runtime(_: Viewer) -> dict[str, Any]:
+        """Open orders, positions and P&L as published by the running bot (none if no bot runs)."""
+        return runtime_payload(data_dir)
+
+    @app.post("/api/kill-switch/activate", response_model=OutcomeOut, responses=write, tags=["kill switch"])
+    def activate(body: ActivateIn, me: Viewer) -> dict[str, Any]:
+        """Stop all trading now (EMERGENCY_STOP). Every role may do this."""
+        return outcome_view(service.activate_kill(body.reason, me.who))
+
+    @app.post("/api/kill-switch/deactivate", response_model=OutcomeOut, responses=write, tags=["kill switch"])
+    def deactivate(body: DeactivateIn, me: Admin) -> dict[str, Any]:
+        """Deactivate the kill switch (admin): EMERGENCY_STOP → OFF, never to trading."""
+        return outcome_view(service.deactivate_kill(body.reason, me.who))
+
+    for action, planner, runner in (
+        ("restore", service.plan_restore, service.restore),
+        ("reset", service.plan_reset, service.reset),
+    ):
+        _plan_routes(app, action, planner, runner)
+
+    @app.get("/api/live/policy", response_model=LivePolicyOut, responses=read, tags=["live"])
+    def live_policy(_: Viewer) -> dict[str, Any]:
+        """The live-enable rules in force (the wizard shows the phrase to type)."""
+        policy = service.policy
+        return {
+            "min_dry_run_minutes": policy.min_dry_run.total_seconds() / 60,
+            "confirmation_minutes": policy.confirmation_window.total_seconds() / 60,
+            "require_second_person": policy.require_second_person,
+            "acknowledgment_phrase": policy.phrase,
+            "credentials_configured": _credentials_state(data_dir),
+        }
+
+    @app.post("/api/live/request", response_model=LiveRequestOut, responses=write, tags=["live"])
+    def live_request(me: Operator) -> dict[str, Any]:
+        """DRY_RUN → LIVE_PENDING_CONFIRMATION; returns the one-time confirmation code and its expiry."""
+        result = service.request_live(me.who, credentials_configured=_credentials_configured(data_dir))
+        return live_request_view(result)
+
+    @app.post("/api/live/confirm", response_model=OutcomeOut, responses=write, tags=["live"])
+    def live_confirm(body: ConfirmIn, me: Admin) -> dict[str, Any]:
+        """LIVE_PENDING_CONFIRMATION → LIVE_ACTIVE with the code and the acknowledgment typed exactly (admin)."""
+        return outcome_view(service.confirm_live(body.code, body.phrase, me.who))
+
+    @app.post("/api/live/cancel", response_model=OutcomeOut, responses=write, tags=["live"])
+    def live_cancel(body: CancelIn, me: Operator) -> dict[str, Any]:
+        """Withdraw the live request: back to DRY_RUN."""
+        return outcome_view(service.cancel_live(me.who, body.reason))
+
+    @app.get(
+        "/api/events",
+        response_class=StreamingResponse,
+        responses={
+            **read,
+            200: {
+                "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                "description": "Server-sent events: 'status' (StatusOut), 'runtime' (RuntimeOut), 'error' (ErrorBody)",
+            },
+        },
+        tags=["read"],
+    )
+    def events(request: Request, me: Viewer) -> StreamingResponse:
+        """A stream of status snapshots, pushed on every change from any process."""
+        auth: Authenticator = request.app.state.auth
+
+        def still_allowed() -> bool:
+            try:
+                record = auth.tokens.verify(_bearer(request))
+            except NijaError:  # an unreadable token file fails closed
+                return False
+            return record is not None and record.name == me.name
+
+        return StreamingResponse(
+            stream(watcher, still_allowed),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+
+
+def _plan_routes(
+    app: FastAPI,
+    action: str,
+    planner: Callable[[], Plan],
+    runner: Callable[..., Any],
+) -> None:
+    target = "DRY_RUN (simulation)" if action == "restore" else "OFF"
+
+    def plan(_: Viewer) -> dict[str, Any]:
+        return _plan_view(planner())
+
+    def run(me: Operator, body: PlanIn | None = None) -> dict[str, Any]:
+        current = planner()
+        if body is not None and body.expected_path is not None and body.expected_path != current.path:
+            raise SafetyRefusal(
+                f"The state changed since the plan was shown (now: {current.path or 'nothing to do'}); "
+                "nothing was done",
+                "Look at the new plan and confirm again",
+                code="STATE_CHANGED",
+            )
+        return outcome_view(runner(me.who, expected=current))
+
+    app.get(
+        f"/api/{action}/plan",
+        response_model=PlanOut,
+        responses=errors.READ_ERRORS,
+        tags=["recovery"],
+        summary=f"What {action} would do",
+        name=f"{action}_plan",
+    )(plan)
+    app.post(
+        f"/api/{action}",
+        response_model=OutcomeOut,
+        responses=errors.WRITE_ERRORS,
+        tags=["recovery"],
+        summary=f"{action.capitalize()} to {target} (operator)",
+        name=action,
+    )(run)
+
+
+def _plan_view(plan: Plan) -> dict[str, Any]:
+    return {
+        "action": plan.action,
+        "path": plan.path,
+        "nothing_to_do": plan.nothing_to_do,
+        "warnings": list(plan.warnings),
+    }
+
+
+def _credentials_configured(data_dir: Path) -> bool:
+    try:
+        return load_credentials(data_dir) is not None
+    except UsageProblem as exc:
+        raise LiveRequestRefused(exc.message, exc.fix, code="CREDENTIALS_UNREADABLE") from exc
+
+
+def _credentials_state(data_dir: Path) -> bool:
+    try:
+        return load_credentials(data_dir) is not None
+    except UsageProblem:
+        return False
+
+
+def _expire(service: SafetyService) -> None:
+    service.expire_live_request(SERVER)
+
+
+def _bearer(request: Request) -> str:
+    return request.headers.get("authorization", "").partition(" ")[2].strip()
+
+
+def _web(app: FastAPI) -> None:
+    web_dir = Path(str(WEB))
+    app.mount("/static", StaticFiles(directory=web_dir), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(web_dir / "index.html", headers={"Cache-Control": "no-store"})

@@ -1,0 +1,86 @@
+"""Bearer-token authentication and the role matrix.
+
+any role   read, and activate the kill switch (stopping must never wait on rights)
+operator   also restore, reset, request and cancel live trading
+admin      also deactivate the kill switch and confirm live trading"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from nija.api.errors import ApiError
+from nija.api.ratelimit import FailureLimiter
+from nija.api.tokens import Role, TokenFile
+from nija.domain.transitions import Who
+
+SOURCE = "api"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    name: str
+    role: Role
+
+    @property
+    def who(self) -> Who:
+        return Who(actor=self.name, source=SOURCE)
+
+
+@dataclass
+class Authenticator:
+    tokens: TokenFile
+    limiter: FailureLimiter
+
+    def authenticate(self, request: Request) -> Principal:
+        client = request.client.host if request.client else "unknown"
+        wait = self.limiter.retry_after(client)
+        if wait > 0:
+            raise ApiError(
+                429,
+                "TOO_MANY_FAILED_SIGN_INS",
+                "Too many failed authentications from this address",
+                f"Wait {math.ceil(wait)} seconds and check the token",
+                {"Retry-After": str(math.ceil(wait))},
+            )
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(
+                401,
+                "NOT_AUTHENTICATED",
+                "No API token: send 'Authorization: Bearer <token>'",
+                "Create a token with 'nija token create NAME --role viewer|operator|admin'",
+                {"WWW-Authenticate": "Bearer"},
+            )
+        record = self.tokens.verify(token.strip())
+        if record is None:
+            self.limiter.fail(client)
+            raise ApiError(
+                401,
+                "INVALID_TOKEN",
+                "The API token is wrong or has been revoked",
+                "Check the token, or create a new one with 'nija token create'",
+                {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
+        return Principal(record.name, record.role)
+
+
+def requires(role: Role) -> Callable[[Request], Principal]:
+    """A FastAPI dependency: the caller's principal, refused unless its role is at least ``role``."""
+
+    def dependency(request: Request) -> Principal:
+        auth: Authenticator = request.app.state.auth
+        principal = auth.authenticate(request)
+        if not principal.role.at_least(role):
+            raise ApiError(
+                403,
+                "FORBIDDEN",
+                f"The {principal.role} token {principal.name!r} may not do this: it needs the {role} role",
+                f"Ask someone with a {role} token, or create one with 'nija token create NAME --role {role}'",
+            )
+        return principal
+
+    return dependency

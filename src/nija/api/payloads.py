@@ -1,0 +1,38 @@
+"""The JSON the API returns for reading endpoints and pushes on the event stream."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from nija.bot_report import read_report
+from nija.domain.diagnosis import report
+from nija.domain.records import TradingRecord
+from nija.service import LiveRequest, SafetyService
+from nija.views import outcome_view, status_view
+
+
+def status_payload(service: SafetyService, *, history_items: int = 10) -> dict[str, Any]:
+    """``status_view`` (the CLI's ``--json``) plus the outstanding live request, from one snapshot."""
+    snapshot = service.snapshot()
+    payload = status_view(report(snapshot, service.clock(), history_items=history_items), service.store.location)
+    pending = snapshot.trading.pending_live if isinstance(snapshot.trading, TradingRecord) else None
+    payload["pending_live"] = (
+        {
+            "requested_by": pending.requested_by,
+            "requested_at": pending.requested_at.isoformat(),
+            "expires_at": pending.expires_at.isoformat(),
+        }
+        if pending is not None and payload["state"] == "LIVE_PENDING_CONFIRMATION"
+        else None
+    )
+    return payload
+
+
+def runtime_payload(data_dir: Path) -> dict[str, Any]:
+    bot = read_report(data_dir)
+    return {"running": bot is not None, "report": bot.model_dump(mode="json") if bot is not None else None}
+
+
+def live_request_view(result: LiveRequest) -> dict[str, Any]:
+    return {"code": result.code, "expires_at": result.expires_at.isoformat(), "outcome": outcome_view(result.outcome)}

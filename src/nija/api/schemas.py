@@ -1,0 +1,181 @@
+"""Request and response models: the OpenAPI contract. Response models mirror the plain
+views in ``nija.views`` (shared with the CLI's ``--json``), so both stay one shape."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from nija.bot_report import BotReport
+from nija.domain.states import TradingState
+
+State = Literal["OFF", "DRY_RUN", "LIVE_PENDING_CONFIRMATION", "LIVE_ACTIVE", "EMERGENCY_STOP"]
+assert set(State.__args__) == {str(s) for s in TradingState}  # type: ignore[attr-defined]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- views ---------------------------------------------------------------------------
+class KillSwitchOut(_Out):
+    active: bool
+    kill_file_exists: bool
+    record_active: bool | None
+    reason: str | None
+    since: str | None
+    source: str | None
+    actor: str | None
+
+
+class PermissionOut(_Out):
+    code: str
+    reason: str
+
+
+class BotOut(_Out):
+    alive: bool
+    pid: int | None
+    host: str | None
+    last_heartbeat: str | None
+
+
+class InconsistencyOut(_Out):
+    code: str
+    message: str
+    fix: str
+
+
+class TransitionOut(_Out):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    from_: State = Field(alias="from")
+    to: State
+    reason: str
+    timestamp: str
+    actor: str | None
+    source: str | None
+
+
+class PendingLiveOut(_Out):
+    requested_by: str
+    requested_at: str
+    expires_at: str
+
+
+class StatusOut(_Out):
+    state: State
+    kill_switch: KillSwitchOut
+    can_trade: bool
+    mode: Literal["simulated", "live"] | None
+    permission: PermissionOut
+    bot: BotOut
+    inconsistencies: list[InconsistencyOut]
+    recent_history: list[TransitionOut]
+    store: str
+    checked_at: str
+    pending_live: PendingLiveOut | None = Field(
+        description="The outstanding live request (LIVE_PENDING_CONFIRMATION only); its code is never shown again"
+    )
+
+
+class KillEventOut(_Out):
+    action: Literal["activate", "deactivate"] | None
+    reason: str
+    timestamp: str
+    actor: str | None
+    source: str | None
+
+
+class HistoryOut(_Out):
+    transitions: list[TransitionOut]
+    kill_switch: list[KillEventOut]
+
+
+class OutcomeOut(_Out):
+    before: State
+    after: State
+    changed: bool
+    kill_active: bool
+    transitions: list[TransitionOut]
+    messages: list[str]
+    warnings: list[str]
+
+
+class PlanOut(_Out):
+    action: str
+    path: str = Field(description="For example 'EMERGENCY_STOP → OFF → DRY_RUN'; empty when there is nothing to do")
+    nothing_to_do: bool
+    warnings: list[str]
+
+
+class LiveRequestOut(_Out):
+    code: str = Field(description="The one-time confirmation code; shown only in this response")
+    expires_at: str
+    outcome: OutcomeOut
+
+
+class LivePolicyOut(_Out):
+    min_dry_run_minutes: float
+    confirmation_minutes: float
+    require_second_person: bool
+    acknowledgment_phrase: str
+    credentials_configured: bool
+
+
+class RuntimeOut(_Out):
+    running: bool = Field(description="False when no bot has published a runtime report")
+    report: BotReport | None
+
+
+class WhoAmIOut(_Out):
+    name: str
+    role: Literal["viewer", "operator", "admin"]
+
+
+class HealthOut(_Out):
+    ok: bool
+
+
+class ErrorBody(_Out):
+    code: str
+    message: str
+    fix: str
+
+
+class ErrorOut(_Out):
+    error: ErrorBody
+
+
+# -- requests ------------------------------------------------------------------------
+Reason = Field(min_length=1, max_length=500, pattern=r"\S", description="Why (recorded in the history)")
+
+
+class ActivateIn(_In):
+    reason: str = Field("", max_length=500, description="Why (optional: an emergency must never wait on typing)")
+
+
+class DeactivateIn(_In):
+    reason: str = Reason
+
+
+class PlanIn(_In):
+    expected_path: str | None = Field(
+        None,
+        max_length=200,
+        description="The plan path the operator saw; refused (409 STATE_CHANGED) if the plan is now different",
+    )
+
+
+class ConfirmIn(_In):
+    code: str = Field(min_length=1, max_length=64)
+    phrase: str = Field(max_length=500, description="The risk acknowledgment, typed exactly")
+
+
+class CancelIn(_In):
+    reason: str = Field("", max_length=500)

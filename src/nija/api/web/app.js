@@ -1,0 +1,362 @@
+// NIJA web control center: plain JavaScript, no build step.
+// The token lives in sessionStorage (gone when the tab closes) and travels only in the
+// Authorization header; the event stream is read with fetch() because EventSource cannot
+// send that header.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const TOKEN_KEY = "nija.token";
+let me = null;           // {name, role}
+let status = null;       // the latest StatusOut
+let policy = null;       // the live policy
+let lastCode = null;     // {code, requestedAt} from this browser's own live request
+let streamAbort = null;
+let countdownTimer = null;
+let messageTimer = null;
+
+// -- API ---------------------------------------------------------------------------
+class ApiError extends Error {
+  constructor(httpStatus, body) {
+    const err = (body && body.error) || { code: "HTTP_" + httpStatus, message: "Request failed", fix: "" };
+    super(err.message);
+    this.httpStatus = httpStatus;
+    this.code = err.code;
+    this.fix = err.fix;
+  }
+}
+
+async function api(method, path, body) {
+  const headers = { Authorization: "Bearer " + sessionStorage.getItem(TOKEN_KEY) };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const data = await res.json().catch(() => null);
+  if (!res.ok) {
+    if (res.status === 401) signOut();
+    throw new ApiError(res.status, data);
+  }
+  return data;
+}
+
+function show(text, kind) {
+  const box = $("message");
+  box.textContent = text;
+  box.className = "message " + (kind || "info");
+  box.hidden = false;
+  clearTimeout(messageTimer);
+  if (kind === "ok") messageTimer = setTimeout(() => { box.hidden = true; }, 6000);  // errors stay until replaced
+}
+
+function showError(err) {
+  const text = err instanceof ApiError
+    ? `${err.message} (${err.code})${err.fix ? " — Fix: " + err.fix : ""}`
+    : String(err);
+  show(text, "error");
+}
+
+async function act(fn, done) {
+  try {
+    const result = await fn();
+    if (done) show(done(result), "ok");
+    return result;
+  } catch (err) {
+    showError(err);
+    return null;
+  }
+}
+
+// -- sign in -----------------------------------------------------------------------
+async function signIn(token) {
+  sessionStorage.setItem(TOKEN_KEY, token);
+  try {
+    me = await api("GET", "/api/whoami");
+  } catch (err) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    $("sign-in").hidden = false;
+    showError(err);
+    $("message").hidden = false;
+    return;
+  }
+  $("sign-in").hidden = true;
+  $("app").hidden = false;
+  $("who").hidden = false;
+  $("who-name").textContent = `${me.name} (${me.role})`;
+  document.body.dataset.role = me.role;
+  $("role-name").textContent = me.role;
+  $("message").hidden = true;
+  policy = await act(() => api("GET", "/api/live/policy"));
+  renderPolicy();
+  await refresh();
+  connectEvents();
+  route();
+}
+
+function signOut() {
+  sessionStorage.removeItem(TOKEN_KEY);
+  if (streamAbort) streamAbort.abort();
+  me = null;
+  $("app").hidden = true;
+  $("who").hidden = true;
+  $("sign-in").hidden = false;
+}
+
+// -- live updates ------------------------------------------------------------------
+async function connectEvents() {
+  if (streamAbort) streamAbort.abort();
+  const controller = new AbortController();
+  streamAbort = controller;
+  try {
+    const res = await fetch("/api/events", {
+      headers: { Authorization: "Bearer " + sessionStorage.getItem(TOKEN_KEY) },
+      signal: controller.signal,
+    });
+    if (!res.ok) throw new ApiError(res.status, await res.json().catch(() => null));
+    setConnection(true);
+    const reader = res.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      let cut;
+      while ((cut = buffer.indexOf("\n\n")) >= 0) {
+        handleEvent(buffer.slice(0, cut));
+        buffer = buffer.slice(cut + 2);
+      }
+    }
+  } catch (err) {
+    if (controller.signal.aborted) return;
+  }
+  setConnection(false);
+  if (me && streamAbort === controller) setTimeout(connectEvents, 1000);
+}
+
+function handleEvent(block) {
+  let event = "message";
+  const data = [];
+  for (const line of block.split("\n")) {
+    if (line.startsWith("event:")) event = line.slice(6).trim();
+    else if (line.startsWith("data:")) data.push(line.slice(5).trim());
+  }
+  if (!data.length) return;
+  const payload = JSON.parse(data.join("\n"));
+  if (event === "status") renderStatus(payload);
+  else if (event === "runtime") renderRuntime(payload);
+  else if (event === "error") show(`${payload.message} — Fix: ${payload.fix}`, "error");
+}
+
+function setConnection(live) {
+  const el = $("connection");
+  el.textContent = live ? "● live" : "○ reconnecting…";
+  el.className = "conn " + (live ? "up" : "down");
+}
+
+async function refresh() {
+  const s = await act(() => api("GET", "/api/status"));
+  if (s) renderStatus(s);
+  const r = await act(() => api("GET", "/api/runtime"));
+  if (r) renderRuntime(r);
+}
+
+// -- rendering ---------------------------------------------------------------------
+function el(tag, text, cls) {
+  const node = document.createElement(tag);
+  if (text !== undefined) node.textContent = text;
+  if (cls) node.className = cls;
+  return node;
+}
+
+function when(iso) {
+  return iso ? new Date(iso).toLocaleString() : "—";
+}
+
+function transitionItem(t) {
+  const who = t.actor ? ` by ${t.actor}${t.source ? " via " + t.source : ""}` : "";
+  return el("li", `${when(t.timestamp)}: ${t.from} → ${t.to}: ${t.reason}${who}`);
+}
+
+function renderStatus(s) {
+  status = s;
+  const state = $("state");
+  state.textContent = s.state;
+  state.className = "state s-" + s.state;
+  $("can-trade").textContent = s.can_trade ? `yes (${s.mode})` : `no: ${s.permission.reason}`;
+  const k = s.kill_switch;
+  $("kill-state").textContent = k.active ? "ACTIVE" : "inactive";
+  $("bot").textContent = s.bot.alive
+    ? `alive (pid ${s.bot.pid} on ${s.bot.host})`
+    : s.bot.last_heartbeat ? `not alive (last heartbeat ${when(s.bot.last_heartbeat)})` : "not running";
+  $("checked-at").textContent = when(s.checked_at);
+
+  $("kill-banner").hidden = !k.active;
+  $("kill-details").textContent = k.active
+    ? `Reason: ${k.reason || "—"} · since ${when(k.since)} · by ${k.actor || "?"}${k.source ? " via " + k.source : ""}`
+    : "";
+  $("kill-form").hidden = k.active;
+  $("deactivate-form").hidden = !k.active;
+  document.body.classList.toggle("killed", k.active);
+
+  const issues = $("inconsistencies");
+  issues.replaceChildren();
+  for (const i of s.inconsistencies) {
+    const li = el("li");
+    li.append(el("strong", i.code), el("span", " " + i.message), el("div", "Fix: " + i.fix, "fix"));
+    issues.append(li);
+  }
+  if (!s.inconsistencies.length) issues.append(el("li", "None", "ok"));
+
+  const recent = $("recent-history");
+  recent.replaceChildren(...s.recent_history.slice().reverse().map(transitionItem));
+  renderLive();
+}
+
+function renderRuntime(r) {
+  const box = $("runtime");
+  box.replaceChildren();
+  if (!r.running || !r.report) {
+    box.append(el("p", "No bot is running: no positions, orders or P&L to show.", "muted"));
+    return;
+  }
+  const rep = r.report;
+  box.append(el("p", `${rep.mode} via ${rep.broker}, updated ${when(rep.updated_at)}`, "muted"));
+  const p = rep.pnl;
+  box.append(el("p", `Equity ${p.equity.toFixed(2)} · cash ${p.cash.toFixed(2)} · realized ${p.realized.toFixed(2)} · `
+    + `unrealized ${p.unrealized.toFixed(2)} · fees ${p.fees.toFixed(2)}`));
+  box.append(table(["Symbol", "Quantity", "Average", "Market", "Unrealized"], rep.positions.map((x) => [
+    x.symbol, x.quantity, x.average_price, x.market_price ?? "—", x.unrealized_pnl.toFixed(2)]), "No open positions"));
+  box.append(table(["Order", "Symbol", "Side", "Type", "Quantity", "Price"], rep.open_orders.map((o) => [
+    o.id, o.symbol, o.side, o.type, o.quantity, o.price ?? "market"]), "No open orders"));
+}
+
+function table(head, rows, empty) {
+  if (!rows.length) return el("p", empty, "muted");
+  const t = el("table");
+  const tr = el("tr");
+  head.forEach((h) => tr.append(el("th", h)));
+  t.append(tr);
+  for (const row of rows) {
+    const r = el("tr");
+    row.forEach((c) => r.append(el("td", String(c))));
+    t.append(r);
+  }
+  return t;
+}
+
+function renderPolicy() {
+  if (!policy) return;
+  $("min-dry-run").textContent = String(policy.min_dry_run_minutes);
+  $("window").textContent = String(policy.confirmation_minutes);
+  $("phrase").textContent = policy.acknowledgment_phrase;
+  $("second-person").hidden = !policy.require_second_person;
+}
+
+function renderLive() {
+  if (!status) return;
+  $("live-state").textContent = status.state;
+  const pending = status.state === "LIVE_PENDING_CONFIRMATION" && status.pending_live;
+  $("live-step-request").hidden = status.state !== "DRY_RUN";
+  $("live-step-confirm").hidden = !pending;
+  $("live-active").hidden = status.state !== "LIVE_ACTIVE";
+  clearInterval(countdownTimer);
+  if (pending) {
+    $("live-pending").textContent = `Requested by ${pending.requested_by} at ${when(pending.requested_at)}`;
+    const tick = () => {
+      const left = Math.max(0, new Date(pending.expires_at) - Date.now());
+      const m = Math.floor(left / 60000);
+      const sec = Math.floor((left % 60000) / 1000);
+      $("countdown").textContent = left ? `${m}:${String(sec).padStart(2, "0")}` : "expired";
+    };
+    tick();
+    countdownTimer = setInterval(tick, 1000);
+  }
+  // Show the code only for the pending request this browser made (the event announcing
+  // it may arrive before or after the request's own response).
+  const mine = pending && lastCode && lastCode.requestedAt === pending.requested_at;
+  $("live-code-box").hidden = !mine;
+  $("live-code").textContent = mine ? lastCode.code : "";
+}
+
+async function showHistory() {
+  const h = await act(() => api("GET", "/api/history?limit=200"));
+  if (!h) return;
+  $("history-transitions").replaceChildren(...h.transitions.slice().reverse().map(transitionItem));
+  $("history-kills").replaceChildren(...h.kill_switch.slice().reverse().map((k) => el("li",
+    `${when(k.timestamp)}: ${k.action || "?"}: ${k.reason}${k.actor ? " by " + k.actor : ""}${k.source ? " via " + k.source : ""}`)));
+}
+
+// -- navigation --------------------------------------------------------------------
+function route() {
+  const view = (location.hash || "#dashboard").slice(1);
+  for (const name of ["dashboard", "live", "history"]) {
+    $("view-" + name).hidden = name !== view;
+  }
+  document.querySelectorAll(".tabs a").forEach((a) => a.classList.toggle("active", a.dataset.view === view));
+  if (view === "history") showHistory();
+}
+
+// -- actions -----------------------------------------------------------------------
+function confirmDialog(title, plan) {
+  return new Promise((resolve) => {
+    const dialog = $("confirm-dialog");
+    $("confirm-title").textContent = title;
+    $("confirm-path").textContent = plan.path;
+    $("confirm-warnings").replaceChildren(...plan.warnings.map((w) => el("li", "Warning: " + w)));
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "yes"), { once: true });
+    dialog.showModal();
+  });
+}
+
+async function runPlan(action, title) {
+  const plan = await act(() => api("GET", `/api/${action}/plan`));
+  if (!plan) return;
+  if (plan.nothing_to_do) {
+    show(`Nothing to do: already ${action === "restore" ? "DRY_RUN" : "OFF"}`, "info");
+    return;
+  }
+  if (!(await confirmDialog(title, plan))) return;
+  await act(() => api("POST", `/api/${action}`, { expected_path: plan.path }), (o) => `Done: ${o.before} → ${o.after}`);
+}
+
+function wire() {
+  $("sign-in-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    signIn($("token").value.trim());
+    $("token").value = "";
+  });
+  $("sign-out").addEventListener("click", signOut);
+  $("kill-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    act(() => api("POST", "/api/kill-switch/activate", { reason: $("kill-reason").value }),
+      () => "Kill switch activated: all trading is stopped").then((o) => { if (o) $("kill-reason").value = ""; });
+  });
+  $("deactivate-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    act(() => api("POST", "/api/kill-switch/deactivate", { reason: $("deactivate-reason").value }),
+      () => "Kill switch deactivated: trading stays OFF until you restore").then((o) => {
+      if (o) $("deactivate-reason").value = "";
+    });
+  });
+  $("restore-button").addEventListener("click", () => runPlan("restore", "Restore to DRY_RUN (simulation)?"));
+  $("reset-button").addEventListener("click", () => runPlan("reset", "Reset to OFF (no trading)?"));
+  $("live-request").addEventListener("click", async () => {
+    const r = await act(() => api("POST", "/api/live/request"), () => "Live trading requested: confirm before the code expires");
+    if (r) {
+      lastCode = { code: r.code, requestedAt: r.outcome.transitions[0].timestamp };
+      $("live-code-input").value = r.code;
+      renderLive();
+    }
+  });
+  $("live-confirm-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    act(() => api("POST", "/api/live/confirm", { code: $("live-code-input").value, phrase: $("live-phrase").value }),
+      () => "● LIVE TRADING ACTIVE").then((o) => { if (o) $("live-phrase").value = ""; });
+  });
+  $("live-cancel").addEventListener("click", () => {
+    act(() => api("POST", "/api/live/cancel", {}), () => "Live request cancelled: back to DRY_RUN");
+  });
+  window.addEventListener("hashchange", route);
+}
+
+wire();
+const saved = sessionStorage.getItem(TOKEN_KEY);
+if (saved) signIn(saved); else $("sign-in").hidden = false;

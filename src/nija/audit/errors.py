@@ -1,0 +1,17 @@
+"""Audit failures, placed in the shared exception tree (``nija.domain.errors``)."""
+
+from __future__ import annotations
+
+from nija.domain.errors import InconsistenciesFound, StorageProblem
+
+
+class AuditWriteFailed(StorageProblem):
+    """An audit record could not be written (exit 4). The action it records still happened."""
+
+    code = "AUDIT_WRITE_FAILED"
+
+
+class AuditChainBroken(InconsistenciesFound):
+    """``nija audit verify`` found an edited, removed, inserted or reordered record (exit 5)."""
+
+    code = "AUDIT_CHAIN_BROKEN"

@@ -1,0 +1,141 @@
+"""Stream an audit log and check its chain; stop at the first bad record.
+
+Memory stays bounded (one line at a time), so a log of millions of records verifies
+in constant space. The head file written beside the log anchors its end, so records
+removed from the end are detected too."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from nija.audit import chain
+from nija.audit.chain import AuditRecord, BadLine
+
+READ_BUFFER = 1 << 20
+HEAD_READ_ATTEMPTS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """The last record the writer finished: the log must reach it, with this hash."""
+
+    seq: int
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    line: int
+    seq: int | None  # the record number, when it could be read
+    message: str
+
+    def describe(self) -> str:
+        where = f"record #{self.seq} (line {self.line})" if self.seq is not None else f"line {self.line}"
+        return f"{where}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    records: int  # records checked before the first problem (all of them when intact)
+    last: Head | None
+    problem: Problem | None
+
+    @property
+    def intact(self) -> bool:
+        return self.problem is None
+
+
+def read_head(path: Path) -> Head | BadLine | None:
+    """The head, or None if there is none. Read again when unparseable: a writer may be
+    overwriting it at this very moment."""
+    problem: Exception | None = None
+    for attempt in range(HEAD_READ_ATTEMPTS):
+        try:
+            raw = json.loads(path.read_bytes())
+            return Head(int(raw["seq"]), str(raw["hash"]))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            problem = exc
+            time.sleep(0.01 * (attempt + 1))
+    return BadLine(f"the head file {path} is unreadable ({problem})")
+
+
+def verify(log: Path, head_path: Path) -> Verdict:
+    head = read_head(head_path)  # read first: the writer updates it only after appending
+    if isinstance(head, BadLine):
+        return Verdict(0, None, Problem(0, None, str(head)))
+    prev, expected, line_no = chain.GENESIS, 1, 0
+    last: Head | None = None
+    try:
+        stream = log.open("rb", buffering=READ_BUFFER)
+    except FileNotFoundError:
+        stream = None
+    if stream is not None:
+        with stream:
+            for line_no, line in enumerate(stream, start=1):
+                checked = _check(line, line_no, expected, prev, head)
+                if isinstance(checked, Problem):
+                    return Verdict(expected - 1, last, checked)
+                prev, last = checked.hash, checked
+                expected += 1
+    if head is not None and head.seq >= expected:
+        return Verdict(
+            expected - 1,
+            last,
+            Problem(
+                line_no + 1,
+                head.seq if head.seq == expected else expected,
+                f"missing: the log ends at record #{expected - 1} but record #{head.seq} was written "
+                "(records removed from the end)",
+            ),
+        )
+    return Verdict(expected - 1, last, None)
+
+
+def _check(line: bytes, line_no: int, expected: int, prev: str, head: Head | None) -> Head | Problem:
+    """The record on this line as (seq, hash) if it is whole and follows ``prev``."""
+    if not line.endswith(b"\n"):
+        return Problem(line_no, None, "incomplete final record (an interrupted write, or the file was cut)")
+    try:
+        body, stated = chain.split(line[:-1])
+        if chain.digest(body) != stated:
+            raise BadLine("its content does not match its hash (the record was edited)")
+        seq, stated_prev = chain.link(body)
+    except BadLine as exc:
+        return Problem(line_no, _seq_of(line), str(exc))
+    if seq != expected or stated_prev != prev:
+        return Problem(
+            line_no,
+            seq,
+            f"does not follow record #{expected - 1} (expected record #{expected} here): "
+            "records were removed, inserted or reordered",
+        )
+    if head is not None and head.seq == seq and head.hash != stated:
+        return Problem(line_no, seq, "differs from the record the writer finished (the chain was rewritten)")
+    return Head(seq, stated)
+
+
+def _seq_of(line: bytes) -> int | None:
+    try:
+        return chain.decode(line.rstrip(b"\n")).seq
+    except BadLine:
+        return None
+
+
+def records(log: Path) -> Iterator[tuple[int, AuditRecord | BadLine]]:
+    """Every line of the log, parsed (hashes not checked), as (line number, record or problem)."""
+    try:
+        stream = log.open("rb", buffering=READ_BUFFER)
+    except FileNotFoundError:
+        return
+    with stream:
+        for line_no, line in enumerate(stream, start=1):
+            try:
+                yield line_no, chain.decode(line.rstrip(b"\n"))
+            except BadLine as exc:
+                yield line_no, exc

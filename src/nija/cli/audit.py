@@ -1,0 +1,135 @@
+"""``nija audit verify|show``: prove and read the audit trail."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+from rich.text import Text
+
+from nija.audit import AuditLog, AuditRecord, BadLine, Verdict, records
+from nija.audit.errors import AuditChainBroken
+from nija.audit.since import parse_since
+from nija.cli import render
+from nija.cli.common import EXIT_CODES_HELP, common_options, handles_errors, print_json
+from nija.domain.events import EventKind
+from nija.store import open_store
+
+AUDIT_EXIT_HELP = (
+    "Exit codes: 0 intact (or nothing to show), 1 unexpected error, 2 usage, "
+    "5 the audit trail was edited, cut or reordered (verify only)."
+)
+
+
+@click.group("audit", help="The tamper-evident audit trail (.nija_audit.jsonl).")
+def audit_group() -> None:
+    pass
+
+
+def _log(data_dir: Path | None) -> AuditLog:
+    return AuditLog(Path(open_store(data_dir).location))
+
+
+@audit_group.command(epilog=AUDIT_EXIT_HELP)
+@common_options(mutating=False)
+@handles_errors
+def verify(data_dir: Path | None, as_json: bool) -> None:
+    """Check that no audit record was edited, removed, inserted or reordered."""
+    log = _log(data_dir)
+    verdict = log.verify()
+    if as_json:
+        print_json(verdict_view(verdict, log.path))
+        if not verdict.intact:
+            sys.exit(AuditChainBroken.exit_code)
+        return
+    if verdict.problem is not None:
+        raise AuditChainBroken(
+            f"Audit trail {log.path} is NOT intact at {verdict.problem.describe()}",
+            _intact_before(verdict.records)
+            + "keep this file as evidence and compare it with a backup or the notifications that were sent",
+        )
+    last = f", last #{verdict.last.seq} {verdict.last.hash[:16]}…" if verdict.last else ""
+    render.console().print(f"✅ Audit trail intact: {verdict.records} records{last}", markup=False)
+
+
+@audit_group.command(epilog=EXIT_CODES_HELP)
+@common_options(mutating=False)
+@click.option(
+    "--since", "since", metavar="TIME", help="Only records at or after TIME (ISO 8601, or an age: 30m, 12h, 7d)."
+)
+@click.option(
+    "--kind", "kinds", multiple=True, type=click.Choice([k.value for k in EventKind]), help="Only these kinds."
+)
+@handles_errors
+def show(data_dir: Path | None, as_json: bool, since: str | None, kinds: tuple[str, ...]) -> None:
+    """Show the audit records (oldest first); it does not check the chain: run 'nija audit verify'."""
+    log = _log(data_dir)
+    cutoff = parse_since(since, datetime.now(UTC)) if since else None
+    out = render.console()
+    first = True
+    if as_json:
+        click.echo("[", nl=False)
+    for line_no, item in records(log.path):
+        if isinstance(item, BadLine):
+            click.echo(f"⚠️ {log.path} line {line_no}: {item}; run 'nija audit verify'", err=True)
+            continue
+        if (kinds and item.kind not in kinds) or (cutoff is not None and not _at_or_after(item, cutoff)):
+            continue
+        if as_json:
+            click.echo(("\n  " if first else ",\n  ") + json.dumps(record_view(item), ensure_ascii=False), nl=False)
+        else:
+            out.print(Text(record_line(item)))
+        first = False
+    if as_json:
+        click.echo("\n]" if not first else "]")
+    elif first:
+        out.print("(no audit records)")
+
+
+def _intact_before(records: int) -> str:
+    if records == 0:
+        return ""
+    return "Record #1 before it is intact; " if records == 1 else f"Records #1 to #{records} before it are intact; "
+
+
+def _at_or_after(record: AuditRecord, cutoff: datetime) -> bool:
+    try:
+        return record.timestamp >= cutoff
+    except (ValueError, TypeError):
+        return True  # an odd time is shown rather than hidden
+
+
+def record_line(record: AuditRecord) -> str:
+    details = " ".join(f"{k}={v}" for k, v in sorted(record.details.items()))
+    return f"#{record.seq} {record.time} {record.kind} by {record.actor} via {record.source}: {record.reason}" + (
+        f" [{details}]" if details else ""
+    )
+
+
+def record_view(record: AuditRecord) -> dict[str, object]:
+    return {
+        "seq": record.seq,
+        "time": record.time,
+        "kind": record.kind,
+        "actor": record.actor,
+        "source": record.source,
+        "reason": record.reason,
+        "details": record.details,
+        "hash": record.hash,
+    }
+
+
+def verdict_view(verdict: Verdict, path: Path) -> dict[str, object]:
+    problem = verdict.problem
+    return {
+        "path": str(path),
+        "intact": verdict.intact,
+        "records": verdict.records,
+        "last": {"seq": verdict.last.seq, "hash": verdict.last.hash} if verdict.last else None,
+        "problem": None
+        if problem is None
+        else {"line": problem.line, "seq": problem.seq, "message": problem.message, "where": problem.describe()},
+    }

@@ -1,0 +1,79 @@
+"""``nija live request|confirm|cancel``: the live-enable flow from a terminal.
+
+The same rules as the API: a minimum DRY_RUN period, credentials, a one-time code and the
+risk acknowledgment typed exactly. The recovery tool never offers this."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from nija.api.payloads import live_request_view
+from nija.cli import render
+from nija.cli.common import EXIT_CODES_HELP, Invocation, cli_who, common_options, handles_errors, print_json
+from nija.credentials import load_credentials
+from nija.domain.errors import AcknowledgmentRequired
+from nija.views import outcome_view
+
+
+@click.group("live", help="Enable live trading (request, then confirm with the risk acknowledgment).")
+def live_group() -> None:
+    pass
+
+
+@live_group.command(epilog=EXIT_CODES_HELP)
+@common_options(mutating=False)
+@handles_errors
+def request(data_dir: Path | None, as_json: bool) -> None:
+    """DRY_RUN → LIVE_PENDING_CONFIRMATION; prints the one-time confirmation code."""
+    service = Invocation(data_dir, as_json, yes=False).service()
+    configured = load_credentials(Path(service.store.location)) is not None
+    result = service.request_live(cli_who(), credentials_configured=configured)
+    if as_json:
+        print_json(live_request_view(result))
+        return
+    out = render.console()
+    out.print("⏳ Live trading requested: LIVE_PENDING_CONFIRMATION", style="bold yellow")
+    click.echo(f"Confirmation code: {result.code}")
+    click.echo(f"Expires at: {result.expires_at.isoformat(timespec='seconds')}")
+    click.echo("Confirm with: nija live confirm CODE  (you will type the risk acknowledgment)")
+
+
+@live_group.command(epilog=EXIT_CODES_HELP)
+@click.argument("code")
+@click.option("--phrase", help="The risk acknowledgment, typed exactly (asked on the terminal if omitted).")
+@common_options(mutating=False)
+@handles_errors
+def confirm(code: str, phrase: str | None, data_dir: Path | None, as_json: bool) -> None:
+    """LIVE_PENDING_CONFIRMATION → LIVE_ACTIVE: REAL CAPITAL AT RISK."""
+    service = Invocation(data_dir, as_json, yes=False).service()
+    if phrase is None:
+        expected = service.policy.phrase
+        if not sys.stdin.isatty():
+            raise AcknowledgmentRequired(
+                "No terminal to type the risk acknowledgment on; nothing was done",
+                f'Pass --phrase "{expected}"',
+            )
+        click.echo(f"⚠️  Live trading risks real capital. Type exactly: {expected}")
+        phrase = click.prompt("Acknowledgment", default="", show_default=False)
+    result = service.confirm_live(code, phrase, cli_who())
+    if as_json:
+        print_json(outcome_view(result))
+        return
+    render.outcome(render.console(), result, "🔴 LIVE TRADING ACTIVE")
+
+
+@live_group.command(epilog=EXIT_CODES_HELP)
+@click.argument("reason", nargs=-1)
+@common_options(mutating=False)
+@handles_errors
+def cancel(reason: tuple[str, ...], data_dir: Path | None, as_json: bool) -> None:
+    """Withdraw the live request: back to DRY_RUN."""
+    service = Invocation(data_dir, as_json, yes=False).service()
+    result = service.cancel_live(cli_who(), " ".join(reason))
+    if as_json:
+        print_json(outcome_view(result))
+        return
+    render.outcome(render.console(), result, "Live request cancelled")

@@ -1,0 +1,87 @@
+"""``nija serve``: the HTTP API and web control center."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
+
+import click
+
+from nija.cli.common import EXIT_CODES_HELP, handles_errors
+from nija.config import load_config
+from nija.domain.errors import UsageProblem
+from nija.store import open_store
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@click.command(epilog=EXIT_CODES_HELP)
+@click.option("--host", default=None, help="Address to bind (default 127.0.0.1, or [api] host in nija.toml).")
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port (default 8765, or [api] port).")
+@click.option(
+    "--allow-remote",
+    is_flag=True,
+    help="Allow binding a non-loopback address. Put the server behind TLS (a reverse proxy) first.",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="NIJA_DATA_DIR",
+    help="Directory holding the state files (default: NIJA_DATA_DIR, else the current directory).",
+)
+@handles_errors
+def serve(host: str | None, port: int | None, allow_remote: bool, data_dir: Path | None) -> None:
+    """Serve the control plane API and the web control center (sign in with a token
+    from 'nija token create')."""
+    from nija.api.app import create_app  # imported here: the other commands start without the web stack
+
+    directory = Path(open_store(data_dir).location)
+    settings = load_config(directory)
+    bind = host or settings.api.host
+    chosen_port = port or settings.api.port
+    if not is_loopback(bind):
+        if not allow_remote:
+            raise UsageProblem(
+                f"Refusing to listen on {bind}: only loopback addresses are allowed by default",
+                "Pass --allow-remote, and serve it behind a TLS reverse proxy (tokens travel in every request)",
+            )
+        click.echo(
+            f"⚠️  Listening on {bind} WITHOUT TLS: API tokens cross the network in clear text. "
+            "Put a TLS reverse proxy in front of it.",
+            err=True,
+        )
+    app = create_app(directory, settings)
+    click.echo(f"NIJA control center on http://{bind}:{chosen_port}/ (data directory {directory})", err=True)
+    _run(app, bind, chosen_port)
+
+
+def _run(app: FastAPI, host: str, port: int) -> None:
+    import uvicorn  # imported here: the other commands start without the web stack
+
+    class Server(uvicorn.Server):
+        """Ends the open event streams on SIGINT/SIGTERM: they would otherwise hold the
+        shutdown until its timeout."""
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            end_streams = getattr(app.state, "end_streams", None)
+            if end_streams is not None:
+                end_streams()
+            super().handle_exit(sig, frame)
+
+    server = Server(uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=3))
+    try:
+        server.run()
+    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled: stopping is a normal end
+        click.echo("NIJA control center stopped.", err=True)

@@ -1,0 +1,172 @@
+"""Prometheus metrics for one SafetyService (prometheus-client, a registry per service).
+
+State, kill switch, can-trade and heartbeat age are read from the store at each scrape,
+so they are right even when another process (the CLI, another host) made the change.
+Counters (orders, denials, notification failures, events) and the kill reaction time
+are fed by this process: the service's events, the runtime's order gate and the notifier.
+
+Counting is plain Python; prometheus-client (~0.1 s to import) loads only when the
+metrics are first exposed, so short CLI commands never pay for it."""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from nija.domain.diagnosis import StatusReport
+from nija.domain.events import Event, EventKind
+from nija.domain.states import TradingState
+
+if TYPE_CHECKING:
+    from wsgiref.simple_server import WSGIServer
+
+    from prometheus_client import CollectorRegistry
+    from prometheus_client.core import Metric
+
+StatusSource = Callable[[], StatusReport]
+KILL_REACTION_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class Metrics:
+    """The metrics of one service; also its event listener."""
+
+    __name__ = "metrics"  # how SafetyService names this listener in listener_errors
+
+    def __init__(self, status: StatusSource) -> None:
+        self._status = status
+        self._lock = threading.Lock()  # the notifier's thread counts failures too
+        self.events: Counter[str] = Counter()
+        self.orders_allowed: Counter[str] = Counter()
+        self.orders_denied: Counter[str] = Counter()
+        self.notification_failures: Counter[str] = Counter()
+        self.kill_reaction_buckets = [0] * (len(KILL_REACTION_BUCKETS) + 1)  # the last one is +Inf
+        self.kill_reaction_sum = 0.0
+        self._registry: CollectorRegistry | None = None
+
+    # -- feeding -------------------------------------------------------------------
+    def __call__(self, event: Event) -> None:
+        with self._lock:
+            self.events[str(event.kind)] += 1
+            if event.kind is EventKind.ORDER_DENIED:
+                self.orders_denied[event.details.get("code") or event.reason or "unknown"] += 1
+
+    def order_allowed(self, mode: str) -> None:
+        with self._lock:
+            self.orders_allowed[mode] += 1
+
+    def observe_kill_reaction(self, seconds: float) -> None:
+        with self._lock:
+            self.kill_reaction_buckets[bisect.bisect_left(KILL_REACTION_BUCKETS, seconds)] += 1
+            self.kill_reaction_sum += seconds
+
+    def notification_failed(self, kind: str) -> None:
+        with self._lock:
+            self.notification_failures[kind] += 1
+
+    # -- exposing ------------------------------------------------------------------
+    @property
+    def registry(self) -> CollectorRegistry:
+        if self._registry is None:
+            from prometheus_client import CollectorRegistry
+
+            registry = CollectorRegistry(auto_describe=False)
+            registry.register(_Collector(self))
+            self._registry = registry
+        return self._registry
+
+    def exposition(self) -> bytes:
+        """The Prometheus text format, for a route of one's own (content type: ``CONTENT_TYPE``)."""
+        from prometheus_client import generate_latest
+
+        return generate_latest(self.registry)
+
+    def asgi_app(self) -> Callable[..., Any]:
+        """An ASGI app serving the metrics: ``fastapi_app.mount("/metrics", metrics.asgi_app())``."""
+        from prometheus_client import make_asgi_app
+
+        app: Callable[..., Any] = make_asgi_app(self.registry)
+        return app
+
+    def _collect(self) -> Iterable[Metric]:
+        from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
+
+        yield from _state_families(self._status)
+        with self._lock:
+            counted = (
+                ("nija_events", "Safety events seen by this process", "kind", self.events),
+                ("nija_orders_allowed", "Orders the gate let through", "mode", self.orders_allowed),
+                ("nija_orders_denied", "Orders the gate refused", "reason", self.orders_denied),
+                (
+                    "nija_notification_failures",
+                    "Notifications given up after all retries",
+                    "kind",
+                    self.notification_failures,
+                ),
+            )
+            for name, doc, label, counts in counted:
+                family = CounterMetricFamily(name, doc, labels=[label])
+                for value, count in sorted(counts.items()):
+                    family.add_metric([value], count)
+                yield family
+            cumulative, buckets = 0, []
+            for bound, count in zip((*KILL_REACTION_BUCKETS, float("inf")), self.kill_reaction_buckets, strict=True):
+                cumulative += count
+                buckets.append(("+Inf" if bound == float("inf") else repr(bound), float(cumulative)))
+            reaction = HistogramMetricFamily(
+                "nija_kill_reaction_seconds", "From the kill being raised to the bot refusing orders"
+            )
+            reaction.add_metric([], buckets, sum_value=self.kill_reaction_sum)
+            yield reaction
+
+
+class _Collector:
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def collect(self) -> Iterable[Metric]:
+        return self._metrics._collect()
+
+
+def _state_families(status: StatusSource) -> Iterable[Metric]:
+    from prometheus_client.core import GaugeMetricFamily
+
+    readable = "1 if the safety state could be read"
+    try:
+        report = status()
+    except Exception:  # noqa: BLE001 - a scrape reports "unreadable" rather than failing
+        yield GaugeMetricFamily("nija_status_readable", readable, value=0)
+        return
+    yield GaugeMetricFamily("nija_status_readable", readable, value=1)
+    state = GaugeMetricFamily("nija_state", "1 for the current trading state", labels=["state"])
+    for candidate in TradingState:
+        state.add_metric([candidate.value], 1.0 if candidate is report.state else 0.0)
+    yield state
+    yield GaugeMetricFamily("nija_kill_switch_active", "1 while the kill switch is active", value=report.kill_active)
+    yield GaugeMetricFamily("nija_can_trade", "1 if an order may be placed now", value=report.can_trade)
+    yield GaugeMetricFamily(
+        "nija_inconsistencies", "Inconsistencies found by status", value=len(report.inconsistencies)
+    )
+    if report.heartbeat is not None:
+        age = (report.checked_at - report.heartbeat.last_beat).total_seconds()
+        yield GaugeMetricFamily("nija_heartbeat_age_seconds", "Seconds since the bot's last heartbeat", value=age)
+
+
+def metrics_of(service: object) -> Metrics:
+    """The Metrics listener that ``build_service`` attached to ``service``."""
+    for listener in getattr(service, "listeners", ()):
+        if isinstance(listener, Metrics):
+            return listener
+    raise LookupError("This service has no Metrics listener: build it with nija.assembly.build_service")
+
+
+def start_metrics_server(port: int, metrics: Metrics, addr: str = "127.0.0.1") -> tuple[WSGIServer, threading.Thread]:
+    """Serve ``/metrics`` on ``addr:port`` from a daemon thread (``nija run --metrics-port``).
+    Port 0 picks a free port: read it from ``server.server_port``."""
+    from prometheus_client import start_http_server
+
+    server, thread = start_http_server(port, addr=addr, registry=metrics.registry)
+    return server, thread

@@ -1,0 +1,32 @@
+"""Attach the accountability listeners to a service, in the order that matters:
+the audit record first (the proof), then metrics and logs, then notifications (queued).
+
+Heavy libraries (structlog, prometheus-client, apprise, pydantic) load only when used,
+because every CLI command, even a plain ``status``, builds its service here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from nija.audit.log import AuditLog
+from nija.observability.event_logger import EventLogger
+from nija.observability.metrics import Metrics
+from nija.service import Listener, SafetyService
+
+if TYPE_CHECKING:
+    from nija.config import NijaConfig
+
+
+def attach_accountability(service: SafetyService, directory: Path, config: NijaConfig | None) -> None:
+    metrics = Metrics(service.status)
+    listeners: list[Listener] = [AuditLog(directory), metrics, EventLogger()]
+    if config is not None:
+        from nija.observability.logs import configure_logging
+
+        configure_logging(config.logging, directory)
+        if config.notifications.urls:
+            from nija.notify.sender import Notifier
+
+            listeners.append(Notifier(config.notifications, str(directory), on_failure=metrics.notification_failed))
+    service.listeners.extend(listeners)

@@ -1,0 +1,70 @@
+"""Connecting to the fleet database, with errors that name the problem and the fix."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+from nija.domain.errors import NijaError, StorageProblem, StorageUnavailable
+
+Conn = psycopg.Connection[tuple[object, ...]]
+
+CONNECT_TIMEOUT_S = 5
+
+
+def mask(url: str) -> str:
+    """The URL without its password, for messages and ``location``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def connect(url: str, *, application_name: str = "nija") -> Conn:
+    """An autocommit connection; ``application_name`` shows in pg_stat_activity."""
+    try:
+        return psycopg.connect(
+            url,
+            autocommit=True,
+            application_name=application_name,
+            connect_timeout=CONNECT_TIMEOUT_S,
+            # A peer that vanished without closing the socket is noticed within seconds.
+            keepalives=1,
+            keepalives_idle=5,
+            keepalives_interval=2,
+            keepalives_count=2,
+        )
+    except psycopg.Error as exc:
+        raise StorageUnavailable(
+            f"Cannot connect to the fleet database {mask(url)}: {_first_line(exc)}",
+            "Check that PostgreSQL is running and that --store / NIJA_STORE names an existing database "
+            "(then run 'nija db upgrade --store URL' once)",
+        ) from exc
+
+
+@contextmanager
+def database_errors(url: str) -> Iterator[None]:
+    """Turn driver errors into StorageProblem (exit 4); our own errors pass through."""
+    try:
+        yield
+    except NijaError:
+        raise
+    except psycopg.OperationalError as exc:
+        raise StorageUnavailable(
+            f"Lost the fleet database {mask(url)}: {_first_line(exc)}; nothing more was written",
+            "Check the database server and the network, then run the command again",
+        ) from exc
+    except psycopg.Error as exc:
+        raise StorageProblem(
+            f"The fleet database {mask(url)} refused the operation: {_first_line(exc)}; nothing was written",
+            "Run 'nija db upgrade --store URL' if the schema is old, else report this error",
+        ) from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,215 @@
+"""Rows of one scope to and from the domain's records.
+
+Reading never trusts a row: an unknown state or action makes the record ``Unreadable``
+(fail closed), exactly like a corrupt JSON file. Writing appends only the history entries
+the domain added, so concurrent readers always see a history that chains."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from nija.domain.records import (
+    MAX_HISTORY,
+    KillAction,
+    KillEvent,
+    KillRecord,
+    PendingLive,
+    TradingRecord,
+    Transition,
+    Unreadable,
+)
+from nija.domain.states import parse_state
+from nija.store.postgres.connect import Conn
+
+FLEET = "@fleet"
+# A transaction's rules look at the newest entries only (the last transition, the last
+# activation), and writes append: reading a short window keeps row locks short.
+TX_HISTORY = 50
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeRows:
+    """One scope as read: its records, the ids of its raised kill flags, the raw row."""
+
+    trading: TradingRecord | Unreadable
+    kill: KillRecord | Unreadable
+    flag_ids: tuple[int, ...]
+    raw: dict[str, Any] | None  # None: the scope has no row yet
+
+    @property
+    def kill_active(self) -> bool:
+        return bool(self.flag_ids) or not isinstance(self.kill, KillRecord) or self.kill.is_active
+
+
+_SCOPE_SELECT = (
+    "SELECT state, last_updated, pending_live, kill_active, kill_last_updated FROM nija_scope WHERE name = %s"
+)
+_SCOPE_SQL = {
+    "": _SCOPE_SELECT,
+    "FOR UPDATE": _SCOPE_SELECT + " FOR UPDATE",
+    "FOR SHARE": _SCOPE_SELECT + " FOR SHARE",
+}
+
+
+def read_scope(conn: Conn, scope: str, where: str, *, lock: str = "", history: int = MAX_HISTORY) -> ScopeRows:
+    """``lock``: "" (plain read), "FOR UPDATE" or "FOR SHARE"; ``history``: how many of the
+    newest entries to read. One round trip (pipelined)."""
+    with conn.pipeline():
+        row_cur = conn.execute(_SCOPE_SQL[lock], (scope,))
+        flag_cur = conn.execute("SELECT id FROM nija_kill_flag WHERE scope = %s", (scope,))
+        transition_cur = conn.execute(
+            "SELECT from_state, to_state, reason, at, actor, source FROM ("
+            " SELECT * FROM nija_transition WHERE scope = %s ORDER BY id DESC LIMIT %s) t ORDER BY id",
+            (scope, history),
+        )
+        event_cur = conn.execute(
+            "SELECT action, reason, at, actor, source FROM ("
+            " SELECT * FROM nija_kill_event WHERE scope = %s ORDER BY id DESC LIMIT %s) e ORDER BY id",
+            (scope, history),
+        )
+    row = row_cur.fetchone()
+    flags = tuple(int(r[0]) for r in flag_cur.fetchall())  # type: ignore[call-overload]
+    transitions, events = transition_cur.fetchall(), event_cur.fetchall()
+    if row is None:
+        return ScopeRows(TradingRecord(), KillRecord(), flags, None)
+    state, last_updated, pending, kill_active, kill_updated = row
+    raw = {"state": state, "pending_live": pending, "kill_active": kill_active}
+    location = f"{where} (scope {scope})"
+    return ScopeRows(
+        _trading(state, last_updated, pending, transitions, location),
+        _kill(kill_active, kill_updated, events, location),
+        flags,
+        raw,
+    )
+
+
+_FLEET_KILLED_SQL = (
+    "SELECT kill_active IS NOT FALSE OR state NOT IN ('OFF', 'EMERGENCY_STOP')"
+    " OR EXISTS (SELECT 1 FROM nija_kill_flag WHERE scope = %(fleet)s)"
+    " FROM nija_scope WHERE name = %(fleet)s"
+)
+
+
+def fleet_killed(conn: Conn, *, share_lock: bool) -> bool:
+    """Whether the fleet kill holds: flag raised, recorded active, or the row unreadable
+    (the fleet row only ever holds OFF or EMERGENCY_STOP). A missing row counts as killed."""
+    query = _FLEET_KILLED_SQL + (" FOR SHARE" if share_lock else "")
+    row = conn.execute(query, {"fleet": FLEET}).fetchone()
+    return True if row is None else bool(row[0])
+
+
+def _trading(
+    state: object, last_updated: object, pending: object, transitions: list[tuple[object, ...]], location: str
+) -> TradingRecord | Unreadable:
+    try:
+        history = tuple(
+            Transition(parse_state(str(f)), parse_state(str(t)), str(r), _time(at), str(a), str(s))
+            for f, t, r, at, a, s in transitions
+        )
+        return TradingRecord(
+            parse_state(str(state)),
+            history,
+            _time(last_updated) if last_updated is not None else None,
+            _pending(pending),
+        )
+    except (ValueError, TypeError, KeyError) as exc:
+        return Unreadable(f"{location} trading state", f"unreadable row: {exc}")
+
+
+def _pending(doc: object) -> PendingLive | None:
+    if doc is None:
+        return None
+    if not isinstance(doc, dict):
+        raise TypeError("pending_live must be an object")
+    return PendingLive(
+        str(doc["code_sha256"]),
+        str(doc["requested_by"]),
+        datetime.fromisoformat(str(doc["requested_at"])),
+        datetime.fromisoformat(str(doc["expires_at"])),
+    )
+
+
+def _kill(active: object, updated: object, events: list[tuple[object, ...]], location: str) -> KillRecord | Unreadable:
+    try:
+        if not isinstance(active, bool):
+            raise TypeError("kill_active must be a boolean")
+        history = tuple(
+            KillEvent(None if act is None else KillAction(str(act)), str(r), _time(at), str(s), str(a))
+            for act, r, at, a, s in events
+        )
+        return KillRecord(active, history, _time(updated) if updated is not None else None)
+    except (ValueError, TypeError) as exc:
+        return Unreadable(f"{location} kill switch", f"unreadable row: {exc}")
+
+
+def _time(value: object) -> datetime:
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise TypeError(f"bad timestamp {value!r}")
+    return value
+
+
+# -- writing --------------------------------------------------------------------------
+def ensure_scope(conn: Conn, scope: str) -> None:
+    conn.execute("INSERT INTO nija_scope (name) VALUES (%s) ON CONFLICT (name) DO NOTHING", (scope,))
+
+
+def write_trading(conn: Conn, scope: str, before: TradingRecord | Unreadable, after: TradingRecord) -> None:
+    new = _new_entries(before.history if isinstance(before, TradingRecord) else (), after.history)
+    if new:
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO nija_transition (scope, from_state, to_state, reason, at, actor, source) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                [(scope, str(t.from_state), str(t.to_state), t.reason, t.timestamp, t.actor, t.source) for t in new],
+            )
+    conn.execute(
+        "UPDATE nija_scope SET state = %s, last_updated = %s, pending_live = %s WHERE name = %s",
+        (str(after.current_state), after.last_updated, _pending_doc(after.pending_live), scope),
+    )
+
+
+def write_kill(conn: Conn, scope: str, before: KillRecord | Unreadable, after: KillRecord) -> None:
+    new = _new_entries(before.history if isinstance(before, KillRecord) else (), after.history)
+    if new:
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO nija_kill_event (scope, action, reason, at, actor, source) "
+                "VALUES (%s, %s, %s, %s, %s, %s)",
+                [(scope, str(e.action) if e.action else None, e.reason, e.timestamp, e.actor, e.source) for e in new],
+            )
+    conn.execute(
+        "UPDATE nija_scope SET kill_active = %s, kill_last_updated = %s WHERE name = %s",
+        (after.is_active, after.last_updated, scope),
+    )
+
+
+def back_up(conn: Conn, scope: str, record: str, raw: dict[str, Any] | None) -> None:
+    """Keep an unreadable row's content before the repair replaces it."""
+    conn.execute(
+        "INSERT INTO nija_corrupt_backup (scope, record, content) VALUES (%s, %s, %s)",
+        (scope, record, json.dumps(raw, default=str)),
+    )
+
+
+def _new_entries(before: tuple[Any, ...], after: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The entries the domain appended: objects not present (by identity) before."""
+    known = {id(entry) for entry in before}
+    return tuple(entry for entry in after if id(entry) not in known)
+
+
+def _pending_doc(pending: PendingLive | None) -> Jsonb | None:
+    if pending is None:
+        return None
+    return Jsonb(
+        {
+            "code_sha256": pending.code_hash,
+            "requested_by": pending.requested_by,
+            "requested_at": pending.requested_at.isoformat(),
+            "expires_at": pending.expires_at.isoformat(),
+        }
+    )

@@ -1,0 +1,176 @@
+"""The order gate's view of a PostgreSQL scope: a local cache kept fresh by LISTEN/NOTIFY.
+
+A background thread holds its own connection, LISTENs on one channel and re-reads the
+few values a permission needs when notified, and at least every ``stale_after / 4``
+seconds to confirm the view. ``check()`` reads two attributes: it answers from the cache
+while the last confirmation is younger than ``stale_after``, and "halted" otherwise
+(connection lost, server gone, thread stuck): fail closed until it reconnects."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+
+import psycopg
+
+from nija.domain.errors import UsageProblem
+from nija.domain.permission import Permission, decide
+from nija.domain.records import KillRecord, Snapshot, TradingRecord, Transition, Unreadable
+from nija.domain.states import parse_state
+from nija.store.postgres.connect import Conn, connect, mask
+from nija.store.postgres.rows import FLEET
+from nija.store.postgres.schema import require_current
+
+CHANNEL = "nija"
+DEFAULT_STALE_AFTER_S = 2.0
+RECONNECT_DELAY_S = 0.2
+
+_NOT_CHECKED = Permission(False, None, "NOT_CHECKED", "the fleet database view is not confirmed yet")
+_KILLED = Permission(False, None, "KILL_SWITCH_ACTIVE", "a kill was raised (fleet database notification)")
+
+# Everything decide() needs, in one round trip: the scope's state and last transition,
+# its kill record, and whether any kill flag is raised or the fleet kill is recorded.
+_PERMISSION_SQL = """
+SELECT s.state, s.kill_active, t.from_state, t.to_state, t.at,
+       EXISTS (SELECT 1 FROM nija_kill_flag k WHERE k.scope IN (%(scope)s, %(fleet)s)),
+       f.kill_active, f.state
+FROM nija_scope f
+LEFT JOIN nija_scope s ON s.name = %(scope)s
+LEFT JOIN LATERAL (
+    SELECT from_state, to_state, at FROM nija_transition
+    WHERE scope = %(scope)s ORDER BY id DESC LIMIT 1
+) t ON true
+WHERE f.name = %(fleet)s
+"""
+
+
+def stale_after_from_env() -> float:
+    """NIJA_STALE_AFTER (seconds), else 2 s."""
+    text = os.environ.get("NIJA_STALE_AFTER")
+    if not text:
+        return DEFAULT_STALE_AFTER_S
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        raise UsageProblem(
+            f"NIJA_STALE_AFTER must be a number of seconds above 0, not {text!r}",
+            "Set it to e.g. 2 (the default), or unset it",
+        )
+    return value
+
+
+class PostgresPermissionView:
+    def __init__(
+        self,
+        url: str,
+        scope: str,
+        *,
+        stale_after_s: float = DEFAULT_STALE_AFTER_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.url = url
+        self.scope = scope
+        self.stale_after_s = stale_after_s
+        self._clock = clock
+        self._permission = _NOT_CHECKED
+        self._confirmed_at = float("-inf")
+        self._problem = "not connected yet"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"nija-view-{scope}", daemon=True)
+        self._thread.start()
+
+    def check(self) -> Permission:
+        age = self._clock() - self._confirmed_at
+        if age > self.stale_after_s:
+            return Permission(
+                False,
+                None,
+                "VIEW_STALE",
+                f"the fleet database view is not confirmed fresh within {self.stale_after_s:g} s "
+                f"({self._problem}): halted until reconnected",
+            )
+        return self._permission
+
+    def wait_confirmed(self, timeout_s: float) -> bool:
+        """For start-up: wait until the view has been confirmed once."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._clock() - self._confirmed_at <= self.stale_after_s:
+                return True
+            time.sleep(0.01)
+        return False
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self.stale_after_s + 1)
+
+    # -- the background thread -----------------------------------------------------
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            conn: Conn | None = None
+            try:
+                conn = connect(self.url, application_name=f"nija-view:{self.scope}")
+                require_current(conn, mask(self.url))
+                conn.execute(f"LISTEN {CHANNEL}")
+                self._refresh(conn)
+                self._listen(conn)
+            except Exception as exc:  # noqa: BLE001 - any failure halts the view until it reconnects
+                self._confirmed_at = float("-inf")
+                self._permission = _NOT_CHECKED
+                self._problem = f"connection lost: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc}"
+            finally:
+                if conn is not None:
+                    conn.close()
+            self._stop.wait(RECONNECT_DELAY_S)
+
+    def _listen(self, conn: Conn) -> None:
+        """Re-read on a notification about this scope or the fleet (the channel carries
+        every bot's), and at least every ``stale_after / 4`` to confirm the view."""
+        tick = self.stale_after_s / 4
+        mine = {self.scope, FLEET}
+        next_refresh = self._clock() + tick
+        while not self._stop.is_set():
+            relevant = False
+            for note in conn.notifies(timeout=max(0.0, next_refresh - self._clock()), stop_after=1):
+                kind, _, scope = note.payload.partition(":")
+                if scope in mine:
+                    relevant = True
+                    if kind == "kill":
+                        self._permission = _KILLED  # deny first, then read the details
+            if relevant or self._clock() >= next_refresh:
+                self._refresh(conn)
+                next_refresh = self._clock() + tick
+
+    def _refresh(self, conn: Conn) -> None:
+        started = self._clock()
+        row = conn.execute(_PERMISSION_SQL, {"scope": self.scope, "fleet": FLEET}).fetchone()
+        if row is None:
+            raise psycopg.DataError("the fleet row is missing: run 'nija db upgrade'")
+        self._permission = decide(_snapshot(row))
+        self._confirmed_at = started
+        self._problem = "connected"
+
+
+def _snapshot(row: tuple[object, ...]) -> Snapshot:
+    state, kill_active, from_state, to_state, at, flagged, fleet_active, fleet_state = row
+    # The fleet row only ever holds OFF or EMERGENCY_STOP: anything else was edited by hand.
+    fleet_ok = isinstance(fleet_active, bool) and fleet_state in ("OFF", "EMERGENCY_STOP")
+    kill_flag = bool(flagged) or bool(fleet_active) or not fleet_ok
+    if state is None:  # the bot has no row yet: OFF, no history
+        return Snapshot(kill_flag=kill_flag)
+    try:
+        history: tuple[Transition, ...] = ()
+        if from_state is not None:
+            last = Transition(parse_state(str(from_state)), parse_state(str(to_state)), "", at)  # type: ignore[arg-type]
+            history = (last,)
+        trading: TradingRecord | Unreadable = TradingRecord(parse_state(str(state)), history)
+    except ValueError as exc:
+        trading = Unreadable("trading state", str(exc))
+    kill: KillRecord | Unreadable = (
+        KillRecord(kill_active) if isinstance(kill_active, bool) else Unreadable("kill switch", "not a boolean")
+    )
+    return Snapshot(trading=trading, kill=kill, kill_flag=kill_flag)

@@ -1,0 +1,140 @@
+"""The event stream from a real ``nija serve`` process: a kill switch activated by the CLI
+in another process reaches a connected client, without any request from that client."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.serving import child_env, free_port, make_token, serving
+
+
+def events(response: httpx.Response) -> Iterator[tuple[str, dict[str, object]]]:
+    """Parse server-sent events from a streaming response."""
+    name, data = "message", []
+    for line in response.iter_lines():
+        if line.startswith("event:"):
+            name = line[6:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].strip())
+        elif line == "" and data:
+            yield name, json.loads("\n".join(data))
+            name, data = "message", []
+
+
+@pytest.fixture
+def server(data_dir: Path) -> Iterator[tuple[str, str]]:
+    token = make_token(data_dir, "watcher", "viewer")
+    with serving(data_dir) as base:
+        yield base, token
+
+
+def test_when_the_cli_activates_the_kill_switch_then_a_connected_client_receives_it(
+    server: tuple[str, str], data_dir: Path
+) -> None:
+    base, token = server
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.stream("GET", base + "/api/events", headers=headers, timeout=30) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        stream = events(response)
+        first = next(body for name, body in stream if name == "status")
+        assert first["state"] == "OFF"
+        subprocess.run(
+            [sys.executable, "-m", "nija", "kill", "activate", "exchange", "outage", "--data-dir", str(data_dir)],
+            env=child_env(),
+            check=True,
+            capture_output=True,
+        )
+        killed = next(body for name, body in stream if name == "status" and body["state"] != "OFF")
+    assert killed["state"] == "EMERGENCY_STOP"
+    kill = killed["kill_switch"]
+    assert isinstance(kill, dict)
+    assert (kill["active"], kill["reason"], kill["source"]) == (True, "exchange outage", "cli")
+
+
+def test_when_the_stream_is_opened_without_a_token_then_401(server: tuple[str, str]) -> None:
+    base, _ = server
+    response = httpx.get(base + "/api/events", timeout=10)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "NOT_AUTHENTICATED"
+
+
+def test_when_a_bot_publishes_its_report_then_a_runtime_event_follows(server: tuple[str, str], data_dir: Path) -> None:
+    from nija.bot_report import BotReport, Pnl, write_report
+
+    base, token = server
+    with httpx.stream("GET", base + "/api/events", headers={"Authorization": f"Bearer {token}"}, timeout=30) as r:
+        stream = events(r)
+        first = next(body for name, body in stream if name == "runtime")
+        assert first == {"running": False, "report": None}
+        write_report(
+            data_dir,
+            BotReport(updated_at="2026-01-01T00:00:00+00:00", mode="simulated", broker="paper", pnl=Pnl(equity=123.5)),
+        )
+        update = next(body for name, body in stream if name == "runtime")
+    report = update["report"]
+    assert isinstance(report, dict)
+    assert report["pnl"]["equity"] == 123.5
+
+
+def test_when_the_token_is_revoked_then_its_open_stream_ends_before_the_next_event(
+    server: tuple[str, str], data_dir: Path
+) -> None:
+    base, token = server
+    with httpx.stream("GET", base + "/api/events", headers={"Authorization": f"Bearer {token}"}, timeout=30) as r:
+        stream = events(r)
+        next(body for name, body in stream if name == "status")
+        for command in (["token", "revoke", "watcher"], ["kill", "activate", "after", "revocation"]):
+            subprocess.run(
+                [sys.executable, "-m", "nija", *command, "--data-dir", str(data_dir)],
+                env=child_env(),
+                check=True,
+                capture_output=True,
+            )
+        after = [body for name, body in stream if name == "status"]  # ends when the server closes it
+    assert after == []
+
+
+def test_when_the_server_is_interrupted_with_a_stream_open_then_it_ends_the_stream_and_exits_cleanly(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    token = make_token(data_dir, "watcher", "viewer")
+    port, log = free_port(), tmp_path / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "nija", "serve", "--port", str(port), "--data-dir", str(data_dir)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=child_env(),
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            while True:  # until it answers (the test's own timeout bounds this)
+                try:
+                    httpx.get(base + "/healthz", timeout=1)
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            with httpx.stream("GET", base + "/api/events", headers={"Authorization": f"Bearer {token}"}) as r:
+                stream = events(r)
+                next(body for name, body in stream if name == "status")
+                proc.send_signal(signal.SIGINT)
+                rest = [name for name, _ in stream]  # returns only because the server ended the stream
+            assert set(rest) <= {"runtime"}  # at most the snapshot already queued at connection
+            assert proc.wait(timeout=30) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    text = log.read_text()
+    assert "graceful shutdown exceeded" not in text
+    assert "Traceback" not in text

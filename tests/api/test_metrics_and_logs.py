@@ -1,0 +1,43 @@
+"""The API server's Prometheus endpoint and request ids, through the real app."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+
+def gauge(text: str, name: str) -> float:
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name:
+                return float(sample.value)
+    raise AssertionError(f"{name} not exposed")
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_metrics_need_a_token(client: TestClient) -> None:
+    assert client.get("/metrics").status_code == 401
+
+
+def test_metrics_follow_a_kill_and_a_restore(client: TestClient, tokens: dict[str, str]) -> None:
+    viewer, admin = bearer(tokens["viewer"]), bearer(tokens["admin"])
+    assert client.post("/api/restore", headers=admin).status_code == 200
+    before = client.get("/metrics", headers=viewer)
+    assert before.status_code == 200
+    assert before.headers["content-type"].startswith("text/plain")
+    assert gauge(before.text, "nija_kill_switch_active") == 0
+    assert gauge(before.text, "nija_can_trade") == 1
+    assert client.post("/api/kill-switch/activate", json={"reason": "drill"}, headers=viewer).status_code == 200
+    killed = client.get("/metrics", headers=viewer).text
+    assert gauge(killed, "nija_kill_switch_active") == 1
+    assert gauge(killed, "nija_can_trade") == 0
+    assert client.post("/api/kill-switch/deactivate", json={"reason": "drill over"}, headers=admin).status_code == 200
+    assert client.post("/api/restore", headers=admin).status_code == 200
+    assert gauge(client.get("/metrics", headers=viewer).text, "nija_can_trade") == 1
+
+
+def test_every_response_carries_a_request_id(client: TestClient) -> None:
+    assert client.get("/healthz").headers.get("x-request-id")

@@ -1,0 +1,194 @@
+"""The web control center in a real headless Chromium (Debian's package, driven by
+Playwright) against a real ``nija serve`` process: sign in, kill with a reason and see
+EMERGENCY_STOP appear without a reload, deactivate, restore through the confirmation
+dialog, and walk the live wizard to LIVE_ACTIVE. Screenshots of every step are kept in
+``artifacts/screenshots/``."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.serving import REPO, child_env, make_token, serving
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SHOTS = REPO / "artifacts" / "screenshots"
+PHRASE = "I understand that live trading risks real capital"
+CREDS = {"NIJA_API_KEY": "e2e-key", "NIJA_API_SECRET": "e2e-secret"}
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium: apt-get install -y chromium")
+
+
+@pytest.fixture
+def server(data_dir: Path) -> Iterator[tuple[str, str]]:
+    (data_dir / "nija.toml").write_text("[live]\nmin_dry_run_minutes = 0\n")
+    token = make_token(data_dir, "alice", "admin")
+    with serving(data_dir, env=CREDS) as base:
+        yield base, token
+
+
+@pytest.fixture
+def page(server: tuple[str, str]) -> Iterator[playwright_api.Page]:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1200, "height": 900})
+            tab = context.new_page()
+            tab.set_default_timeout(15_000)
+            yield tab
+        finally:
+            browser.close()
+
+
+def shot(page: playwright_api.Page, name: str) -> None:
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def expect(locator: playwright_api.Locator) -> playwright_api.LocatorAssertions:
+    return playwright_api.expect(locator)
+
+
+def test_operator_walks_kill_restore_and_live_wizard_in_a_browser(
+    page: playwright_api.Page, server: tuple[str, str], data_dir: Path
+) -> None:
+    base, token = server
+    page.goto(base + "/")
+    expect(page.locator("#sign-in")).to_be_visible()
+    shot(page, "01-sign-in")
+
+    page.fill("#token", "nija_wrong")
+    page.click("#sign-in-form button")
+    expect(page.locator("#message")).to_contain_text("wrong or has been revoked")
+    page.fill("#token", token)
+    page.click("#sign-in-form button")
+    expect(page.locator("#state")).to_have_text("OFF")
+    expect(page.locator("#who-name")).to_have_text("alice (admin)")
+    expect(page.locator("#connection")).to_have_text("● live")
+    expect(page.locator("#runtime")).to_contain_text("No bot is running")
+    shot(page, "02-dashboard")
+
+    # A marker on window survives only if the page is never reloaded.
+    page.evaluate("window.__noReload = true")
+    page.fill("#kill-reason", "exchange API errors")
+    page.click("#kill-button")
+    expect(page.locator("#state")).to_have_text("EMERGENCY_STOP")
+    expect(page.locator("#kill-banner")).to_be_visible()
+    expect(page.locator("#kill-details")).to_contain_text("exchange API errors")
+    expect(page.locator("#kill-details")).to_contain_text("alice")
+    expect(page.locator("#can-trade")).to_contain_text("no")
+    shot(page, "03-kill-switch-active")
+
+    page.fill("#deactivate-reason", "API errors fixed")
+    page.click("#deactivate-button")
+    expect(page.locator("#state")).to_have_text("OFF")
+    expect(page.locator("#kill-banner")).to_be_hidden()
+    shot(page, "04-kill-switch-deactivated")
+
+    page.click("#restore-button")
+    expect(page.locator("#confirm-dialog")).to_be_visible()
+    expect(page.locator("#confirm-path")).to_have_text("OFF → DRY_RUN")
+    shot(page, "05-restore-confirmation")
+    page.click("#confirm-yes")
+    expect(page.locator("#state")).to_have_text("DRY_RUN")
+    expect(page.locator("#can-trade")).to_have_text("yes (simulated)")
+    shot(page, "06-restored-dry-run")
+
+    page.click("text=Live trading")
+    expect(page.locator("#phrase")).to_have_text(PHRASE)
+    page.click("#live-request")
+    expect(page.locator("#live-state")).to_have_text("LIVE_PENDING_CONFIRMATION")
+    expect(page.locator("#live-code")).to_have_text(re.compile(r"^[0-9A-F]{8}$"))
+    expect(page.locator("#countdown")).to_have_text(re.compile(r"^(9|10):\d\d$"))
+    shot(page, "07-live-requested-code-and-countdown")
+
+    page.fill("#live-phrase", "I understand")  # not the exact phrase: refused, still pending
+    page.click("#live-confirm")
+    expect(page.locator("#message")).to_contain_text("ACKNOWLEDGMENT_REQUIRED")
+    expect(page.locator("#live-state")).to_have_text("LIVE_PENDING_CONFIRMATION")
+    page.fill("#live-phrase", PHRASE)
+    shot(page, "08-live-phrase-typed")
+    page.click("#live-confirm")
+    expect(page.locator("#live-state")).to_have_text("LIVE_ACTIVE")
+    expect(page.locator("#live-active")).to_be_visible()
+    shot(page, "09-live-active")
+
+    # A kill from the CLI in another process reaches the open page by itself.
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nija",
+            "kill",
+            "activate",
+            "operator",
+            "pulled",
+            "the",
+            "plug",
+            "--data-dir",
+            str(data_dir),
+        ],
+        env=child_env(),
+        check=True,
+        capture_output=True,
+    )
+    expect(page.locator("#kill-banner")).to_be_visible()
+    expect(page.locator("#kill-details")).to_contain_text("operator pulled the plug")
+    expect(page.locator("#live-state")).to_have_text("EMERGENCY_STOP")
+    assert page.evaluate("window.__noReload") is True
+    shot(page, "10-cli-kill-reaches-the-page")
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.click("text=Dashboard")
+    expect(page.locator("#kill-bar")).to_be_visible()
+    shot(page, "11-phone-dashboard")
+
+    history = httpx.get(base + "/api/history", headers={"Authorization": f"Bearer {token}"}).json()
+    actors = {t["actor"] for t in history["transitions"] if t["source"] == "api"}
+    assert actors == {"alice"}
+    assert [t["to"] for t in history["transitions"]] == [
+        "EMERGENCY_STOP",
+        "OFF",
+        "DRY_RUN",
+        "LIVE_PENDING_CONFIRMATION",
+        "LIVE_ACTIVE",
+        "EMERGENCY_STOP",
+    ]
+
+
+def test_a_viewer_sees_no_controls_it_may_not_use_but_can_still_stop_trading(
+    page: playwright_api.Page, server: tuple[str, str], data_dir: Path
+) -> None:
+    base, _ = server
+    viewer = make_token(data_dir, "night-watch", "viewer")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(base + "/")
+    page.fill("#token", viewer)
+    page.click("#sign-in-form button")
+    expect(page.locator("#who-name")).to_have_text("night-watch (viewer)")
+    expect(page.locator("#state")).to_have_text("OFF")
+    expect(page.locator("#restore-button")).to_be_hidden()
+    page.click("#kill-button")  # no reason typed: a stop never waits on typing
+    expect(page.locator("#state")).to_have_text("EMERGENCY_STOP")
+    expect(page.locator("#kill-details")).to_contain_text("Manual activation")
+    expect(page.locator("#deactivate-form")).to_be_hidden()
+    page.click("text=Live trading")
+    expect(page.locator(".role-note")).to_be_visible()
+    shot(page, "12-viewer-phone-after-kill")
