@@ -157,7 +157,7 @@ def render_summary(console: Console, s: Summary) -> None:
     console.print(table)
     if s.kill:
         state = "complete" if s.kill_complete else "NOT COMPLETE: orders are still open"
-        console.print(f"🛑 Kill during the run ({s.kill}): {state}", style="bold red")
+        console.print(f"🛑 Kill switch active during the run ({s.kill}); cancelling orders: {state}", style="bold red")
     if s.auto_kill:
         console.print(f"🛑 Automatic kill: {s.auto_kill}", style="bold red")
     for alert in s.alerts:
