@@ -22,6 +22,7 @@ from nija.domain.permission import Permission
 from nija.domain.records import Heartbeat
 from nija.domain.states import Mode, TradingState
 from nija.domain.transitions import Who
+from nija.observability.metrics import Metrics
 from nija.runtime.brokers.base import Broker
 from nija.runtime.brokers.paper import PaperBroker
 from nija.runtime.candles import Candle
@@ -107,6 +108,8 @@ class Bot:
         self._kill_reason: str | None = None
         self._kill_adopted = False
         self._book: Broker = self.paper
+        # The service's metrics listener, fed directly with what only the runtime knows.
+        self._metrics = next((m for m in service.listeners if isinstance(m, Metrics)), None)
         self.state_at_start = TradingState.OFF
 
     # -- lifecycle -------------------------------------------------------------------
@@ -170,6 +173,8 @@ class Bot:
 
     def place(self, request: OrderRequest) -> PlaceResult:
         result = self.gate.place(request)
+        if result.accepted and self._metrics is not None:
+            self._metrics.order_allowed(str(self.reaction.mode or Mode.SIMULATED))
         self._trip(self.triggers.observe_result(result))
         return result
 
@@ -237,6 +242,9 @@ class Bot:
                 self.alert("KILL", f"kill noticed ({permission.reason}): open orders cancelled before this line")
             if self.reaction.kill.complete and not self.kill_complete.is_set():
                 self.kill_complete.set()
+                seen, done = self.reaction.kill.seen_at, self.reaction.kill.complete_at
+                if self._metrics is not None and seen is not None and done is not None:
+                    self._metrics.observe_kill_reaction(done - seen)
                 self.alert("KILL_COMPLETE", "kill complete: no open orders remain")
             elif not self.reaction.kill.active:
                 self.kill_complete.clear()
