@@ -2,20 +2,42 @@
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
 from nija import __version__
-from nija.cli.audit import audit_group
-from nija.cli.db import db_group, store_group
 from nija.cli.kill import kill_commands
-from nija.cli.live import live_group
 from nija.cli.recovery import history, reset, restore, status
-from nija.cli.run import run
-from nija.cli.serve import serve as serve_command
-from nija.cli.tokens import token_group
+
+# Loaded only when invoked: the recovery commands must start fast (the API, the TUI and
+# the audit tools pull in FastAPI, Textual and pydantic).
+LAZY_COMMANDS = {
+    "monitor": "nija.cli.monitor:monitor",
+    "audit": "nija.cli.audit:audit_group",
+    "db": "nija.cli.db:db_group",
+    "store": "nija.cli.db:store_group",
+    "live": "nija.cli.live:live_group",
+    "serve": "nija.cli.serve:serve",
+    "token": "nija.cli.tokens:token_group",
+    "run": "nija.cli.run:run",
+}
 
 
-@click.group(help="NIJA safety control plane for trading bots.")
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *LAZY_COMMANDS])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in LAZY_COMMANDS:
+            module, _, attribute = LAZY_COMMANDS[cmd_name].partition(":")
+            command = getattr(importlib.import_module(module), attribute)
+            assert isinstance(command, click.Command)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup, help="NIJA safety control plane for trading bots.")
 @click.version_option(__version__, prog_name="nija")
 def nija() -> None:
     pass
@@ -28,15 +50,9 @@ def kill_group() -> None:
 
 for _name, _command in kill_commands.items():
     kill_group.add_command(_command, _name)
-for _command in (status, restore, reset, history, run):
+for _command in (status, restore, reset, history):
     nija.add_command(_command)
 nija.add_command(kill_group)
-nija.add_command(audit_group)
-nija.add_command(db_group)
-nija.add_command(store_group)
-nija.add_command(live_group)
-nija.add_command(serve_command, "serve")
-nija.add_command(token_group)
 
 
 @click.group(

@@ -1,0 +1,71 @@
+"""The one seam between the control center and a control plane: local files or the
+HTTP API. Screens only ever talk to a ``Backend``; refusals arrive as ``NijaError``."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from nija.domain.transitions import Who
+from nija.tui.frame import Frame, History
+
+
+@dataclass(frozen=True, slots=True)
+class PlanView:
+    """A recovery plan as shown to the operator before confirming it."""
+
+    action: str  # "restore" or "reset"
+    path: str  # e.g. "EMERGENCY_STOP → OFF → DRY_RUN"; empty when nothing to do
+    steps: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
+    token: object = None  # the backend's own plan, handed back to apply it unchanged
+
+    @property
+    def nothing_to_do(self) -> bool:
+        return not self.steps
+
+
+@dataclass(frozen=True, slots=True)
+class ActionResult:
+    """What an action did, in lines fit for the message bar."""
+
+    summary: str
+    details: tuple[str, ...] = ()
+
+
+class Backend(Protocol):
+    """Where the control center reads from and acts on."""
+
+    @property
+    def location(self) -> str: ...
+
+    async def frame(self) -> Frame: ...
+
+    async def history(self) -> History: ...
+
+    async def activate_kill(self, reason: str) -> ActionResult: ...
+
+    async def deactivate_kill(self, reason: str) -> ActionResult: ...
+
+    async def plan(self, action: str) -> PlanView: ...
+
+    async def apply(self, plan: PlanView) -> ActionResult: ...
+
+    def changes(self) -> AsyncIterator[None]:
+        """Yields once the watch is in place, then once per change made by anyone (file
+        events or the API's event stream), so that reading after each yield misses nothing."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+def tui_who() -> Who:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = f"uid{os.getuid()}"
+    return Who(actor=f"{user}@{socket.gethostname()}", source="tui")

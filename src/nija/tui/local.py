@@ -1,0 +1,137 @@
+"""The local backend: this machine's data directory (or the configured PostgreSQL
+store), through ``SafetyService``.
+
+Service calls take a cross-process lock, so they run in a thread and never freeze the
+screen. Changes to the JSON files are noticed through inotify (watchfiles); with the
+PostgreSQL store the status is re-read once a second and compared instead."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import anyio
+from watchfiles import Change, awatch
+
+from nija.assembly import build_service
+from nija.bot_report import read_report
+from nija.domain import recovery
+from nija.service import Outcome, SafetyService
+from nija.store import JsonFileStore, StoreSelection, config_dir
+from nija.store.json_files import LOCK_FILE
+from nija.tui.backend import ActionResult, PlanView, tui_who
+from nija.tui.frame import Frame, History, StatusView
+from nija.views import kill_event_view, status_view, transition_view
+
+NO_BOT = "No bot is running here: no runtime report (.nija_runtime.json) in the data directory"
+# A change is noticed after this much quiet (ms); bursts (a restore's two writes) merge.
+WATCH_STEP_MS = 50
+WATCH_DEBOUNCE_MS = 300
+# The watcher wakes this often when idle; its first wake proves the watch is in place.
+WATCH_IDLE_MS = 250
+POLL_S = 1.0  # stores without file events (PostgreSQL)
+
+
+class LocalBackend:
+    def __init__(self, data_dir: Path | str | None, selection: StoreSelection | None = None) -> None:
+        self.service: SafetyService = build_service(data_dir, selection=selection)
+        self.data_dir = config_dir(data_dir)  # the bot's runtime report lives here for every store
+        self._stop = anyio.Event()
+
+    @property
+    def location(self) -> str:
+        return self.service.store.location
+
+    async def frame(self) -> Frame:
+        return await asyncio.to_thread(self._frame)
+
+    def _frame(self) -> Frame:
+        status = StatusView.model_validate(status_view(self.service.status(), self.location))
+        runtime = read_report(self.data_dir)
+        return Frame(status, runtime, "" if runtime else NO_BOT)
+
+    async def history(self) -> History:
+        transitions, kills = await asyncio.to_thread(self.service.history)
+        return History.model_validate(
+            {
+                "transitions": [transition_view(t) for t in transitions],
+                "kill_switch": [kill_event_view(k) for k in kills],
+            }
+        )
+
+    async def activate_kill(self, reason: str) -> ActionResult:
+        outcome = await asyncio.to_thread(self.service.activate_kill, reason, tui_who())
+        # Activation is recorded even when already active, so never "nothing changed".
+        return ActionResult(f"Kill switch ACTIVATED: all trading is stopped (now {outcome.after})", outcome.warnings)
+
+    async def deactivate_kill(self, reason: str) -> ActionResult:
+        outcome = await asyncio.to_thread(self.service.deactivate_kill, reason, tui_who())
+        return _result(outcome, "Kill switch deactivated")
+
+    async def plan(self, action: str) -> PlanView:
+        planner = self.service.plan_restore if action == "restore" else self.service.plan_reset
+        shown: recovery.Plan = await asyncio.to_thread(planner)
+        steps = tuple(f"{s.from_state} → {s.to_state}: {s.reason}" for s in shown.steps)
+        return PlanView(action, shown.path, steps, shown.warnings, token=shown)
+
+    async def apply(self, plan: PlanView) -> ActionResult:
+        assert isinstance(plan.token, recovery.Plan)  # plans come from self.plan()
+        run = self.service.restore if plan.action == "restore" else self.service.reset
+        outcome = await asyncio.to_thread(run, tui_who(), expected=plan.token)
+        done = "Restored to simulation mode" if plan.action == "restore" else "Trading disabled"
+        return _result(outcome, done)
+
+    def changes(self) -> AsyncIterator[None]:
+        if isinstance(self.service.store, JsonFileStore):
+            return self._file_events()
+        return self._polled()
+
+    async def _polled(self) -> AsyncIterator[None]:
+        last: object = None
+        while not self._stop.is_set():
+            seen = await asyncio.to_thread(self._signature)
+            if seen != last:
+                last = seen
+                yield None
+            with anyio.move_on_after(POLL_S):
+                await self._stop.wait()
+
+    def _signature(self) -> object:
+        status = status_view(self.service.status(), self.location)
+        status.pop("checked_at")
+        return status, read_report(self.data_dir)
+
+    async def _file_events(self) -> AsyncIterator[None]:
+        ready = False
+        async for found in awatch(
+            self.data_dir,
+            watch_filter=_relevant,
+            step=WATCH_STEP_MS,
+            debounce=WATCH_DEBOUNCE_MS,
+            stop_event=self._stop,
+            recursive=False,
+            rust_timeout=WATCH_IDLE_MS,
+            yield_on_timeout=True,
+        ):
+            # The first yield comes once inotify watches the directory: the read that
+            # follows it sees every change made before, and the watch every one after.
+            if found or not ready:
+                ready = True
+                yield None
+
+    async def close(self) -> None:
+        self._stop.set()
+
+
+def _relevant(change: Change, path: str) -> bool:
+    # Lock files and half-written temp files say nothing; the renames that follow do.
+    name = Path(path).name
+    return name != LOCK_FILE and not name.endswith((".lock", ".tmp", ".removing"))
+
+
+def _result(outcome: Outcome, done: str) -> ActionResult:
+    details = (*outcome.warnings, *outcome.messages)
+    if outcome.changed:
+        return ActionResult(f"{done}: now {outcome.after}", details)
+    return ActionResult(details[0] if details else f"Nothing changed: still {outcome.after}", details[1:])
