@@ -16,6 +16,7 @@ from nija.domain.errors import StorageUnavailable, UsageProblem
 from nija.domain.live import ACKNOWLEDGMENT_PHRASE, LivePolicy
 from nija.notify.settings import NotificationSettings
 from nija.observability.settings import LoggingSettings
+from nija.runtime import settings as rt
 
 
 class Section(BaseModel):
@@ -51,6 +52,12 @@ class ApiSettings(Section):
 
 class NijaConfig(Section):
     live: LiveSettings = LiveSettings()
+    exchange: rt.ExchangeSettings = rt.ExchangeSettings()
+    feed: rt.FeedSettings = rt.FeedSettings()
+    strategy: rt.StrategySettings = rt.StrategySettings()
+    risk: rt.RiskSettings = rt.RiskSettings()
+    paper: rt.PaperSettings = rt.PaperSettings()
+    bot: rt.BotSettings = rt.BotSettings()
     notifications: NotificationSettings = NotificationSettings()
     logging: LoggingSettings = LoggingSettings()
     api: ApiSettings = ApiSettings()

@@ -20,6 +20,7 @@ LAZY_COMMANDS = {
     "live": "nija.cli.live:live_group",
     "serve": "nija.cli.serve:serve",
     "token": "nija.cli.tokens:token_group",
+    "run": "nija.cli.run:run",
 }
 
 

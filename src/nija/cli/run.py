@@ -1,0 +1,186 @@
+"""``nija run``: the bot itself, on the data directory's state.
+
+DRY_RUN routes orders to the paper broker, LIVE_ACTIVE to the exchange; every other
+state places no orders while the bot keeps watching and reporting. The run never
+changes the state beyond the restart rule (and automatic kills)."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import signal
+import socket
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from types import FrameType
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from nija.assembly import build_service
+from nija.cli.common import EXIT_CODES_HELP, common_options, current_selection, handles_errors
+from nija.config import load_config
+from nija.domain.errors import NijaError, StorageUnavailable, UsageProblem
+from nija.runtime.candles import Candle
+from nija.runtime.engine import Bot
+from nija.runtime.feeds import ccxt_candles, replay_candles
+from nija.runtime.summary import Summary
+from nija.store import config_dir
+
+RUN_EXIT_HELP = EXIT_CODES_HELP + " 'nija run' exits 1 when a kill left orders open (see the alerts)."
+
+
+class IncompleteKill(NijaError):
+    code = "KILL_INCOMPLETE"
+
+
+@click.command("run", epilog=RUN_EXIT_HELP)
+@common_options(mutating=False)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Configuration file (default: nija.toml in the data directory, else built-in defaults).",
+)
+@click.option(
+    "--feed",
+    "feed_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Replay this CSV of candles instead of the configured feed.",
+)
+@click.option("--max-candles", type=click.IntRange(min=1), help="Stop after this many candles.")
+@click.option(
+    "--pace",
+    type=click.FloatRange(min=0, max=60),
+    help="Seconds to wait between replayed candles (default: feed.pace_s, 0 = as fast as possible).",
+)
+@handles_errors
+def run(
+    data_dir: Path | None,
+    config_path: Path | None,
+    feed_path: Path | None,
+    max_candles: int | None,
+    pace: float | None,
+    as_json: bool,
+) -> None:
+    """Run the trading bot: every order is decided by the state and the kill switch."""
+    directory = config_dir(data_dir)  # nija.toml, the paper ledger and the report live here
+    config = load_config(directory, config_path)
+    service = build_service(data_dir, config=config, selection=current_selection())
+    service.store.load()  # a missing data directory (or database) is refused here, before anything starts
+    if not directory.is_dir():
+        raise StorageUnavailable(
+            f"The data directory {directory} does not exist", "Create it: it holds nija.toml and the paper ledger"
+        )
+    from nija.runtime.live import build_live_broker  # ccxt is slow to import: only here
+
+    live = build_live_broker(config, directory)
+    candles: Iterable[Candle]
+    total: int | None
+    if config.feed.kind == "ccxt" and feed_path is None:
+        total, label = None, f"live prices from {config.exchange.id}"
+        bot = Bot(service, config, directory, actor=_actor(), live_broker=live, feed_label=label, feed_clock=time.time)
+        candles = ccxt_candles(
+            config.feed,
+            config.exchange,
+            stop=bot.stop_event.is_set,
+            on_error=lambda message: bot.alert("FEED_ERROR", message),
+        )
+    else:
+        replay, label = replay_candles(config.feed, feed_path)
+        total = min(len(replay), max_candles) if max_candles else len(replay)
+        candles = replay
+        bot = Bot(service, config, directory, actor=_actor(), live_broker=live, feed_label=label)
+    _stop_on_signals(bot)
+    console = Console(stderr=False)
+    pace_s = config.feed.pace_s if pace is None else pace
+    if sys.stdout.isatty() and not as_json:
+        with Progress(
+            TextColumn("[bold]nija run[/]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[status]}"),
+            console=console,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("candles", total=total, status="")
+            summary = bot.run(_tracked(candles, progress, task, bot), pace_s=pace_s, max_candles=max_candles)
+    else:
+        summary = bot.run(candles, pace_s=pace_s, max_candles=max_candles)
+    if as_json:
+        click.echo(json.dumps(summary.as_dict(), indent=2))
+    else:
+        render_summary(console, summary)
+    if not summary.kill_complete:
+        raise IncompleteKill(
+            "The kill left orders open at the broker (see the alerts above)",
+            "Check the exchange and cancel them by hand; then investigate the cancel failures",
+        )
+
+
+def _tracked(candles: Iterable[Candle], progress: Progress, task: object, bot: Bot) -> Iterator[Candle]:
+    from rich.progress import TaskID
+
+    assert isinstance(task, int)
+    for count, candle in enumerate(candles, 1):
+        yield candle
+        if count % 250 == 0:
+            mode = bot.reaction.mode or "no orders"
+            progress.update(
+                TaskID(task), completed=count, status=f"{mode} · orders {bot.gate.placed} · fills {bot.counters.fills}"
+            )
+
+
+def render_summary(console: Console, s: Summary) -> None:
+    console.print(f"[bold]NIJA run summary[/]  ({s.state_at_start} at start, {s.state_at_end} at the end)")
+    table = Table(show_header=False, box=None, pad_edge=False)
+    c = s.currency
+    for key, value in (
+        ("Feed", s.feed),
+        ("Broker", s.broker),
+        ("Candles", f"{s.candles:,}"),
+        ("Orders placed", f"{s.orders_placed:,} ({s.cancelled} cancelled, {s.rejected} rejected)"),
+        ("Fills", f"{s.fills:,}"),
+        ("Fees", f"{s.fees:,.2f} {c}"),
+        ("Realized P&L", f"{s.realized_pnl:,.2f} {c} (before fees)"),
+        ("Unrealized P&L", f"{s.unrealized_pnl:,.2f} {c}"),
+        ("Net P&L", f"{s.net_pnl:,.2f} {c} (equity {s.start_equity:,.2f} -> {s.end_equity:,.2f})"),
+        ("Denials", ", ".join(f"{k}: {v:,}" for k, v in s.denials.items()) or "none"),
+        ("Stopped by", s.stopped_by),
+    ):
+        table.add_row(f"{key}:", value)
+    console.print(table)
+    if s.kill:
+        state = "complete" if s.kill_complete else "NOT COMPLETE: orders are still open"
+        console.print(f"🛑 Kill switch active during the run ({s.kill}); cancelling orders: {state}", style="bold red")
+    if s.auto_kill:
+        console.print(f"🛑 Automatic kill: {s.auto_kill}", style="bold red")
+    for alert in s.alerts:
+        if alert.startswith(("CANCEL_FAILED", "KILL_INCOMPLETE", "FLATTEN_FAILED")):
+            console.print(f"⚠️  {alert}", style="bold red")
+    for note in s.notes:
+        console.print(f"💡 {note}")
+
+
+def _stop_on_signals(bot: Bot) -> None:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        bot.stop_event.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def _actor() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "bot"
+    return f"{user}@{socket.gethostname()}"
+
+
+__all__ = ["UsageProblem", "render_summary", "run"]

@@ -1,0 +1,349 @@
+"""The bot loop: feed -> paper/exchange prices -> strategy -> order gate -> broker.
+
+Threads: the loop runs in the caller's thread; the state watcher runs in its own and
+reacts to kills and state changes (cancelling orders under the gate's lock), and
+writes the heartbeat and the runtime report about once a second."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from nija.bot_report import BotReport, Notice, OpenOrder, Pnl, Position, write_report
+from nija.config import NijaConfig
+from nija.domain.events import Event, EventKind
+from nija.domain.permission import Permission
+from nija.domain.records import Heartbeat
+from nija.domain.states import Mode, TradingState
+from nija.domain.transitions import Who
+from nija.observability.metrics import Metrics
+from nija.runtime.brokers.base import Broker
+from nija.runtime.brokers.paper import PaperBroker
+from nija.runtime.candles import Candle
+from nija.runtime.feeds import Freshness
+from nija.runtime.gate import OrderGate
+from nija.runtime.orders import OrderRequest, PlaceResult
+from nija.runtime.reaction import Reaction
+from nija.runtime.risk import KillTriggers, OrderLimits, Trigger
+from nija.runtime.strategy import Cancel, Place, Strategy, build_strategy
+from nija.runtime.summary import Summary
+from nija.runtime.watcher import StateWatcher
+from nija.service import SafetyService
+
+ADOPT_AFTER_S = 1.0
+
+
+@dataclass
+class Counters:
+    candles: int = 0
+    fills: int = 0
+    alerts: list[Notice] = field(default_factory=list)
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class Bot:
+    def __init__(
+        self,
+        service: SafetyService,
+        config: NijaConfig,
+        data_dir: Path,
+        *,
+        actor: str,
+        live_broker: Broker | None = None,
+        strategy: Strategy | None = None,
+        feed_label: str = "",
+        feed_clock: Callable[[], float] | None = None,
+    ) -> None:
+        self.service = service
+        self.config = config
+        self.data_dir = data_dir
+        self.who = Who(actor, "bot")
+        self.feed_label = feed_label
+        self.stop_event = threading.Event()
+        self.counters = Counters()
+        self._feed_time = 0.0
+        self.freshness = Freshness(config.feed.stale_after_s, feed_clock or (lambda: self._feed_time))
+        self.paper = PaperBroker(data_dir, config.paper)
+        brokers: dict[Mode, Broker] = {Mode.SIMULATED: self.paper}
+        if live_broker is not None:
+            brokers[Mode.LIVE] = live_broker
+        self.live = live_broker
+        self.gate = OrderGate(
+            service.store.permission_view(),
+            brokers,
+            vetoes=[self.freshness.veto, OrderLimits(config.risk)],
+            on_denied=self._publish_denial,
+        )
+        self.strategy = strategy or build_strategy(config.strategy)
+        self.triggers = KillTriggers(config.risk, config.paper.quote_currency)
+        self.reaction = Reaction(
+            self.gate,
+            alert=self.alert,
+            retries=config.bot.cancel_retries,
+            flatten_on_kill=config.bot.flatten_on_kill,
+            on_kill_complete=self.write_report,
+        )
+        self.kill_complete = threading.Event()
+        self._react_lock = threading.RLock()
+        self._watcher = StateWatcher(
+            data_dir,
+            service.store.permission_view(),
+            self._on_permission,
+            self._tick,
+            step_ms=config.bot.kill_poll_ms,
+        )
+        self._started = datetime.now(UTC)
+        self._next_beat = 0.0
+        self._next_report = 0.0
+        self._last_denial_publish: dict[str, float] = {}
+        self._kill_reason: str | None = None
+        self._kill_adopted = False
+        self._book: Broker = self.paper
+        # The service's metrics listener, fed directly with what only the runtime knows.
+        self._metrics = next((m for m in service.listeners if isinstance(m, Metrics)), None)
+        self.state_at_start = TradingState.OFF
+
+    # -- lifecycle -------------------------------------------------------------------
+    def start(self) -> None:
+        outcome = self.service.on_bot_start(self.who)
+        self.state_at_start = outcome.after
+        if outcome.changed:
+            self.alert("RESTART_RULE", f"{outcome.before} -> {outcome.after}: a restart never resumes live trading")
+        self.service.adopt_kill_flag(self.who)
+        self.paper.begin_run()
+        if self.live is not None:
+            reconcile = getattr(self.live, "reconcile", None)
+            if reconcile is not None:
+                reconcile()
+        self._watcher.start()
+
+    def run(self, candles: Iterable[Candle], *, pace_s: float = 0.0, max_candles: int | None = None) -> Summary:
+        self.start()
+        stopped_by = "end of feed"
+        try:
+            for candle in candles:
+                if self.stop_event.is_set():
+                    stopped_by = "stop requested"
+                    break
+                if max_candles is not None and self.counters.candles >= max_candles:
+                    stopped_by = f"--max-candles {max_candles}"
+                    break
+                self.step(candle)
+                if pace_s > 0 and self.stop_event.wait(pace_s):
+                    break
+            if self.stop_event.is_set():
+                stopped_by = "stop requested"
+        finally:
+            summary = self.finish(stopped_by)
+        return summary
+
+    def step(self, candle: Candle) -> None:
+        self._feed_time = candle.timestamp
+        self.counters.candles += 1
+        self.freshness.saw_price(candle.timestamp)
+        fills = self.paper.on_candle(candle)
+        if self.live is not None:
+            fills += self.live.on_candle(candle)
+        for fill in fills:
+            self.counters.fills += 1
+            self._trip(self.triggers.observe_fill(fill))
+        book = self.live if self.reaction.mode is Mode.LIVE and self.live is not None else self.paper
+        if book is not self._book:
+            self._book = book
+            self.triggers.reset_equity()
+        if fills or book.held(candle.symbol) > 0:  # only then can equity have moved
+            day = datetime.fromtimestamp(candle.timestamp, UTC).date().isoformat()
+            self._trip(self.triggers.observe_equity(book.account().equity, day))
+        for action in self.strategy.on_candle(candle, book):
+            if isinstance(action, Place):
+                self.place(action.request)
+            elif isinstance(action, Cancel):
+                self.gate.cancel(book, action.order_id)
+        if fills:
+            self._next_report = 0.0  # the watcher's next tick (<= 250 ms) writes it, off the hot path
+
+    def place(self, request: OrderRequest) -> PlaceResult:
+        result = self.gate.place(request)
+        if result.accepted and self._metrics is not None:
+            self._metrics.order_allowed(str(self.reaction.mode or Mode.SIMULATED))
+        self._trip(self.triggers.observe_result(result))
+        return result
+
+    def finish(self, stopped_by: str) -> Summary:
+        self._watcher.stop()
+        self._on_permission(self.service.store.permission_view().check())  # the last word on open orders
+        if self.reaction.kill.active and not self._kill_adopted:
+            self._kill_adopted = True
+            self.service.adopt_kill_flag(self.who)
+        totals = self.paper.end_run()
+        account = self.paper.account()
+        self.write_report()
+        self.service.store.beat(self._heartbeat(stopped=True))
+        end_state = self.service.snapshot().state
+        summary = Summary(
+            run_id=self.paper.run_id,
+            state_at_start=str(self.state_at_start),
+            state_at_end=str(end_state),
+            broker=self.paper.name if self.live is None else f"{self.paper.name} + {self.live.name}",
+            feed=self.feed_label,
+            candles=self.counters.candles,
+            orders_placed=self.gate.placed,
+            fills=self.counters.fills,
+            cancelled=totals.cancelled,
+            rejected=totals.rejected,
+            fees=totals.fees,
+            realized_pnl=totals.realized,
+            unrealized_pnl=account.unrealized_pnl,
+            net_pnl=account.equity - totals.start_equity,
+            start_equity=totals.start_equity,
+            end_equity=account.equity,
+            currency=self.config.paper.quote_currency,
+            denials=dict(self.gate.denials.most_common()),
+            kill=self._kill_reason,
+            kill_complete=not self.reaction.kill.active or self.reaction.kill.complete,
+            auto_kill=self.triggers.fired.reason if self.triggers.fired else None,
+            stopped_by=stopped_by,
+            notes=self._notes(end_state),
+            alerts=tuple(f"{a.code}: {a.message}" for a in self.counters.alerts),
+        )
+        self.paper.close()
+        return summary
+
+    def _notes(self, end: TradingState) -> tuple[str, ...]:
+        notes: list[str] = []
+        if self.state_at_start is TradingState.OFF and self.gate.placed == 0:
+            notes.append(
+                f"Trading is OFF: no orders were placed. To simulate trading, enter DRY_RUN with "
+                f"'nija restore --data-dir {self.data_dir}' and run again."
+            )
+        if end is TradingState.EMERGENCY_STOP:
+            notes.append(
+                "The kill switch is active: no orders can be placed. Investigate, then "
+                "'emergency_kill_switch.py deactivate \"<what was fixed>\"' and 'safe_restore_trading.py restore'."
+            )
+        return tuple(notes)
+
+    # -- reactions -------------------------------------------------------------------
+    def _on_permission(self, permission: Permission) -> None:
+        with self._react_lock:  # the watcher thread and the loop (auto kills, finish) both call in
+            was_killed = self.reaction.kill.active
+            self.reaction(permission)
+            if self.reaction.kill.active and not was_killed:
+                self._kill_reason = permission.reason
+                self.alert("KILL", f"kill noticed ({permission.reason}): open orders cancelled before this line")
+            if self.reaction.kill.complete and not self.kill_complete.is_set():
+                self.kill_complete.set()
+                seen, done = self.reaction.kill.seen_at, self.reaction.kill.complete_at
+                if self._metrics is not None and seen is not None and done is not None:
+                    self._metrics.observe_kill_reaction(done - seen)
+                self.alert("KILL_COMPLETE", "kill complete: no open orders remain")
+            elif not self.reaction.kill.active:
+                self.kill_complete.clear()
+                self._kill_adopted = False
+            self._adopt_kill_file()
+
+    def _adopt_kill_file(self) -> None:
+        """Record a kill raised only by ``touch EMERGENCY_STOP``. Wait a moment first: the
+        CLI and the API raise the file before they record the kill, and the bot must not
+        race them into writing a second, less informative activation."""
+        seen = self.reaction.kill.seen_at
+        if seen is None or self._kill_adopted or time.monotonic() - seen < ADOPT_AFTER_S:
+            return
+        self._kill_adopted = True
+        self.service.adopt_kill_flag(self.who)
+
+    def _trip(self, trigger: Trigger | None) -> None:
+        if trigger is None:
+            return
+        self.alert(trigger.source, trigger.reason)
+        self._kill_adopted = True  # recorded right here, with the figures
+        self.service.activate_kill(trigger.reason, Who(self.who.actor, trigger.source))
+        self._on_permission(self.service.store.permission_view().check())
+
+    def alert(self, code: str, message: str) -> None:
+        last = self.counters.alerts[-1] if self.counters.alerts else None
+        if last is not None and (last.code, last.message) == (code, message):
+            return  # a repeating failure (say, the feed every poll) is one alert, not fifty
+        self.counters.alerts.append(Notice(timestamp=_now_iso(), code=code, message=message))
+        del self.counters.alerts[:-50]
+
+    def _publish_denial(self, request: OrderRequest, result: PlaceResult) -> None:
+        """One event per reason per second at most: a denial storm must not flood listeners."""
+        now = time.monotonic()
+        if now - self._last_denial_publish.get(result.code, -10.0) < 1.0:
+            return
+        self._last_denial_publish[result.code] = now
+        self.service.publish(
+            Event(
+                EventKind.ORDER_DENIED,
+                self.who.actor,
+                self.who.source,
+                result.reason,
+                datetime.now(UTC),
+                {"code": result.code, "symbol": request.symbol, "count": str(self.gate.denials[result.code])},
+            )
+        )
+
+    # -- heartbeat and report --------------------------------------------------------
+    def _tick(self) -> None:
+        now = time.monotonic()
+        if now >= self._next_beat:
+            self._next_beat = now + self.config.bot.heartbeat_s
+            self.service.store.beat(self._heartbeat(stopped=False))
+        if now >= self._next_report:
+            self.write_report()
+
+    def _heartbeat(self, *, stopped: bool) -> Heartbeat:
+        return Heartbeat(os.getpid(), socket.gethostname(), datetime.now(UTC), self._started, stopped=stopped)
+
+    def write_report(self) -> None:
+        self._next_report = time.monotonic() + self.config.bot.report_s
+        mode = self.reaction.mode
+        book = self.live if mode is Mode.LIVE and self.live is not None else self.paper
+        account = book.account()
+        report = BotReport(
+            updated_at=_now_iso(),
+            mode="live" if mode is Mode.LIVE else "simulated" if mode is Mode.SIMULATED else "none",
+            broker=book.name,
+            open_orders=tuple(
+                OpenOrder(
+                    id=o.id, symbol=o.symbol, side=o.side.value, type=o.type.value, quantity=o.quantity, price=o.price
+                )
+                for b in self.gate.brokers
+                for o in b.open_orders()
+            ),
+            positions=tuple(
+                Position(
+                    symbol=h.symbol,
+                    quantity=h.quantity,
+                    average_price=h.average_price,
+                    market_price=book.mark(h.symbol),
+                    unrealized_pnl=((book.mark(h.symbol) or h.average_price) - h.average_price) * h.quantity,
+                )
+                for h in book.holdings()
+            ),
+            pnl=Pnl(
+                cash=account.cash,
+                equity=account.equity,
+                realized=account.realized_pnl,
+                unrealized=account.unrealized_pnl,
+                fees=account.fees,
+            ),
+            orders_placed=self.gate.placed,
+            fills=self.counters.fills,
+            denials=tuple(
+                Notice(timestamp=_now_iso(), code=d.code, message=f"{d.symbol}: {d.reason}")
+                for d in self.gate.recent_denials
+            ),
+            alerts=tuple(self.counters.alerts[-20:]),
+        )
+        write_report(self.data_dir, report)

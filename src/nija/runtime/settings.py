@@ -1,0 +1,90 @@
+"""The runtime's sections of ``nija.toml``: exchange, symbols, feed, strategy, risk,
+paper broker and bot loop. Unknown keys and bad values are refused by name (the root
+model in ``nija.config`` reports them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ExchangeSettings(_Section):
+    """The live exchange (LIVE_ACTIVE only). Keys come from the environment or the secrets file."""
+
+    id: str = Field("kraken", min_length=2, description="a ccxt exchange id")
+    sandbox: bool = False
+    timeout_ms: int = Field(10_000, ge=100, le=120_000)
+    dead_man_switch_s: int = Field(60, ge=0, le=86_400, description="cancel-all-after; 0 disables")
+
+
+class FeedSettings(_Section):
+    """Where candles come from: the shipped sample, a CSV replay, or live public prices."""
+
+    kind: Literal["sample", "csv", "ccxt"] = "sample"
+    path: Path | None = None
+    symbols: tuple[str, ...] = ()  # empty: every symbol of the replay file
+    timeframe: str = "1m"
+    poll_s: float = Field(5.0, gt=0, le=3600)
+    stale_after_s: float = Field(120.0, gt=0, description="no new price for this long stops new orders")
+    pace_s: float = Field(0.0, ge=0, le=60, description="replay: seconds to wait between candles")
+
+    @model_validator(mode="after")
+    def _csv_needs_path(self) -> FeedSettings:
+        if self.kind == "csv" and self.path is None:
+            raise ValueError("feed.kind = 'csv' needs feed.path (the CSV file of candles)")
+        return self
+
+
+class StrategySettings(_Section):
+    """The built-in moving-average crossover with limit entries and position sizing."""
+
+    name: Literal["sma_crossover"] = "sma_crossover"
+    fast: int = Field(30, ge=1)
+    slow: int = Field(90, ge=2)
+    min_spread_pct: float = Field(0.3, ge=0, lt=50, description="fast must exceed slow by this much to enter")
+    order_type: Literal["market", "limit"] = "limit"
+    limit_offset_pct: float = Field(0.05, ge=0, lt=50, description="limit buys this far below the close")
+    position_pct: float = Field(20.0, gt=0, le=100, description="share of equity per entry")
+
+    @model_validator(mode="after")
+    def _fast_below_slow(self) -> StrategySettings:
+        if self.fast >= self.slow:
+            raise ValueError(f"strategy.fast ({self.fast}) must be smaller than strategy.slow ({self.slow})")
+        return self
+
+
+class RiskSettings(_Section):
+    """Order limits (deny the order) and automatic kill triggers (activate the kill switch)."""
+
+    max_order_notional: float = Field(5_000.0, gt=0)
+    max_position_notional: float = Field(10_000.0, gt=0)
+    daily_loss_limit: float = Field(1_000.0, gt=0, description="in quote currency")
+    max_drawdown_pct: float = Field(20.0, gt=0, le=100)
+    max_consecutive_losses: int = Field(8, ge=1)
+    max_consecutive_errors: int = Field(5, ge=1)
+
+
+class PaperSettings(_Section):
+    """The DRY_RUN broker's simulated account."""
+
+    starting_cash: float = Field(10_000.0, gt=0)
+    quote_currency: str = "USDT"
+    maker_fee_pct: float = Field(0.1, ge=0, lt=10)
+    taker_fee_pct: float = Field(0.1, ge=0, lt=10)
+    slippage_pct: float = Field(0.05, ge=0, lt=10)
+
+
+class BotSettings(_Section):
+    """The bot loop itself."""
+
+    flatten_on_kill: bool = False
+    heartbeat_s: float = Field(1.0, gt=0, le=60)
+    report_s: float = Field(1.0, gt=0, le=60)
+    kill_poll_ms: int = Field(2, ge=1, le=1000, description="inotify batching step; also the poll fallback")
+    cancel_retries: int = Field(5, ge=1, le=100)

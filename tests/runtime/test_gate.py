@@ -1,0 +1,204 @@
+"""The order gate: no order in OFF, LIVE_PENDING_CONFIRMATION or EMERGENCY_STOP, or while
+the kill file exists; DRY_RUN goes to paper, LIVE_ACTIVE to the live broker; any error
+while deciding denies. Property-based over random interleavings of state changes and
+orders, on real files, checked against an oracle that reads the files itself."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import event, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from nija.assembly import build_service
+from nija.domain.errors import NijaError
+from nija.domain.live import ACKNOWLEDGMENT_PHRASE, LivePolicy
+from nija.domain.states import Mode
+from nija.domain.transitions import Who
+from nija.runtime.brokers.paper import PaperBroker
+from nija.runtime.gate import OrderGate
+from nija.runtime.orders import OrderRequest, OrderType, Outcome, Side
+from nija.runtime.settings import PaperSettings
+from nija.service import SafetyService
+from nija.testing import FakeClock
+from tests.runtime.runtime_helpers import candle
+
+OPERATOR = Who("alice@host", "cli")
+RICH = PaperSettings(starting_cash=1e12)
+ORDER = OrderRequest("BTC/USDT", Side.BUY, OrderType.LIMIT, 0.001, 1.0)
+
+
+def oracle(data_dir: Path) -> Mode | None:
+    """What the files say, read without any of the gate's code."""
+    if (data_dir / "EMERGENCY_STOP").exists():
+        return None
+    try:
+        state = json.loads((data_dir / ".nija_trading_state.json").read_text())["current_state"]
+    except FileNotFoundError:
+        state = "OFF"
+    except (ValueError, KeyError):
+        return None
+    try:
+        if json.loads((data_dir / ".nija_kill_switch_state.json").read_text())["is_active"]:
+            return None
+    except FileNotFoundError:
+        pass
+    except (ValueError, KeyError):
+        return None
+    return {"DRY_RUN": Mode.SIMULATED, "LIVE_ACTIVE": Mode.LIVE}.get(state)
+
+
+class GateInterleavings(RuleBasedStateMachine):
+    @initialize()
+    def setup(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="nija-gate-"))
+        self.clock = FakeClock()
+        self.service = SafetyService(
+            build_service(self.dir).store, clock=self.clock, policy=LivePolicy(min_dry_run=timedelta(0))
+        )
+        self.paper = PaperBroker(self.dir, RICH)
+        self.live = PaperBroker(Path(tempfile.mkdtemp(prefix="nija-live-")), RICH)
+        for broker in (self.paper, self.live):
+            broker.on_candle(candle(1.0))
+        self.gate = OrderGate(self.service.store.permission_view(), {Mode.SIMULATED: self.paper, Mode.LIVE: self.live})
+        self.accepted = {Mode.SIMULATED: 0, Mode.LIVE: 0}
+
+    def _try(self, action: object) -> None:
+        self.clock.advance(seconds=1)
+        with contextlib.suppress(NijaError):  # refused by a safety rule: the state did not change
+            action()  # type: ignore[operator]
+
+    @rule()
+    def restore(self) -> None:
+        self._try(lambda: self.service.restore(OPERATOR))
+
+    @rule()
+    def reset(self) -> None:
+        self._try(lambda: self.service.reset(OPERATOR))
+
+    @rule(how=st.sampled_from(["activate", "touch_file", "delete_file", "deactivate", "corrupt_state_file"]))
+    def kill_switch(self, how: str) -> None:
+        kill_file = self.dir / "EMERGENCY_STOP"
+        if how == "activate":
+            self._try(lambda: self.service.activate_kill("test", OPERATOR))
+        elif how == "touch_file":
+            kill_file.touch()
+        elif how == "delete_file":  # by hand: a recorded kill stays active
+            kill_file.unlink(missing_ok=True)
+        elif how == "deactivate":
+            self._try(lambda: self.service.deactivate_kill("fixed", OPERATOR))
+        else:  # fails closed for good: nothing in this run can repair it
+            (self.dir / ".nija_trading_state.json").write_text('{"current_state": "LIVE_ACTIV')
+
+    @rule()
+    def deactivate_and_restore(self) -> None:
+        self._try(lambda: self.service.deactivate_kill("fixed", OPERATOR))
+        self._try(lambda: self.service.restore(OPERATOR))
+
+    @rule()
+    def go_live(self) -> None:
+        def request_and_confirm() -> None:
+            request = self.service.request_live(OPERATOR, credentials_configured=True)
+            self.service.confirm_live(request.code, ACKNOWLEDGMENT_PHRASE, Who("bob@host", "api"))
+
+        self._try(request_and_confirm)
+
+    @rule()
+    def request_live_only(self) -> None:
+        self._try(lambda: self.service.request_live(OPERATOR, credentials_configured=True))
+
+    @rule()
+    def place(self) -> None:
+        expected = oracle(self.dir)
+        before = {m: len(b.open_orders()) for m, b in ((Mode.SIMULATED, self.paper), (Mode.LIVE, self.live))}
+        result = self.gate.place(ORDER)
+        event(f"order {result.code} {expected}")
+        if expected is None:
+            assert result.outcome is Outcome.DENIED, result
+            assert result.code
+        else:
+            assert result.accepted, result
+            self.accepted[expected] += 1
+        after = {m: len(b.open_orders()) for m, b in ((Mode.SIMULATED, self.paper), (Mode.LIVE, self.live))}
+        for mode in after:
+            assert after[mode] == before[mode] + (1 if mode is expected else 0)
+
+    @invariant()
+    def denials_are_counted(self) -> None:
+        if hasattr(self, "gate"):
+            assert self.gate.placed == sum(self.accepted.values())
+
+    def teardown(self) -> None:
+        if hasattr(self, "paper"):
+            self.paper.close()
+            self.live.close()
+
+
+GateInterleavings.TestCase.settings = settings(max_examples=50, stateful_step_count=30, deadline=None)
+test_gate_interleavings = GateInterleavings.TestCase
+
+
+@pytest.fixture
+def dry_run_dir(data_dir: Path) -> Path:
+    build_service(data_dir).restore(OPERATOR)
+    return data_dir
+
+
+def test_when_a_veto_raises_then_the_order_is_denied(dry_run_dir: Path) -> None:
+    paper = PaperBroker(dry_run_dir, RICH)
+
+    def broken_veto(request: OrderRequest, broker: object) -> tuple[str, str] | None:
+        raise ZeroDivisionError("risk model broke")
+
+    gate = OrderGate(build_service(dry_run_dir).store.permission_view(), {Mode.SIMULATED: paper}, vetoes=[broken_veto])
+    result = gate.place(ORDER)
+    assert result.outcome is Outcome.DENIED
+    assert result.code == "CHECK_FAILED"
+    assert "risk model broke" in result.reason
+    assert paper.open_orders() == ()
+    assert gate.denials == {"CHECK_FAILED": 1}
+
+
+def test_when_no_live_broker_then_live_orders_are_denied_with_a_reason(dry_run_dir: Path) -> None:
+    gate = OrderGate(build_service(dry_run_dir).store.permission_view(), {})
+    result = gate.place(ORDER)
+    assert result.code == "NO_BROKER"
+
+
+def test_cancels_pass_while_killed(dry_run_dir: Path) -> None:
+    paper = PaperBroker(dry_run_dir, RICH)
+    service = build_service(dry_run_dir)
+    gate = OrderGate(service.store.permission_view(), {Mode.SIMULATED: paper})
+    order = gate.place(ORDER).order
+    assert order is not None
+    os.close(os.open(dry_run_dir / "EMERGENCY_STOP", os.O_CREAT | os.O_WRONLY))
+    assert gate.place(ORDER).code == "KILL_SWITCH_ACTIVE"
+    assert gate.cancel(paper, order.id).ok
+    assert paper.open_orders() == ()
+    assert gate.denials == {"KILL_SWITCH_ACTIVE": 1}
+
+
+def test_an_amend_while_killed_cancels_and_denies_the_replacement(dry_run_dir: Path) -> None:
+    paper = PaperBroker(dry_run_dir, RICH)
+    gate = OrderGate(build_service(dry_run_dir).store.permission_view(), {Mode.SIMULATED: paper})
+    order = gate.place(ORDER).order
+    assert order is not None
+    replacement = OrderRequest("BTC/USDT", Side.BUY, OrderType.LIMIT, 0.001, 2.0)
+    cancelled, placed = gate.amend(paper, order.id, replacement)
+    assert cancelled.ok
+    assert placed is not None
+    assert placed.accepted
+    os.close(os.open(dry_run_dir / "EMERGENCY_STOP", os.O_CREAT | os.O_WRONLY))
+    assert placed.order is not None
+    cancelled, placed = gate.amend(paper, placed.order.id, replacement)
+    assert cancelled.ok
+    assert placed is not None
+    assert placed.code == "KILL_SWITCH_ACTIVE"
+    assert paper.open_orders() == ()
