@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -90,9 +91,9 @@ class SafetyService:
         reason = reason.strip() or killswitch.DEFAULT_ACTIVATION_REASON
         self.store.raise_kill_flag(reason, who, now)
         try:
-            with self.store.transaction() as tx:
+            with self._changing() as (tx, events):
                 change = killswitch.activate(tx.snapshot, reason, who, self.clock())
-                outcome = self._commit(tx, change)
+                outcome = self._commit(tx, change, events)
         except StorageProblem as exc:
             raise type(exc)(
                 f"The kill switch IS ACTIVE (the kill file {self.store.location}/EMERGENCY_STOP "
@@ -111,10 +112,21 @@ class SafetyService:
             return None
         return self.activate_kill("Kill file EMERGENCY_STOP found", who)
 
-    def deactivate_kill(self, reason: str, who: Who) -> Outcome:
-        with self.store.transaction() as tx:
+    def kill_seen(self) -> str:
+        """What the operator is looking at, to pass back as ``deactivate_kill(expected=...)``."""
+        return killswitch.seen(self.store.load())
+
+    def deactivate_kill(self, reason: str, who: Who, *, expected: str | None = None) -> Outcome:
+        """``expected`` (from ``kill_seen``) refuses if another kill arrived since the operator looked."""
+        with self._changing() as (tx, events):
+            if expected is not None and killswitch.seen(tx.snapshot) != expected:
+                raise SafetyRefusal(
+                    "The kill switch changed since you looked (a new kill was raised); nothing was done",
+                    "Check the kill switch history, then deactivate again if it is still right",
+                    code="STATE_CHANGED",
+                )
             change = killswitch.deactivate(tx.snapshot, reason, who, self.clock())
-            outcome = self._commit(tx, change)
+            outcome = self._commit(tx, change, events)
         if not change.is_empty:
             self.publish(Event(EventKind.KILL_DEACTIVATED, who.actor, who.source, reason.strip(), self.clock()))
         return outcome
@@ -133,7 +145,7 @@ class SafetyService:
         expected: recovery.Plan | None,
         kind: EventKind,
     ) -> Outcome:
-        with self.store.transaction() as tx:
+        with self._changing() as (tx, events):
             plan = planner(tx.snapshot)
             if expected is not None and plan.steps != expected.steps:
                 raise SafetyRefusal(
@@ -146,13 +158,13 @@ class SafetyService:
             record = tx.snapshot.trading
             assert isinstance(record, TradingRecord)  # planners refuse unreadable records
             updated = recovery.apply_plan(record, plan, who, self.clock())
-            outcome = self._commit(tx, Change(trading=updated), warnings=plan.warnings)
+            outcome = self._commit(tx, Change(trading=updated), events, warnings=plan.warnings)
         self.publish(Event(kind, who.actor, who.source, plan.path, self.clock(), {"path": plan.path}))
         return outcome
 
     def on_bot_start(self, who: Who) -> Outcome:
         """The restart rule: a restart never resumes live trading."""
-        with self.store.transaction() as tx:
+        with self._changing() as (tx, events):
             snap = tx.snapshot
             if not isinstance(snap.trading, TradingRecord) or not snap.state.is_live:
                 return self._outcome(snap, snap, ())
@@ -160,14 +172,14 @@ class SafetyService:
             updated = snap.trading.with_transition(
                 Transition(snap.state, TradingState.OFF, reason, self.clock(), who.actor, who.source)
             )
-            outcome = self._commit(tx, Change(trading=updated))
+            outcome = self._commit(tx, Change(trading=updated), events)
         self.publish(Event(EventKind.BOT_STARTED, who.actor, who.source, reason, self.clock()))
         return outcome
 
     # -- live trading --------------------------------------------------------------
     def request_live(self, who: Who, *, credentials_configured: bool) -> LiveRequest:
         code = secrets.token_hex(4).upper()
-        with self.store.transaction() as tx:
+        with self._changing() as (tx, events):
             snap = tx.snapshot
             inconsistencies = report(snap, self.clock(), history_items=0).inconsistencies
             codes = tuple(i.code for i in inconsistencies if i.code != "FILE_NOT_WRITABLE")
@@ -180,7 +192,7 @@ class SafetyService:
                 credentials_configured=credentials_configured,
                 inconsistency_codes=codes,
             )
-            outcome = self._commit(tx, Change(trading=record))
+            outcome = self._commit(tx, Change(trading=record), events)
         pending = record.pending_live
         assert pending is not None
         self.publish(
@@ -196,8 +208,8 @@ class SafetyService:
         return LiveRequest(code, pending.expires_at, outcome)
 
     def confirm_live(self, code: str, phrase: str, who: Who) -> Outcome:
-        with self.store.transaction() as tx:
-            expired = self._expire(tx, who)
+        with self._changing() as (tx, events):
+            expired = self._expire(tx, who, events)
             if expired is not None:
                 refusal = SafetyRefusal(
                     "The live request has expired and cannot be confirmed; the bot is back in DRY_RUN",
@@ -208,36 +220,49 @@ class SafetyService:
                 record = live.confirm_live(
                     tx.snapshot, self.policy, who, self.clock(), code_hash=hash_code(code), phrase=phrase
                 )
-                outcome = self._commit(tx, Change(trading=record))
+                outcome = self._commit(tx, Change(trading=record), events)
         if expired is not None:
             raise refusal
         self.publish(Event(EventKind.LIVE_CONFIRMED, who.actor, who.source, phrase, self.clock()))
         return outcome
 
     def cancel_live(self, who: Who, reason: str = "") -> Outcome:
-        with self.store.transaction() as tx:
+        with self._changing() as (tx, events):
             record = live.cancel_live(tx.snapshot, who, self.clock(), reason)
-            outcome = self._commit(tx, Change(trading=record))
+            outcome = self._commit(tx, Change(trading=record), events)
         self.publish(Event(EventKind.LIVE_CANCELLED, who.actor, who.source, reason or "cancelled", self.clock()))
         return outcome
 
     def expire_live_request(self, who: Who) -> Outcome | None:
-        with self.store.transaction() as tx:
-            return self._expire(tx, who)
+        with self._changing() as (tx, events):
+            return self._expire(tx, who, events)
 
-    def _expire(self, tx: Transaction, who: Who) -> Outcome | None:
+    def _expire(self, tx: Transaction, who: Who, events: list[Event]) -> Outcome | None:
         record = tx.snapshot.trading
         if not isinstance(record, TradingRecord):
             return None
         expired = live.expire_pending(record, who, self.clock())
         if expired is None:
             return None
-        outcome = self._commit(tx, Change(trading=expired))
-        self.publish(Event(EventKind.LIVE_EXPIRED, who.actor, who.source, "confirmation window expired", self.clock()))
+        outcome = self._commit(tx, Change(trading=expired), events)
+        events.append(Event(EventKind.LIVE_EXPIRED, who.actor, who.source, "confirmation window expired", self.clock()))
         return outcome
 
     # -- plumbing ------------------------------------------------------------------
-    def _commit(self, tx: Transaction, change: Change, *, warnings: tuple[str, ...] = ()) -> Outcome:
+    @contextmanager
+    def _changing(self) -> Iterator[tuple[Transaction, list[Event]]]:
+        """A store transaction whose events reach the listeners only once it has committed
+        and released its lock: no audit entry for a change that never happened, and no
+        listener I/O while other processes wait for the lock."""
+        events: list[Event] = []
+        with self.store.transaction() as tx:
+            yield tx, events
+        for event in events:
+            self.publish(event)
+
+    def _commit(
+        self, tx: Transaction, change: Change, events: list[Event], *, warnings: tuple[str, ...] = ()
+    ) -> Outcome:
         before = tx.snapshot
         if not change.is_empty:
             tx.commit(change)
@@ -248,7 +273,7 @@ class SafetyService:
         )
         outcome = self._outcome(before, after, change.messages, warnings)
         for transition in outcome.transitions:
-            self.publish(
+            events.append(
                 Event(
                     EventKind.TRANSITION,
                     transition.actor,

@@ -77,3 +77,13 @@ def deactivate(snapshot: Snapshot, reason: str, who: Who, now: datetime) -> Chan
 
 def _readable_kill(snapshot: Snapshot) -> KillRecord:
     return snapshot.kill if isinstance(snapshot.kill, KillRecord) else KillRecord()
+
+
+def seen(snapshot: Snapshot) -> str:
+    """A fingerprint of the kill switch as an operator sees it: the latest activation and
+    whether the kill file exists. A new kill changes it."""
+    kill = snapshot.kill
+    if not isinstance(kill, KillRecord):
+        return f"unreadable|{snapshot.kill_flag}"
+    last = kill.last_activation
+    return f"{last.timestamp.isoformat() if last else '-'}|{kill.is_active}|{snapshot.kill_flag}"
