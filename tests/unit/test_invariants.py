@@ -48,15 +48,23 @@ class SafetyMachine(RuleBasedStateMachine):
         with contextlib.suppress(NijaError):
             action()  # type: ignore[operator]
 
+    def recover(self, action: object) -> None:
+        """Invariant 2: a recovery either is refused and changes nothing, or ends outside live."""
+        before = self.store.load()
+        self.attempt(action)
+        after = self.store.load()
+        if after.trading != before.trading:
+            assert not after.state.is_live
+        else:
+            assert after.state is before.state
+
     @rule()
     def restore(self) -> None:
-        self.attempt(lambda: self.service.restore(ALICE))
-        assert not self.service.status().state.is_live
+        self.recover(lambda: self.service.restore(ALICE))
 
     @rule()
     def reset(self) -> None:
-        self.attempt(lambda: self.service.reset(ALICE))
-        assert not self.service.status().state.is_live
+        self.recover(lambda: self.service.reset(ALICE))
 
     @rule(reason=st.text(max_size=20))
     def activate(self, reason: str) -> None:
