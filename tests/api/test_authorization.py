@@ -113,10 +113,24 @@ def test_when_authentication_keeps_failing_then_the_client_is_rate_limited(
     client = make_client(api=ApiSettings(failed_auth_limit=3, failed_auth_window_seconds=600))
     for _ in range(3):
         assert client.get("/api/status", headers=auth["wrong"]).status_code == 401
-    limited = client.get("/api/status", headers=auth["admin"])  # even a good token waits: no oracle
+    limited = client.get("/api/status", headers=auth["wrong"])
     assert limited.status_code == 429
     assert limited.json()["error"]["code"] == "TOO_MANY_FAILED_SIGN_INS"
     assert 0 < int(limited.headers["retry-after"]) <= 600
+
+
+def test_when_an_address_is_rate_limited_then_a_valid_token_still_stops_trading(
+    client: TestClient, auth: dict[str, dict[str, str]]
+) -> None:
+    # Behind a proxy or on loopback one address is everyone: guesses must not lock out the kill switch.
+    for _ in range(12):
+        assert client.get("/api/status", headers=auth["wrong"]).status_code in (401, 429)
+    assert client.get("/api/status", headers=auth["wrong"]).status_code == 429
+    response = client.post("/api/kill-switch/activate", json={"reason": "under attack"}, headers=auth["viewer"])
+    assert response.status_code == 200
+    status = client.get("/api/status", headers=auth["viewer"]).json()
+    assert status["kill_switch"]["active"] is True
+    assert client.get("/api/status", headers=auth["wrong"]).status_code == 429
 
 
 def test_when_no_token_is_sent_then_it_does_not_count_as_a_failed_guess(
