@@ -8,6 +8,7 @@ import stat
 from pathlib import Path
 
 import pytest
+import structlog.testing
 from fastapi.testclient import TestClient
 
 from nija.api.tokens import TOKENS_FILE, TokenFile
@@ -151,15 +152,21 @@ def test_the_token_file_holds_hashes_only_and_others_cannot_read_it(tokens: dict
     assert names == ["viewer", "operator", "admin", "admin2"]
 
 
-def test_when_the_token_file_is_readable_by_others_then_requests_fail_closed_with_the_fix(
+def test_when_the_token_file_is_readable_by_others_then_requests_fail_closed_without_revealing_it(
     client: TestClient, auth: dict[str, dict[str, str]], data_dir: Path
 ) -> None:
     (data_dir / TOKENS_FILE).chmod(0o644)
-    response = client.get("/api/status", headers=auth["admin"])
+    with structlog.testing.capture_logs() as logged:
+        response = client.get("/api/status", headers=auth["admin"])
     assert response.status_code == 503
     error = response.json()["error"]
-    assert error["code"] == "TOKEN_FILE_MODE"
-    assert "chmod 600" in error["fix"]
+    assert error["code"] == "TOKEN_STORE_UNAVAILABLE"
+    assert "server log" in error["message"]
+    assert str(data_dir) not in response.text  # an unauthenticated caller learns no path
+    problem = next(entry for entry in logged if entry["event"] == "token store unavailable")
+    assert problem["code"] == "TOKEN_FILE_MODE"
+    assert "chmod 600" in problem["fix"]
+    assert str(data_dir / TOKENS_FILE) in problem["problem"]
 
 
 def test_healthz_needs_no_token_and_reveals_nothing(client: TestClient) -> None:

@@ -10,11 +10,13 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import structlog
 from fastapi import Request
 
 from nija.api.errors import ApiError
 from nija.api.ratelimit import FailureLimiter
-from nija.api.tokens import Role, TokenFile
+from nija.api.tokens import Role, TokenFile, TokenRecord
+from nija.domain.errors import StorageProblem
 from nija.domain.transitions import Who
 
 SOURCE = "api"
@@ -46,7 +48,7 @@ class Authenticator:
                 "Create a token with 'nija token create NAME --role viewer|operator|admin'",
                 {"WWW-Authenticate": "Bearer"},
             )
-        record = self.tokens.verify(token.strip())
+        record = self._verify(token.strip())
         if record is not None:
             # A valid token always passes: guesses from a shared address (a proxy, loopback)
             # must never lock out the operators behind it, least of all from the kill switch.
@@ -69,6 +71,22 @@ class Authenticator:
             "Check the token, or create a new one with 'nija token create'",
             {"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
+
+    def _verify(self, token: str) -> TokenRecord | None:
+        try:
+            return self.tokens.verify(token)
+        except StorageProblem as exc:
+            # The caller is not authenticated: the token file's path and mode are for the
+            # operator reading the server log, not for whoever sent the request.
+            structlog.get_logger("nija.api").error(
+                "token store unavailable", code=exc.code, problem=exc.message, fix=exc.fix
+            )
+            raise ApiError(
+                503,
+                "TOKEN_STORE_UNAVAILABLE",
+                "Token store unavailable; see the server log",
+                "The server's operator must repair the token store (the server log says how)",
+            ) from exc
 
 
 def requires(role: Role) -> Callable[[Request], Principal]:
