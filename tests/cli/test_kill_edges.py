@@ -40,3 +40,12 @@ def test_when_nija_toml_is_valid_then_activate_does_not_warn(run: Run, data_dir:
     result = run("emergency_kill_switch.py", "activate", "drill")
     assert result.returncode == 0
     assert result.stderr == ""
+
+
+@pytest.mark.parametrize("flag", ["--force", "--yes"])
+def test_activate_accepts_force_and_yes_as_no_ops(run: Run, data_dir: Path, flag: str) -> None:
+    result = run("emergency_kill_switch.py", "activate", flag, "scripted", "stop")
+    assert result.returncode == 0, result.stderr
+    status = json.loads(run("emergency_kill_switch.py", "status", "--json").stdout)
+    assert status["active"] is True
+    assert status["reason"] == "scripted stop"  # the flag is not part of the reason

@@ -29,10 +29,11 @@ from nija.views import outcome_view, status_view
 
 @click.command(epilog=EXIT_CODES_HELP)
 @click.argument("reason", nargs=-1)
-@common_options(mutating=False)
+@common_options(mutating=True)
 @handles_errors
-def activate(reason: tuple[str, ...], data_dir: Path | None, as_json: bool) -> None:
-    """Stop all trading now. Never asks: in an emergency it must be instant."""
+def activate(reason: tuple[str, ...], data_dir: Path | None, as_json: bool, yes: bool) -> None:
+    """Stop all trading now. Never asks: in an emergency it must be instant
+    (--yes/--force are accepted and change nothing, for scripts that pass them)."""
     service = _emergency_service(data_dir)
     result = service.activate_kill(" ".join(reason), cli_who())
     warn_listener_errors(service)

@@ -24,10 +24,11 @@ def live_group() -> None:
 
 
 @live_group.command(epilog=EXIT_CODES_HELP)
-@common_options(mutating=False)
+@common_options(mutating=True)
 @handles_errors
-def request(data_dir: Path | None, as_json: bool) -> None:
-    """DRY_RUN → LIVE_PENDING_CONFIRMATION; prints the one-time confirmation code."""
+def request(data_dir: Path | None, as_json: bool, yes: bool) -> None:
+    """DRY_RUN → LIVE_PENDING_CONFIRMATION; prints the one-time confirmation code
+    (never asks: --yes/--force are accepted and change nothing)."""
     service = Invocation(data_dir, as_json, yes=False).service()
     configured = load_credentials(Path(service.store.location)) is not None
     result = service.request_live(cli_who(), credentials_configured=configured)
@@ -67,10 +68,10 @@ def confirm(code: str, phrase: str | None, data_dir: Path | None, as_json: bool)
 
 @live_group.command(epilog=EXIT_CODES_HELP)
 @click.argument("reason", nargs=-1)
-@common_options(mutating=False)
+@common_options(mutating=True)
 @handles_errors
-def cancel(reason: tuple[str, ...], data_dir: Path | None, as_json: bool) -> None:
-    """Withdraw the live request: back to DRY_RUN."""
+def cancel(reason: tuple[str, ...], data_dir: Path | None, as_json: bool, yes: bool) -> None:
+    """Withdraw the live request: back to DRY_RUN (never asks: --yes/--force change nothing)."""
     service = Invocation(data_dir, as_json, yes=False).service()
     result = service.cancel_live(cli_who(), " ".join(reason))
     if as_json:
