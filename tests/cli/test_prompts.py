@@ -8,13 +8,17 @@ import pty
 import select
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.conftest import REPO, Run, cli_env
 
 
-def run_on_pty(args: list[str], answer: str, cwd: Path) -> tuple[int, str]:
-    """Run a command with a real TTY on stdin, answer its prompt, return (code, output)."""
+def run_on_pty(
+    args: list[str], answer: str, cwd: Path, before_answer: Callable[[], None] = lambda: None
+) -> tuple[int, str]:
+    """Run a command with a real TTY on stdin, answer its prompt (after ``before_answer``),
+    return (code, output)."""
     leader, follower = pty.openpty()
     proc = subprocess.Popen(
         [sys.executable, *args],
@@ -41,6 +45,7 @@ def run_on_pty(args: list[str], answer: str, cwd: Path) -> tuple[int, str]:
             break
         output += chunk
         if not answered and b"[yes/no]" in output:
+            before_answer()
             os.write(leader, answer.encode() + b"\n")
             answered = True
     os.close(leader)
@@ -82,3 +87,21 @@ def test_deactivation_prompts_on_a_terminal(run: Run, data_dir: Path) -> None:
     code, out = run_on_pty([str(REPO / "emergency_kill_switch.py"), "deactivate", "drill over"], "yes", data_dir)
     assert code == 0, out
     assert json.loads((data_dir / ".nija_kill_switch_state.json").read_text())["is_active"] is False
+
+
+def test_when_a_new_kill_arrives_while_the_deactivation_prompt_waits_then_it_is_refused(
+    run: Run, data_dir: Path
+) -> None:
+    assert run("emergency_kill_switch.py", "activate", "drill").returncode == 0
+
+    def another_operator_kills() -> None:
+        assert run("emergency_kill_switch.py", "activate", "exchange hacked").returncode == 0
+
+    code, out = run_on_pty(
+        [str(REPO / "emergency_kill_switch.py"), "deactivate", "drill over"], "yes", data_dir, another_operator_kills
+    )
+    assert code == 3, out
+    assert "changed since you looked" in out
+    kill = json.loads((data_dir / ".nija_kill_switch_state.json").read_text())
+    assert kill["is_active"] is True
+    assert (data_dir / "EMERGENCY_STOP").exists()

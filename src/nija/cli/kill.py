@@ -90,9 +90,10 @@ def deactivate(reason: tuple[str, ...], data_dir: Path | None, as_json: bool, ye
     never to trading: run 'safe_restore_trading.py restore' afterwards."""
     service = Invocation(data_dir, as_json, yes).service()
     text = " ".join(reason)
+    seen = service.kill_seen()  # a kill raised while the prompt waits must not be cleared by it
     if text.strip() and service.snapshot().kill_active:
         confirm(f"Deactivate the kill switch ({text})?", yes=yes)
-    result = service.deactivate_kill(text, cli_who())
+    result = service.deactivate_kill(text, cli_who(), expected=seen)
     warn_listener_errors(service)
     if as_json:
         print_json(outcome_view(result))
