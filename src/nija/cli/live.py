@@ -15,6 +15,7 @@ from nija.cli import render
 from nija.cli.common import EXIT_CODES_HELP, Invocation, cli_who, common_options, handles_errors, print_json
 from nija.credentials import load_credentials
 from nija.domain.errors import AcknowledgmentRequired
+from nija.store import config_dir
 from nija.views import outcome_view
 
 
@@ -30,7 +31,7 @@ def request(data_dir: Path | None, as_json: bool, yes: bool) -> None:
     """DRY_RUN → LIVE_PENDING_CONFIRMATION; prints the one-time confirmation code
     (never asks: --yes/--force are accepted and change nothing)."""
     service = Invocation(data_dir, as_json, yes=False).service()
-    configured = load_credentials(Path(service.store.location)) is not None
+    configured = load_credentials(config_dir(data_dir)) is not None
     result = service.request_live(cli_who(), credentials_configured=configured)
     if as_json:
         print_json(live_request_view(result))
