@@ -58,8 +58,8 @@ def confirm(code: str, phrase: str | None, data_dir: Path | None, as_json: bool)
                 "No terminal to type the risk acknowledgment on; nothing was done",
                 f'Pass --phrase "{expected}"',
             )
-        click.echo(f"⚠️  Live trading risks real capital. Type exactly: {expected}")
-        phrase = click.prompt("Acknowledgment", default="", show_default=False)
+        click.echo(f"⚠️  Live trading risks real capital. Type exactly: {expected}", err=True)
+        phrase = click.prompt("Acknowledgment", default="", show_default=False, err=True)
     result = service.confirm_live(code, phrase, cli_who())
     if as_json:
         print_json(outcome_view(result))
