@@ -239,8 +239,8 @@ class SafetyService:
 
     def _expire(self, tx: Transaction, who: Who, events: list[Event]) -> Outcome | None:
         record = tx.snapshot.trading
-        if not isinstance(record, TradingRecord):
-            return None
+        if not isinstance(record, TradingRecord) or tx.snapshot.kill_active:
+            return None  # while killed nothing but EMERGENCY_STOP may be entered
         expired = live.expire_pending(record, who, self.clock())
         if expired is None:
             return None

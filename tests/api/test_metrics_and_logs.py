@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from pathlib import Path
+
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -41,3 +45,20 @@ def test_metrics_follow_a_kill_and_a_restore(client: TestClient, tokens: dict[st
 
 def test_every_response_carries_a_request_id(client: TestClient) -> None:
     assert client.get("/healthz").headers.get("x-request-id")
+
+
+def test_server_records_a_bare_kill_file_so_deleting_it_undoes_nothing(
+    make_client: Callable[..., TestClient], data_dir: Path, tokens: dict[str, str]
+) -> None:
+    admin = bearer(tokens["admin"])
+    with make_client() as client:  # the context runs the app's watcher
+        assert client.post("/api/restore", headers=admin).status_code == 200
+        (data_dir / "EMERGENCY_STOP").touch()
+        deadline = time.monotonic() + 30
+        while client.get("/api/status", headers=admin).json()["kill_switch"]["record_active"] is not True:
+            assert time.monotonic() < deadline, "the server never recorded the bare kill file"
+            time.sleep(0.1)
+        (data_dir / "EMERGENCY_STOP").unlink()
+        status = client.get("/api/status", headers=admin).json()
+        assert status["kill_switch"]["active"] is True
+        assert status["state"] == "EMERGENCY_STOP"

@@ -38,6 +38,8 @@ BAD_CONTENTS = {
     "bad_timestamp": GOOD_STATE.replace("2026-02-17T22:01:15.133111", "yesterday"),
     "newer_schema": json.dumps({**json.loads(GOOD_STATE), "schema_version": 99}),
     "binary": "\x00\xff\xfe garbage",
+    "huge_number": '{"current_state": "OFF", "history": [], "x": ' + "1" * 5000 + "}",
+    "deep_nesting": "[" * 100_000 + "]" * 100_000,
 }
 
 

@@ -50,6 +50,7 @@ from nija.domain.clock import Clock
 from nija.domain.errors import LiveRequestRefused, NijaError, SafetyRefusal, UsageProblem
 from nija.domain.recovery import Plan
 from nija.domain.transitions import Who
+from nija.kill_adoption import BareKillAdopter
 from nija.observability.inconsistencies import InconsistencyWatch
 from nija.observability.metrics import metrics_of
 from nija.observability.request_id import RequestIdMiddleware
@@ -78,9 +79,13 @@ def create_app(
     if clock is not None:
         service.clock = clock
     announcer = InconsistencyWatch(service, SERVER)
+    adopter = BareKillAdopter(service, SERVER)
 
     def status_and_announce() -> dict[str, Any]:
-        announcer.check()  # newly found inconsistencies are audited and notified once
+        report = service.status(history_items=0)
+        if adopter.check(report):  # a bare `touch EMERGENCY_STOP` is recorded, so rm undoes nothing
+            report = service.status(history_items=0)
+        announcer.check(report)  # newly found inconsistencies are audited and notified once
         return status_payload(service)
 
     watcher = Watcher(

@@ -60,7 +60,7 @@ def fsync_directory(directory: Path) -> None:
 def not_writable(path: Path, exc: OSError) -> StorageNotWritable:
     cause = _CAUSES.get(exc.errno or 0, exc.strerror or str(exc))
     return StorageNotWritable(
-        f"Cannot write {path}: {cause}. Nothing was changed",
+        f"Cannot write {path}: {cause}; that file is unchanged",
         f"Check permissions (ls -la {path.parent}; chmod 644 {path}; the directory needs u+w), "
         "free disk space (df -h) and that the file system is not mounted read-only",
     )

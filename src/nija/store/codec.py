@@ -151,8 +151,8 @@ def _load_object(raw: bytes) -> dict[str, Any]:
         raise DecodeError("the file is empty")
     try:
         doc = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DecodeError(f"not valid JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8, huge ints, deep nesting
+        raise DecodeError(f"not valid JSON: {str(exc)[:200]}") from None
     if not isinstance(doc, dict):
         raise DecodeError(f"expected a JSON object, found {type(doc).__name__}")
     return doc

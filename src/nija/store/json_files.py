@@ -24,7 +24,13 @@ from pathlib import Path
 from typing import TypeVar
 
 from nija.domain.change import Change
-from nija.domain.errors import SafetyRefusal, StorageNotWritable, StorageUnavailable, UsageProblem
+from nija.domain.errors import (
+    SafetyRefusal,
+    StorageNotWritable,
+    StorageProblem,
+    StorageUnavailable,
+    UsageProblem,
+)
 from nija.domain.permission import Permission, decide
 from nija.domain.records import Heartbeat, KillRecord, Snapshot, TradingRecord, Unreadable
 from nija.domain.transitions import Who
@@ -158,11 +164,17 @@ class JsonFileStore:
         write_atomic(self.heartbeat_path, codec.encode_heartbeat(heartbeat), durable=False)
 
     def _remove_orphaned_temp_files(self) -> None:
-        """Temp files left by a writer that died mid-write (only writers hold the lock)."""
-        for pattern in (f"{STATE_FILE}.*.tmp", f"{KILL_STATE_FILE}.*.tmp", f".{KILL_FILE}.*.removing"):
+        """Temp files left by a writer that died mid-write (only writers hold the lock).
+
+        A kill file grabbed by a deactivation that died is put back, never deleted: when
+        in doubt, the kill stands (status then shows KILL_FILE_WITHOUT_RECORD)."""
+        for pattern in (f"{STATE_FILE}.*.tmp", f"{KILL_STATE_FILE}.*.tmp"):
             for leftover in self.data_dir.glob(pattern):
                 with suppress(OSError):
                     leftover.unlink()
+        for grabbed in self.data_dir.glob(f".{KILL_FILE}.*.removing"):
+            with suppress(OSError):
+                _put_back(grabbed, self.kill_path)
 
 
 class _FileTransaction:
@@ -178,13 +190,30 @@ class _FileTransaction:
         return self._snapshot
 
     def commit(self, change: Change) -> None:
+        """Write the state, then the kill record, and remove the kill file last: whatever
+        point a failure or a crash stops at, some sign of the kill is still there."""
         store = self._store
         if change.clear_kill_flag:
-            self._clear_kill_flag()
-        if change.kill is not None:
-            self._replace(store.kill_state_path, self._snapshot.kill, codec.encode_kill(change.kill))
-        if change.trading is not None:
-            self._replace(store.state_path, self._snapshot.trading, codec.encode_trading(change.trading))
+            self._refuse_if_kill_flag_changed()
+        written: list[str] = []
+        try:
+            if change.trading is not None:
+                self._replace(store.state_path, self._snapshot.trading, codec.encode_trading(change.trading))
+                written.append(store.state_path.name)
+            if change.kill is not None:
+                self._replace(store.kill_state_path, self._snapshot.kill, codec.encode_kill(change.kill))
+                written.append(store.kill_state_path.name)
+            if change.clear_kill_flag:
+                self._clear_kill_flag()
+        except StorageProblem as exc:
+            if not written:
+                raise
+            raise type(exc)(
+                f"{exc.message}. Partly written: {', '.join(written)} already changed; the kill "
+                "switch stays active while EMERGENCY_STOP or an active record remains",
+                exc.fix,
+                code=exc.code,
+            ) from exc
 
     def _replace(self, path: Path, seen: TradingRecord | KillRecord | Unreadable, data: bytes) -> None:
         if isinstance(seen, Unreadable):
@@ -208,6 +237,10 @@ class _FileTransaction:
         stamp = uuid.uuid4().hex[:8]
         write_atomic(path.with_name(f"{path.name}.corrupt-{stamp}"), data)
 
+    def _refuse_if_kill_flag_changed(self) -> None:
+        if self._store._kill_flag_identity() != self._flag_identity:
+            raise _new_kill_refusal()
+
     def _clear_kill_flag(self) -> None:
         """Remove the kill file only if it is the one seen when the change was decided.
 
@@ -223,17 +256,31 @@ class _FileTransaction:
             raise not_writable(store.kill_path, exc) from exc
         st = os.stat(grabbed)
         if (st.st_ino, st.st_mtime_ns) != self._flag_identity:
-            # If yet another kill file appeared meanwhile, the kill stands either way.
-            with suppress(FileExistsError):
-                os.link(grabbed, store.kill_path)
-            os.unlink(grabbed)
-            raise SafetyRefusal(
-                "A new kill arrived while deactivating: the kill switch stays active",
-                "Find out who activated it (emergency_kill_switch.py history) before trying again",
-                code="KILL_RAISED_DURING_DEACTIVATION",
-            )
+            _put_back(grabbed, store.kill_path)
+            raise _new_kill_refusal()
         os.unlink(grabbed)
         fsync_directory(store.data_dir)
+
+
+def _new_kill_refusal() -> SafetyRefusal:
+    return SafetyRefusal(
+        "A new kill arrived while deactivating: the kill switch stays active",
+        "Find out who activated it (emergency_kill_switch.py history) before trying again",
+        code="KILL_RAISED_DURING_DEACTIVATION",
+    )
+
+
+def _put_back(grabbed: Path, kill_path: Path) -> None:
+    """Return a grabbed kill file; if yet another appeared meanwhile, the kill stands anyway."""
+    try:
+        os.link(grabbed, kill_path)
+    except FileExistsError:
+        pass
+    except OSError:
+        if not kill_path.exists():
+            os.rename(grabbed, kill_path)
+            return
+    os.unlink(grabbed)
 
 
 def _decode(

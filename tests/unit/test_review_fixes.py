@@ -1,0 +1,86 @@
+"""Safety fixes from review: write order, crash leftovers, expiry while killed, bare kills."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from nija.domain.errors import StorageNotWritable
+from nija.domain.live import ACKNOWLEDGMENT_PHRASE, LivePolicy
+from nija.domain.states import TradingState
+from nija.domain.transitions import Who
+from nija.kill_adoption import GRACE_S, BareKillAdopter
+from nija.service import SafetyService
+from nija.store import json_files
+from nija.store.json_files import JsonFileStore
+from nija.testing import FakeClock
+
+WHO = Who("t", "test")
+
+
+def live_service(data_dir: Path, clock: FakeClock) -> SafetyService:
+    service = SafetyService(JsonFileStore(data_dir), clock=clock, policy=LivePolicy(min_dry_run=timedelta(0)))
+    service.restore(WHO)
+    request = service.request_live(WHO, credentials_configured=True)
+    service.confirm_live(request.code, ACKNOWLEDGMENT_PHRASE, WHO)
+    return service
+
+
+def test_deactivation_failing_halfway_leaves_the_kill_standing(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    service = live_service(data_dir, FakeClock())
+    (data_dir / "EMERGENCY_STOP").touch()  # a bare kill while LIVE_ACTIVE
+    real_write = json_files.write_atomic
+
+    def disk_full_for_the_kill_record(path: Path, data: bytes, **kwargs: object) -> None:
+        if path.name == json_files.KILL_STATE_FILE:
+            raise StorageNotWritable(f"Cannot write {path}: no space left on device (disk full)")
+        real_write(path, data, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(json_files, "write_atomic", disk_full_for_the_kill_record)
+    with pytest.raises(StorageNotWritable, match="Partly written"):
+        service.deactivate_kill("fixed", WHO)
+    assert (data_dir / "EMERGENCY_STOP").exists()
+    assert not service.store.permission_view().check().allowed
+    assert service.status().state is TradingState.OFF  # written first, and OFF trades nothing
+
+
+def test_a_kill_file_grabbed_by_a_dead_deactivation_is_put_back(data_dir: Path) -> None:
+    store = JsonFileStore(data_dir)
+    service = SafetyService(store, clock=FakeClock())
+    service.activate_kill("x", WHO)
+    (data_dir / "EMERGENCY_STOP").rename(data_dir / ".EMERGENCY_STOP.0123abcd.removing")  # died here
+    with store.transaction():
+        pass
+    assert (data_dir / "EMERGENCY_STOP").exists()
+    assert not list(data_dir.glob(".EMERGENCY_STOP.*"))
+
+
+def test_no_expiry_transition_while_the_kill_switch_is_active(data_dir: Path) -> None:
+    clock = FakeClock()
+    service = SafetyService(JsonFileStore(data_dir), clock=clock, policy=LivePolicy(min_dry_run=timedelta(0)))
+    service.restore(WHO)
+    service.request_live(WHO, credentials_configured=True)
+    (data_dir / "EMERGENCY_STOP").touch()
+    clock.advance(minutes=30)
+    assert service.expire_live_request(WHO) is None
+    assert service.status().state is TradingState.LIVE_PENDING_CONFIRMATION  # only a kill may move it now
+
+
+def test_bare_kill_file_is_adopted_after_the_grace_period(data_dir: Path) -> None:
+    service = SafetyService(JsonFileStore(data_dir), clock=FakeClock())
+    service.restore(WHO)
+    seconds = [0.0]
+    adopter = BareKillAdopter(service, WHO, clock=lambda: seconds[0])
+    (data_dir / "EMERGENCY_STOP").touch()
+    assert not adopter.check(service.status())
+    seconds[0] = GRACE_S / 2
+    assert not adopter.check(service.status())
+    seconds[0] = GRACE_S
+    assert adopter.check(service.status())
+    (data_dir / "EMERGENCY_STOP").unlink()
+    status = service.status()
+    assert status.kill_active  # deleting the file now deactivates nothing
+    assert status.state is TradingState.EMERGENCY_STOP
+    assert not adopter.check(status)
