@@ -8,6 +8,7 @@ import stat
 from pathlib import Path
 
 import pytest
+import structlog.testing
 from fastapi.testclient import TestClient
 
 from nija.api.tokens import TOKENS_FILE, TokenFile
@@ -113,10 +114,24 @@ def test_when_authentication_keeps_failing_then_the_client_is_rate_limited(
     client = make_client(api=ApiSettings(failed_auth_limit=3, failed_auth_window_seconds=600))
     for _ in range(3):
         assert client.get("/api/status", headers=auth["wrong"]).status_code == 401
-    limited = client.get("/api/status", headers=auth["admin"])  # even a good token waits: no oracle
+    limited = client.get("/api/status", headers=auth["wrong"])
     assert limited.status_code == 429
     assert limited.json()["error"]["code"] == "TOO_MANY_FAILED_SIGN_INS"
     assert 0 < int(limited.headers["retry-after"]) <= 600
+
+
+def test_when_an_address_is_rate_limited_then_a_valid_token_still_stops_trading(
+    client: TestClient, auth: dict[str, dict[str, str]]
+) -> None:
+    # Behind a proxy or on loopback one address is everyone: guesses must not lock out the kill switch.
+    for _ in range(12):
+        assert client.get("/api/status", headers=auth["wrong"]).status_code in (401, 429)
+    assert client.get("/api/status", headers=auth["wrong"]).status_code == 429
+    response = client.post("/api/kill-switch/activate", json={"reason": "under attack"}, headers=auth["viewer"])
+    assert response.status_code == 200
+    status = client.get("/api/status", headers=auth["viewer"]).json()
+    assert status["kill_switch"]["active"] is True
+    assert client.get("/api/status", headers=auth["wrong"]).status_code == 429
 
 
 def test_when_no_token_is_sent_then_it_does_not_count_as_a_failed_guess(
@@ -137,15 +152,21 @@ def test_the_token_file_holds_hashes_only_and_others_cannot_read_it(tokens: dict
     assert names == ["viewer", "operator", "admin", "admin2"]
 
 
-def test_when_the_token_file_is_readable_by_others_then_requests_fail_closed_with_the_fix(
+def test_when_the_token_file_is_readable_by_others_then_requests_fail_closed_without_revealing_it(
     client: TestClient, auth: dict[str, dict[str, str]], data_dir: Path
 ) -> None:
     (data_dir / TOKENS_FILE).chmod(0o644)
-    response = client.get("/api/status", headers=auth["admin"])
+    with structlog.testing.capture_logs() as logged:
+        response = client.get("/api/status", headers=auth["admin"])
     assert response.status_code == 503
     error = response.json()["error"]
-    assert error["code"] == "TOKEN_FILE_MODE"
-    assert "chmod 600" in error["fix"]
+    assert error["code"] == "TOKEN_STORE_UNAVAILABLE"
+    assert "server log" in error["message"]
+    assert str(data_dir) not in response.text  # an unauthenticated caller learns no path
+    problem = next(entry for entry in logged if entry["event"] == "token store unavailable")
+    assert problem["code"] == "TOKEN_FILE_MODE"
+    assert "chmod 600" in problem["fix"]
+    assert str(data_dir / TOKENS_FILE) in problem["problem"]
 
 
 def test_healthz_needs_no_token_and_reveals_nothing(client: TestClient) -> None:

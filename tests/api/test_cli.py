@@ -84,6 +84,17 @@ def test_live_cancel_returns_to_dry_run(run: Run, data_dir: Path) -> None:
     assert run("nija", "live", "cancel").returncode == 3
 
 
+def test_live_request_and_cancel_accept_force_and_yes_as_no_ops(run: Run, data_dir: Path) -> None:
+    (data_dir / "nija.toml").write_text("[live]\nmin_dry_run_minutes = 0\n")
+    run("nija", "restore", "--yes")
+    requested = run("nija", "live", "request", "--force", "--json", env=CREDS)
+    assert requested.returncode == 0, requested.stderr
+    assert json.loads(run("nija", "status", "--json").stdout)["state"] == "LIVE_PENDING_CONFIRMATION"
+    cancelled = run("nija", "live", "cancel", "--yes", "scripted", "--json")
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert json.loads(cancelled.stdout)["after"] == "DRY_RUN"
+
+
 def test_recovery_tool_never_offers_live(run: Run) -> None:
     result = run("safe_restore_trading.py", "--help")
     assert "live" not in [

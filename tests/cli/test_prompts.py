@@ -8,13 +8,21 @@ import pty
 import select
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.conftest import REPO, Run, cli_env
 
 
-def run_on_pty(args: list[str], answer: str, cwd: Path) -> tuple[int, str]:
-    """Run a command with a real TTY on stdin, answer its prompt, return (code, output)."""
+def run_on_pty(
+    args: list[str],
+    answer: str,
+    cwd: Path,
+    before_answer: Callable[[], None] = lambda: None,
+    prompt: bytes = b"[yes/no]",
+) -> tuple[int, str]:
+    """Run a command with a real TTY on stdin, answer its prompt (after ``before_answer``),
+    return (code, output)."""
     leader, follower = pty.openpty()
     proc = subprocess.Popen(
         [sys.executable, *args],
@@ -40,7 +48,8 @@ def run_on_pty(args: list[str], answer: str, cwd: Path) -> tuple[int, str]:
         if not chunk:
             break
         output += chunk
-        if not answered and b"[yes/no]" in output:
+        if not answered and prompt in output:
+            before_answer()
             os.write(leader, answer.encode() + b"\n")
             answered = True
     os.close(leader)
@@ -82,3 +91,56 @@ def test_deactivation_prompts_on_a_terminal(run: Run, data_dir: Path) -> None:
     code, out = run_on_pty([str(REPO / "emergency_kill_switch.py"), "deactivate", "drill over"], "yes", data_dir)
     assert code == 0, out
     assert json.loads((data_dir / ".nija_kill_switch_state.json").read_text())["is_active"] is False
+
+
+def test_when_a_new_kill_arrives_while_the_deactivation_prompt_waits_then_it_is_refused(
+    run: Run, data_dir: Path
+) -> None:
+    assert run("emergency_kill_switch.py", "activate", "drill").returncode == 0
+
+    def another_operator_kills() -> None:
+        assert run("emergency_kill_switch.py", "activate", "exchange hacked").returncode == 0
+
+    code, out = run_on_pty(
+        [str(REPO / "emergency_kill_switch.py"), "deactivate", "drill over"], "yes", data_dir, another_operator_kills
+    )
+    assert code == 3, out
+    assert "changed since you looked" in out
+    kill = json.loads((data_dir / ".nija_kill_switch_state.json").read_text())
+    assert kill["is_active"] is True
+    assert (data_dir / "EMERGENCY_STOP").exists()
+
+
+def test_ctrl_d_at_the_live_phrase_prompt_declines_with_exit_3(run: Run, data_dir: Path) -> None:
+    (data_dir / "nija.toml").write_text("[live]\nmin_dry_run_minutes = 0\n")
+    assert run("nija", "restore", "--yes").returncode == 0
+    creds = {"NIJA_API_KEY": "k", "NIJA_API_SECRET": "s"}
+    requested = run("nija", "live", "request", "--json", env=creds)
+    assert requested.returncode == 0, requested.stderr
+    code = json.loads(requested.stdout)["code"]
+    exit_code, out = run_on_pty(["-m", "nija", "live", "confirm", code], "\x04", data_dir, prompt=b"Acknowledgment")
+    assert exit_code == 3, out
+    assert "Declined" in out
+    assert "Aborted" not in out
+    status = json.loads(run("nija", "status", "--json").stdout)
+    assert status["state"] == "LIVE_PENDING_CONFIRMATION"
+
+
+def test_with_json_the_prompt_goes_to_stderr_and_stdout_stays_json(run: Run, data_dir: Path) -> None:
+    assert run("emergency_kill_switch.py", "activate", "drill").returncode == 0
+    leader, follower = pty.openpty()  # a terminal on stdin only; stdout and stderr are pipes
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "emergency_kill_switch.py"), "deactivate", "--json", "drill over"],
+        stdin=follower,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=data_dir,
+        env=cli_env(),
+    )
+    os.close(follower)
+    os.write(leader, b"yes\n")  # the terminal buffers the answer until the prompt reads it
+    stdout, stderr = proc.communicate(timeout=30)
+    os.close(leader)
+    assert proc.returncode == 0, stderr
+    assert b"[yes/no]" in stderr
+    assert json.loads(stdout)["kill_active"] is False

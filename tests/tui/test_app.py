@@ -115,6 +115,26 @@ def test_d_deactivates_after_a_reason_and_a_confirmation(data_dir: Path) -> None
     assert report.recent_history[-1].source == "tui"
 
 
+def test_d_refuses_when_a_new_kill_arrives_while_the_dialog_is_open(data_dir: Path) -> None:
+    build_service(data_dir).activate_kill("test stop", OPERATOR)
+
+    async def scenario(app: ControlCenter, pilot: Pilot[None]) -> None:
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, ReasonScreen), "the reason dialog")
+        build_service(data_dir).activate_kill("exchange hacked", Who("other@test", "cli"))
+        await type_text(pilot, "fixed the feed")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        await pilot.press("y")
+        await until(pilot, lambda: "REFUSED" in app.last_message, "the refusal")
+        assert "changed since you looked" in app.last_message
+
+    drive(data_dir, scenario)
+    report = on_disk(data_dir)
+    assert report.kill_active
+    assert report.kill_file_exists
+
+
 def test_d_declined_leaves_the_kill_switch_active(data_dir: Path) -> None:
     build_service(data_dir).activate_kill("test stop", OPERATOR)
 

@@ -10,11 +10,13 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import structlog
 from fastapi import Request
 
 from nija.api.errors import ApiError
 from nija.api.ratelimit import FailureLimiter
-from nija.api.tokens import Role, TokenFile
+from nija.api.tokens import Role, TokenFile, TokenRecord
+from nija.domain.errors import StorageProblem
 from nija.domain.transitions import Who
 
 SOURCE = "api"
@@ -37,15 +39,6 @@ class Authenticator:
 
     def authenticate(self, request: Request) -> Principal:
         client = request.client.host if request.client else "unknown"
-        wait = self.limiter.retry_after(client)
-        if wait > 0:
-            raise ApiError(
-                429,
-                "TOO_MANY_FAILED_SIGN_INS",
-                "Too many failed authentications from this address",
-                f"Wait {math.ceil(wait)} seconds and check the token",
-                {"Retry-After": str(math.ceil(wait))},
-            )
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise ApiError(
@@ -55,17 +48,45 @@ class Authenticator:
                 "Create a token with 'nija token create NAME --role viewer|operator|admin'",
                 {"WWW-Authenticate": "Bearer"},
             )
-        record = self.tokens.verify(token.strip())
-        if record is None:
-            self.limiter.fail(client)
+        record = self._verify(token.strip())
+        if record is not None:
+            # A valid token always passes: guesses from a shared address (a proxy, loopback)
+            # must never lock out the operators behind it, least of all from the kill switch.
+            # Tokens are 256 random bits, so answering a guess 429 rather than 401 tells nothing.
+            return Principal(record.name, record.role)
+        wait = self.limiter.retry_after(client)
+        if wait > 0:
             raise ApiError(
-                401,
-                "INVALID_TOKEN",
-                "The API token is wrong or has been revoked",
-                "Check the token, or create a new one with 'nija token create'",
-                {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+                429,
+                "TOO_MANY_FAILED_SIGN_INS",
+                "Too many failed authentications from this address",
+                f"Wait {math.ceil(wait)} seconds and check the token",
+                {"Retry-After": str(math.ceil(wait))},
             )
-        return Principal(record.name, record.role)
+        self.limiter.fail(client)
+        raise ApiError(
+            401,
+            "INVALID_TOKEN",
+            "The API token is wrong or has been revoked",
+            "Check the token, or create a new one with 'nija token create'",
+            {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
+
+    def _verify(self, token: str) -> TokenRecord | None:
+        try:
+            return self.tokens.verify(token)
+        except StorageProblem as exc:
+            # The caller is not authenticated: the token file's path and mode are for the
+            # operator reading the server log, not for whoever sent the request.
+            structlog.get_logger("nija.api").error(
+                "token store unavailable", code=exc.code, problem=exc.message, fix=exc.fix
+            )
+            raise ApiError(
+                503,
+                "TOKEN_STORE_UNAVAILABLE",
+                "Token store unavailable; see the server log",
+                "The server's operator must repair the token store (the server log says how)",
+            ) from exc
 
 
 def requires(role: Role) -> Callable[[Request], Principal]:

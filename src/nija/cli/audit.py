@@ -16,7 +16,7 @@ from nija.audit.since import parse_since
 from nija.cli import render
 from nija.cli.common import EXIT_CODES_HELP, common_options, handles_errors, print_json
 from nija.domain.events import EventKind
-from nija.store import open_store
+from nija.store import config_dir
 
 AUDIT_EXIT_HELP = (
     "Exit codes: 0 intact (or nothing to show), 1 unexpected error, 2 usage, "
@@ -30,7 +30,7 @@ def audit_group() -> None:
 
 
 def _log(data_dir: Path | None) -> AuditLog:
-    return AuditLog(Path(open_store(data_dir).location))
+    return AuditLog(config_dir(data_dir))  # the data directory for every store
 
 
 @audit_group.command(epilog=AUDIT_EXIT_HELP)

@@ -130,8 +130,11 @@ def handles_errors(fn: Callable[P, T]) -> Callable[P, T]:
         except NijaError as exc:
             _report_error(exc.code, exc.message, exc.fix, as_json)
             sys.exit(exc.exit_code)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
+        except (click.exceptions.Exit, click.ClickException):
             raise
+        except click.Abort:  # Ctrl-C or Ctrl-D at a prompt: a refusal like answering no
+            _report_error("DECLINED", "Declined: nothing was done", "", as_json)
+            sys.exit(ConfirmationDeclined.exit_code)
         except KeyboardInterrupt:
             _report_error("INTERRUPTED", "Interrupted", "", as_json)
             sys.exit(ConfirmationDeclined.exit_code)
@@ -169,7 +172,8 @@ def confirm(question: str, *, yes: bool) -> None:
             code="NO_TERMINAL",
         )
     try:
-        answer = click.prompt(f"{question} [yes/no]", default="no", show_default=False)
+        # On stderr, so that --json output stays pure JSON.
+        answer = click.prompt(f"{question} [yes/no]", default="no", show_default=False, err=True)
     except click.Abort:
         answer = "no"
     if answer.strip().lower() not in ("y", "yes"):

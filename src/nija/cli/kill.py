@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from rich.text import Text
 
+from nija.assembly import CONFIG_FILE, build_service
 from nija.cli import render
 from nija.cli.common import (
     EXIT_CODES_HELP,
@@ -14,21 +15,26 @@ from nija.cli.common import (
     cli_who,
     common_options,
     confirm,
+    current_selection,
     handles_errors,
     print_json,
     warn_listener_errors,
 )
 from nija.cli.recovery import history
+from nija.domain.errors import NijaError
+from nija.service import SafetyService
+from nija.store import config_dir
 from nija.views import outcome_view, status_view
 
 
 @click.command(epilog=EXIT_CODES_HELP)
 @click.argument("reason", nargs=-1)
-@common_options(mutating=False)
+@common_options(mutating=True)
 @handles_errors
-def activate(reason: tuple[str, ...], data_dir: Path | None, as_json: bool) -> None:
-    """Stop all trading now. Never asks: in an emergency it must be instant."""
-    service = Invocation(data_dir, as_json, yes=True).service()
+def activate(reason: tuple[str, ...], data_dir: Path | None, as_json: bool, yes: bool) -> None:
+    """Stop all trading now. Never asks: in an emergency it must be instant
+    (--yes/--force are accepted and change nothing, for scripts that pass them)."""
+    service = _emergency_service(data_dir)
     result = service.activate_kill(" ".join(reason), cli_who())
     warn_listener_errors(service)
     if as_json:
@@ -43,6 +49,38 @@ def activate(reason: tuple[str, ...], data_dir: Path | None, as_json: bool) -> N
     )
 
 
+def _emergency_service(data_dir: Path | None) -> SafetyService:
+    """The service, even when nija.toml is broken: a bad setting must never stop a stop
+    (nor hide one). Falls back to the default settings (same store) and says so on stderr."""
+    try:
+        return build_service(data_dir, selection=current_selection())
+    except NijaError:
+        problem = _config_problem(data_dir)
+        if problem is None:
+            raise  # not the configuration: the store itself cannot be opened
+    click.echo(
+        f"⚠️ Warning: {problem.message}. Using the default settings "
+        f"(notifications configured there are not sent); fix: {problem.fix}",
+        err=True,
+    )
+    from nija.config import NijaConfig
+
+    return build_service(data_dir, config=NijaConfig(), selection=current_selection())
+
+
+def _config_problem(data_dir: Path | None) -> NijaError | None:
+    directory = config_dir(data_dir)
+    if not (directory / CONFIG_FILE).exists():
+        return None
+    from nija.config import load_config  # pydantic loads only on this rare path
+
+    try:
+        load_config(directory)
+    except NijaError as exc:
+        return exc
+    return None
+
+
 @click.command(epilog=EXIT_CODES_HELP)
 @click.argument("reason", nargs=-1)
 @common_options(mutating=True)
@@ -52,9 +90,10 @@ def deactivate(reason: tuple[str, ...], data_dir: Path | None, as_json: bool, ye
     never to trading: run 'safe_restore_trading.py restore' afterwards."""
     service = Invocation(data_dir, as_json, yes).service()
     text = " ".join(reason)
+    seen = service.kill_seen()  # a kill raised while the prompt waits must not be cleared by it
     if text.strip() and service.snapshot().kill_active:
         confirm(f"Deactivate the kill switch ({text})?", yes=yes)
-    result = service.deactivate_kill(text, cli_who())
+    result = service.deactivate_kill(text, cli_who(), expected=seen)
     warn_listener_errors(service)
     if as_json:
         print_json(outcome_view(result))
@@ -70,7 +109,7 @@ def deactivate(reason: tuple[str, ...], data_dir: Path | None, as_json: bool, ye
 @handles_errors
 def kill_status(data_dir: Path | None, as_json: bool) -> None:
     """Show whether the kill switch is active, why, since when and by whom."""
-    service = Invocation(data_dir, as_json, yes=False).service()
+    service = _emergency_service(data_dir)  # seeing the kill must not depend on nija.toml either
     report = service.status()
     if as_json:
         print_json(status_view(report, service.store.location)["kill_switch"])

@@ -15,6 +15,7 @@ from nija.cli import render
 from nija.cli.common import EXIT_CODES_HELP, Invocation, cli_who, common_options, handles_errors, print_json
 from nija.credentials import load_credentials
 from nija.domain.errors import AcknowledgmentRequired
+from nija.store import config_dir
 from nija.views import outcome_view
 
 
@@ -24,12 +25,13 @@ def live_group() -> None:
 
 
 @live_group.command(epilog=EXIT_CODES_HELP)
-@common_options(mutating=False)
+@common_options(mutating=True)
 @handles_errors
-def request(data_dir: Path | None, as_json: bool) -> None:
-    """DRY_RUN → LIVE_PENDING_CONFIRMATION; prints the one-time confirmation code."""
+def request(data_dir: Path | None, as_json: bool, yes: bool) -> None:
+    """DRY_RUN → LIVE_PENDING_CONFIRMATION; prints the one-time confirmation code
+    (never asks: --yes/--force are accepted and change nothing)."""
     service = Invocation(data_dir, as_json, yes=False).service()
-    configured = load_credentials(Path(service.store.location)) is not None
+    configured = load_credentials(config_dir(data_dir)) is not None
     result = service.request_live(cli_who(), credentials_configured=configured)
     if as_json:
         print_json(live_request_view(result))
@@ -56,8 +58,8 @@ def confirm(code: str, phrase: str | None, data_dir: Path | None, as_json: bool)
                 "No terminal to type the risk acknowledgment on; nothing was done",
                 f'Pass --phrase "{expected}"',
             )
-        click.echo(f"⚠️  Live trading risks real capital. Type exactly: {expected}")
-        phrase = click.prompt("Acknowledgment", default="", show_default=False)
+        click.echo(f"⚠️  Live trading risks real capital. Type exactly: {expected}", err=True)
+        phrase = click.prompt("Acknowledgment", default="", show_default=False, err=True)
     result = service.confirm_live(code, phrase, cli_who())
     if as_json:
         print_json(outcome_view(result))
@@ -67,10 +69,10 @@ def confirm(code: str, phrase: str | None, data_dir: Path | None, as_json: bool)
 
 @live_group.command(epilog=EXIT_CODES_HELP)
 @click.argument("reason", nargs=-1)
-@common_options(mutating=False)
+@common_options(mutating=True)
 @handles_errors
-def cancel(reason: tuple[str, ...], data_dir: Path | None, as_json: bool) -> None:
-    """Withdraw the live request: back to DRY_RUN."""
+def cancel(reason: tuple[str, ...], data_dir: Path | None, as_json: bool, yes: bool) -> None:
+    """Withdraw the live request: back to DRY_RUN (never asks: --yes/--force change nothing)."""
     service = Invocation(data_dir, as_json, yes=False).service()
     result = service.cancel_live(cli_who(), " ".join(reason))
     if as_json:

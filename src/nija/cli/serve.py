@@ -12,7 +12,7 @@ import click
 from nija.cli.common import EXIT_CODES_HELP, handles_errors
 from nija.config import load_config
 from nija.domain.errors import UsageProblem
-from nija.store import open_store
+from nija.store import config_dir
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -47,7 +47,7 @@ def serve(host: str | None, port: int | None, allow_remote: bool, data_dir: Path
     from 'nija token create')."""
     from nija.api.app import create_app  # imported here: the other commands start without the web stack
 
-    directory = Path(open_store(data_dir).location)
+    directory = config_dir(data_dir)  # nija.toml, tokens and the audit trail, for every store
     settings = load_config(directory)
     bind = host or settings.api.host
     chosen_port = port or settings.api.port

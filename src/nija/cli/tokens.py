@@ -9,11 +9,11 @@ import click
 from nija.api.tokens import Role, TokenFile
 from nija.cli import render
 from nija.cli.common import EXIT_CODES_HELP, cli_who, common_options, handles_errors, print_json
-from nija.store import open_store
+from nija.store import config_dir
 
 
 def _tokens(data_dir: Path | None) -> TokenFile:
-    return TokenFile(Path(open_store(data_dir).location))
+    return TokenFile(config_dir(data_dir))  # the data directory for every store
 
 
 @click.group("token", help="API tokens for 'nija serve' (shown once, stored hashed).")

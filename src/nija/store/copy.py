@@ -1,6 +1,8 @@
 """Copy one bot's records between stores (JSON files <-> a PostgreSQL bot), history kept.
 
 The target must be empty (no history, no kill record): a copy never merges or overwrites.
+A bot in a live state is refused: its copy would trade live (or hold a pending code) without
+the target's own confirmation.
 A raised kill (kill file or flag) is raised on the target first, so a copy of a stopped
 bot is stopped from its first instant."""
 
@@ -26,6 +28,7 @@ class Copied:
 def copy_records(source: Store, target: Store, who: Who, now: datetime) -> Copied:
     snap = source.load()
     trading, kill = _readable(snap, source.location)
+    _refuse_live(trading, source.location)
     if not trading.history and not kill.history and not snap.kill_flag:
         raise UsageProblem(
             f"{source.location} holds no records: nothing to copy",
@@ -47,6 +50,17 @@ def _readable(snap: Snapshot, where: str) -> tuple[TradingRecord, KillRecord]:
             "Run 'nija status' there, repair with 'nija kill deactivate \"<reason>\"', then copy again",
         )
     return snap.trading, snap.kill
+
+
+def _refuse_live(trading: TradingRecord, where: str) -> None:
+    if trading.current_state.is_live or trading.pending_live is not None:
+        raise SafetyRefusal(
+            f"{where} is in {trading.current_state}: a copy would allow live trading there at once, "
+            "without its own confirmation (nothing was copied)",
+            "Leave live trading first ('nija restore' for DRY_RUN or 'nija reset' for OFF, with the "
+            "same --data-dir/--store/--bot), then copy again",
+            code="LIVE_NOT_COPIED",
+        )
 
 
 def _require_empty(snap: Snapshot, where: str) -> None:

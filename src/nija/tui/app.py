@@ -194,6 +194,11 @@ class ControlCenter(App[None]):
     async def action_deactivate(self) -> None:
         if self._claim():
             try:
+                try:  # what the operator sees as the dialog opens: a kill raised meanwhile is kept
+                    seen = await self.backend.kill_seen()
+                except NijaError as exc:
+                    self.refusal("Deactivate", exc)
+                    return
                 reason = await self.push_screen_wait(
                     ReasonScreen("DEACTIVATE THE KILL SWITCH", "What was fixed? (required)")
                 )
@@ -206,7 +211,7 @@ class ControlCenter(App[None]):
                     if not await self.push_screen_wait(ConfirmScreen("Deactivate the kill switch?", body)):
                         self._say(Text("Declined: nothing was done"))
                         return
-                await self._act("Deactivate", lambda: self.backend.deactivate_kill(reason))
+                await self._act("Deactivate", lambda: self.backend.deactivate_kill(reason, seen))
             finally:
                 self.busy = False
 

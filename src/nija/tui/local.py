@@ -8,6 +8,7 @@ PostgreSQL store the status is re-read once a second and compared instead."""
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -65,8 +66,13 @@ class LocalBackend:
         # Activation is recorded even when already active, so never "nothing changed".
         return ActionResult(f"Kill switch ACTIVATED: all trading is stopped (now {outcome.after})", outcome.warnings)
 
-    async def deactivate_kill(self, reason: str) -> ActionResult:
-        outcome = await asyncio.to_thread(self.service.deactivate_kill, reason, tui_who())
+    async def kill_seen(self) -> str | None:
+        return await asyncio.to_thread(self.service.kill_seen)
+
+    async def deactivate_kill(self, reason: str, seen: str | None = None) -> ActionResult:
+        outcome = await asyncio.to_thread(
+            functools.partial(self.service.deactivate_kill, reason, tui_who(), expected=seen)
+        )
         return _result(outcome, "Kill switch deactivated")
 
     async def plan(self, action: str) -> PlanView:

@@ -55,7 +55,10 @@ class RemoteBackend:
     async def activate_kill(self, reason: str) -> ActionResult:
         return _result(await self._call("POST", "/api/kill-switch/activate", {"reason": reason}), "Kill switch")
 
-    async def deactivate_kill(self, reason: str) -> ActionResult:
+    async def kill_seen(self) -> str | None:
+        return None  # the API's deactivate takes no fingerprint yet
+
+    async def deactivate_kill(self, reason: str, seen: str | None = None) -> ActionResult:
         return _result(await self._call("POST", "/api/kill-switch/deactivate", {"reason": reason}), "Kill switch")
 
     async def plan(self, action: str) -> PlanView:
