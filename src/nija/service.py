@@ -96,8 +96,8 @@ class SafetyService:
                 outcome = self._commit(tx, change, events)
         except StorageProblem as exc:
             raise type(exc)(
-                f"The kill switch IS ACTIVE (the kill file {self.store.location}/EMERGENCY_STOP "
-                f"exists), but recording it failed: {exc.message}",
+                f"The kill switch IS ACTIVE (its flag is raised in {self.store.location}: every "
+                f"order is refused), but recording it failed: {exc.message}",
                 exc.fix,
                 code=exc.code,
             ) from exc

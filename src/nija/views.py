@@ -22,6 +22,7 @@ def status_view(report: StatusReport, location: str) -> dict[str, Any]:
             "since": activation.timestamp.isoformat() if activation else None,
             "source": activation.source if activation else None,
             "actor": activation.actor if activation else None,
+            "seen": report.kill_seen,
         },
         "can_trade": report.can_trade,
         "mode": str(report.permission.mode) if report.permission.mode else None,

@@ -78,7 +78,9 @@ def test_when_viewer_activates_the_kill_switch_then_the_token_name_is_the_record
     assert response.status_code == 200
     assert response.json()["after"] == "EMERGENCY_STOP"
     status = client.get("/api/status", headers=auth["viewer"]).json()
-    assert status["kill_switch"] | {"since": None} == {
+    assert len(status["kill_switch"]["seen"]) == 16  # an opaque fingerprint, sent back to deactivate
+    assert status["kill_switch"] | {"since": None, "seen": None} == {
+        "seen": None,
         "active": True,
         "kill_file_exists": True,
         "record_active": True,

@@ -62,3 +62,17 @@ def test_server_records_a_bare_kill_file_so_deleting_it_undoes_nothing(
         status = client.get("/api/status", headers=admin).json()
         assert status["kill_switch"]["active"] is True
         assert status["state"] == "EMERGENCY_STOP"
+
+
+def test_deactivation_from_a_stale_view_is_refused(client: TestClient, tokens: dict[str, str]) -> None:
+    admin = bearer(tokens["admin"])
+    assert client.post("/api/kill-switch/activate", json={"reason": "first"}, headers=admin).status_code == 200
+    seen = client.get("/api/status", headers=admin).json()["kill_switch"]["seen"]
+    assert client.post("/api/kill-switch/activate", json={"reason": "second"}, headers=admin).status_code == 200
+    stale = client.post("/api/kill-switch/deactivate", json={"reason": "fixed", "expected": seen}, headers=admin)
+    assert stale.status_code == 409
+    assert stale.json()["error"]["code"] == "STATE_CHANGED"
+    assert client.get("/api/status", headers=admin).json()["kill_switch"]["active"] is True
+    fresh = client.get("/api/status", headers=admin).json()["kill_switch"]["seen"]
+    done = client.post("/api/kill-switch/deactivate", json={"reason": "fixed", "expected": fresh}, headers=admin)
+    assert done.status_code == 200

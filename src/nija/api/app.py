@@ -189,7 +189,7 @@ def _routes(app: FastAPI, service: SafetyService, watcher: Watcher, data_dir: Pa
     @app.post("/api/kill-switch/deactivate", response_model=OutcomeOut, responses=write, tags=["kill switch"])
     def deactivate(body: DeactivateIn, me: Admin) -> dict[str, Any]:
         """Deactivate the kill switch (admin): EMERGENCY_STOP → OFF, never to trading."""
-        return outcome_view(service.deactivate_kill(body.reason, me.who))
+        return outcome_view(service.deactivate_kill(body.reason, me.who, expected=body.expected))
 
     for action, planner, runner in (
         ("restore", service.plan_restore, service.restore),

@@ -31,6 +31,7 @@ class KillSwitchOut(_Out):
     since: str | None
     source: str | None
     actor: str | None
+    seen: str = Field(description="Fingerprint of this kill switch state: send it back as 'expected' when deactivating")
 
 
 class PermissionOut(_Out):
@@ -162,6 +163,12 @@ class ActivateIn(_In):
 
 class DeactivateIn(_In):
     reason: str = Reason
+    expected: str | None = Field(
+        None,
+        max_length=200,
+        description="kill_switch.seen from the status the operator looked at: refused (409 STATE_CHANGED) "
+        "if a new kill arrived since",
+    )
 
 
 class PlanIn(_In):

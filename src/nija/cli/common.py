@@ -4,10 +4,8 @@ maps the exception tree onto exit codes without a traceback."""
 from __future__ import annotations
 
 import functools
-import getpass
 import json
 import os
-import socket
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +17,7 @@ import click
 from nija.assembly import build_service
 from nija.domain.errors import ConfirmationDeclined, NijaError
 from nija.domain.transitions import Who
+from nija.identity import local_who
 from nija.service import SafetyService
 from nija.store.selection import StoreSelection
 
@@ -65,11 +64,7 @@ def _remember_selection(ctx: click.Context, param: click.Parameter, value: Any) 
 
 
 def cli_who() -> Who:
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = f"uid{os.getuid()}"
-    return Who(actor=f"{user}@{socket.gethostname()}", source="cli")
+    return local_who("cli")
 
 
 def common_options(*, mutating: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from nija.domain.killswitch import seen
 from nija.domain.permission import Permission, decide, reached_live_by_confirmation
 from nija.domain.records import (
     Heartbeat,
@@ -44,6 +45,7 @@ class StatusReport:
     inconsistencies: tuple[Inconsistency, ...]
     recent_history: tuple[Transition, ...]
     checked_at: datetime
+    kill_seen: str = ""  # fingerprint to pass back when deactivating (killswitch.seen)
 
     @property
     def can_trade(self) -> bool:
@@ -66,6 +68,7 @@ def report(snapshot: Snapshot, now: datetime, *, history_items: int = 5) -> Stat
         inconsistencies=diagnose(snapshot, now, bot_alive=bot_alive),
         recent_history=history[-history_items:] if history_items else (),
         checked_at=now,
+        kill_seen=seen(snapshot),
     )
 
 

@@ -6,6 +6,7 @@ also the operator's repair path for unreadable records, whose bytes the store ke
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from nija.domain.change import Change
@@ -80,10 +81,13 @@ def _readable_kill(snapshot: Snapshot) -> KillRecord:
 
 
 def seen(snapshot: Snapshot) -> str:
-    """A fingerprint of the kill switch as an operator sees it: the latest activation and
-    whether the kill file exists. A new kill changes it."""
+    """A fingerprint of the kill switch as an operator sees it. Any new kill changes it:
+    the event count and the newest event's time, actor and reason are all in it."""
     kill = snapshot.kill
     if not isinstance(kill, KillRecord):
-        return f"unreadable|{snapshot.kill_flag}"
-    last = kill.last_activation
-    return f"{last.timestamp.isoformat() if last else '-'}|{kill.is_active}|{snapshot.kill_flag}"
+        basis = f"unreadable|{snapshot.kill_flag}"
+    else:
+        last = kill.history[-1] if kill.history else None
+        newest = f"{last.timestamp.isoformat()}|{last.actor}|{last.reason}" if last else "-"
+        basis = f"{len(kill.history)}|{newest}|{kill.is_active}|{snapshot.kill_flag}"
+    return hashlib.sha256(basis.encode()).hexdigest()[:16]

@@ -3,14 +3,12 @@ HTTP API. Screens only ever talk to a ``Backend``; refusals arrive as ``NijaErro
 
 from __future__ import annotations
 
-import getpass
-import os
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol
 
 from nija.domain.transitions import Who
+from nija.identity import local_who
 from nija.tui.frame import Frame, History
 
 
@@ -69,8 +67,4 @@ class Backend(Protocol):
 
 
 def tui_who() -> Who:
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = f"uid{os.getuid()}"
-    return Who(actor=f"{user}@{socket.gethostname()}", source="tui")
+    return local_who("tui")

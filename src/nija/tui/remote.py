@@ -56,10 +56,12 @@ class RemoteBackend:
         return _result(await self._call("POST", "/api/kill-switch/activate", {"reason": reason}), "Kill switch")
 
     async def kill_seen(self) -> str | None:
-        return None  # the API's deactivate takes no fingerprint yet
+        seen = (await self._call("GET", "/api/status"))["kill_switch"].get("seen")
+        return seen if isinstance(seen, str) else None
 
     async def deactivate_kill(self, reason: str, seen: str | None = None) -> ActionResult:
-        return _result(await self._call("POST", "/api/kill-switch/deactivate", {"reason": reason}), "Kill switch")
+        body = {"reason": reason, "expected": seen}
+        return _result(await self._call("POST", "/api/kill-switch/deactivate", body), "Kill switch")
 
     async def plan(self, action: str) -> PlanView:
         data = await self._call("GET", f"/api/{action}/plan")

@@ -331,7 +331,10 @@ function wire() {
   });
   $("deactivate-form").addEventListener("submit", (e) => {
     e.preventDefault();
-    act(() => api("POST", "/api/kill-switch/deactivate", { reason: $("deactivate-reason").value }),
+    act(() => api("POST", "/api/kill-switch/deactivate", {
+      reason: $("deactivate-reason").value,
+      expected: status ? status.kill_switch.seen : null, // refused if a newer kill arrived
+    }),
       () => "Kill switch deactivated: trading stays OFF until you restore").then((o) => {
       if (o) $("deactivate-reason").value = "";
     });
