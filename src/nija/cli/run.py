@@ -6,10 +6,8 @@ changes the state beyond the restart rule (and automatic kills)."""
 
 from __future__ import annotations
 
-import getpass
 import json
 import signal
-import socket
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -25,10 +23,12 @@ from nija.assembly import build_service
 from nija.cli.common import EXIT_CODES_HELP, common_options, current_selection, handles_errors
 from nija.config import load_config
 from nija.domain.errors import NijaError, StorageUnavailable, UsageProblem
+from nija.identity import local_who
 from nija.runtime.candles import Candle
 from nija.runtime.engine import Bot
 from nija.runtime.feeds import ccxt_candles, replay_candles
 from nija.runtime.summary import Summary
+from nija.service import SafetyService
 from nija.store import config_dir
 
 RUN_EXIT_HELP = EXIT_CODES_HELP + " 'nija run' exits 1 when a kill left orders open (see the alerts)."
@@ -58,6 +58,11 @@ class IncompleteKill(NijaError):
     type=click.FloatRange(min=0, max=60),
     help="Seconds to wait between replayed candles (default: feed.pace_s, 0 = as fast as possible).",
 )
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(min=0, max=65535),
+    help="Serve Prometheus metrics on 127.0.0.1:PORT/metrics while running (0: any free port).",
+)
 @handles_errors
 def run(
     data_dir: Path | None,
@@ -65,6 +70,7 @@ def run(
     feed_path: Path | None,
     max_candles: int | None,
     pace: float | None,
+    metrics_port: int | None,
     as_json: bool,
 ) -> None:
     """Run the trading bot: every order is decided by the state and the kill switch."""
@@ -76,6 +82,8 @@ def run(
         raise StorageUnavailable(
             f"The data directory {directory} does not exist", "Create it: it holds nija.toml and the paper ledger"
         )
+    if metrics_port is not None:
+        _serve_metrics(service, metrics_port)
     from nija.runtime.live import build_live_broker  # ccxt is slow to import: only here
 
     live = build_live_broker(config, directory)
@@ -176,11 +184,20 @@ def _stop_on_signals(bot: Bot) -> None:
 
 
 def _actor() -> str:
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "bot"
-    return f"{user}@{socket.gethostname()}"
+    return local_who("bot").actor
 
 
 __all__ = ["UsageProblem", "render_summary", "run"]
+
+
+def _serve_metrics(service: SafetyService, port: int) -> None:
+    """Loopback only, like ``nija serve``: the metrics reveal the bot's safety state."""
+    from nija.observability.metrics import metrics_of, start_metrics_server
+
+    try:
+        server, _ = start_metrics_server(port, metrics_of(service))
+    except OSError as exc:
+        raise UsageProblem(
+            f"Cannot serve metrics on 127.0.0.1:{port}: {exc.strerror}", "Choose a free port with --metrics-port"
+        ) from exc
+    click.echo(f"Metrics on http://127.0.0.1:{server.server_port}/metrics", err=True)
