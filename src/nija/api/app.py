@@ -71,11 +71,13 @@ def create_app(
     *,
     clock: Clock | None = None,
     watch_interval: float = 0.05,
+    config_problem: str | None = None,
 ) -> FastAPI:
     """The app for one data directory; ``clock`` is for tests (expiry without waiting)."""
     data_dir = Path(data_dir).resolve()
     settings = config if config is not None else load_config(data_dir)
     service = build_service(data_dir, config=settings)
+    service.config_problem = config_problem  # the server carries on; the live flow refuses
     if clock is not None:
         service.clock = clock
     announcer = InconsistencyWatch(service, SERVER)

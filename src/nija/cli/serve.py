@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from nija.cli.common import EXIT_CODES_HELP, handles_errors
-from nija.config import load_config
+from nija.cli.common import EXIT_CODES_HELP, handles_errors, warn_config
+from nija.config import load_config_lenient
 from nija.domain.errors import UsageProblem
 from nija.store import config_dir
 
@@ -48,7 +48,13 @@ def serve(host: str | None, port: int | None, allow_remote: bool, data_dir: Path
     from nija.api.app import create_app  # imported here: the other commands start without the web stack
 
     directory = config_dir(data_dir)  # nija.toml, tokens and the audit trail, for every store
-    settings = load_config(directory)
+    problems: list[str] = []
+
+    def noted(message: str) -> None:
+        problems.append(message)
+        warn_config(f"{message}. Live trading cannot be requested until nija.toml is fixed and the server restarted")
+
+    settings = load_config_lenient(directory, noted)
     bind = host or settings.api.host
     chosen_port = port or settings.api.port
     if not is_loopback(bind):
@@ -62,7 +68,7 @@ def serve(host: str | None, port: int | None, allow_remote: bool, data_dir: Path
             "Put a TLS reverse proxy in front of it.",
             err=True,
         )
-    app = create_app(directory, settings)
+    app = create_app(directory, settings, config_problem=problems[0] if problems else None)
     click.echo(f"NIJA control center on http://{bind}:{chosen_port}/ (data directory {directory})", err=True)
     _run(app, bind, chosen_port)
 

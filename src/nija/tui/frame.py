@@ -94,3 +94,4 @@ class Frame:
     status: StatusView
     runtime: BotReport | None
     runtime_note: str  # why there is no runtime data, in plain words
+    warnings: tuple[str, ...] = ()  # e.g. an invalid nija.toml the control center carried on past

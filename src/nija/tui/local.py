@@ -36,7 +36,11 @@ POLL_S = 1.0  # stores without file events (PostgreSQL)
 
 class LocalBackend:
     def __init__(self, data_dir: Path | str | None, selection: StoreSelection | None = None) -> None:
-        self.service: SafetyService = build_service(data_dir, selection=selection)
+        # A bad nija.toml must not stop the control center: it says so and carries on.
+        self.config_warnings: list[str] = []
+        self.service: SafetyService = build_service(
+            data_dir, selection=selection, config_warning=self.config_warnings.append
+        )
         self.data_dir = config_dir(data_dir)  # the bot's runtime report lives here for every store
         self._stop = anyio.Event()
 
@@ -50,7 +54,7 @@ class LocalBackend:
     def _frame(self) -> Frame:
         status = StatusView.model_validate(status_view(self.service.status(), self.location))
         runtime = read_report(self.data_dir)
-        return Frame(status, runtime, "" if runtime else NO_BOT)
+        return Frame(status, runtime, "" if runtime else NO_BOT, tuple(self.config_warnings))
 
     async def history(self) -> History:
         transitions, kills = await asyncio.to_thread(self.service.history)
