@@ -7,7 +7,8 @@
     │   ├── KillSwitchActive
     │   ├── AcknowledgmentRequired
     │   ├── LiveRequestRefused
-    │   └── ConfirmationDeclined
+    │   ├── ConfirmationDeclined
+    │   └── BotAlreadyRunning
     ├── StorageProblem (4)
     │   ├── StorageCorrupt
     │   ├── StorageNotWritable
@@ -65,6 +66,12 @@ class LiveRequestRefused(SafetyRefusal):
 
 class ConfirmationDeclined(SafetyRefusal):
     code = "CONFIRMATION_DECLINED"
+
+
+class BotAlreadyRunning(SafetyRefusal):
+    """One bot per data directory (per bot scope on the fleet store)."""
+
+    code = "BOT_ALREADY_RUNNING"
 
 
 class StorageProblem(NijaError):
