@@ -13,7 +13,8 @@
     │   ├── StorageCorrupt
     │   ├── StorageNotWritable
     │   ├── StorageUnavailable
-    │   └── LockTimeout
+    │   ├── LockTimeout
+    │   └── AddressInUse
     └── InconsistenciesFound (5, from ``status`` only)
 
 Each error has a stable ``code``, a ``message`` saying what is wrong and a ``fix``
@@ -93,6 +94,12 @@ class StorageUnavailable(StorageProblem):
 
 class LockTimeout(StorageProblem):
     code = "LOCK_TIMEOUT"
+
+
+class AddressInUse(StorageProblem):
+    """A resource of the machine, not a setting, stands in the way: exit 4 like the disk."""
+
+    code = "ADDRESS_IN_USE"
 
 
 class InconsistenciesFound(NijaError):
