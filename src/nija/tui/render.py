@@ -90,6 +90,8 @@ def runtime_text(frame: Frame) -> Text:
     if report is None:
         return Text(frame.runtime_note, "dim")
     text = Text()
+    if frame.stale_note:
+        text.append(f"{frame.stale_note}\n", "bold yellow")
     text.append(f"Bot report ({report.mode}, {report.broker}) at {report.updated_at}", "bold")
     text.append(f"\nOpen orders: {len(report.open_orders)}")
     for order in report.open_orders:
