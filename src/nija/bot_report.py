@@ -73,6 +73,15 @@ def write_report(data_dir: Path, report: BotReport) -> None:
     write_atomic(data_dir / REPORT_FILE, report.model_dump_json(indent=2).encode(), durable=False)
 
 
+def report_signature(data_dir: Path) -> tuple[int, int, int] | None:
+    """Changes whenever the report is rewritten: a cheap ``stat`` for watchers."""
+    try:
+        st = (data_dir / REPORT_FILE).stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
 def read_report(data_dir: Path) -> BotReport | None:
     try:
         return BotReport.model_validate_json((data_dir / REPORT_FILE).read_bytes())

@@ -7,22 +7,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 from collections.abc import AsyncIterator, Callable
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, PlainTextResponse, StreamingResponse
+from fastapi.responses import FileResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST
+from sse_starlette import EventSourceResponse
 
 from nija import __version__
 from nija.api import errors
 from nija.api.auth import Authenticator, Principal, requires
-from nija.api.events import Watcher, stream
+from nija.api.events import KEEPALIVE_S, Watcher, stream
 from nija.api.headers import SecurityHeaders
 from nija.api.payloads import live_request_view, runtime_payload, status_payload
 from nija.api.ratelimit import FailureLimiter
@@ -97,6 +98,7 @@ def create_app(
 
     watcher = Watcher(
         data_dir,
+        changes=service.store.changes,
         status=status_and_announce,
         runtime=runtime_now,
         expire=lambda: _expire(service),
@@ -105,10 +107,8 @@ def create_app(
     )
 
     @contextlib.asynccontextmanager
-    async def lifespan(started: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         task = asyncio.create_task(watcher.run())
-        # For the server's signal handler: end open event streams so that shutdown is prompt.
-        started.state.end_streams = functools.partial(asyncio.get_running_loop().call_soon_threadsafe, watcher.close)
         try:
             yield
         finally:
@@ -240,7 +240,7 @@ def _routes(
 
     @app.get(
         "/api/events",
-        response_class=StreamingResponse,
+        response_class=EventSourceResponse,
         responses={
             **read,
             200: {
@@ -250,7 +250,7 @@ def _routes(
         },
         tags=["read"],
     )
-    def events(request: Request, me: Viewer) -> StreamingResponse:
+    def events(request: Request, me: Viewer) -> EventSourceResponse:
         """A stream of status snapshots, pushed on every change from any process."""
         auth: Authenticator = request.app.state.auth
 
@@ -261,9 +261,12 @@ def _routes(
                 return False
             return record is not None and record.name == me.name
 
-        return StreamingResponse(
-            stream(watcher, still_allowed),
-            media_type="text/event-stream",
+        shutdown = anyio.Event()
+        return EventSourceResponse(
+            stream(watcher, still_allowed, shutdown),
+            ping=KEEPALIVE_S,
+            shutdown_event=shutdown,
+            shutdown_grace_period=2,
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
 
