@@ -48,6 +48,7 @@ from nija.assembly import build_service
 from nija.config import NijaConfig, load_config
 from nija.credentials import load_credentials
 from nija.domain.clock import Clock
+from nija.domain.diagnosis import report
 from nija.domain.errors import LiveRequestRefused, NijaError, SafetyRefusal, UsageProblem
 from nija.domain.recovery import Plan
 from nija.domain.transitions import Who
@@ -87,11 +88,13 @@ def create_app(
     adopter = BareKillAdopter(service, SERVER)
 
     def status_and_announce() -> dict[str, Any]:
-        report = service.status(history_items=0)
-        if adopter.check(report):  # a bare `touch EMERGENCY_STOP` is recorded, so rm undoes nothing
-            report = service.status(history_items=0)
-        announcer.check(report)  # newly found inconsistencies are audited and notified once
-        return status_payload(service)
+        snapshot = service.snapshot()  # one read of the store per event
+        found = report(snapshot, service.clock(), history_items=0)
+        if adopter.check(found):  # a bare `touch EMERGENCY_STOP` is recorded, so rm undoes nothing
+            snapshot = service.snapshot()
+            found = report(snapshot, service.clock(), history_items=0)
+        announcer.check(found)  # newly found inconsistencies are audited and notified once
+        return status_payload(service, snapshot)
 
     def runtime_now() -> dict[str, Any]:
         return runtime_payload(data_dir, service, stale_after_s=stale_after_s)
