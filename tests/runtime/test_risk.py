@@ -111,14 +111,6 @@ def book(tmp_path: Path) -> PaperBroker:
     return broker
 
 
-def test_order_limit_denies_above_max_order_notional(book: PaperBroker) -> None:
-    limits = OrderLimits(LIMITS)
-    assert limits(OrderRequest("BTC/USDT", Side.BUY, OrderType.MARKET, 10.0), book) is None  # 1,000
-    verdict = limits(OrderRequest("BTC/USDT", Side.BUY, OrderType.LIMIT, 10.1, 100.0), book)
-    assert verdict is not None
-    assert verdict[0] == "RISK_MAX_ORDER"
-
-
 def test_position_limit_counts_holdings_and_pending_buys(book: PaperBroker) -> None:
     limits = OrderLimits(LIMITS)
     book.place(OrderRequest("BTC/USDT", Side.BUY, OrderType.LIMIT, 8.0, 100.0))

@@ -159,6 +159,7 @@ def render_summary(console: Console, s: Summary) -> None:
         ("Unrealized P&L", f"{s.unrealized_pnl:,.2f} {c}"),
         ("Net P&L", f"{s.net_pnl:,.2f} {c} (equity {s.start_equity:,.2f} -> {s.end_equity:,.2f})"),
         ("Denials", ", ".join(f"{k}: {v:,}" for k, v in s.denials.items()) or "none"),
+        ("Controls", _controls_line(s)),
         ("Stopped by", s.stopped_by),
     ):
         table.add_row(f"{key}:", value)
@@ -173,6 +174,17 @@ def render_summary(console: Console, s: Summary) -> None:
             console.print(f"⚠️  {alert}", style="bold red")
     for note in s.notes:
         console.print(f"💡 {note}")
+
+
+def _controls_line(s: Summary) -> str:
+    f = s.controls
+    if not f:
+        return "none"
+    return (
+        f"{f.get('daily_orders', 0):,} orders, {float(f.get('daily_notional', 0)):,.2f} {s.currency} on "
+        f"{f.get('day', '?')} (UTC); runaway window: {f.get('throttle_denials_in_window', 0)} throttle denials; "
+        f"ratio window: {f.get('orders_in_ratio_window', 0)} orders, {f.get('fills_in_ratio_window', 0)} fills"
+    )
 
 
 def _stop_on_signals(bot: Bot) -> None:

@@ -43,6 +43,7 @@ class Metrics:
         self.orders_allowed: Counter[str] = Counter()
         self.orders_denied: Counter[str] = Counter()
         self.notification_failures: Counter[str] = Counter()
+        self.data_quality_alerts = 0
         self.kill_reaction_buckets = [0] * (len(KILL_REACTION_BUCKETS) + 1)  # the last one is +Inf
         self.kill_reaction_sum = 0.0
         self._registry: CollectorRegistry | None = None
@@ -51,12 +52,21 @@ class Metrics:
     def __call__(self, event: Event) -> None:
         with self._lock:
             self.events[str(event.kind)] += 1
-            if event.kind is EventKind.ORDER_DENIED:
+            if event.kind is EventKind.ORDER_DENIED and event.details.get("metered") != "true":
                 self.orders_denied[event.details.get("code") or event.reason or "unknown"] += 1
 
     def order_allowed(self, mode: str) -> None:
         with self._lock:
             self.orders_allowed[mode] += 1
+
+    def order_denied(self, code: str) -> None:
+        """Every denial of the runtime's gate (its ORDER_DENIED events are rate-limited)."""
+        with self._lock:
+            self.orders_denied[code] += 1
+
+    def data_quality_alert(self) -> None:
+        with self._lock:
+            self.data_quality_alerts += 1
 
     def observe_kill_reaction(self, seconds: float) -> None:
         with self._lock:
@@ -112,6 +122,11 @@ class Metrics:
                 for value, count in sorted(counts.items()):
                     family.add_metric([value], count)
                 yield family
+            yield CounterMetricFamily(
+                "nija_data_quality_alerts",
+                "Inputs a control or kill trigger could not use (orders denied meanwhile)",
+                value=self.data_quality_alerts,
+            )
             cumulative, buckets = 0, []
             for bound, count in zip((*KILL_REACTION_BUCKETS, float("inf")), self.kill_reaction_buckets, strict=True):
                 cumulative += count

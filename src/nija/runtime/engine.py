@@ -26,6 +26,7 @@ from nija.observability.metrics import Metrics
 from nija.runtime.brokers.base import Broker
 from nija.runtime.brokers.paper import PaperBroker
 from nija.runtime.candles import Candle
+from nija.runtime.controls import ControlChain, DataQuality, GateControls, ReferenceBook, usable_price
 from nija.runtime.feeds import Freshness
 from nija.runtime.gate import OrderGate
 from nija.runtime.orders import OrderRequest, PlaceResult
@@ -71,7 +72,13 @@ class Bot:
         self.stop_event = threading.Event()
         self.counters = Counters()
         self._feed_time = 0.0
-        self.freshness = Freshness(config.feed.stale_after_s, feed_clock or (lambda: self._feed_time))
+        market_clock = feed_clock or (lambda: self._feed_time)
+        self.freshness = Freshness(config.feed.stale_after_s, market_clock)
+        # Pre-trade controls on the market's clock (feed time in a replay), so a replay
+        # throttles and breaks exactly as the same orders would live.
+        self.quality = DataQuality(on_alert=self._data_alert)
+        self.references = ReferenceBook()
+        self.controls = ControlChain(config.risk, market_clock, quality=self.quality)
         self.paper = PaperBroker(data_dir, config.paper)
         brokers: dict[Mode, Broker] = {Mode.SIMULATED: self.paper}
         if live_broker is not None:
@@ -81,10 +88,11 @@ class Bot:
             service.store.permission_view(),
             brokers,
             vetoes=[self.freshness.veto, OrderLimits(config.risk)],
+            controls=GateControls(self.controls, self.references),
             on_denied=self._publish_denial,
         )
         self.strategy = strategy or build_strategy(config.strategy)
-        self.triggers = KillTriggers(config.risk, config.paper.quote_currency)
+        self.triggers = KillTriggers(config.risk, config.paper.quote_currency, self.quality)
         self.reaction = Reaction(
             self.gate,
             alert=self.alert,
@@ -149,12 +157,15 @@ class Bot:
     def step(self, candle: Candle) -> None:
         self._feed_time = candle.timestamp
         self.counters.candles += 1
+        if not self._usable(candle):
+            return  # a bad tick reaches no broker (a paper fill at NaN) and no strategy
         self.freshness.saw_price(candle.timestamp)
         fills = self.paper.on_candle(candle)
         if self.live is not None:
             fills += self.live.on_candle(candle)
         for fill in fills:
             self.counters.fills += 1
+            self.controls.filled()
             self._trip(self.triggers.observe_fill(fill))
         book = self.live if self.reaction.mode is Mode.LIVE and self.live is not None else self.paper
         if book is not self._book:
@@ -175,8 +186,28 @@ class Bot:
         result = self.gate.place(request)
         if result.accepted and self._metrics is not None:
             self._metrics.order_allowed(str(self.reaction.mode or Mode.SIMULATED))
+        self._trip(self.controls.take_trip())  # here, outside the gate's lock (the reaction takes it)
         self._trip(self.triggers.observe_result(result))
         return result
+
+    def _usable(self, candle: Candle) -> bool:
+        """Feed the reference book; a candle with an unusable price is reported and dropped.
+        Its symbol then has no reference (the newest price was bad) until a good candle."""
+        prices = (candle.open, candle.high, candle.low, candle.close)
+        good = all(usable_price(p) for p in prices) and candle.low <= min(prices) and candle.high >= max(prices)
+        self.references.observe(candle.symbol, candle.close if good else float("nan"), candle.timestamp)
+        if not good:
+            self._data_alert(
+                "DATA_QUALITY",
+                f"bad tick {candle.symbol} at {candle.timestamp!r}: open {candle.open!r} high {candle.high!r} "
+                f"low {candle.low!r} close {candle.close!r}; its orders are denied until a good price",
+            )
+        return good
+
+    def _data_alert(self, code: str, message: str) -> None:
+        self.alert(code, message)
+        if self._metrics is not None:
+            self._metrics.data_quality_alert()
 
     def finish(self, stopped_by: str) -> Summary:
         self._watcher.stop()
@@ -208,6 +239,7 @@ class Bot:
             end_equity=account.equity,
             currency=self.config.paper.quote_currency,
             denials=dict(self.gate.denials.most_common()),
+            controls=self.controls.figures(),
             kill=self._kill_reason,
             kill_complete=not self.reaction.kill.active or self.reaction.kill.complete,
             auto_kill=self.triggers.fired.reason if self.triggers.fired else None,
@@ -277,7 +309,10 @@ class Bot:
         del self.counters.alerts[:-50]
 
     def _publish_denial(self, request: OrderRequest, result: PlaceResult) -> None:
-        """One event per reason per second at most: a denial storm must not flood listeners."""
+        """Every denial is metered; one event per reason per second at most: a denial
+        storm must not flood listeners."""
+        if self._metrics is not None:
+            self._metrics.order_denied(result.code)
         now = time.monotonic()
         if now - self._last_denial_publish.get(result.code, -10.0) < 1.0:
             return
@@ -289,7 +324,12 @@ class Bot:
                 self.who.source,
                 result.reason,
                 datetime.now(UTC),
-                {"code": result.code, "symbol": request.symbol, "count": str(self.gate.denials[result.code])},
+                {
+                    "code": result.code,
+                    "symbol": request.symbol,
+                    "count": str(self.gate.denials[result.code]),
+                    "metered": "true",  # counted above: the metrics listener must not count it again
+                },
             )
         )
 
@@ -344,6 +384,8 @@ class Bot:
                 Notice(timestamp=_now_iso(), code=d.code, message=f"{d.symbol}: {d.reason}")
                 for d in self.gate.recent_denials
             ),
+            denial_counts=dict(self.gate.denials),
+            controls=self.controls.figures(),
             alerts=tuple(self.counters.alerts[-20:]),
         )
         write_report(self.data_dir, report)

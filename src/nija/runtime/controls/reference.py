@@ -1,0 +1,48 @@
+"""Reference prices: the last trade (or mid) the feed saw for each symbol, and when.
+
+A reference that is NaN, infinite, zero or negative is *missing*, never "no limit": the
+newest observation wins even when it is bad, so a bad tick cannot hide behind the good
+one before it. Time is whatever clock the caller uses (feed time in a replay)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+def usable_price(value: object) -> bool:
+    """A price a control may compute with: a finite number above zero (bools excluded)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    price: float
+    at: float  # seconds since the epoch on the controls' clock
+    source: str = "last trade"
+
+    @property
+    def usable(self) -> bool:
+        return usable_price(self.price) and isinstance(self.at, int | float) and math.isfinite(self.at)
+
+
+class ReferenceBook:
+    """The newest reference per symbol, fed by the bot loop (``observe``) and read by
+    the controls (``get``)."""
+
+    __slots__ = ("_latest",)
+
+    def __init__(self) -> None:
+        self._latest: dict[str, Reference] = {}
+
+    def observe(self, symbol: str, price: float, at: float, source: str = "last trade") -> bool:
+        """Record the newest price of ``symbol``; False when it is not usable (it still
+        replaces the previous one: the symbol has no reference until a good price)."""
+        reference = Reference(price, at, source)
+        previous = self._latest.get(symbol)
+        if previous is None or not (at < previous.at):  # an out-of-order older print never wins
+            self._latest[symbol] = reference
+        return reference.usable
+
+    def get(self, symbol: str) -> Reference | None:
+        return self._latest.get(symbol)
