@@ -242,7 +242,7 @@ class Bot:
             controls=self.controls.figures(),
             kill=self._kill_reason,
             kill_complete=not self.reaction.kill.active or self.reaction.kill.complete,
-            auto_kill=self.triggers.fired.reason if self.triggers.fired else None,
+            auto_kill=next((t.reason for t in (self.triggers.fired, self.controls.tripped) if t), None),
             stopped_by=stopped_by,
             notes=self._notes(end_state),
             alerts=tuple(f"{a.code}: {a.message}" for a in self.counters.alerts),

@@ -64,7 +64,7 @@ class BreachesRequired(_Section):
     (a single bad print should not kill; a real loss still does). Once reached, the kill
     latches like any other."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
 
     daily_loss: int = Field(1, ge=1, le=1000)
     drawdown: int = Field(1, ge=1, le=1000)
@@ -78,7 +78,7 @@ class RiskSettings(_Section):
     zero and negative values are refused by name, so no value can switch a control off.
     Defaults are borrowed from the field where it has one (docs/runtime.md names the source)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
 
     # per order and per position (quote currency)
     max_order_notional: float = Field(5_000.0, gt=0)
