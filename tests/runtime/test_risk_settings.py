@@ -74,5 +74,5 @@ def test_nija_run_refuses_a_nan_limit_with_exit_2_and_places_nothing(run: Run, d
     (data_dir / "nija.toml").write_text("[risk]\nprice_collar_pct = nan\n")
     result = run("nija", "run", "--data-dir", str(data_dir), "--json")
     assert result.returncode == 2
-    assert "risk.price_collar_pct" in result.stderr
+    assert "risk.price_collar_pct" in result.stdout + result.stderr
     assert not (data_dir / ".nija_paper.sqlite").exists()

@@ -163,6 +163,8 @@ def test_a_fat_fingered_price_is_denied_by_the_collar_and_every_denial_is_counte
         assert "is 900.00% from the reference 100" in result.reason
     assert running.gate.denials[DenialCode.RISK_PRICE_COLLAR] == 30
     assert metrics_of(running).orders_denied[DenialCode.RISK_PRICE_COLLAR] == 30
+    exposition = metrics_of(running).exposition().decode()
+    assert 'nija_orders_denied_total{reason="RISK_PRICE_COLLAR"} 30.0' in exposition
     assert running.place(buy(99.0)).accepted  # a sane price still passes
     assert running.triggers.fired is None
     assert running.controls.tripped is None
@@ -198,6 +200,7 @@ def test_a_bad_equity_reading_denies_every_order_and_alerts_until_a_good_one(run
     assert repr(bad) in result.reason
     assert any(a.code == "DATA_QUALITY" for a in running.counters.alerts)
     assert metrics_of(running).data_quality_alerts == 1
+    assert "nija_data_quality_alerts_total 1.0" in metrics_of(running).exposition().decode()
     running.triggers.observe_equity(10_000.0, "2026-01-01")
     assert running.place(buy()).accepted
 
