@@ -43,7 +43,7 @@ class RunawayBreaker:
     def admitting(self, now: float) -> Trigger | None:
         """An order passed every control; it trips the breaker if it would break the ratio."""
         orders = self._orders.count(now) + 1
-        fills = self._fills.count(now)
+        fills = self._fills.count(now) if orders > self.max_ratio else 0  # within 1x: fills cannot matter
         if not orders <= self.max_ratio * max(fills, 1):
             return self._trip(
                 f"runaway orders: {orders} orders against {fills} fills in {self._orders.span:g} s, an order-to-fill "
@@ -54,6 +54,7 @@ class RunawayBreaker:
 
     def filled(self, now: float) -> None:
         self._fills.add(now)
+        self._fills.count(now)  # drops what left the window: memory stays bounded
 
     def _trip(self, reason: str) -> Trigger | None:
         if self.tripped is not None:

@@ -29,8 +29,8 @@ from nija.runtime.controls.codes import THROTTLES, DenialCode
 from nija.runtime.controls.collar import PriceControls
 from nija.runtime.controls.quality import DataQuality
 from nija.runtime.controls.reference import Reference
-from nija.runtime.controls.throttles import Throttles
-from nija.runtime.controls.verdict import Candidate, Trigger, Verdict
+from nija.runtime.controls.throttles import Throttles, identity
+from nija.runtime.controls.verdict import Trigger, Verdict
 from nija.runtime.orders import OrderRequest
 from nija.runtime.settings import RiskSettings
 
@@ -65,7 +65,7 @@ class ControlChain:
     ) -> Verdict | None:
         """None: the order may be sent (and is counted as sent). Else the denial."""
         with self._lock:
-            verdict, trip = self._decide(Candidate(request, reference, open_orders, amend))
+            verdict, trip = self._decide(request, reference, open_orders, amend)
             if verdict is not None:
                 self.denials[verdict.code] += 1
             else:
@@ -105,12 +105,15 @@ class ControlChain:
 
     def _tick(self) -> float | None:
         now = self._clock()
-        if not (isinstance(now, int | float) and math.isfinite(now)):
+        if not ((type(now) is float or type(now) is int) and -math.inf < now < math.inf):
             return None
-        self._now = max(self._now, float(now))
+        if now > self._now:
+            self._now = float(now)
         return self._now
 
-    def _decide(self, order: Candidate) -> tuple[Verdict | None, Trigger | None]:
+    def _decide(
+        self, request: OrderRequest, reference: Reference | None, open_orders: int, amend: bool
+    ) -> tuple[Verdict | None, Trigger | None]:
         now = self._tick()
         if now is None:
             return Verdict(DenialCode.DATA_QUALITY, "the controls' clock gave no usable time"), None
@@ -121,16 +124,17 @@ class ControlChain:
             return Verdict(
                 DenialCode.RISK_RUNAWAY, f"the runaway breaker has tripped ({self._breaker.tripped.reason})"
             ), None
-        priced = self._prices.check(order, now)
+        priced = self._prices.check(request, reference, now)
         if isinstance(priced, Verdict):
             return priced, None
-        notional = order.request.quantity * priced
-        verdict = self._throttles.check(order, notional, now)
+        notional = request.quantity * priced
+        key = identity(request)
+        verdict = self._throttles.check(request, key, notional, now, open_orders=open_orders, amend=amend)
         if verdict is not None:
             trip = self._breaker.throttled(verdict.code, now) if verdict.code in THROTTLES else None
             return verdict, trip
         trip = self._breaker.admitting(now)
         if trip is not None:
             return Verdict(DenialCode.RISK_RUNAWAY, trip.reason), trip
-        self._throttles.record(order, notional, now)
+        self._throttles.record(key, notional, now, amend=amend)
         return None, None

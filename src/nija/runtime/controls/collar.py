@@ -7,9 +7,9 @@ Every comparison is written as "passes only if within the limit", so a NaN anywh
 from __future__ import annotations
 
 from nija.runtime.controls.codes import DenialCode
-from nija.runtime.controls.reference import usable_price
-from nija.runtime.controls.verdict import Candidate, Verdict
-from nija.runtime.orders import OrderType
+from nija.runtime.controls.reference import Reference, usable_price
+from nija.runtime.controls.verdict import Verdict
+from nija.runtime.orders import OrderRequest, OrderType
 from nija.runtime.settings import RiskSettings
 
 
@@ -21,24 +21,24 @@ class PriceControls:
         self.max_age_s = settings.reference_max_age_s
         self.max_order_notional = settings.max_order_notional
 
-    def check(self, order: Candidate, now: float) -> float | Verdict:
+    def check(self, request: OrderRequest, reference: Reference | None, now: float) -> float | Verdict:
         """The price to value the order at (its limit, else the reference), or the denial."""
-        request, reference = order.request, order.reference
-        kind = "a market order" if request.type is OrderType.MARKET else "the price collar"
         if reference is None:
-            return Verdict(DenialCode.RISK_NO_REFERENCE, f"no reference price for {request.symbol}: {kind} needs one")
+            return Verdict(
+                DenialCode.RISK_NO_REFERENCE, f"no reference price for {request.symbol}: {_needs(request)} one"
+            )
         if not reference.usable:
             return Verdict(
                 DenialCode.RISK_NO_REFERENCE,
                 f"the reference price of {request.symbol} is {reference.price!r} ({reference.source}): "
-                f"not a positive finite number, so it counts as missing; {kind} needs one",
+                f"not a positive finite number, so it counts as missing; {_needs(request)} one",
             )
         age = now - reference.at
         if not age <= self.max_age_s:
             return Verdict(
                 DenialCode.RISK_NO_REFERENCE,
                 f"the reference price of {request.symbol} is {age:,.1f} s old (limit reference_max_age_s "
-                f"{self.max_age_s:g} s): {kind} needs a fresh one",
+                f"{self.max_age_s:g} s): {_needs(request)} a fresh one",
             )
         if request.type is OrderType.LIMIT:
             price = request.price
@@ -60,3 +60,7 @@ class PriceControls:
                 f"order value {notional:,.2f} exceeds max_order_notional {self.max_order_notional:,.2f}",
             )
         return price
+
+
+def _needs(request: OrderRequest) -> str:
+    return "a market order needs" if request.type is OrderType.MARKET else "the price collar needs"

@@ -9,10 +9,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+_INF = math.inf
+
 
 def usable_price(value: object) -> bool:
-    """A price a control may compute with: a finite number above zero (bools excluded)."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+    """A price a control may compute with: a finite number above zero (bools excluded).
+    The chained comparison is False for NaN and for infinity."""
+    kind = type(value)
+    return (kind is float or kind is int) and 0 < value < _INF  # type: ignore[operator]
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +27,8 @@ class Reference:
 
     @property
     def usable(self) -> bool:
-        return usable_price(self.price) and isinstance(self.at, int | float) and math.isfinite(self.at)
+        at = self.at
+        return usable_price(self.price) and (type(at) is float or type(at) is int) and -_INF < at < _INF
 
 
 class ReferenceBook:

@@ -14,8 +14,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from nija.runtime.controls.codes import DenialCode
-from nija.runtime.controls.verdict import Candidate, Verdict
+from nija.runtime.controls.verdict import Verdict
 from nija.runtime.controls.windows import KeyedWindow, Window
+from nija.runtime.orders import OrderRequest
 from nija.runtime.settings import RiskSettings
 
 DAY_S = 86_400  # POSIX time has no leap seconds: a UTC day is exactly this long
@@ -23,12 +24,11 @@ DAY_S = 86_400  # POSIX time has no leap seconds: a UTC day is exactly this long
 OrderKey = tuple[str, str, str, str, str]
 
 
-def identity(order: Candidate) -> OrderKey:
+def identity(r: OrderRequest) -> OrderKey:
     """Identical orders share this key; sizes and prices are compared to 12 significant
     digits so float noise in a computed price does not make a copy look new."""
-    r = order.request
     price = "market" if r.price is None else f"{r.price:.12g}"
-    return (r.symbol, str(r.side), str(r.type), f"{r.quantity:.12g}", price)
+    return (r.symbol, r.side, r.type, f"{r.quantity:.12g}", price)
 
 
 class Throttles:
@@ -61,30 +61,27 @@ class Throttles:
         self._day_orders = 0
         self._day_notional = 0.0
 
-    def check(self, order: Candidate, notional: float, now: float) -> Verdict | None:
-        symbol = order.request.symbol
-        identical = self._identical.count(identity(order), now)
+    def check(
+        self, request: OrderRequest, key: OrderKey, notional: float, now: float, *, open_orders: int, amend: bool
+    ) -> Verdict | None:
+        identical = self._identical.count(key, now)
         if identical >= self.max_identical:
             return Verdict(
                 DenialCode.RISK_DUPLICATE,
-                f"{identical} identical {order.request.side} {symbol} orders in the last "
+                f"{identical} identical {request.side} {request.symbol} orders in the last "
                 f"{self._identical.span:g} s reached max_identical_orders {self.max_identical}",
             )
-        window, limit, what = (
-            (self._amends, self.max_amends, "amendments")
-            if order.amend
-            else (self._submits, self.max_submits, "submissions")
-        )
+        window, limit = (self._amends, self.max_amends) if amend else (self._submits, self.max_submits)
         recent = window.count(now)
         if recent >= limit:
-            key = "max_amends_per_s" if order.amend else "max_submits_per_s"
-            return Verdict(DenialCode.RISK_RATE, f"{recent} order {what} in the last second reached {key} {limit}")
-        if not 0 <= order.open_orders < self.max_open:
+            what, name = ("amendments", "max_amends_per_s") if amend else ("submissions", "max_submits_per_s")
+            return Verdict(DenialCode.RISK_RATE, f"{recent} order {what} in the last second reached {name} {limit}")
+        if not 0 <= open_orders < self.max_open:
             return Verdict(
-                DenialCode.RISK_MAX_OPEN_ORDERS,
-                f"{order.open_orders} orders are open, max_open_orders is {self.max_open}",
+                DenialCode.RISK_MAX_OPEN_ORDERS, f"{open_orders} orders are open, max_open_orders is {self.max_open}"
             )
-        self._roll(now)
+        if now // DAY_S != self._day:
+            self._day, self._day_orders, self._day_notional = int(now // DAY_S), 0, 0.0
         if self._day_orders >= self.max_daily_orders:
             return Verdict(
                 DenialCode.RISK_DAILY_ORDERS,
@@ -98,16 +95,11 @@ class Throttles:
             )
         return None
 
-    def record(self, order: Candidate, notional: float, now: float) -> None:
-        self._identical.add(identity(order), now)
-        (self._amends if order.amend else self._submits).add(now)
+    def record(self, key: OrderKey, notional: float, now: float, *, amend: bool) -> None:
+        self._identical.add(key, now)
+        (self._amends if amend else self._submits).add(now)
         self._day_orders += 1
         self._day_notional += notional
-
-    def _roll(self, now: float) -> None:
-        day = int(now // DAY_S)
-        if day != self._day:
-            self._day, self._day_orders, self._day_notional = day, 0, 0.0
 
     @property
     def day(self) -> str:

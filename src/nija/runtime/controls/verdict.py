@@ -1,13 +1,10 @@
-"""What a control says about one order (a denial, or a kill trigger), and the order as
-the controls see it."""
+"""What a control says about one order: a denial, or a kill trigger."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from nija.runtime.controls.codes import DenialCode
-from nija.runtime.controls.reference import Reference
-from nija.runtime.orders import OrderRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,13 +28,3 @@ class Trigger:
     @property
     def source(self) -> str:
         return f"AUTO_{self.name}"
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """One order being decided, with what the controls need to know about it."""
-
-    request: OrderRequest
-    reference: Reference | None
-    open_orders: int  # orders of this bot open at the broker right now
-    amend: bool = False  # the replacement half of an amend (cancel + place)

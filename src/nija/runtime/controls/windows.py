@@ -4,7 +4,7 @@ moves, so memory is bounded by what the window can hold."""
 
 from __future__ import annotations
 
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Hashable
 
 
@@ -35,17 +35,20 @@ class KeyedWindow:
     def __init__(self, span: float) -> None:
         self.span = span
         self._times: deque[tuple[float, Hashable]] = deque()
-        self._counts: Counter[Hashable] = Counter()
+        self._counts: dict[Hashable, int] = {}
 
     def count(self, key: Hashable, now: float) -> int:
         times, counts, edge = self._times, self._counts, now - self.span
         while times and times[0][0] <= edge:
             _, old = times.popleft()
-            counts[old] -= 1
-            if not counts[old]:
+            left = counts[old] - 1
+            if left:
+                counts[old] = left
+            else:
                 del counts[old]
         return counts.get(key, 0)
 
     def add(self, key: Hashable, now: float) -> None:
         self._times.append((now, key))
-        self._counts[key] += 1
+        counts = self._counts
+        counts[key] = counts.get(key, 0) + 1
