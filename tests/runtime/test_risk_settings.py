@@ -76,3 +76,12 @@ def test_nija_run_refuses_a_nan_limit_with_exit_2_and_places_nothing(run: Run, d
     assert result.returncode == 2
     assert "risk.price_collar_pct" in result.stdout + result.stderr
     assert not (data_dir / ".nija_paper.sqlite").exists()
+
+
+def test_a_strategy_whose_limit_entries_the_collar_would_always_deny_is_refused(data_dir: Path) -> None:
+    (data_dir / "nija.toml").write_text("[strategy]\nlimit_offset_pct = 20\n")
+    with pytest.raises(UsageProblem) as refused:
+        load_config(data_dir)
+    assert "strategy.limit_offset_pct (20) must be below risk.price_collar_pct (5)" in refused.value.message
+    (data_dir / "nija.toml").write_text("[strategy]\nlimit_offset_pct = 20\n[risk]\nprice_collar_pct = 25\n")
+    assert load_config(data_dir).risk.price_collar_pct == 25
