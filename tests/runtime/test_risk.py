@@ -232,3 +232,11 @@ def test_the_position_limit_denies_on_a_bad_mark(bad: float, book: PaperBroker) 
     verdict = OrderLimits(LIMITS)(OrderRequest("BTC/USDT", Side.BUY, OrderType.MARKET, 1.0), book)
     assert verdict is not None
     assert verdict[0] == "DATA_QUALITY"
+
+
+def test_a_maker_rebate_is_a_usable_fill() -> None:
+    quality = DataQuality()
+    triggers = KillTriggers(LIMITS, "USDT", quality)
+    rebate = Fill("o", "BTC/USDT", Side.SELL, 1.0, 100.0, fee=-0.02, realized_pnl=1.0, timestamp=0.0)
+    assert triggers.observe_fill(rebate) is None
+    assert quality.problems == {}

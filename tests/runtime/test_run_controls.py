@@ -80,3 +80,15 @@ def test_a_bad_tick_in_a_replay_is_dropped_and_alerted_and_the_paper_account_sta
     prices = [p for (p,) in sqlite3.connect(data_dir / ".nija_paper.sqlite").execute("SELECT price FROM fills")]
     assert prices
     assert all(math.isfinite(p) and p > 0 for p in prices)
+
+
+def test_the_human_summary_shows_a_bad_tick(run: Run, data_dir: Path, tmp_path: Path) -> None:
+    rows = ["timestamp,symbol,open,high,low,close,volume"]
+    rows += [f"{1_767_225_600 + 60 * i},BTC/USDT,100,100.5,99.5,100,1" for i in range(5)]
+    rows.append("1767226000,BTC/USDT,inf,inf,inf,inf,1")
+    feed = tmp_path / "ticks.csv"
+    feed.write_text("\n".join(rows) + "\n")
+    run("nija", "restore", "--yes", "--data-dir", str(data_dir))
+    result = run("nija", "run", "--data-dir", str(data_dir), "--feed", str(feed))
+    assert result.returncode == 0, result.stderr
+    assert "DATA_QUALITY: bad tick BTC/USDT" in " ".join(result.stdout.split())

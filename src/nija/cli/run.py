@@ -172,6 +172,10 @@ def render_summary(console: Console, s: Summary) -> None:
     for alert in s.alerts:
         if alert.startswith(("CANCEL_FAILED", "KILL_INCOMPLETE", "FLATTEN_FAILED")):
             console.print(f"⚠️  {alert}", style="bold red")
+    quality = [a for a in s.alerts if a.startswith("DATA_QUALITY")]
+    if quality:  # bad ticks can come in storms: the first one and how many
+        more = f" (and {len(quality) - 1} more data-quality alerts)" if len(quality) > 1 else ""
+        console.print(f"⚠️  {quality[0]}{more}", style="bold yellow")
     for note in s.notes:
         console.print(f"💡 {note}")
 

@@ -127,7 +127,7 @@ class KillTriggers:
         return None
 
     def observe_fill(self, fill: Fill) -> Trigger | None:
-        if not (usable_price(fill.price) and _finite(fill.quantity, fill.fee, fill.realized_pnl)) or fill.fee < 0:
+        if not (usable_price(fill.price) and _finite(fill.quantity, fill.fee, fill.realized_pnl)):  # rebates < 0 ok
             self.quality.bad(
                 "fill",
                 f"fill {fill.order_id} of {fill.symbol} has price {fill.price!r}, fee {fill.fee!r}, "
