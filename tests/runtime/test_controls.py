@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nija.runtime.controls import ControlChain, DataQuality, DenialCode, Reference, Trigger, Verdict
@@ -206,6 +206,16 @@ def test_a_clock_running_backwards_does_not_reopen_the_rate_window() -> None:
     assert verdict.code is DenialCode.RISK_RATE
 
 
+def test_a_clock_stepping_back_over_midnight_does_not_reset_the_daily_cap() -> None:
+    clock = Clock(T0 + 86_400)  # 2026-01-02T00:00:00Z
+    c = chain(clock, max_daily_orders=1)
+    assert admit(c, distinct(0), ref(at=clock.t)) is None
+    clock.t -= 1  # an out-of-order candle from 2026-01-01
+    verdict = admit(c, distinct(1), ref(at=clock.t))
+    assert verdict is not None
+    assert verdict.code is DenialCode.RISK_DAILY_ORDERS
+
+
 @pytest.mark.parametrize("bad", [float("nan"), float("inf")], ids=repr)
 def test_an_unusable_clock_denies(bad: float) -> None:
     verdict = admit(chain(Clock(bad)), market())
@@ -274,6 +284,16 @@ def test_identical_orders_pass_up_to_the_limit_within_the_window(k: int, window:
     assert admit(c, limit(100.5)) is None  # another price too
     clock.t += window
     assert admit(c, limit(100.0)) is None  # the window moved on
+
+
+def test_an_identical_order_exactly_one_window_later_is_new() -> None:
+    clock = Clock()
+    c = chain(clock, max_identical_orders=1, duplicate_window_s=2.0)
+    assert admit(c, limit(100.0)) is None
+    clock.t += 1.75
+    assert admit(c, limit(100.0)) is not None
+    clock.t += 0.25  # exactly 2 s after the first: it left the window
+    assert admit(c, limit(100.0)) is None
 
 
 def test_float_noise_does_not_make_a_copy_look_new() -> None:
@@ -367,3 +387,88 @@ def test_denials_are_counted_by_code_and_figures_are_reported() -> None:
     assert figures["daily_orders"] == 1
     assert figures["day"] == "2026-01-01"
     assert figures["throttle_denials_in_window"] == 1
+
+
+# -- the whole chain against an oracle ----------------------------------------------------
+Step = tuple[float, str, float, float, int, bool]  # (dt, side, qty, price, open orders, fill before)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    limits=st.fixed_dictionaries(
+        {
+            "max_submits_per_s": st.integers(1, 4),
+            "max_open_orders": st.integers(1, 4),
+            "max_daily_orders": st.integers(1, 12),
+            "max_daily_notional": st.sampled_from([150.0, 400.0, 1e9]),
+            "max_identical_orders": st.integers(1, 3),
+            "duplicate_window_s": st.sampled_from([0.25, 1.0, 2.0]),
+            "runaway_max_denials": st.integers(1, 6),
+            "runaway_window_s": st.sampled_from([0.5, 1.0, 5.0]),
+            "max_order_to_fill_ratio": st.sampled_from([1.0, 2.0, 3.0, 1e9]),
+            "order_to_fill_window_s": st.sampled_from([1.0, 4.0]),
+        }
+    ),
+    steps=st.lists(
+        st.tuples(
+            st.sampled_from([0.0, 0.0, 0.25, 0.5, 1.0, 2.0, 86_400.0]),
+            st.sampled_from(["buy", "sell"]),
+            st.sampled_from([1.0, 2.0]),
+            st.sampled_from([99.0, 100.0]),
+            st.integers(0, 5),
+            st.booleans(),
+        ),
+        max_size=60,
+    ),
+)
+def test_the_chain_agrees_with_a_naive_model_of_its_rules(limits: dict[str, float], steps: list[Step]) -> None:
+    """Times on a quarter-second grid hit every window edge exactly."""
+    risk = LOOSE.model_copy(update=limits)
+    clock = Clock(T0 - 3_600)
+    trips: list[Trigger] = []
+    c = ControlChain(risk, clock, on_trip=trips.append)
+    admitted: list[tuple[float, tuple[str, float, float], float]] = []
+    denials: list[float] = []
+    fills: list[float] = []
+    tripped = False
+
+    def within(times: list[float], span: float, now: float) -> int:
+        return sum(1 for t in times if t > now - span)
+
+    for dt, side, qty, price, open_orders, fill in steps:
+        clock.t += dt
+        now = clock.t
+        if fill:
+            c.filled()
+            fills.append(now)
+        key = (side, qty, price)
+        day = now // 86_400
+        today = [a for a in admitted if a[0] // 86_400 == day]
+        expected: DenialCode | None = None
+        if tripped:
+            expected = DenialCode.RISK_RUNAWAY
+        elif within([t for t, k, _ in admitted if k == key], risk.duplicate_window_s, now) >= risk.max_identical_orders:
+            expected = DenialCode.RISK_DUPLICATE
+        elif within([t for t, _, _ in admitted], 1.0, now) >= risk.max_submits_per_s:
+            expected = DenialCode.RISK_RATE
+        elif open_orders >= risk.max_open_orders:
+            expected = DenialCode.RISK_MAX_OPEN_ORDERS
+        elif len(today) >= risk.max_daily_orders:
+            expected = DenialCode.RISK_DAILY_ORDERS
+        elif not sum(n for _, _, n in today) + qty * price <= risk.max_daily_notional:
+            expected = DenialCode.RISK_DAILY_NOTIONAL
+        if expected is not None and expected is not DenialCode.RISK_RUNAWAY:
+            denials.append(now)
+            if within(denials, risk.runaway_window_s, now) > risk.runaway_max_denials:
+                tripped = True
+        elif expected is None:
+            orders = within([t for t, _, _ in admitted], risk.order_to_fill_window_s, now) + 1
+            if orders > risk.max_order_to_fill_ratio * max(within(fills, risk.order_to_fill_window_s, now), 1):
+                tripped, expected = True, DenialCode.RISK_RUNAWAY
+            else:
+                admitted.append((now, key, qty * price))
+        request = limit(price, qty=qty, side=Side(side))
+        verdict = c.admit(request, ref(at=now), open_orders=open_orders)
+        assert (verdict.code if verdict else None) == expected, (verdict, expected, now - T0)
+        assert (c.tripped is not None) == tripped
+    assert len(trips) == (1 if tripped else 0)
