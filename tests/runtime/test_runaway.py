@@ -222,3 +222,55 @@ def test_flatten_orders_pass_while_the_breaker_has_tripped(data_dir: Path) -> No
     assert "order-to-fill ratio" in summary.auto_kill
     assert service.snapshot().state is TradingState.EMERGENCY_STOP
     assert bot.paper.held("BTC/USDT") == 0  # the kill's flatten sell went past the controls
+
+
+class TradeEveryTick:
+    """Busy but filling: a market buy, then a market sell, on alternate ticks."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def on_candle(self, candle: Candle, book: Broker) -> list[Action]:
+        self.n += 1
+        held = book.held(candle.symbol)
+        if book.open_for(candle.symbol):
+            return []
+        side, qty = (Side.SELL, held) if held > 0 else (Side.BUY, 0.01)
+        return [Place(OrderRequest(candle.symbol, side, OrderType.MARKET, qty))]
+
+
+def test_a_busy_strategy_whose_orders_fill_is_not_a_runaway(data_dir: Path) -> None:
+    bot = start_bot(
+        data_dir, TradeEveryTick(), max_order_to_fill_ratio=2, order_to_fill_window_s=3_600, max_consecutive_losses=1000
+    )
+    summary = bot.run(ticks(60, step_s=1.0))
+    assert summary.fills >= 25
+    assert summary.auto_kill is None
+    assert summary.state_at_end == "DRY_RUN"
+    assert summary.controls["fills_in_ratio_window"] == summary.fills
+
+
+def test_an_amend_uses_the_amend_rate_not_the_submit_rate(data_dir: Path) -> None:
+    bot = start_bot(data_dir, ReplaceOnCancel(), max_submits_per_s=1, max_amends_per_s=3)
+    bot.strategy = type("Idle", (), {"on_candle": lambda self, c, b: []})()
+    bot.start()
+    try:
+        bot.step(next(ticks(1, 1.0)))
+        first = bot.place(buy(99.0))
+        assert first.accepted
+        assert first.order is not None
+        order_id = first.order.id
+        for i in range(3):
+            cancelled, replaced = bot.gate.amend(bot.paper, order_id, buy(98.0 - i))
+            assert cancelled.ok
+            assert replaced is not None
+            assert replaced.accepted, replaced.reason
+            assert replaced.order is not None
+            order_id = replaced.order.id
+        _, fourth = bot.gate.amend(bot.paper, order_id, buy(95.0))
+        assert fourth is not None
+        assert fourth.code == DenialCode.RISK_RATE
+        assert "max_amends_per_s 3" in fourth.reason
+        assert bot.place(buy(97.5)).code == DenialCode.RISK_RATE  # the submit budget was spent by the first
+    finally:
+        bot.finish("test over")
