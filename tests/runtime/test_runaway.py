@@ -274,3 +274,80 @@ def test_an_amend_uses_the_amend_rate_not_the_submit_rate(data_dir: Path) -> Non
         assert bot.place(buy(97.5)).code == DenialCode.RISK_RATE  # the submit budget was spent by the first
     finally:
         bot.finish("test over")
+
+
+# -- a restart does not hand out a fresh daily cap ------------------------------------------
+class WallClock:
+    def __init__(self, t: float) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def live_priced_bot(data_dir: Path, clock: WallClock, **risk: object) -> Bot:
+    config = NijaConfig(risk=RiskSettings.model_validate(risk))
+    service = build_service(data_dir, config=config)
+    if service.snapshot().state is not TradingState.DRY_RUN:
+        service.restore(OPERATOR)
+    idle = type("Idle", (), {"on_candle": lambda self, c, b: []})()
+    return Bot(service, config, data_dir, actor="test", strategy=idle, feed_clock=clock)  # type: ignore[arg-type]
+
+
+def test_a_restarted_bot_keeps_counting_todays_orders(data_dir: Path) -> None:
+    clock = WallClock(T0 + 3_600)
+    first = live_priced_bot(data_dir, clock, max_daily_orders=3)
+    first.start()
+    first.step(Candle(clock.t, "BTC/USDT", 100.0, 100.5, 99.5, 100.0, 1.0))
+    for price in (99.0, 98.9, 98.8):
+        assert first.place(buy(price)).accepted
+    assert first.place(buy(98.7)).code == DenialCode.RISK_DAILY_ORDERS
+    first.finish("crash")
+
+    clock.t += 60
+    second = live_priced_bot(data_dir, clock, max_daily_orders=3)
+    second.start()
+    try:
+        second.step(Candle(clock.t, "BTC/USDT", 100.0, 100.5, 99.5, 100.0, 1.0))
+        result = second.place(buy(98.6))
+        assert result.code == DenialCode.RISK_DAILY_ORDERS
+        assert "3 orders on 2026-01-01 reached max_daily_orders 3" in result.reason
+        assert any(a.code == "DAILY_CAPS_RESUMED" for a in second.counters.alerts)
+    finally:
+        second.finish("test over")
+
+    clock.t = T0 + 86_400 + 60  # the next UTC day: a fresh cap
+    third = live_priced_bot(data_dir, clock, max_daily_orders=3)
+    third.start()
+    try:
+        third.step(Candle(clock.t, "BTC/USDT", 100.0, 100.5, 99.5, 100.0, 1.0))
+        assert third.place(buy(98.5)).accepted
+    finally:
+        third.finish("test over")
+
+
+def test_a_replay_does_not_inherit_the_daily_counts_of_an_earlier_replay(data_dir: Path) -> None:
+    for _ in range(2):
+        bot = start_bot(data_dir, ReplaceOnCancel(), max_daily_orders=30)
+        summary = bot.run(ticks(20, step_s=60.0))
+        assert summary.denials == {}
+        assert summary.orders_placed == 20
+
+
+@pytest.mark.parametrize(
+    "figures",
+    [
+        {"day": "2026-01-01", "daily_orders": -5, "daily_notional": 1.0},
+        {"day": "2026-01-01", "daily_orders": 3.5, "daily_notional": 1.0},
+        {"day": "2026-01-01", "daily_orders": True, "daily_notional": 1.0},
+        {"day": "2026-01-01", "daily_orders": 2, "daily_notional": float("nan")},
+        {"day": 20260101, "daily_orders": 2, "daily_notional": 1.0},
+    ],
+    ids=["negative", "fraction", "bool", "nan", "day not text"],
+)
+def test_resuming_ignores_figures_that_are_not_counts(figures: dict[str, object]) -> None:
+    from nija.runtime.controls import ControlChain
+
+    chain = ControlChain(RiskSettings(), lambda: T0 + 60)
+    assert chain.resume_day(figures["day"], figures["daily_orders"], figures["daily_notional"]) is False
+    assert chain.figures()["daily_orders"] == 0

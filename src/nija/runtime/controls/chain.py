@@ -74,6 +74,18 @@ class ControlChain:
             self._on_trip(trip)
         return verdict
 
+    def resume_day(self, day: object, orders: object, notional: object) -> bool:
+        """Seed today's daily-cap counts from a previous run of the same bot (its last
+        ``figures()``), so a restart does not hand out a fresh cap. Values that are not a
+        count and a finite amount are ignored (False), as is another day."""
+        if not (type(orders) is int and orders >= 0 and type(day) is str):
+            return False
+        if not ((type(notional) is float or type(notional) is int) and 0 <= notional < math.inf):
+            return False
+        with self._lock:
+            now = self._tick()
+            return now is not None and self._throttles.resume(now, day, orders, float(notional))
+
     def filled(self) -> None:
         with self._lock:
             now = self._tick()

@@ -101,6 +101,18 @@ class Throttles:
         self._day_orders += 1
         self._day_notional += notional
 
+    def resume(self, now: float, day: str, orders: int, notional: float) -> bool:
+        """Carry today's counts over from a previous run (a restart must not reset the
+        daily caps). Only for the UTC day of ``now``; False when nothing was taken."""
+        current = int(now // DAY_S)
+        if day != datetime.fromtimestamp(current * DAY_S, UTC).date().isoformat():
+            return False
+        if self._day != current:
+            self._day, self._day_orders, self._day_notional = current, 0, 0.0
+        self._day_orders += orders
+        self._day_notional += notional
+        return True
+
     @property
     def day(self) -> str:
         return datetime.fromtimestamp(max(self._day, 0) * DAY_S, UTC).date().isoformat()
