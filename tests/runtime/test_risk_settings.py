@@ -85,3 +85,19 @@ def test_a_strategy_whose_limit_entries_the_collar_would_always_deny_is_refused(
     assert "strategy.limit_offset_pct (20) must be below risk.price_collar_pct (5)" in refused.value.message
     (data_dir / "nija.toml").write_text("[strategy]\nlimit_offset_pct = 20\n[risk]\nprice_collar_pct = 25\n")
     assert load_config(data_dir).risk.price_collar_pct == 25
+
+
+@pytest.mark.parametrize(
+    ("key", "too_long"),
+    [
+        ("duplicate_window_s", 3_601),
+        ("runaway_window_s", 86_401),
+        ("reference_max_age_s", 86_401),
+        ("order_to_fill_window_s", 7 * 86_400 + 1),
+    ],
+)
+def test_windows_are_bounded_so_the_memory_behind_them_is(key: str, too_long: int, data_dir: Path) -> None:
+    (data_dir / "nija.toml").write_text(f"[risk]\n{key} = {too_long}\n")
+    with pytest.raises(UsageProblem) as refused:
+        load_config(data_dir)
+    assert f"risk.{key}" in refused.value.message
