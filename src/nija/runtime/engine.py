@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from nija.bot_report import BotReport, Notice, OpenOrder, Pnl, Position, write_report
+from nija.bot_report import BotReport, Notice, OpenOrder, Pnl, Position, read_report, write_report
 from nija.config import NijaConfig
 from nija.domain.events import Event, EventKind
 from nija.domain.permission import Permission
@@ -73,6 +73,7 @@ class Bot:
         self.counters = Counters()
         self._feed_time = 0.0
         market_clock = feed_clock or (lambda: self._feed_time)
+        self._live_prices = feed_clock is not None
         self.freshness = Freshness(config.feed.stale_after_s, market_clock)
         # Pre-trade controls on the market's clock (feed time in a replay), so a replay
         # throttles and breaks exactly as the same orders would live.
@@ -122,6 +123,8 @@ class Bot:
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
+        if self._live_prices:  # on the wall clock, today's orders of a previous run still count
+            self._resume_daily_caps()
         outcome = self.service.on_bot_start(self.who)
         self.state_at_start = outcome.after
         if outcome.changed:
@@ -203,6 +206,20 @@ class Bot:
                 f"low {candle.low!r} close {candle.close!r}; its orders are denied until a good price",
             )
         return good
+
+    def _resume_daily_caps(self) -> None:
+        """The previous run's report (written at least once a second) carries its daily
+        counts; a crash loses at most that second."""
+        previous = read_report(self.data_dir)
+        figures = previous.controls if previous is not None else {}
+        if figures and self.controls.resume_day(
+            figures.get("day"), figures.get("daily_orders"), figures.get("daily_notional")
+        ):
+            self.alert(
+                "DAILY_CAPS_RESUMED",
+                f"{figures.get('daily_orders')} orders and {figures.get('daily_notional')} notional of a previous "
+                f"run today ({figures.get('day')}) count towards today's caps",
+            )
 
     def _data_alert(self, code: str, message: str) -> None:
         self.alert(code, message)
