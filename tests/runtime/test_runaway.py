@@ -184,6 +184,20 @@ def test_a_bad_tick_is_dropped_alerts_and_denies_that_symbols_orders_until_a_goo
     assert running.place(buy()).accepted
 
 
+@pytest.mark.parametrize("field", ["open", "high", "low", "close"])
+@pytest.mark.parametrize("bad", [math.nan, 0.0, -1.0, math.inf, -math.inf], ids=repr)
+def test_one_bad_price_in_a_candle_makes_it_a_bad_tick(running: Bot, field: str, bad: float) -> None:
+    prices = {"open": 100.0, "high": 100.5, "low": 99.5, "close": 100.0, field: bad}
+    running.step(Candle(T0 + 180, "BTC/USDT", prices["open"], prices["high"], prices["low"], prices["close"], 1.0))
+    assert running.place(buy()).code == DenialCode.RISK_NO_REFERENCE
+    assert running.paper.mark("BTC/USDT") == 100.0
+
+
+def test_a_tick_with_high_below_low_is_a_bad_tick(running: Bot) -> None:
+    running.step(Candle(T0 + 180, "BTC/USDT", 100.0, 99.0, 101.0, 100.0, 1.0))
+    assert running.place(buy()).code == DenialCode.RISK_NO_REFERENCE
+
+
 def test_a_tick_for_another_symbol_does_not_stand_in_for_a_missing_reference(running: Bot) -> None:
     result = running.place(buy(100.0, symbol="ETH/USDT"))
     assert result.code == DenialCode.RISK_NO_REFERENCE

@@ -6,6 +6,7 @@ writes the heartbeat and the runtime report about once a second."""
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import threading
@@ -26,7 +27,7 @@ from nija.observability.metrics import Metrics
 from nija.runtime.brokers.base import Broker
 from nija.runtime.brokers.paper import PaperBroker
 from nija.runtime.candles import Candle
-from nija.runtime.controls import ControlChain, DataQuality, GateControls, ReferenceBook, usable_price
+from nija.runtime.controls import ControlChain, DataQuality, GateControls, ReferenceBook
 from nija.runtime.feeds import Freshness
 from nija.runtime.gate import OrderGate
 from nija.runtime.orders import OrderRequest, PlaceResult
@@ -196,8 +197,9 @@ class Bot:
     def _usable(self, candle: Candle) -> bool:
         """Feed the reference book; a candle with an unusable price is reported and dropped.
         Its symbol then has no reference (the newest price was bad) until a good candle."""
-        prices = (candle.open, candle.high, candle.low, candle.close)
-        good = all(usable_price(p) for p in prices) and candle.low <= min(prices) and candle.high >= max(prices)
+        low, high = candle.low, candle.high
+        # NaN fails every comparison (min/max would hide it); 0 < low and high < inf bound all four
+        good = 0 < low <= candle.open <= high < math.inf and low <= candle.close <= high
         self.references.observe(candle.symbol, candle.close if good else float("nan"), candle.timestamp)
         if not good:
             self._data_alert(

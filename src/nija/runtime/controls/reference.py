@@ -7,7 +7,7 @@ one before it. Time is whatever clock the caller uses (feed time in a replay).""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _INF = math.inf
 
@@ -19,8 +19,7 @@ def usable_price(value: object) -> bool:
     return (kind is float or kind is int) and 0 < value < _INF  # type: ignore[operator]
 
 
-@dataclass(frozen=True, slots=True)
-class Reference:
+class Reference(NamedTuple):  # a tuple: made for every candle, so it must be cheap
     price: float
     at: float  # seconds since the epoch on the controls' clock
     source: str = "last trade"
