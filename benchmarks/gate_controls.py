@@ -196,16 +196,22 @@ def main() -> None:
 
         candles = read_csv(make_feed(args.minutes, root))
         on, off = [], []
-        for trial in range(3):
+        for trial in range(5):
             rate_off, orders = replay(candles, root / f"off{trial}", controls=False)
             rate_on, orders_on = replay(candles, root / f"on{trial}", controls=True)
             assert orders == orders_on
             off.append(rate_off)
             on.append(rate_on)
-        print(f"replay of {len(candles):,} candles ({orders} orders), median of 3:")
+        print(f"replay of {len(candles):,} candles ({orders} orders), alternating, median of 5:")
         rate_on, rate_off = statistics.median(on), statistics.median(off)
         print(f"  controls off: {rate_off:,.0f} candles/s")
         print(f"  controls on:  {rate_on:,.0f} candles/s ({rate_on / rate_off:.2f}x)")
+        probe = Bot(build_service(root / "on0"), NijaConfig(), root / "on0", actor="bench")
+        started = time.perf_counter()
+        for candle in candles:
+            probe._usable(candle)  # the per-candle reference bookkeeping, alone
+        per_candle = (time.perf_counter() - started) / len(candles)
+        print(f"  per-candle reference bookkeeping (in both runs): {per_candle * 1e6:.2f} µs")
 
 
 if __name__ == "__main__":

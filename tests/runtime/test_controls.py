@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nija.runtime.controls import ControlChain, DataQuality, DenialCode, Reference, Trigger, Verdict
+from nija.runtime.controls import ControlChain, DataQuality, DenialCode, Reference, ReferenceBook, Trigger, Verdict
 from nija.runtime.orders import OrderRequest, OrderType, Side
 from nija.runtime.settings import RiskSettings
 
@@ -472,3 +472,17 @@ def test_the_chain_agrees_with_a_naive_model_of_its_rules(limits: dict[str, floa
         assert (verdict.code if verdict else None) == expected, (verdict, expected, now - T0)
         assert (c.tripped is not None) == tripped
     assert len(trips) == (1 if tripped else 0)
+
+
+def test_the_reference_book_keeps_the_newest_print_even_a_bad_one() -> None:
+    book = ReferenceBook()
+    assert book.get("BTC/USDT") is None
+    book.observe("BTC/USDT", 100.0, T0)
+    book.observe("BTC/USDT", 90.0, T0 - 60)  # an older print arriving late never wins
+    assert book.get("BTC/USDT") == Reference(100.0, T0)
+    book.observe("BTC/USDT", math.nan, T0 + 60)  # the newest is bad: no reference now
+    reference = book.get("BTC/USDT")
+    assert reference is not None
+    assert not reference.usable
+    book.observe("BTC/USDT", 101.0, T0 + 120)
+    assert book.get("BTC/USDT") == Reference(101.0, T0 + 120)

@@ -31,22 +31,21 @@ class Reference(NamedTuple):  # a tuple: made for every candle, so it must be ch
 
 
 class ReferenceBook:
-    """The newest reference per symbol, fed by the bot loop (``observe``) and read by
-    the controls (``get``)."""
+    """The newest reference per symbol, fed by the bot loop (``observe``, on every candle:
+    it stores a plain tuple) and read by the controls (``get``, on every order)."""
 
     __slots__ = ("_latest",)
 
     def __init__(self) -> None:
-        self._latest: dict[str, Reference] = {}
+        self._latest: dict[str, tuple[float, float, str]] = {}
 
-    def observe(self, symbol: str, price: float, at: float, source: str = "last trade") -> bool:
-        """Record the newest price of ``symbol``; False when it is not usable (it still
-        replaces the previous one: the symbol has no reference until a good price)."""
-        reference = Reference(price, at, source)
+    def observe(self, symbol: str, price: float, at: float, source: str = "last trade") -> None:
+        """Record the newest price of ``symbol``, usable or not: a bad one replaces the
+        previous one too (the symbol has no reference until a good price)."""
         previous = self._latest.get(symbol)
-        if previous is None or not (at < previous.at):  # an out-of-order older print never wins
-            self._latest[symbol] = reference
-        return reference.usable
+        if previous is None or not at < previous[1]:  # an out-of-order older print never wins
+            self._latest[symbol] = (price, at, source)
 
     def get(self, symbol: str) -> Reference | None:
-        return self._latest.get(symbol)
+        entry = self._latest.get(symbol)
+        return None if entry is None else Reference(*entry)
