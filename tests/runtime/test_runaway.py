@@ -365,3 +365,10 @@ def test_resuming_ignores_figures_that_are_not_counts(figures: dict[str, object]
     chain = ControlChain(RiskSettings(), lambda: T0 + 60)
     assert chain.resume_day(figures["day"], figures["daily_orders"], figures["daily_notional"]) is False
     assert chain.figures()["daily_orders"] == 0
+
+
+def test_a_bad_tick_alert_never_carries_terminal_escapes_from_the_feed(running: Bot) -> None:
+    running.step(Candle(T0 + 180, "BTC\x1b[2J/USDT", math.nan, math.nan, math.nan, math.nan, 1.0))
+    (alert,) = [a for a in running.counters.alerts if a.code == "DATA_QUALITY"]
+    assert "\x1b" not in alert.message
+    assert "'BTC\\x1b[2J/USDT'" in alert.message

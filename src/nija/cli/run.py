@@ -181,7 +181,7 @@ def render_summary(console: Console, s: Summary) -> None:
     quality = [a for a in s.alerts if a.startswith("DATA_QUALITY")]
     if quality:  # bad ticks can come in storms: the first one and how many
         more = f" (and {len(quality) - 1} more data-quality alerts)" if len(quality) > 1 else ""
-        console.print(f"⚠️  {quality[0]}{more}", style="bold yellow")
+        console.print(f"⚠️  {quality[0]}{more}", style="bold yellow", markup=False, highlight=False)  # feed text
     for note in s.notes:
         console.print(f"💡 {note}")
 

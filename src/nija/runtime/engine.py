@@ -48,6 +48,11 @@ class Counters:
     alerts: list[Notice] = field(default_factory=list)
 
 
+def _plain(text: str) -> str:
+    """Feed text shown in alerts: control characters are shown escaped, never sent."""
+    return text if text.isprintable() else repr(text)
+
+
 def _now_iso() -> str:
     return datetime.now(UTC).isoformat()
 
@@ -204,7 +209,7 @@ class Bot:
         if not good:
             self._data_alert(
                 "DATA_QUALITY",
-                f"bad tick {candle.symbol} at {candle.timestamp!r}: open {candle.open!r} high {candle.high!r} "
+                f"bad tick {_plain(candle.symbol)} at {candle.timestamp!r}: open {candle.open!r} high {candle.high!r} "
                 f"low {candle.low!r} close {candle.close!r}; its orders are denied until a good price",
             )
         return good
