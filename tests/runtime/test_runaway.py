@@ -96,8 +96,12 @@ def test_an_order_on_every_tick_is_throttled_then_the_breaker_kills_and_everythi
     assert report.open_orders == ()
     assert report.denial_counts[DenialCode.RISK_MAX_OPEN_ORDERS] == 21
     assert any(a.code == "AUTO_RUNAWAY_ORDERS" for a in report.alerts)
-    # every denial reaches the metrics (not one per second)
+    # every denial reaches the metrics (not one per second), and the figures are gauges
     assert metrics_of(bot).orders_denied[DenialCode.RISK_MAX_OPEN_ORDERS] == 21
+    exposition = metrics_of(bot).exposition().decode()
+    assert "nija_risk_runaway_tripped 1.0" in exposition
+    assert "nija_risk_throttle_denials_in_window 21.0" in exposition
+    assert "nija_risk_daily_orders 50.0" in exposition
 
 
 def test_without_an_open_order_limit_the_rate_throttle_and_the_breaker_stop_the_same_loop(data_dir: Path) -> None:

@@ -125,6 +125,8 @@ class Bot:
         self._book: Broker = self.paper
         # The service's metrics listener, fed directly with what only the runtime knows.
         self._metrics = next((m for m in service.listeners if isinstance(m, Metrics)), None)
+        if self._metrics is not None:
+            self._metrics.watch_controls(self.controls.figures)
         self.state_at_start = TradingState.OFF
 
     # -- lifecycle -------------------------------------------------------------------
