@@ -66,6 +66,8 @@ class BotReport(_Item):
     orders_placed: int = 0
     fills: int = 0
     denials: tuple[Notice, ...] = ()  # newest last, bounded by the writer
+    denial_counts: dict[str, int] = {}  # every denial of the run, by code
+    controls: dict[str, float | int | str] = {}  # pre-trade control figures (daily caps, breaker)
     alerts: tuple[Notice, ...] = ()
 
 
