@@ -87,9 +87,9 @@ def test_live_feed_errors_are_reported_not_raised() -> None:
 def test_csv_is_read_as_csv_quoted_fields_crlf_and_spaces(tmp_path: Path) -> None:
     path = tmp_path / "quoted.csv"
     path.write_bytes(
-        b'timestamp,symbol,open,high,low,close,volume\r\n'
+        b"timestamp,symbol,open,high,low,close,volume\r\n"
         b'"2026-01-01T00:00:00Z","BTC/USDT",100,110,90,105,1.5\r\n'
-        b'1767225660, ETH/USDT, 10, 11, 9, 10.5, 2\r\n'
+        b"1767225660, ETH/USDT, 10, 11, 9, 10.5, 2\r\n"
     )
     candles = read_csv(path)
     assert [(c.symbol, c.close) for c in candles] == [("BTC/USDT", 105.0), ("ETH/USDT", 10.5)]
