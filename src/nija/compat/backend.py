@@ -1,0 +1,215 @@
+"""The one SafetyService behind the compat modules, per data directory (or fleet scope).
+
+Every read asks the store's permission view (a few ``stat`` calls when nothing changed,
+the kill file first), so nothing cached here can hide a kill; only when the view cannot
+decide (not confirmed yet, stale, failed) is the whole snapshot read, and a failure of
+that reads as "killed". State callbacks fire on every change this process observes: its
+own transitions at once, other processes' changes on its next read."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from nija.assembly import CONFIG_FILE, build_service
+from nija.domain.diagnosis import StatusReport, report
+from nija.domain.errors import NijaError
+from nija.domain.permission import Permission, decide
+from nija.domain.records import Snapshot
+from nija.domain.states import Mode, TradingState
+from nija.domain.transitions import Who
+from nija.identity import local_who
+from nija.kill_adoption import BareKillAdopter
+from nija.service import Outcome, SafetyService
+from nija.store import JsonFileStore, PermissionView
+
+logger = logging.getLogger("nija.compat")
+
+KILLED = "KILL_SWITCH_ACTIVE"  # the permission code every store gives for an active kill
+UNTRUSTED_LIVE = "HISTORY_MISMATCH"  # LIVE_ACTIVE not reached by a confirmed request
+SOURCE = "compat"
+ADOPT_EVERY_S = 0.5
+
+Callback = Callable[[], object]
+
+_project_root: Path | None = None
+
+
+def use_project_root(path: str | os.PathLike[str]) -> None:
+    """The original's default data directory: the project root (the parent of ``bot/``).
+    The ``bot/`` shims call this with their own location."""
+    global _project_root
+    _project_root = Path(path)
+
+
+def default_location() -> Path:
+    """NIJA_DATA_DIR, else the project root registered by the shims, else the cwd."""
+    configured = os.environ.get("NIJA_DATA_DIR")
+    if configured:
+        return Path(configured)
+    return _project_root if _project_root is not None else Path.cwd()
+
+
+def state_from_permission(permission: Permission) -> TradingState | None:
+    """The effective state a permission implies; None when it cannot say (not checked,
+    stale, failed). Killed or an untrusted LIVE_ACTIVE reads as EMERGENCY_STOP."""
+    if permission.code in (KILLED, UNTRUSTED_LIVE):
+        return TradingState.EMERGENCY_STOP
+    if permission.allowed:
+        return TradingState.LIVE_ACTIVE if permission.mode is Mode.LIVE else TradingState.DRY_RUN
+    prefix, _, name = permission.code.partition("_")
+    if prefix == "STATE" and name in TradingState.__members__:
+        return TradingState(name)
+    return None
+
+
+class Backend:
+    def __init__(self, location: Path) -> None:
+        self.location = location
+        self.service = _build(location)
+        self.view: PermissionView = self.service.permission_view()
+        self.actor = local_who(SOURCE).actor
+        self.started = False  # the restart rule runs once per process (state machine start)
+        self.local_kill: str | None = None  # a kill this process could not record
+        self.live_blocked: str | None = None  # live refused in this process (restart rule failed)
+        self._callbacks: dict[TradingState, list[Callback]] = {s: [] for s in TradingState}
+        self._observed: TradingState | None = None
+        self._observe_lock = threading.Lock()
+        self._adopter = BareKillAdopter(self.service, self.who("FILE_SYSTEM"))
+        self._next_adopt_check = 0.0
+
+    def who(self, source: str = SOURCE) -> Who:
+        return Who(self.actor, source or SOURCE)
+
+    @property
+    def kill_file_path(self) -> str:
+        store = self.service.store
+        return str(store.kill_path) if isinstance(store, JsonFileStore) else store.location
+
+    # -- reading -------------------------------------------------------------------
+    def permission(self) -> Permission:
+        if self.local_kill is not None:
+            return Permission(False, None, KILLED, f"the kill switch is active in this process: {self.local_kill}")
+        permission = self.view.check()
+        if state_from_permission(permission) is None:
+            permission = self._permission_from_snapshot()
+        if permission.mode is Mode.LIVE and self.live_blocked is not None:
+            return Permission(False, None, "LIVE_BLOCKED", self.live_blocked)
+        return permission
+
+    def _permission_from_snapshot(self) -> Permission:
+        try:
+            return decide(self.service.snapshot())
+        except Exception as exc:  # noqa: BLE001 - cannot read the store: fail closed
+            return Permission(False, None, KILLED, f"the store cannot be read ({exc}): treated as killed")
+
+    def read(self) -> tuple[Permission, TradingState]:
+        """One reading: the permission and the effective state it implies (observed)."""
+        permission = self.permission()
+        state = state_from_permission(permission) or TradingState.EMERGENCY_STOP
+        self.observe(state)
+        return permission, state
+
+    def state(self) -> TradingState:
+        return self.read()[1]
+
+    def kill_active(self) -> bool:
+        killed = self.permission().code == KILLED
+        if killed:
+            self._maybe_adopt_bare_kill_file()
+        return killed
+
+    def snapshot_and_report(self) -> tuple[Snapshot, StatusReport]:
+        snapshot = self.service.snapshot()
+        return snapshot, report(snapshot, self.service.clock(), history_items=0)
+
+    def _maybe_adopt_bare_kill_file(self) -> None:
+        """Record a kill raised by ``touch EMERGENCY_STOP`` alone, as every NIJA process does."""
+        now = time.monotonic()
+        if now < self._next_adopt_check:
+            return
+        self._next_adopt_check = now + ADOPT_EVERY_S
+        try:
+            self._adopter.check(self.service.status(history_items=0))
+        except Exception as exc:  # noqa: BLE001 - the kill stands either way
+            logger.warning("Could not record the kill file EMERGENCY_STOP (the kill is in force): %s", exc)
+
+    # -- the kill switch -------------------------------------------------------------
+    def activate_kill(self, reason: str, source: str) -> None:
+        """Never raises, as the original's activate: if NIJA cannot record the kill, this
+        process stays killed (in memory) and the log says exactly what is in force."""
+        try:
+            outcome = self.service.activate_kill(reason, self.who(source))
+        except Exception as exc:  # noqa: BLE001 - a stop must never be undone by an error
+            self.local_kill = reason or "activation could not be recorded"
+            logger.critical(
+                "KILL SWITCH: recording the kill failed (%s). This process refuses every operation; "
+                "whether other processes see the kill is said above.",
+                exc,
+            )
+            self.observe(TradingState.EMERGENCY_STOP)
+            return
+        self.observe_outcome(outcome)
+
+    # -- callbacks ---------------------------------------------------------------------
+    def register(self, state: TradingState, callback: Callback) -> None:
+        with self._observe_lock:
+            self._callbacks[state].append(callback)
+
+    def observe(self, state: TradingState) -> None:
+        """Fire the callbacks of ``state`` if it differs from the last state observed."""
+        with self._observe_lock:
+            previous, self._observed = self._observed, state
+        if previous is not None and previous is not state:
+            self._fire(state)
+
+    def observe_outcome(self, outcome: Outcome) -> None:
+        """Fire the callbacks of every state this process's own change entered."""
+        entered = [t.to_state for t in outcome.transitions]
+        after = TradingState.EMERGENCY_STOP if outcome.kill_active else outcome.after
+        with self._observe_lock:
+            self._observed = after
+        for state in entered:
+            self._fire(state)
+
+    def _fire(self, state: TradingState) -> None:
+        with self._observe_lock:
+            callbacks = list(self._callbacks[state])
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception as exc:  # noqa: BLE001 - as the original: a callback never stops a change
+                logger.error("State callback for %s failed: %s", state, exc)
+
+
+def _build(location: Path) -> SafetyService:
+    """A broken nija.toml must never stop a stop: fall back to the default settings."""
+    try:
+        return build_service(location)
+    except NijaError as exc:
+        if not (location / CONFIG_FILE).exists():
+            raise
+        problem = exc
+    from nija.config import NijaConfig
+
+    logger.error("nija.toml is unusable (%s); using the default settings", problem)
+    return build_service(location, config=NijaConfig())
+
+
+_backends: dict[tuple[str, str, str], Backend] = {}
+_backends_lock = threading.Lock()
+
+
+def backend_for(location: str | os.PathLike[str] | None = None) -> Backend:
+    """The process's one backend for a data directory (and NIJA_STORE / NIJA_BOT scope)."""
+    path = Path(location) if location is not None else default_location()
+    key = (str(path.resolve()), os.environ.get("NIJA_STORE", ""), os.environ.get("NIJA_BOT", ""))
+    with _backends_lock:
+        backend = _backends.get(key)
+        if backend is None:
+            backend = _backends[key] = Backend(path)
+        return backend
