@@ -163,6 +163,8 @@ class TradingStateMachine:
             if not self._backend.kill_active():
                 self._backend.activate_kill(text, "STATE_MACHINE")
             return True
+        if target is current:
+            return True  # as the original: already there is success, and writes nothing
         try:
             outcome = self._backend.service.move(target, text, self._backend.who())
         except SafetyRefusal as exc:
