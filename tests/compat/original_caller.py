@@ -129,6 +129,18 @@ def unsafe() -> dict[str, Any]:
     return results
 
 
+def live_order() -> dict[str, Any]:
+    """What a live bot does once NIJA's confirmation flow has made it LIVE_ACTIVE."""
+    sm = get_state_machine()
+    return {
+        "submit_real_order": attempt(lambda: submit_real_order("BTC-USD")),
+        "activate_live_trading": attempt(lambda: sm.activate_live_trading("already confirmed")),
+        "transition_live_active": attempt(lambda: sm.transition_to(TradingState.LIVE_ACTIVE, "stay live")),
+        "simulate_order": attempt(lambda: simulate_order("BTC-USD")),
+        **status(),
+    }
+
+
 def wait_for_kill(timeout: str) -> dict[str, Any]:
     """A bot loop: place guarded orders until the kill switch stops it."""
     placed = 0
@@ -206,6 +218,7 @@ SCENARIOS = {
     "wait_for_kill": wait_for_kill,
     "callbacks": callbacks,
     "poll_kill": poll_kill,
+    "live_order": live_order,
     "auto_trigger": auto_trigger,
     "identity": identity,
 }
