@@ -245,8 +245,9 @@ class TradingStateMachine:
 
 
 def _parse(state: TradingState | str) -> TradingState:
+    """A state by member, by name, or by another enum's member with the same value."""
     try:
-        return TradingState(state)
+        return TradingState(getattr(state, "value", state))
     except ValueError:
         raise StateTransitionError(
             f"Unknown trading state {state!r}",
