@@ -141,6 +141,16 @@ def live_order() -> dict[str, Any]:
     }
 
 
+def wait_for_live(timeout: str) -> dict[str, Any]:
+    """A running original bot, in simulation until the operator confirms live via NIJA."""
+    sm = get_state_machine()
+    Path(os.environ["CALLER_READY_FILE"]).write_text(sm.get_current_state().value)
+    deadline = time.monotonic() + float(timeout)
+    while time.monotonic() < deadline and not sm.is_live_trading_active():
+        time.sleep(0.02)
+    return live_order()
+
+
 def wait_for_kill(timeout: str) -> dict[str, Any]:
     """A bot loop: place guarded orders until the kill switch stops it."""
     placed = 0
@@ -219,6 +229,7 @@ SCENARIOS = {
     "callbacks": callbacks,
     "poll_kill": poll_kill,
     "live_order": live_order,
+    "wait_for_live": wait_for_live,
     "auto_trigger": auto_trigger,
     "identity": identity,
 }

@@ -22,7 +22,7 @@ from nija.service import SafetyService
 from nija.store import JsonFileStore
 from nija.store.postgres.testing import temporary_database
 from tests.cli.test_bad_files import small_fs  # noqa: F401 - a fixture: a real tmpfs
-from tests.compat.test_original_callers import caller
+from tests.compat.test_original_callers import caller, finish, start_caller
 from tests.conftest import Run
 from tests.runtime.runtime_helpers import wait_for
 from tests.runtime.test_kill_process import RESTING, open_orders, start_bot
@@ -60,10 +60,16 @@ def test_a_restart_never_resumes_live_trading(data_dir: Path) -> None:
     )
 
 
-def test_live_trading_confirmed_by_nija_works_for_the_callers_while_its_bot_is_alive(data_dir: Path) -> None:
-    confirmed_live(data_dir)
-    beat(data_dir)  # the live bot is running: a second process starting must not end its live trading
-    result = caller(data_dir, "live_order")
+def test_live_confirmed_by_nija_reaches_a_running_original_bot(data_dir: Path) -> None:
+    proc, ready = start_caller(data_dir, "wait_for_live", "60")
+    try:
+        wait_for(ready.exists, what="the original bot running")
+        confirmed_live(data_dir)  # the operator: restore, nija live request, confirm
+        result = finish(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=30)
     assert result["state"] == "LIVE_ACTIVE"
     assert result["broker_calls"] is True
     assert result["submit_real_order"] == {"returned": "REAL order BTC-USD", "raised": None}
@@ -73,6 +79,18 @@ def test_live_trading_confirmed_by_nija_works_for_the_callers_while_its_bot_is_a
     # A kill from the compat API ends it at once, for every process.
     assert caller(data_dir, "kill", "stop the live bot")["state"] == "EMERGENCY_STOP"
     assert caller(data_dir, "live_order")["submit_real_order"]["raised"] == "StateTransitionError"
+
+
+def test_the_live_trading_of_a_running_nija_bot_is_not_another_process_s(data_dir: Path) -> None:
+    confirmed_live(data_dir)
+    beat(data_dir)  # `nija run` went live and is running: its confirmation is not ours
+    result = caller(data_dir, "live_order")
+    assert result["state"] == "LIVE_ACTIVE"  # the truth, for display
+    assert result["broker_calls"] is False
+    assert result["live"] is False
+    assert result["submit_real_order"]["raised"] == "StateTransitionError"
+    assert result["activate_live_trading"] == {"returned": False, "raised": None}
+    assert result["summary"]["permission"]["code"] == "LIVE_OWNED_BY_RUNNING_BOT"
 
 
 def test_a_hand_edited_live_file_is_never_live(data_dir: Path) -> None:

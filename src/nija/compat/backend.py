@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from nija.assembly import CONFIG_FILE, build_service
-from nija.domain.diagnosis import StatusReport, report
+from nija.domain.diagnosis import HEARTBEAT_MAX_AGE, StatusReport, report
 from nija.domain.errors import NijaError
 from nija.domain.permission import Permission, decide
 from nija.domain.records import Snapshot
@@ -91,15 +92,28 @@ class Backend:
         return str(store.kill_path) if isinstance(store, JsonFileStore) else store.location
 
     # -- reading -------------------------------------------------------------------
-    def permission(self) -> Permission:
+    def read(self) -> tuple[Permission, TradingState]:
+        """One reading: may this process trade (and how), and the effective state (observed)."""
         if self.local_kill is not None:
-            return Permission(False, None, KILLED, f"the kill switch is active in this process: {self.local_kill}")
-        permission = self.view.check()
-        if state_from_permission(permission) is None:
-            permission = self._permission_from_snapshot()
-        if permission.mode is Mode.LIVE and self.live_blocked is not None:
-            return Permission(False, None, "LIVE_BLOCKED", self.live_blocked)
-        return permission
+            reason = f"the kill switch is active in this process: {self.local_kill}"
+            permission, state = Permission(False, None, KILLED, reason), TradingState.EMERGENCY_STOP
+        else:
+            permission = self.view.check()
+            found = state_from_permission(permission)
+            if found is None:
+                permission = self._permission_from_snapshot()
+                found = state_from_permission(permission)
+            state = found or TradingState.EMERGENCY_STOP
+            if permission.mode is Mode.LIVE:
+                permission = self._restrict_live(permission)
+        self.observe(state)
+        return permission, state
+
+    def permission(self) -> Permission:
+        return self.read()[0]
+
+    def state(self) -> TradingState:
+        return self.read()[1]
 
     def _permission_from_snapshot(self) -> Permission:
         try:
@@ -107,15 +121,25 @@ class Backend:
         except Exception as exc:  # noqa: BLE001 - cannot read the store: fail closed
             return Permission(False, None, KILLED, f"the store cannot be read ({exc}): treated as killed")
 
-    def read(self) -> tuple[Permission, TradingState]:
-        """One reading: the permission and the effective state it implies (observed)."""
-        permission = self.permission()
-        state = state_from_permission(permission) or TradingState.EMERGENCY_STOP
-        self.observe(state)
-        return permission, state
-
-    def state(self) -> TradingState:
-        return self.read()[1]
+    def _restrict_live(self, permission: Permission) -> Permission:
+        """A confirmed LIVE_ACTIVE belongs to the bot that runs on this store: while another
+        process's bot heartbeat is alive (``nija run``), this process may not trade live."""
+        if self.live_blocked is not None:
+            return Permission(False, None, "LIVE_BLOCKED", self.live_blocked)
+        try:
+            beat = self.service.snapshot().heartbeat
+        except Exception as exc:  # noqa: BLE001 - cannot tell whose live it is: refuse
+            return Permission(False, None, "LIVE_BLOCKED", f"the store cannot be read ({exc})")
+        mine = beat is not None and beat.pid == os.getpid() and beat.host == socket.gethostname()
+        if beat is not None and not mine and beat.is_alive(self.service.clock(), HEARTBEAT_MAX_AGE):
+            return Permission(
+                False,
+                None,
+                "LIVE_OWNED_BY_RUNNING_BOT",
+                f"LIVE_ACTIVE belongs to the bot running as pid {beat.pid} on {beat.host}: "
+                "this process may not trade live",
+            )
+        return permission
 
     def kill_active(self) -> bool:
         killed = self.permission().code == KILLED

@@ -275,11 +275,13 @@ def require_state(required_state: TradingState) -> Callable[[Callable[P, R]], Ca
     def decorator(func: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(func)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            current = get_state_machine().get_current_state()
-            if current is not required_state:
+            permission, current = get_state_machine()._backend.read()
+            live_refused = required_state is TradingState.LIVE_ACTIVE and permission.mode is not Mode.LIVE
+            if current is not required_state or live_refused:
+                why = f" ({permission.reason})" if current is required_state else ""
                 raise StateTransitionError(
                     f"Function {func.__name__} requires state {required_state.value} "
-                    f"but current state is {current.value}",
+                    f"but current state is {current.value}{why}",
                     LIVE_FLOW if required_state is TradingState.LIVE_ACTIVE else "",
                     code="WRONG_STATE",
                 )
