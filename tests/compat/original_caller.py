@@ -192,7 +192,9 @@ def callbacks(timeout: str) -> dict[str, Any]:
     while time.monotonic() < deadline and TradingState.EMERGENCY_STOP.value not in fired:
         sm.is_trading_allowed()
         time.sleep(0.01)
-    return {"own": own, "all": fired}
+    seen_remote = list(fired)
+    get_kill_switch().deactivate("callback test: remote kill understood")
+    return {"own": own, "seen_remote": seen_remote, "all": fired}
 
 
 def auto_trigger() -> dict[str, Any]:

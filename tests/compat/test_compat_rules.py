@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
 from nija.domain.live import LivePolicy
@@ -26,6 +27,7 @@ from tests.compat.test_original_callers import caller, finish, start_caller
 from tests.conftest import Run
 from tests.runtime.runtime_helpers import wait_for
 from tests.runtime.test_kill_process import RESTING, open_orders, start_bot
+from tests.serving import make_token, serving
 
 ALICE = Who("alice@host", "cli")
 STATE = ".nija_trading_state.json"
@@ -219,3 +221,22 @@ def test_a_kill_that_cannot_be_written_still_stops_the_calling_process(run: Run,
     assert result["killed_place_order"]["runtime_error"] is True
     assert result["final"]["kill_active"] is True
     assert result["final"]["state"] == "EMERGENCY_STOP"
+
+
+def test_kills_cross_between_the_http_api_and_the_compat_api(data_dir: Path) -> None:
+    SafetyService(JsonFileStore(data_dir)).restore(ALICE)
+    token = make_token(data_dir, "ops", "viewer")
+    headers = {"Authorization": f"Bearer {token}"}
+    with serving(data_dir) as base:
+        killed = httpx.post(base + "/api/kill-switch/activate", json={"reason": "api drill"}, headers=headers)
+        assert killed.status_code == 200, killed.text
+        result = caller(data_dir, "status")
+        assert result["kill_active"] is True
+        assert result["status"]["recent_history"][-1]["reason"] == "api drill"
+        assert caller(data_dir, "deactivate", "api drill over")["kill_active"] is False
+        assert httpx.get(base + "/api/status", headers=headers).json()["kill_switch"]["active"] is False
+        caller(data_dir, "kill", "compat drill", "UI")
+        status = httpx.get(base + "/api/status", headers=headers).json()
+        assert status["kill_switch"]["active"] is True
+        assert status["kill_switch"]["reason"] == "compat drill"
+        assert status["state"] == "EMERGENCY_STOP"

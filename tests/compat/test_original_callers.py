@@ -138,6 +138,10 @@ def test_a_kill_from_the_compat_api_is_seen_by_the_cli(data_dir: Path, run: Run)
     assert kill["active"] is True
     assert (kill["reason"], kill["source"]) == ("Emergency button pressed", "UI")
     assert nija_status(run, data_dir)["state"] == "EMERGENCY_STOP"
+    guide = run("safe_restore_trading.py", "status", "--data-dir", str(data_dir)).stdout
+    assert "Trading State Machine: EMERGENCY_STOP" in guide
+    assert "Kill Switch Active: 🛑 YES" in guide
+    assert "via UI: Emergency button pressed" in guide
     doc = json.loads((data_dir / ".nija_kill_switch_state.json").read_text())
     assert doc["is_active"] is True
     assert {"reason", "timestamp"} <= set(doc["history"][-1])
@@ -195,7 +199,8 @@ def test_callbacks_fire_for_own_transitions_and_for_kills_seen_from_other_proces
             proc.kill()
             proc.communicate(timeout=30)
     assert result["own"] == ["DRY_RUN"]
-    assert result["all"] == ["DRY_RUN", "EMERGENCY_STOP"]
+    assert result["seen_remote"] == ["DRY_RUN", "EMERGENCY_STOP"]
+    assert result["all"] == ["DRY_RUN", "EMERGENCY_STOP", "OFF"]  # its own deactivation, at once
 
 
 def test_every_unsafe_path_of_the_original_is_refused(data_dir: Path) -> None:
