@@ -240,3 +240,14 @@ def test_kills_cross_between_the_http_api_and_the_compat_api(data_dir: Path) -> 
         assert status["kill_switch"]["active"] is True
         assert status["kill_switch"]["reason"] == "compat drill"
         assert status["state"] == "EMERGENCY_STOP"
+
+
+def test_a_broken_nija_toml_never_stops_a_stop(data_dir: Path, run: Run) -> None:
+    (data_dir / "nija.toml").write_text("[live\nmin_dry_run_minutes = 'soon'\n")
+    assert caller(data_dir, "kill", "stop despite a bad config")["kill_active"] is True
+    assert nija_status_state(run, data_dir) == "EMERGENCY_STOP"
+
+
+def nija_status_state(run: Run, data_dir: Path) -> str:
+    done = run("nija", "status", "--json", "--data-dir", str(data_dir))
+    return str(json.loads(done.stdout)["state"])

@@ -16,9 +16,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from nija.assembly import CONFIG_FILE, build_service
+from nija.assembly import build_service
 from nija.domain.diagnosis import HEARTBEAT_MAX_AGE, StatusReport, report
-from nija.domain.errors import NijaError
 from nija.domain.permission import Permission, decide
 from nija.domain.records import Snapshot
 from nija.domain.states import Mode, TradingState
@@ -211,17 +210,9 @@ class Backend:
 
 
 def _build(location: Path) -> SafetyService:
-    """A broken nija.toml must never stop a stop: fall back to the default settings."""
-    try:
-        return build_service(location)
-    except NijaError as exc:
-        if not (location / CONFIG_FILE).exists():
-            raise
-        problem = exc
-    from nija.config import NijaConfig
-
-    logger.error("nija.toml is unusable (%s); using the default settings", problem)
-    return build_service(location, config=NijaConfig())
+    """A broken nija.toml must never stop a stop: its problems are logged, its valid
+    sections used (the same leniency as status and recovery)."""
+    return build_service(location, config_warning=lambda problem: logger.error("nija.toml: %s", problem))
 
 
 _backends: dict[tuple[str, str, str], Backend] = {}

@@ -8,6 +8,7 @@
     │   ├── AcknowledgmentRequired
     │   ├── LiveRequestRefused
     │   ├── ConfirmationDeclined
+    │   ├── BotAlreadyRunning
     │   ├── StateTransitionError      (nija.compat: the original bot's name)
     │   ├── KillSwitchEngaged         (nija.compat: also a RuntimeError, as the original's)
     │   └── KillSwitchChangeRefused   (nija.compat: also a RuntimeError)
@@ -15,7 +16,8 @@
     │   ├── StorageCorrupt
     │   ├── StorageNotWritable
     │   ├── StorageUnavailable
-    │   └── LockTimeout
+    │   ├── LockTimeout
+    │   └── AddressInUse
     └── InconsistenciesFound (5, from ``status`` only)
 
 Each error has a stable ``code``, a ``message`` saying what is wrong and a ``fix``
@@ -70,6 +72,12 @@ class ConfirmationDeclined(SafetyRefusal):
     code = "CONFIRMATION_DECLINED"
 
 
+class BotAlreadyRunning(SafetyRefusal):
+    """One bot per data directory (per bot scope on the fleet store)."""
+
+    code = "BOT_ALREADY_RUNNING"
+
+
 class StateTransitionError(IllegalTransition):
     """A refused transition, under the name the original bot's callers catch (nija.compat);
     ``code`` keeps the underlying refusal's code (ILLEGAL_TRANSITION, KILL_SWITCH_ACTIVE...)."""
@@ -103,6 +111,12 @@ class StorageUnavailable(StorageProblem):
 
 class LockTimeout(StorageProblem):
     code = "LOCK_TIMEOUT"
+
+
+class AddressInUse(StorageProblem):
+    """A resource of the machine, not a setting, stands in the way: exit 4 like the disk."""
+
+    code = "ADDRESS_IN_USE"
 
 
 class InconsistenciesFound(NijaError):
