@@ -221,6 +221,96 @@ def identity() -> dict[str, Any]:
     }
 
 
+def names() -> dict[str, Any]:
+    """Every public name the original's callers use, with its signature, through the shims."""
+    import inspect
+
+    import bot.kill_switch as ks_module
+    import bot.trading_state_machine as sm_module
+
+    def described(owner: Any, name: str) -> str | None:
+        thing = getattr(owner, name, None)
+        if thing is None:
+            return None
+        return str(inspect.signature(thing)) if callable(thing) and not isinstance(thing, type) else "present"
+
+    kill = {
+        "KillSwitch": [
+            "activate",
+            "deactivate",
+            "is_active",
+            "assert_not_active",
+            "get_status",
+            "get_activation_count",
+        ],
+        "KillSwitchAutoTrigger": [
+            "check_daily_loss",
+            "check_weekly_drawdown",
+            "get_weekly_risk_multiplier",
+            "check_balance_delta",
+            "record_trade_result",
+            "record_api_error",
+            "record_api_success",
+            "check_all_triggers",
+            "auto_trigger_if_needed",
+            "reset_metrics",
+        ],
+    }
+    state = {
+        "TradingStateMachine": [
+            "get_current_state",
+            "transition_to",
+            "is_trading_allowed",
+            "is_live_trading_active",
+            "is_dry_run_mode",
+            "is_emergency_stopped",
+            "can_make_broker_calls",
+            "get_state_history",
+            "get_state_summary",
+            "register_callback",
+            "activate_live_trading",
+            "force_activate_live",
+            "commit_activation",
+            "maybe_auto_activate",
+            "get_activation_committed",
+            "activation_committed",
+            "has_execution_authority",
+            "can_execute",
+            "can_dispatch_trades",
+            "release_core_loop_ownership",
+            "get_execution_authority_snapshot",
+            "get_first_snap_accepted",
+            "set_first_snap_accepted",
+        ]
+    }
+    out: dict[str, Any] = {}
+    for module, classes, functions in (
+        (ks_module, kill, ["get_auto_trigger", "get_kill_switch", "check_kill_switch", "require_kill_switch_inactive"]),
+        (
+            sm_module,
+            state,
+            [
+                "get_state_machine",
+                "require_state",
+                "require_live_trading",
+                "commit_activation",
+                "report_execution_anomaly",
+                "get_execution_anomaly_snapshot",
+            ],
+        ),
+    ):
+        for cls_name, methods in classes.items():
+            cls = getattr(module, cls_name)
+            out[cls_name] = str(inspect.signature(cls))
+            for method in methods:
+                out[f"{cls_name}.{method}"] = described(cls, method)
+        for function in functions:
+            out[function] = described(module, function)
+    out["TradingState"] = [s.value for s in sm_module.TradingState]
+    out["StateTransitionError"] = issubclass(sm_module.StateTransitionError, Exception)
+    return out
+
+
 SCENARIOS = {
     "status": status,
     "transition": transition,
@@ -234,6 +324,7 @@ SCENARIOS = {
     "wait_for_live": wait_for_live,
     "auto_trigger": auto_trigger,
     "identity": identity,
+    "names": names,
 }
 
 if __name__ == "__main__":

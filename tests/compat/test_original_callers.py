@@ -344,3 +344,20 @@ def test_without_nija_data_dir_the_data_directory_is_the_project_root(tmp_path: 
     doc = json.loads((project / ".nija_trading_state.json").read_text())
     assert doc["current_state"] == "DRY_RUN"
     assert not list(elsewhere.iterdir())
+
+
+def test_every_public_name_of_the_original_is_provided_with_its_signature(data_dir: Path) -> None:
+    names = caller(data_dir, "names")
+    missing = [name for name, signature in names.items() if signature is None]
+    assert missing == []
+    assert names["KillSwitch"] == "(base_path: 'str | os.PathLike[str] | None' = None) -> 'None'"
+    assert names["KillSwitch.activate"] == "(self, reason: 'str', source: 'str' = 'MANUAL') -> 'None'"
+    assert names["KillSwitch.assert_not_active"] == "(self, operation: 'str' = 'operation') -> 'None'"
+    assert names["TradingStateMachine.transition_to"].startswith("(self, new_state:")
+    assert "reason: 'str' = ''" in names["TradingStateMachine.transition_to"]
+    assert names["TradingStateMachine.get_state_history"] == "(self, limit: 'int' = 10) -> 'list[dict[str, Any]]'"
+    assert names["get_auto_trigger"] == (
+        "(max_daily_loss_pct: 'float' = 3.0, max_consecutive_losses: 'int' = 5, "
+        "enable_auto_trigger: 'bool' = True) -> 'KillSwitchAutoTrigger'"
+    )
+    assert names["TradingState"] == ["OFF", "DRY_RUN", "LIVE_PENDING_CONFIRMATION", "LIVE_ACTIVE", "EMERGENCY_STOP"]
