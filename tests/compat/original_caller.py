@@ -221,6 +221,42 @@ def identity() -> dict[str, Any]:
     }
 
 
+def threads() -> dict[str, Any]:
+    """The original deadlocked here: deactivate() held the kill switch lock while the state
+    machine called back into is_active(), and get_state_summary() re-took its own lock.
+    Callbacks that read both, with reader threads running, must all complete."""
+    import threading
+
+    ks, sm = get_kill_switch(), get_state_machine()
+    seen: list[str] = []
+    sm.register_callback(TradingState.OFF, lambda: seen.append(f"OFF active={ks.is_active()}"))
+    sm.register_callback(
+        TradingState.EMERGENCY_STOP, lambda: seen.append(f"ES {sm.get_state_summary()['current_state']}")
+    )
+    stop = threading.Event()
+    reads = [0] * 8
+
+    def reader(i: int) -> None:
+        while not stop.is_set():
+            ks.is_active()
+            sm.get_current_state()
+            sm.get_state_summary()
+            reads[i] += 1
+
+    workers = [threading.Thread(target=reader, args=(i,)) for i in range(len(reads))]
+    for worker in workers:
+        worker.start()
+    try:
+        for round_ in range(5):
+            ks.activate(f"round {round_}", "TEST")
+            ks.deactivate(f"round {round_} fixed")
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join(timeout=30)
+    return {"seen": seen, "all_read": all(reads), "alive": [w.is_alive() for w in workers], **status()}
+
+
 def names() -> dict[str, Any]:
     """Every public name the original's callers use, with its signature, through the shims."""
     import inspect
@@ -325,6 +361,7 @@ SCENARIOS = {
     "auto_trigger": auto_trigger,
     "identity": identity,
     "names": names,
+    "threads": threads,
 }
 
 if __name__ == "__main__":

@@ -361,3 +361,13 @@ def test_every_public_name_of_the_original_is_provided_with_its_signature(data_d
         "enable_auto_trigger: 'bool' = True) -> 'KillSwitchAutoTrigger'"
     )
     assert names["TradingState"] == ["OFF", "DRY_RUN", "LIVE_PENDING_CONFIRMATION", "LIVE_ACTIVE", "EMERGENCY_STOP"]
+
+
+def test_the_originals_deadlock_patterns_complete_with_reader_threads_running(data_dir: Path) -> None:
+    result = caller(data_dir, "threads")  # a hang fails on the 60 s process timeout
+    assert result["seen"] == [item for n in range(5) for item in ("ES EMERGENCY_STOP", "OFF active=False")]
+    assert result["all_read"] is True
+    assert result["alive"] == [False] * 8
+    assert result["kill_active"] is False
+    assert result["state"] == "OFF"
+    assert result["activation_count"] == 5

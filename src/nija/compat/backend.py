@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from nija.assembly import build_service
+from nija.compat.callbacks import StateObserver
 from nija.domain.diagnosis import HEARTBEAT_MAX_AGE, StatusReport, report
 from nija.domain.permission import Permission, decide
 from nija.domain.records import Snapshot
@@ -33,8 +34,6 @@ KILLED = "KILL_SWITCH_ACTIVE"  # the permission code every store gives for an ac
 UNTRUSTED_LIVE = "HISTORY_MISMATCH"  # LIVE_ACTIVE not reached by a confirmed request
 SOURCE = "compat"
 ADOPT_EVERY_S = 0.5
-
-Callback = Callable[[], object]
 
 _project_root: Path | None = None
 
@@ -76,11 +75,10 @@ class Backend:
         self.started = False  # the restart rule runs once per process (state machine start)
         self.local_kill: str | None = None  # a kill this process could not record
         self.live_blocked: str | None = None  # live refused in this process (restart rule failed)
-        self._callbacks: dict[TradingState, list[Callback]] = {s: [] for s in TradingState}
-        self._observed: TradingState | None = None
-        self._observe_lock = threading.Lock()
+        self.observer = StateObserver()
         self._adopter = BareKillAdopter(self.service, self.who("FILE_SYSTEM"))
         self._next_adopt_check = 0.0
+        self._adopt_lock = threading.Lock()
 
     def who(self, source: str = SOURCE) -> Who:
         return Who(self.actor, source or SOURCE)
@@ -93,6 +91,7 @@ class Backend:
     # -- reading -------------------------------------------------------------------
     def read(self) -> tuple[Permission, TradingState]:
         """One reading: may this process trade (and how), and the effective state (observed)."""
+        ticket = self.observer.ticket()
         if self.local_kill is not None:
             reason = f"the kill switch is active in this process: {self.local_kill}"
             permission, state = Permission(False, None, KILLED, reason), TradingState.EMERGENCY_STOP
@@ -105,7 +104,7 @@ class Backend:
             state = found or TradingState.EMERGENCY_STOP
             if permission.mode is Mode.LIVE:
                 permission = self._restrict_live(permission)
-        self.observe(state)
+        self.observer.observe(state, ticket)
         return permission, state
 
     def permission(self) -> Permission:
@@ -153,60 +152,39 @@ class Backend:
     def _maybe_adopt_bare_kill_file(self) -> None:
         """Record a kill raised by ``touch EMERGENCY_STOP`` alone, as every NIJA process does."""
         now = time.monotonic()
-        if now < self._next_adopt_check:
-            return
-        self._next_adopt_check = now + ADOPT_EVERY_S
+        if now < self._next_adopt_check or not self._adopt_lock.acquire(blocking=False):
+            return  # one thread checks at a time: a kill file is recorded once
         try:
+            self._next_adopt_check = now + ADOPT_EVERY_S
             self._adopter.check(self.service.status(history_items=0))
         except Exception as exc:  # noqa: BLE001 - the kill stands either way
             logger.warning("Could not record the kill file EMERGENCY_STOP (the kill is in force): %s", exc)
+        finally:
+            self._adopt_lock.release()
 
     # -- the kill switch -------------------------------------------------------------
     def activate_kill(self, reason: str, source: str) -> None:
         """Never raises, as the original's activate: if NIJA cannot record the kill, this
         process stays killed (in memory) and the log says exactly what is in force."""
         try:
-            outcome = self.service.activate_kill(reason, self.who(source))
+            self.change(lambda: self.service.activate_kill(reason, self.who(source)))
         except Exception as exc:  # noqa: BLE001 - a stop must never be undone by an error
             self.local_kill = reason or "activation could not be recorded"
-            logger.critical(
-                "KILL SWITCH: recording the kill failed (%s). This process refuses every operation; "
-                "whether other processes see the kill is said above.",
-                exc,
-            )
-            self.observe(TradingState.EMERGENCY_STOP)
-            return
-        self.observe_outcome(outcome)
+            # The service's message says whether the kill file (seen by every process) is up.
+            logger.critical("KILL SWITCH: %s. This process refuses every operation from now on.", exc)
+            self.state()  # reads as killed now: the EMERGENCY_STOP callbacks fire
 
-    # -- callbacks ---------------------------------------------------------------------
-    def register(self, state: TradingState, callback: Callback) -> None:
-        with self._observe_lock:
-            self._callbacks[state].append(callback)
-
-    def observe(self, state: TradingState) -> None:
-        """Fire the callbacks of ``state`` if it differs from the last state observed."""
-        with self._observe_lock:
-            previous, self._observed = self._observed, state
-        if previous is not None and previous is not state:
-            self._fire(state)
-
-    def observe_outcome(self, outcome: Outcome) -> None:
-        """Fire the callbacks of every state this process's own change entered."""
-        entered = [t.to_state for t in outcome.transitions]
-        after = TradingState.EMERGENCY_STOP if outcome.kill_active else outcome.after
-        with self._observe_lock:
-            self._observed = after
-        for state in entered:
-            self._fire(state)
-
-    def _fire(self, state: TradingState) -> None:
-        with self._observe_lock:
-            callbacks = list(self._callbacks[state])
-        for callback in callbacks:
+    # -- changes ----------------------------------------------------------------------
+    def change(self, operation: Callable[[], Outcome]) -> Outcome:
+        """Run a service operation, then fire the callbacks of the states it entered."""
+        started = self.observer.ticket()
+        with self._adopt_lock:  # our own kill file, raised a moment before its record, is not bare
             try:
-                callback()
-            except Exception as exc:  # noqa: BLE001 - as the original: a callback never stops a change
-                logger.error("State callback for %s failed: %s", state, exc)
+                outcome = operation()
+            finally:
+                self._adopter = BareKillAdopter(self.service, self.who("FILE_SYSTEM"))
+        self.observer.observe_change(outcome, started)
+        return outcome
 
 
 def _build(location: Path) -> SafetyService:

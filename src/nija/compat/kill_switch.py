@@ -77,12 +77,12 @@ class KillSwitch:
                 f"Say what was fixed: deactivate('Issue resolved: <describe fix>') or {DEACTIVATE_HINT}",
                 code="REASON_REQUIRED",
             )
+        backend = self._backend
         try:
-            outcome = self._backend.service.deactivate_kill(text, self._backend.who())
+            outcome = backend.change(lambda: backend.service.deactivate_kill(text, backend.who()))
         except SafetyRefusal as exc:
             raise KillSwitchChangeRefused(exc.message, exc.fix, code=exc.code) from exc
-        self._backend.local_kill = None
-        self._backend.observe_outcome(outcome)
+        backend.local_kill = None
         if outcome.kill_active:
             logger.warning("Kill switch deactivation recorded but a kill is still in force")
         else:

@@ -99,7 +99,7 @@ class TradingStateMachine:
         try:
             _, status = backend.snapshot_and_report()
             if status.state.is_live and not status.bot_alive:
-                backend.observe_outcome(backend.service.on_bot_start(backend.who()))
+                backend.change(lambda: backend.service.on_bot_start(backend.who()))
                 logger.warning("Previous state was %s: a restart never resumes live trading (now OFF)", status.state)
         except Exception as exc:  # noqa: BLE001 - fail closed in this process
             backend.live_blocked = f"the restart rule could not be applied ({exc}): live trading refused here"
@@ -165,18 +165,18 @@ class TradingStateMachine:
             return True
         if target is current:
             return True  # as the original: already there is success, and writes nothing
+        backend = self._backend
         try:
-            outcome = self._backend.service.move(target, text, self._backend.who())
+            backend.change(lambda: backend.service.move(target, text, backend.who()))
         except SafetyRefusal as exc:
             logger.error("Transition to %s refused: %s", target, exc.message)
             raise StateTransitionError(exc.message, exc.fix, code=exc.code) from exc
-        self._backend.observe_outcome(outcome)
         return True
 
     def register_callback(self, state: TradingState, callback: Callable[[], object]) -> None:
         """``callback()`` runs when this process's own change enters ``state`` (at once),
         and when it reads a state another process moved to (on that read)."""
-        self._backend.register(_parse(state), callback)
+        self._backend.observer.register(_parse(state), callback)
 
     # -- the original's activation API: never reaches live -------------------------------
     def activate_live_trading(self, reason: str = "force start") -> bool:
