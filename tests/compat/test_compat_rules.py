@@ -92,6 +92,7 @@ def test_the_live_trading_of_a_running_nija_bot_is_not_another_process_s(data_di
     assert result["live"] is False
     assert result["submit_real_order"]["raised"] == "StateTransitionError"
     assert result["activate_live_trading"] == {"returned": False, "raised": None}
+    assert result["transition_live_active"]["raised"] == "StateTransitionError"  # "already live" is not ours
     assert result["summary"]["permission"]["code"] == "LIVE_OWNED_BY_RUNNING_BOT"
 
 

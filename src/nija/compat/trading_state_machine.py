@@ -157,14 +157,16 @@ class TradingStateMachine:
         live states raise StateTransitionError naming the confirmation flow. Returns True
         (already there included); a refusal raises and writes nothing."""
         target = _parse(new_state)
-        current = self.get_current_state()
+        permission, current = self._backend.read()
         text = reason.strip() or f"{current} → {target} via nija.compat (no reason given)"
         if target is TradingState.EMERGENCY_STOP:
             if not self._backend.kill_active():
                 self._backend.activate_kill(text, "STATE_MACHINE")
             return True
-        if target is current:
-            return True  # as the original: already there is success, and writes nothing
+        # As the original, already there is success (and writes nothing); for LIVE_ACTIVE only
+        # if this process may trade live, so "transition, then trade" stays safe.
+        if target is current and (target is not TradingState.LIVE_ACTIVE or permission.mode is Mode.LIVE):
+            return True
         backend = self._backend
         try:
             backend.change(lambda: backend.service.move(target, text, backend.who()))
