@@ -117,6 +117,13 @@ def unsafe() -> dict[str, Any]:
         "can_execute": attempt(lambda: sm.can_execute()),
         "release_then_dispatch": attempt(lambda: (sm.release_core_loop_ownership(), sm.can_dispatch_trades())[1]),
     }
+    # The original's own patches poke its privates and its table: here they change nothing.
+    sm.VALID_TRANSITIONS[TradingState.DRY_RUN].append(TradingState.LIVE_ACTIVE)
+    sm._current_state = TradingState.LIVE_ACTIVE  # type: ignore[attr-defined]
+    sm._activation_committed = True  # type: ignore[attr-defined]
+    results["poked_privates_state"] = {"returned": sm.get_current_state().value, "raised": None}
+    results["poked_privates_broker_calls"] = {"returned": sm.can_make_broker_calls(), "raised": None}
+    results["poked_table_transition"] = attempt(lambda: sm.transition_to(TradingState.LIVE_ACTIVE, "table edit"))
     ks.activate("unsafe-path test kill", "TEST")
     results["killed_transition_dry_run"] = attempt(lambda: sm.transition_to(TradingState.DRY_RUN, "resume"))
     results["killed_transition_off"] = attempt(lambda: sm.transition_to(TradingState.OFF, "resume"))

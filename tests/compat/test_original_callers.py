@@ -219,6 +219,9 @@ def test_every_unsafe_path_of_the_original_is_refused(data_dir: Path) -> None:
         "release_then_dispatch",
     ):
         assert r[name] == {"returned": False, "raised": None}, name
+    assert r["poked_privates_state"]["returned"] == "DRY_RUN"
+    assert r["poked_privates_broker_calls"]["returned"] is False
+    assert r["poked_table_transition"]["raised"] == "StateTransitionError"
     # While killed: transitions refused (the kill is latched), guarded calls raise RuntimeError.
     assert r["killed_transition_dry_run"]["raised"] == "StateTransitionError"
     assert r["killed_transition_off"]["raised"] == "StateTransitionError"
