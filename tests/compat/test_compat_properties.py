@@ -32,7 +32,11 @@ def files(directory: Path) -> dict[str, bytes]:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(CALLS)
 def test_no_sequence_of_calls_reaches_live_or_loses_a_kill(calls: list[tuple[str, object, str]]) -> None:
-    directory = Path(tempfile.mkdtemp(prefix="nija-compat-"))
+    with tempfile.TemporaryDirectory(prefix="nija-compat-") as name:
+        run_calls(Path(name), calls)
+
+
+def run_calls(directory: Path, calls: list[tuple[str, object, str]]) -> None:
     ks = KillSwitch(directory)
     sm = TradingStateMachine(directory / ".nija_trading_state.json")
     killed = False
