@@ -158,6 +158,18 @@ def wait_for_live(timeout: str) -> dict[str, Any]:
     return live_order()
 
 
+def live_after_owner_stops(timeout: str) -> dict[str, Any]:
+    """Started while another bot owned a live confirmation; that bot then stops beating."""
+    sm = get_state_machine()
+    Path(os.environ["CALLER_READY_FILE"]).write_text(sm.get_state_summary()["permission"]["code"])
+    deadline = time.monotonic() + float(timeout)
+    while time.monotonic() < deadline:
+        if sm.get_state_summary()["permission"]["code"] != "LIVE_OWNED_BY_RUNNING_BOT":
+            break
+        time.sleep(0.05)
+    return live_order()
+
+
 def wait_for_kill(timeout: str) -> dict[str, Any]:
     """A bot loop: place guarded orders until the kill switch stops it."""
     placed = 0
@@ -365,6 +377,7 @@ SCENARIOS = {
     "poll_kill": poll_kill,
     "live_order": live_order,
     "wait_for_live": wait_for_live,
+    "live_after_owner_stops": live_after_owner_stops,
     "auto_trigger": auto_trigger,
     "identity": identity,
     "names": names,

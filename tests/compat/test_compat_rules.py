@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -94,6 +95,35 @@ def test_the_live_trading_of_a_running_nija_bot_is_not_another_process_s(data_di
     assert result["activate_live_trading"] == {"returned": False, "raised": None}
     assert result["transition_live_active"]["raised"] == "StateTransitionError"  # "already live" is not ours
     assert result["summary"]["permission"]["code"] == "LIVE_OWNED_BY_RUNNING_BOT"
+
+
+def test_a_live_confirmation_older_than_the_process_is_never_its_own(data_dir: Path) -> None:
+    """The live bot dies (its heartbeat goes stale) after another process started: that
+    process must not take over the live confirmation (it would resume live trading)."""
+    confirmed_live(data_dir)
+    started = threading.Event()
+
+    def live_bot() -> None:  # the live bot's heartbeat, until the other process has started
+        while not started.is_set():
+            beat(data_dir)
+            started.wait(1.0)
+        beat(data_dir, stopped=True)
+
+    beating = threading.Thread(target=live_bot)
+    beat(data_dir)
+    beating.start()
+    proc, ready = start_caller(data_dir, "live_after_owner_stops", "60")
+    try:
+        wait_for(ready.exists, what="the second process started")
+        assert ready.read_text() == "LIVE_OWNED_BY_RUNNING_BOT"
+    finally:
+        started.set()
+        beating.join(timeout=30)
+    result = finish(proc)
+    assert result["summary"]["permission"]["code"] == "LIVE_CONFIRMED_BEFORE_START"
+    assert result["broker_calls"] is False
+    assert result["submit_real_order"]["raised"] == "StateTransitionError"
+    assert result["activate_live_trading"] == {"returned": False, "raised": None}
 
 
 def test_a_hand_edited_live_file_is_never_live(data_dir: Path) -> None:

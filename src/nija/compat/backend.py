@@ -20,7 +20,7 @@ from nija.assembly import build_service
 from nija.compat.callbacks import StateObserver
 from nija.domain.diagnosis import HEARTBEAT_MAX_AGE, StatusReport, report
 from nija.domain.permission import Permission, decide
-from nija.domain.records import Snapshot
+from nija.domain.records import Snapshot, TradingRecord
 from nija.domain.states import Mode, TradingState
 from nija.domain.transitions import Who
 from nija.identity import local_who
@@ -73,6 +73,8 @@ class Backend:
         self.view: PermissionView = self.service.permission_view()
         self.actor = local_who(SOURCE).actor
         self.started = False  # the restart rule runs once per process (state machine start)
+        # Only a live confirmation given while this process runs can be this process's.
+        self.started_at = self.service.clock()
         self.local_kill: str | None = None  # a kill this process could not record
         self.live_blocked: str | None = None  # live refused in this process (restart rule failed)
         self.observer = StateObserver()
@@ -125,9 +127,10 @@ class Backend:
         if self.live_blocked is not None:
             return Permission(False, None, "LIVE_BLOCKED", self.live_blocked)
         try:
-            beat = self.service.snapshot().heartbeat
+            snapshot = self.service.snapshot()
         except Exception as exc:  # noqa: BLE001 - cannot tell whose live it is: refuse
             return Permission(False, None, "LIVE_BLOCKED", f"the store cannot be read ({exc})")
+        beat = snapshot.heartbeat
         mine = beat is not None and beat.pid == os.getpid() and beat.host == socket.gethostname()
         if beat is not None and not mine and beat.is_alive(self.service.clock(), HEARTBEAT_MAX_AGE):
             return Permission(
@@ -136,6 +139,16 @@ class Backend:
                 "LIVE_OWNED_BY_RUNNING_BOT",
                 f"LIVE_ACTIVE belongs to the bot running as pid {beat.pid} on {beat.host}: "
                 "this process may not trade live",
+            )
+        record = snapshot.trading
+        confirmed = record.history[-1].timestamp if isinstance(record, TradingRecord) and record.history else None
+        if confirmed is None or confirmed < self.started_at:
+            return Permission(
+                False,
+                None,
+                "LIVE_CONFIRMED_BEFORE_START",
+                "LIVE_ACTIVE was confirmed before this process started (a restart never resumes live "
+                "trading): request and confirm live trading again",
             )
         return permission
 
