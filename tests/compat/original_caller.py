@@ -35,6 +35,14 @@ from bot.trading_state_machine import (  # noqa: E402
 )
 
 
+def signal_ready(text: str) -> None:
+    """Tell the test this process got going: the file appears whole (renamed into place)."""
+    ready = Path(os.environ["CALLER_READY_FILE"])
+    partial = ready.with_suffix(".partial")
+    partial.write_text(text)
+    partial.replace(ready)
+
+
 def status() -> dict[str, Any]:
     """The original safe_restore_trading.py check_status() and api_server's endpoint."""
     kill_switch = get_kill_switch()
@@ -151,7 +159,7 @@ def live_order() -> dict[str, Any]:
 def wait_for_live(timeout: str) -> dict[str, Any]:
     """A running original bot, in simulation until the operator confirms live via NIJA."""
     sm = get_state_machine()
-    Path(os.environ["CALLER_READY_FILE"]).write_text(sm.get_current_state().value)
+    signal_ready(sm.get_current_state().value)
     deadline = time.monotonic() + float(timeout)
     while time.monotonic() < deadline and not sm.is_live_trading_active():
         time.sleep(0.02)
@@ -161,7 +169,7 @@ def wait_for_live(timeout: str) -> dict[str, Any]:
 def live_after_owner_stops(timeout: str) -> dict[str, Any]:
     """Started while another bot owned a live confirmation; that bot then stops beating."""
     sm = get_state_machine()
-    Path(os.environ["CALLER_READY_FILE"]).write_text(sm.get_state_summary()["permission"]["code"])
+    signal_ready(sm.get_state_summary()["permission"]["code"])
     deadline = time.monotonic() + float(timeout)
     while time.monotonic() < deadline:
         if sm.get_state_summary()["permission"]["code"] != "LIVE_OWNED_BY_RUNNING_BOT":
@@ -174,7 +182,6 @@ def wait_for_kill(timeout: str) -> dict[str, Any]:
     """A bot loop: place guarded orders until the kill switch stops it."""
     placed = 0
     deadline = time.monotonic() + float(timeout)
-    ready = Path(os.environ["CALLER_READY_FILE"])
     while time.monotonic() < deadline:
         try:
             place_order("BTC-USD")
@@ -182,7 +189,7 @@ def wait_for_kill(timeout: str) -> dict[str, Any]:
             return {"stopped": True, "error": str(exc), "placed": placed}
         placed += 1
         if placed == 1:
-            ready.write_text("ready")
+            signal_ready("ready")
         time.sleep(0.005)
     return {"stopped": False, "placed": placed}
 
@@ -206,7 +213,7 @@ def callbacks(timeout: str) -> dict[str, Any]:
         sm.register_callback(state, lambda s=state: fired.append(s.value))
     sm.transition_to(TradingState.DRY_RUN, "callback test")
     own = list(fired)
-    Path(os.environ["CALLER_READY_FILE"]).write_text("ready")
+    signal_ready("ready")
     deadline = time.monotonic() + float(timeout)
     while time.monotonic() < deadline and TradingState.EMERGENCY_STOP.value not in fired:
         sm.is_trading_allowed()
