@@ -158,6 +158,9 @@ def test_a_deactivation_through_compat_is_read_by_the_cli_and_the_reverse(data_d
     assert result == {"ok": True, "kill_active": False, "state": "OFF"}
     assert nija_status(run, data_dir)["kill_switch"]["active"] is False
     assert not (data_dir / "EMERGENCY_STOP").exists()
+    verified = run("nija", "audit", "verify", "--json", "--data-dir", str(data_dir))
+    assert verified.returncode == 0, verified.stderr
+    assert json.loads(verified.stdout)["records"] >= 2  # the compat kill and its deactivation
     run("emergency_kill_switch.py", "activate", "--data-dir", str(data_dir), "second kill")
     done = run("emergency_kill_switch.py", "deactivate", "--yes", "--data-dir", str(data_dir), "fixed again")
     assert done.returncode == 0, done.stderr
