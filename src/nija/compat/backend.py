@@ -176,16 +176,18 @@ class Backend:
             self._adopt_lock.release()
 
     # -- the kill switch -------------------------------------------------------------
-    def activate_kill(self, reason: str, source: str) -> None:
-        """Never raises, as the original's activate: if NIJA cannot record the kill, this
-        process stays killed (in memory) and the log says exactly what is in force."""
+    def activate_kill(self, reason: str, source: str) -> bool:
+        """Never raises, as the original's activate; False if NIJA could not record the kill:
+        this process then stays killed (in memory) and the log says what is in force."""
         try:
             self.change(lambda: self.service.activate_kill(reason, self.who(source)))
+            return True
         except Exception as exc:  # noqa: BLE001 - a stop must never be undone by an error
             self.local_kill = reason or "activation could not be recorded"
             # The service's message says whether the kill file (seen by every process) is up.
             logger.critical("KILL SWITCH: %s. This process refuses every operation from now on.", exc)
             self.state()  # reads as killed now: the EMERGENCY_STOP callbacks fire
+            return False
 
     # -- changes ----------------------------------------------------------------------
     def change(self, operation: Callable[[], Outcome]) -> Outcome:

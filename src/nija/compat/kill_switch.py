@@ -61,8 +61,10 @@ class KillSwitch:
         if recorded:
             logger.warning("Kill switch already active; not recorded again: %s", reason)
             return
-        self._backend.activate_kill(reason, source)
-        logger.critical("KILL SWITCH ACTIVATED: ALL TRADING OPERATIONS HALTED (reason: %s, source: %s)", reason, source)
+        if self._backend.activate_kill(reason, source):
+            logger.critical("KILL SWITCH ACTIVATED: ALL TRADING HALTED (reason: %s, source: %s)", reason, source)
+        else:
+            logger.critical("KILL SWITCH: this process is halted; see above whether the others see the kill")
 
     def deactivate(self, reason: str = "") -> None:
         """Deactivate, with a reason saying what was fixed (required while a kill is in force).
