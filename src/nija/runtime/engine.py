@@ -110,11 +110,10 @@ class Bot:
         self.kill_complete = threading.Event()
         self._react_lock = threading.RLock()
         self._watcher = StateWatcher(
-            data_dir,
+            service.store.changes,
             service.store.permission_view(),
             self._on_permission,
             self._tick,
-            step_ms=config.bot.kill_poll_ms,
         )
         self._started = datetime.now(UTC)
         self._next_beat = 0.0
