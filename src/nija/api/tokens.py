@@ -109,7 +109,7 @@ class TokenFile:
     # -- changing ------------------------------------------------------------------
     def create(self, name: str, role: Role, created_by: str) -> tuple[str, TokenRecord]:
         """Make a token; return it (to show once) and its record (which holds only the hash)."""
-        if not _NAME.match(name):
+        if not _NAME.fullmatch(name):  # match() lets a trailing newline through
             raise UsageProblem(
                 f"Invalid token name {name!r}",
                 "Use 1-64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit",
