@@ -53,6 +53,14 @@ def printable(value: str, *, multi_line: bool = False) -> str:
     return pattern.sub(lambda m: escape(m.group()), value)
 
 
+def json_for_terminal(document: str) -> str:
+    """A JSON document with each unsafe character inside its strings written as a ``\\uXXXX``
+    escape: the same JSON values, but safe to print (``json.dumps(ensure_ascii=False)``
+    escapes C0 itself but leaves C1, bidi controls and separators raw). Outside strings
+    JSON holds only ASCII, so the newlines left are the document's own."""
+    return _UNSAFE_IN_TEXT.sub(lambda m: f"\\u{ord(m.group()):04x}", document)
+
+
 def check_reason(value: str, what: str = "reason") -> str:
     """A reason may span lines (newline, tab) but holds no other control character."""
     _check(value, what, multi_line=True)
