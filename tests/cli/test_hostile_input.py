@@ -285,3 +285,27 @@ def _runtime_mode(data_dir: Path) -> str | None:
         return json.loads((data_dir / REPORT).read_text()).get("mode")
     except (OSError, ValueError):
         return None
+
+
+@pytest.mark.parametrize("name", [".nija_audit.jsonl", ".nija_audit.head", ".nija_api_tokens.json"])
+def test_a_fifo_in_place_of_the_audit_trail_or_the_token_file_hangs_no_command(
+    run: Run, data_dir: Path, name: str
+) -> None:
+    if name == ".nija_audit.head":
+        assert run("nija", "kill", "activate", "before the FIFO").returncode == 0
+        (data_dir / name).unlink()
+    os.mkfifo(data_dir / name, 0o600)
+    for command in (
+        ["kill", "activate", "outage"],
+        ["kill", "deactivate", "fixed", "--yes"],
+        ["audit", "verify"],
+        ["token", "list"],
+        ["status"],
+    ):
+        result = run("nija", *command, timeout=60)  # a hang raises TimeoutExpired
+        assert result.returncode != 1, (command, result.stderr)
+        assert "Traceback" not in result.stderr
+    assert (
+        "FIFO" in run("nija", "audit" if "audit" in name else "token", "verify" if "audit" in name else "list").stderr
+    )
+    assert stat.S_ISFIFO((data_dir / name).lstat().st_mode)  # left for the operator to inspect

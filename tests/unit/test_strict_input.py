@@ -179,3 +179,25 @@ def test_json_for_terminal_keeps_the_values_and_prints_no_control_character(valu
     document = json_for_terminal(json.dumps(value, indent=2, ensure_ascii=False))
     assert json.loads(document) == value
     assert find_unsafe(document, multi_line=True) is None
+
+
+def test_a_heartbeat_with_two_values_for_stopped_is_no_heartbeat(data_dir: Path) -> None:
+    beat = {"pid": 1, "host": "h", "last_beat": T_BEAT, "started_at": T_BEAT, "stopped": True}
+    raw = json.dumps(beat)[:-1] + ', "stopped": false}'
+    (data_dir / ".nija_heartbeat.json").write_text(raw)
+    assert JsonFileStore(data_dir).load().heartbeat is None
+    (data_dir / ".nija_heartbeat.json").write_text(json.dumps(beat))
+    assert JsonFileStore(data_dir).load().heartbeat is not None
+
+
+def test_a_runtime_report_with_a_duplicate_key_is_no_report(data_dir: Path) -> None:
+    from nija.bot_report import REPORT_FILE, read_report
+
+    report = '{"updated_at": "t", "mode": "simulated", "broker": "paper"'
+    (data_dir / REPORT_FILE).write_text(report + "}")
+    assert read_report(data_dir) is not None
+    (data_dir / REPORT_FILE).write_text(report + ', "mode": "live"}')
+    assert read_report(data_dir) is None
+
+
+T_BEAT = "2026-11-30T09:00:00+00:00"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import BinaryIO
 
 # The history is capped at 1,000 entries (about 1 MB); far larger is not a record.
 MAX_RECORD_BYTES = 16 * 1024 * 1024
@@ -59,6 +60,27 @@ def read_record(path: Path, *, limit: int = MAX_RECORD_BYTES) -> bytes | None:
         raise RecordUnreadable(f"cannot read: {exc.strerror}") from None
     finally:
         os.close(fd)
+
+
+def open_regular(path: Path, buffering: int = -1) -> BinaryIO:
+    """A binary stream on the regular file at ``path``, for logs too long to read at once.
+
+    Raises FileNotFoundError if nothing is there, RecordUnreadable for anything but a
+    regular file (the same checks as ``read_record``: nothing blocks)."""
+    try:
+        _require_regular(os.stat(path).st_mode)
+        fd = os.open(path, _OPEN_FLAGS)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise RecordUnreadable(f"cannot read: {exc.strerror}") from None
+    try:
+        _require_regular(os.fstat(fd).st_mode)
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb", buffering=buffering)
 
 
 def is_regular(path: Path) -> bool:
