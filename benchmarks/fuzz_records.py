@@ -81,7 +81,8 @@ CONFLICTS: dict[str, list[Any]] = {
     "from": ["OFF", "LIVE_PENDING_CONFIRMATION"],
     "to": ["LIVE_ACTIVE", "DRY_RUN"],
     "reason": ["x", "\ud800", "\x1b[2J", 5],
-    "timestamp": [T0, "yesterday", 0],
+    "timestamp": [T0, "yesterday", 0, "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"],
+    "last_updated": [T0, None, "9999-12-31T23:59:59-14:00", 5],
 }
 NASTY_STRINGS = [
     b"\\ud800",
