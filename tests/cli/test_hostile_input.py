@@ -309,3 +309,15 @@ def test_a_fifo_in_place_of_the_audit_trail_or_the_token_file_hangs_no_command(
         "FIFO" in run("nija", "audit" if "audit" in name else "token", "verify" if "audit" in name else "list").stderr
     )
     assert stat.S_ISFIFO((data_dir / name).lstat().st_mode)  # left for the operator to inspect
+
+
+@pytest.mark.parametrize("name", ["nija.toml", ".nija_secrets.toml"])
+def test_a_fifo_in_place_of_a_configuration_file_hangs_no_command(run: Run, data_dir: Path, name: str) -> None:
+    os.mkfifo(data_dir / name, 0o600)
+    for command in (["status"], ["kill", "activate", "outage"], ["kill", "status"], ["live", "request", "--yes"]):
+        result = run("nija", *command, timeout=60)  # a hang raises TimeoutExpired
+        assert result.returncode != 1, (command, result.stderr)
+        assert "Traceback" not in result.stderr
+    assert status(run)["kill_switch"]["active"] is True
+    shown = run("nija", "status" if name == "nija.toml" else "live", *([] if name == "nija.toml" else ["request"]))
+    assert "it is a FIFO (named pipe), not a regular file" in shown.stderr

@@ -10,6 +10,7 @@ swapped-in FIFO from blocking the ``open``."""
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
@@ -60,6 +61,19 @@ def read_record(path: Path, *, limit: int = MAX_RECORD_BYTES) -> bytes | None:
         raise RecordUnreadable(f"cannot read: {exc.strerror}") from None
     finally:
         os.close(fd)
+
+
+def read_text(path: Path, *, limit: int = MAX_RECORD_BYTES) -> str:
+    """A small UTF-8 text file (a configuration), with the failures ``Path.read_text``
+    has: FileNotFoundError if absent, OSError naming why it cannot be a file (a FIFO
+    there would block a plain read forever), UnicodeDecodeError for other encodings."""
+    try:
+        raw = read_record(path, limit=limit)
+    except RecordUnreadable as exc:
+        raise OSError(str(exc)) from None  # callers name the path
+    if raw is None:
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
+    return raw.decode("utf-8")
 
 
 def open_regular(path: Path, buffering: int = -1) -> BinaryIO:
