@@ -107,3 +107,44 @@ def test_a_fifo_in_place_of_every_record_blocks_no_request(client: TestClient, a
     )
     assert repaired.status_code == 200, repaired.text
     assert (data_dir / ".nija_trading_state.json").is_file()
+
+
+def test_a_viewer_against_a_real_server_cannot_repaint_the_operators_status(data_dir: Path) -> None:
+    """The issue's scenario end to end: a real ``nija serve``, a viewer token, then the
+    operator's ``nija status`` in a terminal of its own."""
+    import subprocess
+    import sys
+
+    import httpx
+
+    from tests.conftest import cli_env
+    from tests.serving import make_token, serving
+
+    viewer = make_token(data_dir, "viewer", "viewer")
+    with serving(data_dir) as base:
+        refused = httpx.post(
+            f"{base}/api/kill-switch/activate",
+            json={"reason": PAINT},
+            headers={"Authorization": f"Bearer {viewer}"},
+            timeout=30,
+        )
+        assert refused.status_code == 422
+        assert refused.json()["error"]["code"] == "UNSAFE_TEXT"
+        plain = httpx.post(
+            f"{base}/api/kill-switch/activate",
+            json={"reason": "spotted an anomaly"},
+            headers={"Authorization": f"Bearer {viewer}"},
+            timeout=30,
+        )
+        assert plain.status_code == 200
+    shown = subprocess.run(
+        [sys.executable, "-m", "nija", "status", "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=60,
+        check=False,
+    )
+    assert "\x1b" not in shown.stdout
+    assert "spotted an anomaly" in shown.stdout
+    assert "Can Trade: ❌ NO" in shown.stdout
