@@ -122,3 +122,36 @@ def test_a_database_outage_is_ridden_out_fail_closed(fleet_url: str, tmp_path: P
     assert outage["orders_cancelled"] >= 1
     assert summary["denials"]["VIEW_STALE"] >= outage["orders_denied"]
     assert summary["state_at_end"] == "DRY_RUN"  # an outage is not a kill: nothing was recorded
+
+
+def test_a_stop_during_the_outage_still_ends_with_a_summary(fleet_url: str, tmp_path: Path) -> None:
+    """SIGTERM while the database is still away: exit 0, a summary that says the outage
+    was still going on and that the end state could not be read (never exit 4)."""
+    data_dir = tmp_path / "beta"
+    data_dir.mkdir()
+    (data_dir / "nija.toml").write_text(RESTING)
+    SafetyService(PostgresStore(fleet_url, bot="beta")).restore(Who("alice@host", "cli"))
+    run = ["run", "--store", fleet_url, "--bot", "beta", "--data-dir", str(data_dir), "--pace", "0.02"]
+    bot = subprocess.Popen(
+        [sys.executable, "-m", "nija", *run],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env() | {"NIJA_STALE_AFTER": "1"},
+    )
+    try:
+        wait_for(lambda: bool((r := read_report(data_dir)) and r.open_orders), what="an open limit order")
+        cut(fleet_url)
+        wait_for(lambda: bool((r := read_report(data_dir)) and r.outages), what="the outage in the runtime report")
+        bot.send_signal(signal.SIGTERM)
+        out, err = bot.communicate(timeout=60)
+    finally:
+        restore_connections(fleet_url)
+        if bot.poll() is None:
+            bot.kill()
+            bot.communicate(timeout=30)
+    assert bot.returncode == 0, err
+    text = " ".join(out.split())  # the console may wrap long lines
+    assert "Fleet database outage:" in text
+    assert "still unreachable at the end" in text
+    assert "UNKNOWN (the fleet database is unreachable)" in text

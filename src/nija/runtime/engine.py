@@ -135,7 +135,7 @@ class Bot:
         )
         # An automatic kill that could not be recorded (the database was unreachable):
         # the bot enforces it itself until it is recorded.
-        self._unrecorded_kill: str | None = None
+        self._unrecorded_kill: tuple[str, Who] | None = None  # (reason, who)
         self._store_failing = False
 
     # -- lifecycle -------------------------------------------------------------------
@@ -316,7 +316,7 @@ class Bot:
             was_killed = self.reaction.kill.active
             ongoing = self._track_outage(permission)
             if self._unrecorded_kill is not None:
-                permission = Permission(False, None, "KILL_SWITCH_ACTIVE", self._unrecorded_kill)
+                permission = Permission(False, None, "KILL_SWITCH_ACTIVE", self._unrecorded_kill[0])
             if ongoing is None:
                 self.reaction(permission)
             elif self.outage.keep_orders(ongoing):
@@ -367,7 +367,7 @@ class Bot:
     def _unrecorded_kill_veto(self, request: OrderRequest, broker: Broker) -> tuple[str, str] | None:
         if self._unrecorded_kill is None:
             return None
-        return "KILL_SWITCH_ACTIVE", self._unrecorded_kill
+        return "KILL_SWITCH_ACTIVE", self._unrecorded_kill[0]
 
     def _storing(self, code: str, write: Callable[[], object]) -> bool:
         """A write to the store that an outage must not turn into a crash: alert once per
@@ -383,11 +383,11 @@ class Bot:
         return True
 
     def _record_unrecorded_kill(self) -> None:
-        reason = self._unrecorded_kill
-        if reason is None:
+        if self._unrecorded_kill is None:
             return
+        reason, who = self._unrecorded_kill
         try:
-            self.service.activate_kill(reason, Who(self.who.actor, "bot"))
+            self.service.activate_kill(reason, who)
         except StorageProblem:
             return  # still unreachable: the bot keeps enforcing the kill itself
         self._unrecorded_kill = None
@@ -414,11 +414,12 @@ class Bot:
         reason = printable(trigger.reason, multi_line=True)
         self.alert(trigger.source, reason)
         self._kill_adopted = True  # recorded right here, with the figures
+        who = Who(self.who.actor, trigger.source)
         try:
-            self.service.activate_kill(reason, Who(self.who.actor, trigger.source))
+            self.service.activate_kill(reason, who)
         except StorageProblem as exc:
             # The database is away: enforce the kill here (deny, cancel) and record it when it returns.
-            self._unrecorded_kill = reason
+            self._unrecorded_kill = (reason, who)
             self.alert("KILL_NOT_RECORDED", f"{exc.message}; the bot enforces the kill itself until it is recorded")
         self._on_permission(self.service.store.permission_view().check())
 
