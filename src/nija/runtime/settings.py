@@ -134,5 +134,6 @@ class BotSettings(_Section):
         ge=0,
         le=3_600,
         allow_inf_nan=False,
+        strict=True,  # "30" or true is a typo to report, not a number to guess
         description="database outage: cancel open orders after this many seconds (0: at once)",
     )
