@@ -77,7 +77,7 @@ def main() -> None:
             before = commits(dbname)
             time.sleep(args.window)
             rate = (commits(dbname) - before) / args.window
-            per_bot = Counter({k: v for k, v in tools.items()})
+            per_bot = tools
             print(f"bots: {args.bots}")
             print(f"connections of the bots: {sum(per_bot.values())} ({sum(per_bot.values()) / args.bots:g} per bot)")
             for name, count in sorted(per_bot.items()):
@@ -86,7 +86,8 @@ def main() -> None:
             print(f"transactions per second: {rate:.1f} ({rate / args.bots:.1f} per bot)")
             listeners = sum(v for k, v in per_bot.items() if k.startswith(("nija-view", "nija-feed")))
             notifies = args.bots + 2  # a fleet kill: kill:@fleet, change:@fleet, change:<bot> per bot
-            print(f"LISTEN connections: {listeners}; a fleet kill sends {notifies} NOTIFYs, delivered {notifies * listeners:,} times")
+            print(f"LISTEN connections: {listeners}; a fleet kill sends {notifies} NOTIFYs,", end=" ")
+            print(f"delivered {notifies * listeners:,} times")
         finally:
             for bot in bots:
                 bot.terminate()

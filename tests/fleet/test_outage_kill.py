@@ -62,11 +62,14 @@ def test_an_automatic_kill_during_an_outage_is_enforced_then_recorded(fleet_url:
         assert denied.code == "KILL_SWITCH_ACTIVE"
         reader = PostgresStore(fleet_url, bot="gamma")
         try:
-            wait_for(lambda: reader.load().kill_active, what="the kill recorded once the database returned")
-            kills = SafetyService(reader).history()[1]
-            assert [(k.reason, k.source) for k in kills if k.action == "activate"] == [
-                ("daily loss 1200 >= 1000", "AUTO_DAILY_LOSS")
-            ]
+
+            def activations() -> list[tuple[str, str]]:
+                return [(k.reason, k.source) for k in SafetyService(reader).history()[1] if k.action == "activate"]
+
+            # The flag is raised before the kill event is committed: wait for the event itself.
+            wait_for(lambda: bool(activations()), what="the kill recorded once the database returned")
+            assert reader.load().kill_active
+            assert activations() == [("daily loss 1200 >= 1000", "AUTO_DAILY_LOSS")]
         finally:
             reader.close()
     finally:

@@ -262,7 +262,8 @@ class Bot:
         self._storing("HEARTBEAT_FAILED", lambda: self.service.store.beat(self._heartbeat(stopped=True)))
         end_state: TradingState | None = None
         try:
-            end_state = self.service.snapshot().state
+            if self.outage.current is None:
+                end_state = self.service.snapshot().state
         except StorageProblem as exc:
             self.alert("STATE_UNKNOWN", f"the state at the end could not be read: {exc.message}")
         summary = Summary(
@@ -371,7 +372,11 @@ class Bot:
 
     def _storing(self, code: str, write: Callable[[], object]) -> bool:
         """A write to the store that an outage must not turn into a crash: alert once per
-        failing streak and carry on (the caller retries on its next turn)."""
+        failing streak and carry on (the caller retries on its next turn). Not even tried
+        while the view says the database is away: a connect into a network black hole
+        would hold the watcher thread for the connect timeout."""
+        if self.outage.current is not None:
+            return False
         try:
             write()
         except StorageProblem as exc:
@@ -383,7 +388,7 @@ class Bot:
         return True
 
     def _record_unrecorded_kill(self) -> None:
-        if self._unrecorded_kill is None:
+        if self._unrecorded_kill is None or self.outage.current is not None:
             return
         reason, who = self._unrecorded_kill
         try:
