@@ -155,3 +155,24 @@ def test_a_stop_during_the_outage_still_ends_with_a_summary(fleet_url: str, tmp_
     assert "Fleet database outage:" in text
     assert "still unreachable at the end" in text
     assert "UNKNOWN (the fleet database is unreachable)" in text
+
+
+def test_a_database_unreachable_at_start_refuses_to_start(fleet_url: str, tmp_path: Path) -> None:
+    """The documented choice: starting blind would trade on a state nobody confirmed, so
+    the bot exits 4 before anything runs (a supervisor starts it again)."""
+    SafetyService(PostgresStore(fleet_url, bot="delta")).restore(Who("alice@host", "cli"))
+    cut(fleet_url)
+    try:
+        run = subprocess.run(
+            [sys.executable, "-m", "nija", "run", "--store", fleet_url, "--bot", "delta", "--data-dir", str(tmp_path)],
+            capture_output=True,
+            text=True,
+            env=cli_env(),
+            timeout=60,
+            check=False,
+        )
+    finally:
+        restore_connections(fleet_url)
+    assert run.returncode == 4, run.stderr
+    assert "Cannot connect to the fleet database" in run.stderr
+    assert read_report(tmp_path) is None  # nothing ran
