@@ -63,6 +63,7 @@ class BotReport(_Item):
     fills: int = 0
     denials: tuple[Notice, ...] = ()  # newest last, bounded by the writer
     alerts: tuple[Notice, ...] = ()
+    foreign_orders: tuple[OpenOrder, ...] = ()  # on the exchange account, not placed by this bot: left alone
 
 
 def write_report(data_dir: Path, report: BotReport) -> None:

@@ -24,11 +24,12 @@ from nija.domain.states import Mode, TradingState
 from nija.domain.transitions import Who
 from nija.observability.metrics import Metrics
 from nija.runtime.brokers.base import Broker
+from nija.runtime.brokers.owned import foreign_notice
 from nija.runtime.brokers.paper import PaperBroker
 from nija.runtime.candles import Candle
 from nija.runtime.feeds import Freshness
 from nija.runtime.gate import OrderGate
-from nija.runtime.orders import OrderRequest, PlaceResult
+from nija.runtime.orders import Order, OrderRequest, PlaceResult
 from nija.runtime.reaction import Reaction
 from nija.runtime.risk import KillTriggers, OrderLimits, Trigger
 from nija.runtime.strategy import Cancel, Place, Strategy, build_strategy
@@ -124,6 +125,7 @@ class Bot:
             reconcile = getattr(self.live, "reconcile", None)
             if reconcile is not None:
                 reconcile()
+            self._report_foreign()
         self._watcher.start()
 
     def run(self, candles: Iterable[Candle], *, pace_s: float = 0.0, max_candles: int | None = None) -> Summary:
@@ -214,6 +216,7 @@ class Bot:
             stopped_by=stopped_by,
             notes=self._notes(end_state),
             alerts=tuple(f"{a.code}: {a.message}" for a in self.counters.alerts),
+            foreign_orders=len(self._foreign()),
         )
         self.paper.close()
         return summary
@@ -225,6 +228,8 @@ class Bot:
                 f"Trading is OFF: no orders were placed. To simulate trading, enter DRY_RUN with "
                 f"'nija restore --data-dir {self.data_dir}' and run again."
             )
+        if self._foreign():
+            notes.append(f"{foreign_notice(len(self._foreign()))} (never cancelled, amended or sold by NIJA).")
         if end is TradingState.EMERGENCY_STOP:
             notes.append(
                 "The kill switch is active: no orders can be placed. Investigate, then "
@@ -250,6 +255,15 @@ class Bot:
                 self.kill_complete.clear()
                 self._kill_adopted = False
             self._adopt_kill_file()
+
+    def _foreign(self) -> tuple[Order, ...]:
+        """Open orders on the exchange account that this bot did not place (left alone)."""
+        return tuple(getattr(self.live, "foreign", ()))
+
+    def _report_foreign(self) -> None:
+        foreign = self._foreign()
+        if foreign:
+            self.alert("FOREIGN_ORDERS", foreign_notice(len(foreign)))
 
     def _adopt_kill_file(self) -> None:
         """Record a kill raised only by ``touch EMERGENCY_STOP``. Wait a moment first: the
@@ -314,13 +328,7 @@ class Bot:
             updated_at=_now_iso(),
             mode="live" if mode is Mode.LIVE else "simulated" if mode is Mode.SIMULATED else "none",
             broker=book.name,
-            open_orders=tuple(
-                OpenOrder(
-                    id=o.id, symbol=o.symbol, side=o.side.value, type=o.type.value, quantity=o.quantity, price=o.price
-                )
-                for b in self.gate.brokers
-                for o in b.open_orders()
-            ),
+            open_orders=tuple(_open_order(o) for b in self.gate.brokers for o in b.open_orders()),
             positions=tuple(
                 Position(
                     symbol=h.symbol,
@@ -345,5 +353,10 @@ class Bot:
                 for d in self.gate.recent_denials
             ),
             alerts=tuple(self.counters.alerts[-20:]),
+            foreign_orders=tuple(_open_order(o) for o in self._foreign()),
         )
         write_report(self.data_dir, report)
+
+
+def _open_order(o: Order) -> OpenOrder:
+    return OpenOrder(id=o.id, symbol=o.symbol, side=o.side.value, type=o.type.value, quantity=o.quantity, price=o.price)

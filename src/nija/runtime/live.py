@@ -10,6 +10,7 @@ from nija.config import NijaConfig
 from nija.credentials import load_credentials
 from nija.domain.errors import UsageProblem
 from nija.runtime.brokers.exchange import ExchangeBroker
+from nija.runtime.brokers.owned import OwnedBook, account_key
 
 
 def build_live_broker(config: NijaConfig, data_dir: Path) -> ExchangeBroker | None:
@@ -35,4 +36,7 @@ def build_live_broker(config: NijaConfig, data_dir: Path) -> ExchangeBroker | No
     client = factory(options)
     if settings.sandbox:
         client.set_sandbox_mode(True)
-    return ExchangeBroker(client, quote=config.paper.quote_currency, dead_man_switch_s=settings.dead_man_switch_s)
+    owned = OwnedBook(data_dir, account_key(settings.id, credentials.api_key, sandbox=settings.sandbox))
+    return ExchangeBroker(
+        client, owned, quote=config.paper.quote_currency, dead_man_switch_s=settings.dead_man_switch_s
+    )

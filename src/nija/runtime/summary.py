@@ -32,6 +32,7 @@ class Summary:
     stopped_by: str = "end of feed"
     notes: tuple[str, ...] = ()
     alerts: tuple[str, ...] = ()
+    foreign_orders: int = 0  # open orders on the exchange account not placed by this bot (left alone)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
