@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from nija.kill_receipt import KillReceipt
 from nija.store.atomic import write_atomic
 
 REPORT_FILE = ".nija_runtime.json"
@@ -64,6 +65,8 @@ class BotReport(_Item):
     denials: tuple[Notice, ...] = ()  # newest last, bounded by the writer
     alerts: tuple[Notice, ...] = ()
     foreign_orders: tuple[OpenOrder, ...] = ()  # on the exchange account, not placed by this bot: left alone
+    kill_receipt: KillReceipt | None = None  # the newest of this run
+    dead_man_switch: str = ""  # what the exchange does with the bot's orders if the bot dies
 
 
 def write_report(data_dir: Path, report: BotReport) -> None:

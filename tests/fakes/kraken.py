@@ -74,6 +74,10 @@ class FakeKrakenState:
             else:
                 state["fail"][endpoint] = error
 
+    def sticky(self, on: bool) -> None:
+        with self.book() as state:
+            state["sticky"] = on
+
     def open_orders(self) -> dict[str, dict[str, Any]]:
         with self.book() as state:
             return {k: v for k, v in state["orders"].items() if v["status"] == "open"}
@@ -172,7 +176,8 @@ class FakeKrakenAdapter(BaseAdapter):
             order = orders.get(one.get("txid", ""))
             if order is None or order["status"] != "open":
                 raise _KrakenError("EOrder:Unknown order")
-            order["status"] = "canceled"
+            if not state.get("sticky"):  # sticky: says cancelled, keeps listing it (a lagging venue)
+                order["status"] = "canceled"
             return {"count": 1}
         if endpoint == "CancelAll":
             count = 0

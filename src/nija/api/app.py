@@ -86,7 +86,7 @@ def create_app(
         if adopter.check(report):  # a bare `touch EMERGENCY_STOP` is recorded, so rm undoes nothing
             report = service.status(history_items=0)
         announcer.check(report)  # newly found inconsistencies are audited and notified once
-        return status_payload(service)
+        return status_payload(service, data_dir=data_dir)
 
     watcher = Watcher(
         data_dir,
@@ -165,7 +165,7 @@ def _routes(app: FastAPI, service: SafetyService, watcher: Watcher, data_dir: Pa
     @app.get("/api/status", response_model=StatusOut, responses=read, tags=["read"])
     def status(_: Viewer) -> dict[str, Any]:
         """The same diagnosis as 'nija status --json', plus the outstanding live request."""
-        return status_payload(service)
+        return status_payload(service, data_dir=data_dir)
 
     @app.get("/api/history", response_model=HistoryOut, responses={**read, 422: write[422]}, tags=["read"])
     def history(_: Viewer, limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> dict[str, Any]:

@@ -20,6 +20,8 @@ from nija.cli.common import (
 )
 from nija.cli.fleet_status import show_fleet
 from nija.domain.errors import InconsistenciesFound
+from nija.kill_receipt import read_receipt, receipt_view
+from nija.store import config_dir
 from nija.views import kill_event_view, outcome_view, status_view, transition_view
 
 
@@ -32,10 +34,13 @@ def status(data_dir: Path | None, as_json: bool) -> None:
     if show_fleet(service.store, as_json):
         return
     report = service.status()
+    receipt = read_receipt(config_dir(data_dir))
     if as_json:
-        print_json(status_view(report, service.store.location))
+        print_json({**status_view(report, service.store.location), "kill_receipt": receipt_view(receipt)})
     else:
         render.status(render.console(), report, service.store.location)
+        if receipt is not None:
+            render.kill_receipt(render.console(), receipt)
     if report.inconsistencies:
         sys.exit(InconsistenciesFound.exit_code)
 

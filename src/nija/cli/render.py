@@ -11,6 +11,7 @@ from nija.domain.diagnosis import StatusReport
 from nija.domain.records import KillEvent, Transition
 from nija.domain.recovery import Plan
 from nija.domain.states import Mode, TradingState
+from nija.kill_receipt import KillReceipt
 from nija.service import Outcome
 
 RULE = "-" * 80
@@ -113,3 +114,19 @@ def kill_event_line(e: KillEvent) -> str:
 
 def _when(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
+
+
+def kill_receipt(out: Console, receipt: KillReceipt) -> None:
+    """The newest kill receipt: what the broker said remained after the last kill."""
+    style = "green" if receipt.confirmed and receipt.within_deadline else "bold red"
+    out.print(Text.assemble("Kill receipt: ", (receipt.verdict, style)))
+    out.print(f"  {receipt.trigger} noticed at {receipt.noticed_at} ({receipt.reason})")
+    for broker in receipt.brokers:
+        for order in broker.own_open:
+            out.print(f"  {broker.broker}: STILL OPEN (own) {order.id} {order.side} {order.quantity:g} {order.symbol}")
+        for order in broker.foreign_open:
+            out.print(
+                f"  {broker.broker}: foreign, left alone {order.id} {order.side} {order.quantity:g} {order.symbol}"
+            )
+        for position in broker.positions:
+            out.print(f"  {broker.broker}: holds {position.quantity:g} {position.symbol} ({position.value:,.2f})")

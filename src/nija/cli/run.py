@@ -129,6 +129,12 @@ def run(
             "The kill left orders open at the broker (see the alerts above)",
             "Check the exchange and cancel them by hand; then investigate the cancel failures",
         )
+    if summary.kill_receipt_missed:
+        raise IncompleteKill(
+            f"The broker did not confirm the kill within the deadline: {summary.kill_receipt}",
+            "Check the exchange for open orders and positions now; see the kill receipt in 'status'",
+            code="KILL_NOT_CONFIRMED",
+        )
 
 
 def _tracked(candles: Iterable[Candle], progress: Progress, task: object, bot: Bot) -> Iterator[Candle]:
@@ -166,10 +172,15 @@ def render_summary(console: Console, s: Summary) -> None:
     if s.kill:
         state = "complete" if s.kill_complete else "NOT COMPLETE: orders are still open"
         console.print(f"🛑 Kill switch active during the run ({s.kill}); cancelling orders: {state}", style="bold red")
+    if s.kill_receipt:
+        style = "bold red" if s.kill_receipt_missed else "green"
+        console.print(f"Kill receipt: {s.kill_receipt}", style=style)
+    if s.foreign_orders:
+        console.print(f"ℹ️  {s.foreign_orders} open order(s) on the account were not placed by this bot: left alone")
     if s.auto_kill:
         console.print(f"🛑 Automatic kill: {s.auto_kill}", style="bold red")
     for alert in s.alerts:
-        if alert.startswith(("CANCEL_FAILED", "KILL_INCOMPLETE", "FLATTEN_FAILED")):
+        if alert.startswith(("CANCEL_FAILED", "KILL_INCOMPLETE", "FLATTEN_FAILED", "KILL_NOT_CONFIRMED")):
             console.print(f"⚠️  {alert}", style="bold red")
     for note in s.notes:
         console.print(f"💡 {note}")

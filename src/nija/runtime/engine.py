@@ -22,6 +22,7 @@ from nija.domain.permission import Permission
 from nija.domain.records import Heartbeat
 from nija.domain.states import Mode, TradingState
 from nija.domain.transitions import Who
+from nija.kill_receipt import KillReceipt, write_receipt
 from nija.observability.metrics import Metrics
 from nija.runtime.brokers.base import Broker
 from nija.runtime.brokers.owned import foreign_notice
@@ -31,6 +32,8 @@ from nija.runtime.feeds import Freshness
 from nija.runtime.gate import OrderGate
 from nija.runtime.orders import Order, OrderRequest, PlaceResult
 from nija.runtime.reaction import Reaction
+from nija.runtime.receipt_wiring import receipt_brokers, receipt_event
+from nija.runtime.receipts import ReceiptRequest, ReceiptTaker
 from nija.runtime.risk import KillTriggers, OrderLimits, Trigger
 from nija.runtime.strategy import Cancel, Place, Strategy, build_strategy
 from nija.runtime.summary import Summary
@@ -94,6 +97,12 @@ class Bot:
             on_kill_complete=self.write_report,
         )
         self.kill_complete = threading.Event()
+        self.receipts = ReceiptTaker(
+            run_id=self.paper.run_id,
+            currency=config.paper.quote_currency,
+            deadline_s=config.bot.kill_receipt_deadline_s,
+            publish=self._on_receipt,
+        )
         self._react_lock = threading.RLock()
         self._watcher = StateWatcher(
             data_dir,
@@ -183,6 +192,9 @@ class Bot:
     def finish(self, stopped_by: str) -> Summary:
         self._watcher.stop()
         self._on_permission(self.service.store.permission_view().check())  # the last word on open orders
+        self.receipts.wait(self.config.bot.kill_receipt_deadline_s + 1.0)  # a receipt being taken may finish
+        self.receipts.stop()
+        self.receipts.wait(5.0)
         if self.reaction.kill.active and not self._kill_adopted:
             self._kill_adopted = True
             self.service.adopt_kill_flag(self.who)
@@ -217,6 +229,8 @@ class Bot:
             notes=self._notes(end_state),
             alerts=tuple(f"{a.code}: {a.message}" for a in self.counters.alerts),
             foreign_orders=len(self._foreign()),
+            kill_receipt=self.receipts.latest.verdict if self.receipts.latest else None,
+            kill_receipt_missed=self.receipts.missed_deadline,
         )
         self.paper.close()
         return summary
@@ -240,11 +254,14 @@ class Bot:
     # -- reactions -------------------------------------------------------------------
     def _on_permission(self, permission: Permission) -> None:
         with self._react_lock:  # the watcher thread and the loop (auto kills, finish) both call in
-            was_killed = self.reaction.kill.active
+            was_killed, was_live = self.reaction.kill.active, self.reaction.mode is Mode.LIVE
             self.reaction(permission)
             if self.reaction.kill.active and not was_killed:
                 self._kill_reason = permission.reason
                 self.alert("KILL", f"kill noticed ({permission.reason}): open orders cancelled before this line")
+                self._begin_receipt("kill", permission.reason)
+            elif was_live and self.reaction.mode is not Mode.LIVE and not self.reaction.kill.active:
+                self._begin_receipt("left live", permission.reason)
             if self.reaction.kill.complete and not self.kill_complete.is_set():
                 self.kill_complete.set()
                 seen, done = self.reaction.kill.seen_at, self.reaction.kill.complete_at
@@ -255,6 +272,18 @@ class Bot:
                 self.kill_complete.clear()
                 self._kill_adopted = False
             self._adopt_kill_file()
+
+    def _begin_receipt(self, trigger: str, reason: str) -> None:
+        seen = self.reaction.kill.seen_at if trigger == "kill" else None
+        request = ReceiptRequest(trigger, reason, seen or time.monotonic(), datetime.now(UTC))
+        self.receipts.begin(request, receipt_brokers(self.gate, self.reaction.trading_mode, self.live, trigger))
+
+    def _on_receipt(self, receipt: KillReceipt) -> None:
+        """Called from the receipt thread: durable file, alert, audit and notifications, report."""
+        write_receipt(self.data_dir, receipt)
+        self.alert("KILL_RECEIPT" if receipt.confirmed else "KILL_NOT_CONFIRMED", receipt.verdict)
+        self.service.publish(receipt_event(receipt, self.who))
+        self._next_report = 0.0
 
     def _foreign(self) -> tuple[Order, ...]:
         """Open orders on the exchange account that this bot did not place (left alone)."""
@@ -354,6 +383,8 @@ class Bot:
             ),
             alerts=tuple(self.counters.alerts[-20:]),
             foreign_orders=tuple(_open_order(o) for o in self._foreign()),
+            kill_receipt=self.receipts.latest,
+            dead_man_switch=str(getattr(self.live, "dead_man_switch_status", "")),
         )
         write_report(self.data_dir, report)
 

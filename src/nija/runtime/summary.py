@@ -32,6 +32,8 @@ class Summary:
     stopped_by: str = "end of feed"
     notes: tuple[str, ...] = ()
     alerts: tuple[str, ...] = ()
+    kill_receipt: str | None = None  # the newest receipt's verdict
+    kill_receipt_missed: bool = False  # a receipt was not confirmed within its deadline: exit 1
     foreign_orders: int = 0  # open orders on the exchange account not placed by this bot (left alone)
 
     def as_dict(self) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from typing import Any
 
 import ccxt
 
-from nija.runtime.brokers.base import Account, CancelResult, Holding
+from nija.runtime.brokers.base import Account, BookReading, CancelResult, Holding
 from nija.runtime.brokers.owned import OwnedBook, OwnedOrder, new_client_id
 from nija.runtime.candles import Candle
 from nija.runtime.orders import (
@@ -75,6 +75,7 @@ class ExchangeBroker:
         self._balance_at = 0.0
         self._armed_until = 0.0
         self._next_sync = 0.0
+        self._orders_read_at = float("-inf")  # when the exchange last listed the open orders
 
     @property
     def name(self) -> str:
@@ -117,6 +118,7 @@ class ExchangeBroker:
                 self._settle.add(recorded.exchange_id)
         self._open = own
         self.foreign = tuple(foreign)
+        self._orders_read_at = time.monotonic()
 
     # -- orders ----------------------------------------------------------------------
     def place(self, request: OrderRequest) -> PlaceResult:
@@ -305,6 +307,22 @@ class ExchangeBroker:
             return None
         fee = float((row.get("fee") or {}).get("cost") or 0.0)
         return Fill(order_id, known.symbol, Side(known.side), new, price, fee, 0.0, timestamp)
+
+    def read_book(self, fresh_after: float | None = None) -> BookReading:
+        """Ask the exchange: open orders on every symbol (an answer it gave after
+        ``fresh_after`` is reused: venues like Kraken allow a private call every few
+        seconds), then, once none of the bot's orders is open, balances. Reads only."""
+        with self.lock:
+            try:
+                if fresh_after is None or self._orders_read_at < fresh_after:
+                    self._absorb(self.client.fetch_open_orders())
+                if not self._open:
+                    self._balance = None
+                    self.balance()
+            except ccxt.BaseError as exc:
+                return BookReading(error=describe(exc).reason)
+            positions = tuple((h, h.quantity * self._marks.get(h.symbol, h.average_price)) for h in self.holdings())
+            return BookReading(tuple(self._open.values()), self.foreign, positions, orders_at=self._orders_read_at)
 
     def close(self) -> None:
         """Leaves the dead man's switch armed on purpose: it protects after the bot is gone."""
