@@ -32,6 +32,10 @@ CONFIG = (
 )
 
 
+# An account holding only cash: nothing the bot's reconciliation could not explain.
+CASH_ONLY = {"USDT": "2500.0"}
+
+
 def bot_env(fake: FakeKrakenState) -> dict[str, str]:
     env = cli_env(
         NIJA_API_KEY="test-key",

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from nija.assembly import build_service
 from tests.fakes.kraken import FakeKrakenState
-from tests.runtime.live_process import CONFIG, OPERATOR, alert_codes, go_live, report, run_bot, start_bot
+from tests.runtime.live_process import CASH_ONLY, CONFIG, OPERATOR, alert_codes, go_live, report, run_bot, start_bot
 from tests.runtime.runtime_helpers import wait_for
 
 FOREIGN_NOTE = "1 open order on the account was not placed by this bot: left alone"
@@ -69,14 +69,14 @@ def test_a_bot_that_traded_live_and_is_killed_cancels_its_own_orders_and_no_othe
     data_dir: Path, tmp_path: Path
 ) -> None:
     (data_dir / "nija.toml").write_text(CONFIG)
-    fake = FakeKrakenState(tmp_path / "kraken")
+    fake = FakeKrakenState(tmp_path / "kraken", balances=CASH_ONLY)
     foreign = fake.add_foreign()
     build_service(data_dir).restore(OPERATOR)
     bot = start_bot(data_dir, fake)
     try:
         wait_for(lambda: bool((r := report(data_dir)) and r.mode == "simulated"), what="the bot in DRY_RUN")
         go_live(data_dir)
-        wait_for(lambda: len(own_open(fake)) >= 1, timeout=30, what="a live order of the bot")
+        wait_for(lambda: len(own_open(fake)) >= 1, timeout=90, what="a live order of the bot")
         own = set(own_open(fake))
         build_service(data_dir).activate_kill("operator kill while live", OPERATOR)
         wait_for(lambda: not own_open(fake), timeout=20, what="the bot's own orders cancelled")
@@ -97,14 +97,14 @@ def test_a_bot_that_traded_live_and_is_killed_cancels_its_own_orders_and_no_othe
 
 def test_a_restarted_bot_still_knows_its_orders_and_cancels_only_those(data_dir: Path, tmp_path: Path) -> None:
     (data_dir / "nija.toml").write_text(CONFIG)
-    fake = FakeKrakenState(tmp_path / "kraken")
+    fake = FakeKrakenState(tmp_path / "kraken", balances=CASH_ONLY)
     foreign = fake.add_foreign()
     build_service(data_dir).restore(OPERATOR)
     bot = start_bot(data_dir, fake)
     try:
         wait_for(lambda: bool((r := report(data_dir)) and r.mode == "simulated"), what="the bot in DRY_RUN")
         go_live(data_dir)
-        wait_for(lambda: len(own_open(fake)) >= 1, timeout=30, what="a live order of the bot")
+        wait_for(lambda: len(own_open(fake)) >= 1, timeout=90, what="a live order of the bot")
     finally:
         bot.kill()  # dies without cleaning up: its orders stay open at the exchange
         bot.communicate(timeout=60)

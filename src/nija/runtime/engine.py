@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from nija.bot_report import BotReport, Notice, OpenOrder, Pnl, Position, write_report
 from nija.config import NijaConfig
@@ -121,6 +122,7 @@ class Bot:
         # The service's metrics listener, fed directly with what only the runtime knows.
         self._metrics = next((m for m in service.listeners if isinstance(m, Metrics)), None)
         self.state_at_start = TradingState.OFF
+        self.account_watch: Any = None  # nija.runtime.account_checks.AccountWatch, with a live broker
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -135,6 +137,19 @@ class Bot:
             if reconcile is not None:
                 reconcile()
             self._report_foreign()
+            if hasattr(self.live, "owned"):  # the ccxt broker (ccxt is imported only then)
+                from nija.runtime.account_checks import AccountWatch
+
+                self.account_watch = AccountWatch(
+                    self.live,  # type: ignore[arg-type]
+                    self.config.exchange,
+                    self.data_dir,
+                    live=lambda: self.reaction.mode is Mode.LIVE,
+                    alert=self.alert,
+                    trip=self._trip,
+                    record=self._record_check,
+                )
+                self.account_watch.start()
         self._watcher.start()
 
     def run(self, candles: Iterable[Candle], *, pace_s: float = 0.0, max_candles: int | None = None) -> Summary:
@@ -168,6 +183,10 @@ class Bot:
             self.counters.fills += 1
             self._trip(self.triggers.observe_fill(fill))
         book = self.live if self.reaction.mode is Mode.LIVE and self.live is not None else self.paper
+        if book is self.live:
+            keep_alive = getattr(self.live, "keep_alive", None)  # the dead man's switch: a write, live only
+            if keep_alive is not None:
+                keep_alive()
         if book is not self._book:
             self._book = book
             self.triggers.reset_equity()
@@ -191,6 +210,8 @@ class Bot:
 
     def finish(self, stopped_by: str) -> Summary:
         self._watcher.stop()
+        if self.account_watch is not None:
+            self.account_watch.stop()
         self._on_permission(self.service.store.permission_view().check())  # the last word on open orders
         self.receipts.wait(self.config.bot.kill_receipt_deadline_s + 1.0)  # a receipt being taken may finish
         self.receipts.stop()
@@ -284,6 +305,12 @@ class Bot:
         self.alert("KILL_RECEIPT" if receipt.confirmed else "KILL_NOT_CONFIRMED", receipt.verdict)
         self.service.publish(receipt_event(receipt, self.who))
         self._next_report = 0.0
+
+    def _record_check(self, reason: str, details: dict[str, str]) -> None:
+        """An exchange check's result, for the audit trail (only when it changed)."""
+        self.service.publish(
+            Event(EventKind.EXCHANGE_CHECK, self.who.actor, self.who.source, reason, datetime.now(UTC), details)
+        )
 
     def _foreign(self) -> tuple[Order, ...]:
         """Open orders on the exchange account that this bot did not place (left alone)."""

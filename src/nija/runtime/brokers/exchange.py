@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import ccxt
 
 from nija.runtime.brokers.base import Account, BookReading, CancelResult, Holding
+from nija.runtime.brokers.deadman import DeadManState, dead_man_switch_for
 from nija.runtime.brokers.owned import OwnedBook, OwnedOrder, new_client_id
 from nija.runtime.candles import Candle
 from nija.runtime.orders import (
@@ -58,11 +60,23 @@ def describe(exc: BaseException) -> PlaceResult:
 
 
 class ExchangeBroker:
-    def __init__(self, client: Any, owned: OwnedBook, *, quote: str, dead_man_switch_s: int = 60) -> None:
+    def __init__(
+        self,
+        client: Any,
+        owned: OwnedBook,
+        *,
+        quote: str,
+        dead_man_switch_s: int = 60,
+        pause_file: Path | None = None,
+    ) -> None:
         self.client = client
         self.owned = owned
         self.quote = quote
-        self.dead_man_switch_s = dead_man_switch_s
+        self.deadman = DeadManState(
+            dead_man_switch_for(client),
+            dead_man_switch_s,
+            paused=(lambda: pause_file.exists()) if pause_file is not None else (lambda: False),
+        )
         self.lock = threading.RLock()
         self.reconciled = False
         self.errors: list[str] = []
@@ -73,7 +87,6 @@ class ExchangeBroker:
         self._marks: dict[str, float] = {}
         self._balance: dict[str, Any] | None = None
         self._balance_at = 0.0
-        self._armed_until = 0.0
         self._next_sync = 0.0
         self._orders_read_at = float("-inf")  # when the exchange last listed the open orders
 
@@ -174,7 +187,7 @@ class ExchangeBroker:
             else:
                 self._settle.add(order.id)
             self._balance = None
-            self._arm_dead_man_switch()
+            self.keep_alive()
             return PlaceResult(Outcome.ACCEPTED, "ACCEPTED", f"accepted by {self.client.id}", order)
 
     def cancel(self, order_id: str) -> CancelResult:
@@ -327,16 +340,19 @@ class ExchangeBroker:
     def close(self) -> None:
         """Leaves the dead man's switch armed on purpose: it protects after the bot is gone."""
 
-    def _arm_dead_man_switch(self) -> None:
-        if not self.dead_man_switch_s or not self.client.has.get("cancelAllOrdersAfter"):
-            return
-        if time.monotonic() < self._armed_until - self.dead_man_switch_s * 2 / 3:
-            return  # armed recently enough
-        try:
-            self.client.cancel_all_orders_after(self.dead_man_switch_s * 1000)
-            self._armed_until = time.monotonic() + self.dead_man_switch_s
-        except ccxt.BaseError as exc:
-            self.errors.append(f"dead man's switch not armed: {describe(exc).reason}")
+    @property
+    def dead_man_switch_status(self) -> str:
+        return self.deadman.status
+
+    def keep_alive(self) -> None:
+        """Arm or refresh the dead man's switch for the bot's own open orders: call only
+        while LIVE_ACTIVE (it is a write; outside live the bot writes nothing but cancels)."""
+        with self.lock:
+            try:
+                self.deadman.refresh({o.symbol for o in self._open.values()}, {o.symbol for o in self.foreign})
+            except ccxt.BaseError as exc:
+                self.deadman.error = f"the exchange refused it: {describe(exc).reason}"
+                self.errors.append(f"dead man's switch not armed: {describe(exc).reason}")
 
 
 def _order(row: dict[str, Any]) -> Order:
