@@ -73,7 +73,7 @@ class KillReceipt(_Item):
         left = f"{foreign} foreign order(s) left alone; " if foreign else ""
         exposure = f"residual exposure {self.residual_exposure:,.2f} {self.currency}"
         if self.confirmed:
-            return f"FLAT: confirmed by {names} in {self.seconds_to_flat:.2f} s; {left}{exposure}"
+            return f"FLAT: confirmed by {names} in {self.seconds_to_flat:.3f} s; {left}{exposure}"
         errors = "; ".join(f"{b.broker}: {b.error}" for b in self.brokers if b.error)
         why = f"{own} own order(s) still listed open" if own else "the broker could not be read"
         return (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.text import Text
@@ -11,8 +12,11 @@ from nija.domain.diagnosis import StatusReport
 from nija.domain.records import KillEvent, Transition
 from nija.domain.recovery import Plan
 from nija.domain.states import Mode, TradingState
-from nija.kill_receipt import KillReceipt
 from nija.service import Outcome
+
+if TYPE_CHECKING:
+    from nija.exchange_checks import ExchangeChecks
+    from nija.kill_receipt import KillReceipt
 
 RULE = "-" * 80
 
@@ -130,3 +134,14 @@ def kill_receipt(out: Console, receipt: KillReceipt) -> None:
             )
         for position in broker.positions:
             out.print(f"  {broker.broker}: holds {position.quantity:g} {position.symbol} ({position.value:,.2f})")
+
+
+def exchange_checks(out: Console, checks: ExchangeChecks) -> None:
+    """What the running bot last read from the exchange (see ``nija.exchange_checks``)."""
+    out.print(f"Exchange ({checks.venue}), as the bot read it at {checks.written_at.isoformat(timespec='seconds')}:")
+    out.print(f"  Dead man's switch: {checks.dead_man_switch}")
+    if checks.reconciliation is not None:
+        out.print(f"  Reconciliation: {checks.reconciliation.describe(checks.currency)}")
+    if checks.attestation is not None:
+        key = checks.attestation
+        out.print(f"  {key.line} (checked {key.checked_at.isoformat(timespec='seconds')})")

@@ -239,7 +239,7 @@ function renderReceipt(box, k) {
   const foreign = k.brokers.reduce((n, b) => n + b.foreign_open.length, 0);
   const exposure = k.brokers.reduce((n, b) => n + b.residual_exposure, 0);
   const ok = k.confirmed && k.within_deadline;
-  const head = ok ? `FLAT: confirmed by ${k.brokers.map((b) => b.broker).join(", ")} in ${k.seconds_to_flat.toFixed(2)} s`
+  const head = ok ? `FLAT: confirmed by ${k.brokers.map((b) => b.broker).join(", ")} in ${k.seconds_to_flat.toFixed(3)} s`
     : `NOT CONFIRMED after ${k.deadline_s} s: ${own} own order(s) still open`;
   const p = el("p", `Kill receipt: ${head}; ${foreign} foreign order(s) left alone; residual exposure `
     + `${exposure.toFixed(2)} ${k.currency}`, ok ? "ok" : "warn");

@@ -109,7 +109,8 @@ class OwnedBook:
             self._save()
 
     def record_open(self, client_id: str, exchange_id: str) -> None:
-        self._update(client_id, state="open", exchange_id=exchange_id)
+        # Not fsynced: lost in a crash, the "sent" entry's client id still finds the order.
+        self._update(client_id, durable=False, state="open", exchange_id=exchange_id)
 
     def record_closed(self, client_id: str) -> None:
         self._update(client_id, state="closed")
@@ -141,13 +142,13 @@ class OwnedBook:
         else:
             self.positions.pop(symbol, None)
 
-    def _update(self, client_id: str, **changes: Any) -> None:
+    def _update(self, client_id: str, *, durable: bool = True, **changes: Any) -> None:
         with self._lock:
             order = self.orders.get(client_id)
             if order is None:
                 return
             self.orders[client_id] = replace(order, **changes)
-            self._save()
+            self._save(durable=durable)
 
     # -- file ------------------------------------------------------------------------
     def _load(self) -> None:
@@ -166,7 +167,7 @@ class OwnedBook:
         except (ValueError, KeyError, TypeError) as exc:
             raise _corrupt(self.path, str(exc)) from exc
 
-    def _save(self) -> None:
+    def _save(self, *, durable: bool = True) -> None:
         closed = [c for c, o in self.orders.items() if o.state == "closed"]
         for client_id in closed[: max(len(closed) - KEEP_CLOSED, 0)]:
             del self.orders[client_id]
@@ -176,7 +177,7 @@ class OwnedBook:
             "orders": [asdict(o) for o in self.orders.values()],
             "positions": [asdict(p) for p in self.positions.values()],
         }
-        write_atomic(self.path, json.dumps(doc, indent=1).encode(), mode=0o600)
+        write_atomic(self.path, json.dumps(doc, indent=1).encode(), durable=durable, mode=0o600)
 
 
 def _corrupt(path: Path, detail: str) -> StorageCorrupt:
