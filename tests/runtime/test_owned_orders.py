@@ -9,6 +9,7 @@ import signal
 from pathlib import Path
 
 from nija.assembly import build_service
+from nija.kill_receipt import read_receipt
 from tests.fakes.kraken import FakeKrakenState
 from tests.runtime.live_process import CASH_ONLY, CONFIG, OPERATOR, alert_codes, go_live, report, run_bot, start_bot
 from tests.runtime.runtime_helpers import wait_for
@@ -119,3 +120,28 @@ def test_a_restarted_bot_still_knows_its_orders_and_cancels_only_those(data_dir:
     assert {c["txid"][0] for c in fake.calls("CancelOrder")[before:]} == own
     assert fake.calls("CancelAll") == []
     assert summary["foreign_orders"] == 1
+
+
+def test_moving_out_of_live_cancels_only_the_bots_orders_and_writes_a_receipt(data_dir: Path, tmp_path: Path) -> None:
+    (data_dir / "nija.toml").write_text(CONFIG + "kill_receipt_deadline_s = 120\n")
+    fake = FakeKrakenState(tmp_path / "kraken", balances=CASH_ONLY)
+    foreign = fake.add_foreign()
+    build_service(data_dir).restore(OPERATOR)
+    bot = start_bot(data_dir, fake)
+    try:
+        wait_for(lambda: bool((r := report(data_dir)) and r.mode == "simulated"), what="the bot in DRY_RUN")
+        go_live(data_dir)
+        wait_for(lambda: len(own_open(fake)) >= 1, timeout=90, what="a live order of the bot")
+        build_service(data_dir).reset(OPERATOR)  # LIVE_ACTIVE -> OFF, not a kill
+        wait_for(lambda: not own_open(fake), timeout=60, what="the bot's own orders cancelled")
+        wait_for(lambda: (r := read_receipt(data_dir)) is not None and r.confirmed, timeout=60, what="the receipt")
+    finally:
+        bot.send_signal(signal.SIGTERM)
+        bot.communicate(timeout=60)
+    assert bot.returncode == 0
+    assert foreign in fake.open_orders()
+    assert fake.calls("CancelAll") == []
+    receipt = read_receipt(data_dir)
+    assert receipt is not None
+    assert receipt.trigger == "left live"
+    assert [o.id for o in receipt.brokers[0].foreign_open] == [foreign]

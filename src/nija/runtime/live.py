@@ -38,6 +38,8 @@ def build_live_broker(config: NijaConfig, data_dir: Path) -> ExchangeBroker | No
     client.options["warnOnFetchOpenOrdersWithoutSymbol"] = False  # the bot reads every symbol on purpose
     if settings.sandbox:
         try:
+            if not client.urls.get("test"):
+                raise ccxt.NotSupported(settings.id)
             client.set_sandbox_mode(True)
         except ccxt.NotSupported as exc:
             raise UsageProblem(
