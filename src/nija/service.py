@@ -17,7 +17,7 @@ from nija.domain import killswitch, live, recovery
 from nija.domain.change import Change
 from nija.domain.clock import Clock
 from nija.domain.diagnosis import StatusReport, report
-from nija.domain.errors import NijaError, SafetyRefusal, StorageProblem
+from nija.domain.errors import NijaError, SafetyRefusal, StorageProblem, UsageProblem
 from nija.domain.events import Event, EventKind
 from nija.domain.records import KillEvent, KillRecord, Snapshot, TradingRecord, Transition
 from nija.domain.states import TradingState
@@ -64,6 +64,9 @@ class SafetyService:
     # Exchange-side preconditions of a live request (nija.exchange_checks): each raises
     # LiveRequestRefused with the figures, or returns warnings for the operator.
     live_request_checks: list[Callable[[], tuple[str, ...]]] = field(default_factory=list)
+    # Set when nija.toml is invalid and this service carries on with defaults (diagnosis,
+    # recovery): the live flow must then refuse, since its policy may be what was dropped.
+    config_problem: str | None = None
 
     # -- reading -------------------------------------------------------------------
     def status(self, *, history_items: int = 5) -> StatusReport:
@@ -189,7 +192,7 @@ class SafetyService:
             codes = tuple(i.code for i in inconsistencies if i.code != "FILE_NOT_WRITABLE")
             record = live.request_live(
                 snap,
-                self.policy,
+                self._live_policy(),
                 who,
                 self.clock(),
                 code_hash=hash_code(code),
@@ -224,13 +227,21 @@ class SafetyService:
                 )
             else:
                 record = live.confirm_live(
-                    tx.snapshot, self.policy, who, self.clock(), code_hash=hash_code(code), phrase=phrase
+                    tx.snapshot, self._live_policy(), who, self.clock(), code_hash=hash_code(code), phrase=phrase
                 )
                 outcome = self._commit(tx, Change(trading=record), events)
         if expired is not None:
             raise refusal
         self.publish(Event(EventKind.LIVE_CONFIRMED, who.actor, who.source, phrase, self.clock()))
         return outcome
+
+    def _live_policy(self) -> live.LivePolicy:
+        if self.config_problem is not None:
+            raise UsageProblem(
+                f"Live trading cannot be requested or confirmed while nija.toml is invalid: {self.config_problem}",
+                "Fix nija.toml (its [live] settings decide who may go live), then try again",
+            )
+        return self.policy
 
     def cancel_live(self, who: Who, reason: str = "") -> Outcome:
         with self._changing() as (tx, events):

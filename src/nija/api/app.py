@@ -7,22 +7,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 from collections.abc import AsyncIterator, Callable
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, PlainTextResponse, StreamingResponse
+from fastapi.responses import FileResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST
+from sse_starlette import EventSourceResponse
 
 from nija import __version__
 from nija.api import errors
 from nija.api.auth import Authenticator, Principal, requires
-from nija.api.events import Watcher, stream
+from nija.api.events import KEEPALIVE_S, Watcher, stream
 from nija.api.headers import SecurityHeaders
 from nija.api.payloads import live_request_view, runtime_payload, status_payload
 from nija.api.ratelimit import FailureLimiter
@@ -47,6 +48,7 @@ from nija.assembly import build_service
 from nija.config import NijaConfig, load_config
 from nija.credentials import load_credentials
 from nija.domain.clock import Clock
+from nija.domain.diagnosis import report
 from nija.domain.errors import LiveRequestRefused, NijaError, SafetyRefusal, UsageProblem
 from nija.domain.recovery import Plan
 from nija.domain.transitions import Who
@@ -71,37 +73,45 @@ def create_app(
     *,
     clock: Clock | None = None,
     watch_interval: float = 0.05,
+    config_problem: str | None = None,
 ) -> FastAPI:
     """The app for one data directory; ``clock`` is for tests (expiry without waiting)."""
     data_dir = Path(data_dir).resolve()
     settings = config if config is not None else load_config(data_dir)
     service = build_service(data_dir, config=settings)
+    service.config_problem = config_problem  # the server carries on; the live flow refuses
     if clock is not None:
         service.clock = clock
+    # A report older than a few of the bot's report periods is marked stale on every screen.
+    stale_after_s = max(3.0, 3 * settings.bot.report_s)
     announcer = InconsistencyWatch(service, SERVER)
     adopter = BareKillAdopter(service, SERVER)
 
     def status_and_announce() -> dict[str, Any]:
-        report = service.status(history_items=0)
-        if adopter.check(report):  # a bare `touch EMERGENCY_STOP` is recorded, so rm undoes nothing
-            report = service.status(history_items=0)
-        announcer.check(report)  # newly found inconsistencies are audited and notified once
-        return status_payload(service, data_dir=data_dir)
+        snapshot = service.snapshot()  # one read of the store per event
+        found = report(snapshot, service.clock(), history_items=0)
+        if adopter.check(found):  # a bare `touch EMERGENCY_STOP` is recorded, so rm undoes nothing
+            snapshot = service.snapshot()
+            found = report(snapshot, service.clock(), history_items=0)
+        announcer.check(found)  # newly found inconsistencies are audited and notified once
+        return status_payload(service, snapshot, data_dir=data_dir)
+
+    def runtime_now() -> dict[str, Any]:
+        return runtime_payload(data_dir, service, stale_after_s=stale_after_s)
 
     watcher = Watcher(
         data_dir,
+        changes=service.store.changes,
         status=status_and_announce,
-        runtime=lambda: runtime_payload(data_dir),
+        runtime=runtime_now,
         expire=lambda: _expire(service),
         clock=service.clock,
         interval=watch_interval,
     )
 
     @contextlib.asynccontextmanager
-    async def lifespan(started: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         task = asyncio.create_task(watcher.run())
-        # For the server's signal handler: end open event streams so that shutdown is prompt.
-        started.state.end_streams = functools.partial(asyncio.get_running_loop().call_soon_threadsafe, watcher.close)
         try:
             yield
         finally:
@@ -134,7 +144,7 @@ def create_app(
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type"],
         )
-    _routes(app, service, watcher, data_dir)
+    _routes(app, service, watcher, data_dir, runtime_now)
     _metrics_route(app, service)
     _web(app)
     return app
@@ -149,7 +159,13 @@ def _metrics_route(app: FastAPI, service: SafetyService) -> None:
         return PlainTextResponse(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
 
-def _routes(app: FastAPI, service: SafetyService, watcher: Watcher, data_dir: Path) -> None:
+def _routes(
+    app: FastAPI,
+    service: SafetyService,
+    watcher: Watcher,
+    data_dir: Path,
+    runtime_now: Callable[[], dict[str, Any]],
+) -> None:
     read, write = errors.READ_ERRORS, errors.WRITE_ERRORS
 
     @app.get("/healthz", response_model=HealthOut, tags=["health"])
@@ -179,7 +195,7 @@ def _routes(app: FastAPI, service: SafetyService, watcher: Watcher, data_dir: Pa
     @app.get("/api/runtime", response_model=RuntimeOut, responses=read, tags=["read"])
     def runtime(_: Viewer) -> dict[str, Any]:
         """Open orders, positions and P&L as published by the running bot (none if no bot runs)."""
-        return runtime_payload(data_dir)
+        return runtime_now()
 
     @app.post("/api/kill-switch/activate", response_model=OutcomeOut, responses=write, tags=["kill switch"])
     def activate(body: ActivateIn, me: Viewer) -> dict[str, Any]:
@@ -227,7 +243,7 @@ def _routes(app: FastAPI, service: SafetyService, watcher: Watcher, data_dir: Pa
 
     @app.get(
         "/api/events",
-        response_class=StreamingResponse,
+        response_class=EventSourceResponse,
         responses={
             **read,
             200: {
@@ -237,7 +253,7 @@ def _routes(app: FastAPI, service: SafetyService, watcher: Watcher, data_dir: Pa
         },
         tags=["read"],
     )
-    def events(request: Request, me: Viewer) -> StreamingResponse:
+    def events(request: Request, me: Viewer) -> EventSourceResponse:
         """A stream of status snapshots, pushed on every change from any process."""
         auth: Authenticator = request.app.state.auth
 
@@ -248,9 +264,12 @@ def _routes(app: FastAPI, service: SafetyService, watcher: Watcher, data_dir: Pa
                 return False
             return record is not None and record.name == me.name
 
-        return StreamingResponse(
-            stream(watcher, still_allowed),
-            media_type="text/event-stream",
+        shutdown = anyio.Event()
+        return EventSourceResponse(
+            stream(watcher, still_allowed, shutdown),
+            ping=KEEPALIVE_S,
+            shutdown_event=shutdown,
+            shutdown_grace_period=2,
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
 

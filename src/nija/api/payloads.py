@@ -5,18 +5,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from nija.bot_report import read_report
+from nija.bot_report import freshness, read_report
 from nija.domain.diagnosis import report
-from nija.domain.records import TradingRecord
+from nija.domain.records import Snapshot, TradingRecord
 from nija.kill_receipt import read_receipt, receipt_view
 from nija.service import LiveRequest, SafetyService
 from nija.views import outcome_view, status_view
 
 
-def status_payload(service: SafetyService, *, history_items: int = 10, data_dir: Path | None = None) -> dict[str, Any]:
+def status_payload(
+    service: SafetyService,
+    snapshot: Snapshot | None = None,
+    *,
+    history_items: int = 10,
+    data_dir: Path | None = None,
+) -> dict[str, Any]:
     """``status_view`` (the CLI's ``--json``) plus the outstanding live request and the
-    newest kill receipt, from one snapshot."""
-    snapshot = service.snapshot()
+    newest kill receipt (from ``data_dir``), from one snapshot (``snapshot``, or a fresh read)."""
+    snapshot = snapshot if snapshot is not None else service.snapshot()
     payload = status_view(report(snapshot, service.clock(), history_items=history_items), service.store.location)
     pending = snapshot.trading.pending_live if isinstance(snapshot.trading, TradingRecord) else None
     payload["pending_live"] = (
@@ -32,9 +38,18 @@ def status_payload(service: SafetyService, *, history_items: int = 10, data_dir:
     return payload
 
 
-def runtime_payload(data_dir: Path) -> dict[str, Any]:
+def runtime_payload(data_dir: Path, service: SafetyService, *, stale_after_s: float) -> dict[str, Any]:
+    """The bot's last report and whether it can be believed (see ``bot_report.freshness``)."""
     bot = read_report(data_dir)
-    return {"running": bot is not None, "report": bot.model_dump(mode="json") if bot is not None else None}
+    fresh = freshness(bot, service.snapshot().heartbeat, service.clock(), stale_after_s)
+    return {
+        "running": fresh.running,
+        "report": bot.model_dump(mode="json") if bot is not None else None,
+        "age_s": fresh.age_s,
+        "stale": fresh.stale,
+        "stale_after_s": stale_after_s,
+        "stopped_at": fresh.stopped_at.isoformat() if fresh.stopped_at else None,
+    }
 
 
 def live_request_view(result: LiveRequest) -> dict[str, Any]:

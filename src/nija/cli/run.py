@@ -27,6 +27,7 @@ from nija.identity import local_who
 from nija.runtime.candles import Candle
 from nija.runtime.engine import Bot
 from nija.runtime.feeds import ccxt_candles, replay_candles
+from nija.runtime.run_claim import hold_run_claim
 from nija.runtime.summary import Summary
 from nija.service import SafetyService
 from nija.store import config_dir
@@ -82,6 +83,11 @@ def run(
         raise StorageUnavailable(
             f"The data directory {directory} does not exist", "Create it: it holds nija.toml and the paper ledger"
         )
+    took_over = hold_run_claim(
+        directory, bot=current_selection().bot, heartbeat=service.store.load().heartbeat, now=service.clock()
+    )
+    if took_over:
+        click.echo(f"⚠️ {took_over}", err=True)
     if metrics_port is not None:
         _serve_metrics(service, metrics_port)
     from nija.runtime.live import build_live_broker  # ccxt is slow to import: only here
@@ -165,6 +171,7 @@ def render_summary(console: Console, s: Summary) -> None:
         ("Unrealized P&L", f"{s.unrealized_pnl:,.2f} {c}"),
         ("Net P&L", f"{s.net_pnl:,.2f} {c} (equity {s.start_equity:,.2f} -> {s.end_equity:,.2f})"),
         ("Denials", ", ".join(f"{k}: {v:,}" for k, v in s.denials.items()) or "none"),
+        ("Controls", _controls_line(s)),
         ("Stopped by", s.stopped_by),
     ):
         table.add_row(f"{key}:", value)
@@ -182,8 +189,23 @@ def render_summary(console: Console, s: Summary) -> None:
     for alert in s.alerts:
         if alert.startswith(("CANCEL_FAILED", "KILL_INCOMPLETE", "FLATTEN_FAILED", "KILL_NOT_CONFIRMED")):
             console.print(f"⚠️  {alert}", style="bold red")
+    quality = [a for a in s.alerts if a.startswith("DATA_QUALITY")]
+    if quality:  # bad ticks can come in storms: the first one and how many
+        more = f" (and {len(quality) - 1} more data-quality alerts)" if len(quality) > 1 else ""
+        console.print(f"⚠️  {quality[0]}{more}", style="bold yellow", markup=False, highlight=False)  # feed text
     for note in s.notes:
         console.print(f"💡 {note}")
+
+
+def _controls_line(s: Summary) -> str:
+    f = s.controls
+    if not f:
+        return "none"
+    return (
+        f"{f.get('daily_orders', 0):,} orders, {float(f.get('daily_notional', 0)):,.2f} {s.currency} on "
+        f"{f.get('day', '?')} (UTC); runaway window: {f.get('throttle_denials_in_window', 0)} throttle denials; "
+        f"ratio window: {f.get('orders_in_ratio_window', 0)} orders, {f.get('fills_in_ratio_window', 0)} fills"
+    )
 
 
 def _stop_on_signals(bot: Bot) -> None:
