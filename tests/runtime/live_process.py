@@ -28,6 +28,7 @@ OPERATOR, SECOND = Who("alice@host", "cli"), Who("bob@host", "api")
 CONFIG = (
     '[feed]\nsymbols = ["BTC/USDT"]\n'
     "[strategy]\nfast = 10\nslow = 100\nmin_spread_pct = 0\nlimit_offset_pct = 20\nposition_pct = 5\n"
+    "[risk]\nprice_collar_pct = 25\n"  # the 5 % default collar would deny entries 20 % below
     "[bot]\nreport_s = 0.1\nheartbeat_s = 0.2\n"
 )
 
