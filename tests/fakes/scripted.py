@@ -12,7 +12,7 @@ import requests
 from requests.adapters import BaseAdapter
 
 # A reply: a JSON-able body (HTTP 200), (status, body), an exception class to raise, or a
-# callable taking the parameters. A list of replies is played in order, the last repeats.
+# callable taking (parameters, HTTP method). A list of replies is played in order, the last repeats.
 Reply = Any
 
 
@@ -42,7 +42,7 @@ class Scripted(BaseAdapter):
         if isinstance(reply, type) and issubclass(reply, BaseException):
             raise reply(f"simulated {reply.__name__} for {url.path}")
         if callable(reply):
-            reply = reply(params)
+            reply = reply(params, method)
         status, payload = reply if isinstance(reply, tuple) else (200, reply)
         response = requests.Response()
         response.status_code = status
