@@ -6,6 +6,8 @@ AUTO_RECONCILIATION when exposure it cannot explain appears."""
 from __future__ import annotations
 
 import base64
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from nija.runtime.brokers.exchange import ExchangeBroker
 from nija.runtime.brokers.owned import OwnedBook
 from tests.fakes.kraken import FakeKrakenAdapter, FakeKrakenState
 from tests.fakes.scripted import scripted_client
-from tests.runtime.live_process import CASH_ONLY, CONFIG, OPERATOR, SECOND, report, start_bot
+from tests.runtime.live_process import CASH_ONLY, CONFIG, OPERATOR, SECOND, bot_env, report, start_bot
 from tests.runtime.runtime_helpers import candle, wait_for
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -252,3 +254,27 @@ def test_a_live_bot_is_killed_when_unexplained_exposure_appears(data_dir: Path, 
     kill = build_service(data_dir).history()[1][-1]
     assert kill.source == "AUTO_RECONCILIATION"
     assert "0.5 BTC" in kill.reason
+
+
+def test_the_live_wizard_shows_the_key_and_the_dead_man_switch(data_dir: Path, tmp_path: Path) -> None:
+    (data_dir / "nija.toml").write_text(FAST)
+    fake = FakeKrakenState(tmp_path / "kraken", balances=dict(CASH_ONLY))
+    build_service(data_dir).restore(OPERATOR)
+    bot = start_bot(data_dir, fake)
+    try:
+        wait_for(lambda: (data_dir / ".nija_exchange_checks.json").exists(), what="the bot's first check")
+        wizard = subprocess.run(
+            [sys.executable, "-m", "nija", "live", "request", "--data-dir", str(data_dir)],
+            capture_output=True,
+            text=True,
+            env=bot_env(fake),
+            timeout=60,
+            check=False,
+        )
+    finally:
+        bot.send_signal(15)
+        bot.communicate(timeout=60)
+    assert wizard.returncode == 0, wizard.stderr
+    assert "permissions unknown: kraken does not report an API key's permissions through ccxt" in wizard.stdout
+    assert "Dead man's switch: available (60 s), armed with the first live order" in wizard.stdout
+    assert "Reconciliation: the account matches the bot's own fills" in wizard.stdout

@@ -41,6 +41,13 @@ def request(data_dir: Path | None, as_json: bool, yes: bool) -> None:
     click.echo(f"Confirmation code: {result.code}")
     click.echo(f"Expires at: {result.expires_at.isoformat(timespec='seconds')}")
     click.echo("Confirm with: nija live confirm CODE  (you will type the risk acknowledgment)")
+    for warning in result.outcome.warnings:  # e.g. "permissions unknown", no dead man's switch
+        out.print(f"⚠️  {warning}", style="yellow")
+    from nija.exchange_checks import read_checks
+
+    checks = read_checks(config_dir(data_dir))
+    if checks is not None:
+        render.exchange_checks(out, checks)
 
 
 @live_group.command(epilog=EXIT_CODES_HELP)
