@@ -9,6 +9,8 @@ from pathlib import Path
 
 import ccxt
 
+from nija.domain.permission import Permission
+from nija.domain.states import Mode
 from nija.runtime.brokers.deadman import (
     PAUSE_FILE,
     BinanceUsdmCountdown,
@@ -19,11 +21,15 @@ from nija.runtime.brokers.deadman import (
 )
 from nija.runtime.brokers.exchange import ExchangeBroker
 from nija.runtime.brokers.owned import OwnedBook
+from nija.runtime.gate import OrderGate
 from nija.runtime.orders import OrderRequest, OrderType, Side
+from nija.runtime.reaction import Reaction
 from tests.fakes.kraken import FakeKrakenAdapter, FakeKrakenState
 from tests.fakes.scripted import scripted_client
 from tests.runtime.runtime_helpers import candle
 
+LIVE = Permission(True, Mode.LIVE, "LIVE_ACTIVE", "live")
+KILLED = Permission(False, None, "KILL_SWITCH_ACTIVE", "killed")
 BUY = OrderRequest("BTC/USDT", Side.BUY, OrderType.LIMIT, 0.01, 30_000.0)
 USDM_MARKET = {
     "id": "BTCUSDT",
@@ -136,11 +142,10 @@ def test_binance_usdm_countdown_is_armed_per_symbol_and_skipped_where_a_foreign_
     assert (call["symbol"], call["countdownTime"]) == ("BTCUSDT", "60000")
     assert state.status == "armed, 60 s, refreshed 0 s ago"
     state.refresh({"BTC/USDT:USDT", "ETH/USDT:USDT"}, {"ETH/USDT:USDT"})
-    assert len(http.calls("/countdownCancelAll")) == 1
+    disarm = http.calls("/countdownCancelAll")[1:]
+    assert [(c["symbol"], c["countdownTime"]) for c in disarm] == [("BTCUSDT", "0")]  # nothing armed for ETH
     assert "ETH/USDT:USDT" in state.status
     assert state.status.startswith("NOT ARMED")
-    state.switch.disarm(["BTC/USDT:USDT"])
-    assert http.calls("/countdownCancelAll")[-1]["countdownTime"] == "0"
 
 
 def test_binance_spot_sends_nothing_and_says_so() -> None:
@@ -149,3 +154,40 @@ def test_binance_spot_sends_nothing_and_says_so() -> None:
     state.refresh({"BTC/USDT"}, set())
     assert http.requests == []
     assert state.status == "NOT AVAILABLE on binance (spot): orders stay open if this bot dies"
+
+
+def test_a_foreign_order_appearing_while_armed_disarms_the_timer(tmp_path: Path) -> None:
+    fake = FakeKrakenState(tmp_path / "kraken")
+    broker = kraken_broker(tmp_path, fake)
+    assert broker.place(BUY).accepted
+    fake.add_foreign()  # a person places an order on the same account while the bot is live
+    broker.sync(1.0)  # the bot reads the book (every few seconds while it has orders)
+    broker.keep_alive()
+    assert [c["timeout"] for c in fake.calls("CancelAllOrdersAfter")] == [["60"], ["0"]]
+    assert broker.dead_man_switch_status.startswith("NOT ARMED")
+
+
+def test_a_kills_closing_orders_never_arm_it_and_a_confirmed_kill_disarms_it(tmp_path: Path) -> None:
+    fake = FakeKrakenState(tmp_path / "kraken")
+    broker = kraken_broker(tmp_path, fake)
+    gate = OrderGate(type("View", (), {"check": lambda self: LIVE})(), {Mode.LIVE: broker})
+    reaction = Reaction(gate, alert=lambda c, m: None, flatten_on_kill=True)
+    broker.arming_allowed = lambda: reaction.mode is Mode.LIVE  # as the engine wires it
+    reaction(LIVE)
+    order = broker.place(BUY).order
+    assert order is not None
+    fake.fill(order.id)
+    broker.sync(1.0)
+    assert len(fake.calls("CancelAllOrdersAfter")) == 1
+    broker.deadman.armed_at = -1e9  # long ago: a live order now would refresh it
+    reaction(KILLED)
+    assert fake.calls("AddOrder")[-1]["type"] == ["sell"]  # the closing order went out
+    assert len(fake.calls("CancelAllOrdersAfter")) == 1  # and armed nothing
+    broker.disarm_when_flat()
+    assert len(fake.calls("CancelAllOrdersAfter")) == 1  # the closing order is still open: keep the backstop
+    (closing,) = broker.open_orders()
+    fake.fill(closing.id)
+    broker.sync(2.0)
+    broker.deadman.armed_at = 0.0
+    broker.disarm_when_flat()
+    assert fake.calls("CancelAllOrdersAfter")[-1]["timeout"] == ["0"]

@@ -156,6 +156,8 @@ class Bot:
             if reconcile is not None:
                 reconcile()
             self._report_foreign()
+            if hasattr(self.live, "arming_allowed"):
+                self.live.arming_allowed = lambda: self.reaction.mode is Mode.LIVE
             if hasattr(self.live, "owned"):  # the ccxt broker (ccxt is imported only then)
                 from nija.runtime.account_checks import AccountWatch
 
@@ -360,6 +362,8 @@ class Bot:
     def _on_receipt(self, receipt: KillReceipt) -> None:
         """Called from the receipt thread: durable file, alert, audit and notifications, report."""
         write_receipt(self.data_dir, receipt)
+        if receipt.confirmed and hasattr(self.live, "disarm_when_flat"):
+            self.live.disarm_when_flat()  # type: ignore[union-attr]
         self.alert("KILL_RECEIPT" if receipt.confirmed else "KILL_NOT_CONFIRMED", receipt.verdict)
         self.service.publish(receipt_event(receipt, self.who))
         self._next_report = 0.0

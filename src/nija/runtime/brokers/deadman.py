@@ -160,9 +160,7 @@ class DeadManState:
         if not self.switch.available or not self.seconds or not own_symbols:
             return
         if self._paused():
-            if self.armed_at is not None:
-                self.switch.disarm(self.armed_for)
-                self.armed_at, self.armed_for = None, frozenset()
+            self.disarm()
             return
         clash = sorted(s for s in own_symbols if self.switch.scope(s) == "account" and foreign_symbols) or sorted(
             own_symbols & foreign_symbols
@@ -173,6 +171,7 @@ class DeadManState:
                 f"a trigger would also cancel orders on {where} that this bot did not place; "
                 "trade from a dedicated account or subaccount to have one"
             )
+            self.disarm()  # armed before the foreign order appeared: it must not fire on it
             return
         self.blocked = ""
         fresh = self.armed_at is not None and self._clock() - self.armed_at < self.seconds / 3
@@ -180,3 +179,12 @@ class DeadManState:
             return
         self.switch.arm(self.seconds, own_symbols)
         self.armed_at, self.armed_for, self.error = self._clock(), frozenset(own_symbols), ""
+
+    def disarm(self) -> None:
+        """Stop a running timer (raises ccxt errors). Disarming can only prevent cancels:
+        the bot does it when a foreign order enters the timer's scope, when paused, and
+        once a kill receipt confirms none of its own orders is left for the timer."""
+        if self.armed_at is None:
+            return
+        self.switch.disarm(self.armed_for)
+        self.armed_at, self.armed_for = None, frozenset()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,9 @@ class ExchangeBroker:
             paused=(lambda: pause_file.exists()) if pause_file is not None else (lambda: False),
         )
         self.lock = threading.RLock()
+        # Arming the dead man's switch is a write: the engine allows it only while LIVE_ACTIVE
+        # (never for a kill's closing orders).
+        self.arming_allowed: Callable[[], bool] = lambda: True
         self.reconciled = False
         self.errors: list[str] = []
         self.foreign: tuple[Order, ...] = ()  # open orders of the account the bot did not place
@@ -187,7 +191,8 @@ class ExchangeBroker:
             else:
                 self._settle.add(order.id)
             self._balance = None
-            self.keep_alive()
+            if self.arming_allowed():
+                self.keep_alive()
             return PlaceResult(Outcome.ACCEPTED, "ACCEPTED", f"accepted by {self.client.id}", order)
 
     def cancel(self, order_id: str) -> CancelResult:
@@ -339,6 +344,17 @@ class ExchangeBroker:
 
     def close(self) -> None:
         """Leaves the dead man's switch armed on purpose: it protects after the bot is gone."""
+
+    def disarm_when_flat(self) -> None:
+        """After a confirmed kill receipt: no order of the bot is left for the timer, so
+        it must not fire later on orders others place on the account."""
+        with self.lock:
+            if self._open:
+                return
+            try:
+                self.deadman.disarm()
+            except ccxt.BaseError as exc:
+                self.errors.append(f"dead man's switch not disarmed: {describe(exc).reason}")
 
     @property
     def dead_man_switch_status(self) -> str:
