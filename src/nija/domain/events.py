@@ -22,6 +22,9 @@ class EventKind(StrEnum):
     BOT_STARTED = "bot_started"
     ORDER_DENIED = "order_denied"
     INCONSISTENCY_DETECTED = "inconsistency_detected"
+    KILL_RECEIPT = "kill_receipt"  # the broker confirmed none of the bot's orders open
+    KILL_NOT_CONFIRMED = "kill_not_confirmed"  # ... could not, within the deadline
+    EXCHANGE_CHECK = "exchange_check"  # reconciliation or API-key attestation, with its result
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,12 @@ _TITLES = {
     EventKind.BOT_STARTED: ("NIJA bot restarted: live trading was not resumed", "warning"),
     EventKind.ORDER_DENIED: ("NIJA order denied", "warning"),
     EventKind.TRANSITION: ("NIJA state changed", "info"),
+    EventKind.KILL_RECEIPT: ("NIJA kill receipt: the broker confirms no order of the bot is open", "success"),
+    EventKind.KILL_NOT_CONFIRMED: (
+        "🛑 NIJA kill NOT CONFIRMED by the exchange: check it now",
+        "failure",
+    ),
+    EventKind.EXCHANGE_CHECK: ("NIJA exchange check", "warning"),
     EventKind.INCONSISTENCY_DETECTED: (
         "⚠️ NIJA inconsistency detected: run 'safe_restore_trading.py status'",
         "warning",

@@ -17,6 +17,8 @@ DEFAULT_EVENTS = (
     EventKind.LIVE_EXPIRED,
     EventKind.BOT_STARTED,
     EventKind.INCONSISTENCY_DETECTED,
+    EventKind.KILL_RECEIPT,
+    EventKind.KILL_NOT_CONFIRMED,
 )
 
 
