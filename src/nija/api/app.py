@@ -83,7 +83,7 @@ def create_app(
 
     def status_and_announce() -> dict[str, Any]:
         report = service.status(history_items=0)
-        if adopter.check(report):  # a bare `touch EMERGENCY_STOP` is recorded, so rm undoes nothing
+        if adopter.check(report):  # a bare `touch EMERGENCY_STOP` is recorded at once, so rm undoes nothing
             report = service.status(history_items=0)
         announcer.check(report)  # newly found inconsistencies are audited and notified once
         return status_payload(service)

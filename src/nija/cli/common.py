@@ -37,7 +37,19 @@ class Invocation:
     yes: bool
 
     def service(self) -> SafetyService:
-        return build_service(self.data_dir, selection=current_selection())
+        return adopting(build_service(self.data_dir, selection=current_selection()))
+
+
+def adopting(service: SafetyService) -> SafetyService:
+    """Record an unrecorded kill file at once, whatever the command (status included):
+    after any NIJA command has seen it, deleting the file deactivates nothing."""
+    problem = service.adopt_quietly(cli_who())
+    if problem is not None:
+        click.echo(
+            f"⚠️ Warning: the kill file EMERGENCY_STOP is in force but could not be recorded yet: {problem}",
+            err=True,
+        )
+    return service
 
 
 _SELECTION_KEY = "nija.store_selection"

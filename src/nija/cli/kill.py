@@ -12,6 +12,7 @@ from nija.cli import render
 from nija.cli.common import (
     EXIT_CODES_HELP,
     Invocation,
+    adopting,
     cli_who,
     common_options,
     confirm,
@@ -41,7 +42,12 @@ def activate(reason: tuple[str, ...], data_dir: Path | None, as_json: bool, yes:
         print_json(outcome_view(result))
         return
     out = render.console()
-    out.print("🛑 KILL SWITCH ACTIVATED: all trading is stopped (EMERGENCY_STOP)", style="bold red")
+    for warning in result.warnings:
+        out.print(Text(f"⚠️ {warning}", style="yellow"))
+    if result.messages:  # already active: the cause and its "since" stay the first activation's
+        out.print(Text(f"🛑 {' '.join(result.messages)}", style="bold red"))
+    else:
+        out.print("🛑 KILL SWITCH ACTIVATED: all trading is stopped (EMERGENCY_STOP)", style="bold red")
     out.print(
         "To resume later: fix the cause, then run "
         "'python emergency_kill_switch.py deactivate \"<what was fixed>\"' and "
@@ -53,7 +59,7 @@ def _emergency_service(data_dir: Path | None) -> SafetyService:
     """The service, even when nija.toml is broken: a bad setting must never stop a stop
     (nor hide one). Falls back to the default settings (same store) and says so on stderr."""
     try:
-        return build_service(data_dir, selection=current_selection())
+        return adopting(build_service(data_dir, selection=current_selection()))
     except NijaError:
         problem = _config_problem(data_dir)
         if problem is None:
@@ -65,7 +71,7 @@ def _emergency_service(data_dir: Path | None) -> SafetyService:
     )
     from nija.config import NijaConfig
 
-    return build_service(data_dir, config=NijaConfig(), selection=current_selection())
+    return adopting(build_service(data_dir, config=NijaConfig(), selection=current_selection()))
 
 
 def _config_problem(data_dir: Path | None) -> NijaError | None:

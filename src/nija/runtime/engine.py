@@ -22,6 +22,7 @@ from nija.domain.permission import Permission
 from nija.domain.records import Heartbeat
 from nija.domain.states import Mode, TradingState
 from nija.domain.transitions import Who
+from nija.kill_adoption import BareKillAdopter
 from nija.observability.metrics import Metrics
 from nija.runtime.brokers.base import Broker
 from nija.runtime.brokers.paper import PaperBroker
@@ -35,8 +36,6 @@ from nija.runtime.strategy import Cancel, Place, Strategy, build_strategy
 from nija.runtime.summary import Summary
 from nija.runtime.watcher import StateWatcher
 from nija.service import SafetyService
-
-ADOPT_AFTER_S = 1.0
 
 
 @dataclass
@@ -107,6 +106,7 @@ class Bot:
         self._last_denial_publish: dict[str, float] = {}
         self._kill_reason: str | None = None
         self._kill_adopted = False
+        self._adopter = BareKillAdopter(service, self.who)
         self._book: Broker = self.paper
         # The service's metrics listener, fed directly with what only the runtime knows.
         self._metrics = next((m for m in service.listeners if isinstance(m, Metrics)), None)
@@ -118,7 +118,7 @@ class Bot:
         self.state_at_start = outcome.after
         if outcome.changed:
             self.alert("RESTART_RULE", f"{outcome.before} -> {outcome.after}: a restart never resumes live trading")
-        self.service.adopt_kill_flag(self.who)
+        self._adopter.check()
         self.paper.begin_run()
         if self.live is not None:
             reconcile = getattr(self.live, "reconcile", None)
@@ -182,8 +182,7 @@ class Bot:
         self._watcher.stop()
         self._on_permission(self.service.store.permission_view().check())  # the last word on open orders
         if self.reaction.kill.active and not self._kill_adopted:
-            self._kill_adopted = True
-            self.service.adopt_kill_flag(self.who)
+            self._adopter.check()
         totals = self.paper.end_run()
         account = self.paper.account()
         self.write_report()
@@ -252,14 +251,12 @@ class Bot:
             self._adopt_kill_file()
 
     def _adopt_kill_file(self) -> None:
-        """Record a kill raised only by ``touch EMERGENCY_STOP``. Wait a moment first: the
-        CLI and the API raise the file before they record the kill, and the bot must not
-        race them into writing a second, less informative activation."""
-        seen = self.reaction.kill.seen_at
-        if seen is None or self._kill_adopted or time.monotonic() - seen < ADOPT_AFTER_S:
+        """Record a kill raised only by ``touch EMERGENCY_STOP`` as soon as it is seen;
+        retried on every check until it is recorded (say, once a full disk has room)."""
+        if not self.reaction.kill.active or self._kill_adopted:
             return
-        self._kill_adopted = True
-        self.service.adopt_kill_flag(self.who)
+        self._adopter.check()
+        self._kill_adopted = self._adopter.problem is None
 
     def _trip(self, trigger: Trigger | None) -> None:
         if trigger is None:

@@ -18,6 +18,7 @@ from watchfiles import Change, awatch
 from nija.assembly import build_service
 from nija.bot_report import read_report
 from nija.domain import recovery
+from nija.kill_adoption import BareKillAdopter
 from nija.service import Outcome, SafetyService
 from nija.store import JsonFileStore, StoreSelection, config_dir
 from nija.store.json_files import LOCK_FILE
@@ -37,6 +38,7 @@ POLL_S = 1.0  # stores without file events (PostgreSQL)
 class LocalBackend:
     def __init__(self, data_dir: Path | str | None, selection: StoreSelection | None = None) -> None:
         self.service: SafetyService = build_service(data_dir, selection=selection)
+        self._adopter = BareKillAdopter(self.service, tui_who())
         self.data_dir = config_dir(data_dir)  # the bot's runtime report lives here for every store
         self._stop = anyio.Event()
 
@@ -48,7 +50,10 @@ class LocalBackend:
         return await asyncio.to_thread(self._frame)
 
     def _frame(self) -> Frame:
-        status = StatusView.model_validate(status_view(self.service.status(), self.location))
+        report = self.service.status()
+        if self._adopter.check(report):  # a bare `touch EMERGENCY_STOP` is recorded at once
+            report = self.service.status()
+        status = StatusView.model_validate(status_view(report, self.location))
         runtime = read_report(self.data_dir)
         return Frame(status, runtime, "" if runtime else NO_BOT)
 
@@ -63,8 +68,9 @@ class LocalBackend:
 
     async def activate_kill(self, reason: str) -> ActionResult:
         outcome = await asyncio.to_thread(self.service.activate_kill, reason, tui_who())
-        # Activation is recorded even when already active, so never "nothing changed".
-        return ActionResult(f"Kill switch ACTIVATED: all trading is stopped (now {outcome.after})", outcome.warnings)
+        # Activation is recorded even when already active (as a note), so never "nothing changed".
+        done = outcome.messages[0] if outcome.messages else "Kill switch ACTIVATED: all trading is stopped"
+        return ActionResult(f"{done} (now {outcome.after})", outcome.warnings)
 
     async def kill_seen(self) -> str | None:
         return await asyncio.to_thread(self.service.kill_seen)
