@@ -3,10 +3,12 @@ listeners (audit, notifications, metrics) are attached everywhere or nowhere."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nija.domain.live import LivePolicy
+from nija.kill_channel import tell_bots
 from nija.observability.wiring import attach_accountability
 from nija.service import SafetyService
 from nija.store import StoreSelection, config_dir, open_store
@@ -28,7 +30,8 @@ def build_service(
     directory = config_dir(data_dir)  # nija.toml and the audit trail live here for every store
     settings = config if config is not None else _load_if_present(directory)
     policy = settings.live.policy() if settings is not None else LivePolicy()
-    service = SafetyService(store, policy=policy)
+    # Bots of this directory hear a kill directly when it cannot be written to disk.
+    service = SafetyService(store, policy=policy, messenger=functools.partial(tell_bots, directory))
     attach_accountability(service, directory, settings)
     return service
 

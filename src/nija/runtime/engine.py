@@ -17,16 +17,19 @@ from pathlib import Path
 
 from nija.bot_report import BotReport, Notice, OpenOrder, Pnl, Position, write_report
 from nija.config import NijaConfig
+from nija.domain.errors import NijaError
 from nija.domain.events import Event, EventKind
 from nija.domain.permission import Permission
 from nija.domain.records import Heartbeat
 from nija.domain.states import Mode, TradingState
 from nija.domain.transitions import Who
 from nija.kill_adoption import BareKillAdopter
+from nija.kill_channel import KillListener, KillMessage
 from nija.observability.metrics import Metrics
 from nija.runtime.brokers.base import Broker
 from nija.runtime.brokers.paper import PaperBroker
 from nija.runtime.candles import Candle
+from nija.runtime.direct_kill import DirectKill, LatchedView
 from nija.runtime.feeds import Freshness
 from nija.runtime.gate import OrderGate
 from nija.runtime.orders import OrderRequest, PlaceResult
@@ -76,8 +79,9 @@ class Bot:
         if live_broker is not None:
             brokers[Mode.LIVE] = live_broker
         self.live = live_broker
+        self.direct_kill = DirectKill()  # a kill sent straight here when the disk could not take it
         self.gate = OrderGate(
-            service.store.permission_view(),
+            LatchedView(service.store.permission_view(), self.direct_kill),
             brokers,
             vetoes=[self.freshness.veto, OrderLimits(config.risk)],
             on_denied=self._publish_denial,
@@ -93,9 +97,11 @@ class Bot:
         )
         self.kill_complete = threading.Event()
         self._react_lock = threading.RLock()
+        self._listener = KillListener(data_dir, self._on_direct_kill)
+        self._next_record_try = 0.0
         self._watcher = StateWatcher(
             data_dir,
-            service.store.permission_view(),
+            LatchedView(service.store.permission_view(), self.direct_kill),
             self._on_permission,
             self._tick,
             step_ms=config.bot.kill_poll_ms,
@@ -125,6 +131,7 @@ class Bot:
             if reconcile is not None:
                 reconcile()
         self._watcher.start()
+        self._listener.start()
 
     def run(self, candles: Iterable[Candle], *, pace_s: float = 0.0, max_candles: int | None = None) -> Summary:
         self.start()
@@ -179,8 +186,9 @@ class Bot:
         return result
 
     def finish(self, stopped_by: str) -> Summary:
+        self._listener.stop()
         self._watcher.stop()
-        self._on_permission(self.service.store.permission_view().check())  # the last word on open orders
+        self._on_permission(self._permission())  # the last word on open orders
         if self.reaction.kill.active and not self._kill_adopted:
             self._adopter.check()
         totals = self.paper.end_run()
@@ -258,13 +266,38 @@ class Bot:
         self._adopter.check()
         self._kill_adopted = self._adopter.problem is None
 
+    def _permission(self) -> Permission:
+        return LatchedView(self.service.store.permission_view(), self.direct_kill).check()
+
+    def _on_direct_kill(self, message: KillMessage) -> dict[str, object]:
+        """A kill that could not be written to disk, sent straight here: stop trading now,
+        answer once the open orders are cancelled."""
+        self.direct_kill.latch(message.reason, message.actor, message.source)
+        self._on_permission(self._permission())
+        complete = self.kill_complete.wait(timeout=3)
+        return {"pid": os.getpid(), "stopped": True, "complete": complete}
+
+    def _record_direct_kill(self) -> None:
+        """Keep trying to write a direct kill to disk; once written, the disk's latch holds it."""
+        kill = self.direct_kill
+        if kill.recorded or kill.reason is None or time.monotonic() < self._next_record_try:
+            return
+        self._next_record_try = time.monotonic() + 1.0
+        try:
+            self.service.activate_kill(kill.reason, Who(kill.actor, kill.source), reach_bots=False)
+        except NijaError:
+            return
+        kill.release()
+        self.alert("KILL_RECORDED", "the kill sent directly is now recorded on disk")
+        self._on_permission(self._permission())
+
     def _trip(self, trigger: Trigger | None) -> None:
         if trigger is None:
             return
         self.alert(trigger.source, trigger.reason)
         self._kill_adopted = True  # recorded right here, with the figures
         self.service.activate_kill(trigger.reason, Who(self.who.actor, trigger.source))
-        self._on_permission(self.service.store.permission_view().check())
+        self._on_permission(self._permission())
 
     def alert(self, code: str, message: str) -> None:
         last = self.counters.alerts[-1] if self.counters.alerts else None
@@ -292,6 +325,7 @@ class Bot:
 
     # -- heartbeat and report --------------------------------------------------------
     def _tick(self) -> None:
+        self._record_direct_kill()
         now = time.monotonic()
         if now >= self._next_beat:
             self._next_beat = now + self.config.bot.heartbeat_s
