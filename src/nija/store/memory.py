@@ -11,7 +11,7 @@ from datetime import datetime
 from nija.domain.change import Change
 from nija.domain.errors import SafetyRefusal
 from nija.domain.permission import Permission, decide
-from nija.domain.records import Heartbeat, KillFlag, KillFlagKind, Snapshot
+from nija.domain.records import Heartbeat, KillAction, KillEvent, KillFlag, KillFlagKind, Snapshot
 from nija.domain.transitions import Who
 
 
@@ -24,6 +24,7 @@ class MemoryStore:
         self._flag_lock = threading.Lock()
         self._flags = 1 if self._snapshot.kill_flag else 0
         self._raises = self._flags  # every raise counts, also one onto a raised flag: its identity
+        self._cause: KillEvent | None = None  # the first raise's, like the kill file's content
         self.commits = 0
 
     @property
@@ -31,7 +32,7 @@ class MemoryStore:
         return "memory"
 
     def load(self) -> Snapshot:
-        flag = KillFlag(f"raised:{self._raises}", KillFlagKind.ROW, "memory") if self._flags else None
+        flag = KillFlag(f"raised:{self._raises}", KillFlagKind.ROW, "memory", self._cause) if self._flags else None
         return replace(self._snapshot, kill_flag=self._flags > 0, flag=flag)
 
     @contextmanager
@@ -41,6 +42,8 @@ class MemoryStore:
 
     def raise_kill_flag(self, reason: str, who: Who, now: datetime) -> None:
         with self._flag_lock:
+            if not self._flags:
+                self._cause = KillEvent(KillAction.ACTIVATE, reason, now, who.source, who.actor)
             self._flags = 1
             self._raises += 1
 
@@ -61,6 +64,7 @@ class MemoryStore:
                         code="KILL_RAISED_DURING_DEACTIVATION",
                     )
                 self._flags = 0
+                self._cause = None
         snap = self._snapshot
         self._snapshot = replace(
             snap,
