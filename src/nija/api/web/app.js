@@ -281,7 +281,7 @@ async function showHistory() {
   if (!h) return;
   $("history-transitions").replaceChildren(...h.transitions.slice().reverse().map(transitionItem));
   $("history-kills").replaceChildren(...h.kill_switch.slice().reverse().map((k) => el("li",
-    `${when(k.timestamp)}: ${k.action || "?"}: ${k.reason}${k.actor ? " by " + k.actor : ""}${k.source ? " via " + k.source : ""}`)));
+    `${when(k.timestamp)}: ${k.repeated ? "note (already active)" : k.action || "?"}: ${k.reason}${k.actor ? " by " + k.actor : ""}${k.source ? " via " + k.source : ""}`)));
 }
 
 // -- navigation --------------------------------------------------------------------
