@@ -36,7 +36,8 @@ def test_deactivation_entries_carry_no_source_so_the_original_bot_reads_them_rig
     activation, deactivation = entries
     assert "source" in activation  # the original bot: an entry with a source is an activation
     assert "source" not in deactivation
-    assert deactivation["via"] == "cli" and deactivation["action"] == "deactivate"
+    assert deactivation["via"] == "cli"
+    assert deactivation["action"] == "deactivate"
     # NIJA reads its own and the original's entries the same way.
     history = json.loads(run(KILL, "history", "--json").stdout)["kill_switch"]
     assert [(k["action"], k["source"]) for k in history] == [("activate", "cli"), ("deactivate", "cli")]
@@ -89,7 +90,8 @@ def test_keys_nija_does_not_know_are_kept_when_a_file_is_rewritten(run: Run, dat
     assert run(KILL, "deactivate", "--yes", "done").returncode == 0
     assert run(RESTORE, "restore", "--yes").returncode == 0
     state = json.loads((data_dir / STATE).read_text())
-    assert state["version"] == 3 and state["desk"] == {"owner": "risk"}
+    assert state["version"] == 3
+    assert state["desk"] == {"owner": "risk"}
     assert state["history"][0]["ticket"] == "T-1"
     assert state["current_state"] == "DRY_RUN"
     kill = json.loads((data_dir / KILL_STATE).read_text())

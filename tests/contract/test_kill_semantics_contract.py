@@ -27,7 +27,8 @@ def test_activating_an_active_kill_switch_keeps_the_cause_and_adds_a_note(store:
     svc.activate_kill("exchange outage", ALICE)
     clock.advance(minutes=5)
     again = svc.activate_kill("still down?", BOB)
-    assert again.messages and "already active since" in again.messages[0]
+    assert again.messages
+    assert "already active since" in again.messages[0]
     assert "exchange outage" in again.messages[0]
     report = svc.status()
     cause = report.last_activation
@@ -40,13 +41,15 @@ def test_activating_an_active_kill_switch_keeps_the_cause_and_adds_a_note(store:
     )
     kills = svc.history()[1]
     assert [(k.reason, k.repeated) for k in kills] == [("exchange outage", False), ("still down?", True)]
-    assert kills[-1].action is KillAction.ACTIVATE and kills[-1].actor == "bob@host"
+    assert kills[-1].action is KillAction.ACTIVATE
+    assert kills[-1].actor == "bob@host"
     # After a deactivation and a new kill, the new kill is the cause.
     svc.deactivate_kill("fixed", ALICE)
     clock.advance(minutes=1)
     svc.activate_kill("second incident", BOB)
     cause = svc.status().last_activation
-    assert cause is not None and cause.reason == "second incident"
+    assert cause is not None
+    assert cause.reason == "second incident"
 
 
 def test_a_bare_flag_is_recorded_with_its_own_cause(store: Store) -> None:
@@ -55,7 +58,9 @@ def test_a_bare_flag_is_recorded_with_its_own_cause(store: Store) -> None:
     raised_at = datetime(2026, 2, 17, 21, 0, tzinfo=UTC)
     store.raise_kill_flag("raised by the risk desk", BOB, raised_at)  # its recorder never ran
     snap = store.load()
-    assert snap.kill_active and isinstance(snap.kill, KillRecord) and not snap.kill.is_active
+    assert snap.kill_active
+    assert isinstance(snap.kill, KillRecord)
+    assert not snap.kill.is_active
     assert svc.adopt_kill_flag(ALICE) is not None
     cause = svc.status().last_activation
     assert cause is not None
@@ -93,9 +98,11 @@ def test_a_refused_deactivation_writes_nothing(backend: Backend, store: Store) -
     with pytest.raises(SafetyRefusal):
         svc.deactivate_kill("fixed", ALICE, expected=seen)
     after = store.load()
-    assert isinstance(after.trading, TradingRecord) and isinstance(before.trading, TradingRecord)
+    assert isinstance(after.trading, TradingRecord)
+    assert isinstance(before.trading, TradingRecord)
     assert after.trading.history == before.trading.history
     assert after.trading.current_state is TradingState.EMERGENCY_STOP
-    assert isinstance(after.kill, KillRecord) and isinstance(before.kill, KillRecord)
+    assert isinstance(after.kill, KillRecord)
+    assert isinstance(before.kill, KillRecord)
     assert after.kill.history == before.kill.history
     assert after.kill_active

@@ -24,8 +24,8 @@ WHO = Who("operator@host", "test")
 ROUNDS = 120
 
 
-def _records(data_dir: Path) -> tuple[bytes, bytes]:
-    return tuple((data_dir / n).read_bytes() for n in (".nija_trading_state.json", ".nija_kill_switch_state.json"))  # type: ignore[return-value]
+def _records(data_dir: Path) -> tuple[bytes, ...]:
+    return tuple((data_dir / n).read_bytes() for n in (".nija_trading_state.json", ".nija_kill_switch_state.json"))
 
 
 def test_a_touch_between_the_look_and_the_deactivation_is_never_lost(data_dir: Path) -> None:

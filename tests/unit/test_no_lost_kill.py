@@ -115,7 +115,8 @@ def test_the_look_waits_out_the_clock_tick_so_a_later_touch_is_always_seen(data_
         seen = kill_file.inspect(data_dir, settle=True)
         os.utime(path)  # a touch right after the look, with the kernel's (coarse) clock
         now = kill_file.inspect(data_dir)
-        assert seen is not None and now is not None
+        assert seen is not None
+        assert now is not None
         assert seen.identity != now.identity
         path.unlink()
 
