@@ -9,7 +9,6 @@ each bot's acknowledgment, sent once its orders are cancelled. Only the bot's ow
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
@@ -135,8 +134,11 @@ class KillListener:
                 continue
             except OSError:
                 return
-            with conn, contextlib.suppress(OSError, ValueError):
-                self._answer(conn)
+            with conn:
+                try:
+                    self._answer(conn)
+                except Exception as exc:  # noqa: BLE001 - one bad message must not end the listener
+                    log.warning("direct kill message failed: %s", exc)
 
     def _answer(self, conn: socket.socket) -> None:
         _pid, uid, _gid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))

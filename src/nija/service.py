@@ -131,7 +131,7 @@ class SafetyService:
             detail = flag_problem.message if isinstance(flag_problem, KillFileNotWritten) else ""
             return type(exc)(
                 f"The kill switch IS ACTIVE in {where} (every order is refused), but it could not be fully "
-                f"recorded. {detail} Recording failed: {exc.message}".replace("  ", " "),
+                f"recorded.{f' {detail}.' if detail else ''} Recording failed: {exc.message}",
                 exc.fix,
                 code=exc.code,
             )

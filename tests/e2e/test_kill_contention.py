@@ -22,6 +22,7 @@ from tests.conftest import REPO, cli_env
 pytestmark = pytest.mark.slow
 WHO = Who("operator@host", "test")
 ROUNDS = 120
+SCRIPT = REPO / "safe_restore_trading.py"
 
 
 def _records(data_dir: Path) -> tuple[bytes, ...]:

@@ -34,7 +34,13 @@ from nija.views import outcome_view, status_view
 @handles_errors
 def activate(reason: tuple[str, ...], data_dir: Path | None, as_json: bool, yes: bool) -> None:
     """Stop all trading now. Never asks: in an emergency it must be instant
-    (--yes/--force are accepted and change nothing, for scripts that pass them)."""
+    (--yes/--force are accepted and change nothing, for scripts that pass them).
+
+    Already active: the kill's cause and "since" stay the first activation's; this
+    reason is added to the history as a note. If the kill cannot be written to disk
+    (read-only or full file system, permissions), every running bot of the data
+    directory is told directly and the command exits 4, saying whether the kill is in
+    force in their memory only (KILL_IN_MEMORY_ONLY) or not at all (KILL_NOT_IN_FORCE)."""
     service = _emergency_service(data_dir)
     result = service.activate_kill(" ".join(reason), cli_who())
     warn_listener_errors(service)
@@ -93,7 +99,11 @@ def _config_problem(data_dir: Path | None) -> NijaError | None:
 @handles_errors
 def deactivate(reason: tuple[str, ...], data_dir: Path | None, as_json: bool, yes: bool) -> None:
     """Deactivate the kill switch (a reason is required). Moves EMERGENCY_STOP to OFF,
-    never to trading: run 'safe_restore_trading.py restore' afterwards."""
+    never to trading: run 'safe_restore_trading.py restore' afterwards.
+
+    Refused (exit 3, nothing written) if a new kill arrived since you looked (a new or
+    touched kill file included), or if EMERGENCY_STOP is not a regular file (a
+    directory, link, FIFO...): remove it yourself as the message says, then run again."""
     service = Invocation(data_dir, as_json, yes).service()
     text = " ".join(reason)
     seen = service.kill_seen()  # a kill raised while the prompt waits must not be cleared by it

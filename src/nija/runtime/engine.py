@@ -272,8 +272,11 @@ class Bot:
     def _on_direct_kill(self, message: KillMessage) -> dict[str, object]:
         """A kill that could not be written to disk, sent straight here: stop trading now,
         answer once the open orders are cancelled."""
-        self.direct_kill.latch(message.reason, message.actor, message.source)
-        self._on_permission(self._permission())
+        self.direct_kill.latch(message.reason, message.actor, message.source)  # from here every order is denied
+        try:
+            self._on_permission(self._permission())
+        except Exception as exc:  # noqa: BLE001 - the answer must still go out: trading is stopped
+            self.alert("KILL_INCOMPLETE", f"cancelling after a direct kill failed: {exc}")
         complete = self.kill_complete.wait(timeout=3)
         return {"pid": os.getpid(), "stopped": True, "complete": complete}
 
