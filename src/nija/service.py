@@ -17,7 +17,16 @@ from nija.domain import killswitch, live, recovery
 from nija.domain.change import Change
 from nija.domain.clock import Clock
 from nija.domain.diagnosis import StatusReport, report
-from nija.domain.errors import KillFileNotWritten, KillNotOnDisk, LockTimeout, NijaError, SafetyRefusal, StorageProblem
+from nija.domain.errors import (
+    KillFileNotWritten,
+    KillNotOnDisk,
+    KillNotRecorded,
+    LockTimeout,
+    NijaError,
+    SafetyRefusal,
+    StorageProblem,
+    UsageProblem,
+)
 from nija.domain.events import Event, EventKind
 from nija.domain.records import KillEvent, KillRecord, Snapshot, TradingRecord, Transition
 from nija.domain.states import TradingState
@@ -65,6 +74,9 @@ class SafetyService:
     listeners: list[Listener] = field(default_factory=list)
     listener_errors: list[str] = field(default_factory=list)
     messenger: BotMessenger | None = None
+    # Set when nija.toml is invalid and this service carries on with defaults (diagnosis,
+    # recovery): the live flow must then refuse, since its policy may be what was dropped.
+    config_problem: str | None = None
 
     # -- reading -------------------------------------------------------------------
     def status(self, *, history_items: int = 5) -> StatusReport:
@@ -121,19 +133,17 @@ class SafetyService:
         """The truth about a kill whose record could not be written: is it in force, where?"""
         where = self.store.location
         if flag_problem is None:
-            return type(exc)(
+            return KillNotRecorded(
                 f"The kill switch IS ACTIVE (its flag is raised in {where}: every order is refused), "
                 f"but recording it failed: {exc.message}",
                 exc.fix,
-                code=exc.code,
             )
         if (isinstance(flag_problem, KillFileNotWritten) and flag_problem.in_force) or self._kill_on_disk():
             detail = flag_problem.message if isinstance(flag_problem, KillFileNotWritten) else ""
-            return type(exc)(
+            return KillNotRecorded(
                 f"The kill switch IS ACTIVE in {where} (every order is refused), but it could not be fully "
                 f"recorded.{f' {detail}.' if detail else ''} Recording failed: {exc.message}",
                 exc.fix,
-                code=exc.code,
             )
         fix = (
             f"Make {where} writable (df -h for space; mount for a read-only file system; ls -la for "
@@ -266,7 +276,7 @@ class SafetyService:
             codes = tuple(i.code for i in inconsistencies if i.code != "FILE_NOT_WRITABLE")
             record = live.request_live(
                 snap,
-                self.policy,
+                self._live_policy(),
                 who,
                 self.clock(),
                 code_hash=hash_code(code),
@@ -299,13 +309,21 @@ class SafetyService:
                 )
             else:
                 record = live.confirm_live(
-                    tx.snapshot, self.policy, who, self.clock(), code_hash=hash_code(code), phrase=phrase
+                    tx.snapshot, self._live_policy(), who, self.clock(), code_hash=hash_code(code), phrase=phrase
                 )
                 outcome = self._commit(tx, Change(trading=record), events)
         if expired is not None:
             raise refusal
         self.publish(Event(EventKind.LIVE_CONFIRMED, who.actor, who.source, phrase, self.clock()))
         return outcome
+
+    def _live_policy(self) -> live.LivePolicy:
+        if self.config_problem is not None:
+            raise UsageProblem(
+                f"Live trading cannot be requested or confirmed while nija.toml is invalid: {self.config_problem}",
+                "Fix nija.toml (its [live] settings decide who may go live), then try again",
+            )
+        return self.policy
 
     def cancel_live(self, who: Who, reason: str = "") -> Outcome:
         with self._changing() as (tx, events):

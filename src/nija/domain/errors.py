@@ -7,13 +7,16 @@
     │   ├── KillSwitchActive
     │   ├── AcknowledgmentRequired
     │   ├── LiveRequestRefused
-    │   └── ConfirmationDeclined
+    │   ├── ConfirmationDeclined
+    │   └── BotAlreadyRunning
     ├── StorageProblem (4)
     │   ├── StorageCorrupt
     │   ├── StorageNotWritable
     │   │   └── KillFileNotWritten
     │   ├── StorageUnavailable
     │   ├── LockTimeout
+    │   ├── AddressInUse
+    │   ├── KillNotRecorded (the kill IS in force on disk)
     │   └── KillNotOnDisk (KILL_IN_MEMORY_ONLY, KILL_NOT_IN_FORCE)
     └── InconsistenciesFound (5, from ``status`` only)
 
@@ -69,6 +72,12 @@ class ConfirmationDeclined(SafetyRefusal):
     code = "CONFIRMATION_DECLINED"
 
 
+class BotAlreadyRunning(SafetyRefusal):
+    """One bot per data directory (per bot scope on the fleet store)."""
+
+    code = "BOT_ALREADY_RUNNING"
+
+
 class StorageProblem(NijaError):
     exit_code = 4
     code = "STORAGE"
@@ -92,6 +101,13 @@ class KillFileNotWritten(StorageNotWritable):
         self.in_force = in_force
 
 
+class KillNotRecorded(StorageProblem):
+    """The kill IS in force (its flag is raised, or the kill file exists) but its record
+    could not be written: front ends must not say that trading is not stopped."""
+
+    code = "KILL_ACTIVE_NOT_RECORDED"
+
+
 class KillNotOnDisk(StorageProblem):
     """Neither the kill file nor the kill record could be written. ``stopped_pids``: the
     running bots that stopped trading on a message that needed no disk (code
@@ -111,6 +127,12 @@ class StorageUnavailable(StorageProblem):
 
 class LockTimeout(StorageProblem):
     code = "LOCK_TIMEOUT"
+
+
+class AddressInUse(StorageProblem):
+    """A resource of the machine, not a setting, stands in the way: exit 4 like the disk."""
+
+    code = "ADDRESS_IN_USE"
 
 
 class InconsistenciesFound(NijaError):
