@@ -217,3 +217,24 @@ def test_when_no_bot_runs_the_message_says_the_kill_is_not_in_force(data_dir: Pa
     assert result.returncode == 4, result.stdout + result.stderr
     assert "THE KILL IS NOT IN FORCE" in result.stderr
     assert "Stop the bot process yourself" in result.stderr
+
+
+def test_a_whole_file_system_remounted_read_only_without_a_bot_says_the_kill_is_not_in_force(bot_fs: Path) -> None:
+    """A running bot holds its ledger open for writing, so the kernel refuses to remount
+    its file system read-only (EBUSY); the bot case uses a read-only view of it instead."""
+    build_service(bot_fs).restore(Who("alice@host", "cli"))
+    assert _mount("-o", "remount,ro", str(bot_fs))
+    result = kill_activate(bot_fs, "disk went read-only")
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert "THE KILL IS NOT IN FORCE" in result.stderr
+    assert "read-only file system" in result.stderr
+    assert "Traceback" not in result.stderr
+    status = subprocess.run(
+        [sys.executable, str(REPO / "safe_restore_trading.py"), "status", "--json", "--data-dir", str(bot_fs)],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=60,
+        check=False,
+    )
+    assert json.loads(status.stdout)["state"] == "DRY_RUN"  # nothing pretends otherwise
