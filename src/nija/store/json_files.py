@@ -40,6 +40,7 @@ from nija.store.atomic import check_writable, describe_unwritable, fsync_directo
 from nija.store.kill_file import KILL_FILE, REMOVING
 
 __all__ = ["HEARTBEAT_FILE", "KILL_FILE", "KILL_STATE_FILE", "LOCK_FILE", "STATE_FILE", "JsonFileStore"]
+from nija.store.changes import FileChangeFeed
 from nija.store.lock import DEFAULT_TIMEOUT_S, exclusive
 
 STATE_FILE = ".nija_trading_state.json"
@@ -142,6 +143,10 @@ class JsonFileStore:
 
     def permission_view(self) -> FilePermissionView:
         return FilePermissionView(self)
+
+    def changes(self) -> FileChangeFeed:
+        """Wakes on any change of the state, kill and heartbeat records and the kill file."""
+        return FileChangeFeed(self.data_dir, (STATE_FILE, KILL_STATE_FILE, KILL_FILE, HEARTBEAT_FILE))
 
     def beat(self, heartbeat: Heartbeat) -> None:
         # Not fsynced: a heartbeat lost in a crash is simply an old heartbeat.

@@ -13,6 +13,7 @@ from nija.domain.errors import SafetyRefusal
 from nija.domain.permission import Permission, decide
 from nija.domain.records import Heartbeat, KillAction, KillEvent, KillFlag, KillFlagKind, Snapshot
 from nija.domain.transitions import Who
+from nija.store.changes import Signal, SignalFeed
 
 
 class MemoryStore:
@@ -26,6 +27,7 @@ class MemoryStore:
         self._raises = self._flags  # every raise counts, also one onto a raised flag: its identity
         self._cause: KillEvent | None = None  # the first raise's, like the kill file's content
         self.commits = 0
+        self._changed = Signal()
 
     @property
     def location(self) -> str:
@@ -46,6 +48,10 @@ class MemoryStore:
                 self._cause = KillEvent(KillAction.ACTIVATE, reason, now, who.source, who.actor)
             self._flags = 1
             self._raises += 1
+        self._changed.notify()
+
+    def changes(self) -> SignalFeed:
+        return SignalFeed(self._changed)
 
     def permission_view(self) -> _MemoryPermissionView:
         return _MemoryPermissionView(self)
@@ -53,6 +59,7 @@ class MemoryStore:
     def beat(self, heartbeat: Heartbeat) -> None:
         with self._lock:
             self._snapshot = replace(self._snapshot, heartbeat=heartbeat)
+        self._changed.notify()
 
     def _apply(self, change: Change, flags_seen: int) -> None:
         if change.clear_kill_flag:
@@ -72,6 +79,7 @@ class MemoryStore:
             kill=change.kill if change.kill is not None else snap.kill,
         )
         self.commits += 1
+        self._changed.notify()
 
 
 class _MemoryTransaction:
