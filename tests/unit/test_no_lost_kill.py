@@ -129,3 +129,40 @@ def test_raising_onto_a_dangling_symlink_never_creates_its_target(data_dir: Path
     service.activate_kill("x", WHO)
     assert not target.exists()
     assert (data_dir / "EMERGENCY_STOP").is_symlink()
+
+
+def test_a_touch_that_opened_the_file_before_the_grab_and_lands_after_it_is_refused(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`touch` opens the kill file, then sets its time: here the open comes before the
+    deactivation takes the file and the time lands while the records are being written."""
+    from nija.store import json_files
+
+    service = SafetyService(JsonFileStore(data_dir), clock=FakeClock())
+    service.restore(WHO)
+    service.activate_kill("first", WHO)
+    kill_file = data_dir / "EMERGENCY_STOP"
+    before = _bytes(data_dir)
+    touch_fd = os.open(kill_file, os.O_WRONLY)  # touch, part one
+    real_write = json_files.write_atomic
+    landed: list[bool] = []
+
+    def write_then_touch_lands(path: Path, data: bytes, **kwargs: object) -> None:
+        real_write(path, data, **kwargs)  # type: ignore[arg-type]
+        if not landed:
+            landed.append(True)
+            st = os.fstat(touch_fd)
+            os.utime(touch_fd, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))  # touch, part two
+
+    monkeypatch.setattr(json_files, "write_atomic", write_then_touch_lands)
+    try:
+        with pytest.raises(SafetyRefusal) as refused:
+            service.deactivate_kill("fixed", WHO)
+    finally:
+        os.close(touch_fd)
+    monkeypatch.undo()
+    assert refused.value.code == "KILL_RAISED_DURING_DEACTIVATION"
+    assert _bytes(data_dir) == before  # the records written meanwhile were put back
+    assert kill_file.exists()
+    assert not list(data_dir.glob(".EMERGENCY_STOP*"))
+    assert service.status().kill_active

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -185,35 +185,74 @@ class _FileTransaction:
         seen), then write the state and the kill record, and delete the grabbed file last:
         whatever point a failure or a crash stops at, some sign of the kill is still there."""
         store = self._store
-        grabbed = self._grab_kill_flag() if change.clear_kill_flag else None
         lifting = change.kill is not None and not change.kill.is_active
         if lifting and not change.clear_kill_flag and self._flag is None and kill_file.exists(store.data_dir):
             raise _new_kill_refusal()  # a kill file raised after the snapshot must not be lifted unseen
-        written: list[str] = []
+        grabbed = self._grab_kill_flag() if change.clear_kill_flag else None
+        try:
+            self._write(change, grabbed)
+            if grabbed is not None:
+                self._remove(grabbed)
+        finally:
+            if grabbed is not None:
+                grabbed.close()
+
+    def _write(self, change: Change, grabbed: _Grabbed | None) -> None:
+        store = self._store
+        written: list[Path] = []
         try:
             if change.trading is not None:
                 self._replace(store.state_path, self._snapshot.trading, codec.encode_trading(change.trading))
-                written.append(store.state_path.name)
+                written.append(store.state_path)
             if change.kill is not None:
                 self._replace(store.kill_state_path, self._snapshot.kill, codec.encode_kill(change.kill))
-                written.append(store.kill_state_path.name)
+                written.append(store.kill_state_path)
         except StorageProblem as exc:
             if grabbed is not None:
-                kill_file.put_back(grabbed, store.kill_path)
+                kill_file.put_back(grabbed.path, store.kill_path)
             if not written:
                 raise
             raise type(exc)(
-                f"{exc.message}. Partly written: {', '.join(written)} already changed; the kill "
+                f"{exc.message}. Partly written: {', '.join(p.name for p in written)} already changed; the kill "
                 "switch stays active while EMERGENCY_STOP or an active record remains",
                 exc.fix,
                 code=exc.code,
             ) from exc
-        if grabbed is not None:
-            try:
-                os.unlink(grabbed)
-                fsync_directory(store.data_dir)
-            except OSError as exc:
-                raise not_writable(grabbed, exc) from exc
+        if grabbed is not None and grabbed.touched():
+            # `touch` opened the kill file before we took it and set its time after we
+            # compared it: a new kill. Put the records back as they were, and refuse.
+            self._undo(written)
+            kill_file.put_back(grabbed.path, store.kill_path)
+            raise _new_kill_refusal()
+
+    def _remove(self, grabbed: _Grabbed) -> None:
+        store = self._store
+        try:
+            os.unlink(grabbed.path)
+            fsync_directory(store.data_dir)
+        except OSError as exc:
+            raise not_writable(grabbed.path, exc) from exc
+        if grabbed.touched():
+            # Touched in the last instant, as it was deleted: that kill stands, as a new kill file.
+            with suppress(StorageProblem):
+                kill_file.raise_file(
+                    store.data_dir,
+                    "Kill file EMERGENCY_STOP touched while a deactivation removed it",
+                    Who("nija", "kill-file"),
+                    datetime.now(UTC),
+                )
+
+    def _undo(self, written: list[Path]) -> None:
+        """Put back the bytes read under this lock (an unreadable record's are in its backup)."""
+        for path in written:
+            raw = self._state_raw if path == self._store.state_path else self._kill_raw
+            if not isinstance(raw, _Raw):
+                continue
+            if raw.data is None:
+                with suppress(OSError):
+                    path.unlink()
+            else:
+                write_atomic(path, raw.data)
 
     def _replace(self, path: Path, seen: TradingRecord | KillRecord | Unreadable, data: bytes) -> None:
         if isinstance(seen, Unreadable):
@@ -237,11 +276,12 @@ class _FileTransaction:
         stamp = uuid.uuid4().hex[:8]
         write_atomic(path.with_name(f"{path.name}.corrupt-{stamp}"), data)
 
-    def _grab_kill_flag(self) -> Path | None:
+    def _grab_kill_flag(self) -> _Grabbed | None:
         """Take exactly the kill file seen when the change was decided, before any write.
 
         Renaming grabs one inode; a kill file touched, replaced or created after the
-        snapshot is put back and the deactivation refused: nothing has been written yet."""
+        snapshot is put back and the deactivation refused: nothing has been written yet.
+        The grabbed inode stays open, so a touch that lands on it later is noticed too."""
         store = self._store
         seen = self._flag
         now = kill_file.inspect(store.data_dir)
@@ -249,18 +289,40 @@ class _FileTransaction:
             return None
         if now is None or seen is None or now.identity != seen.identity or not now.removable:
             raise _new_kill_refusal()
-        grabbed = store.data_dir / REMOVING
+        path = store.data_dir / REMOVING
         try:
-            os.rename(store.kill_path, grabbed)
+            os.rename(store.kill_path, path)
         except FileNotFoundError:
             raise _new_kill_refusal() from None  # gone under us: someone else's doing, look again
         except OSError as exc:
             raise not_writable(store.kill_path, exc) from exc
-        st = os.lstat(grabbed)
-        if kill_file.identity(st) != seen.identity:
-            kill_file.put_back(grabbed, store.kill_path)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            kill_file.put_back(path, store.kill_path)
+            raise _new_kill_refusal() from None
+        grabbed = _Grabbed(path, fd, seen.identity)
+        if grabbed.touched():
+            grabbed.close()
+            kill_file.put_back(path, store.kill_path)
             raise _new_kill_refusal()
         return grabbed
+
+
+@dataclass
+class _Grabbed:
+    """The kill file a deactivation took, held open until it is gone."""
+
+    path: Path
+    fd: int
+    identity: str
+
+    def touched(self) -> bool:
+        return kill_file.identity(os.fstat(self.fd)) != self.identity
+
+    def close(self) -> None:
+        with suppress(OSError):
+            os.close(self.fd)
 
 
 def _new_kill_refusal() -> SafetyRefusal:
