@@ -20,10 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from nija.assembly import build_service  # noqa: E402
-from nija.bot_report import read_report  # noqa: E402
-from nija.domain.transitions import Who  # noqa: E402
-from nija.kill_channel import listening, tell_bots  # noqa: E402
+from nija.assembly import build_service
+from nija.bot_report import read_report
+from nija.domain.transitions import Who
+from nija.kill_channel import listening, tell_bots
 
 CONFIG = (
     "[strategy]\nfast = 10\nslow = 100\nmin_spread_pct = 0\nlimit_offset_pct = 20\nposition_pct = 10\n"
