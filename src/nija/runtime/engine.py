@@ -23,6 +23,7 @@ from nija.domain.events import Event, EventKind
 from nija.domain.permission import Permission
 from nija.domain.records import Heartbeat
 from nija.domain.states import Mode, TradingState
+from nija.domain.text import printable
 from nija.domain.transitions import Who
 from nija.kill_adoption import BareKillAdopter
 from nija.kill_channel import KillListener, KillMessage
@@ -115,11 +116,10 @@ class Bot:
         self._listener = KillListener(data_dir, self._on_direct_kill)
         self._next_record_try = 0.0
         self._watcher = StateWatcher(
-            data_dir,
+            service.store.changes,
             LatchedView(service.store.permission_view(), self.direct_kill),
             self._on_permission,
             self._tick,
-            step_ms=config.bot.kill_poll_ms,
         )
         self._started = datetime.now(UTC)
         self._next_beat = 0.0
@@ -355,9 +355,12 @@ class Bot:
     def _trip(self, trigger: Trigger | None) -> None:
         if trigger is None:
             return
-        self.alert(trigger.source, trigger.reason)
+        # The reason may quote an exchange's error text: escape it rather than have the
+        # service refuse it (people's text is refused; an automatic kill never waits).
+        reason = printable(trigger.reason, multi_line=True)
+        self.alert(trigger.source, reason)
         self._kill_adopted = True  # recorded right here, with the figures
-        self.service.activate_kill(trigger.reason, Who(self.who.actor, trigger.source))
+        self.service.activate_kill(reason, Who(self.who.actor, trigger.source))
         self._on_permission(self._permission())
 
     def alert(self, code: str, message: str) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from nija.domain.errors import KillFileNotWritten
 from nija.domain.records import KillAction, KillEvent, KillFlag, KillFlagKind
+from nija.domain.text import printable
 from nija.domain.transitions import Who
 from nija.store.atomic import fsync_directory, not_writable
 
@@ -112,7 +113,14 @@ def _read_cause(path: Path) -> KillEvent | None:
         return None
     if not all(isinstance(v, str) for v in (reason, actor, source)) or when.tzinfo is None:
         return None
-    return KillEvent(KillAction.ACTIVATE, reason, when.astimezone(UTC), source, actor)
+    # Anyone may write this file: its text is stored escaped (a kill is never refused for it).
+    return KillEvent(
+        KillAction.ACTIVATE,
+        printable(reason[:1000], multi_line=True),
+        when.astimezone(UTC),
+        printable(source[:100]),
+        printable(actor[:200]),
+    )
 
 
 def body(reason: str, who: Who, now: datetime) -> bytes:
