@@ -116,10 +116,10 @@ def _read_cause(path: Path) -> KillEvent | None:
     # Anyone may write this file: its text is stored escaped (a kill is never refused for it).
     return KillEvent(
         KillAction.ACTIVATE,
-        printable(reason[:1000], multi_line=True),
+        printable(reason, multi_line=True),
         when.astimezone(UTC),
-        printable(source[:100]),
-        printable(actor[:200]),
+        printable(source),
+        printable(actor),
     )
 
 
