@@ -17,7 +17,16 @@ from nija.domain import killswitch, live, moves, recovery
 from nija.domain.change import Change
 from nija.domain.clock import Clock
 from nija.domain.diagnosis import StatusReport, report
-from nija.domain.errors import NijaError, SafetyRefusal, StorageProblem, UsageProblem
+from nija.domain.errors import (
+    KillFileNotWritten,
+    KillNotOnDisk,
+    KillNotRecorded,
+    LockTimeout,
+    NijaError,
+    SafetyRefusal,
+    StorageProblem,
+    UsageProblem,
+)
 from nija.domain.events import Event, EventKind
 from nija.domain.records import KillEvent, KillRecord, Snapshot, TradingRecord, Transition
 from nija.domain.states import TradingState
@@ -26,6 +35,9 @@ from nija.domain.transitions import Who
 from nija.store.ports import PermissionView, Store, Transaction
 
 Listener = Callable[[Event], None]
+# Tells every running bot of the store to stop trading, with no disk write; returns the
+# pids that acknowledged. Used when the kill cannot be written (read-only or full disk).
+BotMessenger = Callable[[str, Who, datetime], tuple[int, ...]]
 
 
 def system_clock() -> datetime:
@@ -65,6 +77,7 @@ class SafetyService:
     # Exchange-side preconditions of a live request (nija.exchange_checks): each raises
     # LiveRequestRefused with the figures, or returns warnings for the operator.
     live_request_checks: list[Callable[[], tuple[str, ...]]] = field(default_factory=list)
+    messenger: BotMessenger | None = None
     # Set when nija.toml is invalid and this service carries on with defaults (diagnosis,
     # recovery): the live flow must then refuse, since its policy may be what was dropped.
     config_problem: str | None = None
@@ -92,34 +105,107 @@ class SafetyService:
         return recovery.plan_reset(self.store.load())
 
     # -- kill switch ---------------------------------------------------------------
-    def activate_kill(self, reason: str, who: Who) -> Outcome:
-        """Raise the kill file first, so every reader sees the kill even if the lock is held."""
+    def activate_kill(self, reason: str, who: Who, *, reach_bots: bool = True) -> Outcome:
+        """Raise the kill file first, so every reader sees the kill even if the lock is held.
+        If it cannot be raised, tell the running bots directly (``messenger``), then record
+        what can be recorded, and say exactly where the kill is in force."""
         self._check_reason(reason, "kill switch reason", activating=True)
         who = _plain(who)
         now = self.clock()
         reason = reason.strip() or killswitch.DEFAULT_ACTIVATION_REASON
-        self.store.raise_kill_flag(reason, who, now)
+        flag_problem: StorageProblem | None = None
+        try:
+            self.store.raise_kill_flag(reason, who, now)
+        except StorageProblem as exc:
+            flag_problem = exc
+        stopped: tuple[int, ...] = ()
+        if flag_problem is not None and reach_bots and self.messenger is not None:
+            stopped = self.messenger(reason, who, now)
         try:
             with self._changing() as (tx, events):
-                change = killswitch.activate(tx.snapshot, reason, who, self.clock())
+                change = killswitch.activate(tx.snapshot, reason, who, now)
                 outcome = self._commit(tx, change, events)
         except StorageProblem as exc:
-            raise type(exc)(
-                f"The kill switch IS ACTIVE (its flag is raised in {self.store.location}: every "
-                f"order is refused), but recording it failed: {exc.message}",
-                exc.fix,
-                code=exc.code,
-            ) from exc
-        self.publish(Event(EventKind.KILL_ACTIVATED, who.actor, who.source, reason, now))
+            raise self._kill_not_recorded(exc, flag_problem, stopped) from exc
+        if flag_problem is not None:
+            outcome = replace(outcome, warnings=(*outcome.warnings, _flag_warning(flag_problem, stopped)))
+        if change.kill is not None:  # else a process that saw its flag recorded (and published) it
+            self.publish(Event(EventKind.KILL_ACTIVATED, who.actor, who.source, reason, now))
         return outcome
 
-    def adopt_kill_flag(self, who: Who) -> Outcome | None:
+    def _kill_not_recorded(
+        self, exc: StorageProblem, flag_problem: StorageProblem | None, stopped: tuple[int, ...]
+    ) -> StorageProblem:
+        """The truth about a kill whose record could not be written: is it in force, where?"""
+        where = self.store.location
+        if flag_problem is None:
+            return KillNotRecorded(
+                f"The kill switch IS ACTIVE (its flag is raised in {where}: every order is refused), "
+                f"but recording it failed: {exc.message}",
+                exc.fix,
+            )
+        if (isinstance(flag_problem, KillFileNotWritten) and flag_problem.in_force) or self._kill_on_disk():
+            detail = flag_problem.message if isinstance(flag_problem, KillFileNotWritten) else ""
+            return KillNotRecorded(
+                f"The kill switch IS ACTIVE in {where} (every order is refused), but it could not be fully "
+                f"recorded.{f' {detail}.' if detail else ''} Recording failed: {exc.message}",
+                exc.fix,
+            )
+        fix = (
+            f"Make {where} writable (df -h for space; mount for a read-only file system; ls -la for "
+            "permissions), then run the activation again so that the kill is recorded"
+        )
+        if stopped:
+            pids = ", ".join(map(str, stopped))
+            return KillNotOnDisk(
+                f"Trading is stopped in pid {pids}, but the kill could not be written to disk: "
+                f"{flag_problem.message}; recording it failed too: {exc.message}. The kill is in force only "
+                f"in the memory of pid {pids}: a bot started or restarted now would trade",
+                f"{fix}; do not restart the bot before that",
+                code="KILL_IN_MEMORY_ONLY",
+                stopped_pids=stopped,
+            )
+        return KillNotOnDisk(
+            f"THE KILL IS NOT IN FORCE: it could not be written to disk ({flag_problem.message}; recording "
+            f"failed too: {exc.message}) and no running bot of {where} could be told directly",
+            f"Stop the bot process yourself now (the pid is in .nija_heartbeat.json; kill PID), then: {fix}",
+            code="KILL_NOT_IN_FORCE",
+        )
+
+    def _kill_on_disk(self) -> bool:
+        try:
+            return self.store.load().kill_active
+        except NijaError:
+            return False
+
+    def adopt_kill_flag(self, who: Who, *, timeout_s: float | None = None) -> Outcome | None:
         """Record a kill raised only by the kill file (``touch EMERGENCY_STOP``), so that
-        deleting the file afterwards deactivates nothing. Returns None if nothing to adopt."""
+        deleting the file afterwards deactivates nothing. Returns None if nothing to adopt.
+        Cheap when there is nothing to adopt: a read, no lock."""
         snap = self.store.load()
-        if not snap.kill_flag or (isinstance(snap.kill, KillRecord) and snap.kill.is_active):
+        if killswitch.adopt(snap, who, self.clock()).is_empty:
             return None
-        return self.activate_kill("Kill file EMERGENCY_STOP found", who)
+        with self._changing(timeout_s=timeout_s) as (tx, events):
+            now = self.clock()
+            change = killswitch.adopt(tx.snapshot, who, now)
+            if change.is_empty:
+                return None
+            outcome = self._commit(tx, change, events)
+            cause = change.kill.last_activation if change.kill is not None else None
+        why = cause.reason if cause is not None else "kill file found"
+        self.publish(Event(EventKind.KILL_ACTIVATED, who.actor, who.source, why, now))
+        return outcome
+
+    def adopt_quietly(self, who: Who) -> str | None:
+        """Adopt for a command that only looks (status): never waits long, never fails.
+        Returns why the kill could not be recorded now, if so (it is reported, still in force)."""
+        try:
+            self.adopt_kill_flag(who, timeout_s=0.5)
+        except LockTimeout:
+            return "another NIJA process holds the lock; the next command records the kill file"
+        except NijaError as exc:
+            return exc.message
+        return None
 
     def kill_seen(self) -> str:
         """What the operator is looking at, to pass back as ``deactivate_kill(expected=...)``."""
@@ -163,6 +249,8 @@ class SafetyService:
         expected: recovery.Plan | None,
         kind: EventKind,
     ) -> Outcome:
+        """``expected``: the plan a person reviewed; a different plan now is refused. None
+        (``--yes``: nobody reviewed one) plans under the lock and applies that."""
         who = _plain(who)
         with self._changing() as (tx, events):
             plan = planner(tx.snapshot)
@@ -298,12 +386,12 @@ class SafetyService:
         return "a kill IS in force (raised earlier)" if active else "no kill is in force"
 
     @contextmanager
-    def _changing(self) -> Iterator[tuple[Transaction, list[Event]]]:
+    def _changing(self, *, timeout_s: float | None = None) -> Iterator[tuple[Transaction, list[Event]]]:
         """A store transaction whose events reach the listeners only once it has committed
         and released its lock: no audit entry for a change that never happened, and no
         listener I/O while other processes wait for the lock."""
         events: list[Event] = []
-        with self.store.transaction() as tx:
+        with self.store.transaction(timeout_s=timeout_s) as tx:
             yield tx, events
         for event in events:
             self.publish(event)
@@ -348,6 +436,14 @@ class SafetyService:
                 listener(event)
             except Exception as exc:  # noqa: BLE001 - a listener never blocks a safety action
                 self.listener_errors.append(f"{getattr(listener, '__name__', listener)}: {exc}")
+
+
+def _flag_warning(problem: StorageProblem, stopped: tuple[int, ...]) -> str:
+    told = f"; pid {', '.join(map(str, stopped))} was also told directly and stopped trading" if stopped else ""
+    return (
+        f"The kill file could not be written ({problem.message}); the kill IS IN FORCE through the kill "
+        f"switch record{told}"
+    )
 
 
 def _plain(who: Who) -> Who:

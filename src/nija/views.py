@@ -58,6 +58,7 @@ def kill_event_view(e: KillEvent) -> dict[str, Any]:
         "timestamp": e.timestamp.isoformat(),
         "actor": e.actor,
         "source": e.source,
+        "repeated": e.repeated,
     }
 
 

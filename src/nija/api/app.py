@@ -90,7 +90,7 @@ def create_app(
     def status_and_announce() -> dict[str, Any]:
         snapshot = service.snapshot()  # one read of the store per event
         found = report(snapshot, service.clock(), history_items=0)
-        if adopter.check(found):  # a bare `touch EMERGENCY_STOP` is recorded, so rm undoes nothing
+        if adopter.check(found):  # a bare `touch EMERGENCY_STOP` is recorded at once, so rm undoes nothing
             snapshot = service.snapshot()
             found = report(snapshot, service.clock(), history_items=0)
         announcer.check(found)  # newly found inconsistencies are audited and notified once

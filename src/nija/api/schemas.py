@@ -96,6 +96,7 @@ class KillEventOut(_Out):
     timestamp: str
     actor: str | None
     source: str | None
+    repeated: bool = False  # an activation while already active: a note, not the kill's cause
 
 
 class HistoryOut(_Out):

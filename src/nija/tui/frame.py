@@ -73,6 +73,7 @@ class KillEventView(_View):
     timestamp: datetime
     actor: str = "unknown"
     source: str = "unknown"
+    repeated: bool = False
 
 
 class StatusView(_View):

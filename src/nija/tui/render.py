@@ -146,7 +146,8 @@ def transition_line(t: TransitionView) -> str:
 
 
 def kill_event_line(e: KillEventView) -> str:
-    return f"{when(e.timestamp)} {(e.action or 'record').upper():<10} ({e.actor} via {e.source}) {e.reason}"
+    action = "NOTE" if e.repeated else (e.action or "record").upper()
+    return f"{when(e.timestamp)} {action:<10} ({e.actor} via {e.source}) {e.reason}"
 
 
 def when(moment: datetime) -> str:
