@@ -105,12 +105,14 @@ class AuditLog:
 
 
 def _last_record(fd: int, size: int) -> Head:
-    """The last readable record, scanning back from the end. A torn final line (a write cut
-    by a crash) is closed with a newline and kept as evidence; the chain continues after it."""
+    """Where the chain continues: the hash of the last whole record, and as ``seq`` the last
+    number used, scanning back from the end. A torn final line (a write cut by a crash) is
+    closed with a newline and kept as evidence; it used up its number, which is never reused."""
     if size == 0:
         return Head(0, chain.GENESIS)
     if os.pread(fd, 1, size - 1) != b"\n":
         os.write(fd, b"\n")
+    torn: list[bytes] = []
     end = size
     while end > 0:
         start = max(0, end - _TAIL_WINDOW)
@@ -124,14 +126,15 @@ def _last_record(fd: int, size: int) -> Head:
             try:
                 record = chain.decode(line)
             except BadLine:
+                torn.append(line)
                 continue
-            return Head(record.seq, record.hash)
+            return Head(chain.next_seq(record.seq, torn) - 1, record.hash)
         if start == 0:
             break
         end = start + len(lines[0])
         if end >= size or len(lines) == 1:
             end = start  # a single line longer than the window: step back past it
-    return Head(0, chain.GENESIS)
+    return Head(chain.next_seq(0, torn) - 1, chain.GENESIS)
 
 
 def _fsync_dir(directory: Path) -> None:
