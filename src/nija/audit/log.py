@@ -8,6 +8,7 @@ a single ``write``, fsyncs it, then overwrites ``.nija_audit.head`` with the new
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +60,30 @@ class AuditLog:
             raise AuditWriteFailed(
                 f"The audit record for '{event.kind}' was NOT written to {self.path}: {exc}",
                 f"Make {self.directory} writable and check the disk; the action itself was carried out",
+            ) from exc
+
+    def append_all(
+        self, events: Sequence[Event], *, before: Callable[[], Sequence[Event]] | None = None
+    ) -> Head | None:
+        """Append ``events`` under one hold of the lock; ``before`` (called under the lock)
+        returns records to append first, so that what it computes from the log stays true."""
+        pending: list[Event] = list(events)
+        try:
+            with exclusive(self.lock_path, LOCK_TIMEOUT_S):
+                pending = [*(before() if before is not None else ()), *events]
+                head = None
+                while pending:
+                    head = self._append_locked(pending[0])
+                    pending.pop(0)
+                return head
+        except AuditWriteFailed:
+            raise
+        except Exception as exc:
+            kinds = ", ".join(dict.fromkeys(f"'{e.kind}'" for e in pending)) or "reconciliation"
+            raise AuditWriteFailed(
+                f"The audit record for {kinds} was NOT written to {self.path}: {exc}",
+                f"Make {self.directory} writable and check the disk; the action itself was carried out "
+                "(the next NIJA command that changes state appends what is missing, marked as recovered)",
             ) from exc
 
     def verify(self) -> Verdict:
