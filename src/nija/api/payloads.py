@@ -12,10 +12,14 @@ from nija.service import LiveRequest, SafetyService
 from nija.views import outcome_view, status_view
 
 
-def status_payload(service: SafetyService, *, history_items: int = 10) -> dict[str, Any]:
-    """``status_view`` (the CLI's ``--json``) plus the outstanding live request, from one snapshot."""
+def status_payload(service: SafetyService, *, history_items: int = 10, show_store: bool = False) -> dict[str, Any]:
+    """``status_view`` (the CLI's ``--json``) plus the outstanding live request, from one snapshot.
+
+    Where the records live (a directory, a database URL with its secrets masked) is for
+    admins only (``show_store``): it tells a viewer about hosts, users and paths."""
     snapshot = service.snapshot()
-    payload = status_view(report(snapshot, service.clock(), history_items=history_items), service.store.location)
+    location = service.store.location if show_store else None
+    payload = status_view(report(snapshot, service.clock(), history_items=history_items), location)
     pending = snapshot.trading.pending_live if isinstance(snapshot.trading, TradingRecord) else None
     payload["pending_live"] = (
         {

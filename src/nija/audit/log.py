@@ -17,6 +17,7 @@ from nija.audit.chain import BadLine
 from nija.audit.errors import AuditWriteFailed
 from nija.audit.verify import Head, Verdict, verify
 from nija.domain.events import Event
+from nija.store.atomic import PRIVATE_FILE
 from nija.store.lock import exclusive
 
 LOG_FILE = ".nija_audit.jsonl"
@@ -90,7 +91,7 @@ class AuditLog:
         return verify(self.path, self.head_path)
 
     def _append_locked(self, event: Event) -> Head:
-        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, PRIVATE_FILE)
         try:
             stat = os.fstat(fd)
             seen = self._seen
@@ -118,7 +119,7 @@ class AuditLog:
         sector; a rename per append costs ~1 ms on ext4). No directory fsync: a head lost
         in a crash is an older one, and the head is only a lower bound on the log."""
         data = f'{{"seq":{head.seq},"hash":"{head.hash}"}}'.ljust(HEAD_WIDTH - 1).encode() + b"\n"
-        fd = os.open(self.head_path, os.O_WRONLY | os.O_CREAT, 0o644)
+        fd = os.open(self.head_path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE)
         try:
             os.pwrite(fd, data, 0)
             if os.fstat(fd).st_size != len(data):

@@ -13,6 +13,7 @@ from nija.cli.common import EXIT_CODES_HELP, handles_errors
 from nija.config import load_config
 from nija.domain.errors import UsageProblem
 from nija.store import config_dir
+from nija.store.atomic import directory_exposure
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -62,12 +63,18 @@ def serve(host: str | None, port: int | None, allow_remote: bool, data_dir: Path
             "Put a TLS reverse proxy in front of it.",
             err=True,
         )
+    exposure = directory_exposure(directory)
+    if exposure is not None:
+        click.echo(f"⚠️  {exposure}", err=True)
     app = create_app(directory, settings)
+    proxies = settings.api.trusted_proxies
     click.echo(f"NIJA control center on http://{bind}:{chosen_port}/ (data directory {directory})", err=True)
-    _run(app, bind, chosen_port)
+    if proxies:
+        click.echo(f"Believing X-Forwarded-For only from the trusted proxies {', '.join(proxies)}", err=True)
+    _run(app, bind, chosen_port, proxies)
 
 
-def _run(app: FastAPI, host: str, port: int) -> None:
+def _run(app: FastAPI, host: str, port: int, trusted_proxies: tuple[str, ...] = ()) -> None:
     import uvicorn  # imported here: the other commands start without the web stack
 
     class Server(uvicorn.Server):
@@ -80,7 +87,17 @@ def _run(app: FastAPI, host: str, port: int) -> None:
                 end_streams()
             super().handle_exit(sig, frame)
 
-    server = Server(uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=3))
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=3,
+        # uvicorn believes X-Forwarded-For from loopback by default: off unless proxies are named.
+        proxy_headers=bool(trusted_proxies),
+        forwarded_allow_ips=list(trusted_proxies) if trusted_proxies else None,
+    )
+    server = Server(config)
     try:
         server.run()
     except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled: stopping is a normal end
