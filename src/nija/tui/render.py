@@ -140,7 +140,7 @@ def snapshot(frame: Frame, now: datetime) -> str:
     """One plain-text frame for scripts and cron: no colour, at most 80 columns."""
     status = frame.status
     checked = f"checked {when(status.checked_at)}"
-    where = status.store or "remote (the store location is shown to admins only)"
+    where = status.store or "(store location: admins only)"
     head = f"NIJA control center: {where}"[: WIDTH - len(checked) - 1]
     sections = [
         Text(head.ljust(WIDTH - len(checked)) + checked),
