@@ -97,18 +97,25 @@ class Tally:
     kills: list[AuditRecord] = field(default_factory=list)
 
     @classmethod
-    def of(cls, audit: Iterable[AuditRecord]) -> Tally:
+    def of(cls, audit: Iterable[AuditRecord], entries: Iterable[Committed]) -> Tally:
+        """Only what could stand for one of ``entries`` is kept: memory follows the histories
+        (at most a few thousand entries), not the length of the log."""
+        wanted = list(entries)
+        keys = {entry.key for entry in wanted}
+        legacy = {entry.legacy for entry in wanted if entry.legacy is not None}
         tally = cls()
         for record in audit:
-            tally.add(record)
+            key = record_key(record)
+            if key is None:
+                continue
+            if key in keys:
+                tally.keys[key] += 1
+            if (
+                record.kind != EventKind.TRANSITION
+                and (record.kind, record.actor, record.source, record.reason) in legacy
+            ):
+                tally.kills.append(record)
         return tally
-
-    def add(self, record: AuditRecord) -> None:
-        key = record_key(record)
-        if key is not None:
-            self.keys[key] += 1
-            if record.kind != EventKind.TRANSITION:
-                self.kills.append(record)
 
 
 def missing(entries: Iterable[Committed], tally: Tally) -> list[Committed]:
@@ -125,7 +132,9 @@ def missing(entries: Iterable[Committed], tally: Tally) -> list[Committed]:
     spare: list[AuditRecord] = []  # kill records no entry claimed by its exact key
     for record in reversed(tally.kills):
         key = record_key(record)
-        if key is not None and keys[key] > 0:
+        if key not in tally.keys:  # its exact key names no entry
+            spare.append(record)
+        elif key is not None and keys[key] > 0:  # more such records than entries
             keys[key] -= 1
             spare.append(record)
     return [entry for entry in unmatched if not _claim_legacy(entry, spare)]

@@ -85,10 +85,12 @@ class AuditTrail:
         if checkpoint is not None and checkpoint.inode == size[0] and checkpoint.size <= size[1]:
             # Entries the checkpoint does not cover can only have been audited after it.
             candidates = _without(others, checkpoint.audited, lambda entry: _digest(entry.key))
-            if not candidates or not missing(candidates, Tally.of(_records(self.log.path, checkpoint.size))):
+            if not candidates or not missing(
+                candidates, Tally.of(_records(self.log.path, checkpoint.size), candidates)
+            ):
                 return []
         # Something is missing, or there is no shortcut: the whole log decides, for every entry.
-        return missing(others, Tally.of(_records(self.log.path, 0)))
+        return missing(others, Tally.of(_records(self.log.path, 0), others))
 
     def _load_checkpoint(self) -> _Checkpoint | None:
         try:
@@ -152,4 +154,5 @@ def reconcile(trail: AuditTrail, snapshot: Snapshot) -> list[Committed]:
 
 def unaudited(log: AuditLog, snapshot: Snapshot) -> list[Committed]:
     """The committed changes in ``snapshot`` without an audit record, reading the whole log."""
-    return missing(committed(snapshot), Tally.of(_records(log.path, 0)))
+    entries = committed(snapshot)
+    return missing(entries, Tally.of(_records(log.path, 0), entries))

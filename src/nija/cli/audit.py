@@ -22,6 +22,7 @@ from nija.domain.errors import StorageProblem
 from nija.domain.events import EventKind
 from nija.domain.records import Snapshot
 from nija.store import JsonFileStore, StoreSelection, config_dir
+from nija.store.lock import exclusive
 
 AUDIT_EXIT_HELP = (
     "Exit codes: 0 intact and complete (or nothing to show), 1 unexpected error, 2 usage, 4 storage problem, "
@@ -107,10 +108,10 @@ def _settled_snapshot(data_dir: Path | None) -> Snapshot:
     """The data directory's histories with no change in flight: committers audit under the
     store's lock, so under it every committed change is audited or its process is gone."""
     store = JsonFileStore(config_dir(data_dir))
-    if not store.data_dir.is_dir():
-        return Snapshot()
+    if not (store.state_path.exists() or store.kill_state_path.exists()):
+        return Snapshot()  # no history (or no directory): nothing to wait for
     try:
-        with store.transaction():
+        with exclusive(store.lock_path, store.lock_timeout_s):  # the lock only: verify writes nothing
             return store.load()
     except StorageProblem:  # a read-only directory, say: read without the lock
         return store.load()
