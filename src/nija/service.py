@@ -271,23 +271,23 @@ class SafetyService:
         """A store transaction whose events are audited before its lock is released (so the
         next lock holder can tell a change in flight from one whose process died) and reach
         the other listeners only afterwards: no listener I/O while other processes wait."""
-        events: list[Event] = []
+        events = _Events()
         with self.store.transaction() as tx:
             try:
                 yield tx, events
             except BaseException:
                 if events:  # committed before the failure: the change happened, so record it
-                    self._record(events)
+                    self._record(events.after or tx.snapshot, events)
                 raise
-            self._record(events)
+            self._record(events.after or tx.snapshot, events)
         for event in events:
             self._notify(event)
 
-    def _record(self, events: list[Event]) -> None:
+    def _record(self, snapshot: Snapshot, events: list[Event]) -> None:
         if self.recorder is None:
             return
         try:
-            self.recorder.record(self.store.load(), events)
+            self.recorder.record(snapshot, events)
         except Exception as exc:  # noqa: BLE001 - the audit never blocks a safety action
             self.listener_errors.append(f"{getattr(self.recorder, '__name__', 'audit')}: {exc}")
 
@@ -303,6 +303,8 @@ class SafetyService:
             kill_flag=False if change.clear_kill_flag else before.kill_flag,
         )
         outcome = self._outcome(before, after, change.messages, warnings)
+        if isinstance(events, _Events) and not change.is_empty:
+            events.after = after
         # One record per history entry, with the entry's own time: the audit can be checked
         # against the histories (nija.audit.changes).
         events.extend(transition_event(t) for t in outcome.transitions)
@@ -334,6 +336,12 @@ class SafetyService:
             listener(event)
         except Exception as exc:  # noqa: BLE001 - a listener never blocks a safety action
             self.listener_errors.append(f"{getattr(listener, '__name__', listener)}: {exc}")
+
+
+class _Events(list[Event]):
+    """A transaction's events, and the records as its last commit left them."""
+
+    after: Snapshot | None = None
 
 
 def _new_entries(before: object, after: TradingRecord) -> tuple[Transition, ...]:

@@ -11,11 +11,11 @@ from pathlib import Path
 
 from nija.assembly import build_service
 from nija.audit import AuditLog, records
-from nija.audit.changes import committed, event_key
+from nija.audit.changes import committed, event_key, kill_event, transition_event
 from nija.audit.reconcile import CHECKPOINT_FILE
 from nija.domain.change import Change
 from nija.domain.events import Event, EventKind
-from nija.domain.records import KillAction, KillEvent, KillRecord, TradingRecord, Transition
+from nija.domain.records import KillAction, KillEvent, KillRecord, Snapshot, TradingRecord, Transition
 from nija.domain.states import TradingState
 from nija.domain.transitions import Who
 from nija.store import JsonFileStore
@@ -153,7 +153,11 @@ def test_an_old_style_kill_record_written_moments_off_its_entry_counts_as_its_re
 
 
 def test_keys_of_records_and_entries_agree() -> None:
-    t = Transition(TradingState.OFF, TradingState.DRY_RUN, "r", datetime(2026, 1, 1, tzinfo=UTC), "a", "cli")
-    from nija.audit.changes import transition_event
-
-    assert event_key(transition_event(t)) == ("transition", "2026-01-01T00:00:00+00:00", "OFF", "DRY_RUN")
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+    t = Transition(TradingState.OFF, TradingState.DRY_RUN, "r", when, "a", "cli")
+    k = KillEvent(KillAction.DEACTIVATE, "r", when, "cli", "a")
+    snapshot = Snapshot(trading=TradingRecord().with_transition(t), kill=KillRecord().with_event(k))
+    entries = committed(snapshot)
+    assert [e.key for e in entries] == [event_key(transition_event(t)), event_key(kill_event(k))]
+    assert entries[0].key == ("transition", "2026-01-01T00:00:00+00:00", "OFF", "DRY_RUN")
+    assert entries[1].key == ("kill_deactivated", "2026-01-01T00:00:00+00:00")

@@ -28,12 +28,16 @@ RECOVERED = "recovered"  # the detail that marks a record appended by reconcilia
 
 @dataclass(frozen=True, slots=True)
 class Committed:
-    """One history entry: its audit key, and the event that records it."""
+    """One history entry and its audit key (the event that records it is built on demand)."""
 
     key: Key
     legacy: Key | None
-    event: Event
+    entry: Transition | KillEvent
     where: str  # which history holds it, for messages
+
+    @property
+    def event(self) -> Event:
+        return transition_event(self.entry) if isinstance(self.entry, Transition) else kill_event(self.entry)
 
     def describe(self) -> str:
         e = self.event
@@ -52,24 +56,28 @@ def transition_event(t: Transition) -> Event:
     )
 
 
-def kill_event(e: KillEvent) -> Event:
+def _kill_kind(e: KillEvent) -> EventKind:
     # Anything but a deactivation (an activation, a legacy entry, a note) keeps the kill in force.
-    kind = EventKind.KILL_DEACTIVATED if e.action is KillAction.DEACTIVATE else EventKind.KILL_ACTIVATED
-    return Event(kind, e.actor, e.source, e.reason, e.timestamp)
+    return EventKind.KILL_DEACTIVATED if e.action is KillAction.DEACTIVATE else EventKind.KILL_ACTIVATED
+
+
+def kill_event(e: KillEvent) -> Event:
+    return Event(_kill_kind(e), e.actor, e.source, e.reason, e.timestamp)
 
 
 def committed(snapshot: Snapshot) -> list[Committed]:
     """Every entry of the readable histories, trading first, each in history order."""
     found: list[Committed] = []
     if isinstance(snapshot.trading, TradingRecord):
+        kind = str(EventKind.TRANSITION)
         for t in snapshot.trading.history:
-            event = transition_event(t)
-            found.append(Committed(event_key(event), None, event, "trading state history"))
+            key = (kind, t.timestamp.isoformat(), str(t.from_state), str(t.to_state))
+            found.append(Committed(key, None, t, "trading state history"))
     if isinstance(snapshot.kill, KillRecord):
         for k in snapshot.kill.history:
-            event = kill_event(k)
-            legacy = (str(event.kind), event.actor, event.source, event.reason)
-            found.append(Committed(event_key(event), legacy, event, "kill switch history"))
+            kill_kind = str(_kill_kind(k))
+            legacy = (kill_kind, k.actor, k.source, k.reason)
+            found.append(Committed((kill_kind, k.timestamp.isoformat()), legacy, k, "kill switch history"))
     return found
 
 

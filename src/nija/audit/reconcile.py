@@ -16,6 +16,7 @@ of the log; it is only a shortcut (``nija audit verify`` never uses it)."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -54,6 +55,7 @@ class AuditTrail:
         self.clock = clock
         self.checkpoint_path = log.directory / CHECKPOINT_FILE
         self.recovered: list[Committed] = []  # what this process appended as recovered
+        self._saved: bytes | None = None  # the checkpoint this process last wrote
 
     def __call__(self, event: Event) -> None:
         """An event outside any store transaction (an order denial, say): just append it."""
@@ -103,9 +105,12 @@ class AuditTrail:
     def _save_checkpoint(self, entries: list[Committed]) -> None:
         inode, size = _size(self.log.path)
         audited = Counter(_digest(entry.key) for entry in entries)
-        body = {"inode": inode, "size": size, "audited": dict(audited)}
+        body = json.dumps({"inode": inode, "size": size, "audited": dict(audited)}, separators=(",", ":")).encode()
+        if body == self._saved and self.checkpoint_path.exists():
+            return  # nothing new since this process wrote it
         with contextlib.suppress(StorageProblem):  # a cache: without it the next check reads more
-            write_atomic(self.checkpoint_path, json.dumps(body, separators=(",", ":")).encode(), durable=False)
+            write_atomic(self.checkpoint_path, body, durable=False)
+            self._saved = body
 
 
 def _without(
@@ -122,6 +127,7 @@ def _without(
     return kept
 
 
+@functools.lru_cache(maxsize=4096)  # the same history entries are looked at on every change
 def _digest(key: Key) -> str:
     return hashlib.sha256("\x1f".join(key).encode()).hexdigest()[:20]
 
