@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from nija.assembly import build_service
-from nija.audit import AuditLog, records
+from nija.audit import AuditLog, chain, records
 from nija.audit.changes import committed, event_key, kill_event, transition_event
 from nija.audit.reconcile import CHECKPOINT_FILE
 from nija.domain.change import Change
@@ -161,3 +161,26 @@ def test_keys_of_records_and_entries_agree() -> None:
     assert [e.key for e in entries] == [event_key(transition_event(t)), event_key(kill_event(k))]
     assert entries[0].key == ("transition", "2026-01-01T00:00:00+00:00", "OFF", "DRY_RUN")
     assert entries[1].key == ("kill_deactivated", "2026-01-01T00:00:00+00:00")
+
+
+def test_a_change_whose_record_was_torn_is_recovered_under_a_new_number(run: Run, data_dir: Path) -> None:
+    assert run("safe_restore_trading.py", "restore", "--yes").returncode == 0
+    ghost = commit_without_audit(data_dir, TradingState.OFF, "torn record")
+    log = AuditLog(data_dir)
+    last = log.verify().last
+    assert last is not None
+    line = chain.encode(transition_event(ghost), last.seq + 1, last.hash)[0]
+    with log.path.open("ab") as f:
+        f.write(line[: len(line) // 2])  # the power went out in the middle of its write
+    verify = run("nija", "audit", "verify")
+    assert verify.returncode == 5
+    assert "torn record" in verify.stderr
+    assert run("nija", "audit", "reconcile").returncode == 0
+    verdict = log.verify()
+    assert verdict.intact, verdict.problem
+    assert verdict.interrupted == (last.seq + 1,)
+    whole = [r for _, r in records(log.path) if not isinstance(r, Exception)]
+    assert whole[-1].reason == "torn record"
+    assert whole[-1].details["recovered"] == "true"
+    assert whole[-1].seq == last.seq + 2  # the torn record's number is not reused
+    assert run("nija", "audit", "verify").returncode == 0
