@@ -21,7 +21,7 @@ from nija.domain import killswitch, live, recovery
 from nija.domain.change import Change
 from nija.domain.clock import Clock
 from nija.domain.diagnosis import StatusReport, report
-from nija.domain.errors import NijaError, SafetyRefusal, StorageProblem
+from nija.domain.errors import NijaError, SafetyRefusal, StorageProblem, UsageProblem
 from nija.domain.events import Event, EventKind
 from nija.domain.records import KillEvent, KillRecord, Snapshot, TradingRecord, Transition
 from nija.domain.states import TradingState
@@ -75,6 +75,9 @@ class SafetyService:
     listeners: list[Listener] = field(default_factory=list)
     listener_errors: list[str] = field(default_factory=list)
     recorder: Recorder | None = None  # else the audit trail, if any, is one of the listeners
+    # Set when nija.toml is invalid and this service carries on with defaults (diagnosis,
+    # recovery): the live flow must then refuse, since its policy may be what was dropped.
+    config_problem: str | None = None
 
     # -- reading -------------------------------------------------------------------
     def status(self, *, history_items: int = 5) -> StatusReport:
@@ -195,7 +198,7 @@ class SafetyService:
             codes = tuple(i.code for i in inconsistencies if i.code != "FILE_NOT_WRITABLE")
             record = live.request_live(
                 snap,
-                self.policy,
+                self._live_policy(),
                 who,
                 self.clock(),
                 code_hash=hash_code(code),
@@ -228,13 +231,21 @@ class SafetyService:
                 )
             else:
                 record = live.confirm_live(
-                    tx.snapshot, self.policy, who, self.clock(), code_hash=hash_code(code), phrase=phrase
+                    tx.snapshot, self._live_policy(), who, self.clock(), code_hash=hash_code(code), phrase=phrase
                 )
                 outcome = self._commit(tx, Change(trading=record), events)
         if expired is not None:
             raise refusal
         self.publish(Event(EventKind.LIVE_CONFIRMED, who.actor, who.source, phrase, self.clock()))
         return outcome
+
+    def _live_policy(self) -> live.LivePolicy:
+        if self.config_problem is not None:
+            raise UsageProblem(
+                f"Live trading cannot be requested or confirmed while nija.toml is invalid: {self.config_problem}",
+                "Fix nija.toml (its [live] settings decide who may go live), then try again",
+            )
+        return self.policy
 
     def cancel_live(self, who: Who, reason: str = "") -> Outcome:
         with self._changing() as (tx, events):
