@@ -184,3 +184,12 @@ def test_a_change_whose_record_was_torn_is_recovered_under_a_new_number(run: Run
     assert whole[-1].details["recovered"] == "true"
     assert whole[-1].seq == last.seq + 2  # the torn record's number is not reused
     assert run("nija", "audit", "verify").returncode == 0
+
+
+def test_reconcile_says_so_when_the_trail_cannot_be_written(run: Run, data_dir: Path) -> None:
+    commit_without_audit(data_dir, TradingState.DRY_RUN, "unaudited")
+    (data_dir / ".nija_audit.jsonl").mkdir()  # the audit file cannot be opened for writing
+    result = run("nija", "audit", "reconcile")
+    assert result.returncode == 4, result.stdout
+    assert "could not write the audit trail" in result.stderr
+    assert "NOT written" in result.stderr

@@ -13,11 +13,11 @@ from rich.text import Text
 from nija.assembly import build_service
 from nija.audit import AuditLog, AuditRecord, BadLine, Verdict, records
 from nija.audit.changes import Committed
-from nija.audit.errors import AuditChainBroken, AuditIncomplete
+from nija.audit.errors import AuditChainBroken, AuditIncomplete, AuditWriteFailed
 from nija.audit.reconcile import AuditTrail, unaudited
 from nija.audit.since import parse_since
 from nija.cli import render
-from nija.cli.common import EXIT_CODES_HELP, common_options, handles_errors, print_json, warn_listener_errors
+from nija.cli.common import EXIT_CODES_HELP, common_options, handles_errors, print_json
 from nija.domain.errors import StorageProblem
 from nija.domain.events import EventKind
 from nija.domain.records import Snapshot
@@ -90,9 +90,11 @@ def reconcile(data_dir: Path | None, as_json: bool) -> None:
     trail = service.recorder
     assert isinstance(trail, AuditTrail)  # the JSON files of a data directory always get one
     service.reconcile_audit()
-    warn_listener_errors(service)
     if service.listener_errors:
-        sys.exit(StorageProblem.exit_code)
+        raise AuditWriteFailed(
+            "Reconciliation could not write the audit trail: " + "; ".join(service.listener_errors),
+            f"Make {trail.log.directory} writable and check the disk, then run 'nija audit reconcile' again",
+        )
     found = trail.recovered
     if as_json:
         print_json({"recovered": [entry.describe() for entry in found]})
