@@ -193,3 +193,29 @@ def test_reconcile_says_so_when_the_trail_cannot_be_written(run: Run, data_dir: 
     assert result.returncode == 4, result.stdout
     assert "could not write the audit trail" in result.stderr
     assert "NOT written" in result.stderr
+
+
+def test_a_record_deleted_and_the_chain_rewritten_around_it_is_still_found_missing(run: Run, data_dir: Path) -> None:
+    """Someone who can write the data directory can rebuild a consistent chain without a record:
+    the chain then verifies, but the history still names the change."""
+    assert run("emergency_kill_switch.py", "activate", "outage").returncode == 0
+    assert run("emergency_kill_switch.py", "deactivate", "--yes", "fixed").returncode == 0
+    assert run("safe_restore_trading.py", "restore", "--yes").returncode == 0
+    log = AuditLog(data_dir)
+    kept = [r for _, r in records(log.path) if not isinstance(r, Exception)]
+    victim = next(r for r in kept if r.kind == "kill_deactivated")
+    kept.remove(victim)
+    lines, prev = [], chain.GENESIS
+    for seq, r in enumerate(kept, start=1):
+        event = Event(EventKind(r.kind), r.actor, r.source, r.reason, r.timestamp, r.details)
+        line, prev = chain.encode(event, seq, prev)
+        lines.append(line)
+    log.path.write_bytes(b"".join(lines))
+    log.head_path.write_text(json.dumps({"seq": len(kept), "hash": prev}))
+    (data_dir / CHECKPOINT_FILE).unlink()
+    assert log.verify().intact  # the chain alone is fooled
+
+    result = run("nija", "audit", "verify")
+    assert result.returncode == 5
+    assert f"the change kill_deactivated at {victim.time} by" in result.stderr
+    assert "'fixed'" in result.stderr
