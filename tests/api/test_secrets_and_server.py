@@ -98,8 +98,8 @@ def write_config(data_dir: Path, text: str) -> None:
 
 def wrong(address: str | None = None) -> dict[str, str]:
     headers = {"Authorization": "Bearer nija_wrong"}
-    if address is not None:
-        headers["X-Forwarded-For"] = address
+    if address is not None:  # every header a client could claim an address with
+        headers.update({"X-Forwarded-For": address, "X-Real-IP": address, "Forwarded": f"for={address}"})
     return headers
 
 
