@@ -7,17 +7,20 @@ from typing import Any
 
 from nija.bot_report import freshness, read_report
 from nija.domain.diagnosis import report
-from nija.domain.records import TradingRecord
+from nija.domain.records import Snapshot, TradingRecord
 from nija.service import LiveRequest, SafetyService
 from nija.views import outcome_view, status_view
 
 
-def status_payload(service: SafetyService, *, history_items: int = 10, show_store: bool = False) -> dict[str, Any]:
-    """``status_view`` (the CLI's ``--json``) plus the outstanding live request, from one snapshot.
+def status_payload(
+    service: SafetyService, snapshot: Snapshot | None = None, *, history_items: int = 10, show_store: bool = False
+) -> dict[str, Any]:
+    """``status_view`` (the CLI's ``--json``) plus the outstanding live request, from one
+    snapshot (``snapshot``, or a fresh read).
 
     Where the records live (a directory, a database URL with its secrets masked) is for
     admins only (``show_store``): it tells a viewer about hosts, users and paths."""
-    snapshot = service.snapshot()
+    snapshot = snapshot if snapshot is not None else service.snapshot()
     location = service.store.location if show_store else None
     payload = status_view(report(snapshot, service.clock(), history_items=history_items), location)
     pending = snapshot.trading.pending_live if isinstance(snapshot.trading, TradingRecord) else None

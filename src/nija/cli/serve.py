@@ -6,7 +6,6 @@ import errno
 import ipaddress
 import socket
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING
 
 import click
@@ -107,16 +106,7 @@ def _bind(host: str, port: int) -> socket.socket:
 def _run(app: FastAPI, sock: socket.socket, trusted_proxies: tuple[str, ...] = ()) -> None:
     import uvicorn  # imported here: the other commands start without the web stack
 
-    class Server(uvicorn.Server):
-        """Ends the open event streams on SIGINT/SIGTERM: they would otherwise hold the
-        shutdown until its timeout."""
-
-        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-            end_streams = getattr(app.state, "end_streams", None)
-            if end_streams is not None:
-                end_streams()
-            super().handle_exit(sig, frame)
-
+    # sse-starlette ends the open event streams when uvicorn shuts down.
     config = uvicorn.Config(
         app,
         log_level="warning",
@@ -125,7 +115,7 @@ def _run(app: FastAPI, sock: socket.socket, trusted_proxies: tuple[str, ...] = (
         proxy_headers=bool(trusted_proxies),
         forwarded_allow_ips=list(trusted_proxies) if trusted_proxies else None,
     )
-    server = Server(config)
+    server = uvicorn.Server(config)
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled: stopping is a normal end

@@ -10,6 +10,7 @@ from nija.domain.change import Change
 from nija.domain.permission import Permission
 from nija.domain.records import Heartbeat, Snapshot
 from nija.domain.transitions import Who
+from nija.store.changes import ChangeFeed
 
 
 class Transaction(Protocol):
@@ -42,6 +43,9 @@ class Store(Protocol):
         """Make the kill visible to every reader at once, without waiting for the lock."""
 
     def permission_view(self) -> PermissionView: ...
+
+    def changes(self) -> ChangeFeed:
+        """A new feed that wakes when the records may have changed (from any process)."""
 
     def beat(self, heartbeat: Heartbeat) -> None:
         """Record that a bot is alive."""
