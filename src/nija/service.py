@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from nija.audit.changes import kill_event, transition_event
-from nija.domain import killswitch, live, recovery
+from nija.domain import killswitch, live, moves, recovery
 from nija.domain.change import Change
 from nija.domain.clock import Clock
 from nija.domain.diagnosis import StatusReport, report
@@ -150,6 +150,13 @@ class SafetyService:
 
     def reset(self, who: Who, *, expected: recovery.Plan | None = None) -> Outcome:
         return self._run_plan(recovery.plan_reset, who, expected, EventKind.RESET)
+
+    def move(self, target: TradingState, reason: str, who: Who) -> Outcome:
+        """A transition named by its target, OFF or DRY_RUN only (``domain.moves``), for
+        front ends that say "go to X" (nija.compat); the caller's reason is recorded."""
+        with self._changing() as (tx, events):
+            change = moves.move(tx.snapshot, target, reason, who, self.clock())
+            return self._commit(tx, change, events)
 
     def _run_plan(
         self,
