@@ -25,6 +25,7 @@ from nija.domain.errors import NijaError, SafetyRefusal, StorageProblem, UsagePr
 from nija.domain.events import Event, EventKind
 from nija.domain.records import KillEvent, KillRecord, Snapshot, TradingRecord, Transition
 from nija.domain.states import TradingState
+from nija.domain.text import check_reason, printable
 from nija.domain.transitions import Who
 from nija.store.ports import PermissionView, Store, Transaction
 
@@ -104,6 +105,8 @@ class SafetyService:
     # -- kill switch ---------------------------------------------------------------
     def activate_kill(self, reason: str, who: Who) -> Outcome:
         """Raise the kill file first, so every reader sees the kill even if the lock is held."""
+        self._check_reason(reason, "kill switch reason", activating=True)
+        who = _plain(who)
         now = self.clock()
         reason = reason.strip() or killswitch.DEFAULT_ACTIVATION_REASON
         self.store.raise_kill_flag(reason, who, now)
@@ -134,6 +137,8 @@ class SafetyService:
 
     def deactivate_kill(self, reason: str, who: Who, *, expected: str | None = None) -> Outcome:
         """``expected`` (from ``kill_seen``) refuses if another kill arrived since the operator looked."""
+        self._check_reason(reason, "deactivation reason")
+        who = _plain(who)
         with self._changing() as (tx, events):
             if expected is not None and killswitch.seen(tx.snapshot) != expected:
                 raise SafetyRefusal(
@@ -165,6 +170,7 @@ class SafetyService:
         expected: recovery.Plan | None,
         kind: EventKind,
     ) -> Outcome:
+        who = _plain(who)
         with self._changing() as (tx, events):
             plan = planner(tx.snapshot)
             if expected is not None and plan.steps != expected.steps:
@@ -255,6 +261,8 @@ class SafetyService:
         return self.policy
 
     def cancel_live(self, who: Who, reason: str = "") -> Outcome:
+        self._check_reason(reason, "cancellation reason")
+        who = _plain(who)
         with self._changing() as (tx, events):
             record = live.cancel_live(tx.snapshot, who, self.clock(), reason)
             outcome = self._commit(tx, Change(trading=record), events)
@@ -284,6 +292,22 @@ class SafetyService:
             pass
 
     # -- plumbing ------------------------------------------------------------------
+    def _check_reason(self, reason: str, what: str, *, activating: bool = False) -> None:
+        """Refuse free text that could repaint a terminal (invariant 12), for every front end."""
+        try:
+            check_reason(reason, what)
+        except NijaError as exc:
+            if activating:
+                exc.message += f". This request did NOT activate the kill switch; {self._kill_in_force()}"
+            raise
+
+    def _kill_in_force(self) -> str:
+        try:
+            active = self.store.load().kill_active
+        except NijaError as exc:
+            return f"whether a kill is in force could not be read ({exc.message})"
+        return "a kill IS in force (raised earlier)" if active else "no kill is in force"
+
     @contextmanager
     def _changing(self) -> Iterator[tuple[Transaction, list[Event]]]:
         """A store transaction whose events are audited before its lock is released (so the
@@ -360,6 +384,13 @@ class _Events(list[Event]):
     """A transaction's events, and the records as its last commit left them."""
 
     after: Snapshot | None = None
+
+
+def _plain(who: Who) -> Who:
+    """Actors come from token and bot names, refused at creation when unsafe, and from the
+    OS account; whatever slipped through is stored escaped: a kill never waits on a name."""
+    actor = printable(who.actor)
+    return who if actor == who.actor else Who(actor, who.source)
 
 
 def _new_entries(before: object, after: TradingRecord) -> tuple[Transition, ...]:

@@ -219,3 +219,15 @@ def test_a_record_deleted_and_the_chain_rewritten_around_it_is_still_found_missi
     assert result.returncode == 5
     assert f"the change kill_deactivated at {victim.time} by" in result.stderr
     assert "'fixed'" in result.stderr
+
+
+def test_a_missing_change_with_control_characters_is_named_without_them(run: Run, data_dir: Path) -> None:
+    commit_without_audit(data_dir, TradingState.DRY_RUN, "\x1b[2J\x1b[HDRY_RUN, no capital at risk")
+    verify = run("nija", "audit", "verify")
+    assert verify.returncode == 5
+    assert "\x1b" not in verify.stderr
+    assert "no capital at risk" in verify.stderr
+    recovered = run("nija", "audit", "reconcile")
+    assert recovered.returncode == 0
+    assert "\x1b" not in recovered.stdout
+    assert "Recovered: OFF -> DRY_RUN" in recovered.stdout

@@ -20,6 +20,7 @@ from datetime import datetime
 from nija.audit.chain import AuditRecord
 from nija.domain.events import Event, EventKind
 from nija.domain.records import KillAction, KillEvent, KillRecord, Snapshot, TradingRecord, Transition
+from nija.domain.text import printable
 
 Key = tuple[str, ...]
 LEGACY_SLACK_S = 5.0  # an old kill record read the clock moments before or after its entry
@@ -40,9 +41,11 @@ class Committed:
         return transition_event(self.entry) if isinstance(self.entry, Transition) else kill_event(self.entry)
 
     def describe(self) -> str:
+        """One line for messages; free text is neutralised (it may hold control characters)."""
         e = self.event
         what = f"{e.details['from']} -> {e.details['to']}" if e.kind is EventKind.TRANSITION else str(e.kind)
-        return f"{what} at {e.timestamp.isoformat()} by {e.actor} via {e.source} ({e.reason!r}) in the {self.where}"
+        who = f"{printable(e.actor)} via {printable(e.source)} ('{printable(e.reason)}')"
+        return f"{what} at {e.timestamp.isoformat()} by {who} in the {self.where}"
 
 
 def transition_event(t: Transition) -> Event:

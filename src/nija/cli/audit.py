@@ -21,6 +21,7 @@ from nija.cli.common import EXIT_CODES_HELP, common_options, handles_errors, pri
 from nija.domain.errors import StorageProblem
 from nija.domain.events import EventKind
 from nija.domain.records import Snapshot
+from nija.domain.text import json_for_terminal, printable
 from nija.store import JsonFileStore, StoreSelection, config_dir
 from nija.store.lock import exclusive
 
@@ -142,12 +143,15 @@ def show(data_dir: Path | None, as_json: bool, since: str | None, kinds: tuple[s
         click.echo("[", nl=False)
     for line_no, item in records(log.path):
         if isinstance(item, BadLine):
-            click.echo(f"⚠️ {log.path} line {line_no}: {item}; run 'nija audit verify'", err=True)
+            click.echo(printable(f"⚠️ {log.path} line {line_no}: {item}; run 'nija audit verify'"), err=True)
             continue
         if (kinds and item.kind not in kinds) or (cutoff is not None and not _at_or_after(item, cutoff)):
             continue
         if as_json:
-            click.echo(("\n  " if first else ",\n  ") + json.dumps(record_view(item), ensure_ascii=False), nl=False)
+            click.echo(
+                ("\n  " if first else ",\n  ") + json_for_terminal(json.dumps(record_view(item), ensure_ascii=False)),
+                nl=False,
+            )
         else:
             out.print(Text(record_line(item)))
         first = False

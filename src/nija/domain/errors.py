@@ -2,6 +2,7 @@
 
     NijaError (1: unexpected)
     ├── UsageProblem (2)
+    │   └── UnsafeText
     ├── SafetyRefusal (3)
     │   ├── IllegalTransition
     │   ├── KillSwitchActive
@@ -45,6 +46,12 @@ class NijaError(Exception):
 class UsageProblem(NijaError):
     exit_code = 2
     code = "USAGE"
+
+
+class UnsafeText(UsageProblem):
+    """Free text with control characters (escape sequences, bidi overrides): refused at input."""
+
+    code = "UNSAFE_TEXT"
 
 
 class SafetyRefusal(NijaError):
