@@ -33,6 +33,7 @@ from nija.domain.errors import StorageProblem
 from nija.domain.events import Event, EventKind
 from nija.domain.records import Snapshot
 from nija.store.atomic import write_atomic
+from nija.store.record_file import RecordUnreadable, open_regular, read_record
 
 CHECKPOINT_FILE = ".nija_audit.reconciled"
 _KEYED = (EventKind.TRANSITION, EventKind.KILL_ACTIVATED, EventKind.KILL_DEACTIVATED)
@@ -96,10 +97,10 @@ class AuditTrail:
 
     def _load_checkpoint(self) -> _Checkpoint | None:
         try:
-            raw = json.loads(self.checkpoint_path.read_bytes())
+            raw = json.loads(read_record(self.checkpoint_path) or b"")
             audited = Counter({str(k): int(v) for k, v in raw["audited"].items()})
             return _Checkpoint(int(raw["inode"]), int(raw["size"]), audited)
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        except (RecordUnreadable, OSError, ValueError, KeyError, TypeError, AttributeError):
             return None  # no shortcut: the whole log is read once
 
     def _save_checkpoint(self, entries: list[Committed]) -> None:
@@ -143,9 +144,11 @@ def _size(path: Path) -> tuple[int, int]:
 def _records(path: Path, offset: int) -> Iterator[chain.AuditRecord]:
     """Records from byte ``offset`` on (hashes not checked: ``nija audit verify`` does that)."""
     try:
-        stream = path.open("rb", buffering=1 << 20)
+        stream = open_regular(path, buffering=1 << 20)  # a FIFO in its place must not hang
     except FileNotFoundError:
         return
+    except RecordUnreadable as exc:
+        raise OSError(f"the audit log {path} is unreadable ({exc})") from None
     with stream:
         stream.seek(offset)
         for line in stream:
