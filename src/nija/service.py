@@ -1,18 +1,22 @@
 """The one place that loads, applies a domain rule, saves and records.
 
 Every mutating operation runs as: open a store transaction (exclusive across
-processes), apply the rule to the snapshot, commit, then tell the listeners. Listener failures are
-reported and never undo or delay a safety action."""
+processes), apply the rule to the snapshot, commit, write the audit records (still under the
+lock, when the store's history lives beside the audit trail: see ``nija.audit.reconcile``),
+release, then tell the listeners. Listener failures are reported and never undo or delay a
+safety action."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Protocol
 
+from nija.audit.changes import kill_event, transition_event
 from nija.domain import killswitch, live, moves, recovery
 from nija.domain.change import Change
 from nija.domain.clock import Clock
@@ -38,6 +42,15 @@ Listener = Callable[[Event], None]
 # Tells every running bot of the store to stop trading, with no disk write; returns the
 # pids that acknowledged. Used when the kill cannot be written (read-only or full disk).
 BotMessenger = Callable[[str, Who, datetime], tuple[int, ...]]
+
+
+class Recorder(Protocol):
+    """The audit trail, when it can be kept complete: records a transaction's events while
+    its lock is held, after any committed change it finds without a record."""
+
+    def __call__(self, event: Event) -> None: ...
+
+    def record(self, snapshot: Snapshot, events: Sequence[Event]) -> object: ...
 
 
 def system_clock() -> datetime:
@@ -78,6 +91,7 @@ class SafetyService:
     # LiveRequestRefused with the figures, or returns warnings for the operator.
     live_request_checks: list[Callable[[], tuple[str, ...]]] = field(default_factory=list)
     messenger: BotMessenger | None = None
+    recorder: Recorder | None = None  # else the audit trail, if any, is one of the listeners
     # Set when nija.toml is invalid and this service carries on with defaults (diagnosis,
     # recovery): the live flow must then refuse, since its policy may be what was dropped.
     config_problem: str | None = None
@@ -129,8 +143,7 @@ class SafetyService:
             raise self._kill_not_recorded(exc, flag_problem, stopped) from exc
         if flag_problem is not None:
             outcome = replace(outcome, warnings=(*outcome.warnings, _flag_warning(flag_problem, stopped)))
-        if change.kill is not None:  # else a process that saw its flag recorded (and published) it
-            self.publish(Event(EventKind.KILL_ACTIVATED, who.actor, who.source, reason, now))
+        # No publish here: every new kill-history entry is audited and announced by _commit.
         return outcome
 
     def _kill_not_recorded(
@@ -190,11 +203,8 @@ class SafetyService:
             change = killswitch.adopt(tx.snapshot, who, now)
             if change.is_empty:
                 return None
-            outcome = self._commit(tx, change, events)
-            cause = change.kill.last_activation if change.kill is not None else None
-        why = cause.reason if cause is not None else "kill file found"
-        self.publish(Event(EventKind.KILL_ACTIVATED, who.actor, who.source, why, now))
-        return outcome
+            # Its kill-history entry is audited and announced by _commit, like every change.
+            return self._commit(tx, change, events)
 
     def adopt_quietly(self, who: Who) -> str | None:
         """Adopt for a command that only looks (status): never waits long, never fails.
@@ -223,10 +233,7 @@ class SafetyService:
                     code="STATE_CHANGED",
                 )
             change = killswitch.deactivate(tx.snapshot, reason, who, self.clock())
-            outcome = self._commit(tx, change, events)
-        if not change.is_empty:
-            self.publish(Event(EventKind.KILL_DEACTIVATED, who.actor, who.source, reason.strip(), self.clock()))
-        return outcome
+            return self._commit(tx, change, events)
 
     # -- recovery ------------------------------------------------------------------
     def restore(self, who: Who, *, expected: recovery.Plan | None = None) -> Outcome:
@@ -368,6 +375,13 @@ class SafetyService:
         events.append(Event(EventKind.LIVE_EXPIRED, who.actor, who.source, "confirmation window expired", self.clock()))
         return outcome
 
+    def reconcile_audit(self) -> None:
+        """Append the audit records of committed changes that have none (a process killed
+        between its commit and its audit), marked as recovered. Every transaction does this
+        too; this runs one that changes nothing."""
+        with self._changing():
+            pass
+
     # -- plumbing ------------------------------------------------------------------
     def _check_reason(self, reason: str, what: str, *, activating: bool = False) -> None:
         """Refuse free text that could repaint a terminal (invariant 12), for every front end."""
@@ -387,14 +401,28 @@ class SafetyService:
 
     @contextmanager
     def _changing(self, *, timeout_s: float | None = None) -> Iterator[tuple[Transaction, list[Event]]]:
-        """A store transaction whose events reach the listeners only once it has committed
-        and released its lock: no audit entry for a change that never happened, and no
-        listener I/O while other processes wait for the lock."""
-        events: list[Event] = []
+        """A store transaction whose events are audited before its lock is released (so the
+        next lock holder can tell a change in flight from one whose process died) and reach
+        the other listeners only afterwards: no listener I/O while other processes wait."""
+        events = _Events()
         with self.store.transaction(timeout_s=timeout_s) as tx:
-            yield tx, events
+            try:
+                yield tx, events
+            except BaseException:
+                if events:  # committed before the failure: the change happened, so record it
+                    self._record(events.after or tx.snapshot, events)
+                raise
+            self._record(events.after or tx.snapshot, events)
         for event in events:
-            self.publish(event)
+            self._notify(event)
+
+    def _record(self, snapshot: Snapshot, events: list[Event]) -> None:
+        if self.recorder is None:
+            return
+        try:
+            self.recorder.record(snapshot, events)
+        except Exception as exc:  # noqa: BLE001 - the audit never blocks a safety action
+            self.listener_errors.append(f"{getattr(self.recorder, '__name__', 'audit')}: {exc}")
 
     def _commit(
         self, tx: Transaction, change: Change, events: list[Event], *, warnings: tuple[str, ...] = ()
@@ -408,17 +436,13 @@ class SafetyService:
             kill_flag=False if change.clear_kill_flag else before.kill_flag,
         )
         outcome = self._outcome(before, after, change.messages, warnings)
-        for transition in outcome.transitions:
-            events.append(
-                Event(
-                    EventKind.TRANSITION,
-                    transition.actor,
-                    transition.source,
-                    transition.reason,
-                    transition.timestamp,
-                    {"from": transition.from_state, "to": transition.to_state},
-                )
-            )
+        if isinstance(events, _Events) and not change.is_empty:
+            events.after = after
+        # One record per history entry, with the entry's own time: the audit can be checked
+        # against the histories (nija.audit.changes).
+        events.extend(transition_event(t) for t in outcome.transitions)
+        if isinstance(after.kill, KillRecord) and after.kill is not before.kill:
+            events.extend(kill_event(k) for k in _new_kill_entries(before.kill, after.kill))
         return outcome
 
     def _outcome(
@@ -430,12 +454,27 @@ class SafetyService:
         return Outcome(before.state, after.state, after.kill_active, new, messages, warnings)
 
     def publish(self, event: Event) -> None:
-        """Tell every listener (audit, notifications, metrics, event stream) about an event."""
+        """Tell the audit trail and every listener (notifications, metrics, event stream) about
+        an event that is not part of a store transaction."""
+        if self.recorder is not None:
+            self._deliver(self.recorder, event)
+        self._notify(event)
+
+    def _notify(self, event: Event) -> None:
         for listener in self.listeners:
-            try:
-                listener(event)
-            except Exception as exc:  # noqa: BLE001 - a listener never blocks a safety action
-                self.listener_errors.append(f"{getattr(listener, '__name__', listener)}: {exc}")
+            self._deliver(listener, event)
+
+    def _deliver(self, listener: Listener, event: Event) -> None:
+        try:
+            listener(event)
+        except Exception as exc:  # noqa: BLE001 - a listener never blocks a safety action
+            self.listener_errors.append(f"{getattr(listener, '__name__', listener)}: {exc}")
+
+
+class _Events(list[Event]):
+    """A transaction's events, and the records as its last commit left them."""
+
+    after: Snapshot | None = None
 
 
 def _flag_warning(problem: StorageProblem, stopped: tuple[int, ...]) -> str:
@@ -458,6 +497,13 @@ def _new_entries(before: object, after: TradingRecord) -> tuple[Transition, ...]
         return after.history
     known = set(map(id, before.history))
     return tuple(t for t in after.history if id(t) not in known)
+
+
+def _new_kill_entries(before: object, after: KillRecord) -> tuple[KillEvent, ...]:
+    if not isinstance(before, KillRecord):
+        return after.history
+    known = set(map(id, before.history))
+    return tuple(k for k in after.history if id(k) not in known)
 
 
 def hash_code(code: str) -> str:

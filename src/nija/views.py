@@ -9,7 +9,7 @@ from nija.domain.records import KillEvent, Transition
 from nija.service import Outcome
 
 
-def status_view(report: StatusReport, location: str) -> dict[str, Any]:
+def status_view(report: StatusReport, location: str | None) -> dict[str, Any]:
     activation = report.last_activation if report.kill_active else None
     beat = report.heartbeat
     return {

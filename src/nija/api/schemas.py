@@ -78,7 +78,10 @@ class StatusOut(_Out):
     bot: BotOut
     inconsistencies: list[InconsistencyOut]
     recent_history: list[TransitionOut]
-    store: str
+    store: str | None = Field(
+        description="Where the records live (passwords masked): admins only; null for other roles "
+        "and on the event stream"
+    )
     checked_at: str
     pending_live: PendingLiveOut | None = Field(
         description="The outstanding live request (LIVE_PENDING_CONFIRMATION only); its code is never shown again"

@@ -87,7 +87,7 @@ class StatusView(_View):
     bot: BotView
     inconsistencies: tuple[IssueView, ...] = ()
     recent_history: tuple[TransitionView, ...] = ()
-    store: str
+    store: str | None = None  # admins only over the API
     checked_at: datetime
 
 

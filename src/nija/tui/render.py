@@ -158,7 +158,8 @@ def snapshot(frame: Frame, now: datetime) -> str:
     """One plain-text frame for scripts and cron: no colour, at most 80 columns."""
     status = frame.status
     checked = f"checked {when(status.checked_at)}"
-    head = f"NIJA control center: {status.store}"[: WIDTH - len(checked) - 1]
+    where = status.store or "(store location: admins only)"
+    head = f"NIJA control center: {where}"[: WIDTH - len(checked) - 1]
     sections = [
         Text(head.ljust(WIDTH - len(checked)) + checked),
         Text(RULE),
