@@ -9,10 +9,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from nija.domain import live_auth
+from nija.domain.events import Event, EventKind
 from nija.domain.live_auth import LiveRefusal, LiveVerifier
 from nija.domain.permission import PermissionCode, decide
 from nija.domain.records import Heartbeat, LiveGrant, PendingLive, Snapshot, TradingRecord, Transition
 from nija.domain.states import Mode, TradingState
+from nija.notify.message import message_for
+from nija.notify.settings import NotificationSettings
 from nija.store import codec
 
 S = TradingState
@@ -153,3 +156,12 @@ def test_a_heartbeat_with_a_bad_dry_run_time_is_no_heartbeat(bad: str) -> None:
     ).encode()
     with pytest.raises(codec.DecodeError):
         codec.decode_heartbeat(raw)
+
+
+@pytest.mark.parametrize("kind", [EventKind.LIVE_NOT_VERIFIED, EventKind.LIVE_WRONG_CODE])
+def test_live_incidents_are_notified_by_default_with_their_own_title(kind: EventKind) -> None:
+    assert kind in NotificationSettings().events
+    message = message_for(Event(kind, "bot@h", "AUTO_LIVE_NOT_VERIFIED", "restored backup", NOW), "/data")
+    assert "NIJA" in message.title
+    assert message.title != f"NIJA {kind}"
+    assert "restored backup" in message.body

@@ -4,11 +4,12 @@ stable code, what it means and how to fix it (DESIGN.md section 4)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from nija.domain.killswitch import seen
 from nija.domain.permission import Permission, decide, not_verified, reached_live_by_confirmation
 from nija.domain.records import (
+    HEARTBEAT_MAX_AGE,
     Heartbeat,
     KillEvent,
     KillRecord,
@@ -21,7 +22,6 @@ from nija.domain.states import Mode, TradingState
 from nija.domain.transitions import DEACTIVATE_HINT
 
 RESTORE = "python safe_restore_trading.py restore"
-HEARTBEAT_MAX_AGE = timedelta(seconds=15)
 
 
 @dataclass(frozen=True, slots=True)
