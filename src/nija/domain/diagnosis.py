@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from nija.domain import records
 from nija.domain.killswitch import seen
 from nija.domain.permission import Permission, decide, not_verified, reached_live_by_confirmation
 from nija.domain.records import (
-    HEARTBEAT_MAX_AGE,
     Heartbeat,
     KillEvent,
     KillRecord,
@@ -22,6 +22,7 @@ from nija.domain.states import Mode, TradingState
 from nija.domain.transitions import DEACTIVATE_HINT
 
 RESTORE = "python safe_restore_trading.py restore"
+HEARTBEAT_MAX_AGE = records.HEARTBEAT_MAX_AGE  # one figure for status and live requests
 
 
 @dataclass(frozen=True, slots=True)
