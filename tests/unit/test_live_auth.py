@@ -165,3 +165,16 @@ def test_live_incidents_are_notified_by_default_with_their_own_title(kind: Event
     assert "NIJA" in message.title
     assert message.title != f"NIJA {kind}"
     assert "restored backup" in message.body
+
+
+@pytest.mark.parametrize("odd", ["é" * 32, "\ud800" * 32, ""])
+def test_odd_text_in_a_grant_is_refused_not_a_crash(odd: str) -> None:
+    verifier = LiveVerifier(RUN)
+    verifier.observe(pending())
+    record = confirmed()
+    assert record.live_grant is not None
+    for grant in (replace(record.live_grant, run_id=odd), replace(record.live_grant, proof=odd)):
+        permission = decide(Snapshot(trading=replace(record, live_grant=grant)), verifier)
+        assert permission.code == PermissionCode.LIVE_NOT_VERIFIED
+    assert not live_auth.opens(odd or "x", "\ud800")
+    assert live_auth.proof("n", "\ud800é") != live_auth.proof("n", "")
