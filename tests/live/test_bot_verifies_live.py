@@ -208,3 +208,25 @@ def test_the_cli_actor_comes_from_the_uid_not_the_environment(data_dir: Path, sp
     last = json.loads(nija(data_dir, "history", "--json").stdout)
     text = json.dumps(last)
     assert "somebody-else" not in text
+
+
+def test_a_request_needs_a_bot_running_in_dry_run_for_the_minimum_of_its_own_time(data_dir: Path) -> None:
+    (data_dir / "nija.toml").write_text("[live]\nmin_dry_run_minutes = 60\n")
+    assert nija(data_dir, "restore", "--yes").returncode == 0
+    before = (data_dir / STATE).read_bytes()
+    no_bot = nija(data_dir, "live", "request", "--json", env=CREDENTIALS)
+    assert no_bot.returncode == 3
+    assert json.loads(no_bot.stdout)["error"]["code"] == "NO_BOT_RUNNING"
+    bot = BotProcess(data_dir)
+    try:
+        alive_run(lambda: file_heartbeat(data_dir))
+        too_short = nija(data_dir, "live", "request", "--json", env=CREDENTIALS)
+        assert too_short.returncode == 3
+        error = json.loads(too_short.stdout)["error"]
+        assert error["code"] == "DRY_RUN_TOO_SHORT"
+        assert "the running bot has run" in error["message"]
+    finally:
+        bot.stop()
+    stopped = nija(data_dir, "live", "request", "--json", env=CREDENTIALS)  # its last beat says "stopped"
+    assert json.loads(stopped.stdout)["error"]["code"] == "NO_BOT_RUNNING"
+    assert (data_dir / STATE).read_bytes() == before  # every refusal wrote nothing
