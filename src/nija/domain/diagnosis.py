@@ -240,9 +240,9 @@ def _live_not_verified(snapshot: Snapshot, bot_alive: bool) -> list[Inconsistenc
             "is denied and the bot raises the kill switch (a restored or edited live state is an incident)",
             LIVE_NOT_VERIFIED_FIX,
             (
-                "• The state says LIVE_ACTIVE",
-                "• But the running bot never confirmed it for its own run",
-                "• No live order is placed",
+                "• A LIVE_ACTIVE state appeared under the running bot",
+                f"• The bot cannot verify it: {detail}",
+                "• Every order is denied and the kill switch is raised",
             ),
         )
     ]
