@@ -233,16 +233,18 @@ def _live_not_verified(snapshot: Snapshot, bot_alive: bool) -> list[Inconsistenc
             return []  # made for this run: the bot verifies it (or refuses and says so) within a beat
     else:
         return []
+    kill = "the kill switch is ACTIVE" if snapshot.kill_active else "the kill switch is NOT active yet"
     return [
         Inconsistency(
             "LIVE_NOT_VERIFIED",
             f"A LIVE_ACTIVE state was found that the running bot cannot verify ({detail}); every order "
-            "is denied and the bot raises the kill switch (a restored or edited live state is an incident)",
+            f"is denied, the bot raises the kill switch on it, and {kill} (a restored or edited live "
+            "state is an incident)",
             LIVE_NOT_VERIFIED_FIX,
             (
                 "• A LIVE_ACTIVE state appeared under the running bot",
                 f"• The bot cannot verify it: {detail}",
-                "• Every order is denied and the kill switch is raised",
+                f"• Every order is denied; {kill}",
             ),
         )
     ]
