@@ -8,6 +8,7 @@ from datetime import datetime
 
 from nija.domain import records
 from nija.domain.killswitch import seen
+from nija.domain.live_auth import KNOWN_REFUSALS
 from nija.domain.permission import Permission, decide, not_verified, reached_live_by_confirmation
 from nija.domain.records import (
     Heartbeat,
@@ -222,7 +223,9 @@ def _live_not_verified(snapshot: Snapshot, bot_alive: bool) -> list[Inconsistenc
         return []
     trading = snapshot.trading
     if beat.live_refused:
-        detail = beat.live_refused
+        # Heartbeats are files anyone with the directory can write: show only NIJA's own texts.
+        known = beat.live_refused in KNOWN_REFUSALS
+        detail = beat.live_refused if known else "the running bot refused a LIVE_ACTIVE it could not verify"
     elif isinstance(trading, TradingRecord) and trading.current_state is TradingState.LIVE_ACTIVE:
         grant = trading.live_grant
         if grant is None:
