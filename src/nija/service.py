@@ -8,7 +8,7 @@ safety action."""
 
 from __future__ import annotations
 
-import hashlib
+import base64
 import secrets
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from nija.audit.changes import kill_event, transition_event
-from nija.domain import killswitch, live, moves, recovery
+from nija.domain import killswitch, live, live_auth, moves, recovery
 from nija.domain.change import Change
 from nija.domain.clock import Clock
 from nija.domain.diagnosis import StatusReport, report
@@ -25,6 +25,7 @@ from nija.domain.errors import (
     KillFileNotWritten,
     KillNotOnDisk,
     KillNotRecorded,
+    LiveRequestRefused,
     LockTimeout,
     NijaError,
     SafetyRefusal,
@@ -75,9 +76,10 @@ class Outcome:
 
 @dataclass(frozen=True, slots=True)
 class LiveRequest:
-    code: str  # shown once; only its hash is stored
+    code: str  # shown once; only a commitment to it is stored
     expires_at: datetime
     outcome: Outcome
+    run: str = ""  # the bot run it was made for (a prefix of its id)
 
 
 @dataclass
@@ -292,21 +294,18 @@ class SafetyService:
 
     # -- live trading --------------------------------------------------------------
     def request_live(self, who: Who, *, credentials_configured: bool) -> LiveRequest:
-        exchange_warnings = tuple(w for check in self.live_request_checks for w in check())  # may refuse
-        code = secrets.token_hex(4).upper()
+        """Granted to the bot running in DRY_RUN: the request names its run and a fresh nonce."""
+        code = new_code()
+        nonce = secrets.token_hex(16)
+        exchange_warnings: tuple[str, ...] = ()
+        if self.live_request_checks:
+            # The exchange's side (what the running bot read) only once the bot itself may
+            # go: the first refusal an operator sees is the most basic one. Outside the
+            # transaction (the checks read the store); the transaction decides again.
+            self._request(self.snapshot(), who, code, nonce, credentials_configured)
+            exchange_warnings = tuple(w for check in self.live_request_checks for w in check())  # may refuse
         with self._changing() as (tx, events):
-            snap = tx.snapshot
-            inconsistencies = report(snap, self.clock(), history_items=0).inconsistencies
-            codes = tuple(i.code for i in inconsistencies if i.code != "FILE_NOT_WRITABLE")
-            record = live.request_live(
-                snap,
-                self._live_policy(),
-                who,
-                self.clock(),
-                code_hash=hash_code(code),
-                credentials_configured=credentials_configured,
-                inconsistency_codes=codes,
-            )
+            record = self._request(tx.snapshot, who, code, nonce, credentials_configured)
             outcome = self._commit(tx, Change(trading=record), events)
         pending = record.pending_live
         assert pending is not None
@@ -317,31 +316,93 @@ class SafetyService:
                 who.source,
                 "live requested",
                 self.clock(),
-                {"expires_at": pending.expires_at.isoformat()},
+                {"expires_at": pending.expires_at.isoformat(), "run": live.short_run(pending.run_id)},
             )
         )
         if exchange_warnings:
             outcome = replace(outcome, warnings=outcome.warnings + exchange_warnings)
-        return LiveRequest(code, pending.expires_at, outcome)
+        return LiveRequest(code, pending.expires_at, outcome, live.short_run(pending.run_id))
+
+    def _request(self, snap: Snapshot, who: Who, code: str, nonce: str, credentials_configured: bool) -> TradingRecord:
+        """The domain's live request on ``snap`` (pure: raises its refusal, writes nothing)."""
+        inconsistencies = report(snap, self.clock(), history_items=0).inconsistencies
+        return live.request_live(
+            snap,
+            self._live_policy(),
+            who,
+            self.clock(),
+            code_hash=live_auth.commitment(live_auth.proof(nonce, code)),
+            nonce=nonce,
+            credentials_configured=credentials_configured,
+            inconsistency_codes=tuple(i.code for i in inconsistencies if i.code != "FILE_NOT_WRITABLE"),
+        )
 
     def confirm_live(self, code: str, phrase: str, who: Who) -> Outcome:
+        """A wrong code is counted on the request (recorded, then refused); the
+        ``MAX_WRONG_CODES``-th cancels the request. Every refusal leaves the transaction
+        first, so what was counted is committed on every store."""
+        refusal: NijaError | None = None
         with self._changing() as (tx, events):
             expired = self._expire(tx, who, events)
             if expired is not None:
                 refusal = SafetyRefusal(
                     "The live request has expired and cannot be confirmed; the bot is back in DRY_RUN",
                     "Request live trading again",
-                    code="PENDING_CONFIRMATION_EXPIRED",
+                    code=live.LiveCode.PENDING_CONFIRMATION_EXPIRED,
                 )
             else:
-                record = live.confirm_live(
-                    tx.snapshot, self._live_policy(), who, self.clock(), code_hash=hash_code(code), phrase=phrase
-                )
-                outcome = self._commit(tx, Change(trading=record), events)
-        if expired is not None:
+                try:
+                    record = live.confirm_live(
+                        tx.snapshot, self._live_policy(), who, self.clock(), code=code, phrase=phrase
+                    )
+                except LiveRequestRefused as exc:
+                    if exc.code != live.LiveCode.WRONG_CODE:
+                        raise
+                    refusal = self._count_wrong_code(tx, who, events)
+                else:
+                    outcome = self._commit(tx, Change(trading=record), events)
+        if refusal is not None:
             raise refusal
         self.publish(Event(EventKind.LIVE_CONFIRMED, who.actor, who.source, phrase, self.clock()))
         return outcome
+
+    def _count_wrong_code(self, tx: Transaction, who: Who, events: list[Event]) -> LiveRequestRefused:
+        record = tx.snapshot.trading
+        assert isinstance(record, TradingRecord)
+        updated, count, cancelled = live.count_wrong_code(record, who, self.clock())
+        self._commit(tx, Change(trading=updated), events)
+        limit = live_auth.MAX_WRONG_CODES
+        events.append(
+            Event(
+                EventKind.LIVE_WRONG_CODE,
+                who.actor,
+                who.source,
+                f"wrong confirmation code {count} of {limit}",
+                self.clock(),
+                {"count": str(count), "limit": str(limit)},
+            )
+        )
+        if cancelled:
+            events.append(
+                Event(
+                    EventKind.LIVE_CANCELLED,
+                    who.actor,
+                    who.source,
+                    f"cancelled after {count} wrong confirmation codes",
+                    self.clock(),
+                )
+            )
+            return LiveRequestRefused(
+                f"Wrong confirmation code ({count} of {limit}): the live request is cancelled and the bot "
+                "is back in DRY_RUN",
+                "Find out who tried the wrong codes; request live trading again if it is still intended",
+                code=live.LiveCode.TOO_MANY_WRONG_CODES,
+            )
+        return LiveRequestRefused(
+            f"Wrong confirmation code ({count} of {limit}; the request is cancelled after {limit})",
+            "Use the code returned by the live request",
+            code=live.LiveCode.WRONG_CODE,
+        )
 
     def _live_policy(self) -> live.LivePolicy:
         if self.config_problem is not None:
@@ -506,8 +567,10 @@ def _new_kill_entries(before: object, after: KillRecord) -> tuple[KillEvent, ...
     return tuple(k for k in after.history if id(k) not in known)
 
 
-def hash_code(code: str) -> str:
-    return hashlib.sha256(code.strip().upper().encode()).hexdigest()
+def new_code() -> str:
+    """80 random bits, shown as four groups of four base32 characters."""
+    text = base64.b32encode(secrets.token_bytes(live_auth.CODE_BYTES)).decode()
+    return "-".join(text[i : i + 4] for i in range(0, len(text), 4))
 
 
-__all__ = ["LiveRequest", "NijaError", "Outcome", "SafetyService", "hash_code", "system_clock"]
+__all__ = ["LiveRequest", "NijaError", "Outcome", "SafetyService", "new_code", "system_clock"]

@@ -7,6 +7,7 @@ from typing import Any
 
 from nija.bot_report import freshness, read_report
 from nija.domain.diagnosis import report
+from nija.domain.live import short_run
 from nija.domain.records import Snapshot, TradingRecord
 from nija.kill_receipt import read_receipt, receipt_view
 from nija.service import LiveRequest, SafetyService
@@ -35,6 +36,14 @@ def status_payload(
             "requested_by": pending.requested_by,
             "requested_at": pending.requested_at.isoformat(),
             "expires_at": pending.expires_at.isoformat(),
+            "run": short_run(pending.run_id) if pending.run_id else None,
+            "acknowledged": bool(
+                pending.nonce
+                and snapshot.heartbeat is not None
+                and snapshot.heartbeat.run_id == pending.run_id
+                and snapshot.heartbeat.seen_nonce == pending.nonce
+            ),
+            "wrong_codes": pending.wrong_codes,
         }
         if pending is not None and payload["state"] == "LIVE_PENDING_CONFIRMATION"
         else None
@@ -58,4 +67,9 @@ def runtime_payload(data_dir: Path, service: SafetyService, *, stale_after_s: fl
 
 
 def live_request_view(result: LiveRequest) -> dict[str, Any]:
-    return {"code": result.code, "expires_at": result.expires_at.isoformat(), "outcome": outcome_view(result.outcome)}
+    return {
+        "code": result.code,
+        "expires_at": result.expires_at.isoformat(),
+        "run": result.run,
+        "outcome": outcome_view(result.outcome),
+    }

@@ -54,3 +54,7 @@ class LatchedView:
                 f"a kill sent directly (not on disk: it could not be written): {reason}",
             )
         return self._inner.check()
+
+    def __getattr__(self, name: str) -> object:
+        # The store's own view may offer more (wait_confirmed, close on PostgreSQL).
+        return getattr(self._inner, name)

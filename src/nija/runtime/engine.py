@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import secrets
 import socket
 import threading
 import time
@@ -21,7 +22,9 @@ from nija.bot_report import BotReport, Notice, OpenOrder, OutageReport, Pnl, Pos
 from nija.config import NijaConfig
 from nija.domain.errors import NijaError, StorageProblem
 from nija.domain.events import Event, EventKind
-from nija.domain.permission import Permission
+from nija.domain.live import short_run
+from nija.domain.live_auth import LiveVerifier
+from nija.domain.permission import Permission, PermissionCode
 from nija.domain.records import Heartbeat, KillRecord
 from nija.domain.states import Mode, TradingState
 from nija.domain.text import printable
@@ -36,6 +39,7 @@ from nija.runtime.brokers.paper import PaperBroker
 from nija.runtime.candles import Candle
 from nija.runtime.controls import ControlChain, DataQuality, GateControls, ReferenceBook
 from nija.runtime.direct_kill import DirectKill, LatchedView
+from nija.runtime.dry_run import DryRunClock
 from nija.runtime.feeds import Freshness
 from nija.runtime.gate import OrderGate
 from nija.runtime.orders import Order, OrderRequest, PlaceResult
@@ -101,8 +105,12 @@ class Bot:
             brokers[Mode.LIVE] = live_broker
         self.live = live_broker
         self.direct_kill = DirectKill()  # a kill sent straight here when the disk could not take it
+        # This run's identity for live authorization: drawn here, never stored by the bot
+        # except in its heartbeat; what it saw pending lives only in this process.
+        self.verifier = LiveVerifier(secrets.token_urlsafe(24))
+        self.view = LatchedView(service.store.permission_view(self.verifier), self.direct_kill)
         self.gate = OrderGate(
-            LatchedView(service.store.permission_view(), self.direct_kill),
+            self.view,
             brokers,
             vetoes=[self._unrecorded_kill_veto, self.freshness.veto, OrderLimits(config.risk)],
             controls=GateControls(self.controls, self.references),
@@ -129,7 +137,7 @@ class Bot:
         self._next_record_try = 0.0
         self._watcher = StateWatcher(
             service.store.changes,
-            LatchedView(service.store.permission_view(), self.direct_kill),
+            self.view,
             self._on_permission,
             self._tick,
         )
@@ -146,6 +154,10 @@ class Bot:
         if self._metrics is not None:
             self._metrics.watch_controls(self.controls.figures)
         self.state_at_start = TradingState.OFF
+        self.restart_rule_from: TradingState | None = None
+        self.dry_run = DryRunClock()
+        self._beat_generation = -1
+        self._live_incident = False
         self.outage = OutageTracker(
             config.bot.outage_cancel_after_s, wall=lambda: datetime.now(UTC), mono=time.monotonic
         )
@@ -161,12 +173,13 @@ class Bot:
             self._resume_daily_caps()
         # The database unreachable at start refuses the run (exit 4) right here; later
         # outages are ridden out fail closed. Let the view confirm before the watcher looks.
-        wait_confirmed = getattr(self.service.store.permission_view(), "wait_confirmed", None)
+        wait_confirmed = getattr(self.view, "wait_confirmed", None)  # the view this bot trades through
         if wait_confirmed is not None:
             wait_confirmed(10.0)
         outcome = self.service.on_bot_start(self.who)
         self.state_at_start = outcome.after
         if outcome.changed:
+            self.restart_rule_from = outcome.before
             self.alert("RESTART_RULE", f"{outcome.before} -> {outcome.after}: a restart never resumes live trading")
         self._adopter.check()
         self.paper.begin_run()
@@ -342,10 +355,22 @@ class Bot:
             kill_receipt_missed=self.receipts.missed_deadline,
         )
         self.paper.close()
+        close_view = getattr(self.view, "close", None)
+        if close_view is not None:
+            close_view()
         return summary
 
     def _notes(self, end: TradingState | None) -> tuple[str, ...]:
         notes: list[str] = []
+        if self.restart_rule_from is not None:
+            notes.append(
+                f"The state was {self.restart_rule_from} when this run started; it was turned OFF because a "
+                "live confirmation is bound to the bot run it was given to, and a new run never trades on "
+                "an old one. To trade live: 'nija restore' (DRY_RUN), keep the bot running in DRY_RUN, then "
+                "'nija live request' and confirm while it runs."
+            )
+        if self.verifier.refused:
+            notes.append(f"A LIVE_ACTIVE state this run could not verify was refused: {self.verifier.refused}.")
         if self.state_at_start is TradingState.OFF and self.gate.placed == 0:
             notes.append(
                 f"Trading is OFF: no orders were placed. To simulate trading, enter DRY_RUN with "
@@ -397,7 +422,40 @@ class Bot:
             elif not self.reaction.kill.active:
                 self.kill_complete.clear()
                 self._kill_adopted = False
+            self.dry_run.saw(permission.code)
             self._adopt_kill_file()
+            self._refuse_unverified_live(permission)
+
+    def _refuse_unverified_live(self, permission: Permission) -> None:
+        """A LIVE_ACTIVE this run cannot verify (a restored backup, a copy, an edit, another
+        bot's confirmation) is an incident: it is denied, recorded, notified, and the kill
+        switch is raised so that people look before anything trades again."""
+        if permission.code != PermissionCode.LIVE_NOT_VERIFIED:
+            if not self.verifier.refused:
+                self._live_incident = False
+            return
+        if self._live_incident:
+            return
+        self._live_incident = True
+        detail = self.verifier.refused or permission.reason
+        self.service.publish(
+            Event(
+                EventKind.LIVE_NOT_VERIFIED,
+                self.who.actor,
+                "AUTO_LIVE_NOT_VERIFIED",
+                detail,
+                datetime.now(UTC),
+                {"code": PermissionCode.LIVE_NOT_VERIFIED, "run": short_run(self.verifier.run_id)},
+            )
+        )
+        self._next_beat = 0.0  # publish the refusal at once (status shows it)
+        self._trip(
+            Trigger(
+                "LIVE_NOT_VERIFIED",
+                f"The running bot (run {short_run(self.verifier.run_id)}) refused a LIVE_ACTIVE it cannot "
+                f"verify: {detail}",
+            )
+        )
 
     def _track_outage(self, permission: Permission) -> OutageRecord | None:
         before = self.outage.current
@@ -493,7 +551,7 @@ class Bot:
         self._kill_adopted = self._adopter.problem is None
 
     def _permission(self) -> Permission:
-        return LatchedView(self.service.store.permission_view(), self.direct_kill).check()
+        return self.view.check()  # the bot's own verifying view, behind its direct-kill latch
 
     def _on_direct_kill(self, message: KillMessage) -> dict[str, object]:
         """A kill that could not be written to disk, sent straight here: stop trading now,
@@ -530,7 +588,7 @@ class Bot:
         reason = printable(trigger.reason, multi_line=True)
         self.alert(trigger.source, reason)
         self._kill_adopted = True  # recorded right here, with the figures
-        who = Who(self.who.actor, trigger.source)
+        who = Who(self.who.actor, trigger.source, self.who.principal)
         try:
             self.service.activate_kill(reason, who)
         except StorageProblem as exc:
@@ -575,15 +633,30 @@ class Bot:
     def _tick(self) -> None:
         self._record_direct_kill()
         now = time.monotonic()
-        if now >= self._next_beat:
+        self.dry_run.tick(now)
+        # A new acknowledgment or verdict is published at once: confirm waits for it.
+        if now >= self._next_beat or self.verifier.generation != self._beat_generation:
             self._next_beat = now + self.config.bot.heartbeat_s
+            self._beat_generation = self.verifier.generation
             self._storing("HEARTBEAT_FAILED", lambda: self.service.store.beat(self._heartbeat(stopped=False)))
             self._record_unrecorded_kill()
         if now >= self._next_report:
             self.write_report()
 
     def _heartbeat(self, *, stopped: bool) -> Heartbeat:
-        return Heartbeat(os.getpid(), socket.gethostname(), datetime.now(UTC), self._started, stopped=stopped)
+        verifier = self.verifier
+        return Heartbeat(
+            os.getpid(),
+            socket.gethostname(),
+            datetime.now(UTC),
+            self._started,
+            stopped=stopped,
+            run_id=verifier.run_id,
+            dry_run_s=self.dry_run.seconds,
+            seen_nonce=verifier.seen_nonce,
+            live_nonce=verifier.live_nonce,
+            live_refused=verifier.refused,
+        )
 
     def write_report(self) -> None:
         self._next_report = time.monotonic() + self.config.bot.report_s

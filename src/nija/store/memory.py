@@ -10,6 +10,7 @@ from datetime import datetime
 
 from nija.domain.change import Change
 from nija.domain.errors import SafetyRefusal
+from nija.domain.live_auth import LiveVerifier
 from nija.domain.permission import Permission, decide
 from nija.domain.records import Heartbeat, KillAction, KillEvent, KillFlag, KillFlagKind, Snapshot
 from nija.domain.transitions import Who
@@ -53,8 +54,8 @@ class MemoryStore:
     def changes(self) -> SignalFeed:
         return SignalFeed(self._changed)
 
-    def permission_view(self) -> _MemoryPermissionView:
-        return _MemoryPermissionView(self)
+    def permission_view(self, verifier: LiveVerifier | None = None) -> _MemoryPermissionView:
+        return _MemoryPermissionView(self, verifier)
 
     def beat(self, heartbeat: Heartbeat) -> None:
         with self._lock:
@@ -93,8 +94,12 @@ class _MemoryTransaction:
 
 
 class _MemoryPermissionView:
-    def __init__(self, store: MemoryStore) -> None:
+    def __init__(self, store: MemoryStore, verifier: LiveVerifier | None) -> None:
         self._store = store
+        self._verifier = verifier
 
     def check(self) -> Permission:
-        return decide(self._store.load())
+        if self._verifier is None:
+            return decide(self._store.load())
+        with self._verifier.reading:
+            return decide(self._store.load(), self._verifier)
