@@ -83,9 +83,15 @@ def go_live(data_dir: Path) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
-    while True:  # the bot acknowledges the request in its heartbeat before it may be confirmed
+    confirm_when_acknowledged(service, request.code)
+
+
+def confirm_when_acknowledged(service: SafetyService, code: str, timeout_s: float = 60) -> None:
+    """The bot acknowledges a request in its next heartbeat; until then confirm refuses."""
+    deadline = time.monotonic() + timeout_s
+    while True:
         try:
-            service.confirm_live(request.code, ACKNOWLEDGMENT_PHRASE, SECOND)
+            service.confirm_live(code, ACKNOWLEDGMENT_PHRASE, SECOND)
             return
         except LiveRequestRefused as refused:
             if refused.code != "NOT_ACKNOWLEDGED" or time.monotonic() > deadline:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,14 +16,21 @@ import pytest
 
 from nija.assembly import build_service
 from nija.domain.errors import LiveRequestRefused
-from nija.domain.live import ACKNOWLEDGMENT_PHRASE
 from nija.exchange_checks import ExchangeChecks, KeyAttestation, Reconciliation, Unexplained, check_for_live
 from nija.runtime.account_checks import attest_key, reconcile_account
 from nija.runtime.brokers.exchange import ExchangeBroker
 from nija.runtime.brokers.owned import OwnedBook
 from tests.fakes.kraken import FakeKrakenAdapter, FakeKrakenState
 from tests.fakes.scripted import scripted_client
-from tests.runtime.live_process import CASH_ONLY, CONFIG, OPERATOR, SECOND, bot_env, report, start_bot
+from tests.runtime.live_process import (
+    CASH_ONLY,
+    CONFIG,
+    OPERATOR,
+    bot_env,
+    confirm_when_acknowledged,
+    report,
+    start_bot,
+)
 from tests.runtime.runtime_helpers import candle, wait_for
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -234,19 +240,6 @@ def test_a_live_request_is_refused_with_the_figures_while_the_account_holds_unex
         bot.communicate(timeout=60)
 
 
-def confirm_when_acknowledged(data_dir: Path, code: str) -> None:
-    """The bot acknowledges a request in its next heartbeat; until then confirm refuses."""
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            build_service(data_dir).confirm_live(code, ACKNOWLEDGMENT_PHRASE, SECOND)
-            return
-        except LiveRequestRefused as refused:
-            if refused.code != "NOT_ACKNOWLEDGED" or time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-
-
 def test_a_live_bot_is_killed_when_unexplained_exposure_appears(data_dir: Path, tmp_path: Path) -> None:
     (data_dir / "nija.toml").write_text(FAST)
     fake = FakeKrakenState(tmp_path / "kraken", balances=dict(CASH_ONLY))
@@ -257,7 +250,7 @@ def test_a_live_bot_is_killed_when_unexplained_exposure_appears(data_dir: Path, 
         wait_for(lambda: (data_dir / ".nija_exchange_checks.json").exists(), what="the bot's first check")
         request = build_service(data_dir).request_live(OPERATOR, credentials_configured=True)
         assert any("permissions unknown" in w for w in request.outcome.warnings)  # kraken cannot tell
-        confirm_when_acknowledged(data_dir, request.code)
+        confirm_when_acknowledged(build_service(data_dir), request.code)
         wait_for(lambda: bool((r := report(data_dir)) and r.mode == "live"), what="the bot live")
         with fake.book() as state:
             state["balances"]["XXBT"] = "0.5"  # someone else bought on this account
