@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import REPO, Run, cli_env
 from tests.runtime.runtime_helpers import wait_for
 
@@ -175,6 +177,7 @@ def test_a_deactivation_through_compat_is_read_by_the_cli_and_the_reverse(data_d
     assert status["activation_count"] == 2
 
 
+@pytest.mark.process
 def test_a_running_caller_is_stopped_by_a_cli_kill(data_dir: Path, run: Run) -> None:
     run("safe_restore_trading.py", "restore", "--yes", "--data-dir", str(data_dir))
     proc, ready = start_caller(data_dir, "wait_for_kill", "60")
@@ -191,6 +194,7 @@ def test_a_running_caller_is_stopped_by_a_cli_kill(data_dir: Path, run: Run) -> 
     assert result["placed"] >= 1
 
 
+@pytest.mark.process
 def test_callbacks_fire_for_own_transitions_and_for_kills_seen_from_other_processes(data_dir: Path, run: Run) -> None:
     proc, ready = start_caller(data_dir, "callbacks", "60")
     try:
