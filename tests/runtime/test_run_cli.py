@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from nija.runtime.feeds import read_csv, sample_path
 from nija.service import SafetyService, system_clock
 from nija.testing import HeartbeatBot
 from tests.conftest import Run, cli_env
+from tests.runtime.runtime_helpers import wait_for
 
 OPERATOR = Who("alice@host", "cli")
 
@@ -26,6 +27,11 @@ OPERATOR = Who("alice@host", "cli")
 def summary_of(result: object) -> dict[str, object]:
     stdout = getattr(result, "stdout")  # noqa: B009 - CompletedProcess
     return json.loads(stdout)  # type: ignore[no-any-return]
+
+
+def feed_failed(data_dir: Path) -> bool:
+    report = read_report(data_dir)
+    return report is not None and any(a.code == "FEED_ERROR" for a in report.alerts)
 
 
 def ledger(data_dir: Path) -> sqlite3.Connection:
@@ -200,7 +206,9 @@ def test_live_prices_without_network_are_reported_and_sigterm_stops_cleanly(data
         text=True,
         env=cli_env(),
     )
-    time.sleep(3)
+    # Until the feed has failed once (no network) or for a while (network: candles arrive).
+    with contextlib.suppress(AssertionError):
+        wait_for(lambda: feed_failed(data_dir), what="the feed's first failure")
     bot.send_signal(signal.SIGTERM)
     out, err = bot.communicate(timeout=30)
     assert bot.returncode == 0, err
