@@ -35,7 +35,10 @@ def request_live(client: TestClient, auth: Auth, bot: HeartbeatBot, who: str = "
 def confirm(
     client: TestClient, auth: Auth, code: str, phrase: str = ACKNOWLEDGMENT_PHRASE, who: str = "admin"
 ) -> httpx.Response:
-    return client.post("/api/live/confirm", json={"code": code, "phrase": phrase}, headers=auth[who])
+    response: httpx.Response = client.post(
+        "/api/live/confirm", json={"code": code, "phrase": phrase}, headers=auth[who]
+    )
+    return response
 
 
 def refusal(response: httpx.Response, code: str) -> str:

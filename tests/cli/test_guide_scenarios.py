@@ -14,11 +14,11 @@ KILL = "emergency_kill_switch.py"
 
 
 def state_file(data_dir: Path) -> dict:  # type: ignore[type-arg]
-    return json.loads((data_dir / ".nija_trading_state.json").read_text())
+    return json.loads((data_dir / ".nija_trading_state.json").read_text())  # type: ignore[no-any-return]
 
 
 def status_json(run: Run) -> dict:  # type: ignore[type-arg]
-    return json.loads(run(RESTORE, "status", "--json").stdout)
+    return json.loads(run(RESTORE, "status", "--json").stdout)  # type: ignore[no-any-return]
 
 
 def put_in_emergency_stop_with_kill_deactivated(run: Run) -> None:

@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -21,7 +22,11 @@ from tests.fakes.kraken import FakeKrakenState
 from tests.runtime.live_process import CASH_ONLY, bot_env
 from tests.serving import REPO, child_env, make_token, serving
 
-playwright_api = pytest.importorskip("playwright.sync_api")
+if TYPE_CHECKING:
+    from playwright import sync_api as playwright_api
+    from playwright.sync_api._generated import LocatorAssertions
+else:
+    playwright_api = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -87,7 +92,7 @@ def shot(page: playwright_api.Page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
-def expect(locator: playwright_api.Locator) -> playwright_api.LocatorAssertions:
+def expect(locator: playwright_api.Locator) -> LocatorAssertions:
     return playwright_api.expect(locator)
 
 

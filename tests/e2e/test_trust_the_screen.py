@@ -10,19 +10,26 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from nija.bot_report import BotReport, Notice, OpenOrder, Pnl, Position, write_report
 from nija.domain.records import Heartbeat
 from nija.store.json_files import JsonFileStore
-from tests.e2e.test_control_center import ARGS, CHROMIUM, SHOTS, expect, playwright_api
+from tests.e2e.test_control_center import ARGS, CHROMIUM, SHOTS, expect
 from tests.serving import make_token, serving
+
+if TYPE_CHECKING:
+    from playwright import sync_api as playwright_api
+    from playwright.sync_api import ViewportSize
+else:
+    playwright_api = pytest.importorskip("playwright.sync_api")
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium: apt-get install -y chromium")
 
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1200, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1200, "height": 900}
 
 
 @pytest.fixture
@@ -36,8 +43,8 @@ def browser() -> Iterator[playwright_api.Browser]:
             launched.close()
 
 
-def open_page(browser: playwright_api.Browser, base: str, token: str, viewport: dict[str, int]) -> playwright_api.Page:
-    page = browser.new_context(viewport=viewport).new_page()  # type: ignore[arg-type]
+def open_page(browser: playwright_api.Browser, base: str, token: str, viewport: ViewportSize) -> playwright_api.Page:
+    page = browser.new_context(viewport=viewport).new_page()
     page.set_default_timeout(15_000)
     page.goto(base + "/")
     page.fill("#token", token)
@@ -108,7 +115,7 @@ def busy_report(now: datetime, *, positions: int = 1) -> BotReport:
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_live_active_is_unmistakable_on_every_page(
-    browser: playwright_api.Browser, data_dir: Path, viewport: dict[str, int]
+    browser: playwright_api.Browser, data_dir: Path, viewport: ViewportSize
 ) -> None:
     live_active_state(data_dir)
     token = make_token(data_dir, "alice", "admin")

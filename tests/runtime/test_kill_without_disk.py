@@ -203,7 +203,7 @@ def test_full_disk_with_a_free_inode_the_empty_kill_file_is_in_force_and_says_so
         assert (bot_fs / "EMERGENCY_STOP").exists()
         wait_for(lambda: build_service(bot_fs).permission_view().check().allowed is False)
     finally:
-        out, err = ended(bot)
+        _, err = ended(bot)
     assert bot.returncode in (0, 4), err  # 4: its paper ledger could not be written on the full disk
 
 
