@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
@@ -21,16 +21,29 @@ from datetime import datetime
 import psycopg
 from psycopg.pq import TransactionStatus
 
+from nija.audit import fleet as fleet_audit
+from nija.audit.chain import AuditRecord, BadLine
+from nija.audit.changes import kill_event, transition_event
 from nija.domain.change import Change
-from nija.domain.errors import SafetyRefusal, UsageProblem
+from nija.domain.errors import SafetyRefusal, StorageProblem, UsageProblem
+from nija.domain.events import Event
 from nija.domain.live_auth import LiveVerifier
-from nija.domain.records import Heartbeat, KillFlag, KillFlagKind, KillRecord, Snapshot, TradingRecord
+from nija.domain.records import (
+    Heartbeat,
+    KillEvent,
+    KillFlag,
+    KillFlagKind,
+    KillRecord,
+    Snapshot,
+    TradingRecord,
+    Transition,
+)
 from nija.domain.states import TradingState
 from nija.domain.transitions import Who
 from nija.store.postgres import cascade, rows
 from nija.store.postgres.connect import Conn, connect, database_errors, mask
 from nija.store.postgres.feed import PostgresChangeFeed
-from nija.store.postgres.rows import FLEET, ScopeRows
+from nija.store.postgres.rows import ACCOUNT_PREFIX, FLEET, ScopeRows, is_account_scope
 from nija.store.postgres.schema import require_current
 from nija.store.postgres.view import CHANNEL, PostgresPermissionView, stale_after_from_env
 
@@ -50,10 +63,20 @@ class PostgresStore:
         self._flag_lock = threading.Lock()
         self._view: PostgresPermissionView | None = None
         self._view_lock = threading.Lock()
+        self._open: PostgresTransaction | None = None  # the transaction in progress, for the audit
 
     @property
     def is_fleet(self) -> bool:
         return self.scope == FLEET
+
+    @property
+    def is_account(self) -> bool:
+        return is_account_scope(self.scope)
+
+    @property
+    def is_group(self) -> bool:
+        """The fleet or an account: a kill scope over bots, with no trading of its own."""
+        return self.is_fleet or self.is_account
 
     def changes(self) -> PostgresChangeFeed:
         """Wakes on every commit and kill of this scope and of the fleet (NOTIFY)."""
@@ -61,6 +84,8 @@ class PostgresStore:
 
     @property
     def location(self) -> str:
+        if self.is_account:
+            return f"{mask(self.url)} (account {self.scope.removeprefix(ACCOUNT_PREFIX)})"
         return f"{mask(self.url)} ({'fleet' if self.is_fleet else f'bot {self.scope}'})"
 
     def close(self) -> None:
@@ -107,15 +132,18 @@ class PostgresStore:
     def scopes(self) -> tuple[str, ...]:
         """Every bot that has ever been recorded, by name."""
         with self._lock, database_errors(self.url):
-            found = self._connection().execute("SELECT name FROM nija_scope WHERE name <> %s ORDER BY name", (FLEET,))
+            found = self._connection().execute("SELECT name FROM nija_scope WHERE name NOT LIKE '@%%' ORDER BY name")
             return tuple(str(r[0]) for r in found)
 
     def _compose(self, conn: Conn, scope: str) -> Snapshot:
         where = mask(self.url)
         own = rows.read_scope(conn, scope, where)
-        if scope == FLEET:
+        if scope == FLEET or is_account_scope(scope):
             return _snapshot(own, fleet_killed=False)
-        return _snapshot(own, fleet_killed=rows.fleet_killed(conn, share_lock=False))
+        above = rows.fleet_killed(conn, share_lock=False) or rows.account_killed(
+            conn, rows.bot_account(conn, scope), share_lock=False
+        )
+        return _snapshot(own, fleet_killed=above)
 
     # -- writing -------------------------------------------------------------------
     @contextmanager
@@ -127,7 +155,40 @@ class PostgresStore:
             with conn.transaction():
                 if timeout_s is not None:
                     conn.execute(f"SET LOCAL lock_timeout = '{max(int(timeout_s * 1000), 1)}ms'")
-                yield PostgresTransaction(self, conn)
+                tx = PostgresTransaction(self, conn)
+                self._open = tx
+                try:
+                    yield tx
+                    # Last, after every row lock the change took: the chain head is held
+                    # only for these inserts and the commit. A failure rolls the change back.
+                    fleet_audit.append(conn, tx.audit_items)
+                finally:
+                    self._open = None
+
+    def audit_in_transaction(self, events: Sequence[Event]) -> None:
+        """Record ``events`` (of this scope) in the transaction in progress, with its change."""
+        tx = self._open
+        if tx is None:
+            raise StorageProblem("No fleet transaction is open to record the audit in", "Report this bug")
+        tx.audit_items.extend(fleet_audit.Item(self.scope, e) for e in events)
+
+    def append_audit(self, events: Sequence[Event]) -> None:
+        """Record events that belong to no change (a live request's details, a kill
+        receipt) in a transaction of their own."""
+        with self._lock, database_errors(self.url):
+            conn = self._connection()
+            with conn.transaction():
+                fleet_audit.append(conn, [fleet_audit.Item(self.scope, e) for e in events])
+
+    def verify_audit(self) -> fleet_audit.FleetVerdict:
+        with self._lock, database_errors(self.url):
+            return fleet_audit.verify(self._connection())
+
+    def audit_records(
+        self, *, scope: str | None = None, since: datetime | None = None
+    ) -> list[AuditRecord | BadLine]:
+        with self._lock, database_errors(self.url):
+            return list(fleet_audit.records(self._connection(), scope=scope, since=since))
 
     def raise_kill_flag(self, reason: str, who: Who, now: datetime) -> None:
         with self._flag_lock, database_errors(self.url):
@@ -191,18 +252,22 @@ class PostgresTransaction:
     def __init__(self, store: PostgresStore, conn: Conn) -> None:
         self._store = store
         self._conn = conn
+        self.audit_items: list[fleet_audit.Item] = []  # appended to the chain before the commit
         where = mask(store.url)
-        if store.is_fleet:
-            self._fleet_killed = False
-            self._own = rows.read_scope(conn, FLEET, where, lock="FOR UPDATE", history=rows.TX_HISTORY)
+        self._fleet_killed = self._account_killed = False
+        self.account: str | None = None
+        if store.is_group:
+            rows.ensure_scope(conn, store.scope)
+            self._own = rows.read_scope(conn, store.scope, where, lock="FOR UPDATE", history=rows.TX_HISTORY)
         else:
             self._fleet_killed = rows.fleet_killed(conn, share_lock=True)
             rows.ensure_scope(conn, store.scope)
+            self.account = rows.bot_account(conn, store.scope)
+            self._account_killed = rows.account_killed(conn, self.account, share_lock=True)
             self._own = rows.read_scope(conn, store.scope, where, lock="FOR UPDATE", history=rows.TX_HISTORY)
         # The live rules ask whether a bot runs on this scope (live request and confirm).
-        self._snapshot = replace(
-            _snapshot(self._own, fleet_killed=self._fleet_killed), heartbeat=_heartbeat(conn, store.scope)
-        )
+        above = self._fleet_killed or self._account_killed
+        self._snapshot = replace(_snapshot(self._own, fleet_killed=above), heartbeat=_heartbeat(conn, store.scope))
 
     @property
     def snapshot(self) -> Snapshot:
@@ -218,9 +283,18 @@ class PostgresTransaction:
                 f'Deactivate the fleet kill first: nija kill deactivate --fleet --store {mask(store.url)} "<reason>"',
                 code="FLEET_KILL_ACTIVE",
             )
-        if change.trading is not None and store.is_fleet and change.trading.current_state not in _FLEET_STATES:
+        if lifting and self._account_killed:
             raise SafetyRefusal(
-                f"The fleet has no trading state of its own (can't move it to {change.trading.current_state}); "
+                f"The kill switch of account {self.account} is active: bot {scope}'s kill switch cannot be "
+                "lifted under it; nothing was done",
+                f"Deactivate the account kill first: nija kill deactivate --account {self.account} "
+                f'--store {mask(store.url)} "<reason>"',
+                code="ACCOUNT_KILL_ACTIVE",
+            )
+        if change.trading is not None and store.is_group and change.trading.current_state not in _FLEET_STATES:
+            what = "an account" if store.is_account else "The fleet"
+            raise SafetyRefusal(
+                f"{what} has no trading state of its own (can't move it to {change.trading.current_state}); "
                 "nothing was done",
                 "Pass --bot NAME to restore, reset or go live with one bot",
                 code="FLEET_HAS_NO_TRADING_STATE",
@@ -230,14 +304,45 @@ class PostgresTransaction:
         if change.kill is not None:
             if not isinstance(self._own.kill, KillRecord):
                 rows.back_up(conn, scope, "kill", self._own.raw)
-            rows.write_kill(conn, scope, self._own.kill, change.kill)
+            self._audit(scope, rows.write_kill(conn, scope, self._own.kill, change.kill))
         if change.trading is not None:
             if not isinstance(self._own.trading, TradingRecord):
                 rows.back_up(conn, scope, "trading", self._own.raw)
-            rows.write_trading(conn, scope, self._own.trading, change.trading)
-        if store.is_fleet and change.kill is not None:
-            _cascade(conn, mask(store.url), change.kill)
+            self._audit(scope, rows.write_trading(conn, scope, self._own.trading, change.trading))
+        if store.is_group and change.kill is not None:
+            self._cascade(change.kill)
         conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"change:{scope}"))
+
+    def _audit(self, scope: str, written: Sequence[tuple[str, Transition | KillEvent]]) -> None:
+        """Every history row written gets its record, with the row's id (completeness)."""
+        for entry_id, entry in written:
+            event = transition_event(entry) if isinstance(entry, Transition) else kill_event(entry)
+            self.audit_items.append(fleet_audit.Item(scope, event, entry_id))
+
+    def _cascade(self, scope_kill: KillRecord) -> None:
+        conn, store = self._conn, self._store
+        where = mask(store.url)
+        if store.is_account:
+            account = store.scope.removeprefix(ACCOUNT_PREFIX)
+            bots = conn.execute(
+                "SELECT name FROM nija_scope WHERE account = %s ORDER BY name FOR UPDATE", (account,)
+            ).fetchall()
+            source, label = cascade.ACCOUNT_SOURCE, f"Account {account}"
+        else:
+            bots = conn.execute("SELECT name FROM nija_scope WHERE name NOT LIKE '@%%' ORDER BY name FOR UPDATE").fetchall()
+            source, label = cascade.FLEET_SOURCE, "Fleet"
+        now = scope_kill.last_updated
+        assert now is not None  # a kill record changed by the domain always has a timestamp
+        for (name,) in bots:
+            bot = rows.read_scope(conn, str(name), where, history=rows.TX_HISTORY)
+            change = cascade.bot_change(_snapshot(bot, fleet_killed=False), scope_kill, now, source=source, label=label)
+            if change is None or change.is_empty:
+                continue
+            if change.kill is not None:
+                self._audit(str(name), rows.write_kill(conn, str(name), bot.kill, change.kill))
+            if change.trading is not None:
+                self._audit(str(name), rows.write_trading(conn, str(name), bot.trading, change.trading))
+            conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"change:{name}"))
 
 
 def _clear_flags(conn: Conn, scope: str, seen: tuple[int, ...]) -> None:
@@ -251,22 +356,6 @@ def _clear_flags(conn: Conn, scope: str, seen: tuple[int, ...]) -> None:
             code="KILL_RAISED_DURING_DEACTIVATION",
         )
     conn.execute("DELETE FROM nija_kill_flag WHERE id = ANY(%s)", (list(seen),))
-
-
-def _cascade(conn: Conn, where: str, fleet_kill: KillRecord) -> None:
-    bots = conn.execute("SELECT name FROM nija_scope WHERE name <> %s ORDER BY name FOR UPDATE", (FLEET,)).fetchall()
-    now = fleet_kill.last_updated
-    assert now is not None  # a kill record changed by the domain always has a timestamp
-    for (name,) in bots:
-        bot = rows.read_scope(conn, str(name), where, history=rows.TX_HISTORY)
-        change = cascade.bot_change(_snapshot(bot, fleet_killed=False), fleet_kill, now)
-        if change is None or change.is_empty:
-            continue
-        if change.kill is not None:
-            rows.write_kill(conn, str(name), bot.kill, change.kill)
-        if change.trading is not None:
-            rows.write_trading(conn, str(name), bot.trading, change.trading)
-        conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"change:{name}"))
 
 
 def _snapshot(own: ScopeRows, *, fleet_killed: bool) -> Snapshot:
