@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from datetime import datetime
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from nija.audit import chain
 from nija.audit.chain import AuditRecord, BadLine

@@ -40,6 +40,8 @@ def account_scope(account: str) -> str:
 
 def is_account_scope(scope: str) -> bool:
     return scope.startswith(ACCOUNT_PREFIX)
+
+
 # A transaction's rules look at the newest entries only (the last transition, the last
 # activation), and writes append: reading a short window keeps row locks short.
 TX_HISTORY = 50

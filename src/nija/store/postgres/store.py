@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 
 import psycopg
 from psycopg.pq import TransactionStatus
@@ -24,6 +24,7 @@ from psycopg.pq import TransactionStatus
 from nija.audit import fleet as fleet_audit
 from nija.audit.chain import AuditRecord, BadLine
 from nija.audit.changes import kill_event, transition_event
+from nija.domain.account_risk import AccountFigures
 from nija.domain.change import Change
 from nija.domain.errors import SafetyRefusal, StorageProblem, UsageProblem
 from nija.domain.events import Event
@@ -40,7 +41,7 @@ from nija.domain.records import (
 )
 from nija.domain.states import TradingState
 from nija.domain.transitions import Who
-from nija.store.postgres import cascade, rows
+from nija.store.postgres import accounts, cascade, rows
 from nija.store.postgres.connect import Conn, connect, database_errors, mask
 from nija.store.postgres.feed import PostgresChangeFeed
 from nija.store.postgres.rows import ACCOUNT_PREFIX, FLEET, ScopeRows, is_account_scope
@@ -180,13 +181,44 @@ class PostgresStore:
             with conn.transaction():
                 fleet_audit.append(conn, [fleet_audit.Item(self.scope, e) for e in events])
 
+    # -- accounts (domain/account_risk.py) ------------------------------------------
+    def report_account(
+        self, account: str, day: date, figures: dict[str, float | None], now: datetime
+    ) -> AccountFigures:
+        """This bot's figures for ``day``, then its account's, summed by the database, in one
+        transaction (so the sum includes this report)."""
+        with self._lock, database_errors(self.url):
+            conn = self._connection()
+            with conn.transaction():
+                accounts.declare(conn, self.scope, account)
+                accounts.put_report(conn, self.scope, account, day, figures, now)
+                return accounts.figures(conn, account, day)
+
+    def declare_account(self, account: str) -> bool:
+        with self._lock, database_errors(self.url):
+            conn = self._connection()
+            with conn.transaction():
+                return accounts.declare(conn, self.scope, account)
+
+    def set_account_limits(
+        self, account: str, daily_loss: float | None, gross_exposure: float | None, event: Event
+    ) -> None:
+        """Set (or clear, with None) an account's limits, audited in the same transaction."""
+        with self._lock, database_errors(self.url):
+            conn = self._connection()
+            with conn.transaction():
+                accounts.set_limits(conn, account, daily_loss, gross_exposure, event.actor, event.timestamp)
+                fleet_audit.append(conn, [fleet_audit.Item(rows.account_scope(account), event)])
+
+    def account_figures(self, account: str, day: date) -> AccountFigures:
+        with self._lock, database_errors(self.url):
+            return accounts.figures(self._connection(), account, day)
+
     def verify_audit(self) -> fleet_audit.FleetVerdict:
         with self._lock, database_errors(self.url):
             return fleet_audit.verify(self._connection())
 
-    def audit_records(
-        self, *, scope: str | None = None, since: datetime | None = None
-    ) -> list[AuditRecord | BadLine]:
+    def audit_records(self, *, scope: str | None = None, since: datetime | None = None) -> list[AuditRecord | BadLine]:
         with self._lock, database_errors(self.url):
             return list(fleet_audit.records(self._connection(), scope=scope, since=since))
 
@@ -329,7 +361,9 @@ class PostgresTransaction:
             ).fetchall()
             source, label = cascade.ACCOUNT_SOURCE, f"Account {account}"
         else:
-            bots = conn.execute("SELECT name FROM nija_scope WHERE name NOT LIKE '@%%' ORDER BY name FOR UPDATE").fetchall()
+            bots = conn.execute(
+                "SELECT name FROM nija_scope WHERE name NOT LIKE '@%%' ORDER BY name FOR UPDATE"
+            ).fetchall()
             source, label = cascade.FLEET_SOURCE, "Fleet"
         now = scope_kill.last_updated
         assert now is not None  # a kill record changed by the domain always has a timestamp
