@@ -44,7 +44,9 @@ def sql(url: str, query: str, params: tuple[object, ...] = ()) -> list[tuple[obj
         return cur.fetchall() if cur.description else []
 
 
-def test_concurrent_changes_from_several_processes_make_one_valid_complete_chain(fleet_url: str, tmp_path: Path) -> None:
+def test_concurrent_changes_from_several_processes_make_one_valid_complete_chain(
+    fleet_url: str, tmp_path: Path
+) -> None:
     scopes = ["alpha", "beta", "gamma", "delta", "@fleet", "account:main-kraken"]
     with connect(fleet_url) as conn:  # two of the bots trade the account being killed
         for bot in scopes[:4]:
@@ -66,7 +68,8 @@ def test_concurrent_changes_from_several_processes_make_one_valid_complete_chain
 
     code, view = verify(fleet_url, tmp_path)
     assert code == 0, view
-    assert view["intact"] is True and view["complete"] is True
+    assert view["intact"] is True
+    assert view["complete"] is True
     # Every history row written (the cascades' too) has exactly one record, numbered 1..N.
     transitions, kills, audited, entries, top = sql(
         fleet_url,
@@ -88,7 +91,8 @@ def audited_fleet(fleet_url: str, tmp_path: Path) -> str:
     fleet.activate_kill("drill", WHO)  # type: ignore[attr-defined]
     fleet.deactivate_kill("drill over", WHO)  # type: ignore[attr-defined]
     code, view = verify(fleet_url, tmp_path)
-    assert code == 0 and int(str(view["records"])) >= 10, view
+    assert code == 0, view
+    assert int(str(view["records"])) >= 10, view
     return fleet_url
 
 
@@ -115,7 +119,8 @@ def test_tampering_with_the_fleet_chain_is_detected_with_exit_5(
     assert code == 5
     assert view["intact"] is False
     problem = view["problem"]
-    assert isinstance(problem, dict) and expected in str(problem["message"])
+    assert isinstance(problem, dict)
+    assert expected in str(problem["message"])
     plain = nija("audit", "verify", "--store", audited_fleet, cwd=tmp_path)
     assert plain.returncode == 5
     assert "NOT intact" in plain.stdout + plain.stderr
@@ -148,14 +153,16 @@ def test_a_history_row_written_around_nija_has_no_record_and_verify_says_so(audi
     )
     code, view = verify(audited_fleet, tmp_path)
     assert code == 5
-    assert view["intact"] is True and view["complete"] is False
+    assert view["intact"] is True
+    assert view["complete"] is False
     assert "alpha DRY_RUN -> OFF" in str(view["missing"])
 
 
 def test_an_audit_record_that_cannot_be_written_rolls_the_change_back(fleet_url: str, tmp_path: Path) -> None:
     sql(
         fleet_url,
-        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit disk full'; END $$;"
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS"
+        " $$ BEGIN RAISE EXCEPTION 'audit disk full'; END $$;"
         " CREATE TRIGGER refuse BEFORE INSERT ON nija_audit FOR EACH ROW EXECUTE FUNCTION refuse()",
     )
     done = nija("restore", "--store", fleet_url, "--bot", "alpha", "--yes", cwd=tmp_path)
@@ -168,7 +175,8 @@ def test_audit_show_bot_lists_that_bots_records_only(audited_fleet: str, tmp_pat
     done = nija("audit", "show", "--store", audited_fleet, "--bot", "alpha", "--json", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     shown = json.loads(done.stdout)
-    assert shown and {r["scope"] for r in shown} == {"alpha"}
+    assert shown
+    assert {r["scope"] for r in shown} == {"alpha"}
     # Its own restore and the fleet kill recorded on it, in order.
     assert [r["source"] for r in shown if r["kind"] == "kill_activated"] == ["fleet"]
     everything = json.loads(nija("audit", "show", "--store", audited_fleet, "--json", cwd=tmp_path).stdout)
@@ -197,15 +205,19 @@ def test_an_existing_installation_upgrades_cleanly_and_its_new_changes_are_audit
             "VALUES ('old', 'OFF', 'DRY_RUN', 'before the audit trail', now(), 'ops', 'cli')"
         )
     refused = nija("status", "--store", bare_url, "--bot", "old", cwd=tmp_path)
-    assert refused.returncode == 4 and "db upgrade" in refused.stdout + refused.stderr
+    assert refused.returncode == 4
+    assert "db upgrade" in refused.stdout + refused.stderr
     upgraded = nija("db", "upgrade", "--store", bare_url, cwd=tmp_path)
     assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr
     assert sql(bare_url, f"SELECT max(version) FROM {MIGRATIONS_TABLE}") == [(CODE_VERSION,)]  # noqa: S608
     code, view = verify(bare_url, tmp_path)
-    assert code == 0 and view["records"] == 0 and view["complete"] is True  # history before the trail: not counted
+    assert code == 0
+    assert view["records"] == 0
+    assert view["complete"] is True
     service(bare_url, tmp_path, bot="old").reset(WHO)  # type: ignore[attr-defined]
     code, view = verify(bare_url, tmp_path)
-    assert code == 0 and view["complete"] is True, view
+    assert code == 0, view
+    assert view["complete"] is True, view
     store = PostgresStore(bare_url)
     try:
         found = store.audit_records(scope="old")

@@ -46,12 +46,17 @@ def _log(data_dir: Path | None) -> AuditLog:
 
 @audit_group.command(epilog=AUDIT_EXIT_HELP)
 @common_options(mutating=False)
+@click.option(
+    "--local",
+    is_flag=True,
+    help="On the fleet store: this host's own trail (.nija_audit.jsonl in --data-dir) instead of the fleet's chain.",
+)
 @handles_errors
-def verify(data_dir: Path | None, as_json: bool) -> None:
+def verify(data_dir: Path | None, as_json: bool, local: bool) -> None:
     """Check that no audit record was edited, removed, inserted or reordered, and that every
     change in the state and kill switch histories has its record. With --store: the whole
     fleet's chain in the database (every bot, the fleet, the accounts)."""
-    if current_selection().validated().is_postgres:
+    if current_selection().validated().is_postgres and not local:
         from nija.cli.audit_fleet import verify_fleet
 
         verify_fleet(current_selection(), as_json)
@@ -138,8 +143,13 @@ def completeness_view(gaps: list[Committed]) -> dict[str, object]:
 @click.option(
     "--kind", "kinds", multiple=True, type=click.Choice([k.value for k in EventKind]), help="Only these kinds."
 )
+@click.option(
+    "--local",
+    is_flag=True,
+    help="On the fleet store: this host's own trail (.nija_audit.jsonl in --data-dir) instead of the fleet's chain.",
+)
 @handles_errors
-def show(data_dir: Path | None, as_json: bool, since: str | None, kinds: tuple[str, ...]) -> None:
+def show(data_dir: Path | None, as_json: bool, since: str | None, kinds: tuple[str, ...], local: bool) -> None:
     """Show the audit records (oldest first); it does not check the chain: run 'nija audit verify'.
 
     With --store: the fleet's records in the database; --bot NAME only that bot's (its own
@@ -147,7 +157,7 @@ def show(data_dir: Path | None, as_json: bool, since: str | None, kinds: tuple[s
     account's kill scope. The JSON files hold one bot: there --bot is refused (exit 2)."""
     selection = current_selection()
     cutoff = parse_since(since, datetime.now(UTC)) if since else None
-    if selection.validated().is_postgres:
+    if selection.validated().is_postgres and not local:
         from nija.cli.audit_fleet import fleet_records
 
         source = fleet_records(selection, cutoff)

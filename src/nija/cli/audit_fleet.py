@@ -13,6 +13,7 @@ from nija.cli import render
 from nija.cli.common import print_json
 from nija.store.postgres import PostgresStore
 from nija.store.postgres.connect import mask
+from nija.store.postgres.rows import account_scope
 from nija.store.selection import StoreSelection
 
 FLEET_INCOMPLETE_FIX = (
@@ -79,7 +80,8 @@ def fleet_verdict_view(verdict: FleetVerdict, where: str) -> dict[str, object]:
 def fleet_records(selection: StoreSelection, since: datetime | None) -> Iterator[tuple[str, AuditRecord | BadLine]]:
     store = _store(selection)
     try:
-        scope = selection.bot  # None: every scope (--fleet too: a fleet incident is every bot's)
+        # None: every scope (--fleet too: a fleet incident is every bot's)
+        scope = account_scope(selection.account) if selection.account is not None else selection.bot
         found = store.audit_records(scope=scope, since=since)
     finally:
         store.close()

@@ -23,32 +23,23 @@ from psycopg.pq import TransactionStatus
 
 from nija.audit import fleet as fleet_audit
 from nija.audit.chain import AuditRecord, BadLine
-from nija.audit.changes import kill_event, transition_event
 from nija.domain.account_risk import AccountFigures
-from nija.domain.change import Change
-from nija.domain.errors import SafetyRefusal, StorageProblem, UsageProblem
+from nija.domain.errors import StorageProblem, UsageProblem
 from nija.domain.events import Event
 from nija.domain.live_auth import LiveVerifier
 from nija.domain.records import (
     Heartbeat,
-    KillEvent,
-    KillFlag,
-    KillFlagKind,
-    KillRecord,
     Snapshot,
-    TradingRecord,
-    Transition,
 )
-from nija.domain.states import TradingState
 from nija.domain.transitions import Who
-from nija.store.postgres import accounts, cascade, rows
+from nija.store.postgres import accounts, rows
 from nija.store.postgres.connect import Conn, connect, database_errors, mask
 from nija.store.postgres.feed import PostgresChangeFeed
-from nija.store.postgres.rows import ACCOUNT_PREFIX, FLEET, ScopeRows, is_account_scope
+from nija.store.postgres.rows import ACCOUNT_PREFIX, FLEET, is_account_scope
 from nija.store.postgres.schema import require_current
+from nija.store.postgres.transaction import PostgresTransaction, compose, read_heartbeat
 from nija.store.postgres.view import CHANNEL, PostgresPermissionView, stale_after_from_env
 
-_FLEET_STATES = (TradingState.OFF, TradingState.EMERGENCY_STOP)
 _PROBE_AFTER_S = 1.0
 
 
@@ -128,7 +119,7 @@ class PostgresStore:
             with conn.transaction():
                 conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
                 snap = self._compose(conn, scope)
-                return replace(snap, heartbeat=_heartbeat(conn, scope), not_writable=_not_writable(conn, self))
+                return replace(snap, heartbeat=read_heartbeat(conn, scope), not_writable=_not_writable(conn, self))
 
     def scopes(self) -> tuple[str, ...]:
         """Every bot that has ever been recorded, by name."""
@@ -140,11 +131,11 @@ class PostgresStore:
         where = mask(self.url)
         own = rows.read_scope(conn, scope, where)
         if scope == FLEET or is_account_scope(scope):
-            return _snapshot(own, fleet_killed=False)
+            return compose(own, fleet_killed=False)
         above = rows.fleet_killed(conn, share_lock=False) or rows.account_killed(
             conn, rows.bot_account(conn, scope), share_lock=False
         )
-        return _snapshot(own, fleet_killed=above)
+        return compose(own, fleet_killed=above)
 
     # -- writing -------------------------------------------------------------------
     @contextmanager
@@ -182,6 +173,16 @@ class PostgresStore:
                 fleet_audit.append(conn, [fleet_audit.Item(self.scope, e) for e in events])
 
     # -- accounts (domain/account_risk.py) ------------------------------------------
+    def accounts(self) -> tuple[str, ...]:
+        """Every exchange account a bot declared, that has limits or was ever killed."""
+        with self._lock, database_errors(self.url):
+            found = self._connection().execute(
+                "SELECT account FROM nija_scope WHERE account IS NOT NULL UNION SELECT name FROM nija_account"
+                " UNION SELECT substr(name, %s) FROM nija_scope WHERE name LIKE '@account:%%' ORDER BY 1",
+                (len(ACCOUNT_PREFIX) + 1,),
+            )
+            return tuple(str(r[0]) for r in found)
+
     def report_account(
         self, account: str, day: date, figures: dict[str, float | None], now: datetime
     ) -> AccountFigures:
@@ -278,149 +279,6 @@ class PostgresStore:
                     heartbeat.live_refused,
                 ),
             )
-
-
-class PostgresTransaction:
-    def __init__(self, store: PostgresStore, conn: Conn) -> None:
-        self._store = store
-        self._conn = conn
-        self.audit_items: list[fleet_audit.Item] = []  # appended to the chain before the commit
-        where = mask(store.url)
-        self._fleet_killed = self._account_killed = False
-        self.account: str | None = None
-        if store.is_group:
-            rows.ensure_scope(conn, store.scope)
-            self._own = rows.read_scope(conn, store.scope, where, lock="FOR UPDATE", history=rows.TX_HISTORY)
-        else:
-            self._fleet_killed = rows.fleet_killed(conn, share_lock=True)
-            rows.ensure_scope(conn, store.scope)
-            self.account = rows.bot_account(conn, store.scope)
-            self._account_killed = rows.account_killed(conn, self.account, share_lock=True)
-            self._own = rows.read_scope(conn, store.scope, where, lock="FOR UPDATE", history=rows.TX_HISTORY)
-        # The live rules ask whether a bot runs on this scope (live request and confirm).
-        above = self._fleet_killed or self._account_killed
-        self._snapshot = replace(_snapshot(self._own, fleet_killed=above), heartbeat=_heartbeat(conn, store.scope))
-
-    @property
-    def snapshot(self) -> Snapshot:
-        return self._snapshot
-
-    def commit(self, change: Change) -> None:
-        store, conn, scope = self._store, self._conn, self._store.scope
-        lifting = change.clear_kill_flag or (change.kill is not None and not change.kill.is_active)
-        if lifting and self._fleet_killed:
-            raise SafetyRefusal(
-                f"The fleet kill switch is active: bot {scope}'s kill switch cannot be lifted under it; "
-                "nothing was done",
-                f'Deactivate the fleet kill first: nija kill deactivate --fleet --store {mask(store.url)} "<reason>"',
-                code="FLEET_KILL_ACTIVE",
-            )
-        if lifting and self._account_killed:
-            raise SafetyRefusal(
-                f"The kill switch of account {self.account} is active: bot {scope}'s kill switch cannot be "
-                "lifted under it; nothing was done",
-                f"Deactivate the account kill first: nija kill deactivate --account {self.account} "
-                f'--store {mask(store.url)} "<reason>"',
-                code="ACCOUNT_KILL_ACTIVE",
-            )
-        if change.trading is not None and store.is_group and change.trading.current_state not in _FLEET_STATES:
-            what = "an account" if store.is_account else "The fleet"
-            raise SafetyRefusal(
-                f"{what} has no trading state of its own (can't move it to {change.trading.current_state}); "
-                "nothing was done",
-                "Pass --bot NAME to restore, reset or go live with one bot",
-                code="FLEET_HAS_NO_TRADING_STATE",
-            )
-        if change.clear_kill_flag:
-            _clear_flags(conn, scope, self._own.flag_ids)
-        if change.kill is not None:
-            if not isinstance(self._own.kill, KillRecord):
-                rows.back_up(conn, scope, "kill", self._own.raw)
-            self._audit(scope, rows.write_kill(conn, scope, self._own.kill, change.kill))
-        if change.trading is not None:
-            if not isinstance(self._own.trading, TradingRecord):
-                rows.back_up(conn, scope, "trading", self._own.raw)
-            self._audit(scope, rows.write_trading(conn, scope, self._own.trading, change.trading))
-        if store.is_group and change.kill is not None:
-            self._cascade(change.kill)
-        conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"change:{scope}"))
-
-    def _audit(self, scope: str, written: Sequence[tuple[str, Transition | KillEvent]]) -> None:
-        """Every history row written gets its record, with the row's id (completeness)."""
-        for entry_id, entry in written:
-            event = transition_event(entry) if isinstance(entry, Transition) else kill_event(entry)
-            self.audit_items.append(fleet_audit.Item(scope, event, entry_id))
-
-    def _cascade(self, scope_kill: KillRecord) -> None:
-        conn, store = self._conn, self._store
-        where = mask(store.url)
-        if store.is_account:
-            account = store.scope.removeprefix(ACCOUNT_PREFIX)
-            bots = conn.execute(
-                "SELECT name FROM nija_scope WHERE account = %s ORDER BY name FOR UPDATE", (account,)
-            ).fetchall()
-            source, label = cascade.ACCOUNT_SOURCE, f"Account {account}"
-        else:
-            bots = conn.execute(
-                "SELECT name FROM nija_scope WHERE name NOT LIKE '@%%' ORDER BY name FOR UPDATE"
-            ).fetchall()
-            source, label = cascade.FLEET_SOURCE, "Fleet"
-        now = scope_kill.last_updated
-        assert now is not None  # a kill record changed by the domain always has a timestamp
-        for (name,) in bots:
-            bot = rows.read_scope(conn, str(name), where, history=rows.TX_HISTORY)
-            change = cascade.bot_change(_snapshot(bot, fleet_killed=False), scope_kill, now, source=source, label=label)
-            if change is None or change.is_empty:
-                continue
-            if change.kill is not None:
-                self._audit(str(name), rows.write_kill(conn, str(name), bot.kill, change.kill))
-            if change.trading is not None:
-                self._audit(str(name), rows.write_trading(conn, str(name), bot.trading, change.trading))
-            conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"change:{name}"))
-
-
-def _clear_flags(conn: Conn, scope: str, seen: tuple[int, ...]) -> None:
-    """Remove exactly the flags seen when the change was decided; a flag raised meanwhile
-    refuses the deactivation before anything is written."""
-    present = {int(r[0]) for r in conn.execute("SELECT id FROM nija_kill_flag WHERE scope = %s", (scope,))}  # type: ignore[call-overload]
-    if present - set(seen):
-        raise SafetyRefusal(
-            "A new kill arrived while deactivating: the kill switch stays active",
-            "Find out who activated it (nija kill history) before trying again",
-            code="KILL_RAISED_DURING_DEACTIVATION",
-        )
-    conn.execute("DELETE FROM nija_kill_flag WHERE id = ANY(%s)", (list(seen),))
-
-
-def _snapshot(own: ScopeRows, *, fleet_killed: bool) -> Snapshot:
-    flag = None
-    if own.flag_ids:  # the ids are the flag's identity: any new raise changes what was seen
-        ids = ",".join(map(str, own.flag_ids))
-        flag = KillFlag(ids, KillFlagKind.ROW, "nija_kill_flag", own.first_flag)
-    return Snapshot(trading=own.trading, kill=own.kill, kill_flag=bool(own.flag_ids) or fleet_killed, flag=flag)
-
-
-def _heartbeat(conn: Conn, scope: str) -> Heartbeat | None:
-    row = conn.execute(
-        "SELECT pid, host, last_beat, started_at, stopped, run_id, dry_run_seconds, seen_nonce, live_nonce, "
-        "live_refused FROM nija_heartbeat WHERE scope = %s",
-        (scope,),
-    ).fetchone()
-    if row is None:
-        return None
-    pid, host, last_beat, started_at, stopped, run_id, dry_run_s, seen, live, refused = row
-    return Heartbeat(
-        int(pid),  # type: ignore[call-overload]
-        str(host),
-        last_beat,  # type: ignore[arg-type]
-        started_at,  # type: ignore[arg-type]
-        bool(stopped),
-        str(run_id),
-        float(dry_run_s),  # type: ignore[arg-type]
-        str(seen),
-        str(live),
-        str(refused),
-    )
 
 
 def _not_writable(conn: Conn, store: PostgresStore) -> tuple[str, ...]:

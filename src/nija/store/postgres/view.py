@@ -40,7 +40,7 @@ _PERMISSION_SQL = """
 SELECT s.state, s.kill_active, t.from_state, t.to_state, t.at,
        EXISTS (SELECT 1 FROM nija_kill_flag k WHERE k.scope IN (%(scope)s, %(fleet)s, %(prefix)s || s.account)),
        f.kill_active, f.state, s.pending_live, s.live_grant, h.run_id, h.live_nonce, h.stopped,
-       coalesce(a.kill_active IS NOT FALSE OR a.state NOT IN ('OFF', 'EMERGENCY_STOP'), false), s.account
+       a.name IS NOT NULL AND (a.kill_active IS NOT FALSE OR a.state NOT IN ('OFF', 'EMERGENCY_STOP')), s.account
 FROM nija_scope f
 LEFT JOIN nija_scope s ON s.name = %(scope)s
 LEFT JOIN nija_scope a ON a.name = %(prefix)s || s.account
