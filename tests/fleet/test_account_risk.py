@@ -216,3 +216,40 @@ def test_the_order_gate_view_denies_on_an_account_kill(fleet_url: str, tmp_path:
         assert view.check().code == "KILL_SWITCH_ACTIVE"
     finally:
         store.close()
+
+
+def test_a_running_bot_declares_its_account_at_start_and_stops_on_its_account_kill(
+    fleet_url: str, tmp_path: Path
+) -> None:
+    import threading
+
+    from nija.config import NijaConfig
+    from nija.runtime.engine import Bot
+    from nija.runtime.settings import ExchangeSettings
+    from tests.runtime.runtime_helpers import wait_for
+    from tests.runtime.test_engine import TRENDING, rising_then_falling
+
+    config = NijaConfig(strategy=TRENDING.strategy, exchange=ExchangeSettings(account="acct-run"))
+    service = svc(fleet_url, tmp_path, bot="runner")
+    service.restore(WHO)
+    bot = Bot(service, config, tmp_path, actor="runner")
+    release = threading.Event()
+
+    def candles() -> object:
+        yield from rising_then_falling(4)
+        release.wait(timeout=60)
+
+    thread = threading.Thread(target=lambda: bot.run(candles()))  # type: ignore[arg-type]
+    thread.start()
+    try:
+        wait_for(lambda: bot.reaction.mode is not None, what="the bot in DRY_RUN")
+        with connect(fleet_url) as conn:
+            row = conn.execute("SELECT account FROM nija_scope WHERE name = 'runner'").fetchone()
+        assert row == ("acct-run",)
+        svc(fleet_url, tmp_path, account="acct-run").activate_kill("account drill", WHO)
+        wait_for(lambda: bot.reaction.mode is None, what="the bot stopped by its account's kill", timeout=30)
+        assert bot.view.check().code == "KILL_SWITCH_ACTIVE"
+    finally:
+        release.set()
+        thread.join(timeout=60)
+    assert svc(fleet_url, tmp_path, bot="runner").status().kill_active
