@@ -253,3 +253,32 @@ def test_a_running_bot_declares_its_account_at_start_and_stops_on_its_account_ki
         release.set()
         thread.join(timeout=60)
     assert svc(fleet_url, tmp_path, bot="runner").status().kill_active
+
+
+def test_the_live_bots_reporter_sends_its_figures_and_a_breach_kills_its_account(
+    fleet_url: str, tmp_path: Path
+) -> None:
+    from nija.runtime.account_report import AccountReporter
+    from nija.runtime.brokers.paper import PaperBroker
+    from nija.runtime.settings import PaperSettings
+
+    on_dry_run(fleet_url, tmp_path, "live1")
+    nija("account", "limits", "acct-l", "--store", fleet_url, "--daily-loss", "1000", cwd=tmp_path)
+    store = PostgresStore(fleet_url, bot="live1")
+    try:
+        reporter = AccountReporter.for_store(store, "acct-l", Who("live1", "bot"), tmp_path)
+        assert reporter is not None
+        assert AccountReporter.for_store(store, None, WHO, tmp_path) is None  # no account declared: nothing sent
+        reporter.declare()
+        book = PaperBroker(tmp_path, PaperSettings())
+        reporter.report(book, 999.0)
+        assert reporter.breach is None
+        with connect(fleet_url) as conn:
+            row = conn.execute("SELECT account, figures FROM nija_bot_report WHERE scope = 'live1'").fetchone()
+        assert row == ("acct-l", {"daily_loss": 999.0, "gross_exposure": 0})
+        reporter.report(book, 1000.0)
+        assert reporter.breach is not None
+        assert reporter.breach.code == "ACCOUNT_DAILY_LOSS"
+    finally:
+        store.close()
+    assert denial(fleet_url, "live1") == "KILL_SWITCH_ACTIVE"
