@@ -121,13 +121,17 @@ class SafetyService:
         return recovery.plan_reset(self.store.load())
 
     # -- kill switch ---------------------------------------------------------------
-    def activate_kill(self, reason: str, who: Who, *, reach_bots: bool = True) -> Outcome:
+    def activate_kill(
+        self, reason: str, who: Who, *, reach_bots: bool = True, now: datetime | None = None
+    ) -> Outcome:
         """Raise the kill file first, so every reader sees the kill even if the lock is held.
         If it cannot be raised, tell the running bots directly (``messenger``), then record
-        what can be recorded, and say exactly where the kill is in force."""
+        what can be recorded, and say exactly where the kill is in force. ``now``: when the
+        emergency path already raised the flag (``nija.emergency``), that raise's time, so
+        that the record is the same activation."""
         self._check_reason(reason, "kill switch reason", activating=True)
         who = _plain(who)
-        now = self.clock()
+        now = now if now is not None else self.clock()
         reason = reason.strip() or killswitch.DEFAULT_ACTIVATION_REASON
         flag_problem: StorageProblem | None = None
         try:

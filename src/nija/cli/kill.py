@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from rich.text import Text
 
+from nija import emergency
 from nija.assembly import CONFIG_FILE, build_service
 from nija.cli import render
 from nija.cli.common import (
@@ -42,8 +43,11 @@ def activate(reason: tuple[str, ...], data_dir: Path | None, as_json: bool, yes:
     (read-only or full file system, permissions), every running bot of the data
     directory is told directly and the command exits 4, saying whether the kill is in
     force in their memory only (KILL_IN_MEMORY_ONLY) or not at all (KILL_NOT_IN_FORCE)."""
-    service = _emergency_service(data_dir)
-    result = service.activate_kill(" ".join(reason), cli_who())
+    text = " ".join(reason)
+    early = emergency.raised(str(config_dir(data_dir)), text)  # raised before NIJA loaded
+    # Not adopted first: this activation records that flag itself, at the raise's time.
+    service = _emergency_service(data_dir, adopt=early is None)
+    result = service.activate_kill(text, cli_who(), now=early.now if early else None)
     warn_listener_errors(service)
     if as_json:
         print_json(outcome_view(result))
@@ -62,11 +66,12 @@ def activate(reason: tuple[str, ...], data_dir: Path | None, as_json: bool, yes:
     )
 
 
-def _emergency_service(data_dir: Path | None) -> SafetyService:
+def _emergency_service(data_dir: Path | None, *, adopt: bool = True) -> SafetyService:
     """The service, even when nija.toml is broken: a bad setting must never stop a stop
     (nor hide one). Falls back to the default settings (same store) and says so on stderr."""
+    record = adopting if adopt else _as_is
     try:
-        return adopting(build_service(data_dir, selection=current_selection()))
+        return record(build_service(data_dir, selection=current_selection()))
     except NijaError:
         problem = _config_problem(data_dir)
         if problem is None:
@@ -78,7 +83,11 @@ def _emergency_service(data_dir: Path | None) -> SafetyService:
     )
     from nija.config import NijaConfig
 
-    return adopting(build_service(data_dir, config=NijaConfig(), selection=current_selection()))
+    return record(build_service(data_dir, config=NijaConfig(), selection=current_selection()))
+
+
+def _as_is(service: SafetyService) -> SafetyService:
+    return service
 
 
 def _config_problem(data_dir: Path | None) -> NijaError | None:
