@@ -9,13 +9,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nija.domain.live import LivePolicy
-from nija.kill_channel import tell_bots
 from nija.observability.wiring import attach_accountability
 from nija.service import SafetyService
 from nija.store import StoreSelection, config_dir, open_store
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from nija.config import NijaConfig
+    from nija.domain.transitions import Who
 
 CONFIG_FILE = "nija.toml"
 
@@ -48,11 +50,18 @@ def build_service(
         store,
         policy=policy,
         config_problem=problems[0] if problems else None,
-        messenger=functools.partial(tell_bots, directory),
+        messenger=functools.partial(_tell_bots, directory),
     )
     attach_accountability(service, directory, settings)
     _attach_exchange_checks(service, directory, settings)
     return service
+
+
+def _tell_bots(directory: Path, reason: str, who: Who, now: datetime) -> tuple[int, ...]:
+    # Loaded only when a kill cannot be written to disk: sockets and threads cost every command.
+    from nija.kill_channel import tell_bots
+
+    return tell_bots(directory, reason, who, now)
 
 
 def _attach_exchange_checks(service: SafetyService, directory: Path, settings: NijaConfig | None) -> None:

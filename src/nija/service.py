@@ -121,9 +121,7 @@ class SafetyService:
         return recovery.plan_reset(self.store.load())
 
     # -- kill switch ---------------------------------------------------------------
-    def activate_kill(
-        self, reason: str, who: Who, *, reach_bots: bool = True, now: datetime | None = None
-    ) -> Outcome:
+    def activate_kill(self, reason: str, who: Who, *, reach_bots: bool = True, now: datetime | None = None) -> Outcome:
         """Raise the kill file first, so every reader sees the kill even if the lock is held.
         If it cannot be raised, tell the running bots directly (``messenger``), then record
         what can be recorded, and say exactly where the kill is in force. ``now``: when the

@@ -22,7 +22,6 @@ from nija.cli.common import (
     print_json,
     warn_listener_errors,
 )
-from nija.cli.recovery import history
 from nija.domain.errors import NijaError
 from nija.domain.text import printable
 from nija.service import SafetyService
@@ -155,6 +154,3 @@ def kill_status(data_dir: Path | None, as_json: bool) -> None:
         out.print("✅ KILL SWITCH: inactive", style="green")
     out.print(f"Kill File Exists: {report.kill_file_exists}")
     out.print(f"Trading State Machine: {report.state}")
-
-
-kill_commands = {"activate": activate, "deactivate": deactivate, "status": kill_status, "history": history}

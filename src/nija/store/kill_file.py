@@ -21,7 +21,7 @@ from nija.domain.text import printable
 from nija.domain.transitions import Who
 from nija.store import kill_raise
 from nija.store.atomic import not_writable
-from nija.store.kill_raise import KILL_FILE
+from nija.store.kill_raise import KILL_FILE as KILL_FILE
 
 # Where a deactivation puts the kill file it removes, until the records say inactive:
 # readers count it as a kill, and the next writer puts it back if its remover died.
