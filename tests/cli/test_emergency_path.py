@@ -29,7 +29,8 @@ def test_the_kill_file_is_raised_before_the_command_line_tools_load(
     run: Run, data_dir: Path, tmp_path: Path, command: tuple[str, ...]
 ) -> None:
     result = run(*command, "runaway", "orders", env=_no_click(tmp_path))
-    assert result.returncode != 0 and "click is broken on purpose" in result.stderr
+    assert result.returncode != 0
+    assert "click is broken on purpose" in result.stderr
     cause = json.loads((data_dir / "EMERGENCY_STOP").read_text())
     assert (cause["reason"], cause["source"]) == ("runaway orders", "cli")
 
@@ -38,7 +39,8 @@ def test_an_early_raise_is_recorded_as_one_ordinary_activation(run: Run, data_di
     result = run(KILL, "activate", "  runaway orders ", "--json")
     assert result.returncode == 0, result.stderr
     outcome = json.loads(result.stdout)
-    assert outcome["messages"] == [] and outcome["changed"] is True  # not "already active"
+    assert outcome["messages"] == []
+    assert outcome["changed"] is True
     history = json.loads(run(KILL, "history", "--json").stdout)
     [activation] = history["kill_switch"]
     assert (activation["reason"], activation["repeated"]) == ("runaway orders", False)

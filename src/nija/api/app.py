@@ -44,7 +44,7 @@ from nija.api.schemas import (
     WhoAmIOut,
 )
 from nija.api.tokens import Role, TokenFile
-from nija.assembly import build_service
+from nija.assembly import wire
 from nija.config import NijaConfig, load_config
 from nija.credentials import load_credentials
 from nija.domain.clock import Clock
@@ -54,7 +54,7 @@ from nija.domain.recovery import Plan
 from nija.domain.transitions import Who
 from nija.kill_adoption import BareKillAdopter
 from nija.observability.inconsistencies import InconsistencyWatch
-from nija.observability.metrics import metrics_of
+from nija.observability.metrics import Metrics
 from nija.observability.request_id import RequestIdMiddleware
 from nija.service import SafetyService
 from nija.views import kill_event_view, outcome_view, transition_view
@@ -78,7 +78,8 @@ def create_app(
     """The app for one data directory; ``clock`` is for tests (expiry without waiting)."""
     data_dir = Path(data_dir).resolve()
     settings = config if config is not None else load_config(data_dir)
-    service = build_service(data_dir, config=settings)
+    wired = wire(data_dir, config=settings)
+    service = wired.service
     service.config_problem = config_problem  # the server carries on; the live flow refuses
     if clock is not None:
         service.clock = clock
@@ -149,13 +150,12 @@ def create_app(
             allow_headers=["Authorization", "Content-Type"],
         )
     _routes(app, service, watcher, data_dir, runtime_now)
-    _metrics_route(app, service)
+    _metrics_route(app, wired.metrics)
     _web(app)
     return app
 
 
-def _metrics_route(app: FastAPI, service: SafetyService) -> None:
-    metrics = metrics_of(service)
+def _metrics_route(app: FastAPI, metrics: Metrics) -> None:
 
     # Behind a viewer token like every read: Prometheus sends it with `authorization: credentials`.
     @app.get("/metrics", response_class=PlainTextResponse, responses={401: {}, 403: {}}, tags=["read"])

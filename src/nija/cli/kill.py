@@ -8,7 +8,7 @@ import click
 from rich.text import Text
 
 from nija import emergency
-from nija.assembly import CONFIG_FILE, build_service
+from nija.assembly import build_service
 from nija.cli import render
 from nija.cli.common import (
     EXIT_CODES_HELP,
@@ -22,6 +22,7 @@ from nija.cli.common import (
     print_json,
     warn_listener_errors,
 )
+from nija.config import CONFIG_FILE
 from nija.domain.errors import NijaError
 from nija.domain.text import printable
 from nija.service import SafetyService
