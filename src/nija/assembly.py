@@ -73,6 +73,7 @@ def wire(
         policy=live_policy(settings.live) if settings is not None else LivePolicy(),
         config_problem=problems[0] if problems else None,
         messenger=functools.partial(_tell_bots, directory),
+        credentials=functools.partial(_credentials_configured, directory),
     )
     metrics, audit = _attach_accountability(service, directory, settings)
     _attach_exchange_checks(service, directory, settings)
@@ -134,6 +135,12 @@ def _tell_bots(directory: Path, reason: str, who: Who, now: datetime) -> tuple[i
     from nija.kill_channel import tell_bots
 
     return tell_bots(directory, reason, who, now)
+
+
+def _credentials_configured(directory: Path) -> bool:
+    from nija.credentials import load_credentials  # tomllib: only for a live request
+
+    return load_credentials(directory) is not None
 
 
 def _attach_exchange_checks(service: SafetyService, directory: Path, settings: NijaConfig | None) -> None:

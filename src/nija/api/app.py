@@ -46,10 +46,9 @@ from nija.api.schemas import (
 from nija.api.tokens import Role, TokenFile
 from nija.assembly import wire
 from nija.config import NijaConfig, load_config
-from nija.credentials import load_credentials
 from nija.domain.clock import Clock
 from nija.domain.diagnosis import report
-from nija.domain.errors import LiveRequestRefused, NijaError, SafetyRefusal, UsageProblem
+from nija.domain.errors import CredentialsUnreadable, NijaError
 from nija.domain.recovery import Plan
 from nija.domain.transitions import Who
 from nija.kill_adoption import BareKillAdopter
@@ -227,13 +226,13 @@ def _routes(
             "confirmation_minutes": policy.confirmation_window.total_seconds() / 60,
             "require_second_person": policy.require_second_person,
             "acknowledgment_phrase": policy.phrase,
-            "credentials_configured": _credentials_state(data_dir),
+            "credentials_configured": _credentials_state(service),
         }
 
     @app.post("/api/live/request", response_model=LiveRequestOut, responses=write, tags=["live"])
     def live_request(me: Operator) -> dict[str, Any]:
         """DRY_RUN → LIVE_PENDING_CONFIRMATION; returns the one-time confirmation code and its expiry."""
-        result = service.request_live(me.who, credentials_configured=_credentials_configured(data_dir))
+        result = service.request_live(me.who)
         return live_request_view(result)
 
     @app.post("/api/live/confirm", response_model=OutcomeOut, responses=write, tags=["live"])
@@ -292,15 +291,8 @@ def _plan_routes(
         return _plan_view(planner())
 
     def run(me: Operator, body: PlanIn | None = None) -> dict[str, Any]:
-        current = planner()
-        if body is not None and body.expected_path is not None and body.expected_path != current.path:
-            raise SafetyRefusal(
-                f"The state changed since the plan was shown (now: {current.path or 'nothing to do'}); "
-                "nothing was done",
-                "Look at the new plan and confirm again",
-                code="STATE_CHANGED",
-            )
-        return outcome_view(runner(me.who, expected=current))
+        # The path shown is the staleness token; the service checks it under its lock.
+        return outcome_view(runner(me.who, expected=body.expected_path if body is not None else None))
 
     app.get(
         f"/api/{action}/plan",
@@ -329,18 +321,11 @@ def _plan_view(plan: Plan) -> dict[str, Any]:
     }
 
 
-def _credentials_configured(data_dir: Path) -> bool:
+def _credentials_state(service: SafetyService) -> bool:
     try:
-        return load_credentials(data_dir) is not None
-    except UsageProblem as exc:
-        raise LiveRequestRefused(exc.message, exc.fix, code="CREDENTIALS_UNREADABLE") from exc
-
-
-def _credentials_state(data_dir: Path) -> bool:
-    try:
-        return load_credentials(data_dir) is not None
-    except UsageProblem:
-        return False
+        return service.credentials_configured()
+    except CredentialsUnreadable:
+        return False  # shown as not configured; requesting says why (CREDENTIALS_UNREADABLE)
 
 
 def _expire(service: SafetyService) -> None:

@@ -24,6 +24,7 @@ from nija.assembly import wire
 from nija.cli.common import EXIT_CODES_HELP, common_options, current_selection, handles_errors
 from nija.cli.render import SafeConsole
 from nija.config import load_config
+from nija.domain.codes import ErrorCode
 from nija.domain.errors import NijaError, StorageUnavailable, UsageProblem
 from nija.identity import local_who
 from nija.observability.metrics import Metrics
@@ -38,7 +39,7 @@ RUN_EXIT_HELP = EXIT_CODES_HELP + " 'nija run' exits 1 when a kill left orders o
 
 
 class IncompleteKill(NijaError):
-    code = "KILL_INCOMPLETE"
+    code = ErrorCode.KILL_INCOMPLETE
 
 
 @click.command("run", epilog=RUN_EXIT_HELP)
@@ -142,7 +143,7 @@ def run(
         raise IncompleteKill(
             f"The broker did not confirm the kill within the deadline: {summary.kill_receipt}",
             "Check the exchange for open orders and positions now; see the kill receipt in 'status'",
-            code="KILL_NOT_CONFIRMED",
+            code=ErrorCode.KILL_NOT_CONFIRMED,
         )
 
 

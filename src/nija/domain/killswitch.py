@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from nija.domain.change import Change
+from nija.domain.codes import ErrorCode
 from nija.domain.errors import SafetyRefusal
 from nija.domain.records import (
     KillAction,
@@ -118,7 +119,7 @@ def deactivate(snapshot: Snapshot, reason: str, who: Who, now: datetime) -> Chan
         raise SafetyRefusal(
             "Deactivating the kill switch needs a reason",
             'Say what was fixed: python emergency_kill_switch.py deactivate "Issue resolved: <describe fix>"',
-            code="REASON_REQUIRED",
+            code=ErrorCode.REASON_REQUIRED,
         )
     if not snapshot.kill_active:
         return Change(messages=("Kill switch is not active: nothing to deactivate",))
@@ -129,7 +130,7 @@ def deactivate(snapshot: Snapshot, reason: str, who: Who, now: datetime) -> Chan
             "not remove it, so the kill switch stays ACTIVE; nothing was written",
             f"Look at it ({_LOOK[flag.kind]} {flag.location}), remove it yourself ({_REMOVE[flag.kind]} "
             f"{flag.location}), then run the deactivation again",
-            code="KILL_FILE_NOT_REGULAR",
+            code=ErrorCode.KILL_FILE_NOT_REGULAR,
         )
     messages: list[str] = []
     ended = KillEvent(KillAction.DEACTIVATE, reason, now, who.source, who.actor)

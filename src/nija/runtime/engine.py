@@ -311,7 +311,7 @@ class Bot:
         self.receipts.wait(5.0)
         if self.reaction.kill.active and not self._kill_adopted:
             self._kill_adopted = True
-            self._storing("KILL_NOT_RECORDED", lambda: self.service.adopt_kill_flag(self.who))
+            self._storing("KILL_NOT_RECORDED", self._adopter.record_waiting)
         self._record_unrecorded_kill()
         totals = self.paper.end_run()
         account = self.paper.account()

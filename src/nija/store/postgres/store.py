@@ -22,7 +22,8 @@ import psycopg
 from psycopg.pq import TransactionStatus
 
 from nija.domain.change import Change
-from nija.domain.errors import SafetyRefusal, UsageProblem
+from nija.domain.codes import ErrorCode
+from nija.domain.errors import KillRaisedDuringDeactivation, SafetyRefusal, UsageProblem
 from nija.domain.live_auth import LiveVerifier
 from nija.domain.records import Heartbeat, KillFlag, KillFlagKind, KillRecord, Snapshot, TradingRecord
 from nija.domain.states import TradingState
@@ -216,14 +217,14 @@ class PostgresTransaction:
                 f"The fleet kill switch is active: bot {scope}'s kill switch cannot be lifted under it; "
                 "nothing was done",
                 f'Deactivate the fleet kill first: nija kill deactivate --fleet --store {mask(store.url)} "<reason>"',
-                code="FLEET_KILL_ACTIVE",
+                code=ErrorCode.FLEET_KILL_ACTIVE,
             )
         if change.trading is not None and store.is_fleet and change.trading.current_state not in _FLEET_STATES:
             raise SafetyRefusal(
                 f"The fleet has no trading state of its own (can't move it to {change.trading.current_state}); "
                 "nothing was done",
                 "Pass --bot NAME to restore, reset or go live with one bot",
-                code="FLEET_HAS_NO_TRADING_STATE",
+                code=ErrorCode.FLEET_HAS_NO_TRADING_STATE,
             )
         if change.clear_kill_flag:
             _clear_flags(conn, scope, self._own.flag_ids)
@@ -245,11 +246,7 @@ def _clear_flags(conn: Conn, scope: str, seen: tuple[int, ...]) -> None:
     refuses the deactivation before anything is written."""
     present = {int(r[0]) for r in conn.execute("SELECT id FROM nija_kill_flag WHERE scope = %s", (scope,))}  # type: ignore[call-overload]
     if present - set(seen):
-        raise SafetyRefusal(
-            "A new kill arrived while deactivating: the kill switch stays active",
-            "Find out who activated it (nija kill history) before trying again",
-            code="KILL_RAISED_DURING_DEACTIVATION",
-        )
+        raise KillRaisedDuringDeactivation()
     conn.execute("DELETE FROM nija_kill_flag WHERE id = ANY(%s)", (list(seen),))
 
 
