@@ -169,15 +169,22 @@ def _readable_kill(snapshot: Snapshot) -> KillRecord:
 
 def seen(snapshot: Snapshot) -> str:
     """A fingerprint of the kill switch as an operator sees it. Any new kill changes it:
-    the event count, the newest event's time, actor and reason, and the kill flag's
-    identity (a new kill file, or a touch of the old one) are all in it."""
+    the newest event (its action, time, actor and reason), whether the kill is active, and
+    the kill flag's identity (a new kill file, or a touch of the old one) are all in it.
+
+    Not the number of events: a store may load fewer of them inside a transaction than
+    outside (PostgreSQL reads the newest ``TX_HISTORY`` under its lock), and a count would
+    then differ between the operator's look and the check, refusing every deactivation of
+    a long history. Every new event is the newest one, so nothing is lost by leaving it out."""
     kill = snapshot.kill
     if not isinstance(kill, KillRecord):
         basis = f"unreadable|{snapshot.kill_flag}"
     else:
         last = kill.history[-1] if kill.history else None
-        newest = f"{last.timestamp.isoformat()}|{last.actor}|{last.reason}" if last else "-"
-        basis = f"{len(kill.history)}|{newest}|{kill.is_active}|{snapshot.kill_flag}"
+        newest = (
+            f"{last.action}|{last.timestamp.isoformat()}|{last.actor}|{last.reason}|{last.repeated}" if last else "-"
+        )
+        basis = f"{newest}|{kill.is_active}|{snapshot.kill_flag}"
     if snapshot.flag is not None:
         basis += f"|{snapshot.flag.kind}|{snapshot.flag.identity}"  # a touch or a new file changes it
     return hashlib.sha256(basis.encode()).hexdigest()[:16]
