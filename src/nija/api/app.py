@@ -316,6 +316,7 @@ def _plan_view(plan: Plan) -> dict[str, Any]:
     return {
         "action": plan.action,
         "path": plan.path,
+        "steps": [{"from_state": s.from_state, "to_state": s.to_state, "reason": s.reason} for s in plan.steps],
         "nothing_to_do": plan.nothing_to_do,
         "warnings": list(plan.warnings),
     }
