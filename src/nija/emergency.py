@@ -16,6 +16,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from nija.domain.errors import StorageProblem
+
 SOURCE = "cli"  # nija.cli.common.cli_who
 _FLAGS = frozenset({"--json", "--yes", "--force"})
 
@@ -23,12 +25,25 @@ _FLAGS = frozenset({"--json", "--yes", "--force"})
 class EarlyKill:
     """A kill file this process raised before loading NIJA, for the full command to record."""
 
-    __slots__ = ("directory", "now", "reason")
+    __slots__ = ("details_lost", "directory", "now", "reason")
 
-    def __init__(self, directory: str, reason: str, now: datetime) -> None:
+    def __init__(self, directory: str, reason: str, now: datetime, details_lost: OSError | None = None) -> None:
         self.directory = directory
         self.reason = reason
         self.now = now
+        # The file was created (the kill is in force) but its cause could not be written
+        # (a full disk): the full command must say so, as it would had it raised the file.
+        self.details_lost = details_lost
+
+    def problem(self) -> StorageProblem | None:
+        """What the raise's failure to write the details means, in the exception tree."""
+        if self.details_lost is None:
+            return None
+        from pathlib import Path
+
+        from nija.store.kill_file import KILL_FILE, details_not_written
+
+        return details_not_written(Path(self.directory) / KILL_FILE, self.details_lost)
 
 
 _raised: EarlyKill | None = None
@@ -49,10 +64,14 @@ def raise_first(args: list[str]) -> None:
     now = datetime.now(UTC)
     try:
         fd = kill_raise.open_new(os.path.join(directory, kill_raise.KILL_FILE))
-        if fd is not None:
-            kill_raise.write_cause(fd, kill_raise.body(reason, local_actor(), SOURCE, now.isoformat()), directory)
     except OSError:
-        return  # the full command raises again and tells the truth about where the kill is
+        return  # nothing raised: the full command raises again and tells the truth about it
+    if fd is not None:
+        try:
+            kill_raise.write_cause(fd, kill_raise.body(reason, local_actor(), SOURCE, now.isoformat()), directory)
+        except OSError as exc:
+            _raised = EarlyKill(directory, reason, now, details_lost=exc)
+            return
     _raised = EarlyKill(directory, reason, now)
 
 

@@ -127,21 +127,31 @@ class SafetyService:
         return recovery.plan_reset(self.store.load())
 
     # -- kill switch ---------------------------------------------------------------
-    def activate_kill(self, reason: str, who: Who, *, reach_bots: bool = True, now: datetime | None = None) -> Outcome:
+    def activate_kill(
+        self,
+        reason: str,
+        who: Who,
+        *,
+        reach_bots: bool = True,
+        now: datetime | None = None,
+        raised: bool = False,
+        raise_problem: StorageProblem | None = None,
+    ) -> Outcome:
         """Raise the kill file first, so every reader sees the kill even if the lock is held.
         If it cannot be raised, tell the running bots directly (``messenger``), then record
-        what can be recorded, and say exactly where the kill is in force. ``now``: when the
-        emergency path already raised the flag (``nija.emergency``), that raise's time, so
-        that the record is the same activation."""
+        what can be recorded, and say exactly where the kill is in force. ``raised``: the
+        emergency path raised the flag already (``nija.emergency``), at ``now``, so that the
+        record is the same activation; ``raise_problem``: what that raise could not write.""" 
         self._check_reason(reason, "kill switch reason", activating=True)
         who = _plain(who)
         now = now if now is not None else self.clock()
         reason = reason.strip() or killswitch.DEFAULT_ACTIVATION_REASON
-        flag_problem: StorageProblem | None = None
-        try:
-            self.store.raise_kill_flag(reason, who, now)
-        except StorageProblem as exc:
-            flag_problem = exc
+        flag_problem: StorageProblem | None = raise_problem
+        if not raised:
+            try:
+                self.store.raise_kill_flag(reason, who, now)
+            except StorageProblem as exc:
+                flag_problem = exc
         stopped: tuple[int, ...] = ()
         if flag_problem is not None and reach_bots and self.messenger is not None:
             stopped = self.messenger(reason, who, now)

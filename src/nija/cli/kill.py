@@ -47,7 +47,10 @@ def activate(reason: tuple[str, ...], data_dir: Path | None, as_json: bool, yes:
     early = emergency.raised(str(config_dir(data_dir)), text)  # raised before NIJA loaded
     # Not adopted first: this activation records that flag itself, at the raise's time.
     service = _emergency_service(data_dir, adopt=early is None)
-    result = service.activate_kill(text, cli_who(), now=early.now if early else None)
+    if early is None:
+        result = service.activate_kill(text, cli_who())
+    else:  # the flag is up already: record it at the raise's time, with what its raise met
+        result = service.activate_kill(text, cli_who(), now=early.now, raised=True, raise_problem=early.problem())
     warn_listener_errors(service)
     if as_json:
         print_json(outcome_view(result))

@@ -146,14 +146,18 @@ def raise_file(directory: Path, reason: str, who: Who, now: datetime) -> None:
     try:
         kill_raise.write_cause(fd, body(reason, who, now), str(directory))
     except OSError as exc:
-        # The entry exists, so the kill is in force; only its details are missing.
-        problem = not_writable(path, exc)
-        raise KillFileNotWritten(
-            f"The kill file {path} exists, so the kill IS IN FORCE, but its details could not be written: "
-            f"{problem.message.split(': ', 1)[-1].replace('; that file is unchanged', '')}",
-            problem.fix,
-            in_force=True,
-        ) from exc
+        raise details_not_written(path, exc) from exc
+
+
+def details_not_written(path: Path, exc: OSError) -> KillFileNotWritten:
+    """The entry exists, so the kill is in force; only its details are missing."""
+    problem = not_writable(path, exc)
+    return KillFileNotWritten(
+        f"The kill file {path} exists, so the kill IS IN FORCE, but its details could not be written: "
+        f"{problem.message.split(': ', 1)[-1].replace('; that file is unchanged', '')}",
+        problem.fix,
+        in_force=True,
+    )
 
 
 def put_back(grabbed: Path, kill_path: Path) -> None:
