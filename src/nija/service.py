@@ -141,7 +141,7 @@ class SafetyService:
         If it cannot be raised, tell the running bots directly (``messenger``), then record
         what can be recorded, and say exactly where the kill is in force. ``raised``: the
         emergency path raised the flag already (``nija.emergency``), at ``now``, so that the
-        record is the same activation; ``raise_problem``: what that raise could not write.""" 
+        record is the same activation; ``raise_problem``: what that raise could not write."""
         self._check_reason(reason, "kill switch reason", activating=True)
         who = _plain(who)
         now = now if now is not None else self.clock()
