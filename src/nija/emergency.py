@@ -62,16 +62,14 @@ def raise_first(args: list[str]) -> None:
     from nija.store import kill_raise
 
     now = datetime.now(UTC)
+    data = kill_raise.body(reason, local_actor(), SOURCE, now.isoformat())
     try:
-        fd = kill_raise.open_new(os.path.join(directory, kill_raise.KILL_FILE))
+        kill_raise.raise_new(os.path.join(directory, kill_raise.KILL_FILE), data)
+    except kill_raise.CauseNotWritten as lost:
+        _raised = EarlyKill(directory, reason, now, details_lost=lost.error)
+        return
     except OSError:
         return  # nothing raised: the full command raises again and tells the truth about it
-    if fd is not None:
-        try:
-            kill_raise.write_cause(fd, kill_raise.body(reason, local_actor(), SOURCE, now.isoformat()), directory)
-        except OSError as exc:
-            _raised = EarlyKill(directory, reason, now, details_lost=exc)
-            return
     _raised = EarlyKill(directory, reason, now)
 
 

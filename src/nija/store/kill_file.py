@@ -133,7 +133,9 @@ def raise_file(directory: Path, reason: str, who: Who, now: datetime) -> None:
     deactivation decided before this raise sees a new identity and refuses. Never follows a link."""
     path = directory / KILL_FILE
     try:
-        fd = kill_raise.open_new(str(path))
+        kill_raise.raise_new(str(path), body(reason, who, now))
+    except kill_raise.CauseNotWritten as lost:
+        raise details_not_written(path, lost.error) from lost.error
     except OSError as exc:
         if exists(directory):
             return  # EEXIST-like answers on some file systems: the kill is there already
@@ -141,12 +143,6 @@ def raise_file(directory: Path, reason: str, who: Who, now: datetime) -> None:
         raise KillFileNotWritten(
             problem.message.replace("; that file is unchanged", ""), problem.fix, in_force=False
         ) from exc
-    if fd is None:
-        return
-    try:
-        kill_raise.write_cause(fd, body(reason, who, now), str(directory))
-    except OSError as exc:
-        raise details_not_written(path, exc) from exc
 
 
 def details_not_written(path: Path, exc: OSError) -> KillFileNotWritten:

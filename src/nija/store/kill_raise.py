@@ -35,6 +35,78 @@ def _json_string(text: str) -> str:
     return '"' + "".join(out) + '"'
 
 
+class CauseNotWritten(Exception):
+    """The kill file exists, so the kill is in force; only its cause could not be written."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def raise_new(path: str, data: bytes) -> bool:
+    """Raise the kill file at ``path`` carrying ``data``; False if an entry by that name was
+    there already (a kill: touched, its first cause kept). Raises OSError when nothing could be
+    created, CauseNotWritten when the file exists without its cause (a full disk).
+
+    The cause is written into a staged file that is then hard-linked into place: the link is
+    exclusive and atomic, so a watcher never reads a NIJA-raised kill file empty (it would
+    record a bare kill with no cause). Where staging fails (a full disk, no hard links), the
+    file is created empty first and filled after: the kill itself never waits for its cause."""
+    directory = os.path.dirname(path) or "."
+    staged = _stage(directory, data)
+    if staged is not None:
+        name, fd = staged
+        try:
+            os.link(name, path, follow_symlinks=False)
+        except FileExistsError:
+            os.close(fd)
+            _touch(path)
+            return False
+        except OSError:
+            os.close(fd)  # no hard links here: create in place below
+        else:
+            try:
+                write_cause(fd, b"", directory)  # the bytes are there: make them and the name durable
+            except OSError as exc:
+                raise CauseNotWritten(exc) from exc
+            return True
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(name)
+    fd_new = open_new(path)
+    if fd_new is None:
+        return False
+    try:
+        write_cause(fd_new, data, directory)
+    except OSError as exc:
+        raise CauseNotWritten(exc) from exc
+    return True
+
+
+def _stage(directory: str, data: bytes) -> tuple[str, int] | None:
+    """A new file beside the kill file holding ``data`` (not yet durable), open; None if it
+    cannot be made whole."""
+    name = os.path.join(directory, f".nija_kill_raise.{os.getpid()}.{os.urandom(4).hex()}")
+    try:
+        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    except OSError:
+        return None
+    try:
+        if os.write(fd, data) == len(data):
+            return name, fd
+    except OSError:
+        pass
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(name)
+    return None
+
+
+def _touch(path: str) -> None:
+    with contextlib.suppress(OSError):  # a read-only disk: the kill stands all the same
+        os.utime(path, follow_symlinks=False)
+
+
 def open_new(path: str) -> int | None:
     """A descriptor on a new, empty kill file at ``path``; None if an entry by that name (any
     kind) was already there: that is a kill already, and it is touched so that a deactivation
@@ -43,8 +115,7 @@ def open_new(path: str) -> int | None:
     try:
         return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
     except FileExistsError:
-        with contextlib.suppress(OSError):  # a read-only disk: the kill stands all the same
-            os.utime(path, follow_symlinks=False)
+        _touch(path)
         return None
 
 
@@ -52,7 +123,7 @@ def write_cause(fd: int, data: bytes, directory: str) -> None:
     """Write the cause into a new kill file, durably, and close it. Raises OSError: the kill
     file exists then (the kill is in force), only its details are missing."""
     try:
-        if os.write(fd, data) != len(data):
+        if data and os.write(fd, data) != len(data):
             raise OSError(28, os.strerror(28))  # ENOSPC: a short write means a full disk
         os.fsync(fd)
     finally:
