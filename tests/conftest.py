@@ -40,6 +40,10 @@ def cli_env(**extra: str) -> dict[str, str]:
     return env
 
 
+# The arguments after which the real entry points (nija.cli.entry) raise the kill file first.
+EARLY_RAISE = {"nija": ["kill", "activate"], "emergency_kill_switch.py": ["activate"]}
+
+
 def script_command(script: str) -> click.Command:
     """The click command a root script (or ``nija``) runs; imported on first use."""
     if script == "nija":
@@ -74,12 +78,10 @@ def run_in_process(
     an uncaught exception as exit 1 with its traceback on stderr. Process-wide state a
     command may set (structlog's configuration, signal handlers, cwd, environment) is
     restored afterwards, so one invocation cannot leak into the next test."""
+    from nija import emergency
     from nija.observability import logs
 
     command = script_command(script)
-    environment: dict[str, str | None] = {k: None for k in os.environ if k.startswith("NIJA_")}
-    environment.update(CHILD_ENV)
-    environment.update(env or {})
     saved_logging: dict[str, Any] = structlog.get_config()
     saved_handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     at_exit: list[tuple[Callable[..., object], tuple[Any, ...], dict[str, Any]]] = []
@@ -89,13 +91,19 @@ def run_in_process(
         return func
 
     with monkeypatch.context() as patch:
+        for name in [k for k in os.environ if k.startswith("NIJA_")]:
+            patch.delenv(name)
+        for name, value in {**CHILD_ENV, **(env or {})}.items():
+            patch.setenv(name, value)
         patch.chdir(cwd)
         patch.setattr(logs, "_configured", False)  # the command configures logging to its own stderr
+        patch.setattr(emergency, "_raised", None)  # a process's own early kill, never the last test's
         patch.setattr(atexit, "register", register)  # run when the command returns, as at a process's exit
         try:
-            result = CliRunner().invoke(
-                command, list(args), input=input, env=environment, prog_name=script, catch_exceptions=True
-            )
+            early = EARLY_RAISE.get(script)
+            if early is not None and list(args[: len(early)]) == early:
+                emergency.raise_first(list(args[len(early) :]))  # as nija.cli.entry does, before the command
+            result = CliRunner().invoke(command, list(args), input=input, prog_name=script, catch_exceptions=True)
         finally:
             for func, a, kw in reversed(at_exit):
                 func(*a, **kw)
