@@ -27,6 +27,10 @@ REPO = Path(__file__).resolve().parent.parent
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
+# Set to 1, every ``run`` starts a real process, as before the in-process runner
+# (benchmarks/test_suite_time.py compares the two on one selection).
+ALL_AS_PROCESSES = "NIJA_TESTS_ALL_AS_PROCESSES"
+
 # What a child process gets besides the parent's environment (NIJA_* removed).
 CHILD_ENV = {"NO_COLOR": "1", "PYTHONIOENCODING": "utf-8", "COLUMNS": "200"}
 
@@ -150,7 +154,7 @@ def run(data_dir: Path, request: pytest.FixtureRequest, monkeypatch: pytest.Monk
     """Run a root script (``safe_restore_trading.py``, ``emergency_kill_switch.py``,
     ``nija_control_center.py``) or ``nija`` against ``data_dir``: in this process, or in
     a real process when the test is marked ``process``. Returns a CompletedProcess."""
-    as_process = request.node.get_closest_marker("process") is not None
+    as_process = request.node.get_closest_marker("process") is not None or os.environ.get(ALL_AS_PROCESSES) == "1"
 
     def runner(
         script: str,
