@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from nija.domain.live import LivePolicy
 from nija.observability.wiring import attach_accountability
 from nija.service import SafetyService
-from nija.store import StoreSelection, config_dir, open_store
+from nija.store import Store, StoreSelection, config_dir, open_store
 
 if TYPE_CHECKING:
     from nija.config import NijaConfig
@@ -22,9 +22,11 @@ def build_service(
     *,
     config: NijaConfig | None = None,
     selection: StoreSelection | None = None,
+    store: Store | None = None,
 ) -> SafetyService:
-    """``selection`` None: NIJA_STORE / NIJA_BOT decide, else the JSON files of ``data_dir``."""
-    store = open_store(data_dir, selection)
+    """``store``: an already opened store; else ``selection``; ``selection`` None:
+    NIJA_STORE / NIJA_BOT decide, else the JSON files of ``data_dir``."""
+    store = store if store is not None else open_store(data_dir, selection)
     directory = config_dir(data_dir)  # nija.toml and the audit trail live here for every store
     settings = config if config is not None else _load_if_present(directory)
     policy = settings.live.policy() if settings is not None else LivePolicy()

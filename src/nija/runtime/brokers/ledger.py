@@ -52,6 +52,20 @@ class LedgerState:
 
 
 @dataclass(frozen=True, slots=True)
+class LedgerOrder:
+    """One order as the ledger holds it, with what was filled (for ccxt-shaped answers)."""
+
+    order: Order
+    status: OrderStatus
+    reason: str
+    created_at: float
+    filled: float
+    average: float | None
+    fee: float
+    filled_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class RunTotals:
     orders: int
     fills: int
@@ -149,6 +163,35 @@ class PaperLedger:
                     "INSERT OR REPLACE INTO positions VALUES (?, ?, ?)",
                     (holding.symbol, holding.quantity, holding.average_price),
                 )
+
+    def orders(
+        self, *, order_id: str | None = None, symbol: str | None = None, status: OrderStatus | None = None
+    ) -> list[LedgerOrder]:
+        """Orders with their fills, oldest first, filtered by any of id, symbol and status."""
+        query = (
+            "SELECT o.id, o.symbol, o.side, o.type, o.quantity, o.price, o.status, o.reason, o.created_at,"
+            " COALESCE(SUM(f.quantity), 0), SUM(f.quantity * f.price), COALESCE(SUM(f.fee), 0), MAX(f.timestamp)"
+            " FROM orders o LEFT JOIN fills f ON f.order_id = o.id WHERE 1 = 1"
+        )
+        args: list[str] = []
+        for column, value in (("o.id", order_id), ("o.symbol", symbol), ("o.status", status)):
+            if value is not None:
+                query += f" AND {column} = ?"  # column names are fixed above; values are bound
+                args.append(str(value))
+        rows = self._db.execute(query + " GROUP BY o.seq ORDER BY o.seq", args).fetchall()
+        return [
+            LedgerOrder(
+                Order(i, s, Side(sd), OrderType(t), q, p, OrderStatus(st)),
+                OrderStatus(st),
+                reason,
+                created,
+                filled,
+                notional / filled if filled else None,
+                fee,
+                filled_at,
+            )
+            for i, s, sd, t, q, p, st, reason, created, filled, notional, fee, filled_at in rows
+        ]
 
     def run_totals(self, run_id: str) -> RunTotals:
         counts = dict(

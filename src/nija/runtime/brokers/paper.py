@@ -117,6 +117,12 @@ class PaperBroker:
     def held(self, symbol: str) -> float:
         return self._held(symbol)
 
+    def reserved(self) -> tuple[float, dict[str, float]]:
+        """Cash held back by open buys (fees included) and quantities by open sells."""
+        with self.lock:
+            sells = {o.symbol: self._reserved_quantity(o.symbol) for o in self._open.values() if o.side is Side.SELL}
+            return self._reserved_cash(), sells
+
     # -- prices and fills ------------------------------------------------------------
     def on_candle(self, candle: Candle) -> list[Fill]:
         fills: list[Fill] = []
