@@ -22,6 +22,8 @@ class EventKind(StrEnum):
     BOT_STARTED = "bot_started"
     ORDER_DENIED = "order_denied"
     INCONSISTENCY_DETECTED = "inconsistency_detected"
+    BRIDGE_ACTION = "bridge_action"  # what a bridge did to a bot NIJA does not run (freqtrade)
+    BRIDGE_ALERT = "bridge_alert"  # a bridge could not do or confirm it: someone must look
 
 
 @dataclass(frozen=True, slots=True)

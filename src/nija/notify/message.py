@@ -18,6 +18,8 @@ _TITLES = {
     EventKind.BOT_STARTED: ("NIJA bot restarted: live trading was not resumed", "warning"),
     EventKind.ORDER_DENIED: ("NIJA order denied", "warning"),
     EventKind.TRANSITION: ("NIJA state changed", "info"),
+    EventKind.BRIDGE_ACTION: ("NIJA acted on a guarded bot", "info"),
+    EventKind.BRIDGE_ALERT: ("⚠️ NIJA could not confirm a guarded bot stopped", "failure"),
     EventKind.INCONSISTENCY_DETECTED: (
         "⚠️ NIJA inconsistency detected: run 'safe_restore_trading.py status'",
         "warning",

@@ -17,6 +17,7 @@ DEFAULT_EVENTS = (
     EventKind.LIVE_EXPIRED,
     EventKind.BOT_STARTED,
     EventKind.INCONSISTENCY_DETECTED,
+    EventKind.BRIDGE_ALERT,
 )
 
 

@@ -1,0 +1,117 @@
+"""A real freqtrade process under NIJA: its strategy asks NIJA before every entry, and
+``nija bridge freqtrade`` (a real CLI process) stops it through freqtrade's REST API."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, cli_env
+from tests.fakes.kraken_server import FakeKraken
+from tests.freqtrade.harness import FREQTRADE, PASSWORD, USER, Freqtrade, running_freqtrade
+from tests.guard.helpers import dry_run
+from tests.runtime.runtime_helpers import wait_for
+
+pytestmark = pytest.mark.skipif(
+    not FREQTRADE.exists() and not __import__("os").environ.get("CI"),
+    reason="freqtrade is not installed: run scripts/install_freqtrade.sh",
+)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeKraken]:
+    with FakeKraken() as server:
+        yield server
+
+
+def audit(data_dir: Path) -> list[dict[str, object]]:
+    path = data_dir / ".nija_audit.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def start_bridge(data_dir: Path, bot: Freqtrade, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "nija", "bridge", "freqtrade", "--data-dir", str(data_dir), "--url", bot.url, *extra],
+        env=cli_env(FREQTRADE_USERNAME=USER, FREQTRADE_PASSWORD=PASSWORD),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def stop(process: subprocess.Popen[str]) -> str:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=60)
+    assert "Traceback" not in err, err
+    return out
+
+
+def cli(*args: str) -> None:
+    subprocess.run([sys.executable, *args], env=cli_env(), check=True, capture_output=True, timeout=60)
+
+
+def test_entries_follow_nija_and_a_cli_kill_leaves_freqtrade_stopped_with_nothing_open(
+    fake: FakeKraken, data_dir: Path, tmp_path: Path
+) -> None:
+    with running_freqtrade(fake, tmp_path / "ft", data_dir) as bot:
+        bridge = start_bridge(data_dir, bot)
+        try:
+            # NIJA is OFF: the strategy's confirm_trade_entry says no, freqtrade opens nothing.
+            wait_for(
+                lambda: "NIJA refused the entry for BTC/USDT (STATE_OFF)" in bot.log_text(),
+                timeout=90,
+                what="freqtrade asking NIJA and being refused",
+            )
+            assert bot.open_trades() == []
+            cli(str(REPO / "safe_restore_trading.py"), "restore", "--yes", "--data-dir", str(data_dir))
+            wait_for(lambda: len(bot.open_orders()) == 1, timeout=60, what="a resting dry-run entry order")
+            cli(str(REPO / "emergency_kill_switch.py"), "activate", "--data-dir", str(data_dir), "operator kill")
+            wait_for(lambda: bot.state() == "stopped", timeout=60, what="the bridge stopping freqtrade")
+            assert bot.open_orders() == []  # freqtrade's own API: nothing open
+            assert bot.open_trades() == []  # the unfilled entry was cancelled, so its trade is gone
+        finally:
+            out = stop(bridge)
+    assert fake.calls("AddOrder") == []  # dry-run: nothing reached the exchange
+    assert "freqtrade stopped (stopped): no open orders" in out
+    actions = [e["details"]["action"] for e in audit(data_dir) if e["kind"] == "bridge_action"]  # type: ignore[index]
+    assert actions[0] == "stopentry"
+    assert any(a.startswith("cancel open order of trade") for a in actions)
+    assert actions[-2:] == ["stop", "kill receipt"]
+
+
+def test_the_callback_refuses_entries_during_a_kill_even_without_the_bridge(
+    fake: FakeKraken, data_dir: Path, tmp_path: Path
+) -> None:
+    dry_run(data_dir)
+    (data_dir / "EMERGENCY_STOP").touch()
+    with running_freqtrade(fake, tmp_path / "ft", data_dir) as bot:
+        wait_for(
+            lambda: "NIJA refused the entry for BTC/USDT (KILL_SWITCH_ACTIVE)" in bot.log_text(),
+            timeout=90,
+            what="the entry refused by NIJA",
+        )
+        assert bot.open_trades() == []
+        assert bot.state() == "running"  # freqtrade itself never stopped: NIJA's answer alone refused it
+
+
+def test_a_freqtrade_trading_live_is_stopped_while_nija_is_dry_run(
+    fake: FakeKraken, data_dir: Path, tmp_path: Path
+) -> None:
+    dry_run(data_dir)
+    with running_freqtrade(fake, tmp_path / "ft", data_dir, dry_run=False) as bot:
+        bridge = start_bridge(data_dir, bot)
+        try:
+            wait_for(lambda: bot.state() == "stopped", timeout=60, what="the bridge stopping a live freqtrade")
+        finally:
+            out = stop(bridge)
+    assert fake.calls("AddOrder") == []  # the strategy's callback refused live entries meanwhile
+    assert "freqtrade trades live (dry_run = false) but NIJA is DRY_RUN" in out
+    reasons = [str(e["reason"]) for e in audit(data_dir) if e["kind"] == "bridge_action"]
+    assert any("freqtrade may trade live only in a verified LIVE_ACTIVE" in r for r in reasons)
