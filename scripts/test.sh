@@ -37,6 +37,8 @@ fi
 if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[test]'
+# The real freqtrade for tests/freqtrade, in its own environment (its pins differ from ours).
+bash scripts/install_freqtrade.sh
 
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

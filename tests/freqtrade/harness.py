@@ -132,12 +132,18 @@ def config(fake: FakeKraken, workdir: Path, port: int, *, dry_run: bool) -> dict
 
 
 @contextlib.contextmanager
-def running_freqtrade(fake: FakeKraken, workdir: Path, nija_dir: Path, *, dry_run: bool = True) -> Iterator[Freqtrade]:
+def running_freqtrade(
+    fake: FakeKraken, workdir: Path, nija_dir: Path, *, dry_run: bool = True, extra_strategy: str = ""
+) -> Iterator[Freqtrade]:
+    """``extra_strategy``: more source for the strategy module (e.g. a subclass named Resting2)."""
     strategies = workdir / "user_data" / "strategies"
     strategies.mkdir(parents=True)
-    (strategies / "resting.py").write_text(STRATEGY.format(data_dir=str(nija_dir)))
+    (strategies / "resting.py").write_text(STRATEGY.format(data_dir=str(nija_dir)) + extra_strategy)
     port = free_port()
-    (workdir / "config.json").write_text(json.dumps(config(fake, workdir, port, dry_run=dry_run)))
+    settings = config(fake, workdir, port, dry_run=dry_run)
+    if extra_strategy:
+        settings["strategy"] = extra_strategy.split("class ", 1)[1].split("(", 1)[0]
+    (workdir / "config.json").write_text(json.dumps(settings))
     log = workdir / "freqtrade.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NIJA_", "VIRTUAL_ENV", "PYTHON"))}
     env["PYTHONPATH"] = str(REPO / "src")  # the strategy imports NIJA's mixin from this checkout

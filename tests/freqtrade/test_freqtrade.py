@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from tests.guard.helpers import dry_run
 from tests.runtime.runtime_helpers import wait_for
 
 pytestmark = pytest.mark.skipif(
-    not FREQTRADE.exists() and not __import__("os").environ.get("CI"),
+    not FREQTRADE.exists() and not os.environ.get("CI"),
     reason="freqtrade is not installed: run scripts/install_freqtrade.sh",
 )
 
