@@ -59,6 +59,8 @@ def ledger_orders(data_dir: Path) -> list[tuple[str, str, str]]:
     db = sqlite3.connect(path)
     try:
         return db.execute("SELECT id, symbol, status FROM orders ORDER BY seq").fetchall()
+    except sqlite3.OperationalError:  # another process is creating the ledger right now
+        return []
     finally:
         db.close()
 

@@ -353,3 +353,44 @@ def test_the_guard_refuses_what_is_not_a_ccxt_exchange(data_dir: Path, fake: Fak
         nija.guard(object(), data_dir=data_dir)
     with pytest.raises(UsageProblem, match="does not exist"):
         nija.guard(kraken(fake), data_dir=data_dir / "missing")
+
+
+def test_raw_signed_writes_are_refused_on_other_venues_too(data_dir: Path) -> None:
+    from nija.guarded.methods import Kind, classify
+
+    dry_run(data_dir)
+    exchange = nija.guard(ccxt.hyperliquid(), data_dir=data_dir)  # orders go through privatePostExchange
+    try:
+        go_live(data_dir)
+        for name in ("private_post_exchange", "privatePostExchange"):
+            with pytest.raises(MethodRefused, match="NOT_ON_ALLOW_LIST"):
+                getattr(exchange, name)({"action": {"type": "order"}})
+    finally:
+        exchange.close()
+    assert classify("publicPostInfo") is Kind.READ  # unsigned market data, even as a POST
+    assert classify("sapiPostMarginLoan") is Kind.ORDER_UNKNOWN
+    assert classify("privateGetBalance") is Kind.LIVE_ONLY
+    assert classify("someMethodCcxtAddsNextYear") is Kind.LIVE_ONLY
+
+
+def test_live_edits_only_the_bots_own_orders(fake: FakeKraken, data_dir: Path, guarded: Any) -> None:
+    dry_run(data_dir)
+    exchange = guarded()
+    go_live(data_dir)
+    foreign = kraken(fake).create_limit_buy_order(SYMBOL, 0.02, 39_000.0)["id"]
+    with pytest.raises(OrderRefused) as refused:
+        exchange.edit_order(foreign, SYMBOL, "limit", "buy", 0.02, 39_500.0)
+    assert refused.value.code == "NOT_OWN_ORDER"
+    assert fake.calls("EditOrder") == []
+    assert fake.calls("AmendOrder") == []
+
+
+def test_a_closed_guard_decides_and_answers_nothing(data_dir: Path, guarded: Any) -> None:
+    dry_run(data_dir)
+    exchange = guarded()
+    exchange.create_limit_buy_order(SYMBOL, 0.01, 40_000.0)
+    exchange.close()
+    with pytest.raises(OrderRefused, match="GUARD_CLOSED"):
+        exchange.create_limit_buy_order(SYMBOL, 0.01, 40_000.0)
+    with pytest.raises(OrderRefused, match="GUARD_CLOSED"):
+        exchange.fetch_open_orders(SYMBOL)

@@ -176,10 +176,16 @@ class GuardCore:
     def is_paper_id(self, order_id: str) -> bool:
         return str(order_id).startswith("paper-")
 
+    def _ledger_open(self) -> None:
+        if self.closed:
+            raise OrderRefused(GuardCode.GUARD_CLOSED, "the guard was closed: its paper ledger is closed too")
+
     def paper_order(self, order_id: str) -> dict[str, Any]:
         import ccxt
 
-        rows = self.paper.ledger.orders(order_id=order_id)
+        self._ledger_open()
+        with self.paper.lock:  # one SQLite connection, shared with the watcher thread
+            rows = self.paper.ledger.orders(order_id=order_id)
         if not rows:
             raise ccxt.OrderNotFound(f"NIJA paper ledger: no order {order_id}")
         return self._shape(rows[0])
@@ -187,17 +193,21 @@ class GuardCore:
     def paper_orders(
         self, symbol: str | None, status: OrderStatus | None, *, closed_only: bool = False
     ) -> list[dict[str, Any]]:
-        rows = self.paper.ledger.orders(symbol=symbol, status=status)
+        self._ledger_open()
+        with self.paper.lock:
+            rows = self.paper.ledger.orders(symbol=symbol, status=status)
         if closed_only:
             rows = [r for r in rows if r.status is not OrderStatus.OPEN]
         return [self._shape(r) for r in rows]
 
     def paper_cancel(self, order_id: str) -> dict[str, Any]:
+        self._ledger_open()
         with self.gate.lock:
             self.gate.cancel(self.paper, order_id)
         return self.paper_order(order_id)
 
     def paper_balance(self) -> dict[str, Any]:
+        self._ledger_open()
         reserved_cash, reserved = self.paper.reserved()
         return shapes.balance(self.paper.account().cash, reserved_cash, self.paper.holdings(), reserved, self.quote)
 

@@ -113,10 +113,12 @@ def classify(name: str) -> Kind:
         return Kind.CANCEL
     if n in PRIVATE_READS:
         return Kind.PRIVATE_READ
+    if n.startswith("public"):
+        return Kind.READ  # unsigned endpoints: market data, even when sent as a POST
+    if n in _RAW_HTTP or _WRITE_ENDPOINT.search(n):
+        return Kind.ORDER_UNKNOWN  # a raw signed write reaches the exchange with no client id: never
     if n.startswith(_READ_PREFIXES) or n in _READ_NAMES:
         return Kind.READ
-    if n in _RAW_HTTP or _WRITE_ENDPOINT.search(n):
-        return Kind.ORDER_UNKNOWN  # a raw write reaches the exchange with no client id: never
     if n.startswith(("create_", "edit_", "close_")) or re.search(r"_orders?(_ws)?$", n):
         return Kind.ORDER_UNKNOWN
     return Kind.LIVE_ONLY
