@@ -6,18 +6,18 @@ reported and never undo or delay a safety action."""
 
 from __future__ import annotations
 
-import hashlib
+import base64
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from nija.domain import killswitch, live, recovery
+from nija.domain import killswitch, live, live_auth, recovery
 from nija.domain.change import Change
 from nija.domain.clock import Clock
 from nija.domain.diagnosis import StatusReport, report
-from nija.domain.errors import NijaError, SafetyRefusal, StorageProblem
+from nija.domain.errors import LiveRequestRefused, NijaError, SafetyRefusal, StorageProblem
 from nija.domain.events import Event, EventKind
 from nija.domain.records import KillEvent, KillRecord, Snapshot, TradingRecord, Transition
 from nija.domain.states import TradingState
@@ -49,7 +49,7 @@ class Outcome:
 
 @dataclass(frozen=True, slots=True)
 class LiveRequest:
-    code: str  # shown once; only its hash is stored
+    code: str  # shown once; only a commitment to it is stored
     expires_at: datetime
     outcome: Outcome
 
@@ -178,7 +178,9 @@ class SafetyService:
 
     # -- live trading --------------------------------------------------------------
     def request_live(self, who: Who, *, credentials_configured: bool) -> LiveRequest:
-        code = secrets.token_hex(4).upper()
+        """Granted to the bot running in DRY_RUN: the request names its run and a fresh nonce."""
+        code = new_code()
+        nonce = secrets.token_hex(16)
         with self._changing() as (tx, events):
             snap = tx.snapshot
             inconsistencies = report(snap, self.clock(), history_items=0).inconsistencies
@@ -188,7 +190,8 @@ class SafetyService:
                 self.policy,
                 who,
                 self.clock(),
-                code_hash=hash_code(code),
+                code_hash=live_auth.commitment(live_auth.proof(nonce, code)),
+                nonce=nonce,
                 credentials_configured=credentials_configured,
                 inconsistency_codes=codes,
             )
@@ -202,12 +205,16 @@ class SafetyService:
                 who.source,
                 "live requested",
                 self.clock(),
-                {"expires_at": pending.expires_at.isoformat()},
+                {"expires_at": pending.expires_at.isoformat(), "run": live.short_run(pending.run_id)},
             )
         )
         return LiveRequest(code, pending.expires_at, outcome)
 
     def confirm_live(self, code: str, phrase: str, who: Who) -> Outcome:
+        """A wrong code is counted on the request (recorded, then refused); the
+        ``MAX_WRONG_CODES``-th cancels the request. Every refusal leaves the transaction
+        first, so what was counted is committed on every store."""
+        refusal: NijaError | None = None
         with self._changing() as (tx, events):
             expired = self._expire(tx, who, events)
             if expired is not None:
@@ -217,14 +224,56 @@ class SafetyService:
                     code="PENDING_CONFIRMATION_EXPIRED",
                 )
             else:
-                record = live.confirm_live(
-                    tx.snapshot, self.policy, who, self.clock(), code_hash=hash_code(code), phrase=phrase
-                )
-                outcome = self._commit(tx, Change(trading=record), events)
-        if expired is not None:
+                try:
+                    record = live.confirm_live(tx.snapshot, self.policy, who, self.clock(), code=code, phrase=phrase)
+                except LiveRequestRefused as exc:
+                    if exc.code != "WRONG_CODE":
+                        raise
+                    refusal = self._count_wrong_code(tx, who, events)
+                else:
+                    outcome = self._commit(tx, Change(trading=record), events)
+        if refusal is not None:
             raise refusal
         self.publish(Event(EventKind.LIVE_CONFIRMED, who.actor, who.source, phrase, self.clock()))
         return outcome
+
+    def _count_wrong_code(self, tx: Transaction, who: Who, events: list[Event]) -> LiveRequestRefused:
+        record = tx.snapshot.trading
+        assert isinstance(record, TradingRecord)
+        updated, count, cancelled = live.count_wrong_code(record, who, self.clock())
+        self._commit(tx, Change(trading=updated), events)
+        limit = live_auth.MAX_WRONG_CODES
+        events.append(
+            Event(
+                EventKind.LIVE_WRONG_CODE,
+                who.actor,
+                who.source,
+                f"wrong confirmation code {count} of {limit}",
+                self.clock(),
+                {"count": str(count), "limit": str(limit)},
+            )
+        )
+        if cancelled:
+            events.append(
+                Event(
+                    EventKind.LIVE_CANCELLED,
+                    who.actor,
+                    who.source,
+                    f"cancelled after {count} wrong confirmation codes",
+                    self.clock(),
+                )
+            )
+            return LiveRequestRefused(
+                f"Wrong confirmation code ({count} of {limit}): the live request is cancelled and the bot "
+                "is back in DRY_RUN",
+                "Find out who tried the wrong codes; request live trading again if it is still intended",
+                code="TOO_MANY_WRONG_CODES",
+            )
+        return LiveRequestRefused(
+            f"Wrong confirmation code ({count} of {limit}; the request is cancelled after {limit})",
+            "Use the code returned by the live request",
+            code="WRONG_CODE",
+        )
 
     def cancel_live(self, who: Who, reason: str = "") -> Outcome:
         with self._changing() as (tx, events):
@@ -309,8 +358,10 @@ def _new_entries(before: object, after: TradingRecord) -> tuple[Transition, ...]
     return tuple(t for t in after.history if id(t) not in known)
 
 
-def hash_code(code: str) -> str:
-    return hashlib.sha256(code.strip().upper().encode()).hexdigest()
+def new_code() -> str:
+    """80 random bits, shown as four groups of four base32 characters."""
+    text = base64.b32encode(secrets.token_bytes(live_auth.CODE_BYTES)).decode()
+    return "-".join(text[i : i + 4] for i in range(0, len(text), 4))
 
 
-__all__ = ["LiveRequest", "NijaError", "Outcome", "SafetyService", "hash_code", "system_clock"]
+__all__ = ["LiveRequest", "NijaError", "Outcome", "SafetyService", "new_code", "system_clock"]

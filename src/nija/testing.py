@@ -1,8 +1,18 @@
-"""Fakes for tests: a controllable clock. (Stores have a real in-memory backend.)"""
+"""Fakes for tests: a controllable clock and a heartbeat-writing stand-in for a running
+bot. (Stores have a real in-memory backend.)"""
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+
+from nija.domain.live_auth import LiveVerifier
+from nija.domain.permission import Permission
+from nija.domain.records import Heartbeat
+from nija.store.ports import Store
 
 
 class FakeClock:
@@ -17,3 +27,44 @@ class FakeClock:
     def advance(self, **delta: float) -> datetime:
         self.now += timedelta(**delta)
         return self.now
+
+
+class HeartbeatBot:
+    """Stands in for a running bot on a store, for tests of the live flow that need no
+    real bot process: it draws a run id, reads through the store's own permission view
+    with a real ``LiveVerifier`` (as ``nija run`` does) and beats through the store API.
+    Call ``step()`` where a bot's watcher would have ticked (after a request, to
+    acknowledge it; after a confirm, to verify it)."""
+
+    def __init__(self, store: Store, clock: Callable[[], datetime], *, dry_run_s: float = 24 * 3600.0) -> None:
+        self.store = store
+        self.clock = clock
+        self.verifier = LiveVerifier(secrets.token_urlsafe(24))
+        self.view = store.permission_view(self.verifier)
+        self.dry_run_s = dry_run_s
+        self.started = clock()
+        self.step()
+
+    @property
+    def run_id(self) -> str:
+        return self.verifier.run_id
+
+    def step(self) -> Permission:
+        permission = self.view.check()
+        self.store.beat(
+            Heartbeat(
+                os.getpid(),
+                socket.gethostname(),
+                self.clock(),
+                self.started,
+                run_id=self.verifier.run_id,
+                dry_run_s=self.dry_run_s,
+                seen_nonce=self.verifier.seen_nonce,
+                live_nonce=self.verifier.live_nonce,
+                live_refused=self.verifier.refused,
+            )
+        )
+        return permission
+
+    def stop(self) -> None:
+        self.store.beat(Heartbeat(os.getpid(), socket.gethostname(), self.clock(), self.started, stopped=True))

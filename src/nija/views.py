@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from nija.domain.diagnosis import StatusReport
+from nija.domain.live import short_run
 from nija.domain.records import KillEvent, Transition
+from nija.domain.states import Mode
 from nija.service import Outcome
 
 
@@ -32,6 +34,9 @@ def status_view(report: StatusReport, location: str) -> dict[str, Any]:
             "pid": beat.pid if beat else None,
             "host": beat.host if beat else None,
             "last_heartbeat": beat.last_beat.isoformat() if beat else None,
+            "run": short_run(beat.run_id) if beat and beat.run_id else None,
+            "dry_run_minutes": round(beat.dry_run_s / 60, 2) if beat and report.bot_alive else None,
+            "live_verified": bool(beat and report.bot_alive and report.permission.mode is Mode.LIVE),
         },
         "inconsistencies": [{"code": i.code, "message": i.message, "fix": i.fix} for i in report.inconsistencies],
         "recent_history": [transition_view(t) for t in report.recent_history],

@@ -11,6 +11,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from nija.service import system_clock
+from nija.store.json_files import JsonFileStore
+from nija.testing import HeartbeatBot
 from tests.conftest import REPO, Run, cli_env
 
 
@@ -115,9 +118,11 @@ def test_ctrl_d_at_the_live_phrase_prompt_declines_with_exit_3(run: Run, data_di
     (data_dir / "nija.toml").write_text("[live]\nmin_dry_run_minutes = 0\n")
     assert run("nija", "restore", "--yes").returncode == 0
     creds = {"NIJA_API_KEY": "k", "NIJA_API_SECRET": "s"}
+    bot = HeartbeatBot(JsonFileStore(data_dir), system_clock)  # live is granted to a running bot
     requested = run("nija", "live", "request", "--json", env=creds)
     assert requested.returncode == 0, requested.stderr
     code = json.loads(requested.stdout)["code"]
+    bot.step()
     exit_code, out = run_on_pty(["-m", "nija", "live", "confirm", code], "\x04", data_dir, prompt=b"Acknowledgment")
     assert exit_code == 3, out
     assert "Declined" in out

@@ -7,6 +7,7 @@ dialog, and walk the live wizard to LIVE_ACTIVE. Screenshots of every step are k
 from __future__ import annotations
 
 import re
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -38,10 +39,25 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's ch
 
 @pytest.fixture
 def server(data_dir: Path) -> Iterator[tuple[str, str]]:
+    """``nija serve`` and a running ``nija run`` bot: live is granted to a running bot."""
     (data_dir / "nija.toml").write_text("[live]\nmin_dry_run_minutes = 0\n")
     token = make_token(data_dir, "alice", "admin")
-    with serving(data_dir, env=CREDS) as base:
-        yield base, token
+    bot = subprocess.Popen(
+        [sys.executable, "-m", "nija", "run", "--data-dir", str(data_dir), "--pace", "0.05", "--json"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=child_env(),
+    )
+    try:
+        with serving(data_dir, env=CREDS) as base:
+            yield base, token
+    finally:
+        bot.send_signal(signal.SIGTERM)
+        try:
+            bot.wait(30)
+        except subprocess.TimeoutExpired:
+            bot.kill()
+            bot.wait()
 
 
 @pytest.fixture
@@ -82,7 +98,7 @@ def test_operator_walks_kill_restore_and_live_wizard_in_a_browser(
     expect(page.locator("#state")).to_have_text("OFF")
     expect(page.locator("#who-name")).to_have_text("alice (admin)")
     expect(page.locator("#connection")).to_have_text("● live")
-    expect(page.locator("#runtime")).to_contain_text("No bot is running")
+    expect(page.locator("#runtime")).to_contain_text("none via paper")  # the bot runs, in OFF: no orders
     shot(page, "02-dashboard")
 
     # A marker on window survives only if the page is never reloaded.
@@ -115,7 +131,7 @@ def test_operator_walks_kill_restore_and_live_wizard_in_a_browser(
     expect(page.locator("#phrase")).to_have_text(PHRASE)
     page.click("#live-request")
     expect(page.locator("#live-state")).to_have_text("LIVE_PENDING_CONFIRMATION")
-    expect(page.locator("#live-code")).to_have_text(re.compile(r"^[0-9A-F]{8}$"))
+    expect(page.locator("#live-code")).to_have_text(re.compile(r"^[A-Z2-7]{4}(-[A-Z2-7]{4}){3}$"))
     expect(page.locator("#countdown")).to_have_text(re.compile(r"^(9|10):\d\d$"))
     shot(page, "07-live-requested-code-and-countdown")
 

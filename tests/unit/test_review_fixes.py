@@ -15,7 +15,7 @@ from nija.kill_adoption import GRACE_S, BareKillAdopter
 from nija.service import SafetyService
 from nija.store import json_files
 from nija.store.json_files import JsonFileStore
-from nija.testing import FakeClock
+from nija.testing import FakeClock, HeartbeatBot
 
 WHO = Who("t", "test")
 
@@ -23,7 +23,9 @@ WHO = Who("t", "test")
 def live_service(data_dir: Path, clock: FakeClock) -> SafetyService:
     service = SafetyService(JsonFileStore(data_dir), clock=clock, policy=LivePolicy(min_dry_run=timedelta(0)))
     service.restore(WHO)
+    bot = HeartbeatBot(service.store, clock)
     request = service.request_live(WHO, credentials_configured=True)
+    bot.step()  # the running bot acknowledges the request
     service.confirm_live(request.code, ACKNOWLEDGMENT_PHRASE, WHO)
     return service
 
@@ -61,6 +63,7 @@ def test_no_expiry_transition_while_the_kill_switch_is_active(data_dir: Path) ->
     clock = FakeClock()
     service = SafetyService(JsonFileStore(data_dir), clock=clock, policy=LivePolicy(min_dry_run=timedelta(0)))
     service.restore(WHO)
+    HeartbeatBot(service.store, clock)
     service.request_live(WHO, credentials_configured=True)
     (data_dir / "EMERGENCY_STOP").touch()
     clock.advance(minutes=30)

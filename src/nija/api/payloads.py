@@ -7,6 +7,7 @@ from typing import Any
 
 from nija.bot_report import read_report
 from nija.domain.diagnosis import report
+from nija.domain.live import short_run
 from nija.domain.records import TradingRecord
 from nija.service import LiveRequest, SafetyService
 from nija.views import outcome_view, status_view
@@ -22,6 +23,14 @@ def status_payload(service: SafetyService, *, history_items: int = 10) -> dict[s
             "requested_by": pending.requested_by,
             "requested_at": pending.requested_at.isoformat(),
             "expires_at": pending.expires_at.isoformat(),
+            "run": short_run(pending.run_id) if pending.run_id else None,
+            "acknowledged": bool(
+                pending.nonce
+                and snapshot.heartbeat is not None
+                and snapshot.heartbeat.run_id == pending.run_id
+                and snapshot.heartbeat.seen_nonce == pending.nonce
+            ),
+            "wrong_codes": pending.wrong_codes,
         }
         if pending is not None and payload["state"] == "LIVE_PENDING_CONFIRMATION"
         else None

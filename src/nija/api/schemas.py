@@ -44,6 +44,9 @@ class BotOut(_Out):
     pid: int | None
     host: str | None
     last_heartbeat: str | None
+    run: str | None = Field(None, description="The running bot's run (a prefix of its id)")
+    dry_run_minutes: float | None = Field(None, description="How long this run has been running in DRY_RUN")
+    live_verified: bool = Field(False, description="The running bot verified the LIVE_ACTIVE confirmation")
 
 
 class InconsistencyOut(_Out):
@@ -67,6 +70,9 @@ class PendingLiveOut(_Out):
     requested_by: str
     requested_at: str
     expires_at: str
+    run: str | None = Field(None, description="The bot run the request was made for (a prefix of its id)")
+    acknowledged: bool = Field(False, description="The running bot has seen the request (confirm waits for it)")
+    wrong_codes: int = 0
 
 
 class StatusOut(_Out):

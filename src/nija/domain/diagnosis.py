@@ -83,6 +83,7 @@ def diagnose(snapshot: Snapshot, now: datetime, *, bot_alive: bool) -> tuple[Inc
         found.extend(_state_vs_kill(trading, snapshot))
     if isinstance(trading, TradingRecord):
         found.extend(_state_checks(trading, now, bot_alive))
+    found.extend(_live_not_verified(snapshot, bot_alive))
     if isinstance(kill, KillRecord):
         if snapshot.kill_flag and not kill.is_active:
             found.append(
@@ -196,6 +197,46 @@ def _state_checks(trading: TradingRecord, now: datetime, bot_alive: bool) -> lis
             )
         )
     return found
+
+
+LIVE_NOT_VERIFIED_FIX = (
+    "Find what wrote the state (a backup or snapshot restore, rsync/cp of another data directory, "
+    "a hand or SQL edit, a second bot on this scope). Then deactivate the kill switch with the reason, "
+    f"run '{RESTORE}', and, if live trading is intended, 'nija live request' and confirm for the running bot"
+)
+
+
+def _live_not_verified(snapshot: Snapshot, bot_alive: bool) -> list[Inconsistency]:
+    """While a bot runs, a LIVE_ACTIVE it did not verify is an incident (invariant 7)."""
+    beat = snapshot.heartbeat
+    if not bot_alive or beat is None:
+        return []
+    trading = snapshot.trading
+    if beat.live_refused:
+        detail = beat.live_refused
+    elif isinstance(trading, TradingRecord) and trading.current_state is TradingState.LIVE_ACTIVE:
+        grant = trading.live_grant
+        if grant is None:
+            detail = "the LIVE_ACTIVE record carries no confirmation"
+        elif not beat.run_id or grant.run_id != beat.run_id:
+            detail = "the confirmation was made for another bot run, not the one running"
+        else:
+            return []  # made for this run: the bot verifies it (or refuses and says so) within a beat
+    else:
+        return []
+    return [
+        Inconsistency(
+            "LIVE_NOT_VERIFIED",
+            f"A LIVE_ACTIVE state was found that the running bot cannot verify ({detail}); every order "
+            "is denied and the bot raises the kill switch (a restored or edited live state is an incident)",
+            LIVE_NOT_VERIFIED_FIX,
+            (
+                "• The state says LIVE_ACTIVE",
+                "• But the running bot never confirmed it for its own run",
+                "• No live order is placed",
+            ),
+        )
+    ]
 
 
 def _history_mismatch(trading: TradingRecord) -> str:

@@ -19,6 +19,8 @@ class EventKind(StrEnum):
     LIVE_CONFIRMED = "live_confirmed"
     LIVE_CANCELLED = "live_cancelled"
     LIVE_EXPIRED = "live_expired"
+    LIVE_WRONG_CODE = "live_wrong_code"
+    LIVE_NOT_VERIFIED = "live_not_verified"
     BOT_STARTED = "bot_started"
     ORDER_DENIED = "order_denied"
     INCONSISTENCY_DETECTED = "inconsistency_detected"

@@ -25,12 +25,38 @@ class Transition:
 
 @dataclass(frozen=True, slots=True)
 class PendingLive:
-    """An outstanding request to go live, waiting for its confirmation."""
+    """An outstanding request to go live, waiting for its confirmation.
+
+    ``code_hash`` is the commitment to the one-time code (``live_auth.commitment``): the
+    code itself is never stored. ``run_id`` names the running bot the request was made
+    for and ``nonce`` this request; both are bound into the confirmation."""
 
     code_hash: str
     requested_by: str
     requested_at: datetime
     expires_at: datetime
+    run_id: str = ""
+    nonce: str = ""
+    requested_principal: str = ""
+    wrong_codes: int = 0
+
+    @property
+    def requester(self) -> str:
+        """The principal to compare for the second-person rule (older records: the name)."""
+        return self.requested_principal or self.requested_by
+
+
+@dataclass(frozen=True, slots=True)
+class LiveGrant:
+    """What a confirmation leaves in a LIVE_ACTIVE record for the running bot to verify:
+    its run, the request's nonce and the proof that the confirmer knew the code."""
+
+    run_id: str
+    nonce: str
+    proof: str
+    confirmed_by: str
+    confirmed_principal: str
+    confirmed_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +65,10 @@ class TradingRecord:
     history: tuple[Transition, ...] = ()
     last_updated: datetime | None = None
     pending_live: PendingLive | None = None
+    live_grant: LiveGrant | None = None
 
     def with_transition(self, entry: Transition) -> TradingRecord:
+        """Every transition drops the grant: only a confirmation (live.py) sets a new one."""
         history = (*self.history, entry)[-MAX_HISTORY:]
         pending = self.pending_live if entry.to_state is TradingState.LIVE_PENDING_CONFIRMATION else None
         return replace(
@@ -49,6 +77,7 @@ class TradingRecord:
             history=history,
             last_updated=entry.timestamp,
             pending_live=pending,
+            live_grant=None,
         )
 
     def entered_at(self, state: TradingState) -> datetime | None:
@@ -108,11 +137,22 @@ class Unreadable:
 
 @dataclass(frozen=True, slots=True)
 class Heartbeat:
+    """A running bot's beat. ``run_id`` is the secret-random id the run drew at start;
+    ``dry_run_s`` how long this run has been running in DRY_RUN (counted by the run
+    itself); ``seen_nonce`` the pending live request it has seen (its acknowledgment);
+    ``live_nonce`` the confirmation it verified and trades live on; ``live_refused``
+    why it refused a LIVE_ACTIVE it could not verify (an incident, until recovered)."""
+
     pid: int
     host: str
     last_beat: datetime
     started_at: datetime
     stopped: bool = False
+    run_id: str = ""
+    dry_run_s: float = 0.0
+    seen_nonce: str = ""
+    live_nonce: str = ""
+    live_refused: str = ""
 
     def is_alive(self, now: datetime, max_age: timedelta) -> bool:
         return not self.stopped and now - self.last_beat <= max_age

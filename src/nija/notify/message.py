@@ -15,6 +15,11 @@ _TITLES = {
     EventKind.LIVE_CONFIRMED: ("⚠️ NIJA LIVE trading CONFIRMED: real capital at risk", "warning"),
     EventKind.LIVE_CANCELLED: ("NIJA live request cancelled", "info"),
     EventKind.LIVE_EXPIRED: ("NIJA live request expired (back to DRY_RUN)", "info"),
+    EventKind.LIVE_WRONG_CODE: ("⚠️ NIJA wrong live confirmation code", "warning"),
+    EventKind.LIVE_NOT_VERIFIED: (
+        "🛑 NIJA refused an unverified LIVE_ACTIVE (restored or edited state): kill switch raised",
+        "failure",
+    ),
     EventKind.BOT_STARTED: ("NIJA bot restarted: live trading was not resumed", "warning"),
     EventKind.ORDER_DENIED: ("NIJA order denied", "warning"),
     EventKind.TRANSITION: ("NIJA state changed", "info"),

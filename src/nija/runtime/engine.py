@@ -7,6 +7,7 @@ writes the heartbeat and the runtime report about once a second."""
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import threading
 import time
@@ -18,7 +19,9 @@ from pathlib import Path
 from nija.bot_report import BotReport, Notice, OpenOrder, Pnl, Position, write_report
 from nija.config import NijaConfig
 from nija.domain.events import Event, EventKind
-from nija.domain.permission import Permission
+from nija.domain.live import short_run
+from nija.domain.live_auth import LiveVerifier
+from nija.domain.permission import Permission, PermissionCode
 from nija.domain.records import Heartbeat
 from nija.domain.states import Mode, TradingState
 from nija.domain.transitions import Who
@@ -26,6 +29,7 @@ from nija.observability.metrics import Metrics
 from nija.runtime.brokers.base import Broker
 from nija.runtime.brokers.paper import PaperBroker
 from nija.runtime.candles import Candle
+from nija.runtime.dry_run import DryRunClock
 from nija.runtime.feeds import Freshness
 from nija.runtime.gate import OrderGate
 from nija.runtime.orders import OrderRequest, PlaceResult
@@ -77,8 +81,12 @@ class Bot:
         if live_broker is not None:
             brokers[Mode.LIVE] = live_broker
         self.live = live_broker
+        # This run's identity for live authorization: drawn here, never stored by the bot
+        # except in its heartbeat; what it saw pending lives only in this process.
+        self.verifier = LiveVerifier(secrets.token_urlsafe(24))
+        self.view = service.store.permission_view(self.verifier)
         self.gate = OrderGate(
-            service.store.permission_view(),
+            self.view,
             brokers,
             vetoes=[self.freshness.veto, OrderLimits(config.risk)],
             on_denied=self._publish_denial,
@@ -96,7 +104,7 @@ class Bot:
         self._react_lock = threading.RLock()
         self._watcher = StateWatcher(
             data_dir,
-            service.store.permission_view(),
+            self.view,
             self._on_permission,
             self._tick,
             step_ms=config.bot.kill_poll_ms,
@@ -111,12 +119,17 @@ class Bot:
         # The service's metrics listener, fed directly with what only the runtime knows.
         self._metrics = next((m for m in service.listeners if isinstance(m, Metrics)), None)
         self.state_at_start = TradingState.OFF
+        self.restart_rule_from: TradingState | None = None
+        self.dry_run = DryRunClock()
+        self._beat_generation = -1
+        self._live_incident = False
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
         outcome = self.service.on_bot_start(self.who)
         self.state_at_start = outcome.after
         if outcome.changed:
+            self.restart_rule_from = outcome.before
             self.alert("RESTART_RULE", f"{outcome.before} -> {outcome.after}: a restart never resumes live trading")
         self.service.adopt_kill_flag(self.who)
         self.paper.begin_run()
@@ -180,7 +193,7 @@ class Bot:
 
     def finish(self, stopped_by: str) -> Summary:
         self._watcher.stop()
-        self._on_permission(self.service.store.permission_view().check())  # the last word on open orders
+        self._on_permission(self.view.check())  # the last word on open orders
         if self.reaction.kill.active and not self._kill_adopted:
             self._kill_adopted = True
             self.service.adopt_kill_flag(self.who)
@@ -216,10 +229,22 @@ class Bot:
             alerts=tuple(f"{a.code}: {a.message}" for a in self.counters.alerts),
         )
         self.paper.close()
+        close_view = getattr(self.view, "close", None)
+        if close_view is not None:
+            close_view()
         return summary
 
     def _notes(self, end: TradingState) -> tuple[str, ...]:
         notes: list[str] = []
+        if self.restart_rule_from is not None:
+            notes.append(
+                f"The state was {self.restart_rule_from} when this run started; it was turned OFF because a "
+                "live confirmation is bound to the bot run it was given to, and a new run never trades on "
+                "an old one. To trade live: 'nija restore' (DRY_RUN), keep the bot running in DRY_RUN, then "
+                "'nija live request' and confirm while it runs."
+            )
+        if self.verifier.refused:
+            notes.append(f"A LIVE_ACTIVE state this run could not verify was refused: {self.verifier.refused}.")
         if self.state_at_start is TradingState.OFF and self.gate.placed == 0:
             notes.append(
                 f"Trading is OFF: no orders were placed. To simulate trading, enter DRY_RUN with "
@@ -249,7 +274,40 @@ class Bot:
             elif not self.reaction.kill.active:
                 self.kill_complete.clear()
                 self._kill_adopted = False
+            self.dry_run.saw(permission.code)
             self._adopt_kill_file()
+            self._refuse_unverified_live(permission)
+
+    def _refuse_unverified_live(self, permission: Permission) -> None:
+        """A LIVE_ACTIVE this run cannot verify (a restored backup, a copy, an edit, another
+        bot's confirmation) is an incident: it is denied, recorded, notified, and the kill
+        switch is raised so that people look before anything trades again."""
+        if permission.code != PermissionCode.LIVE_NOT_VERIFIED:
+            if not self.verifier.refused:
+                self._live_incident = False
+            return
+        if self._live_incident:
+            return
+        self._live_incident = True
+        detail = self.verifier.refused or permission.reason
+        self.service.publish(
+            Event(
+                EventKind.LIVE_NOT_VERIFIED,
+                self.who.actor,
+                "AUTO_LIVE_NOT_VERIFIED",
+                detail,
+                datetime.now(UTC),
+                {"code": PermissionCode.LIVE_NOT_VERIFIED, "run": short_run(self.verifier.run_id)},
+            )
+        )
+        self._next_beat = 0.0  # publish the refusal at once (status shows it)
+        self._trip(
+            Trigger(
+                "LIVE_NOT_VERIFIED",
+                f"The running bot (run {short_run(self.verifier.run_id)}) refused a LIVE_ACTIVE it cannot "
+                f"verify: {detail}",
+            )
+        )
 
     def _adopt_kill_file(self) -> None:
         """Record a kill raised only by ``touch EMERGENCY_STOP``. Wait a moment first: the
@@ -266,8 +324,8 @@ class Bot:
             return
         self.alert(trigger.source, trigger.reason)
         self._kill_adopted = True  # recorded right here, with the figures
-        self.service.activate_kill(trigger.reason, Who(self.who.actor, trigger.source))
-        self._on_permission(self.service.store.permission_view().check())
+        self.service.activate_kill(trigger.reason, Who(self.who.actor, trigger.source, self.who.principal))
+        self._on_permission(self.view.check())
 
     def alert(self, code: str, message: str) -> None:
         last = self.counters.alerts[-1] if self.counters.alerts else None
@@ -296,14 +354,29 @@ class Bot:
     # -- heartbeat and report --------------------------------------------------------
     def _tick(self) -> None:
         now = time.monotonic()
-        if now >= self._next_beat:
+        self.dry_run.tick(now)
+        # A new acknowledgment or verdict is published at once: confirm waits for it.
+        if now >= self._next_beat or self.verifier.generation != self._beat_generation:
             self._next_beat = now + self.config.bot.heartbeat_s
+            self._beat_generation = self.verifier.generation
             self.service.store.beat(self._heartbeat(stopped=False))
         if now >= self._next_report:
             self.write_report()
 
     def _heartbeat(self, *, stopped: bool) -> Heartbeat:
-        return Heartbeat(os.getpid(), socket.gethostname(), datetime.now(UTC), self._started, stopped=stopped)
+        verifier = self.verifier
+        return Heartbeat(
+            os.getpid(),
+            socket.gethostname(),
+            datetime.now(UTC),
+            self._started,
+            stopped=stopped,
+            run_id=verifier.run_id,
+            dry_run_s=self.dry_run.seconds,
+            seen_nonce=verifier.seen_nonce,
+            live_nonce=verifier.live_nonce,
+            live_refused=verifier.refused,
+        )
 
     def write_report(self) -> None:
         self._next_report = time.monotonic() + self.config.bot.report_s

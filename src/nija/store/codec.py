@@ -8,14 +8,16 @@ store turns into an ``Unreadable`` record (fail closed)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from nija.domain.records import (
     Heartbeat,
     KillAction,
     KillEvent,
     KillRecord,
+    LiveGrant,
     PendingLive,
     TradingRecord,
     Transition,
@@ -23,6 +25,7 @@ from nija.domain.records import (
 from nija.domain.states import parse_state
 
 SCHEMA_VERSION = 1
+R = TypeVar("R")
 
 
 class DecodeError(ValueError):
@@ -47,13 +50,9 @@ def encode_trading(record: TradingRecord) -> bytes:
         "schema_version": SCHEMA_VERSION,
     }
     if record.pending_live is not None:
-        p = record.pending_live
-        doc["pending_live"] = {
-            "code_sha256": p.code_hash,
-            "requested_by": p.requested_by,
-            "requested_at": p.requested_at.isoformat(),
-            "expires_at": p.expires_at.isoformat(),
-        }
+        doc["pending_live"] = pending_doc(record.pending_live)
+    if record.live_grant is not None:
+        doc["live_grant"] = grant_doc(record.live_grant)
     return _dump(doc)
 
 
@@ -62,18 +61,68 @@ def decode_trading(raw: bytes) -> TradingRecord:
     _check_schema(doc)
     state = _state(_field(doc, "current_state", str))
     history = tuple(_transition(i, entry) for i, entry in enumerate(_field(doc, "history", list, [])))
-    pending_doc = doc.get("pending_live")
-    pending = None
-    if pending_doc is not None:
-        if not isinstance(pending_doc, dict):
-            raise DecodeError("'pending_live' must be an object")
-        pending = PendingLive(
-            code_hash=_field(pending_doc, "code_sha256", str),
-            requested_by=_field(pending_doc, "requested_by", str),
-            requested_at=_time(_field(pending_doc, "requested_at", str), "pending_live.requested_at"),
-            expires_at=_time(_field(pending_doc, "expires_at", str), "pending_live.expires_at"),
-        )
-    return TradingRecord(state, history, _optional_time(doc, "last_updated"), pending)
+    pending = _optional(doc, "pending_live", pending_from)
+    grant = _optional(doc, "live_grant", grant_from)
+    return TradingRecord(state, history, _optional_time(doc, "last_updated"), pending, grant)
+
+
+def pending_doc(p: PendingLive) -> dict[str, Any]:
+    """Shared with the PostgreSQL store (a jsonb column holds the same document)."""
+    return {
+        "code_commitment": p.code_hash,
+        "requested_by": p.requested_by,
+        "requested_principal": p.requested_principal,
+        "requested_at": p.requested_at.isoformat(),
+        "expires_at": p.expires_at.isoformat(),
+        "run_id": p.run_id,
+        "nonce": p.nonce,
+        "wrong_codes": p.wrong_codes,
+    }
+
+
+def pending_from(doc: dict[str, Any]) -> PendingLive:
+    """Requests written by an older NIJA (``code_sha256``, no run) decode, but cannot be confirmed."""
+    return PendingLive(
+        code_hash=_field(doc, "code_commitment", str, ""),
+        requested_by=_field(doc, "requested_by", str),
+        requested_at=_time(_field(doc, "requested_at", str), "pending_live.requested_at"),
+        expires_at=_time(_field(doc, "expires_at", str), "pending_live.expires_at"),
+        run_id=_field(doc, "run_id", str, ""),
+        nonce=_field(doc, "nonce", str, ""),
+        requested_principal=_field(doc, "requested_principal", str, ""),
+        wrong_codes=_field(doc, "wrong_codes", int, 0),
+    )
+
+
+def grant_doc(g: LiveGrant) -> dict[str, Any]:
+    return {
+        "run_id": g.run_id,
+        "nonce": g.nonce,
+        "proof": g.proof,
+        "confirmed_by": g.confirmed_by,
+        "confirmed_principal": g.confirmed_principal,
+        "confirmed_at": g.confirmed_at.isoformat(),
+    }
+
+
+def grant_from(doc: dict[str, Any]) -> LiveGrant:
+    return LiveGrant(
+        run_id=_field(doc, "run_id", str),
+        nonce=_field(doc, "nonce", str),
+        proof=_field(doc, "proof", str),
+        confirmed_by=_field(doc, "confirmed_by", str),
+        confirmed_principal=_field(doc, "confirmed_principal", str),
+        confirmed_at=_time(_field(doc, "confirmed_at", str), "live_grant.confirmed_at"),
+    )
+
+
+def _optional(doc: dict[str, Any], key: str, build: Callable[[dict[str, Any]], R]) -> R | None:
+    value = doc.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise DecodeError(f"'{key}' must be an object")
+    return build(value)
 
 
 def encode_kill(record: KillRecord) -> bytes:
@@ -127,6 +176,11 @@ def encode_heartbeat(beat: Heartbeat) -> bytes:
             "last_beat": beat.last_beat.isoformat(),
             "started_at": beat.started_at.isoformat(),
             "stopped": beat.stopped,
+            "run_id": beat.run_id,
+            "dry_run_seconds": beat.dry_run_s,
+            "seen_nonce": beat.seen_nonce,
+            "live_nonce": beat.live_nonce,
+            "live_refused": beat.live_refused,
         }
     )
 
@@ -139,7 +193,18 @@ def decode_heartbeat(raw: bytes) -> Heartbeat:
         last_beat=_time(_field(doc, "last_beat", str), "last_beat"),
         started_at=_time(_field(doc, "started_at", str), "started_at"),
         stopped=_field(doc, "stopped", bool, False),
+        run_id=_field(doc, "run_id", str, ""),
+        dry_run_s=_seconds(doc.get("dry_run_seconds", 0.0)),
+        seen_nonce=_field(doc, "seen_nonce", str, ""),
+        live_nonce=_field(doc, "live_nonce", str, ""),
+        live_refused=_field(doc, "live_refused", str, ""),
     )
+
+
+def _seconds(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1e9:
+        raise DecodeError("'dry_run_seconds' must be a number of seconds")
+    return float(value)
 
 
 def _dump(doc: dict[str, Any]) -> bytes:

@@ -31,6 +31,7 @@ from nija.domain.errors import (
     StorageUnavailable,
     UsageProblem,
 )
+from nija.domain.live_auth import LiveVerifier
 from nija.domain.permission import Permission, decide
 from nija.domain.records import Heartbeat, KillRecord, Snapshot, TradingRecord, Unreadable
 from nija.domain.transitions import Who
@@ -156,8 +157,8 @@ class JsonFileStore:
         except OSError as exc:
             raise not_writable(self.kill_path, exc) from exc
 
-    def permission_view(self) -> FilePermissionView:
-        return FilePermissionView(self)
+    def permission_view(self, verifier: LiveVerifier | None = None) -> FilePermissionView:
+        return FilePermissionView(self, verifier)
 
     def beat(self, heartbeat: Heartbeat) -> None:
         # Not fsynced: a heartbeat lost in a crash is simply an old heartbeat.
@@ -306,26 +307,39 @@ class FilePermissionView:
     record file changes on every write; the kill file is checked first and alone
     decides. Any error while deciding denies."""
 
-    def __init__(self, store: JsonFileStore) -> None:
+    def __init__(self, store: JsonFileStore, verifier: LiveVerifier | None = None) -> None:
         self._store = store
-        self._key: tuple[_Signature, _Signature] | None = None
+        self._verifier = verifier
+        self._key: tuple[_Signature, _Signature, int] | None = None
         self._permission = Permission(False, None, "NOT_CHECKED", "not checked yet")
 
     def check(self) -> Permission:
+        if self._verifier is None:
+            return self._check(None)
+        with self._verifier.reading:
+            return self._check(self._verifier)
+
+    def _check(self, verifier: LiveVerifier | None) -> Permission:
         store = self._store
         try:
             try:
                 os.stat(store.kill_path)
+                if verifier is not None:
+                    verifier.interrupt()
                 return _KILLED
             except FileNotFoundError:
                 pass
-            key = (_signature(store.state_path), _signature(store.kill_state_path))
+            generation = verifier.generation if verifier is not None else 0
+            key = (_signature(store.state_path), _signature(store.kill_state_path), generation)
             if key != self._key:
-                self._permission = decide(store.load())
-                self._key = key
+                self._permission = decide(store.load(), verifier)
+                # Keyed on the generation after deciding: deciding may itself change it.
+                self._key = (*key[:2], verifier.generation if verifier is not None else 0)
             return self._permission
         except Exception as exc:  # noqa: BLE001 - the gate fails closed on anything
             self._key = None
+            if verifier is not None:
+                verifier.interrupt()
             return Permission(False, None, "CHECK_FAILED", f"the permission check failed: {exc}")
 
 

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from nija.domain.change import Change
 from nija.domain.errors import SafetyRefusal
+from nija.domain.live_auth import LiveVerifier
 from nija.domain.permission import Permission, decide
 from nija.domain.records import Heartbeat, Snapshot
 from nija.domain.transitions import Who
@@ -41,8 +42,8 @@ class MemoryStore:
         with self._flag_lock:
             self._flags += 1
 
-    def permission_view(self) -> _MemoryPermissionView:
-        return _MemoryPermissionView(self)
+    def permission_view(self, verifier: LiveVerifier | None = None) -> _MemoryPermissionView:
+        return _MemoryPermissionView(self, verifier)
 
     def beat(self, heartbeat: Heartbeat) -> None:
         with self._lock:
@@ -78,8 +79,12 @@ class _MemoryTransaction:
 
 
 class _MemoryPermissionView:
-    def __init__(self, store: MemoryStore) -> None:
+    def __init__(self, store: MemoryStore, verifier: LiveVerifier | None) -> None:
         self._store = store
+        self._verifier = verifier
 
     def check(self) -> Permission:
-        return decide(self._store.load())
+        if self._verifier is None:
+            return decide(self._store.load())
+        with self._verifier.reading:
+            return decide(self._store.load(), self._verifier)

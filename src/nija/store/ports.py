@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Protocol
 
 from nija.domain.change import Change
+from nija.domain.live_auth import LiveVerifier
 from nija.domain.permission import Permission
 from nija.domain.records import Heartbeat, Snapshot
 from nija.domain.transitions import Who
@@ -41,7 +42,10 @@ class Store(Protocol):
     def raise_kill_flag(self, reason: str, who: Who, now: datetime) -> None:
         """Make the kill visible to every reader at once, without waiting for the lock."""
 
-    def permission_view(self) -> PermissionView: ...
+    def permission_view(self, verifier: LiveVerifier | None = None) -> PermissionView:
+        """``verifier``: the running bot's (runtime/engine.py); it sees every record the
+        view reads and alone can allow LIVE_ACTIVE. Without one, a view judges live from
+        what the running bot published. A view with a verifier is the caller's own."""
 
     def beat(self, heartbeat: Heartbeat) -> None:
         """Record that a bot is alive."""
