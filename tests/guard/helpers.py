@@ -14,9 +14,11 @@ import ccxt.async_support
 
 from nija.assembly import build_service
 from nija.domain.live import ACKNOWLEDGMENT_PHRASE, LivePolicy
+from nija.domain.records import Heartbeat, TradingRecord
 from nija.domain.transitions import Who
 from nija.service import SafetyService
 from tests.fakes.kraken_server import FakeKraken
+from tests.runtime.runtime_helpers import wait_for
 
 OPERATOR = Who("alice@host", "cli")
 CONFIRMER = Who("bob@host", "api")
@@ -39,13 +41,26 @@ def dry_run(data_dir: Path) -> None:
     service(data_dir).restore(OPERATOR)
 
 
-def go_live(data_dir: Path) -> None:
-    """The confirmation flow, as an operator runs it against a running (guarded) bot."""
+def go_live(data_dir: Path, timeout: float = 30.0) -> None:
+    """The confirmation flow against the running (guarded) bot: request for its run, wait
+    for its acknowledgment in the heartbeat, confirm, wait until it verified the grant."""
     svc = service(data_dir)
     if svc.snapshot().state != "DRY_RUN":
         svc.restore(OPERATOR)
+    wait_for(lambda: _beat(svc) is not None, timeout=timeout, what="a running bot's heartbeat with its run id")
     request = svc.request_live(OPERATOR, credentials_configured=True)
+    record = svc.snapshot().trading
+    assert isinstance(record, TradingRecord)
+    assert record.pending_live is not None
+    nonce = record.pending_live.nonce
+    wait_for(lambda: (b := _beat(svc)) is not None and b.seen_nonce == nonce, timeout=timeout, what="acknowledged")
     svc.confirm_live(request.code, ACKNOWLEDGMENT_PHRASE, CONFIRMER)
+    wait_for(lambda: (b := _beat(svc)) is not None and b.live_nonce == nonce, timeout=timeout, what="verified")
+
+
+def _beat(svc: SafetyService) -> Heartbeat | None:
+    beat = svc.snapshot().heartbeat
+    return beat if beat is not None and beat.run_id and not beat.stopped else None
 
 
 def kill(data_dir: Path, reason: str = "test kill") -> None:

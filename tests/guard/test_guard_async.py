@@ -66,7 +66,7 @@ def test_async_live_orders_carry_client_ids_and_a_kill_from_the_cli_cancels_them
     foreign: list[str] = []
 
     async def body(exchange: Any) -> None:
-        go_live(data_dir)
+        await asyncio.to_thread(go_live, data_dir)  # waits for the watcher task: off the loop
         other = async_kraken(fake)
         try:
             foreign.append((await other.create_limit_buy_order(SYMBOL, 0.02, 39_000.0))["id"])

@@ -314,8 +314,11 @@ def test_a_kill_cancels_open_paper_orders(data_dir: Path, guarded: Any) -> None:
 
 def test_construction_applies_the_restart_rule(data_dir: Path, fake: FakeKraken) -> None:
     dry_run(data_dir)
+    first = nija.guard(kraken(fake), data_dir=data_dir)
     go_live(data_dir)
-    exchange = nija.guard(kraken(fake), data_dir=data_dir)
+    first.create_limit_buy_order(SYMBOL, 0.01, 40_000.0)  # the first run trades live, then "crashes"
+    sent = len(fake.calls("AddOrder"))
+    exchange = nija.guard(kraken(fake), data_dir=data_dir)  # a restart: a new run on the same directory
     try:
         assert service(data_dir).snapshot().state == "OFF"
         last = service(data_dir).history()[0][-1]
@@ -324,7 +327,31 @@ def test_construction_applies_the_restart_rule(data_dir: Path, fake: FakeKraken)
             exchange.create_limit_buy_order(SYMBOL, 0.01, 40_000.0)
     finally:
         exchange.close()
-    assert writes(fake) == []
+        first.close()
+    assert len(fake.calls("AddOrder")) == sent
+
+
+def test_a_live_confirmation_for_another_run_moves_no_money(data_dir: Path, fake: FakeKraken, guarded: Any) -> None:
+    """A copy of a LIVE_ACTIVE record (a backup, another directory's confirmation) names
+    another run: this run refuses it, raises the kill, and sends nothing."""
+    import shutil
+
+    other = data_dir.parent / "other"
+    other.mkdir()
+    dry_run(other)
+    donor = nija.guard(kraken(fake), data_dir=other)
+    try:
+        go_live(other)
+    finally:
+        donor.close()
+    dry_run(data_dir)
+    exchange = guarded()
+    shutil.copy(other / ".nija_trading_state.json", data_dir / ".nija_trading_state.json")
+    with pytest.raises(OrderRefused) as refused:
+        exchange.create_limit_buy_order(SYMBOL, 0.01, 40_000.0)
+    assert refused.value.code in ("LIVE_NOT_VERIFIED", "KILL_SWITCH_ACTIVE")
+    wait_for(lambda: service(data_dir).snapshot().kill_active, timeout=20, what="the incident raising the kill")
+    assert fake.calls("AddOrder") == []
 
 
 def test_status_sees_the_guarded_bot_alive_then_stopped(data_dir: Path, guarded: Any) -> None:

@@ -60,7 +60,8 @@ def guard(
         )
     config = load_config(directory)
     service = build_service(directory, config=config, store=store)
-    run = GuardRun(service, local_who("guard"))  # the OS account: who the system can vouch for
+    # The OS account: who the system can vouch for (invariant 9).
+    run = GuardRun(service, local_who("guard"), heartbeat_s=config.bot.heartbeat_s)
     if _is_async_exchange(exchange):
         from nija.guarded.async_ import AsyncGuardedExchange
 

@@ -11,11 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from pathlib import Path
 from typing import Any
 
 import ccxt
-from watchfiles import Change, awatch
+from watchfiles import awatch
 
 from nija.domain.states import Mode
 from nija.guarded import methods
@@ -24,15 +23,9 @@ from nija.guarded.errors import OrderRefused
 from nija.guarded.methods import Kind
 from nija.runtime.brokers.exchange import describe
 from nija.runtime.orders import OrderStatus
-from nija.store.json_files import KILL_FILE, KILL_STATE_FILE, STATE_FILE
 
 _OWN = frozenset({"_exchange", "_core", "_lock", "_task", "_stop"})
-_WATCHED = frozenset({KILL_FILE, KILL_STATE_FILE, STATE_FILE})
 log = logging.getLogger(__name__)
-
-
-def _relevant(_: Change, path: str) -> bool:
-    return Path(path).name in _WATCHED
 
 
 class AsyncGuardedExchange:
@@ -114,7 +107,7 @@ class AsyncGuardedExchange:
         try:
             async for _ in awatch(
                 self._core.data_dir,
-                watch_filter=_relevant,
+                watch_filter=None,  # any change wakes a check (see nija.runtime.watcher)
                 debounce=step * 5,
                 step=step,
                 stop_event=self._stop,

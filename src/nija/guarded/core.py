@@ -104,7 +104,6 @@ class GuardCore:
         self.closed = False
         self._kill_adopted = False
         self._last_denial: dict[str, float] = {}
-        self._next_beat = 0.0
         self._next_report = 0.0
 
     def start(self) -> None:
@@ -251,6 +250,7 @@ class GuardCore:
     def on_permission(self, permission: Permission) -> None:
         was_killed = self.reaction.kill.active
         self.reaction(permission)
+        self.run.saw(permission)
         if permission.allowed:
             self.last_mode = permission.mode
         if self.reaction.kill.active and not was_killed:
@@ -263,11 +263,8 @@ class GuardCore:
             self.run.service.adopt_kill_flag(self.run.who)
 
     def tick(self) -> None:
-        now = time.monotonic()
-        if now >= self._next_beat:
-            self._next_beat = now + self.config.bot.heartbeat_s
-            self.run.beat()
-        if now >= self._next_report:
+        self.run.tick()
+        if time.monotonic() >= self._next_report:
             self.write_report()
 
     def alert(self, code: str, message: str) -> None:
@@ -339,4 +336,5 @@ class GuardCore:
         self.paper.end_run()
         self.write_report()
         self.run.beat(stopped=True)
+        self.run.close()
         self.paper.close()

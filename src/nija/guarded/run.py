@@ -1,22 +1,28 @@
 """The guarded bot's run: the one seam between the guard and NIJA's core.
 
-Everything the guard asks NIJA goes through ``GuardRun``: the permission check before
-an order, the heartbeat that makes the guarded bot visible to ``status``, the web and
-the TUI, and the restart rule at construction. When the runtime verifies LIVE_ACTIVE
-against the bot's own run (DESIGN.md invariant 7), this is the one class to point at
-that verifier."""
+Everything the guard asks NIJA goes through ``GuardRun``, exactly as ``nija run`` asks
+it: the permission check through the store's view with this run's ``LiveVerifier`` (so
+LIVE_ACTIVE is accepted only for a confirmation made for this very run, of a request it
+saw pending: DESIGN.md invariant 7), the heartbeat that publishes the run id, its DRY_RUN
+time and its live acknowledgments (and makes the guarded bot visible to ``status``, the
+web and the TUI), and the restart rule at construction."""
 
 from __future__ import annotations
 
 import os
 import secrets
 import socket
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from nija.domain.permission import Permission
+from nija.domain.events import Event, EventKind
+from nija.domain.live import short_run
+from nija.domain.live_auth import LiveVerifier
+from nija.domain.permission import Permission, PermissionCode
 from nija.domain.records import Heartbeat
 from nija.domain.transitions import Who
+from nija.runtime.dry_run import DryRunClock
 from nija.service import Outcome, SafetyService
 from nija.store.ports import PermissionView
 
@@ -25,11 +31,20 @@ from nija.store.ports import PermissionView
 class GuardRun:
     service: SafetyService
     who: Who
-    run_id: str = field(default_factory=lambda: secrets.token_hex(8))
+    heartbeat_s: float = 1.0
+    verifier: LiveVerifier = field(default_factory=lambda: LiveVerifier(secrets.token_urlsafe(24)))
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def __post_init__(self) -> None:
-        self._view: PermissionView = self.service.store.permission_view()
+        self.view: PermissionView = self.service.store.permission_view(self.verifier)
+        self.dry_run = DryRunClock()
+        self._next_beat = 0.0
+        self._generation = -1
+        self._incident = False
+
+    @property
+    def run_id(self) -> str:
+        return self.verifier.run_id
 
     def start(self) -> Outcome:
         """The restart rule (a persisted live state becomes OFF), then adopt a bare kill file."""
@@ -39,9 +54,63 @@ class GuardRun:
 
     def check(self) -> Permission:
         """The gate's question: may an order of this run be placed now, and in which mode?"""
-        return self._view.check()
+        return self.view.check()
+
+    def saw(self, permission: Permission) -> None:
+        """What the watcher saw: counts DRY_RUN time, and treats a LIVE_ACTIVE this run
+        cannot verify as ``nija run`` does (an incident: recorded, and the kill raised)."""
+        self.dry_run.saw(permission.code)
+        if permission.code != PermissionCode.LIVE_NOT_VERIFIED:
+            self._incident = bool(self._incident and self.verifier.refused)
+            return
+        if self._incident:
+            return
+        self._incident = True
+        detail = self.verifier.refused or permission.reason
+        run = short_run(self.run_id)
+        self.service.publish(
+            Event(
+                EventKind.LIVE_NOT_VERIFIED,
+                self.who.actor,
+                "AUTO_LIVE_NOT_VERIFIED",
+                detail,
+                datetime.now(UTC),
+                {"code": PermissionCode.LIVE_NOT_VERIFIED, "run": run},
+            )
+        )
+        self.service.activate_kill(
+            f"The guarded bot (run {run}) refused a LIVE_ACTIVE it cannot verify: {detail}",
+            Who(self.who.actor, "AUTO_LIVE_NOT_VERIFIED", self.who.principal),
+        )
+
+    def tick(self) -> None:
+        """About every 250 ms: count DRY_RUN time; beat when due or when the verifier's
+        answer changed (a live confirmation waits for the acknowledgment in the beat)."""
+        now = time.monotonic()
+        self.dry_run.tick(now)
+        if now >= self._next_beat or self.verifier.generation != self._generation:
+            self._next_beat = now + self.heartbeat_s
+            self._generation = self.verifier.generation
+            self.beat()
 
     def beat(self, *, stopped: bool = False) -> None:
+        v = self.verifier
         self.service.store.beat(
-            Heartbeat(os.getpid(), socket.gethostname(), datetime.now(UTC), self.started_at, stopped=stopped)
+            Heartbeat(
+                os.getpid(),
+                socket.gethostname(),
+                datetime.now(UTC),
+                self.started_at,
+                stopped=stopped,
+                run_id=v.run_id,
+                dry_run_s=self.dry_run.seconds,
+                seen_nonce=v.seen_nonce,
+                live_nonce=v.live_nonce,
+                live_refused=v.refused,
+            )
         )
+
+    def close(self) -> None:
+        close = getattr(self.view, "close", None)
+        if close is not None:
+            close()

@@ -1,8 +1,9 @@
 """Notices kills and state changes within milliseconds.
 
-inotify (through watchfiles) wakes the watcher when the kill file or a state file
-changes; a timeout every ``tick_s`` doubles as a poll fallback and as the clock for
-heartbeats and reports. If inotify cannot be used, a plain poll takes over."""
+inotify (through watchfiles) wakes the watcher when anything in the data directory
+changes (the kill file, a state file); a timeout every ``tick_s`` doubles as a poll
+fallback and as the clock for heartbeats and reports. If inotify cannot be used, a
+plain poll takes over."""
 
 from __future__ import annotations
 
@@ -11,18 +12,12 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from watchfiles import Change, watch
+from watchfiles import watch
 
 from nija.domain.permission import Permission
-from nija.store.json_files import KILL_FILE, KILL_STATE_FILE, STATE_FILE
 from nija.store.ports import PermissionView
 
-_WATCHED = frozenset({KILL_FILE, KILL_STATE_FILE, STATE_FILE})
 log = logging.getLogger(__name__)
-
-
-def _relevant(_: Change, path: str) -> bool:
-    return Path(path).name in _WATCHED
 
 
 class StateWatcher:
@@ -59,7 +54,11 @@ class StateWatcher:
         try:
             for _ in watch(
                 self._dir,
-                watch_filter=_relevant,
+                # Every change wakes a check, not only the state files': a filter would let a
+                # steady stream of other writes here (the paper ledger, a reader's SQLite
+                # journal) starve the timeout, and a kill whose event came before the watch
+                # was set up would then go unseen. A check is a few stat calls.
+                watch_filter=None,
                 debounce=self._step_ms * 5,
                 step=self._step_ms,
                 stop_event=self._stop,
