@@ -133,13 +133,19 @@ def config(fake: FakeKraken, workdir: Path, port: int, *, dry_run: bool) -> dict
 
 @contextlib.contextmanager
 def running_freqtrade(
-    fake: FakeKraken, workdir: Path, nija_dir: Path, *, dry_run: bool = True, extra_strategy: str = ""
+    fake: FakeKraken,
+    workdir: Path,
+    nija_dir: Path,
+    *,
+    dry_run: bool = True,
+    extra_strategy: str = "",
+    port: int | None = None,
 ) -> Iterator[Freqtrade]:
     """``extra_strategy``: more source for the strategy module (e.g. a subclass named Resting2)."""
     strategies = workdir / "user_data" / "strategies"
     strategies.mkdir(parents=True)
     (strategies / "resting.py").write_text(STRATEGY.format(data_dir=str(nija_dir)) + extra_strategy)
-    port = free_port()
+    port = port or free_port()
     settings = config(fake, workdir, port, dry_run=dry_run)
     if extra_strategy:
         settings["strategy"] = extra_strategy.split("class ", 1)[1].split("(", 1)[0]

@@ -15,8 +15,8 @@ import pytest
 
 from tests.conftest import REPO, cli_env
 from tests.fakes.kraken_server import FakeKraken
-from tests.freqtrade.harness import FREQTRADE, PASSWORD, USER, Freqtrade, running_freqtrade
-from tests.guard.helpers import dry_run
+from tests.freqtrade.harness import FREQTRADE, PASSWORD, USER, Freqtrade, free_port, running_freqtrade
+from tests.guard.helpers import dry_run, go_live
 from tests.runtime.runtime_helpers import wait_for
 
 pytestmark = pytest.mark.skipif(
@@ -116,3 +116,27 @@ def test_a_freqtrade_trading_live_is_stopped_while_nija_is_dry_run(
     assert "freqtrade trades live (dry_run = false) but NIJA is DRY_RUN" in out
     reasons = [str(e["reason"]) for e in audit(data_dir) if e["kind"] == "bridge_action"]
     assert any("freqtrade may trade live only in a verified LIVE_ACTIVE" in r for r in reasons)
+
+
+def test_freqtrade_trades_live_only_on_a_confirmation_its_bridge_verified(
+    fake: FakeKraken, data_dir: Path, tmp_path: Path
+) -> None:
+    """The bridge is freqtrade's NIJA run: the operator confirms live for it while freqtrade
+    runs in dry-run; a live freqtrade then enters at the exchange, and a kill from the CLI
+    cancels its order there."""
+    dry_run(data_dir)
+    port = free_port()
+    with running_freqtrade(fake, tmp_path / "ft-dry", data_dir, port=port) as dry:
+        bridge = start_bridge(data_dir, dry)
+        go_live(data_dir)  # request for the bridge's run, acknowledged, confirmed, verified
+    try:
+        with running_freqtrade(fake, tmp_path / "ft-live", data_dir, dry_run=False, port=port) as live:
+            wait_for(lambda: len(fake.open_orders()) == 1, timeout=90, what="a live entry at the exchange")
+            assert live.state() == "running"  # the bridge lets a verified live freqtrade trade
+            cli(str(REPO / "emergency_kill_switch.py"), "activate", "--data-dir", str(data_dir), "operator kill")
+            wait_for(lambda: fake.open_orders() == {}, timeout=60, what="the live order cancelled at the exchange")
+            wait_for(lambda: live.state() == "stopped", timeout=60, what="freqtrade stopped")
+            assert live.open_orders() == []
+            assert fake.calls("CancelAll") == []  # its own order, by id
+    finally:
+        stop(bridge)

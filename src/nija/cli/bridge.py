@@ -67,6 +67,8 @@ def freqtrade(
     force-exit if asked), confirm through its API that nothing is open, then stop it. A
     freqtrade trading live (dry_run = false) is stopped unless NIJA is LIVE_ACTIVE."""
     from nija.assembly import build_service
+    from nija.config import load_config
+    from nija.guarded.run import GuardRun
     from nija.integrations.freqtrade.bridge import BridgeOptions, FreqtradeBridge
     from nija.integrations.freqtrade.client import FreqtradeClient
     from nija.runtime.watcher import StateWatcher
@@ -89,27 +91,31 @@ def freqtrade(
         if not as_json:
             click.echo(line)
 
+    config = load_config(directory) if (directory / "nija.toml").exists() else None
+    run = GuardRun(service, local_who("bridge"), heartbeat_s=config.bot.heartbeat_s if config else 1.0)
     bridge = FreqtradeBridge(
         service,
         client,
+        run,
         BridgeOptions(
             cancel_open_orders=cancel_open_orders,
             force_exit=force_exit,
             stop_on_kill=stop_on_kill,
             confirm_timeout_s=confirm_timeout,
         ),
-        who=local_who("bridge"),
         say=say,
     )
-    view = service.store.permission_view()
     if once:
-        permission = view.check()
+        permission = run.check()
         bridge.react(permission)
         receipt = bridge.receipt
         if as_json:
             click.echo(json.dumps({"nija": permission.code, "receipt": receipt.as_dict() if receipt else None}))
         elif receipt is None:
             click.echo(f"NIJA: {permission.reason}; no kill in force, nothing to stop")
+        if bridge.seen:
+            run.beat(stopped=True)  # a one-off pass is not a bot that stays alive
+        run.close()
         if receipt is not None and not receipt.complete:
             if as_json:
                 raise SystemExit(KillNotConfirmed.exit_code)  # the receipt above is the one JSON document
@@ -122,9 +128,11 @@ def freqtrade(
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
-    watcher = StateWatcher(directory, view, bridge.react, lambda: None)
+    watcher = StateWatcher(directory, run, bridge.react, bridge.tick)
     click.echo(f"NIJA bridge following {directory} for freqtrade at {url}", err=True)
     watcher.start()
     stop.wait()
     watcher.stop()
+    run.beat(stopped=True)
+    run.close()
     client.close()

@@ -16,8 +16,6 @@ receipt names what is unknown instead of claiming it."""
 from __future__ import annotations
 
 import functools
-import os
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,9 +24,9 @@ from typing import Any
 
 from nija.domain.events import Event, EventKind
 from nija.domain.permission import Permission
-from nija.domain.records import Heartbeat
 from nija.domain.states import Mode
 from nija.domain.transitions import Who
+from nija.guarded.run import GuardRun
 from nija.integrations.freqtrade.client import FreqtradeClient, FreqtradeRefused, FreqtradeUnreachable, open_orders
 from nija.service import SafetyService
 
@@ -90,21 +88,42 @@ class Receipt:
 
 @dataclass
 class FreqtradeBridge:
+    """The bridge is freqtrade's NIJA run: its ``GuardRun`` verifies live confirmations
+    made for it and publishes them in the heartbeat (beaten only while freqtrade answers),
+    which is what the strategy's entry guard reads before a live entry."""
+
     service: SafetyService
     client: FreqtradeClient
+    run: GuardRun
     options: BridgeOptions = field(default_factory=BridgeOptions)
-    who: Who = field(default_factory=lambda: Who("bridge", "bridge"))
     say: Callable[[str], None] = lambda _: None
     live_check_s: float = 1.0  # how often the live rule asks freqtrade (the watcher ticks at 4 Hz)
+    seen_for_s: float = 5.0  # freqtrade counts as alive this long after it last answered
     receipt: Receipt | None = None
     kill_done: bool = False
     _next_live_check: float = 0.0
     _last_code: str = ""
-    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    _answered_at: float | None = None
+
+    @property
+    def who(self) -> Who:
+        return self.run.who
+
+    @property
+    def seen(self) -> bool:
+        """freqtrade answered at least once."""
+        return self._answered_at is not None
+
+    def tick(self) -> None:
+        """The watcher's clock: beat (and count DRY_RUN time) only while freqtrade answers."""
+        if self._answered_at is not None and time.monotonic() - self._answered_at <= self.seen_for_s:
+            self.run.tick()
 
     # -- following NIJA's state ------------------------------------------------------------
     def react(self, permission: Permission) -> None:
-        """Called on every state change and tick (the watcher's thread)."""
+        """Called on every state change and tick (the watcher's thread), with the
+        permission as this run's verifier judges it."""
+        self.run.saw(permission)
         if permission.code in KILL_CODES:
             if not self.kill_done:
                 self.receipt = self.kill(permission.reason)
@@ -243,4 +262,7 @@ class FreqtradeBridge:
 
     def _beat(self) -> None:
         """freqtrade answered: the bot NIJA guards is alive (for status, the web and the TUI)."""
-        self.service.store.beat(Heartbeat(os.getpid(), socket.gethostname(), datetime.now(UTC), self.started_at))
+        first = self._answered_at is None
+        self._answered_at = time.monotonic()
+        if first:
+            self.run.tick()
