@@ -3,6 +3,7 @@ listeners (audit, notifications, metrics) are attached everywhere or nowhere."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,22 +24,34 @@ def build_service(
     config: NijaConfig | None = None,
     selection: StoreSelection | None = None,
     store: Store | None = None,
+    config_warning: Callable[[str], None] | None = None,
 ) -> SafetyService:
     """``store``: an already opened store; else ``selection``; ``selection`` None:
-    NIJA_STORE / NIJA_BOT decide, else the JSON files of ``data_dir``."""
+    NIJA_STORE / NIJA_BOT decide, else the JSON files of ``data_dir``.
+
+    ``config_warning`` given: a bad ``nija.toml`` is reported through it and its valid
+    sections are used (diagnosis and recovery); otherwise it is refused (exit 2)."""
     store = store if store is not None else open_store(data_dir, selection)
     directory = config_dir(data_dir)  # nija.toml and the audit trail live here for every store
-    settings = config if config is not None else _load_if_present(directory)
+    problems: list[str] = []
+
+    def noted(message: str) -> None:
+        problems.append(message)
+        if config_warning is not None:
+            config_warning(message)
+
+    lenient = noted if config_warning is not None else None
+    settings = config if config is not None else _load_if_present(directory, lenient)
     policy = settings.live.policy() if settings is not None else LivePolicy()
-    service = SafetyService(store, policy=policy)
+    service = SafetyService(store, policy=policy, config_problem=problems[0] if problems else None)
     attach_accountability(service, directory, settings)
     return service
 
 
-def _load_if_present(directory: Path) -> NijaConfig | None:
+def _load_if_present(directory: Path, warn: Callable[[str], None] | None) -> NijaConfig | None:
     # pydantic costs ~100 ms to import: a plain `status` without nija.toml must not pay it.
     if not (directory / CONFIG_FILE).exists():
         return None
-    from nija.config import load_config
+    from nija.config import load_config, load_config_lenient
 
-    return load_config(directory)
+    return load_config(directory) if warn is None else load_config_lenient(directory, warn)

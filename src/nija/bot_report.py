@@ -7,11 +7,15 @@ a missing or unreadable report means "no runtime data", never an error."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from nija.domain.diagnosis import HEARTBEAT_MAX_AGE
+from nija.domain.records import Heartbeat
 from nija.store.atomic import write_atomic
 
 REPORT_FILE = ".nija_runtime.json"
@@ -74,3 +78,45 @@ def read_report(data_dir: Path) -> BotReport | None:
         return BotReport.model_validate_json((data_dir / REPORT_FILE).read_bytes())
     except (OSError, ValidationError):
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class Freshness:
+    """Whether a report can be believed: every screen greys a stale one, and a stopped
+    bot's last positions are shown as "stopped at ...", never as current."""
+
+    running: bool  # the bot that wrote it is alive
+    age_s: float | None  # seconds since it was written, by the reader's clock
+    stale: bool
+    stopped_at: datetime | None  # the stopped bot's last heartbeat
+
+
+def stale_note(age_s: float | None, stale: bool, stopped_at: str | None) -> str:
+    """The words every screen shows above a report it cannot vouch for ("" when fresh)."""
+    if stopped_at:
+        return f"Bot stopped at {stopped_at}: this is its last report, not current"
+    if not stale:
+        return ""
+    if age_s is None:
+        return "STALE: the report's time cannot be read"
+    return f"STALE: the bot's report is {age_s:.0f} s old"
+
+
+def freshness(report: BotReport | None, heartbeat: Heartbeat | None, now: datetime, stale_after_s: float) -> Freshness:
+    if report is None:
+        return Freshness(False, None, False, None)
+    alive = heartbeat is not None and heartbeat.is_alive(now, HEARTBEAT_MAX_AGE)
+    age = _age_s(report.updated_at, now)
+    stale = not alive or age is None or age > stale_after_s
+    stopped_at = heartbeat.last_beat if heartbeat is not None and not alive else None
+    return Freshness(alive, age, stale, stopped_at)
+
+
+def _age_s(updated_at: str, now: datetime) -> float | None:
+    try:
+        moment = datetime.fromisoformat(updated_at)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return max(0.0, round((now - moment).total_seconds(), 3))

@@ -6,6 +6,7 @@ named. A missing file means the built-in defaults."""
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -89,3 +90,48 @@ def load_config(data_dir: Path, path: Path | None = None) -> NijaConfig:
             f"Invalid configuration {file}: {problems}",
             "Fix or remove the named keys (see docs for the allowed keys and values)",
         ) from exc
+
+
+def load_config_lenient(data_dir: Path, warn: Callable[[str], None]) -> NijaConfig:
+    """For diagnosis and recovery (``status``, ``history``, ``kill``, ``restore``, ``reset``,
+    the TUI, ``serve``): a typo in an unrelated key must not stop "always run status first".
+
+    Each section that validates is kept; a bad or unknown section falls back to its
+    defaults and is named through ``warn``. Commands whose behaviour the settings change
+    (``nija run``, ``live``) use :func:`load_config` and refuse instead."""
+    try:
+        return load_config(data_dir)
+    except UsageProblem as exc:
+        problem = exc.message
+    except StorageUnavailable as exc:
+        warn(f"{exc.message}; using the built-in defaults")
+        return NijaConfig()
+    raw = _parsed_or_none(data_dir / CONFIG_FILE)
+    if raw is None:
+        warn(f"{problem}; using the built-in defaults for every setting")
+        return NijaConfig()
+    kept: dict[str, object] = {}
+    dropped: list[str] = []
+    for name, value in raw.items():
+        field = NijaConfig.model_fields.get(name)
+        if field is None:
+            dropped.append(f"[{name}] (unknown section)")
+            continue
+        try:
+            NijaConfig.model_validate({name: value})
+        except ValidationError:
+            dropped.append(f"[{name}]")
+            continue
+        kept[name] = value
+    warn(
+        f"{problem}. Carrying on with the built-in defaults for {', '.join(dropped)}: "
+        "the kill switch and the trading state do not depend on them"
+    )
+    return NijaConfig.model_validate(kept)
+
+
+def _parsed_or_none(file: Path) -> dict[str, object] | None:
+    try:
+        return tomllib.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None

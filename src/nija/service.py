@@ -17,7 +17,7 @@ from nija.domain import killswitch, live, live_auth, recovery
 from nija.domain.change import Change
 from nija.domain.clock import Clock
 from nija.domain.diagnosis import StatusReport, report
-from nija.domain.errors import LiveRequestRefused, NijaError, SafetyRefusal, StorageProblem
+from nija.domain.errors import LiveRequestRefused, NijaError, SafetyRefusal, StorageProblem, UsageProblem
 from nija.domain.events import Event, EventKind
 from nija.domain.records import KillEvent, KillRecord, Snapshot, TradingRecord, Transition
 from nija.domain.states import TradingState
@@ -61,6 +61,9 @@ class SafetyService:
     policy: live.LivePolicy = field(default_factory=live.LivePolicy)
     listeners: list[Listener] = field(default_factory=list)
     listener_errors: list[str] = field(default_factory=list)
+    # Set when nija.toml is invalid and this service carries on with defaults (diagnosis,
+    # recovery): the live flow must then refuse, since its policy may be what was dropped.
+    config_problem: str | None = None
 
     # -- reading -------------------------------------------------------------------
     def status(self, *, history_items: int = 5) -> StatusReport:
@@ -187,7 +190,7 @@ class SafetyService:
             codes = tuple(i.code for i in inconsistencies if i.code != "FILE_NOT_WRITABLE")
             record = live.request_live(
                 snap,
-                self.policy,
+                self._live_policy(),
                 who,
                 self.clock(),
                 code_hash=live_auth.commitment(live_auth.proof(nonce, code)),
@@ -225,7 +228,9 @@ class SafetyService:
                 )
             else:
                 try:
-                    record = live.confirm_live(tx.snapshot, self.policy, who, self.clock(), code=code, phrase=phrase)
+                    record = live.confirm_live(
+                        tx.snapshot, self._live_policy(), who, self.clock(), code=code, phrase=phrase
+                    )
                 except LiveRequestRefused as exc:
                     if exc.code != "WRONG_CODE":
                         raise
@@ -274,6 +279,14 @@ class SafetyService:
             "Use the code returned by the live request",
             code="WRONG_CODE",
         )
+
+    def _live_policy(self) -> live.LivePolicy:
+        if self.config_problem is not None:
+            raise UsageProblem(
+                f"Live trading cannot be requested or confirmed while nija.toml is invalid: {self.config_problem}",
+                "Fix nija.toml (its [live] settings decide who may go live), then try again",
+            )
+        return self.policy
 
     def cancel_live(self, who: Who, reason: str = "") -> Outcome:
         with self._changing() as (tx, events):

@@ -4,6 +4,7 @@ security headers, no CORS unless configured, the web page served without a build
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from nija.config import ApiSettings
 from nija.store.lock import exclusive
+from nija.testing import FakeClock
 from tests.api.conftest import MakeClient
 
 Auth = dict[str, dict[str, str]]
@@ -128,22 +130,41 @@ def test_history_returns_the_newest_entries_up_to_the_limit(client: TestClient, 
 
 
 def test_runtime_says_when_no_bot_is_running_and_shows_its_report_when_one_is(
-    client: TestClient, auth: Auth, data_dir: Path
+    client: TestClient, auth: Auth, data_dir: Path, clock: FakeClock
 ) -> None:
-    assert client.get("/api/runtime", headers=auth["viewer"]).json() == {"running": False, "report": None}
+    empty = client.get("/api/runtime", headers=auth["viewer"]).json()
+    assert (empty["running"], empty["report"], empty["stale"]) == (False, None, False)
     from nija.bot_report import BotReport, Pnl, Position, write_report
+    from nija.domain.records import Heartbeat
+    from nija.store import JsonFileStore
 
-    write_report(
-        data_dir,
-        BotReport(
-            updated_at="2026-01-01T00:00:00+00:00",
-            mode="simulated",
-            broker="paper",
-            positions=(Position(symbol="BTC/USDT", quantity=0.5, average_price=100.0),),
-            pnl=Pnl(equity=1050.0),
-        ),
-    )
+    def publish(at: datetime) -> None:
+        write_report(
+            data_dir,
+            BotReport(
+                updated_at=at.isoformat(),
+                mode="simulated",
+                broker="paper",
+                positions=(Position(symbol="BTC/USDT", quantity=0.5, average_price=100.0),),
+                pnl=Pnl(equity=1050.0),
+            ),
+        )
+
+    store = JsonFileStore(data_dir)
+    store.beat(Heartbeat(4242, "bot-host", clock.now, clock.now))
+    publish(clock.now)
     body = client.get("/api/runtime", headers=auth["viewer"]).json()
-    assert body["running"] is True
+    assert (body["running"], body["stale"], body["stopped_at"]) == (True, False, None)
     assert body["report"]["positions"][0]["symbol"] == "BTC/USDT"
     assert json.dumps(body["report"]["pnl"]["equity"]) == "1050.0"
+
+    # The bot goes quiet: its report ages into stale, then its heartbeat says it stopped.
+    clock.advance(seconds=body["stale_after_s"] + 1)
+    aged = client.get("/api/runtime", headers=auth["viewer"]).json()
+    assert (aged["running"], aged["stale"]) == (True, True)
+    assert aged["age_s"] > aged["stale_after_s"]
+    store.beat(Heartbeat(4242, "bot-host", clock.now, clock.now, stopped=True))
+    stopped = client.get("/api/runtime", headers=auth["viewer"]).json()
+    assert (stopped["running"], stopped["stale"]) == (False, True)
+    assert stopped["stopped_at"] == clock.now.isoformat()
+    assert stopped["report"]["positions"][0]["symbol"] == "BTC/USDT"  # shown, but never as current

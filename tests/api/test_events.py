@@ -75,7 +75,7 @@ def test_when_a_bot_publishes_its_report_then_a_runtime_event_follows(server: tu
     with httpx.stream("GET", base + "/api/events", headers={"Authorization": f"Bearer {token}"}, timeout=30) as r:
         stream = events(r)
         first = next(body for name, body in stream if name == "runtime")
-        assert first == {"running": False, "report": None}
+        assert (first["running"], first["report"]) == (False, None)
         write_report(
             data_dir,
             BotReport(updated_at="2026-01-01T00:00:00+00:00", mode="simulated", broker="paper", pnl=Pnl(equity=123.5)),

@@ -31,8 +31,12 @@ def test_when_nija_toml_is_invalid_then_activate_still_stops_trading_and_warns(
     assert status.returncode == 0, status.stderr
     assert json.loads(status.stdout)["active"] is True
     assert "nija.toml" in status.stderr
-    # Other commands still refuse the broken file by name (exit 2) rather than guess.
-    assert run("safe_restore_trading.py", "status").returncode == 2
+    # Diagnosis carries on (with the warning); live trading refuses the broken file (exit 2).
+    diagnosis = run("safe_restore_trading.py", "status")
+    assert diagnosis.returncode == 0, diagnosis.stderr
+    assert "EMERGENCY_STOP" in diagnosis.stdout  # the kill is reported, not hidden
+    assert "nija.toml" in diagnosis.stderr
+    assert run("nija", "live", "request").returncode == 2
 
 
 def test_when_nija_toml_is_valid_then_activate_does_not_warn(run: Run, data_dir: Path) -> None:

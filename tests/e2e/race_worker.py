@@ -38,19 +38,23 @@ def main() -> None:
                 refused += 1
     elif mode == "churn":
         print("ready", flush=True)
+        announced = False
         while True:
             pick = rng.random()
             try:
                 if pick < 0.3:
-                    service.restore(who)
+                    outcome = service.restore(who)
                 elif pick < 0.5:
-                    service.reset(who)
+                    outcome = service.reset(who)
                 elif pick < 0.75:
-                    service.activate_kill("churn", who)
+                    outcome = service.activate_kill("churn", who)
                 else:
-                    service.deactivate_kill("churn over", who)
+                    outcome = service.deactivate_kill("churn over", who)
             except SafetyRefusal:
-                pass
+                continue
+            if outcome.transitions and not announced:  # the test kills only a worker that writes
+                print("wrote", flush=True)
+                announced = True
     print(json.dumps({"committed": committed, "refused": refused}))
 
 

@@ -97,7 +97,7 @@ def test_operator_walks_kill_restore_and_live_wizard_in_a_browser(
     page.click("#sign-in-form button")
     expect(page.locator("#state")).to_have_text("OFF")
     expect(page.locator("#who-name")).to_have_text("alice (admin)")
-    expect(page.locator("#connection")).to_have_text("● live")
+    expect(page.locator("#connection")).to_have_text("● connected")
     expect(page.locator("#runtime")).to_contain_text("none via paper")  # the bot runs, in OFF: no orders
     shot(page, "02-dashboard")
 
@@ -127,7 +127,7 @@ def test_operator_walks_kill_restore_and_live_wizard_in_a_browser(
     expect(page.locator("#can-trade")).to_have_text("yes (simulated)")
     shot(page, "06-restored-dry-run")
 
-    page.click("text=Live trading")
+    page.click(".tabs a[data-view=live]")
     expect(page.locator("#phrase")).to_have_text(PHRASE)
     page.click("#live-request")
     expect(page.locator("#live-state")).to_have_text("LIVE_PENDING_CONFIRMATION")
@@ -205,6 +205,6 @@ def test_a_viewer_sees_no_controls_it_may_not_use_but_can_still_stop_trading(
     expect(page.locator("#state")).to_have_text("EMERGENCY_STOP")
     expect(page.locator("#kill-details")).to_contain_text("Manual activation")
     expect(page.locator("#deactivate-form")).to_be_hidden()
-    page.click("text=Live trading")
+    page.click(".tabs a[data-view=live]")
     expect(page.locator(".role-note")).to_be_visible()
     shot(page, "12-viewer-phone-after-kill")

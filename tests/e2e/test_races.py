@@ -79,6 +79,7 @@ def test_sigkill_mid_write_never_leaves_a_broken_file(data_dir: Path) -> None:
         worker = start(data_dir, "churn", 0, trial)
         assert worker.stdout is not None
         assert worker.stdout.readline().strip() == "ready"
+        assert worker.stdout.readline().strip() == "wrote"  # committed at least once: killed mid-churn
         time.sleep(rng.uniform(0.0, 0.05))
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait(timeout=30)
@@ -91,7 +92,7 @@ def test_sigkill_mid_write_never_leaves_a_broken_file(data_dir: Path) -> None:
             assert snapshot.kill_active
     record = JsonFileStore(data_dir).load().trading
     assert isinstance(record, TradingRecord)
-    assert len(record.history) > 60  # the workers really were writing when killed
+    assert len(record.history) >= 60  # each worker committed before it was killed
     # the next writer cleans up what the killed writers left behind
     with JsonFileStore(data_dir).transaction():
         pass

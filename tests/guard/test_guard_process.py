@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO, cli_env
 from tests.fakes.kraken_server import FakeKraken
 from tests.guard.helpers import KEYS, dry_run, go_live, ledger_orders, service
@@ -79,3 +81,32 @@ def test_a_live_guarded_bot_is_stopped_by_the_kill_switch_cli(fake: FakeKraken, 
         _, err = stop(bot)
     assert "Traceback" not in err, err
     assert not service(data_dir).status().bot_alive  # the stopped heartbeat was written
+
+
+def test_a_restarted_guarded_bot_never_resumes_live(fake: FakeKraken, data_dir: Path) -> None:
+    import nija
+    from nija.guarded import OrderRefused
+    from tests.guard.helpers import kraken
+
+    dry_run(data_dir)
+    bot = start_bot(fake, data_dir)
+    try:
+        wait_for(lambda: service(data_dir).status().bot_alive, timeout=60, what="the guarded bot's heartbeat")
+        go_live(data_dir)
+        wait_for(lambda: len(fake.open_orders()) == 1, timeout=30, what="a live order")
+    finally:
+        bot.kill()  # a crash: no clean stop, the state stays LIVE_ACTIVE
+        bot.communicate(timeout=60)
+    assert service(data_dir).snapshot().state == "LIVE_ACTIVE"
+    sent = len(fake.calls("AddOrder"))
+    exchange = nija.guard(kraken(fake), data_dir=data_dir)  # the restart: a new run takes the claim over
+    try:
+        assert service(data_dir).snapshot().state == "OFF"
+        last = service(data_dir).history()[0][-1]
+        assert (last.from_state, last.to_state, last.source) == ("LIVE_ACTIVE", "OFF", "guard")
+        assert [a.code for a in exchange.nija.alerts][:2] == ["RUN_CLAIM_TAKEN_OVER", "RESTART_RULE"]
+        with pytest.raises(OrderRefused, match="STATE_OFF"):
+            exchange.create_limit_buy_order("BTC/USDT", 0.01, 40_000.0)
+    finally:
+        exchange.close()
+    assert len(fake.calls("AddOrder")) == sent

@@ -312,23 +312,12 @@ def test_a_kill_cancels_open_paper_orders(data_dir: Path, guarded: Any) -> None:
     assert service(data_dir).history()[1][-1].source == "guard"
 
 
-def test_construction_applies_the_restart_rule(data_dir: Path, fake: FakeKraken) -> None:
-    dry_run(data_dir)
-    first = nija.guard(kraken(fake), data_dir=data_dir)
-    go_live(data_dir)
-    first.create_limit_buy_order(SYMBOL, 0.01, 40_000.0)  # the first run trades live, then "crashes"
-    sent = len(fake.calls("AddOrder"))
-    exchange = nija.guard(kraken(fake), data_dir=data_dir)  # a restart: a new run on the same directory
-    try:
-        assert service(data_dir).snapshot().state == "OFF"
-        last = service(data_dir).history()[0][-1]
-        assert (last.from_state, last.to_state, last.source) == ("LIVE_ACTIVE", "OFF", "guard")
-        with pytest.raises(OrderRefused, match="STATE_OFF"):
-            exchange.create_limit_buy_order(SYMBOL, 0.01, 40_000.0)
-    finally:
-        exchange.close()
-        first.close()
-    assert len(fake.calls("AddOrder")) == sent
+def test_a_second_guard_on_the_same_directory_is_refused(data_dir: Path, fake: FakeKraken, guarded: Any) -> None:
+    from nija.domain.errors import BotAlreadyRunning
+
+    guarded()
+    with pytest.raises(BotAlreadyRunning, match="already running"):
+        nija.guard(kraken(fake), data_dir=data_dir)
 
 
 def test_a_live_confirmation_for_another_run_moves_no_money(data_dir: Path, fake: FakeKraken, guarded: Any) -> None:

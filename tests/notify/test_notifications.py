@@ -148,7 +148,7 @@ def test_a_held_receiver_does_not_delay_the_cli_kill(data_dir: Path) -> None:
 
 def test_a_bad_notification_url_is_refused_without_echoing_it(run: Run, data_dir: Path) -> None:
     (data_dir / "nija.toml").write_text('[notifications]\nurls = ["nosuchscheme://s3cr3t-token@x"]\n')
-    result = run("safe_restore_trading.py", "status")
+    result = run("nija", "live", "request")
     assert result.returncode == 2
     assert "notifications.urls" in result.stderr
     assert "nosuchscheme" in result.stderr
@@ -157,6 +157,6 @@ def test_a_bad_notification_url_is_refused_without_echoing_it(run: Run, data_dir
 
 def test_an_unknown_notification_key_is_refused_by_name(run: Run, data_dir: Path) -> None:
     (data_dir / "nija.toml").write_text('[notifications]\nurl = "json://x"\n')
-    result = run("safe_restore_trading.py", "status")
+    result = run("nija", "live", "request")
     assert result.returncode == 2
     assert "notifications.url" in result.stderr

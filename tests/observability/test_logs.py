@@ -110,7 +110,7 @@ def test_a_cli_kill_is_logged_as_json_to_the_configured_file(run: Run, data_dir:
 
 def test_an_unknown_logging_format_is_refused_by_name(run: Run, data_dir: Path) -> None:
     (data_dir / "nija.toml").write_text('[logging]\nformat = "xml"\n')
-    result = run("safe_restore_trading.py", "status")
+    result = run("nija", "live", "request")
     assert result.returncode == 2
     assert "logging.format" in result.stderr
 

@@ -179,3 +179,33 @@ def test_snapshot_json_carries_the_status_view_and_the_runtime(run: Run, data_di
     assert frame["status"]["kill_switch"]["reason"] == "exchange outage"
     assert frame["status"]["recent_history"][-1]["from"] == "OFF"
     assert frame["runtime"] is None
+
+
+def test_a_stopped_bots_report_is_shown_as_stopped_not_as_current(run: Run, data_dir: Path) -> None:
+    now = datetime.now(UTC)
+    store = JsonFileStore(data_dir)
+    store.beat(Heartbeat(4242, "bot-host", now - timedelta(minutes=5), now - timedelta(hours=1), stopped=True))
+    write_report(
+        data_dir,
+        BotReport(
+            updated_at=(now - timedelta(minutes=5)).isoformat(),
+            mode="simulated",
+            broker="paper",
+            positions=(Position(symbol="BTC/USDT", quantity=0.5, average_price=100.0),),
+        ),
+    )
+    code, out, err = snapshot(run, data_dir)
+    assert code in (0, 5), err
+    assert "Bot stopped at" in out
+    assert "not current" in out
+
+
+def test_a_report_that_stopped_updating_is_marked_stale_with_its_age(run: Run, data_dir: Path) -> None:
+    now = datetime.now(UTC)
+    JsonFileStore(data_dir).beat(Heartbeat(4242, "bot-host", now, now))  # alive, but its report is old
+    write_report(
+        data_dir, BotReport(updated_at=(now - timedelta(seconds=60)).isoformat(), mode="simulated", broker="paper")
+    )
+    code, out, err = snapshot(run, data_dir)
+    assert code in (0, 5), err
+    assert re.search(r"STALE: the bot's report is \d+ s old", out), out

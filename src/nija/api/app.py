@@ -71,13 +71,17 @@ def create_app(
     *,
     clock: Clock | None = None,
     watch_interval: float = 0.05,
+    config_problem: str | None = None,
 ) -> FastAPI:
     """The app for one data directory; ``clock`` is for tests (expiry without waiting)."""
     data_dir = Path(data_dir).resolve()
     settings = config if config is not None else load_config(data_dir)
     service = build_service(data_dir, config=settings)
+    service.config_problem = config_problem  # the server carries on; the live flow refuses
     if clock is not None:
         service.clock = clock
+    # A report older than a few of the bot's report periods is marked stale on every screen.
+    stale_after_s = max(3.0, 3 * settings.bot.report_s)
     announcer = InconsistencyWatch(service, SERVER)
     adopter = BareKillAdopter(service, SERVER)
 
@@ -88,10 +92,13 @@ def create_app(
         announcer.check(report)  # newly found inconsistencies are audited and notified once
         return status_payload(service)
 
+    def runtime_now() -> dict[str, Any]:
+        return runtime_payload(data_dir, service, stale_after_s=stale_after_s)
+
     watcher = Watcher(
         data_dir,
         status=status_and_announce,
-        runtime=lambda: runtime_payload(data_dir),
+        runtime=runtime_now,
         expire=lambda: _expire(service),
         clock=service.clock,
         interval=watch_interval,
@@ -134,7 +141,7 @@ def create_app(
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type"],
         )
-    _routes(app, service, watcher, data_dir)
+    _routes(app, service, watcher, data_dir, runtime_now)
     _metrics_route(app, service)
     _web(app)
     return app
@@ -149,7 +156,13 @@ def _metrics_route(app: FastAPI, service: SafetyService) -> None:
         return PlainTextResponse(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
 
-def _routes(app: FastAPI, service: SafetyService, watcher: Watcher, data_dir: Path) -> None:
+def _routes(
+    app: FastAPI,
+    service: SafetyService,
+    watcher: Watcher,
+    data_dir: Path,
+    runtime_now: Callable[[], dict[str, Any]],
+) -> None:
     read, write = errors.READ_ERRORS, errors.WRITE_ERRORS
 
     @app.get("/healthz", response_model=HealthOut, tags=["health"])
@@ -179,7 +192,7 @@ def _routes(app: FastAPI, service: SafetyService, watcher: Watcher, data_dir: Pa
     @app.get("/api/runtime", response_model=RuntimeOut, responses=read, tags=["read"])
     def runtime(_: Viewer) -> dict[str, Any]:
         """Open orders, positions and P&L as published by the running bot (none if no bot runs)."""
-        return runtime_payload(data_dir)
+        return runtime_now()
 
     @app.post("/api/kill-switch/activate", response_model=OutcomeOut, responses=write, tags=["kill switch"])
     def activate(body: ActivateIn, me: Viewer) -> dict[str, Any]:

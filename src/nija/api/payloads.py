@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from nija.bot_report import read_report
+from nija.bot_report import freshness, read_report
 from nija.domain.diagnosis import report
 from nija.domain.live import short_run
 from nija.domain.records import TradingRecord
@@ -38,9 +38,18 @@ def status_payload(service: SafetyService, *, history_items: int = 10) -> dict[s
     return payload
 
 
-def runtime_payload(data_dir: Path) -> dict[str, Any]:
+def runtime_payload(data_dir: Path, service: SafetyService, *, stale_after_s: float) -> dict[str, Any]:
+    """The bot's last report and whether it can be believed (see ``bot_report.freshness``)."""
     bot = read_report(data_dir)
-    return {"running": bot is not None, "report": bot.model_dump(mode="json") if bot is not None else None}
+    fresh = freshness(bot, service.snapshot().heartbeat, service.clock(), stale_after_s)
+    return {
+        "running": fresh.running,
+        "report": bot.model_dump(mode="json") if bot is not None else None,
+        "age_s": fresh.age_s,
+        "stale": fresh.stale,
+        "stale_after_s": stale_after_s,
+        "stopped_at": fresh.stopped_at.isoformat() if fresh.stopped_at else None,
+    }
 
 
 def live_request_view(result: LiveRequest) -> dict[str, Any]:

@@ -136,8 +136,12 @@ class LivePolicyOut(_Out):
 
 
 class RuntimeOut(_Out):
-    running: bool = Field(description="False when no bot has published a runtime report")
-    report: BotReport | None
+    running: bool = Field(description="True only while the bot that published the report is alive (heartbeat)")
+    report: BotReport | None = Field(description="The last report, also of a bot that stopped (then stale)")
+    age_s: float | None = Field(description="Seconds since the bot wrote the report, by the server's clock")
+    stale: bool = Field(description="The report is older than stale_after_s, or its bot is not alive")
+    stale_after_s: float
+    stopped_at: str | None = Field(description="The stopped bot's last heartbeat, if the report is a stopped bot's")
 
 
 class WhoAmIOut(_Out):

@@ -71,6 +71,7 @@ def freqtrade(
     from nija.guarded.run import GuardRun
     from nija.integrations.freqtrade.bridge import BridgeOptions, FreqtradeBridge
     from nija.integrations.freqtrade.client import FreqtradeClient
+    from nija.runtime.run_claim import hold_run_claim
     from nija.runtime.watcher import StateWatcher
 
     parsed = urlparse(url)
@@ -85,6 +86,12 @@ def freqtrade(
     directory = config_dir(data_dir)
     service = build_service(data_dir, selection=current_selection())
     service.store.load()  # a missing data directory (or database) is refused here
+    if not once:  # the bridge is freqtrade's run: one bot per data directory, as for nija run
+        took_over = hold_run_claim(
+            directory, bot=current_selection().bot, heartbeat=service.store.load().heartbeat, now=service.clock()
+        )
+        if took_over:
+            click.echo(f"⚠️ {took_over}", err=True)
     client = FreqtradeClient(url, username, password)
 
     def say(line: str) -> None:
@@ -92,7 +99,10 @@ def freqtrade(
             click.echo(line)
 
     config = load_config(directory) if (directory / "nija.toml").exists() else None
-    run = GuardRun(service, local_who("bridge"), heartbeat_s=config.bot.heartbeat_s if config else 1.0)
+    who = local_who("bridge")
+    # A one-off pass is nobody's run: it reads NIJA's state as any reader does (live as the
+    # running bridge published it) and never beats over the running bridge's heartbeat.
+    run = None if once else GuardRun(service, who, heartbeat_s=config.bot.heartbeat_s if config else 1.0)
     bridge = FreqtradeBridge(
         service,
         client,
@@ -104,18 +114,16 @@ def freqtrade(
             confirm_timeout_s=confirm_timeout,
         ),
         say=say,
+        who=who,
     )
-    if once:
-        permission = run.check()
+    if run is None:
+        permission = service.store.permission_view().check()
         bridge.react(permission)
         receipt = bridge.receipt
         if as_json:
             click.echo(json.dumps({"nija": permission.code, "receipt": receipt.as_dict() if receipt else None}))
         elif receipt is None:
             click.echo(f"NIJA: {permission.reason}; no kill in force, nothing to stop")
-        if bridge.seen:
-            run.beat(stopped=True)  # a one-off pass is not a bot that stays alive
-        run.close()
         if receipt is not None and not receipt.complete:
             if as_json:
                 raise SystemExit(KillNotConfirmed.exit_code)  # the receipt above is the one JSON document

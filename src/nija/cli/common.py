@@ -35,9 +35,17 @@ class Invocation:
     data_dir: Path | None
     as_json: bool
     yes: bool
+    # Diagnosis and recovery carry on past a bad nija.toml (with a warning); commands whose
+    # behaviour the settings change (live) refuse it.
+    strict_config: bool = False
 
     def service(self) -> SafetyService:
-        return build_service(self.data_dir, selection=current_selection())
+        warn = None if self.strict_config else warn_config
+        return build_service(self.data_dir, selection=current_selection(), config_warning=warn)
+
+
+def warn_config(message: str) -> None:
+    click.echo(f"⚠️ Warning: {message}", err=True)
 
 
 _SELECTION_KEY = "nija.store_selection"

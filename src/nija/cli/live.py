@@ -30,7 +30,7 @@ def live_group() -> None:
 def request(data_dir: Path | None, as_json: bool, yes: bool) -> None:
     """DRY_RUN → LIVE_PENDING_CONFIRMATION; prints the one-time confirmation code
     (never asks: --yes/--force are accepted and change nothing)."""
-    service = Invocation(data_dir, as_json, yes=False).service()
+    service = Invocation(data_dir, as_json, yes=False, strict_config=True).service()
     configured = load_credentials(config_dir(data_dir)) is not None
     result = service.request_live(cli_who(), credentials_configured=configured)
     if as_json:
@@ -50,7 +50,7 @@ def request(data_dir: Path | None, as_json: bool, yes: bool) -> None:
 @handles_errors
 def confirm(code: str, phrase: str | None, data_dir: Path | None, as_json: bool) -> None:
     """LIVE_PENDING_CONFIRMATION → LIVE_ACTIVE: REAL CAPITAL AT RISK."""
-    service = Invocation(data_dir, as_json, yes=False).service()
+    service = Invocation(data_dir, as_json, yes=False, strict_config=True).service()
     if phrase is None:
         expected = service.policy.phrase
         if not sys.stdin.isatty():

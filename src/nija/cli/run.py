@@ -27,6 +27,7 @@ from nija.identity import local_who
 from nija.runtime.candles import Candle
 from nija.runtime.engine import Bot
 from nija.runtime.feeds import ccxt_candles, replay_candles
+from nija.runtime.run_claim import hold_run_claim
 from nija.runtime.summary import Summary
 from nija.service import SafetyService
 from nija.store import config_dir
@@ -82,6 +83,11 @@ def run(
         raise StorageUnavailable(
             f"The data directory {directory} does not exist", "Create it: it holds nija.toml and the paper ledger"
         )
+    took_over = hold_run_claim(
+        directory, bot=current_selection().bot, heartbeat=service.store.load().heartbeat, now=service.clock()
+    )
+    if took_over:
+        click.echo(f"⚠️ {took_over}", err=True)
     if metrics_port is not None:
         _serve_metrics(service, metrics_port)
     from nija.runtime.live import build_live_broker  # ccxt is slow to import: only here

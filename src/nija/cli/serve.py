@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import errno
 import ipaddress
+import socket
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
 import click
 
-from nija.cli.common import EXIT_CODES_HELP, handles_errors
-from nija.config import load_config
-from nija.domain.errors import UsageProblem
+from nija.cli.common import EXIT_CODES_HELP, handles_errors, warn_config
+from nija.config import load_config_lenient
+from nija.domain.errors import AddressInUse, UsageProblem
 from nija.store import config_dir
 
 if TYPE_CHECKING:
@@ -48,7 +50,13 @@ def serve(host: str | None, port: int | None, allow_remote: bool, data_dir: Path
     from nija.api.app import create_app  # imported here: the other commands start without the web stack
 
     directory = config_dir(data_dir)  # nija.toml, tokens and the audit trail, for every store
-    settings = load_config(directory)
+    problems: list[str] = []
+
+    def noted(message: str) -> None:
+        problems.append(message)
+        warn_config(f"{message}. Live trading cannot be requested until nija.toml is fixed and the server restarted")
+
+    settings = load_config_lenient(directory, noted)
     bind = host or settings.api.host
     chosen_port = port or settings.api.port
     if not is_loopback(bind):
@@ -62,12 +70,34 @@ def serve(host: str | None, port: int | None, allow_remote: bool, data_dir: Path
             "Put a TLS reverse proxy in front of it.",
             err=True,
         )
-    app = create_app(directory, settings)
+    listening = _bind(bind, chosen_port)  # before the success line: a busy port is an error, not a banner
+    app = create_app(directory, settings, config_problem=problems[0] if problems else None)
     click.echo(f"NIJA control center on http://{bind}:{chosen_port}/ (data directory {directory})", err=True)
-    _run(app, bind, chosen_port)
+    _run(app, listening)
 
 
-def _run(app: FastAPI, host: str, port: int) -> None:
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise AddressInUse(
+                f"Cannot listen on {host}:{port}: the port is already in use (another nija serve?)",
+                f"Stop what holds it (ss -ltnp 'sport = :{port}'), or pass --port with a free port",
+            ) from exc
+        raise AddressInUse(
+            f"Cannot listen on {host}:{port}: {exc.strerror}", "Check the address, or pass --host/--port"
+        ) from exc
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _run(app: FastAPI, sock: socket.socket) -> None:
     import uvicorn  # imported here: the other commands start without the web stack
 
     class Server(uvicorn.Server):
@@ -80,8 +110,8 @@ def _run(app: FastAPI, host: str, port: int) -> None:
                 end_streams()
             super().handle_exit(sig, frame)
 
-    server = Server(uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=3))
+    server = Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=3))
     try:
-        server.run()
+        server.run(sockets=[sock])
     except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled: stopping is a normal end
         click.echo("NIJA control center stopped.", err=True)

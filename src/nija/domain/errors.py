@@ -7,12 +7,14 @@
     │   ├── KillSwitchActive
     │   ├── AcknowledgmentRequired
     │   ├── LiveRequestRefused
-    │   └── ConfirmationDeclined
+    │   ├── ConfirmationDeclined
+    │   └── BotAlreadyRunning
     ├── StorageProblem (4)
     │   ├── StorageCorrupt
     │   ├── StorageNotWritable
     │   ├── StorageUnavailable
-    │   └── LockTimeout
+    │   ├── LockTimeout
+    │   └── AddressInUse
     └── InconsistenciesFound (5, from ``status`` only)
 
 Each error has a stable ``code``, a ``message`` saying what is wrong and a ``fix``
@@ -67,6 +69,12 @@ class ConfirmationDeclined(SafetyRefusal):
     code = "CONFIRMATION_DECLINED"
 
 
+class BotAlreadyRunning(SafetyRefusal):
+    """One bot per data directory (per bot scope on the fleet store)."""
+
+    code = "BOT_ALREADY_RUNNING"
+
+
 class StorageProblem(NijaError):
     exit_code = 4
     code = "STORAGE"
@@ -86,6 +94,12 @@ class StorageUnavailable(StorageProblem):
 
 class LockTimeout(StorageProblem):
     code = "LOCK_TIMEOUT"
+
+
+class AddressInUse(StorageProblem):
+    """A resource of the machine, not a setting, stands in the way: exit 4 like the disk."""
+
+    code = "ADDRESS_IN_USE"
 
 
 class InconsistenciesFound(NijaError):

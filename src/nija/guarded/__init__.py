@@ -33,7 +33,8 @@ def guard(
     ``data_dir``: NIJA's data directory (``--data-dir``, else NIJA_DATA_DIR, else the
     current directory): its nija.toml, paper ledger, audit trail and, without ``store``,
     its state files. ``store``: an opened store (for example a fleet's PostgreSQL scope)
-    whose state and kill switch decide instead. Construction applies the restart rule
+    whose state and kill switch decide instead. Construction claims the data directory
+    for this process (one bot per directory, as ``nija run``), applies the restart rule
     (a persisted live state becomes OFF) and starts the watcher."""
     import ccxt
 
@@ -43,6 +44,7 @@ def guard(
     from nija.guarded.core import GuardCore
     from nija.guarded.run import GuardRun
     from nija.identity import local_who
+    from nija.runtime.run_claim import hold_run_claim
     from nija.store import config_dir
 
     if isinstance(exchange, _guarded_types()):
@@ -60,15 +62,25 @@ def guard(
         )
     config = load_config(directory)
     service = build_service(directory, config=config, store=store)
+    # One bot per data directory (and per fleet scope), exactly as for ``nija run``: held
+    # for the rest of the process; refused (BotAlreadyRunning, exit 3) if another holds it.
+    took_over = hold_run_claim(
+        directory, bot=getattr(store, "bot", None), heartbeat=service.store.load().heartbeat, now=service.clock()
+    )
     # The OS account: who the system can vouch for (invariant 9).
     run = GuardRun(service, local_who("guard"), heartbeat_s=config.bot.heartbeat_s)
     if _is_async_exchange(exchange):
         from nija.guarded.async_ import AsyncGuardedExchange
 
-        return AsyncGuardedExchange(exchange, GuardCore(run, config, directory, str(exchange.id), canceller=None))
+        core = GuardCore(run, config, directory, str(exchange.id), canceller=None)
+        if took_over:
+            core.alert("RUN_CLAIM_TAKEN_OVER", took_over)
+        return AsyncGuardedExchange(exchange, core)
     from nija.guarded.sync import GuardedExchange, sync_canceller
 
     core = GuardCore(run, config, directory, str(exchange.id), canceller=sync_canceller(exchange))
+    if took_over:
+        core.alert("RUN_CLAIM_TAKEN_OVER", took_over)
     return GuardedExchange(exchange, core)
 
 

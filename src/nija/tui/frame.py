@@ -94,3 +94,5 @@ class Frame:
     status: StatusView
     runtime: BotReport | None
     runtime_note: str  # why there is no runtime data, in plain words
+    warnings: tuple[str, ...] = ()  # e.g. an invalid nija.toml the control center carried on past
+    stale_note: str = ""  # the runtime report cannot be vouched for (bot stopped, report old)

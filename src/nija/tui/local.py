@@ -16,7 +16,7 @@ import anyio
 from watchfiles import Change, awatch
 
 from nija.assembly import build_service
-from nija.bot_report import read_report
+from nija.bot_report import freshness, read_report, stale_note
 from nija.domain import recovery
 from nija.service import Outcome, SafetyService
 from nija.store import JsonFileStore, StoreSelection, config_dir
@@ -32,11 +32,16 @@ WATCH_DEBOUNCE_MS = 300
 # The watcher wakes this often when idle; its first wake proves the watch is in place.
 WATCH_IDLE_MS = 250
 POLL_S = 1.0  # stores without file events (PostgreSQL)
+STALE_AFTER_S = 3.0  # a few of the bot's report periods (1 s by default)
 
 
 class LocalBackend:
     def __init__(self, data_dir: Path | str | None, selection: StoreSelection | None = None) -> None:
-        self.service: SafetyService = build_service(data_dir, selection=selection)
+        # A bad nija.toml must not stop the control center: it says so and carries on.
+        self.config_warnings: list[str] = []
+        self.service: SafetyService = build_service(
+            data_dir, selection=selection, config_warning=self.config_warnings.append
+        )
         self.data_dir = config_dir(data_dir)  # the bot's runtime report lives here for every store
         self._stop = anyio.Event()
 
@@ -50,7 +55,10 @@ class LocalBackend:
     def _frame(self) -> Frame:
         status = StatusView.model_validate(status_view(self.service.status(), self.location))
         runtime = read_report(self.data_dir)
-        return Frame(status, runtime, "" if runtime else NO_BOT)
+        fresh = freshness(runtime, self.service.snapshot().heartbeat, self.service.clock(), STALE_AFTER_S)
+        stopped = fresh.stopped_at.isoformat(timespec="seconds") if fresh.stopped_at else None
+        note = stale_note(fresh.age_s, fresh.stale, stopped)
+        return Frame(status, runtime, "" if runtime else NO_BOT, tuple(self.config_warnings), note)
 
     async def history(self) -> History:
         transitions, kills = await asyncio.to_thread(self.service.history)

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
-from nija.bot_report import BotReport
+from nija.bot_report import BotReport, stale_note
 from nija.domain.errors import (
     KillSwitchActive,
     NijaError,
@@ -44,10 +44,11 @@ class RemoteBackend:
         status = StatusView.model_validate(await self._call("GET", "/api/status"))
         runtime = await self._call("GET", "/api/runtime")
         try:
-            report = BotReport.model_validate(runtime["report"]) if runtime.get("running") else None
+            report = BotReport.model_validate(runtime["report"]) if runtime.get("report") else None
         except (KeyError, ValidationError):
             report = None
-        return Frame(status, report, "" if report else NO_BOT)
+        note = stale_note(runtime.get("age_s"), bool(runtime.get("stale")), runtime.get("stopped_at"))
+        return Frame(status, report, "" if report else NO_BOT, stale_note=note)
 
     async def history(self) -> History:
         return History.model_validate(await self._call("GET", "/api/history"))

@@ -90,6 +90,8 @@ def runtime_text(frame: Frame) -> Text:
     if report is None:
         return Text(frame.runtime_note, "dim")
     text = Text()
+    if frame.stale_note:
+        text.append(f"{frame.stale_note}\n", "bold yellow")
     text.append(f"Bot report ({report.mode}, {report.broker}) at {report.updated_at}", "bold")
     text.append(f"\nOpen orders: {len(report.open_orders)}")
     for order in report.open_orders:
@@ -108,10 +110,13 @@ def _pnl(report: BotReport) -> str:
 
 
 def notices_text(frame: Frame) -> Text:
+    warnings = Text()
+    for warning in frame.warnings:
+        warnings.append("WARNING", "bold yellow").append(f" {warning}\n")
     report = frame.runtime
     if report is None:
-        return Text("Denials and alerts: none reported (no bot report)", "dim")
-    text = Text().append("Recent denials and alerts", "bold")
+        return warnings.append("Denials and alerts: none reported (no bot report)", "dim")
+    text = warnings.append("Recent denials and alerts", "bold")
     notices = [("DENIED", n) for n in report.denials[-3:]] + [("ALERT", n) for n in report.alerts[-3:]]
     for label, notice in notices:
         text.append("\n").append(label, "yellow").append(f" {_notice(notice)}")

@@ -145,10 +145,15 @@ function handleEvent(block) {
   else if (event === "error") show(`${payload.message} — Fix: ${payload.fix}`, "error");
 }
 
-function setConnection(live) {
+function setConnection(up) {
+  // "connected" describes the link to the server, never the trading mode.
   const el = $("connection");
-  el.textContent = live ? "● live" : "○ reconnecting…";
-  el.className = "conn " + (live ? "up" : "down");
+  el.textContent = up ? "● connected" : "○ disconnected: reconnecting…";
+  el.className = "conn " + (up ? "up" : "down");
+  // Without the stream nothing on the page is current: grey it and say since when.
+  document.body.classList.toggle("disconnected", !up && me !== null);
+  $("state-stale").textContent = up || !status ? "" : `Not connected: as of ${when(status.checked_at)}, may be out of date.`;
+  $("state-stale").hidden = up;
 }
 
 async function refresh() {
@@ -176,10 +181,22 @@ function transitionItem(t) {
 }
 
 function renderStatus(s) {
+  const previous = status;
   status = s;
   const state = $("state");
   state.textContent = s.state;
   state.className = "state s-" + s.state;
+  // LIVE_ACTIVE is unmistakable on every page, verified or not: real money may be at risk.
+  const live = s.state === "LIVE_ACTIVE";
+  document.body.classList.toggle("live", live);
+  document.body.classList.toggle("pending-live", s.state === "LIVE_PENDING_CONFIRMATION");
+  $("live-frame").hidden = !live;
+  $("live-badge").hidden = !live;
+  // The bot started or stopped: fetch its report again so the freshness note follows.
+  const wasAlive = previous && previous.bot ? previous.bot.alive : null;
+  if (wasAlive !== null && wasAlive !== s.bot.alive) {
+    act(() => api("GET", "/api/runtime")).then((r) => { if (r) renderRuntime(r); });
+  }
   $("can-trade").textContent = s.can_trade ? `yes (${s.mode})` : `no: ${s.permission.reason}`;
   const k = s.kill_switch;
   $("kill-state").textContent = k.active ? "ACTIVE" : "inactive";
@@ -210,26 +227,101 @@ function renderStatus(s) {
   renderLive();
 }
 
+// Numbers at a market's precision: money in cents, prices and sizes with as many decimals
+// as they need (at most 8), so a float's tail never widens a phone's page.
+function money(x) {
+  return Number.isFinite(x) ? x.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 }) : "—";
+}
+
+function amount(x) {
+  if (x === null || x === undefined || !Number.isFinite(x)) return "—";
+  const magnitude = Math.abs(x);
+  const decimals = magnitude >= 1000 ? 2 : magnitude >= 1 ? 4 : 8;
+  return x.toLocaleString("en-US", { maximumFractionDigits: decimals });
+}
+
+let runtime = null;        // the latest RuntimeOut
+let runtimeAt = 0;         // when it arrived, by this browser's clock
+let runtimeTimer = null;
+
 function renderRuntime(r) {
+  runtime = r;
+  runtimeAt = Date.now();
   const box = $("runtime");
   box.replaceChildren();
-  if (!r.running || !r.report) {
+  renderNotices(r.report);
+  markStale();
+  clearInterval(runtimeTimer);
+  runtimeTimer = setInterval(markStale, 1000);  // a bot that stops sends nothing: age it here
+  if (!r.report) {
     box.append(el("p", "No bot is running: no positions, orders or P&L to show.", "muted"));
     return;
   }
   const rep = r.report;
   box.append(el("p", `${rep.mode} via ${rep.broker}, updated ${when(rep.updated_at)}`, "muted"));
   const p = rep.pnl;
-  box.append(el("p", `Equity ${p.equity.toFixed(2)} · cash ${p.cash.toFixed(2)} · realized ${p.realized.toFixed(2)} · `
-    + `unrealized ${p.unrealized.toFixed(2)} · fees ${p.fees.toFixed(2)}`));
+  box.append(el("p", `Equity ${money(p.equity)} · cash ${money(p.cash)} · realized ${money(p.realized)} · `
+    + `unrealized ${money(p.unrealized)} · fees ${money(p.fees)}`));
   box.append(table(["Symbol", "Quantity", "Average", "Market", "Unrealized"], rep.positions.map((x) => [
-    x.symbol, x.quantity, x.average_price, x.market_price ?? "—", x.unrealized_pnl.toFixed(2)]), "No open positions"));
+    x.symbol, amount(x.quantity), amount(x.average_price), amount(x.market_price), money(x.unrealized_pnl)]),
+  "No open positions"));
   box.append(table(["Order", "Symbol", "Side", "Type", "Quantity", "Price"], rep.open_orders.map((o) => [
-    o.id, o.symbol, o.side, o.type, o.quantity, o.price ?? "market"]), "No open orders"));
+    o.id, o.symbol, o.side, o.type, amount(o.quantity), o.price === null ? "market" : amount(o.price)]),
+  "No open orders"));
+}
+
+function markStale() {
+  const r = runtime;
+  const note = $("runtime-stale");
+  if (!r || !r.report) {
+    note.hidden = true;
+    $("runtime-card").classList.remove("stale");
+    return;
+  }
+  // The server's age plus the time since it answered: immune to a skewed browser clock.
+  const age = r.age_s === null ? null : r.age_s + (Date.now() - runtimeAt) / 1000;
+  const stale = r.stale || age === null || age > r.stale_after_s;
+  let text = "";
+  if (r.stopped_at) text = `Bot stopped at ${when(r.stopped_at)}: this is its last report, not current.`;
+  else if (stale) text = age === null ? "STALE: the report's time cannot be read." : `STALE: updated ${Math.round(age)} s ago.`;
+  note.textContent = text;
+  note.hidden = !text;
+  $("runtime-card").classList.toggle("stale", stale);
+}
+
+// Alerts first (they are the reason to look), then denials grouped by code, newest first.
+function renderNotices(rep) {
+  const box = $("notices");
+  box.replaceChildren();
+  if (!rep) {
+    box.append(el("p", "No bot report: no alerts or denials.", "muted"));
+    return;
+  }
+  const list = el("ul", undefined, "notices");
+  for (const a of rep.alerts.slice().reverse()) {
+    const li = el("li", undefined, "alert");
+    li.append(el("strong", "ALERT " + a.code), el("span", ` ${when(a.timestamp)}: ${a.message}`));
+    list.append(li);
+  }
+  const groups = new Map();
+  for (const d of rep.denials) {
+    const g = groups.get(d.code) || { code: d.code, count: 0, last: d };
+    g.count += 1;
+    if (d.timestamp >= g.last.timestamp) g.last = d;
+    groups.set(d.code, g);
+  }
+  for (const g of [...groups.values()].sort((a, b) => (a.last.timestamp < b.last.timestamp ? 1 : -1))) {
+    const li = el("li", undefined, "denial");
+    li.append(el("strong", `DENIED ${g.code} ×${g.count}`), el("span", ` last ${when(g.last.timestamp)}: ${g.last.message}`));
+    list.append(li);
+  }
+  if (list.children.length) box.append(list);
+  else box.append(el("p", "None", "ok"));
 }
 
 function table(head, rows, empty) {
   if (!rows.length) return el("p", empty, "muted");
+  const wrap = el("div", undefined, "table-wrap");  // wide tables scroll inside their card
   const t = el("table");
   const tr = el("tr");
   head.forEach((h) => tr.append(el("th", h)));
@@ -239,7 +331,8 @@ function table(head, rows, empty) {
     row.forEach((c) => r.append(el("td", String(c))));
     t.append(r);
   }
-  return t;
+  wrap.append(t);
+  return wrap;
 }
 
 function renderPolicy() {
@@ -284,6 +377,31 @@ async function showHistory() {
     `${when(k.timestamp)}: ${k.action || "?"}: ${k.reason}${k.actor ? " by " + k.actor : ""}${k.source ? " via " + k.source : ""}`)));
 }
 
+// A command to paste on the host must run as shown, whatever the reason says.
+function shellQuote(text) {
+  return "'" + text.replace(/'/g, "'\\''") + "'";
+}
+
+// A kill that did not reach the server must never look like a kill: say in red that
+// trading is NOT stopped, and how to stop it without this page.
+async function killFromTheWeb(reason) {
+  $("kill-failed").hidden = true;
+  try {
+    await api("POST", "/api/kill-switch/activate", { reason });
+  } catch (err) {
+    const why = err instanceof ApiError
+      ? `The server refused or failed the kill: ${err.message} (${err.code}).`
+      : "The kill request did not reach the server (no connection).";
+    $("kill-failed-why").textContent = why;
+    $("kill-fallback-cli").textContent = `nija kill activate ${shellQuote(reason || "web kill failed")}`;
+    $("kill-failed").hidden = false;
+    show("TRADING IS NOT STOPPED: " + why, "error");
+    return;
+  }
+  $("kill-reason").value = "";
+  show("Kill switch activated: all trading is stopped", "ok");
+}
+
 // -- navigation --------------------------------------------------------------------
 function route() {
   const view = (location.hash || "#dashboard").slice(1);
@@ -326,8 +444,7 @@ function wire() {
   $("sign-out").addEventListener("click", signOut);
   $("kill-form").addEventListener("submit", (e) => {
     e.preventDefault();
-    act(() => api("POST", "/api/kill-switch/activate", { reason: $("kill-reason").value }),
-      () => "Kill switch activated: all trading is stopped").then((o) => { if (o) $("kill-reason").value = ""; });
+    killFromTheWeb($("kill-reason").value);
   });
   $("deactivate-form").addEventListener("submit", (e) => {
     e.preventDefault();

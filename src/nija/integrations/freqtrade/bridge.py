@@ -94,7 +94,7 @@ class FreqtradeBridge:
 
     service: SafetyService
     client: FreqtradeClient
-    run: GuardRun
+    run: GuardRun | None  # None: a one-off pass (--once), which is nobody's run and never beats
     options: BridgeOptions = field(default_factory=BridgeOptions)
     say: Callable[[str], None] = lambda _: None
     live_check_s: float = 1.0  # how often the live rule asks freqtrade (the watcher ticks at 4 Hz)
@@ -105,9 +105,7 @@ class FreqtradeBridge:
     _last_code: str = ""
     _answered_at: float | None = None
 
-    @property
-    def who(self) -> Who:
-        return self.run.who
+    who: Who = field(default_factory=lambda: Who("bridge", "bridge"))
 
     @property
     def seen(self) -> bool:
@@ -116,14 +114,15 @@ class FreqtradeBridge:
 
     def tick(self) -> None:
         """The watcher's clock: beat (and count DRY_RUN time) only while freqtrade answers."""
-        if self._answered_at is not None and time.monotonic() - self._answered_at <= self.seen_for_s:
+        if self.run is not None and self.seen and time.monotonic() - (self._answered_at or 0.0) <= self.seen_for_s:
             self.run.tick()
 
     # -- following NIJA's state ------------------------------------------------------------
     def react(self, permission: Permission) -> None:
         """Called on every state change and tick (the watcher's thread), with the
         permission as this run's verifier judges it."""
-        self.run.saw(permission)
+        if self.run is not None:
+            self.run.saw(permission)
         if permission.code in KILL_CODES:
             if not self.kill_done:
                 self.receipt = self.kill(permission.reason)
@@ -264,5 +263,5 @@ class FreqtradeBridge:
         """freqtrade answered: the bot NIJA guards is alive (for status, the web and the TUI)."""
         first = self._answered_at is None
         self._answered_at = time.monotonic()
-        if first:
+        if first and self.run is not None:
             self.run.tick()

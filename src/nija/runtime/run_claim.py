@@ -1,0 +1,103 @@
+"""One bot per data directory (per bot scope on the fleet store): two ``nija run``
+processes would share the paper ledger, the heartbeat and the report without a word.
+
+On one host an flock on ``.nija_run.lock`` decides, race-free, and the kernel drops it
+when the holder dies, so a crashed bot's claim is taken over (and said so). Across hosts
+(the fleet store) a fresh heartbeat from another host refuses the second bot."""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import fcntl
+import json
+import os
+import socket
+from datetime import UTC, datetime
+from pathlib import Path
+
+from nija.domain.diagnosis import HEARTBEAT_MAX_AGE
+from nija.domain.errors import BotAlreadyRunning, StorageNotWritable
+from nija.domain.records import Heartbeat
+
+LOCK_FILE = ".nija_run.lock"
+
+
+def lock_name(bot: str | None) -> str:
+    return LOCK_FILE if not bot else f".nija_run.{bot}.lock"
+
+
+def hold_run_claim(directory: Path, *, bot: str | None, heartbeat: Heartbeat | None, now: datetime) -> str:
+    """Claim the run for the rest of this process (the kernel releases it at exit); refuse
+    (exit 3) if another bot holds it. Returns what to say about a dead bot's claim, or ""."""
+    path = directory / lock_name(bot)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        raise StorageNotWritable(
+            f"Cannot create the run lock {path}: {exc.strerror}",
+            f"Make {directory} writable by the user running the bot",
+        ) from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = _holder(fd)
+        os.close(fd)
+        raise BotAlreadyRunning(
+            f"Another bot is already running on {directory}: {_describe(holder)}",
+            f"Stop it first (kill -TERM {holder.get('pid', '<pid>')} on its host), or give this bot its own --data-dir",
+        ) from None
+    try:
+        _refuse_a_live_bot_elsewhere(heartbeat, now)
+    except BotAlreadyRunning:
+        os.close(fd)
+        raise
+    previous = _holder(fd)
+    _write_holder(fd)
+    atexit.register(_release, fd)
+    if not previous:
+        return ""
+    return (
+        f"Took over the run lock of a bot that is no longer running ({_describe(previous)}); "
+        "this run continues its paper account"
+    )
+
+
+def _release(fd: int) -> None:
+    with contextlib.suppress(OSError):
+        os.ftruncate(fd, 0)  # a clean exit leaves no claim to take over
+        os.close(fd)
+
+
+def _refuse_a_live_bot_elsewhere(heartbeat: Heartbeat | None, now: datetime) -> None:
+    if heartbeat is None or not heartbeat.is_alive(now, HEARTBEAT_MAX_AGE):
+        return
+    if heartbeat.host == socket.gethostname():
+        return  # the flock, held by nobody here, is the truth on this host
+    raise BotAlreadyRunning(
+        f"Another bot is alive on this scope: pid {heartbeat.pid} on host {heartbeat.host} "
+        f"(last heartbeat {heartbeat.last_beat.isoformat(timespec='seconds')})",
+        f"Stop it first; if it is dead, its heartbeat expires within {HEARTBEAT_MAX_AGE.total_seconds():g} s",
+    )
+
+
+def _holder(fd: int) -> dict[str, object]:
+    try:
+        raw = os.pread(fd, 4096, 0)
+        data = json.loads(raw) if raw else {}
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write_holder(fd: int) -> None:
+    holder = {"pid": os.getpid(), "host": socket.gethostname(), "started_at": datetime.now(UTC).isoformat()}
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, json.dumps(holder).encode(), 0)
+    os.fsync(fd)
+
+
+def _describe(holder: dict[str, object]) -> str:
+    if not holder:
+        return "a process whose details are unknown"
+    return f"pid {holder.get('pid')} on host {holder.get('host')}, started {holder.get('started_at')}"

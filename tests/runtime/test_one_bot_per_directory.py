@@ -1,0 +1,77 @@
+"""One bot per data directory: a second ``nija run`` is refused with the pid and host of
+the one running; the claim of a bot that died is taken over, and said so."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.conftest import Run, cli_env
+
+DEADLINE_S = 60.0
+
+
+def _start_slow_bot(data_dir: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "nija", "run", "--data-dir", str(data_dir), "--pace", "0.05", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
+    )
+
+
+def _wait_for_claim(data_dir: Path, pid: int) -> None:
+    lock = data_dir / ".nija_run.lock"
+    deadline = time.monotonic() + DEADLINE_S
+    while time.monotonic() < deadline:
+        try:
+            if json.loads(lock.read_text() or "{}").get("pid") == pid:
+                return
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"the bot (pid {pid}) never claimed {lock}")
+
+
+def test_a_second_run_on_the_same_directory_is_refused_with_the_first_ones_pid_and_host(
+    run: Run, data_dir: Path
+) -> None:
+    first = _start_slow_bot(data_dir)
+    try:
+        _wait_for_claim(data_dir, first.pid)
+        second = run("nija", "run", "--data-dir", str(data_dir), "--max-candles", "5")
+        assert second.returncode == 3, second.stderr
+        assert f"pid {first.pid}" in second.stderr
+        assert socket.gethostname() in second.stderr
+        assert "kill -TERM" in second.stderr
+        assert "summary" not in second.stdout  # refused before it ran anything
+        assert json.loads((data_dir / ".nija_run.lock").read_text())["pid"] == first.pid
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.communicate(timeout=60)
+
+
+def test_a_dead_bots_claim_is_taken_over_with_a_message(run: Run, data_dir: Path) -> None:
+    first = _start_slow_bot(data_dir)
+    try:
+        _wait_for_claim(data_dir, first.pid)
+    finally:
+        first.kill()  # SIGKILL: no chance to clean up its claim
+        first.communicate(timeout=60)
+    after = run("nija", "run", "--data-dir", str(data_dir), "--max-candles", "5", "--json")
+    assert after.returncode == 0, after.stderr
+    assert "Took over the run lock" in after.stderr
+    assert f"pid {first.pid}" in after.stderr
+
+
+def test_a_clean_exit_leaves_no_claim_to_take_over(run: Run, data_dir: Path) -> None:
+    assert run("nija", "run", "--data-dir", str(data_dir), "--max-candles", "5").returncode == 0
+    again = run("nija", "run", "--data-dir", str(data_dir), "--max-candles", "5")
+    assert again.returncode == 0, again.stderr
+    assert "Took over" not in again.stderr
