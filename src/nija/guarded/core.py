@@ -127,10 +127,10 @@ class GuardCore:
         """Under ``gate.lock``: the gate's answer, or a refusal raised as a ccxt exception.
         DRY_RUN: the paper order is placed. LIVE_ACTIVE: approved, carrying the client id."""
         request = call.request()
-        permission = self.permission()
-        if permission.allowed and permission.mode is Mode.SIMULATED:
-            problem = call.paper_problem()
-            if problem:
+        problem = call.paper_problem()  # asked first: most orders have none, and then one check suffices
+        if problem:
+            permission = self.permission()
+            if permission.allowed and permission.mode is Mode.SIMULATED:
                 raise OrderRefused(GuardCode.PAPER_UNSUPPORTED, problem)
         if self.closed:
             raise OrderRefused(GuardCode.GUARD_CLOSED, "the guard was closed: it places no more orders")
