@@ -27,7 +27,13 @@ from nija.domain.permission import Permission
 from nija.domain.states import Mode
 from nija.domain.transitions import Who
 from nija.guarded.run import GuardRun
-from nija.integrations.freqtrade.client import FreqtradeClient, FreqtradeRefused, FreqtradeUnreachable, open_orders
+from nija.integrations.freqtrade.client import (
+    FreqtradeClient,
+    FreqtradeRefused,
+    FreqtradeUnreachable,
+    open_orders,
+    plain,
+)
 from nija.service import SafetyService
 
 KILL_CODES = frozenset({"KILL_SWITCH_ACTIVE", "CHECK_FAILED"})
@@ -211,7 +217,7 @@ class FreqtradeBridge:
     # -- plumbing ----------------------------------------------------------------------------
     def _observe(self) -> tuple[str | None, list[dict[str, Any]] | None]:
         try:
-            state = str(self.client.show_config().get("state"))
+            state = plain(self.client.show_config().get("state"), 20)
             trades = self.client.open_trades()
         except (FreqtradeUnreachable, FreqtradeRefused):
             return None, None

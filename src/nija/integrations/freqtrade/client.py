@@ -7,10 +7,17 @@ retried with backoff; a refusal (freqtrade answers an RPC error as HTTP 502 with
 from __future__ import annotations
 
 import time
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+
+
+def plain(text: object, limit: int = 300) -> str:
+    """freqtrade's words, safe to print and record: control and format characters (ANSI
+    escapes, bidi overrides, newlines) become '?' (DESIGN.md invariant 12)."""
+    return "".join("?" if unicodedata.category(ch).startswith("C") else ch for ch in str(text)[:limit])
 
 
 class FreqtradeUnreachable(Exception):
@@ -43,7 +50,7 @@ class FreqtradeClient:
             try:
                 response = self._http.request(method, path, json=body)
             except httpx.HTTPError as exc:
-                last = f"{type(exc).__name__}: {exc}"
+                last = plain(f"{type(exc).__name__}: {exc}")
             else:
                 if response.status_code == 401:
                     raise FreqtradeRefused(
@@ -54,8 +61,8 @@ class FreqtradeClient:
                     return response.json()
                 error = _error_of(response)
                 if response.status_code in (400, 404, 422, 502) and error:
-                    raise FreqtradeRefused(f"{method} {path}: {error}")
-                last = f"HTTP {response.status_code}: {error or response.text[:200]}"
+                    raise FreqtradeRefused(f"{method} {path}: {plain(error)}")
+                last = f"HTTP {response.status_code}: {plain(error or response.text[:200])}"
             if attempt < self.retries:
                 time.sleep(min(0.1 * 2**attempt, 2.0))
         raise FreqtradeUnreachable(f"{method} {path} failed after {self.retries + 1} attempts: {last}")
@@ -73,13 +80,13 @@ class FreqtradeClient:
         return answer
 
     def stop_entries(self) -> str:
-        return str(self.call("POST", "/stopentry").get("status", ""))
+        return plain(self.call("POST", "/stopentry").get("status", ""))
 
     def stop(self) -> str:
-        return str(self.call("POST", "/stop").get("status", ""))
+        return plain(self.call("POST", "/stop").get("status", ""))
 
     def force_exit_all(self) -> str:
-        return str(self.call("POST", "/forceexit", {"tradeid": "all"}).get("result", ""))
+        return plain(self.call("POST", "/forceexit", {"tradeid": "all"}).get("result", ""))
 
     def cancel_open_order(self, trade_id: int) -> None:
         self.call("DELETE", f"/trades/{trade_id}/open-order")
