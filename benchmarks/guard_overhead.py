@@ -96,7 +96,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as killed_dir:
             guarded_killed = nija.guard(kraken(), data_dir=Path(killed_dir))
             kill(Path(killed_dir))
-            order = ("BTC/USDT", "limit", "buy", 0.01, 40_000.0)
+            order = ("BTC/USDT", "limit", "buy", 0.01, 42_000.0)
             runs: dict[str, list[float]] = {"raw ccxt": [], "guarded LIVE_ACTIVE": [], "guarded DRY_RUN (paper)": []}
             runs["guarded refusal (kill)"] = []
             for _ in range(20):  # warm-up

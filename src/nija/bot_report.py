@@ -66,11 +66,22 @@ class BotReport(_Item):
     orders_placed: int = 0
     fills: int = 0
     denials: tuple[Notice, ...] = ()  # newest last, bounded by the writer
+    denial_counts: dict[str, int] = {}  # every denial of the run, by code
+    controls: dict[str, float | int | str] = {}  # pre-trade control figures (daily caps, breaker)
     alerts: tuple[Notice, ...] = ()
 
 
 def write_report(data_dir: Path, report: BotReport) -> None:
     write_atomic(data_dir / REPORT_FILE, report.model_dump_json(indent=2).encode(), durable=False)
+
+
+def report_signature(data_dir: Path) -> tuple[int, int, int] | None:
+    """Changes whenever the report is rewritten: a cheap ``stat`` for watchers."""
+    try:
+        st = (data_dir / REPORT_FILE).stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 def read_report(data_dir: Path) -> BotReport | None:

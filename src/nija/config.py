@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from nija.assembly import CONFIG_FILE
 from nija.domain.errors import StorageUnavailable, UsageProblem
@@ -62,6 +62,16 @@ class NijaConfig(Section):
     notifications: NotificationSettings = NotificationSettings()
     logging: LoggingSettings = LoggingSettings()
     api: ApiSettings = ApiSettings()
+
+    @model_validator(mode="after")
+    def _entries_inside_the_collar(self) -> NijaConfig:
+        s, r = self.strategy, self.risk
+        if s.order_type == "limit" and not s.limit_offset_pct < r.price_collar_pct:
+            raise ValueError(
+                f"strategy.limit_offset_pct ({s.limit_offset_pct:g}) must be below risk.price_collar_pct "
+                f"({r.price_collar_pct:g}): every limit entry would be denied RISK_PRICE_COLLAR"
+            )
+        return self
 
 
 def load_config(data_dir: Path, path: Path | None = None) -> NijaConfig:

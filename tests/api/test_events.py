@@ -54,11 +54,21 @@ def test_when_the_cli_activates_the_kill_switch_then_a_connected_client_receives
             check=True,
             capture_output=True,
         )
-        killed = next(body for name, body in stream if name == "status" and body["state"] != "OFF")
+        # The kill file is raised before the record is written: wait for the recorded kill.
+        killed = next(body for name, body in stream if name == "status" and _recorded_kill(body))
     assert killed["state"] == "EMERGENCY_STOP"
     kill = killed["kill_switch"]
     assert isinstance(kill, dict)
-    assert (kill["active"], kill["reason"], kill["source"]) == (True, "exchange outage", "cli")
+    assert kill["active"] is True
+    # Whoever recorded it first (the CLI, or the server adopting the bare kill file on a
+    # slow machine), the CLI's activation is in the history with its reason.
+    history = httpx.get(base + "/api/history", headers=headers, timeout=30).json()
+    assert any(k["reason"] == "exchange outage" and k["source"] == "cli" for k in history["kill_switch"])
+
+
+def _recorded_kill(status: dict[str, object]) -> bool:
+    kill = status["kill_switch"]
+    return isinstance(kill, dict) and kill["active"] is True and kill["reason"] is not None
 
 
 def test_when_the_stream_is_opened_without_a_token_then_401(server: tuple[str, str]) -> None:

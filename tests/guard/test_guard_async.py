@@ -46,7 +46,7 @@ def test_async_dry_run_is_paper_traded(fake: FakeKraken, data_dir: Path) -> None
     dry_run(data_dir)
 
     async def body(exchange: Any) -> None:
-        order = await exchange.create_limit_buy_order(SYMBOL, 0.01, 40_000.0)
+        order = await exchange.create_limit_buy_order(SYMBOL, 0.01, 42_000.0)
         assert order["id"].startswith("paper-")
         assert [o["id"] for o in await exchange.fetch_open_orders(SYMBOL)] == [order["id"]]
         bought = await exchange.createMarketBuyOrder(SYMBOL, 0.01)
@@ -72,7 +72,7 @@ def test_async_live_orders_carry_client_ids_and_a_kill_from_the_cli_cancels_them
             foreign.append((await other.create_limit_buy_order(SYMBOL, 0.02, 39_000.0))["id"])
         finally:
             await other.close()
-        own = [(await exchange.create_limit_buy_order(SYMBOL, 0.01, 40_000.0 + i))["id"] for i in range(2)]
+        own = [(await exchange.create_limit_buy_order(SYMBOL, 0.01, 42_000.0 + i))["id"] for i in range(2)]
         assert all(c["cl_ord_id"].startswith("nj") for c in fake.calls("AddOrder")[1:])
         await asyncio.to_thread(
             subprocess.run,
@@ -84,7 +84,7 @@ def test_async_live_orders_carry_client_ids_and_a_kill_from_the_cli_cancels_them
         )
         await eventually(lambda: not (set(own) & set(fake.open_orders())), "own orders cancelled")
         with pytest.raises(OrderRefused) as refused:
-            await exchange.create_limit_buy_order(SYMBOL, 0.01, 40_000.0)
+            await exchange.create_limit_buy_order(SYMBOL, 0.01, 42_000.0)
         assert refused.value.code == "KILL_SWITCH_ACTIVE"
         assert isinstance(refused.value, ccxt.ExchangeError)
 
@@ -96,7 +96,7 @@ def test_async_live_orders_carry_client_ids_and_a_kill_from_the_cli_cancels_them
 def test_async_refusals_in_off_and_funds_moving_outside_live(fake: FakeKraken, data_dir: Path) -> None:
     async def body(exchange: Any) -> None:
         with pytest.raises(OrderRefused, match="STATE_OFF"):
-            await exchange.create_order(SYMBOL, "limit", "buy", 0.01, 40_000.0)
+            await exchange.create_order(SYMBOL, "limit", "buy", 0.01, 42_000.0)
         with pytest.raises(MethodRefused, match="LIVE_ONLY"):
             await exchange.withdraw("BTC", 1.0, "bc1qaddress")
         with pytest.raises(MethodRefused, match="NOT_ON_ALLOW_LIST"):
@@ -117,7 +117,7 @@ def test_async_guard_built_outside_a_loop_starts_its_watcher_with_the_first_call
 
     async def main() -> None:
         try:
-            order = await exchange.create_limit_buy_order(SYMBOL, 0.01, 40_000.0)
+            order = await exchange.create_limit_buy_order(SYMBOL, 0.01, 42_000.0)
             (data_dir / "EMERGENCY_STOP").touch()
             await eventually(
                 lambda: ledger_orders(data_dir) == [(order["id"], SYMBOL, "cancelled")], "paper order cancelled"

@@ -37,7 +37,7 @@ def test_the_fleet_store_decides_and_a_fleet_kill_stops_the_guarded_bot(
     SafetyService(store).restore(Who("alice@host", "cli"))
     exchange = nija.guard(kraken(fake), data_dir=data_dir, store=store)
     try:
-        order = exchange.create_limit_buy_order(SYMBOL, 0.01, 40_000.0)
+        order = exchange.create_limit_buy_order(SYMBOL, 0.01, 42_000.0)
         assert order["id"].startswith("paper-")  # the fleet row says DRY_RUN
         wait_for(lambda: SafetyService(PostgresStore(fleet_url, bot="alpha")).status().bot_alive, timeout=30,
                  what="the guarded bot's heartbeat in the fleet database")  # fmt: skip
@@ -50,7 +50,7 @@ def test_the_fleet_store_decides_and_a_fleet_kill_stops_the_guarded_bot(
         )
         wait_for(lambda: ledger_orders(data_dir) == [(order["id"], SYMBOL, "cancelled")], timeout=30, what="cancel")
         with pytest.raises(OrderRefused, match="KILL_SWITCH_ACTIVE"):
-            exchange.create_limit_buy_order(SYMBOL, 0.01, 40_000.0)
+            exchange.create_limit_buy_order(SYMBOL, 0.01, 42_000.0)
     finally:
         exchange.close()
     assert writes(fake) == []

@@ -106,7 +106,7 @@ def test_a_restarted_guarded_bot_never_resumes_live(fake: FakeKraken, data_dir: 
         assert (last.from_state, last.to_state, last.source) == ("LIVE_ACTIVE", "OFF", "guard")
         assert [a.code for a in exchange.nija.alerts][:2] == ["RUN_CLAIM_TAKEN_OVER", "RESTART_RULE"]
         with pytest.raises(OrderRefused, match="STATE_OFF"):
-            exchange.create_limit_buy_order("BTC/USDT", 0.01, 40_000.0)
+            exchange.create_limit_buy_order("BTC/USDT", 0.01, 42_000.0)
     finally:
         exchange.close()
     assert len(fake.calls("AddOrder")) == sent

@@ -98,10 +98,10 @@ def test_dry_run_orders_go_to_the_paper_ledger_and_never_to_the_exchange(
 ) -> None:
     dry_run(data_dir)
     exchange = guarded()
-    order = exchange.create_limit_buy_order(SYMBOL, 0.01, 40_000.0)
+    order = exchange.create_limit_buy_order(SYMBOL, 0.01, 42_000.0)
     assert order["id"].startswith("paper-")
     assert (order["status"], order["symbol"], order["side"], order["type"]) == ("open", SYMBOL, "buy", "limit")
-    assert (order["amount"], order["filled"], order["remaining"], order["price"]) == (0.01, 0.0, 0.01, 40_000.0)
+    assert (order["amount"], order["filled"], order["remaining"], order["price"]) == (0.01, 0.0, 0.01, 42_000.0)
     assert order["clientOrderId"].startswith("nj")
     assert ledger_orders(data_dir) == [(order["id"], SYMBOL, "open")]
     assert writes(fake) == []
@@ -110,7 +110,7 @@ def test_dry_run_orders_go_to_the_paper_ledger_and_never_to_the_exchange(
     assert exchange.fetch_order(order["id"], SYMBOL)["status"] == "open"
     balance = exchange.fetch_balance()
     assert balance["USDT"]["total"] == 10_000.0
-    assert balance["USDT"]["used"] == pytest.approx(0.01 * 40_000 * 1.001)
+    assert balance["USDT"]["used"] == pytest.approx(0.01 * 42_000 * 1.001)
     cancelled = exchange.cancel_order(order["id"], SYMBOL)
     assert cancelled["status"] == "canceled"
     assert exchange.fetch_open_orders(SYMBOL) == []
@@ -155,11 +155,15 @@ def test_pre_trade_controls_deny_with_their_code(fake: FakeKraken, data_dir: Pat
     dry_run(data_dir)
     exchange = guarded()
     with pytest.raises(OrderRefused) as refused:
-        exchange.create_limit_buy_order(SYMBOL, 1.0, 40_000.0)  # 40,000 > max_order_notional 5,000
+        exchange.create_limit_buy_order(SYMBOL, 0.15, 42_000.0)  # 6,300 > max_order_notional 5,000
     assert refused.value.code == "RISK_MAX_ORDER"
+    with pytest.raises(OrderRefused) as refused:
+        exchange.create_limit_buy_order(SYMBOL, 0.01, 30_000.0)  # 30 % under the exchange's last price
+    assert refused.value.code == "RISK_PRICE_COLLAR"
+    assert "43,000" in refused.value.reason  # the reference: the exchange's ticker
     for bad in (float("nan"), -1.0, 0.0):
         with pytest.raises(OrderRefused, match="BAD_ORDER"):
-            exchange.create_limit_buy_order(SYMBOL, bad, 40_000.0)
+            exchange.create_limit_buy_order(SYMBOL, bad, 42_000.0)
     assert ledger_orders(data_dir) == []
 
 
@@ -170,8 +174,8 @@ def test_live_orders_reach_the_exchange_with_the_guards_client_ids(
     dry_run(data_dir)
     exchange = guarded()
     go_live(data_dir)
-    first = exchange.create_limit_buy_order(SYMBOL, 0.01, 40_000.0)
-    second = exchange.createOrder(SYMBOL, "limit", "buy", 0.01, 40_000.0, {"clientOrderId": "mybot7"})
+    first = exchange.create_limit_buy_order(SYMBOL, 0.01, 42_000.0)
+    second = exchange.createOrder(SYMBOL, "limit", "buy", 0.01, 42_000.0, {"clientOrderId": "mybot7"})
     sent = fake.calls("AddOrder")
     assert [s["ordertype"] for s in sent] == ["limit", "limit"]
     client_ids = [s["cl_ord_id"] for s in sent]
@@ -190,7 +194,7 @@ def test_exchange_errors_in_live_reach_the_bot_unchanged(fake: FakeKraken, data_
     go_live(data_dir)
     fake.fail("AddOrder", "EOrder:Insufficient funds")
     with pytest.raises(ccxt.InsufficientFunds):
-        exchange.create_limit_buy_order(SYMBOL, 0.01, 40_000.0)
+        exchange.create_limit_buy_order(SYMBOL, 0.01, 42_000.0)
 
 
 def test_a_hand_edited_live_active_is_refused(fake: FakeKraken, data_dir: Path, guarded: Any) -> None:
@@ -201,7 +205,7 @@ def test_a_hand_edited_live_active_is_refused(fake: FakeKraken, data_dir: Path, 
     record["current_state"] = "LIVE_ACTIVE"
     path.write_text(json.dumps(record))
     with pytest.raises(OrderRefused):
-        exchange.create_limit_buy_order(SYMBOL, 0.01, 40_000.0)
+        exchange.create_limit_buy_order(SYMBOL, 0.01, 42_000.0)
     with pytest.raises(MethodRefused):
         exchange.withdraw("BTC", 1, "bc1qaddress")
     assert writes(fake) == []
@@ -210,9 +214,9 @@ def test_a_hand_edited_live_active_is_refused(fake: FakeKraken, data_dir: Path, 
 # -- the allow-list --------------------------------------------------------------------------
 UNKNOWN_ORDER_METHODS = [
     ("create_trailing_percent_order", (SYMBOL, "sell", 0.01)),
-    ("createOrderWithTakeProfitAndStopLoss", (SYMBOL, "limit", "buy", 0.01, 40_000.0)),
+    ("createOrderWithTakeProfitAndStopLoss", (SYMBOL, "limit", "buy", 0.01, 42_000.0)),
     ("create_market_buy_order_with_cost", (SYMBOL, 100.0)),
-    ("create_order_ws", (SYMBOL, "limit", "buy", 0.01, 40_000.0)),
+    ("create_order_ws", (SYMBOL, "limit", "buy", 0.01, 42_000.0)),
     ("close_position", (SYMBOL,)),
     ("private_post_addorder", ({"pair": "XBTUSDT", "type": "buy", "ordertype": "market", "volume": "1"},)),
     ("privatePostAddOrder", ({"pair": "XBTUSDT", "type": "buy", "ordertype": "market", "volume": "1"},)),
@@ -285,7 +289,7 @@ def test_a_kill_cancels_the_bots_own_live_orders_and_nothing_else(
     exchange = guarded()
     go_live(data_dir)
     foreign = kraken(fake).create_limit_buy_order(SYMBOL, 0.02, 39_000.0)["id"]  # another program's order
-    own = [exchange.create_limit_buy_order(SYMBOL, 0.01, 40_000.0 + i)["id"] for i in range(3)]
+    own = [exchange.create_limit_buy_order(SYMBOL, 0.01, 42_000.0 + i)["id"] for i in range(3)]
     subprocess.run(
         [sys.executable, str(REPO / "emergency_kill_switch.py"), "activate", "--data-dir", str(data_dir), "stop it"],
         env=cli_env(),
@@ -298,14 +302,14 @@ def test_a_kill_cancels_the_bots_own_live_orders_and_nothing_else(
     assert sorted(c["txid"] for c in fake.calls("CancelOrder")) == sorted(own)
     assert fake.calls("CancelAll") == []
     with pytest.raises(OrderRefused, match="KILL_SWITCH_ACTIVE"):
-        exchange.create_limit_buy_order(SYMBOL, 0.01, 40_000.0)
+        exchange.create_limit_buy_order(SYMBOL, 0.01, 42_000.0)
     wait_for(lambda: exchange.nija.reaction.kill.complete, timeout=20, what="the kill reported complete")
 
 
 def test_a_kill_cancels_open_paper_orders(data_dir: Path, guarded: Any) -> None:
     dry_run(data_dir)
     exchange = guarded()
-    order = exchange.create_limit_buy_order(SYMBOL, 0.01, 40_000.0)
+    order = exchange.create_limit_buy_order(SYMBOL, 0.01, 42_000.0)
     (data_dir / "EMERGENCY_STOP").touch()  # the bare kill file: adopted and recorded by the guard
     wait_for(lambda: ledger_orders(data_dir) == [(order["id"], SYMBOL, "cancelled")], timeout=20, what="cancel")
     wait_for(lambda: bool(service(data_dir).history()[1]), timeout=20, what="the kill file recorded")
@@ -337,7 +341,7 @@ def test_a_live_confirmation_for_another_run_moves_no_money(data_dir: Path, fake
     exchange = guarded()
     shutil.copy(other / ".nija_trading_state.json", data_dir / ".nija_trading_state.json")
     with pytest.raises(OrderRefused) as refused:
-        exchange.create_limit_buy_order(SYMBOL, 0.01, 40_000.0)
+        exchange.create_limit_buy_order(SYMBOL, 0.01, 42_000.0)
     assert refused.value.code in ("LIVE_NOT_VERIFIED", "KILL_SWITCH_ACTIVE")
     wait_for(lambda: service(data_dir).snapshot().kill_active, timeout=20, what="the incident raising the kill")
     assert fake.calls("AddOrder") == []
@@ -404,9 +408,30 @@ def test_live_edits_only_the_bots_own_orders(fake: FakeKraken, data_dir: Path, g
 def test_a_closed_guard_decides_and_answers_nothing(data_dir: Path, guarded: Any) -> None:
     dry_run(data_dir)
     exchange = guarded()
-    exchange.create_limit_buy_order(SYMBOL, 0.01, 40_000.0)
+    exchange.create_limit_buy_order(SYMBOL, 0.01, 42_000.0)
     exchange.close()
     with pytest.raises(OrderRefused, match="GUARD_CLOSED"):
-        exchange.create_limit_buy_order(SYMBOL, 0.01, 40_000.0)
+        exchange.create_limit_buy_order(SYMBOL, 0.01, 42_000.0)
     with pytest.raises(OrderRefused, match="GUARD_CLOSED"):
         exchange.fetch_open_orders(SYMBOL)
+
+
+def test_a_runaway_bot_trips_the_breaker_into_a_latched_kill(fake: FakeKraken, data_dir: Path, guarded: Any) -> None:
+    """A bot stuck in a loop re-sending the same order: duplicates are denied, and past
+    runaway_max_denials the guard raises the kill itself (recorded, orders cancelled)."""
+    (data_dir / "nija.toml").write_text(
+        "[risk]\nmax_identical_orders = 1\nrunaway_max_denials = 3\nduplicate_window_s = 600\n"
+    )
+    dry_run(data_dir)
+    exchange = guarded()
+    first = exchange.create_limit_buy_order(SYMBOL, 0.01, 42_000.0)
+    codes = []
+    for _ in range(6):
+        with pytest.raises(OrderRefused) as refused:
+            exchange.create_limit_buy_order(SYMBOL, 0.01, 42_000.0)
+        codes.append(refused.value.code)
+    assert codes[0] == "RISK_DUPLICATE"
+    assert codes[-1] == "KILL_SWITCH_ACTIVE"
+    kills = service(data_dir).history()[1]
+    assert kills[-1].source == "AUTO_RUNAWAY_ORDERS"
+    wait_for(lambda: ledger_orders(data_dir) == [(first["id"], SYMBOL, "cancelled")], timeout=20, what="cancel")

@@ -57,7 +57,10 @@ def test_a_kill_reaction_is_timed_into_the_metrics_and_the_report(data_dir: Path
     thread.start()
     try:
         wait_for(lambda: bot.reaction.mode is not None, what="the bot in DRY_RUN")
-        resting = bot.place(OrderRequest("BTC/USDT", Side.BUY, OrderType.LIMIT, 0.01, 1.0))
+        reference = bot.references.get("BTC/USDT")
+        assert reference is not None
+        below = reference.price * 0.97  # inside the 5 % price collar, below the market: it rests
+        resting = bot.place(OrderRequest("BTC/USDT", Side.BUY, OrderType.LIMIT, 0.01, below))
         assert resting.accepted
         service.activate_kill("drill", OPERATOR)
         assert bot.kill_complete.wait(timeout=10)

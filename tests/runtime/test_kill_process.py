@@ -20,7 +20,7 @@ from tests.runtime.runtime_helpers import wait_for
 # Entries rest 20 % below the market: they never fill, so orders stay open until killed.
 RESTING = (
     "[strategy]\nfast = 10\nslow = 100\nmin_spread_pct = 0\nlimit_offset_pct = 20\nposition_pct = 10\n"
-    "[bot]\nreport_s = 0.1\n"
+    "[bot]\nreport_s = 0.1\n[risk]\nprice_collar_pct = 25\n"  # the 5 % default collar would deny them
 )
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nija.runtime.brokers.paper import PaperBroker
+from nija.runtime.controls import ControlChain, DataQuality, DenialCode, Reference
 from nija.runtime.orders import Fill, OrderRequest, OrderType, Outcome, PlaceResult, Side
 from nija.runtime.risk import KillTriggers, OrderLimits
-from nija.runtime.settings import PaperSettings, RiskSettings
+from nija.runtime.settings import BreachesRequired, PaperSettings, RiskSettings
 from tests.runtime.runtime_helpers import candle
 
 LIMITS = RiskSettings(
@@ -111,14 +114,6 @@ def book(tmp_path: Path) -> PaperBroker:
     return broker
 
 
-def test_order_limit_denies_above_max_order_notional(book: PaperBroker) -> None:
-    limits = OrderLimits(LIMITS)
-    assert limits(OrderRequest("BTC/USDT", Side.BUY, OrderType.MARKET, 10.0), book) is None  # 1,000
-    verdict = limits(OrderRequest("BTC/USDT", Side.BUY, OrderType.LIMIT, 10.1, 100.0), book)
-    assert verdict is not None
-    assert verdict[0] == "RISK_MAX_ORDER"
-
-
 def test_position_limit_counts_holdings_and_pending_buys(book: PaperBroker) -> None:
     limits = OrderLimits(LIMITS)
     book.place(OrderRequest("BTC/USDT", Side.BUY, OrderType.LIMIT, 8.0, 100.0))
@@ -137,3 +132,112 @@ def test_switching_accounts_starts_a_new_baseline() -> None:
     triggers.reset_equity()
     assert triggers.observe_equity(2_000.0, "d") is None  # a smaller live account is not a loss
     assert triggers.observe_equity(1_800.0, "d") is not None  # but 10 % off its own peak is
+
+
+# -- triggers that cannot be blinded --------------------------------------------------------
+BAD_EQUITIES = [float("nan"), float("inf"), float("-inf"), -0.01, -1e9, None]
+
+
+@pytest.mark.parametrize("bad", BAD_EQUITIES, ids=repr)
+def test_a_bad_equity_alerts_and_denies_and_never_disables_the_loss_checks(bad: float) -> None:
+    alerts: list[tuple[str, str]] = []
+    quality = DataQuality(on_alert=lambda code, message: alerts.append((code, message)))
+    triggers = KillTriggers(LIMITS, "USDT", quality)
+    assert triggers.observe_equity(bad, "d") is None  # the very first reading: no baseline from it
+    assert alerts
+    assert alerts[0][0] == "DATA_QUALITY"
+    assert repr(bad) in alerts[0][1]
+    verdict = ControlChain(LIMITS, lambda: 0.0, quality=quality).admit(
+        OrderRequest("BTC/USDT", Side.BUY, OrderType.MARKET, 1.0), Reference(100.0, 0.0), open_orders=0
+    )
+    assert verdict is not None
+    assert verdict.code is DenialCode.DATA_QUALITY
+    # the checks still work on the next good readings: the bad one became no baseline, no peak
+    assert triggers.observe_equity(10_000.0, "d") is None
+    assert quality.problems == {}
+    triggers.observe_equity(bad, "d")
+    fired = triggers.observe_equity(9_500.0, "d")
+    assert fired is not None
+    assert fired.source == "AUTO_DAILY_LOSS"
+
+
+def test_alternating_bad_readings_do_not_reset_a_breach_count() -> None:
+    settings = LIMITS.model_copy(update={"breaches_required": BreachesRequired(daily_loss=3)})
+    triggers = KillTriggers(settings, "USDT")
+    triggers.observe_equity(10_000.0, "d")
+    assert triggers.observe_equity(9_400.0, "d") is None  # breach 1
+    assert triggers.observe_equity(float("nan"), "d") is None
+    assert triggers.observe_equity(9_400.0, "d") is None  # breach 2
+    assert triggers.observe_equity(-5.0, "d") is None
+    fired = triggers.observe_equity(9_400.0, "d")  # breach 3
+    assert fired is not None
+    assert "breached 3 times in a row (breaches_required 3)" in fired.reason
+
+
+def test_zero_equity_still_fires_the_loss_trigger_and_denies_orders() -> None:
+    quality = DataQuality()
+    triggers = KillTriggers(LIMITS, "USDT", quality)
+    triggers.observe_equity(10_000.0, "d")
+    fired = triggers.observe_equity(0.0, "d")
+    assert fired is not None
+    assert fired.source == "AUTO_DAILY_LOSS"
+    assert "equity is 0" in (quality.first_problem() or "")
+
+
+@settings(deadline=None)  # a shared CI machine is slow at times; no timing is asserted
+@given(required=st.integers(1, 6), clean_after=st.integers(0, 5))
+def test_breaches_required_counts_breaching_readings_in_a_row(required: int, clean_after: int) -> None:
+    settings = LIMITS.model_copy(update={"breaches_required": BreachesRequired(drawdown=required)})
+    triggers = KillTriggers(settings.model_copy(update={"daily_loss_limit": 1e12}))
+    triggers.observe_equity(1_000.0, "d")
+    interrupted = min(clean_after, required - 1)
+    for _ in range(interrupted):
+        assert triggers.observe_equity(850.0, "d") is None  # 15 % down: a breach
+    assert triggers.observe_equity(950.0, "d") is None  # a clean reading resets the count
+    for _ in range(required - 1):
+        assert triggers.observe_equity(850.0, "d") is None
+    fired = triggers.observe_equity(850.0, "d")
+    assert fired is not None
+    assert fired.source == "AUTO_DRAWDOWN"
+    assert triggers.observe_equity(850.0, "d") is None  # latched: once per run
+
+
+@pytest.mark.parametrize(
+    "fill",
+    [
+        Fill("o", "BTC/USDT", Side.SELL, 1.0, float("nan"), 0.1, -1.0, 0.0),
+        Fill("o", "BTC/USDT", Side.SELL, 1.0, 0.0, 0.1, -1.0, 0.0),
+        Fill("o", "BTC/USDT", Side.SELL, 1.0, -100.0, 0.1, -1.0, 0.0),
+        Fill("o", "BTC/USDT", Side.SELL, 1.0, float("inf"), 0.1, -1.0, 0.0),
+        Fill("o", "BTC/USDT", Side.SELL, 1.0, 100.0, float("nan"), -1.0, 0.0),
+        Fill("o", "BTC/USDT", Side.SELL, 1.0, 100.0, 0.1, float("nan"), 0.0),
+    ],
+    ids=["nan price", "zero price", "negative price", "inf price", "nan fee", "nan pnl"],
+)
+def test_a_bad_fill_alerts_denies_for_the_run_and_does_not_reset_the_loss_streak(fill: Fill) -> None:
+    quality = DataQuality()
+    triggers = KillTriggers(LIMITS, "USDT", quality)  # 3 losses in a row kill
+    assert triggers.observe_fill(losing_sell()) is None
+    assert triggers.observe_fill(losing_sell()) is None
+    assert triggers.observe_fill(fill) is None  # a NaN P&L is not a "win" that resets the streak
+    assert quality.problems.keys() == {"fill"}
+    fired = triggers.observe_fill(losing_sell())
+    assert fired is not None
+    assert "3 losing trades in a row" in fired.reason
+    assert quality.problems.keys() == {"fill"}  # a good fill does not clear a bad one
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -1.0, 0.0], ids=repr)
+def test_the_position_limit_denies_on_a_bad_mark(bad: float, book: PaperBroker) -> None:
+    book._marks["BTC/USDT"] = bad  # a broker reporting garbage
+    verdict = OrderLimits(LIMITS)(OrderRequest("BTC/USDT", Side.BUY, OrderType.MARKET, 1.0), book)
+    assert verdict is not None
+    assert verdict[0] == "DATA_QUALITY"
+
+
+def test_a_maker_rebate_is_a_usable_fill() -> None:
+    quality = DataQuality()
+    triggers = KillTriggers(LIMITS, "USDT", quality)
+    rebate = Fill("o", "BTC/USDT", Side.SELL, 1.0, 100.0, fee=-0.02, realized_pnl=1.0, timestamp=0.0)
+    assert triggers.observe_fill(rebate) is None
+    assert quality.problems == {}

@@ -7,22 +7,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 from collections.abc import AsyncIterator, Callable
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, PlainTextResponse, StreamingResponse
+from fastapi.responses import FileResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST
+from sse_starlette import EventSourceResponse
 
 from nija import __version__
 from nija.api import errors
 from nija.api.auth import Authenticator, Principal, requires
-from nija.api.events import Watcher, stream
+from nija.api.events import KEEPALIVE_S, Watcher, stream
 from nija.api.headers import SecurityHeaders
 from nija.api.payloads import live_request_view, runtime_payload, status_payload
 from nija.api.ratelimit import FailureLimiter
@@ -47,6 +48,7 @@ from nija.assembly import build_service
 from nija.config import NijaConfig, load_config
 from nija.credentials import load_credentials
 from nija.domain.clock import Clock
+from nija.domain.diagnosis import report
 from nija.domain.errors import LiveRequestRefused, NijaError, SafetyRefusal, UsageProblem
 from nija.domain.recovery import Plan
 from nija.domain.transitions import Who
@@ -86,17 +88,20 @@ def create_app(
     adopter = BareKillAdopter(service, SERVER)
 
     def status_and_announce() -> dict[str, Any]:
-        report = service.status(history_items=0)
-        if adopter.check(report):  # a bare `touch EMERGENCY_STOP` is recorded, so rm undoes nothing
-            report = service.status(history_items=0)
-        announcer.check(report)  # newly found inconsistencies are audited and notified once
-        return status_payload(service)
+        snapshot = service.snapshot()  # one read of the store per event
+        found = report(snapshot, service.clock(), history_items=0)
+        if adopter.check(found):  # a bare `touch EMERGENCY_STOP` is recorded, so rm undoes nothing
+            snapshot = service.snapshot()
+            found = report(snapshot, service.clock(), history_items=0)
+        announcer.check(found)  # newly found inconsistencies are audited and notified once
+        return status_payload(service, snapshot)
 
     def runtime_now() -> dict[str, Any]:
         return runtime_payload(data_dir, service, stale_after_s=stale_after_s)
 
     watcher = Watcher(
         data_dir,
+        changes=service.store.changes,
         status=status_and_announce,
         runtime=runtime_now,
         expire=lambda: _expire(service),
@@ -105,10 +110,8 @@ def create_app(
     )
 
     @contextlib.asynccontextmanager
-    async def lifespan(started: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         task = asyncio.create_task(watcher.run())
-        # For the server's signal handler: end open event streams so that shutdown is prompt.
-        started.state.end_streams = functools.partial(asyncio.get_running_loop().call_soon_threadsafe, watcher.close)
         try:
             yield
         finally:
@@ -240,7 +243,7 @@ def _routes(
 
     @app.get(
         "/api/events",
-        response_class=StreamingResponse,
+        response_class=EventSourceResponse,
         responses={
             **read,
             200: {
@@ -250,7 +253,7 @@ def _routes(
         },
         tags=["read"],
     )
-    def events(request: Request, me: Viewer) -> StreamingResponse:
+    def events(request: Request, me: Viewer) -> EventSourceResponse:
         """A stream of status snapshots, pushed on every change from any process."""
         auth: Authenticator = request.app.state.auth
 
@@ -261,9 +264,12 @@ def _routes(
                 return False
             return record is not None and record.name == me.name
 
-        return StreamingResponse(
-            stream(watcher, still_allowed),
-            media_type="text/event-stream",
+        shutdown = anyio.Event()
+        return EventSourceResponse(
+            stream(watcher, still_allowed, shutdown),
+            ping=KEEPALIVE_S,
+            shutdown_event=shutdown,
+            shutdown_grace_period=2,
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
 

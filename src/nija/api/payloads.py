@@ -8,14 +8,17 @@ from typing import Any
 from nija.bot_report import freshness, read_report
 from nija.domain.diagnosis import report
 from nija.domain.live import short_run
-from nija.domain.records import TradingRecord
+from nija.domain.records import Snapshot, TradingRecord
 from nija.service import LiveRequest, SafetyService
 from nija.views import outcome_view, status_view
 
 
-def status_payload(service: SafetyService, *, history_items: int = 10) -> dict[str, Any]:
-    """``status_view`` (the CLI's ``--json``) plus the outstanding live request, from one snapshot."""
-    snapshot = service.snapshot()
+def status_payload(
+    service: SafetyService, snapshot: Snapshot | None = None, *, history_items: int = 10
+) -> dict[str, Any]:
+    """``status_view`` (the CLI's ``--json``) plus the outstanding live request, from one
+    snapshot (``snapshot``, or a fresh read)."""
+    snapshot = snapshot if snapshot is not None else service.snapshot()
     payload = status_view(report(snapshot, service.clock(), history_items=history_items), service.store.location)
     pending = snapshot.trading.pending_live if isinstance(snapshot.trading, TradingRecord) else None
     payload["pending_live"] = (

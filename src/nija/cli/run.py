@@ -165,6 +165,7 @@ def render_summary(console: Console, s: Summary) -> None:
         ("Unrealized P&L", f"{s.unrealized_pnl:,.2f} {c}"),
         ("Net P&L", f"{s.net_pnl:,.2f} {c} (equity {s.start_equity:,.2f} -> {s.end_equity:,.2f})"),
         ("Denials", ", ".join(f"{k}: {v:,}" for k, v in s.denials.items()) or "none"),
+        ("Controls", _controls_line(s)),
         ("Stopped by", s.stopped_by),
     ):
         table.add_row(f"{key}:", value)
@@ -177,8 +178,23 @@ def render_summary(console: Console, s: Summary) -> None:
     for alert in s.alerts:
         if alert.startswith(("CANCEL_FAILED", "KILL_INCOMPLETE", "FLATTEN_FAILED")):
             console.print(f"⚠️  {alert}", style="bold red")
+    quality = [a for a in s.alerts if a.startswith("DATA_QUALITY")]
+    if quality:  # bad ticks can come in storms: the first one and how many
+        more = f" (and {len(quality) - 1} more data-quality alerts)" if len(quality) > 1 else ""
+        console.print(f"⚠️  {quality[0]}{more}", style="bold yellow", markup=False, highlight=False)  # feed text
     for note in s.notes:
         console.print(f"💡 {note}")
+
+
+def _controls_line(s: Summary) -> str:
+    f = s.controls
+    if not f:
+        return "none"
+    return (
+        f"{f.get('daily_orders', 0):,} orders, {float(f.get('daily_notional', 0)):,.2f} {s.currency} on "
+        f"{f.get('day', '?')} (UTC); runaway window: {f.get('throttle_denials_in_window', 0)} throttle denials; "
+        f"ratio window: {f.get('orders_in_ratio_window', 0)} orders, {f.get('fills_in_ratio_window', 0)} fills"
+    )
 
 
 def _stop_on_signals(bot: Bot) -> None:

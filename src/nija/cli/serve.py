@@ -6,7 +6,6 @@ import errno
 import ipaddress
 import socket
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING
 
 import click
@@ -100,17 +99,8 @@ def _bind(host: str, port: int) -> socket.socket:
 def _run(app: FastAPI, sock: socket.socket) -> None:
     import uvicorn  # imported here: the other commands start without the web stack
 
-    class Server(uvicorn.Server):
-        """Ends the open event streams on SIGINT/SIGTERM: they would otherwise hold the
-        shutdown until its timeout."""
-
-        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-            end_streams = getattr(app.state, "end_streams", None)
-            if end_streams is not None:
-                end_streams()
-            super().handle_exit(sig, frame)
-
-    server = Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=3))
+    # sse-starlette ends the open event streams when uvicorn shuts down.
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=3))
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled: stopping is a normal end

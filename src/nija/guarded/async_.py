@@ -203,16 +203,19 @@ class AsyncGuardedExchange:
         call = OrderCall(symbol, type, side, amount, price, dict(params or {}))
         if self._core.needs_price(call):
             self._core.observe_ticker(await self._exchange.fetch_ticker(symbol))
-        async with self._lock:
-            with self._core.gate.lock:
-                result = self._core.decide(call)
-            assert result.order is not None
-            if result.code != "APPROVED":
-                return self._core.paper_order(result.order.id)
-            sent, client_id = self._core.live_params(call, result.order)
-            row: dict[str, Any] = await self._exchange.create_order(symbol, type, side, amount, price, sent)
-            self._core.live.track(row, client_id, result.order)
-            return row
+        try:
+            async with self._lock:
+                with self._core.gate.lock:
+                    result = self._core.decide(call)
+                assert result.order is not None
+                if result.code != "APPROVED":
+                    return self._core.paper_order(result.order.id)
+                sent, client_id = self._core.live_params(call, result.order)
+                row: dict[str, Any] = await self._exchange.create_order(symbol, type, side, amount, price, sent)
+                self._core.live.track(row, client_id, result.order)
+                return row
+        finally:
+            self._core.after_order()
 
     async def create_orders(
         self, orders: list[dict[str, Any]], params: dict[str, Any] | None = None

@@ -22,6 +22,7 @@ from nija.config import NijaConfig
 from nija.domain.events import Event, EventKind
 from nija.domain.permission import Permission
 from nija.domain.states import Mode
+from nija.domain.transitions import Who
 from nija.guarded import shapes
 from nija.guarded.errors import GuardCode, MethodRefused, OrderRefused
 from nija.guarded.live_book import Canceller, LiveBook
@@ -29,6 +30,7 @@ from nija.guarded.run import GuardRun
 from nija.runtime.brokers.base import Broker
 from nija.runtime.brokers.paper import PaperBroker
 from nija.runtime.candles import Candle
+from nija.runtime.controls import ControlChain, GateControls, ReferenceBook
 from nija.runtime.gate import OrderGate
 from nija.runtime.orders import Order, OrderRequest, OrderStatus, OrderType, PlaceResult, Side
 from nija.runtime.reaction import Reaction
@@ -95,7 +97,17 @@ class GuardCore:
         self.live = LiveBook(exchange_id, self._next_client_id, canceller=canceller)
         self.paper_client_ids: dict[str, str] = {}
         brokers: dict[Mode, Broker] = {Mode.SIMULATED: self.paper, Mode.LIVE: self.live}
-        self.gate = OrderGate(run, brokers, vetoes=[OrderLimits(config.risk)], on_denied=self._publish_denial)
+        # The pre-trade controls of nija run (collar against a fresh reference, notional,
+        # throttles, daily caps, duplicates, runaway breaker), fed with the exchange's prices.
+        self.references = ReferenceBook()
+        self.controls = ControlChain(config.risk, time.time)
+        self.gate = OrderGate(
+            run,
+            brokers,
+            vetoes=[OrderLimits(config.risk)],
+            controls=GateControls(self.controls, self.references),
+            on_denied=self._publish_denial,
+        )
         self.alerts: list[Notice] = []
         self.reaction = Reaction(
             self.gate, alert=self.alert, retries=config.bot.cancel_retries, on_kill_complete=self.write_report
@@ -234,17 +246,35 @@ class GuardCore:
             self.observe_price(symbol, float(price))
 
     def observe_price(self, symbol: str, price: float) -> None:
-        self.live.marks[symbol] = price
         now = time.time()
-        self.paper.on_candle(Candle(now, symbol, price, price, price, price, 0.0))
+        self.live.marks[symbol] = price
+        self.references.observe(symbol, price, now, "ticker")
+        self._fills(self.paper.on_candle(Candle(now, symbol, price, price, price, price, 0.0)))
 
     def needs_price(self, call: OrderCall) -> bool:
-        return call.price is None and self.paper.mark(call.symbol) is None and call.symbol not in self.live.marks
+        """A fresh reference is needed for every order (the collar and notional controls deny
+        without one); one older than half the allowed age is refreshed from the ticker."""
+        reference = self.references.get(call.symbol)
+        return reference is None or time.time() - reference.at > self.config.risk.reference_max_age_s / 2
 
     def _fill_at_mark(self, symbol: str) -> None:
         mark = self.paper.mark(symbol)
         if mark is not None:
-            self.paper.on_candle(Candle(time.time(), symbol, mark, mark, mark, mark, 0.0))
+            self._fills(self.paper.on_candle(Candle(time.time(), symbol, mark, mark, mark, mark, 0.0)))
+
+    def _fills(self, fills: list[Any]) -> None:
+        for _ in fills:
+            self.controls.filled()  # the order-to-fill ratio control counts paper fills
+
+    def after_order(self) -> None:
+        """Outside the gate's lock, after every order attempt: a tripped runaway breaker
+        becomes a latched kill, recorded, and the reaction cancels at once."""
+        trip = self.controls.take_trip()
+        if trip is None:
+            return
+        self.alert(trip.source, trip.reason)
+        self._kill_adopted = True
+        self.run.service.activate_kill(trip.reason, Who(self.run.who.actor, trip.source, self.run.who.principal))
 
     # -- watcher callbacks -----------------------------------------------------------
     def on_permission(self, permission: Permission) -> None:

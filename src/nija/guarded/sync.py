@@ -136,15 +136,18 @@ class GuardedExchange:
         call = OrderCall(symbol, type, side, amount, price, dict(params or {}))
         if self._core.needs_price(call):
             self._core.observe_ticker(self._exchange.fetch_ticker(symbol))
-        with self._core.gate.lock:  # held while sending: a kill cannot slip between check and send
-            result = self._core.decide(call)
-            assert result.order is not None
-            if result.code != "APPROVED":
-                return self._core.paper_order(result.order.id)
-            sent, client_id = self._core.live_params(call, result.order)
-            row: dict[str, Any] = self._exchange.create_order(symbol, type, side, amount, price, sent)
-            self._core.live.track(row, client_id, result.order)
-            return row
+        try:
+            with self._core.gate.lock:  # held while sending: a kill cannot slip between check and send
+                result = self._core.decide(call)
+                assert result.order is not None
+                if result.code != "APPROVED":
+                    return self._core.paper_order(result.order.id)
+                sent, client_id = self._core.live_params(call, result.order)
+                row: dict[str, Any] = self._exchange.create_order(symbol, type, side, amount, price, sent)
+                self._core.live.track(row, client_id, result.order)
+                return row
+        finally:
+            self._core.after_order()  # outside the lock: a tripped breaker's kill reaction takes it
 
     def create_orders(self, orders: list[dict[str, Any]], params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Each order goes through create_order: decided on its own, with its own client id."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import bisect
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from nija.domain.diagnosis import StatusReport
@@ -43,6 +43,8 @@ class Metrics:
         self.orders_allowed: Counter[str] = Counter()
         self.orders_denied: Counter[str] = Counter()
         self.notification_failures: Counter[str] = Counter()
+        self.data_quality_alerts = 0
+        self._controls: Callable[[], Mapping[str, object]] | None = None
         self.kill_reaction_buckets = [0] * (len(KILL_REACTION_BUCKETS) + 1)  # the last one is +Inf
         self.kill_reaction_sum = 0.0
         self._registry: CollectorRegistry | None = None
@@ -51,12 +53,25 @@ class Metrics:
     def __call__(self, event: Event) -> None:
         with self._lock:
             self.events[str(event.kind)] += 1
-            if event.kind is EventKind.ORDER_DENIED:
+            if event.kind is EventKind.ORDER_DENIED and event.details.get("metered") != "true":
                 self.orders_denied[event.details.get("code") or event.reason or "unknown"] += 1
 
     def order_allowed(self, mode: str) -> None:
         with self._lock:
             self.orders_allowed[mode] += 1
+
+    def order_denied(self, code: str) -> None:
+        """Every denial of the runtime's gate (its ORDER_DENIED events are rate-limited)."""
+        with self._lock:
+            self.orders_denied[code] += 1
+
+    def watch_controls(self, figures: Callable[[], Mapping[str, object]]) -> None:
+        """The running bot's pre-trade control figures, read at each scrape."""
+        self._controls = figures
+
+    def data_quality_alert(self) -> None:
+        with self._lock:
+            self.data_quality_alerts += 1
 
     def observe_kill_reaction(self, seconds: float) -> None:
         with self._lock:
@@ -112,6 +127,12 @@ class Metrics:
                 for value, count in sorted(counts.items()):
                     family.add_metric([value], count)
                 yield family
+            yield from _control_families(self._controls)
+            yield CounterMetricFamily(
+                "nija_data_quality_alerts",
+                "Inputs a control or kill trigger could not use (orders denied meanwhile)",
+                value=self.data_quality_alerts,
+            )
             cumulative, buckets = 0, []
             for bound, count in zip((*KILL_REACTION_BUCKETS, float("inf")), self.kill_reaction_buckets, strict=True):
                 cumulative += count
@@ -153,6 +174,35 @@ def _state_families(status: StatusSource) -> Iterable[Metric]:
     if report.heartbeat is not None:
         age = (report.checked_at - report.heartbeat.last_beat).total_seconds()
         yield GaugeMetricFamily("nija_heartbeat_age_seconds", "Seconds since the bot's last heartbeat", value=age)
+
+
+CONTROL_GAUGES = (
+    ("daily_orders", "nija_risk_daily_orders", "Orders admitted by the pre-trade controls this UTC day"),
+    ("daily_notional", "nija_risk_daily_notional", "Notional admitted this UTC day (quote currency)"),
+    ("throttle_denials_in_window", "nija_risk_throttle_denials_in_window", "Throttle denials in the runaway window"),
+    ("orders_in_ratio_window", "nija_risk_orders_in_ratio_window", "Orders in the order-to-fill window"),
+    ("fills_in_ratio_window", "nija_risk_fills_in_ratio_window", "Fills in the order-to-fill window"),
+)
+
+
+def _control_families(source: Callable[[], Mapping[str, object]] | None) -> Iterable[Metric]:
+    from prometheus_client.core import GaugeMetricFamily
+
+    if source is None:
+        return
+    try:
+        figures = source()
+    except Exception:  # noqa: BLE001 - a scrape never fails on the runtime's figures
+        return
+    for key, name, doc in CONTROL_GAUGES:
+        value = figures.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            yield GaugeMetricFamily(name, doc, value=float(value))
+    yield GaugeMetricFamily(
+        "nija_risk_runaway_tripped",
+        "1 once the runaway breaker has tripped",
+        value=1.0 if figures.get("runaway") else 0.0,
+    )
 
 
 def metrics_of(service: object) -> Metrics:

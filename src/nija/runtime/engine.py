@@ -6,6 +6,7 @@ writes the heartbeat and the runtime report about once a second."""
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 import socket
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from nija.bot_report import BotReport, Notice, OpenOrder, Pnl, Position, write_report
+from nija.bot_report import BotReport, Notice, OpenOrder, Pnl, Position, read_report, write_report
 from nija.config import NijaConfig
 from nija.domain.events import Event, EventKind
 from nija.domain.live import short_run
@@ -29,6 +30,7 @@ from nija.observability.metrics import Metrics
 from nija.runtime.brokers.base import Broker
 from nija.runtime.brokers.paper import PaperBroker
 from nija.runtime.candles import Candle
+from nija.runtime.controls import ControlChain, DataQuality, GateControls, ReferenceBook
 from nija.runtime.dry_run import DryRunClock
 from nija.runtime.feeds import Freshness
 from nija.runtime.gate import OrderGate
@@ -48,6 +50,11 @@ class Counters:
     candles: int = 0
     fills: int = 0
     alerts: list[Notice] = field(default_factory=list)
+
+
+def _plain(text: str) -> str:
+    """Feed text shown in alerts: control characters are shown escaped, never sent."""
+    return text if text.isprintable() else repr(text)
 
 
 def _now_iso() -> str:
@@ -75,7 +82,14 @@ class Bot:
         self.stop_event = threading.Event()
         self.counters = Counters()
         self._feed_time = 0.0
-        self.freshness = Freshness(config.feed.stale_after_s, feed_clock or (lambda: self._feed_time))
+        market_clock = feed_clock or (lambda: self._feed_time)
+        self._live_prices = feed_clock is not None
+        self.freshness = Freshness(config.feed.stale_after_s, market_clock)
+        # Pre-trade controls on the market's clock (feed time in a replay), so a replay
+        # throttles and breaks exactly as the same orders would live.
+        self.quality = DataQuality(on_alert=self._data_alert)
+        self.references = ReferenceBook()
+        self.controls = ControlChain(config.risk, market_clock, quality=self.quality)
         self.paper = PaperBroker(data_dir, config.paper)
         brokers: dict[Mode, Broker] = {Mode.SIMULATED: self.paper}
         if live_broker is not None:
@@ -89,10 +103,11 @@ class Bot:
             self.view,
             brokers,
             vetoes=[self.freshness.veto, OrderLimits(config.risk)],
+            controls=GateControls(self.controls, self.references),
             on_denied=self._publish_denial,
         )
         self.strategy = strategy or build_strategy(config.strategy)
-        self.triggers = KillTriggers(config.risk, config.paper.quote_currency)
+        self.triggers = KillTriggers(config.risk, config.paper.quote_currency, self.quality)
         self.reaction = Reaction(
             self.gate,
             alert=self.alert,
@@ -118,6 +133,8 @@ class Bot:
         self._book: Broker = self.paper
         # The service's metrics listener, fed directly with what only the runtime knows.
         self._metrics = next((m for m in service.listeners if isinstance(m, Metrics)), None)
+        if self._metrics is not None:
+            self._metrics.watch_controls(self.controls.figures)
         self.state_at_start = TradingState.OFF
         self.restart_rule_from: TradingState | None = None
         self.dry_run = DryRunClock()
@@ -126,6 +143,8 @@ class Bot:
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
+        if self._live_prices:  # on the wall clock, today's orders of a previous run still count
+            self._resume_daily_caps()
         outcome = self.service.on_bot_start(self.who)
         self.state_at_start = outcome.after
         if outcome.changed:
@@ -162,12 +181,15 @@ class Bot:
     def step(self, candle: Candle) -> None:
         self._feed_time = candle.timestamp
         self.counters.candles += 1
+        if not self._usable(candle):
+            return  # a bad tick reaches no broker (a paper fill at NaN) and no strategy
         self.freshness.saw_price(candle.timestamp)
         fills = self.paper.on_candle(candle)
         if self.live is not None:
             fills += self.live.on_candle(candle)
         for fill in fills:
             self.counters.fills += 1
+            self.controls.filled()
             self._trip(self.triggers.observe_fill(fill))
         book = self.live if self.reaction.mode is Mode.LIVE and self.live is not None else self.paper
         if book is not self._book:
@@ -188,8 +210,43 @@ class Bot:
         result = self.gate.place(request)
         if result.accepted and self._metrics is not None:
             self._metrics.order_allowed(str(self.reaction.mode or Mode.SIMULATED))
+        self._trip(self.controls.take_trip())  # here, outside the gate's lock (the reaction takes it)
         self._trip(self.triggers.observe_result(result))
         return result
+
+    def _usable(self, candle: Candle) -> bool:
+        """Feed the reference book; a candle with an unusable price is reported and dropped.
+        Its symbol then has no reference (the newest price was bad) until a good candle."""
+        low, high = candle.low, candle.high
+        # NaN fails every comparison (min/max would hide it); 0 < low and high < inf bound all four
+        good = 0 < low <= candle.open <= high < math.inf and low <= candle.close <= high
+        self.references.observe(candle.symbol, candle.close if good else float("nan"), candle.timestamp)
+        if not good:
+            self._data_alert(
+                "DATA_QUALITY",
+                f"bad tick {_plain(candle.symbol)} at {candle.timestamp!r}: open {candle.open!r} high {candle.high!r} "
+                f"low {candle.low!r} close {candle.close!r}; its orders are denied until a good price",
+            )
+        return good
+
+    def _resume_daily_caps(self) -> None:
+        """The previous run's report (written at least once a second) carries its daily
+        counts; a crash loses at most that second."""
+        previous = read_report(self.data_dir)
+        figures = previous.controls if previous is not None else {}
+        if figures and self.controls.resume_day(
+            figures.get("day"), figures.get("daily_orders"), figures.get("daily_notional")
+        ):
+            self.alert(
+                "DAILY_CAPS_RESUMED",
+                f"{figures.get('daily_orders')} orders and {figures.get('daily_notional')} notional of a previous "
+                f"run today ({figures.get('day')}) count towards today's caps",
+            )
+
+    def _data_alert(self, code: str, message: str) -> None:
+        self.alert(code, message)
+        if self._metrics is not None:
+            self._metrics.data_quality_alert()
 
     def finish(self, stopped_by: str) -> Summary:
         self._watcher.stop()
@@ -221,9 +278,10 @@ class Bot:
             end_equity=account.equity,
             currency=self.config.paper.quote_currency,
             denials=dict(self.gate.denials.most_common()),
+            controls=self.controls.figures(),
             kill=self._kill_reason,
             kill_complete=not self.reaction.kill.active or self.reaction.kill.complete,
-            auto_kill=self.triggers.fired.reason if self.triggers.fired else None,
+            auto_kill=next((t.reason for t in (self.triggers.fired, self.controls.tripped) if t), None),
             stopped_by=stopped_by,
             notes=self._notes(end_state),
             alerts=tuple(f"{a.code}: {a.message}" for a in self.counters.alerts),
@@ -335,7 +393,10 @@ class Bot:
         del self.counters.alerts[:-50]
 
     def _publish_denial(self, request: OrderRequest, result: PlaceResult) -> None:
-        """One event per reason per second at most: a denial storm must not flood listeners."""
+        """Every denial is metered; one event per reason per second at most: a denial
+        storm must not flood listeners."""
+        if self._metrics is not None:
+            self._metrics.order_denied(result.code)
         now = time.monotonic()
         if now - self._last_denial_publish.get(result.code, -10.0) < 1.0:
             return
@@ -347,7 +408,12 @@ class Bot:
                 self.who.source,
                 result.reason,
                 datetime.now(UTC),
-                {"code": result.code, "symbol": request.symbol, "count": str(self.gate.denials[result.code])},
+                {
+                    "code": result.code,
+                    "symbol": request.symbol,
+                    "count": str(self.gate.denials[result.code]),
+                    "metered": "true",  # counted above: the metrics listener must not count it again
+                },
             )
         )
 
@@ -417,6 +483,8 @@ class Bot:
                 Notice(timestamp=_now_iso(), code=d.code, message=f"{d.symbol}: {d.reason}")
                 for d in self.gate.recent_denials
             ),
+            denial_counts=dict(self.gate.denials),
+            controls=self.controls.figures(),
             alerts=tuple(self.counters.alerts[-20:]),
         )
         write_report(self.data_dir, report)

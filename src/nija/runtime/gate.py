@@ -4,8 +4,10 @@ Every order (place; an amend is a cancel plus a place) asks the core's permissio
 check right then, under the same lock the kill reaction takes, so an order is either
 placed before a kill (and then cancelled by the reaction) or checked after it (and
 denied). The permission's mode picks the broker: SIMULATED -> paper, LIVE -> exchange.
-Then local vetoes (risk limits, stale data) may deny it. Any exception while deciding
-denies. Cancels always pass. Denials are counted by reason code."""
+Then local vetoes (stale data, position limit) may deny it, and last the pre-trade
+controls (``nija.runtime.controls``: collar, notional, throttles, runaway breaker), last
+because they count what they admit. Any exception while deciding denies. Cancels always
+pass. Denials are counted by reason code (``DenialCode`` for the gate's own)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 
 from nija.domain.states import Mode
 from nija.runtime.brokers.base import Broker, CancelResult
+from nija.runtime.controls import DenialCode, GateControls
 from nija.runtime.orders import OrderRequest, Outcome, PlaceResult, denied
 from nija.store.ports import PermissionView
 
@@ -39,12 +42,14 @@ class OrderGate:
         brokers: Mapping[Mode, Broker],
         *,
         vetoes: Sequence[Veto] = (),
+        controls: GateControls | None = None,
         on_denied: DenialListener | None = None,
         recent: int = 20,
     ) -> None:
         self._view = view
         self._brokers = dict(brokers)
         self._vetoes = list(vetoes)
+        self.controls = controls
         self._on_denied = on_denied
         self.lock = threading.RLock()
         self.denials: Counter[str] = Counter()
@@ -54,7 +59,8 @@ class OrderGate:
     def add_veto(self, veto: Veto) -> None:
         self._vetoes.append(veto)
 
-    def place(self, request: OrderRequest) -> PlaceResult:
+    def place(self, request: OrderRequest, *, amend: bool = False) -> PlaceResult:
+        """``amend``: the replacement half of an amend (its own rate limit)."""
         with self.lock:
             try:
                 permission = self._view.check()
@@ -62,13 +68,19 @@ class OrderGate:
                     return self._deny(request, permission.code, permission.reason)
                 broker = self._brokers.get(permission.mode) if permission.mode is not None else None
                 if broker is None:
-                    return self._deny(request, "NO_BROKER", f"no broker is configured for {permission.mode} orders")
+                    return self._deny(
+                        request, DenialCode.NO_BROKER, f"no broker is configured for {permission.mode} orders"
+                    )
                 for veto in self._vetoes:
                     verdict = veto(request, broker)
                     if verdict is not None:
                         return self._deny(request, *verdict)
+                if self.controls is not None:
+                    verdict = self.controls(request, broker, amend=amend)
+                    if verdict is not None:
+                        return self._deny(request, *verdict)
             except Exception as exc:  # noqa: BLE001 - deciding failed: the order is denied
-                return self._deny(request, "CHECK_FAILED", f"the permission check failed: {exc}")
+                return self._deny(request, DenialCode.CHECK_FAILED, f"the permission check failed: {exc}")
             try:
                 result = broker.place(request)
             except Exception as exc:  # noqa: BLE001 - a broker bug must not crash the loop
@@ -88,7 +100,7 @@ class OrderGate:
             cancelled = broker.cancel(order_id)
             if not cancelled.ok:
                 return cancelled, None
-            return cancelled, self.place(request)
+            return cancelled, self.place(request, amend=True)
 
     def broker_for(self, mode: Mode | None) -> Broker | None:
         return self._brokers.get(mode) if mode is not None else None

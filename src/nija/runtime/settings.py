@@ -59,15 +59,52 @@ class StrategySettings(_Section):
         return self
 
 
-class RiskSettings(_Section):
-    """Order limits (deny the order) and automatic kill triggers (activate the kill switch)."""
+class BreachesRequired(_Section):
+    """How many observations in a row must breach a kill trigger's limit before it fires
+    (a single bad print should not kill; a real loss still does). Once reached, the kill
+    latches like any other."""
 
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
+
+    daily_loss: int = Field(1, ge=1, le=1000)
+    drawdown: int = Field(1, ge=1, le=1000)
+    consecutive_losses: int = Field(1, ge=1, le=1000)
+    exchange_errors: int = Field(1, ge=1, le=1000)
+
+
+class RiskSettings(_Section):
+    """Order limits and pre-trade controls (deny the order) and automatic kill triggers
+    (activate the kill switch). Every limit is a positive finite number: NaN, infinity,
+    zero and negative values are refused by name, so no value can switch a control off.
+    Defaults are borrowed from the field where it has one (docs/runtime.md names the source)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
+
+    # per order and per position (quote currency)
     max_order_notional: float = Field(5_000.0, gt=0)
     max_position_notional: float = Field(10_000.0, gt=0)
+    # price collar against a fresh reference (the feed's last trade)
+    price_collar_pct: float = Field(5.0, gt=0, le=100, description="limit price this far from the reference is denied")
+    reference_max_age_s: float = Field(180.0, gt=0, le=86_400, description="an older reference counts as missing")
+    # throttles (nautilus_trader: 100 submits/s and 100 modifies/s; vn.py: 50 active orders)
+    max_submits_per_s: int = Field(100, ge=1)
+    max_amends_per_s: int = Field(100, ge=1)
+    max_open_orders: int = Field(50, ge=1)
+    max_daily_orders: int = Field(1_000, ge=1, description="per UTC day (vnpy_riskmanager: 1000)")
+    max_daily_notional: float = Field(250_000.0, gt=0, description="per UTC day, in quote currency")
+    max_identical_orders: int = Field(3, ge=1, description="same symbol, side, type, size, price per window")
+    duplicate_window_s: float = Field(1.0, gt=0, le=3_600)
+    # runaway breaker: latches the kill switch (AUTO_RUNAWAY_ORDERS)
+    runaway_max_denials: int = Field(20, ge=1, description="more throttle denials than this in the window kill")
+    runaway_window_s: float = Field(60.0, gt=0, le=86_400)
+    max_order_to_fill_ratio: float = Field(50.0, gt=0, description="orders > ratio x max(fills, 1) in the window kill")
+    order_to_fill_window_s: float = Field(3_600.0, gt=0, le=7 * 86_400)
+    # automatic kill triggers
     daily_loss_limit: float = Field(1_000.0, gt=0, description="in quote currency")
     max_drawdown_pct: float = Field(20.0, gt=0, le=100)
     max_consecutive_losses: int = Field(8, ge=1)
     max_consecutive_errors: int = Field(5, ge=1)
+    breaches_required: BreachesRequired = BreachesRequired()
 
 
 class PaperSettings(_Section):

@@ -26,6 +26,7 @@ class Summary:
     end_equity: float
     currency: str
     denials: dict[str, int] = field(default_factory=dict)
+    controls: dict[str, float | int | str] = field(default_factory=dict)  # pre-trade control figures
     kill: str | None = None  # reason, when a kill happened during the run
     kill_complete: bool = True
     auto_kill: str | None = None

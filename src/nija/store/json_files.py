@@ -37,6 +37,7 @@ from nija.domain.records import Heartbeat, KillRecord, Snapshot, TradingRecord, 
 from nija.domain.transitions import Who
 from nija.store import codec
 from nija.store.atomic import check_writable, describe_unwritable, fsync_directory, not_writable, write_atomic
+from nija.store.changes import FileChangeFeed
 from nija.store.lock import DEFAULT_TIMEOUT_S, exclusive
 
 STATE_FILE = ".nija_trading_state.json"
@@ -159,6 +160,10 @@ class JsonFileStore:
 
     def permission_view(self, verifier: LiveVerifier | None = None) -> FilePermissionView:
         return FilePermissionView(self, verifier)
+
+    def changes(self) -> FileChangeFeed:
+        """Wakes on any change of the state, kill and heartbeat records and the kill file."""
+        return FileChangeFeed(self.data_dir, (STATE_FILE, KILL_STATE_FILE, KILL_FILE, HEARTBEAT_FILE))
 
     def beat(self, heartbeat: Heartbeat) -> None:
         # Not fsynced: a heartbeat lost in a crash is simply an old heartbeat.

@@ -14,6 +14,7 @@ from nija.domain.live_auth import LiveVerifier
 from nija.domain.permission import Permission, decide
 from nija.domain.records import Heartbeat, Snapshot
 from nija.domain.transitions import Who
+from nija.store.changes import Signal, SignalFeed
 
 
 class MemoryStore:
@@ -25,6 +26,7 @@ class MemoryStore:
         self._flag_lock = threading.Lock()
         self._flags = 1 if self._snapshot.kill_flag else 0
         self.commits = 0
+        self._changed = Signal()
 
     @property
     def location(self) -> str:
@@ -41,6 +43,10 @@ class MemoryStore:
     def raise_kill_flag(self, reason: str, who: Who, now: datetime) -> None:
         with self._flag_lock:
             self._flags += 1
+        self._changed.notify()
+
+    def changes(self) -> SignalFeed:
+        return SignalFeed(self._changed)
 
     def permission_view(self, verifier: LiveVerifier | None = None) -> _MemoryPermissionView:
         return _MemoryPermissionView(self, verifier)
@@ -48,6 +54,7 @@ class MemoryStore:
     def beat(self, heartbeat: Heartbeat) -> None:
         with self._lock:
             self._snapshot = replace(self._snapshot, heartbeat=heartbeat)
+        self._changed.notify()
 
     def _apply(self, change: Change, flags_seen: int) -> None:
         if change.clear_kill_flag:
@@ -66,6 +73,7 @@ class MemoryStore:
             kill=change.kill if change.kill is not None else snap.kill,
         )
         self.commits += 1
+        self._changed.notify()
 
 
 class _MemoryTransaction:

@@ -11,6 +11,7 @@ from nija.domain.live_auth import LiveVerifier
 from nija.domain.permission import Permission
 from nija.domain.records import Heartbeat, Snapshot
 from nija.domain.transitions import Who
+from nija.store.changes import ChangeFeed
 
 
 class Transaction(Protocol):
@@ -46,6 +47,9 @@ class Store(Protocol):
         """``verifier``: the running bot's (runtime/engine.py); it sees every record the
         view reads and alone can allow LIVE_ACTIVE. Without one, a view judges live from
         what the running bot published. A view with a verifier is the caller's own."""
+
+    def changes(self) -> ChangeFeed:
+        """A new feed that wakes when the records may have changed (from any process)."""
 
     def beat(self, heartbeat: Heartbeat) -> None:
         """Record that a bot is alive."""

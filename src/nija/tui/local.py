@@ -2,8 +2,8 @@
 store), through ``SafetyService``.
 
 Service calls take a cross-process lock, so they run in a thread and never freeze the
-screen. Changes to the JSON files are noticed through inotify (watchfiles); with the
-PostgreSQL store the status is re-read once a second and compared instead."""
+screen. Changes are noticed through the store's change feed (inotify for the JSON
+files, LISTEN/NOTIFY for PostgreSQL), the bot's report by its signature."""
 
 from __future__ import annotations
 
@@ -13,25 +13,19 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import anyio
-from watchfiles import Change, awatch
 
 from nija.assembly import build_service
-from nija.bot_report import freshness, read_report, stale_note
+from nija.bot_report import freshness, read_report, report_signature, stale_note
 from nija.domain import recovery
 from nija.service import Outcome, SafetyService
-from nija.store import JsonFileStore, StoreSelection, config_dir
-from nija.store.json_files import LOCK_FILE
+from nija.store import StoreSelection, config_dir
 from nija.tui.backend import ActionResult, PlanView, tui_who
 from nija.tui.frame import Frame, History, StatusView
 from nija.views import kill_event_view, status_view, transition_view
 
 NO_BOT = "No bot is running here: no runtime report (.nija_runtime.json) in the data directory"
-# A change is noticed after this much quiet (ms); bursts (a restore's two writes) merge.
-WATCH_STEP_MS = 50
-WATCH_DEBOUNCE_MS = 300
-# The watcher wakes this often when idle; its first wake proves the watch is in place.
-WATCH_IDLE_MS = 250
-POLL_S = 1.0  # stores without file events (PostgreSQL)
+WATCH_IDLE_MS = 250  # how often the bot's report is looked at
+POLL_S = 1.0  # a frame at least this often: liveness and staleness change without writes
 STALE_AFTER_S = 3.0  # a few of the bot's report periods (1 s by default)
 
 
@@ -96,52 +90,27 @@ class LocalBackend:
         done = "Restored to simulation mode" if plan.action == "restore" else "Trading disabled"
         return _result(outcome, done)
 
-    def changes(self) -> AsyncIterator[None]:
-        if isinstance(self.service.store, JsonFileStore):
-            return self._file_events()
-        return self._polled()
-
-    async def _polled(self) -> AsyncIterator[None]:
-        last: object = None
-        while not self._stop.is_set():
-            seen = await asyncio.to_thread(self._signature)
-            if seen != last:
-                last = seen
-                yield None
-            with anyio.move_on_after(POLL_S):
-                await self._stop.wait()
-
-    def _signature(self) -> object:
-        status = status_view(self.service.status(), self.location)
-        status.pop("checked_at")
-        return status, read_report(self.data_dir)
-
-    async def _file_events(self) -> AsyncIterator[None]:
-        ready = False
-        async for found in awatch(
-            self.data_dir,
-            watch_filter=_relevant,
-            step=WATCH_STEP_MS,
-            debounce=WATCH_DEBOUNCE_MS,
-            stop_event=self._stop,
-            recursive=False,
-            rust_timeout=WATCH_IDLE_MS,
-            yield_on_timeout=True,
-        ):
-            # The first yield comes once inotify watches the directory: the read that
-            # follows it sees every change made before, and the watch every one after.
-            if found or not ready:
-                ready = True
-                yield None
+    async def changes(self) -> AsyncIterator[None]:
+        """Wake on every change of the store (its feed: inotify, LISTEN/NOTIFY) or of the
+        bot's report, and at least every ``POLL_S``: liveness and staleness change
+        without any write."""
+        feed = self.service.store.changes()
+        report_seen = report_signature(self.data_dir)
+        quiet = 0.0
+        try:
+            yield None  # the first frame; the feed is watching from here on
+            while not self._stop.is_set():
+                changed = await asyncio.to_thread(feed.wait, WATCH_IDLE_MS / 1000)
+                report_now = report_signature(self.data_dir)
+                quiet += WATCH_IDLE_MS / 1000
+                if changed or report_now != report_seen or quiet >= POLL_S:
+                    report_seen, quiet = report_now, 0.0
+                    yield None
+        finally:
+            feed.close()
 
     async def close(self) -> None:
         self._stop.set()
-
-
-def _relevant(change: Change, path: str) -> bool:
-    # Lock files and half-written temp files say nothing; the renames that follow do.
-    name = Path(path).name
-    return name != LOCK_FILE and not name.endswith((".lock", ".tmp", ".removing"))
 
 
 def _result(outcome: Outcome, done: str) -> ActionResult:

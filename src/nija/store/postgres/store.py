@@ -29,6 +29,7 @@ from nija.domain.states import TradingState
 from nija.domain.transitions import Who
 from nija.store.postgres import cascade, rows
 from nija.store.postgres.connect import Conn, connect, database_errors, mask
+from nija.store.postgres.feed import PostgresChangeFeed
 from nija.store.postgres.rows import FLEET, ScopeRows
 from nija.store.postgres.schema import require_current
 from nija.store.postgres.view import CHANNEL, PostgresPermissionView, stale_after_from_env
@@ -53,6 +54,10 @@ class PostgresStore:
     @property
     def is_fleet(self) -> bool:
         return self.scope == FLEET
+
+    def changes(self) -> PostgresChangeFeed:
+        """Wakes on every commit and kill of this scope and of the fleet (NOTIFY)."""
+        return PostgresChangeFeed(self.url, self.scope)
 
     @property
     def location(self) -> str:
