@@ -85,8 +85,13 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as live_dir, tempfile.TemporaryDirectory() as paper_dir:
         live_path, paper_path = Path(live_dir), Path(paper_dir)
-        (paper_path / "nija.toml").write_text("[paper]\nstarting_cash = 1e12\n[risk]\nmax_position_notional = 1e15\n")
-        (live_path / "nija.toml").write_text("[risk]\nmax_position_notional = 1e15\n")
+        # Limits out of the way (every control still runs): the figure is the cost, not a denial.
+        risk = (
+            "[risk]\nmax_position_notional = 1e15\nmax_open_orders = 1000000\nmax_daily_orders = 1000000\n"
+            "max_daily_notional = 1e15\nmax_submits_per_s = 1000000\nmax_order_to_fill_ratio = 1e9\n"
+        )
+        (paper_path / "nija.toml").write_text("[paper]\nstarting_cash = 1e12\n" + risk)
+        (live_path / "nija.toml").write_text(risk)
         raw = kraken()
         dry_run(live_path)
         guarded_live = nija.guard(kraken(), data_dir=live_path)
@@ -96,12 +101,13 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as killed_dir:
             guarded_killed = nija.guard(kraken(), data_dir=Path(killed_dir))
             kill(Path(killed_dir))
-            order = ("BTC/USDT", "limit", "buy", 0.01, 42_000.0)
+            # A new price each time (within the collar): identical orders are denied as duplicates.
+            prices = iter([42_000.0 + i * 0.1 for i in range(10 * args.orders + 100)])
             runs: dict[str, list[float]] = {"raw ccxt": [], "guarded LIVE_ACTIVE": [], "guarded DRY_RUN (paper)": []}
             runs["guarded refusal (kill)"] = []
             for _ in range(20):  # warm-up
-                raw.create_order(*order)
-                guarded_live.create_order(*order)
+                raw.create_order("BTC/USDT", "limit", "buy", 0.01, next(prices))
+                guarded_live.create_order("BTC/USDT", "limit", "buy", 0.01, next(prices))
             calls = {
                 "raw ccxt": raw,
                 "guarded LIVE_ACTIVE": guarded_live,
@@ -113,7 +119,14 @@ def main() -> None:
                 names = list(calls)
                 shuffle.shuffle(names)  # no variant always runs first (caches, scheduler)
                 for name in names:
-                    runs[name].append(timed(lambda e=calls[name]: e.create_order(*order)))
+                    price = next(prices)
+                    runs[name].append(
+                        timed(lambda e=calls[name], p=price: e.create_order("BTC/USDT", "limit", "buy", 0.01, p))
+                    )
+            for name, guarded in (("LIVE_ACTIVE", guarded_live), ("DRY_RUN", guarded_paper)):
+                denials = dict(guarded.nija.gate.denials)
+                if denials:  # the figures would be of refusals, not of placed orders
+                    raise SystemExit(f"{name}: orders were denied: {denials}")
             guarded_killed.close()
         guarded_live.close()
         guarded_paper.close()
