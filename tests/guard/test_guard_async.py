@@ -126,3 +126,19 @@ def test_async_guard_built_outside_a_loop_starts_its_watcher_with_the_first_call
             await exchange.close()
 
     asyncio.run(asyncio.wait_for(main(), timeout=120))
+
+
+def test_async_kill_with_failing_cancels_alerts_and_retries(fake: FakeKraken, data_dir: Path) -> None:
+    dry_run(data_dir)
+
+    async def body(exchange: Any) -> None:
+        await asyncio.to_thread(go_live, data_dir)
+        own = (await exchange.create_limit_buy_order(SYMBOL, 0.01, 42_000.0))["id"]
+        fake.fail("CancelOrder", "EService:Unavailable")
+        kill(data_dir, "cancel failures")
+        await eventually(lambda: any(a.code == "KILL_INCOMPLETE" for a in exchange.nija.alerts), "the alert", 30)
+        assert own in fake.open_orders()
+        del fake.failures["CancelOrder"]
+        await eventually(lambda: own not in fake.open_orders(), "the retried cancel", 30)
+
+    run(body, fake, data_dir)

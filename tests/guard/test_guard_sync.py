@@ -435,3 +435,20 @@ def test_a_runaway_bot_trips_the_breaker_into_a_latched_kill(fake: FakeKraken, d
     kills = service(data_dir).history()[1]
     assert kills[-1].source == "AUTO_RUNAWAY_ORDERS"
     wait_for(lambda: ledger_orders(data_dir) == [(first["id"], SYMBOL, "cancelled")], timeout=20, what="cancel")
+
+
+def test_a_kill_whose_cancels_fail_says_so_and_retries_until_done(
+    fake: FakeKraken, data_dir: Path, guarded: Any
+) -> None:
+    dry_run(data_dir)
+    exchange = guarded()
+    go_live(data_dir)
+    own = exchange.create_limit_buy_order(SYMBOL, 0.01, 42_000.0)["id"]
+    fake.fail("CancelOrder", "EService:Unavailable")
+    kill(data_dir, "cancel failures")
+    wait_for(lambda: any(a.code == "KILL_INCOMPLETE" for a in exchange.nija.alerts), timeout=30, what="alert")
+    assert own in fake.open_orders()
+    assert not exchange.nija.reaction.kill.complete  # never reported complete while an order is open
+    del fake.failures["CancelOrder"]
+    wait_for(lambda: own not in fake.open_orders(), timeout=30, what="the retried cancel")
+    wait_for(lambda: exchange.nija.reaction.kill.complete, timeout=30, what="the kill complete")
