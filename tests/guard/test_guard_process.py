@@ -98,13 +98,19 @@ def test_a_restarted_guarded_bot_never_resumes_live(fake: FakeKraken, data_dir: 
         bot.kill()  # a crash: no clean stop, the state stays LIVE_ACTIVE
         bot.communicate(timeout=60)
     assert service(data_dir).snapshot().state == "LIVE_ACTIVE"
+    (left_behind,) = fake.open_orders()
+    foreign = kraken(fake).create_limit_buy_order("BTC/USDT", 0.02, 42_000.0)["id"]  # not this bot's
     sent = len(fake.calls("AddOrder"))
     exchange = nija.guard(kraken(fake), data_dir=data_dir)  # the restart: a new run takes the claim over
     try:
         assert service(data_dir).snapshot().state == "OFF"
         last = service(data_dir).history()[0][-1]
         assert (last.from_state, last.to_state, last.source) == ("LIVE_ACTIVE", "OFF", "guard")
-        assert [a.code for a in exchange.nija.alerts][:2] == ["RUN_CLAIM_TAKEN_OVER", "RESTART_RULE"]
+        codes = [a.code for a in exchange.nija.alerts]
+        assert codes[:3] == ["RUN_CLAIM_TAKEN_OVER", "RESTART_RULE", "ADOPTED_OWN_ORDERS"]
+        # The crashed run's order is recognised by its client id and cancelled (OFF); the other stays.
+        wait_for(lambda: left_behind not in fake.open_orders(), timeout=30, what="the crashed run's order cancelled")
+        assert set(fake.open_orders()) == {foreign}
         with pytest.raises(OrderRefused, match="STATE_OFF"):
             exchange.create_limit_buy_order("BTC/USDT", 0.01, 42_000.0)
     finally:

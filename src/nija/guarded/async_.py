@@ -102,6 +102,7 @@ class AsyncGuardedExchange:
             object.__setattr__(self, "_task", task)
 
     async def _watch(self) -> None:
+        await self._adopt_own_orders()
         await self._check()
         step = self._core.config.bot.kill_poll_ms
         try:
@@ -122,6 +123,17 @@ class AsyncGuardedExchange:
                 await self._check()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), timeout=step / 1000)
+
+    async def _adopt_own_orders(self) -> None:
+        """Orders a crashed run of this bot left open are its own (see the sync guard)."""
+        if not getattr(self._exchange, "apiKey", None) or not self._exchange.has.get("fetchOpenOrders"):
+            return
+        try:
+            rows = await self._exchange.fetch_open_orders()
+        except ccxt.BaseError as exc:
+            self._core.alert("ADOPT_FAILED", f"open orders of a previous run could not be read: {describe(exc).reason}")
+            return
+        self._core.adopt(rows)
 
     async def _check(self) -> None:
         try:

@@ -8,8 +8,10 @@ either sees the order (and cancels it) or the order sees the kill (and is refuse
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
+import socket
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -93,6 +95,8 @@ class GuardCore:
         self.data_dir = data_dir
         self.quote = config.paper.quote_currency
         self._seq = itertools.count(1)
+        where = f"{socket.gethostname()}:{data_dir.resolve()}:{run.service.store.location}"
+        self._client_prefix = "nj" + hashlib.sha256(where.encode()).hexdigest()[:6]
         self.paper = PaperBroker(data_dir, config.paper, run_id=run.run_id)
         self.live = LiveBook(exchange_id, self._next_client_id, canceller=canceller)
         self.paper_client_ids: dict[str, str] = {}
@@ -127,8 +131,40 @@ class GuardCore:
 
     # -- orders ----------------------------------------------------------------------
     def _next_client_id(self) -> str:
-        # Short and alphanumeric: accepted as a client order id by every major exchange.
-        return f"nj{self.run.run_id[:8]}{next(self._seq):06d}"
+        # 18 alphanumeric characters (Kraken's limit for free text; others allow more): the
+        # bot's tag (stable for its data directory), then the run, then a sequence.
+        run = hashlib.sha256(self.run.run_id.encode()).hexdigest()[:4]
+        return f"{self.client_prefix}{run}{next(self._seq):06d}"
+
+    @property
+    def client_prefix(self) -> str:
+        """What every client order id of this bot starts with, across its runs: a crashed
+        run's orders are recognised (and cancelled) by the next one."""
+        return self._client_prefix
+
+    def adopt(self, rows: list[dict[str, Any]]) -> list[str]:
+        """Open orders at the exchange that a previous run of this bot placed: tracked as
+        its own, so the reaction cancels them (a restart starts OFF). Others are left alone."""
+        adopted = []
+        for row in rows:
+            client_id = str(row.get("clientOrderId") or "")
+            if not client_id.startswith(self.client_prefix) or not row.get("id"):
+                continue
+            try:
+                amount = float(row.get("amount") or 0.0)
+                price = float(row["price"]) if row.get("price") else None
+                side = Side(str(row.get("side")))
+            except (TypeError, ValueError):
+                continue
+            kind = OrderType.LIMIT if price else OrderType.MARKET
+            fallback = Order(str(row["id"]), str(row.get("symbol") or ""), side, kind, amount, price)
+            self.live.track(row, client_id, fallback)
+            adopted.append(str(row["id"]))
+        if adopted:
+            self.alert(
+                "ADOPTED_OWN_ORDERS", f"{len(adopted)} open order(s) of a previous run: {', '.join(adopted[:5])}"
+            )
+        return adopted
 
     def permission(self) -> Permission:
         if self.closed:

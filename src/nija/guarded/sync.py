@@ -46,6 +46,7 @@ class GuardedExchange:
         object.__setattr__(self, "_exchange", exchange)
         object.__setattr__(self, "_core", core)
         core.start()
+        self._adopt_own_orders()
         watcher = StateWatcher(
             core.data_dir, core.run, self._on_permission, core.tick, step_ms=core.config.bot.kill_poll_ms
         )
@@ -98,6 +99,17 @@ class GuardedExchange:
             with self._core.gate.lock:
                 self._core.finish()
         self._exchange.close()
+
+    def _adopt_own_orders(self) -> None:
+        """Orders a crashed run of this bot left open are its own: find them (with keys)."""
+        if not getattr(self._exchange, "apiKey", None) or not self._exchange.has.get("fetchOpenOrders"):
+            return
+        try:
+            rows = self._exchange.fetch_open_orders()
+        except ccxt.BaseError as exc:
+            self._core.alert("ADOPT_FAILED", f"open orders of a previous run could not be read: {describe(exc).reason}")
+            return
+        self._core.adopt(rows)
 
     def _on_permission(self, permission: Any) -> None:
         self._core.on_permission(permission)
