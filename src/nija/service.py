@@ -52,6 +52,7 @@ class LiveRequest:
     code: str  # shown once; only a commitment to it is stored
     expires_at: datetime
     outcome: Outcome
+    run: str = ""  # the bot run it was made for (a prefix of its id)
 
 
 @dataclass
@@ -211,7 +212,7 @@ class SafetyService:
                 {"expires_at": pending.expires_at.isoformat(), "run": live.short_run(pending.run_id)},
             )
         )
-        return LiveRequest(code, pending.expires_at, outcome)
+        return LiveRequest(code, pending.expires_at, outcome, live.short_run(pending.run_id))
 
     def confirm_live(self, code: str, phrase: str, who: Who) -> Outcome:
         """A wrong code is counted on the request (recorded, then refused); the

@@ -259,3 +259,23 @@ def test_when_cancelled_then_back_to_dry_run_and_the_code_is_dead(
     assert response.json()["transitions"][0]["reason"] == "not today"
     refusal(confirm(client, auth, code), "NO_PENDING_REQUEST")
     refusal(client.post("/api/live/cancel", json={}, headers=auth["operator"]), "NO_PENDING_REQUEST")
+
+
+@pytest.mark.usefixtures("credentials")
+def test_when_a_live_state_is_restored_under_a_running_bot_then_status_reports_it_with_the_fix(
+    bot: HeartbeatBot, client: TestClient, auth: Auth, data_dir: Path
+) -> None:
+    to_dry_run(client, auth)
+    code = request_live(client, auth, bot)
+    assert confirm(client, auth, code).status_code == 200
+    assert bot.step().allowed
+    backup = (data_dir / ".nija_trading_state.json").read_bytes()  # taken while legitimately live
+    assert client.post("/api/restore", json={}, headers=auth["operator"]).json()["after"] == "DRY_RUN"
+    bot.step()  # the bot saw live end
+    (data_dir / ".nija_trading_state.json").write_bytes(backup)
+    assert bot.step().code == "LIVE_NOT_VERIFIED"
+    status = client.get("/api/status", headers=auth["viewer"]).json()
+    assert (status["state"], status["can_trade"], status["bot"]["live_verified"]) == ("LIVE_ACTIVE", False, False)
+    (issue,) = [i for i in status["inconsistencies"] if i["code"] == "LIVE_NOT_VERIFIED"]
+    assert "already used" in issue["message"]
+    assert "restore" in issue["fix"]

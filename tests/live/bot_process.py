@@ -23,7 +23,7 @@ ORDER_ENDPOINTS = frozenset({"AddOrder", "AddOrderBatch", "EditOrder", "AmendOrd
 # Resting limit entries (20 % below the market) placed often: many order attempts.
 BUSY = (
     "[strategy]\nfast = 10\nslow = 100\nmin_spread_pct = 0\nlimit_offset_pct = 20\nposition_pct = 10\n"
-    "[bot]\nreport_s = 0.1\n"
+    "[bot]\nreport_s = 0.1\n[risk]\nprice_collar_pct = 25\n"  # the 5 % default collar would deny them
 )
 PHRASE = "I understand that live trading risks real capital"
 

@@ -14,6 +14,7 @@ import psycopg
 import pytest
 
 from nija.bot_report import read_report
+from nija.store.postgres.store import PostgresStore
 from nija.store.postgres.testing import temporary_database
 from tests.live.bot_process import BUSY, CREDENTIALS, PHRASE, BotProcess, file_heartbeat, nija, wait_for
 
@@ -155,23 +156,36 @@ def test_the_legitimate_flow_trades_live_and_a_copy_from_that_run_never_passes_i
     assert any("bound to the bot run it was given to" in str(n) for n in second_summary["notes"])  # type: ignore[attr-defined]
 
 
-def test_a_row_edit_on_postgresql_never_reaches_the_exchange(data_dir: Path) -> None:
-    (data_dir / "nija.toml").write_text(BUSY)
+@pytest.mark.parametrize("grant", ["forged", "the_spent_legitimate_one"])
+def test_postgresql_live_only_for_the_running_run_and_a_row_edit_never_reaches_the_exchange(
+    data_dir: Path, grant: str
+) -> None:
+    (data_dir / "nija.toml").write_text(BUSY + "[live]\nmin_dry_run_minutes = 0\n")
     with temporary_database() as url:
         store = ("--store", url, "--bot", "b1")
         assert nija(None, "restore", "--yes", *store).returncode == 0
+        pg = PostgresStore(url, bot="b1")
         bot = BotProcess(data_dir, *store)
         try:
-            from nija.store.postgres.store import PostgresStore
-
-            pg = PostgresStore(url, bot="b1")
             run_id = alive_run(lambda: pg.load().heartbeat)
-            wait_for(lambda: (r := read_report(data_dir)) is not None and r.orders_placed > 0, what="paper orders")
-            with psycopg.connect(url, autocommit=True) as conn:  # a hand edit: no NOTIFY
+            edited_grant = forged_grant(run_id)
+            if grant == "forged":
+                wait_for(lambda: (r := read_report(data_dir)) is not None and r.orders_placed > 0, what="paper orders")
+            else:
+                request_and_confirm(data_dir, *store)  # the legitimate flow on PostgreSQL
+                wait_for(lambda: bot.order_requests() > 0, timeout=30, what="a live order at the exchange")
+                with psycopg.connect(url) as conn:
+                    row = conn.execute("SELECT live_grant FROM nija_scope WHERE name = 'b1'").fetchone()
+                assert row is not None
+                edited_grant = row[0]
+                assert nija(None, "restore", "--yes", *store).returncode == 0  # live ends
+                wait_for(lambda: (r := read_report(data_dir)) is not None and r.mode == "simulated", what="DRY_RUN")
+            before = bot.order_requests()
+            with psycopg.connect(url, autocommit=True) as conn:  # a hand edit or a restore: no NOTIFY
                 conn.execute(
                     "UPDATE nija_scope SET state = 'LIVE_ACTIVE', pending_live = NULL, live_grant = %s "
                     "WHERE name = 'b1'",
-                    (json.dumps(forged_grant(run_id)),),
+                    (json.dumps(edited_grant),),
                 )
                 conn.execute(
                     "INSERT INTO nija_transition (scope, from_state, to_state, reason, at, actor, source) "
@@ -180,11 +194,11 @@ def test_a_row_edit_on_postgresql_never_reaches_the_exchange(data_dir: Path) -> 
             wait_for(lambda: "LIVE_NOT_VERIFIED" in codes(status(None, *store)[1]), timeout=30, what="the incident")
             wait_for(lambda: denied_after_incident(data_dir), timeout=30, what="the bot to try and be denied")
             assert_incident_reported(*status(None, *store))
-            assert bot.order_requests() == 0
-            pg.close()
+            assert bot.order_requests() == before
         finally:
             bot.stop()
-        assert bot.order_requests() == 0
+            pg.close()
+        assert bot.order_requests() == before
 
 
 @pytest.mark.parametrize("spoof", ["USER", "LOGNAME"])
@@ -194,3 +208,25 @@ def test_the_cli_actor_comes_from_the_uid_not_the_environment(data_dir: Path, sp
     last = json.loads(nija(data_dir, "history", "--json").stdout)
     text = json.dumps(last)
     assert "somebody-else" not in text
+
+
+def test_a_request_needs_a_bot_running_in_dry_run_for_the_minimum_of_its_own_time(data_dir: Path) -> None:
+    (data_dir / "nija.toml").write_text("[live]\nmin_dry_run_minutes = 60\n")
+    assert nija(data_dir, "restore", "--yes").returncode == 0
+    before = (data_dir / STATE).read_bytes()
+    no_bot = nija(data_dir, "live", "request", "--json", env=CREDENTIALS)
+    assert no_bot.returncode == 3
+    assert json.loads(no_bot.stdout)["error"]["code"] == "NO_BOT_RUNNING"
+    bot = BotProcess(data_dir)
+    try:
+        alive_run(lambda: file_heartbeat(data_dir))
+        too_short = nija(data_dir, "live", "request", "--json", env=CREDENTIALS)
+        assert too_short.returncode == 3
+        error = json.loads(too_short.stdout)["error"]
+        assert error["code"] == "DRY_RUN_TOO_SHORT"
+        assert "the running bot has run" in error["message"]
+    finally:
+        bot.stop()
+    stopped = nija(data_dir, "live", "request", "--json", env=CREDENTIALS)  # its last beat says "stopped"
+    assert json.loads(stopped.stdout)["error"]["code"] == "NO_BOT_RUNNING"
+    assert (data_dir / STATE).read_bytes() == before  # every refusal wrote nothing

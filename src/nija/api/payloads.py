@@ -56,4 +56,9 @@ def runtime_payload(data_dir: Path, service: SafetyService, *, stale_after_s: fl
 
 
 def live_request_view(result: LiveRequest) -> dict[str, Any]:
-    return {"code": result.code, "expires_at": result.expires_at.isoformat(), "outcome": outcome_view(result.outcome)}
+    return {
+        "code": result.code,
+        "expires_at": result.expires_at.isoformat(),
+        "run": result.run,
+        "outcome": outcome_view(result.outcome),
+    }

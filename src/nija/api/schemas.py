@@ -122,8 +122,9 @@ class PlanOut(_Out):
 
 
 class LiveRequestOut(_Out):
-    code: str = Field(description="The one-time confirmation code; shown only in this response")
+    code: str = Field(description="The one-time confirmation code (80 bits); shown only in this response")
     expires_at: str
+    run: str = Field("", description="The running bot's run the request was made for (a prefix of its id)")
     outcome: OutcomeOut
 
 

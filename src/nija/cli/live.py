@@ -1,7 +1,7 @@
 """``nija live request|confirm|cancel``: the live-enable flow from a terminal.
 
-The same rules as the API: a minimum DRY_RUN period, credentials, a one-time code and the
-risk acknowledgment typed exactly. The recovery tool never offers this."""
+The same rules as the API: a bot running in DRY_RUN for the minimum period, credentials, a
+one-time code and the risk acknowledgment typed exactly. The recovery tool never offers this."""
 
 from __future__ import annotations
 
@@ -39,6 +39,7 @@ def request(data_dir: Path | None, as_json: bool, yes: bool) -> None:
     out = render.console()
     out.print("⏳ Live trading requested: LIVE_PENDING_CONFIRMATION", style="bold yellow")
     click.echo(f"Confirmation code: {result.code}")
+    click.echo(f"For bot run: {result.run}  (only this running bot may trade live on it; a restart voids it)")
     click.echo(f"Expires at: {result.expires_at.isoformat(timespec='seconds')}")
     click.echo("Confirm with: nija live confirm CODE  (you will type the risk acknowledgment)")
 

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.text import Text
 
 from nija.domain.diagnosis import StatusReport
+from nija.domain.live import short_run
 from nija.domain.records import KillEvent, Transition
 from nija.domain.recovery import Plan
 from nija.domain.states import Mode, TradingState
@@ -78,7 +79,8 @@ def _bot_text(report: StatusReport) -> Text:
         return Text("not running (no heartbeat)", style="dim")
     age = (report.checked_at - beat.last_beat).total_seconds()
     if report.bot_alive:
-        return Text(f"alive (pid {beat.pid} on {beat.host}, last heartbeat {age:.0f}s ago)", style="green")
+        run = f", run {short_run(beat.run_id)}, {beat.dry_run_s / 60:.1f} min in DRY_RUN" if beat.run_id else ""
+        return Text(f"alive (pid {beat.pid} on {beat.host}, last heartbeat {age:.0f}s ago{run})", style="green")
     why = "stopped" if beat.stopped else f"last heartbeat {age:.0f}s ago"
     return Text(f"not running ({why}; pid {beat.pid} on {beat.host})", style="yellow")
 

@@ -4,10 +4,11 @@ stable code, what it means and how to fix it (DESIGN.md section 4)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
+from nija.domain import records
 from nija.domain.killswitch import seen
-from nija.domain.permission import Permission, decide, reached_live_by_confirmation
+from nija.domain.permission import Permission, decide, not_verified, reached_live_by_confirmation
 from nija.domain.records import (
     Heartbeat,
     KillEvent,
@@ -17,11 +18,11 @@ from nija.domain.records import (
     Transition,
     Unreadable,
 )
-from nija.domain.states import TradingState
+from nija.domain.states import Mode, TradingState
 from nija.domain.transitions import DEACTIVATE_HINT
 
 RESTORE = "python safe_restore_trading.py restore"
-HEARTBEAT_MAX_AGE = timedelta(seconds=15)
+HEARTBEAT_MAX_AGE = records.HEARTBEAT_MAX_AGE  # one figure for status and live requests
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +63,7 @@ def report(snapshot: Snapshot, now: datetime, *, history_items: int = 5) -> Stat
         kill_record_active=kill.is_active if isinstance(kill, KillRecord) else None,
         kill_file_exists=snapshot.kill_flag,
         last_activation=kill.last_activation if isinstance(kill, KillRecord) else None,
-        permission=decide(snapshot),
+        permission=_permission(snapshot, bot_alive),
         heartbeat=snapshot.heartbeat,
         bot_alive=bot_alive,
         inconsistencies=diagnose(snapshot, now, bot_alive=bot_alive),
@@ -70,6 +71,14 @@ def report(snapshot: Snapshot, now: datetime, *, history_items: int = 5) -> Stat
         checked_at=now,
         kill_seen=seen(snapshot),
     )
+
+
+def _permission(snapshot: Snapshot, bot_alive: bool) -> Permission:
+    """What a reader outside the bot can say: live only while the bot that verified it beats."""
+    permission = decide(snapshot)
+    if permission.mode is Mode.LIVE and not bot_alive:
+        return not_verified("no running bot has verified this confirmation")
+    return permission
 
 
 def diagnose(snapshot: Snapshot, now: datetime, *, bot_alive: bool) -> tuple[Inconsistency, ...]:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from nija.domain import live_auth
 from nija.domain.errors import AcknowledgmentRequired, LiveRequestRefused
-from nija.domain.records import Heartbeat, LiveGrant, PendingLive, Snapshot, TradingRecord
+from nija.domain.records import HEARTBEAT_MAX_AGE, Heartbeat, LiveGrant, PendingLive, Snapshot, TradingRecord
 from nija.domain.states import TradingState
 from nija.domain.transitions import Who, confirmed_live, transition
 
@@ -26,7 +26,7 @@ class LivePolicy:
     confirmation_window: timedelta = timedelta(minutes=10)
     require_second_person: bool = False
     phrase: str = ACKNOWLEDGMENT_PHRASE
-    heartbeat_max_age: timedelta = timedelta(seconds=15)
+    heartbeat_max_age: timedelta = HEARTBEAT_MAX_AGE
 
 
 def request_live(
@@ -162,7 +162,8 @@ def confirm_live(
     if beat.seen_nonce != pending.nonce:
         raise LiveRequestRefused(
             "The running bot has not acknowledged this live request yet; nothing was done",
-            "Try again in a few seconds (the bot acknowledges a request in its next heartbeat)",
+            "Try again in a few seconds (the bot acknowledges a request in its next heartbeat); if it "
+            "persists, the bot saw the request end (a kill, a restore): cancel it and request again",
             code="NOT_ACKNOWLEDGED",
         )
     code_proof = live_auth.proof(pending.nonce, code)

@@ -43,16 +43,22 @@ def normalize_code(code: str) -> str:
 
 def proof(nonce: str, code: str) -> str:
     """What a confirmation stores: useless for any other request (the nonce is mixed in)."""
-    return hashlib.sha256(f"nija-live-proof\0{nonce}\0{normalize_code(code)}".encode()).hexdigest()
+    text = f"nija-live-proof\0{nonce}\0{normalize_code(code)}"
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def commitment(proof_hex: str) -> str:
     """What a request stores: the proof's hash, so the code is never on disk."""
-    return hashlib.sha256(f"nija-live-commit\0{proof_hex}".encode()).hexdigest()
+    return hashlib.sha256(f"nija-live-commit\0{proof_hex}".encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def same(a: str, b: str) -> bool:
+    """Constant-time equality for any text a file may hold (compare_digest refuses non-ASCII str)."""
+    return hmac.compare_digest(a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass"))
 
 
 def opens(commitment_hex: str, proof_hex: str) -> bool:
-    return bool(commitment_hex) and hmac.compare_digest(commitment(proof_hex), commitment_hex)
+    return bool(commitment_hex) and same(commitment(proof_hex), commitment_hex)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +162,7 @@ class LiveVerifier:
         grant = record.live_grant
         if grant is None:
             return LiveRefusal.NO_GRANT
-        if not hmac.compare_digest(grant.run_id, self.run_id):
+        if not same(grant.run_id, self.run_id):
             return LiveRefusal.OTHER_RUN
         candidate = self._candidate
         if grant.nonce in self._spent:

@@ -11,6 +11,8 @@ from nija.domain.states import TradingState
 
 # The guide asks for history; an unbounded file slows every write, so keep a window.
 MAX_HISTORY = 1000
+# A bot whose last heartbeat is older than this is not running (status, live requests).
+HEARTBEAT_MAX_AGE = timedelta(seconds=15)
 
 
 @dataclass(frozen=True, slots=True)
