@@ -148,7 +148,7 @@ def main() -> None:
         costs = []
         for _ in range(2000):
             start = time.perf_counter()
-            entry_permission(view, dry_run=True)
+            entry_permission(view, dry_run=True, bridge=lambda: None)
             costs.append(time.perf_counter() - start)
         callback = callback_trials(fake, work, args.trials)
         no_orders, stopped, own_stop, left_open = bridge_trials(fake, work, args.trials)
