@@ -140,3 +140,41 @@ def test_freqtrade_trades_live_only_on_a_confirmation_its_bridge_verified(
             assert fake.calls("CancelAll") == []  # its own order, by id
     finally:
         stop(bridge)
+
+
+FILLING = '''
+
+class Filling(Resting):
+    """Enters at once (a limit above the market fills in freqtrade's dry-run); force exits at the market."""
+
+    order_types = {
+        "entry": "limit",
+        "exit": "limit",
+        "force_exit": "market",
+        "stoploss": "market",
+        "stoploss_on_exchange": False,
+    }
+
+    def custom_entry_price(self, pair, trade, current_time, proposed_rate, entry_tag, side, **kwargs):
+        return proposed_rate * 1.002
+'''
+
+
+def test_a_kill_with_force_exit_leaves_freqtrade_flat(fake: FakeKraken, data_dir: Path, tmp_path: Path) -> None:
+    dry_run(data_dir)
+    with running_freqtrade(fake, tmp_path / "ft", data_dir, extra_strategy=FILLING) as bot:
+        bridge = start_bridge(data_dir, bot, "--force-exit")
+        try:
+            wait_for(
+                lambda: any(t["amount"] > 0 and not t["has_open_orders"] for t in bot.open_trades()),
+                timeout=90,
+                what="a filled dry-run trade (an open position)",
+            )
+            cli(str(REPO / "emergency_kill_switch.py"), "activate", "--data-dir", str(data_dir), "flatten")
+            wait_for(lambda: bot.state() == "stopped", timeout=90, what="freqtrade stopped")
+            assert bot.open_trades() == []  # force-exited: flat
+            assert bot.open_orders() == []
+        finally:
+            out = stop(bridge)
+    assert "forceexit all" in out
+    assert "freqtrade stopped (stopped): no open orders, 0 open trade(s)" in out
