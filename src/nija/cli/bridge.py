@@ -136,7 +136,7 @@ def freqtrade(
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
-    watcher = StateWatcher(directory, run, bridge.react, bridge.tick)
+    watcher = StateWatcher(service.store.changes, run, bridge.react, bridge.tick)
     click.echo(f"NIJA bridge following {directory} for freqtrade at {url}", err=True)
     watcher.start()
     stop.wait()

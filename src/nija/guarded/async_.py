@@ -14,7 +14,6 @@ import logging
 from typing import Any
 
 import ccxt
-from watchfiles import awatch
 
 from nija.domain.states import Mode
 from nija.guarded import methods
@@ -26,6 +25,7 @@ from nija.runtime.orders import OrderStatus
 
 _OWN = frozenset({"_exchange", "_core", "_lock", "_task", "_stop"})
 log = logging.getLogger(__name__)
+TICK_S = 0.25  # as nija run's watcher: the poll and the heartbeat clock
 
 
 class AsyncGuardedExchange:
@@ -102,27 +102,26 @@ class AsyncGuardedExchange:
             object.__setattr__(self, "_task", task)
 
     async def _watch(self) -> None:
+        """The store's change feed (inotify, LISTEN/NOTIFY) as nija run's watcher uses it,
+        waited on in a worker thread so the bot's loop never blocks on it."""
         await self._adopt_own_orders()
         await self._check()
-        step = self._core.config.bot.kill_poll_ms
         try:
-            async for _ in awatch(
-                self._core.data_dir,
-                watch_filter=None,  # any change wakes a check (see nija.runtime.watcher)
-                debounce=step * 5,
-                step=step,
-                stop_event=self._stop,
-                rust_timeout=250,
-                yield_on_timeout=True,
-                recursive=False,
-            ):
-                await self._check()
-        except Exception as exc:  # noqa: BLE001 - fall back to polling rather than go blind
-            self._core.alert("WATCH_FAILED", f"inotify watch failed ({exc}); polling every {step} ms instead")
+            feed = self._core.run.service.store.changes()
+        except Exception as exc:  # noqa: BLE001 - poll rather than go blind
+            self._core.alert("WATCH_FAILED", f"the change feed could not start ({exc}); checking every 0.25 s")
+            feed = None
+        try:
             while not self._stop.is_set():
+                if feed is not None:
+                    await asyncio.to_thread(feed.wait, TICK_S)
+                else:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stop.wait(), timeout=TICK_S)
                 await self._check()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), timeout=step / 1000)
+        finally:
+            if feed is not None:
+                feed.close()
 
     async def _adopt_own_orders(self) -> None:
         """Orders a crashed run of this bot left open are its own (see the sync guard)."""

@@ -47,9 +47,7 @@ class GuardedExchange:
         object.__setattr__(self, "_core", core)
         core.start()
         self._adopt_own_orders()
-        watcher = StateWatcher(
-            core.data_dir, core.run, self._on_permission, core.tick, step_ms=core.config.bot.kill_poll_ms
-        )
+        watcher = StateWatcher(core.run.service.store.changes, core.run, self._on_permission, core.tick)
         object.__setattr__(self, "_watcher", watcher)
         watcher.start()
 

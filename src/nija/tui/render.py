@@ -12,6 +12,7 @@ from datetime import datetime
 from rich.text import Text
 
 from nija.bot_report import BotReport, Notice
+from nija.domain.text import printable
 from nija.tui.frame import Frame, KillEventView, StatusView, TransitionView
 
 WIDTH = 80
@@ -91,15 +92,18 @@ def runtime_text(frame: Frame) -> Text:
         return Text(frame.runtime_note, "dim")
     text = Text()
     if frame.stale_note:
-        text.append(f"{frame.stale_note}\n", "bold yellow")
-    text.append(f"Bot report ({report.mode}, {report.broker}) at {report.updated_at}", "bold")
+        text.append(f"{printable(frame.stale_note)}\n", "bold yellow")
+    # The bot report is read as written by the bot (frame.runtime): escape its text here.
+    text.append(f"Bot report ({report.mode}, {printable(report.broker)}) at {printable(report.updated_at)}", "bold")
     text.append(f"\nOpen orders: {len(report.open_orders)}")
     for order in report.open_orders:
         price = f" @ {order.price:g}" if order.price is not None else ""
-        text.append(f"\n  {order.side} {order.quantity:g} {order.symbol} {order.type}{price}")
+        text.append(f"\n  {order.side} {order.quantity:g} {printable(order.symbol)} {order.type}{price}")
     text.append(f"\nPositions: {len(report.positions)}")
     for pos in report.positions:
-        text.append(f"\n  {pos.symbol} {pos.quantity:g} @ {pos.average_price:g} P&L {pos.unrealized_pnl:+.2f}")
+        text.append(
+            f"\n  {printable(pos.symbol)} {pos.quantity:g} @ {pos.average_price:g} P&L {pos.unrealized_pnl:+.2f}"
+        )
     text.append("\n").append(_pnl(report))
     return text
 
@@ -126,7 +130,7 @@ def notices_text(frame: Frame) -> Text:
 
 
 def _notice(notice: Notice) -> str:
-    return f"{notice.timestamp} {notice.code}: {notice.message}"
+    return printable(f"{notice.timestamp} {notice.code}: {notice.message}")
 
 
 def transition_line(t: TransitionView) -> str:
