@@ -238,7 +238,7 @@ class SafetyService:
                 refusal = SafetyRefusal(
                     "The live request has expired and cannot be confirmed; the bot is back in DRY_RUN",
                     "Request live trading again",
-                    code="PENDING_CONFIRMATION_EXPIRED",
+                    code=live.LiveCode.PENDING_CONFIRMATION_EXPIRED,
                 )
             else:
                 try:
@@ -246,7 +246,7 @@ class SafetyService:
                         tx.snapshot, self._live_policy(), who, self.clock(), code=code, phrase=phrase
                     )
                 except LiveRequestRefused as exc:
-                    if exc.code != "WRONG_CODE":
+                    if exc.code != live.LiveCode.WRONG_CODE:
                         raise
                     refusal = self._count_wrong_code(tx, who, events)
                 else:
@@ -286,12 +286,12 @@ class SafetyService:
                 f"Wrong confirmation code ({count} of {limit}): the live request is cancelled and the bot "
                 "is back in DRY_RUN",
                 "Find out who tried the wrong codes; request live trading again if it is still intended",
-                code="TOO_MANY_WRONG_CODES",
+                code=live.LiveCode.TOO_MANY_WRONG_CODES,
             )
         return LiveRequestRefused(
             f"Wrong confirmation code ({count} of {limit}; the request is cancelled after {limit})",
             "Use the code returned by the live request",
-            code="WRONG_CODE",
+            code=live.LiveCode.WRONG_CODE,
         )
 
     def _live_policy(self) -> live.LivePolicy:

@@ -63,6 +63,16 @@ def state_bytes(data_dir: Path) -> bytes:
         return b""
 
 
+def live_nonce(data_dir: Path) -> str:
+    """The nonce of the grant of a LIVE_ACTIVE state file, or "" for anything else."""
+    try:
+        doc = json.loads(state_bytes(data_dir))
+        grant = doc.get("live_grant") if doc.get("current_state") == "LIVE_ACTIVE" else None
+        return str(grant["nonce"]) if isinstance(grant, dict) else ""
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return ""
+
+
 class GateInterleavings(RuleBasedStateMachine):
     """Random interleavings of requests, confirms, bot restarts, a second bot on the same
     scope, file restores from backups, hand edits and kills, with the running bot's gate
@@ -93,18 +103,19 @@ class GateInterleavings(RuleBasedStateMachine):
         with contextlib.suppress(NijaError):
             self.service.on_bot_start(Who("bot", "bot"))
         self.gate = OrderGate(self.bot.view, {Mode.SIMULATED: self.paper, Mode.LIVE: self.live})
-        self.verified_live = False
+        self.verified_live, self.live_nonce = False, ""
         self.bot.step()
 
     def _try(self, action: object) -> None:
         self.clock.advance(seconds=1)
-        before = state_bytes(self.dir)
         confirmed = False
         with contextlib.suppress(NijaError):  # refused by a safety rule: the state did not change
             confirmed = action() == "confirmed"  # type: ignore[operator]
         if confirmed:
-            self.verified_live = True
-        elif state_bytes(self.dir) != before or (self.dir / "EMERGENCY_STOP").exists():
+            self.verified_live, self.live_nonce = True, live_nonce(self.dir)
+        elif (self.dir / "EMERGENCY_STOP").exists() or live_nonce(self.dir) != self.live_nonce:
+            # Still the same confirmed session (a rewrite or restore of that very record,
+            # never left) trades on; anything else ends it for good.
             self.verified_live = False
         self.bot.step()  # the watcher saw the change
 
@@ -205,6 +216,7 @@ class GateInterleavings(RuleBasedStateMachine):
             )
             doc["current_state"] = "LIVE_ACTIVE"
             doc.pop("pending_live", None)
+            doc.pop("live_grant", None)
             if grant != "none":
                 doc["live_grant"] = {
                     "run_id": self.bot.run_id,

@@ -178,3 +178,15 @@ def test_odd_text_in_a_grant_is_refused_not_a_crash(odd: str) -> None:
         assert permission.code == PermissionCode.LIVE_NOT_VERIFIED
     assert not live_auth.opens(odd or "x", "\ud800")
     assert live_auth.proof("n", "\ud800é") != live_auth.proof("n", "")
+
+
+def test_status_shows_only_nija_s_own_refusal_texts_from_a_heartbeat() -> None:
+    from nija.domain.diagnosis import report
+
+    beat = Heartbeat(1, "h", NOW, NOW, run_id=RUN, live_refused="\x1b[2J\x1b[HDRY_RUN, no capital at risk")
+    (issue,) = report(Snapshot(trading=dry_run(), heartbeat=beat), NOW).inconsistencies
+    assert issue.code == "LIVE_NOT_VERIFIED"
+    assert "\x1b" not in issue.message + "".join(issue.details)
+    spent = replace(beat, live_refused=LiveRefusal.SPENT)
+    (issue,) = report(Snapshot(trading=dry_run(), heartbeat=spent), NOW).inconsistencies
+    assert LiveRefusal.SPENT in issue.message

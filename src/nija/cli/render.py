@@ -103,7 +103,11 @@ def _bot_text(report: StatusReport) -> Text:
     age = (report.checked_at - beat.last_beat).total_seconds()
     host = printable(beat.host)
     if report.bot_alive:
-        run = f", run {short_run(beat.run_id)}, {beat.dry_run_s / 60:.1f} min in DRY_RUN" if beat.run_id else ""
+        run = (
+            f", run {printable(short_run(beat.run_id))}, {beat.dry_run_s / 60:.1f} min in DRY_RUN"
+            if beat.run_id
+            else ""
+        )
         return Text(f"alive (pid {beat.pid} on {host}, last heartbeat {age:.0f}s ago{run})", style="green")
     why = "stopped" if beat.stopped else f"last heartbeat {age:.0f}s ago"
     return Text(f"not running ({why}; pid {beat.pid} on {host})", style="yellow")

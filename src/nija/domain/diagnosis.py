@@ -8,6 +8,7 @@ from datetime import datetime
 
 from nija.domain import records
 from nija.domain.killswitch import seen
+from nija.domain.live_auth import KNOWN_REFUSALS
 from nija.domain.permission import Permission, decide, not_verified, reached_live_by_confirmation
 from nija.domain.records import (
     Heartbeat,
@@ -222,7 +223,9 @@ def _live_not_verified(snapshot: Snapshot, bot_alive: bool) -> list[Inconsistenc
         return []
     trading = snapshot.trading
     if beat.live_refused:
-        detail = beat.live_refused
+        # Heartbeats are files anyone with the directory can write: show only NIJA's own texts.
+        known = beat.live_refused in KNOWN_REFUSALS
+        detail = beat.live_refused if known else "the running bot refused a LIVE_ACTIVE it could not verify"
     elif isinstance(trading, TradingRecord) and trading.current_state is TradingState.LIVE_ACTIVE:
         grant = trading.live_grant
         if grant is None:
@@ -233,16 +236,18 @@ def _live_not_verified(snapshot: Snapshot, bot_alive: bool) -> list[Inconsistenc
             return []  # made for this run: the bot verifies it (or refuses and says so) within a beat
     else:
         return []
+    kill = "the kill switch is ACTIVE" if snapshot.kill_active else "the kill switch is NOT active yet"
     return [
         Inconsistency(
             "LIVE_NOT_VERIFIED",
             f"A LIVE_ACTIVE state was found that the running bot cannot verify ({detail}); every order "
-            "is denied and the bot raises the kill switch (a restored or edited live state is an incident)",
+            f"is denied, the bot raises the kill switch on it, and {kill} (a restored or edited live "
+            "state is an incident)",
             LIVE_NOT_VERIFIED_FIX,
             (
-                "• The state says LIVE_ACTIVE",
-                "• But the running bot never confirmed it for its own run",
-                "• No live order is placed",
+                "• A LIVE_ACTIVE state appeared under the running bot",
+                f"• The bot cannot verify it: {detail}",
+                f"• Every order is denied; {kill}",
             ),
         )
     ]

@@ -10,12 +10,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from nija.domain import live_auth
 from nija.domain.errors import AcknowledgmentRequired, LiveRequestRefused
 from nija.domain.records import HEARTBEAT_MAX_AGE, Heartbeat, LiveGrant, PendingLive, Snapshot, TradingRecord
 from nija.domain.states import TradingState
 from nija.domain.transitions import Who, confirmed_live, transition
+
+
+class LiveCode(StrEnum):
+    """Stable codes of live-flow refusals (the API's ``error.code``, the CLI's JSON)."""
+
+    NO_BOT_RUNNING = "NO_BOT_RUNNING"
+    DRY_RUN_TOO_SHORT = "DRY_RUN_TOO_SHORT"
+    NO_CREDENTIALS = "NO_CREDENTIALS"
+    NO_PENDING_REQUEST = "NO_PENDING_REQUEST"
+    PENDING_CONFIRMATION_EXPIRED = "PENDING_CONFIRMATION_EXPIRED"
+    REQUEST_NOT_BOUND = "REQUEST_NOT_BOUND"
+    REQUESTED_RUN_GONE = "REQUESTED_RUN_GONE"
+    NOT_ACKNOWLEDGED = "NOT_ACKNOWLEDGED"
+    WRONG_CODE = "WRONG_CODE"
+    SECOND_PERSON_REQUIRED = "SECOND_PERSON_REQUIRED"
+    TOO_MANY_WRONG_CODES = "TOO_MANY_WRONG_CODES"
+
 
 ACKNOWLEDGMENT_PHRASE = "I understand that live trading risks real capital"
 
@@ -65,7 +83,7 @@ def request_live(
             "first have run in DRY_RUN; nothing was done",
             "Start the bot in DRY_RUN first ('nija run'), let it run for the minimum DRY_RUN period, "
             "then request live trading again",
-            code="NO_BOT_RUNNING",
+            code=LiveCode.NO_BOT_RUNNING,
         )
     remaining = policy.min_dry_run - timedelta(seconds=beat.dry_run_s)
     if remaining > timedelta(0):
@@ -75,13 +93,13 @@ def request_live(
             f"before going live: the running bot has run {beat.dry_run_s / 60:.1f} minutes in DRY_RUN, "
             f"{minutes:.1f} minutes remain",
             "Keep the bot running in DRY_RUN and try again later",
-            code="DRY_RUN_TOO_SHORT",
+            code=LiveCode.DRY_RUN_TOO_SHORT,
         )
     if not credentials_configured:
         raise LiveRequestRefused(
             "No live exchange credentials are configured",
             "Set the exchange API key and secret (environment or secrets file) before going live",
-            code="NO_CREDENTIALS",
+            code=LiveCode.NO_CREDENTIALS,
         )
     pending = PendingLive(
         code_hash,
@@ -137,19 +155,19 @@ def confirm_live(
         raise LiveRequestRefused(
             f"Can't confirm live trading when in {record.current_state}: there is no pending request",
             "Request live trading first; each confirmation code works once",
-            code="NO_PENDING_REQUEST",
+            code=LiveCode.NO_PENDING_REQUEST,
         )
     if now >= pending.expires_at:
         raise LiveRequestRefused(
             "The live request has expired and cannot be confirmed",
             "Request live trading again",
-            code="PENDING_CONFIRMATION_EXPIRED",
+            code=LiveCode.PENDING_CONFIRMATION_EXPIRED,
         )
     if not pending.run_id or not pending.nonce:
         raise LiveRequestRefused(
             "The pending live request names no bot run (made by an older NIJA) and cannot be confirmed",
             "Cancel it ('nija live cancel') and request live trading again while the bot runs",
-            code="REQUEST_NOT_BOUND",
+            code=LiveCode.REQUEST_NOT_BOUND,
         )
     beat = running_bot(snapshot, now, policy)
     if beat is None or beat.run_id != pending.run_id:
@@ -157,19 +175,19 @@ def confirm_live(
             f"The bot run this request was made for ({short_run(pending.run_id)}) is no longer running: "
             "a confirmation works only for the run that was asked; nothing was done",
             "Cancel the request ('nija live cancel'), make sure the bot runs in DRY_RUN, and request again",
-            code="REQUESTED_RUN_GONE",
+            code=LiveCode.REQUESTED_RUN_GONE,
         )
     if beat.seen_nonce != pending.nonce:
         raise LiveRequestRefused(
             "The running bot has not acknowledged this live request yet; nothing was done",
             "Try again in a few seconds (the bot acknowledges a request in its next heartbeat); if it "
             "persists, the bot saw the request end (a kill, a restore): cancel it and request again",
-            code="NOT_ACKNOWLEDGED",
+            code=LiveCode.NOT_ACKNOWLEDGED,
         )
     code_proof = live_auth.proof(pending.nonce, code)
     if not live_auth.opens(pending.code_hash, code_proof):
         raise LiveRequestRefused(
-            "Wrong confirmation code", "Use the code returned by the live request", code="WRONG_CODE"
+            "Wrong confirmation code", "Use the code returned by the live request", code=LiveCode.WRONG_CODE
         )
     if phrase != policy.phrase:
         raise AcknowledgmentRequired(
@@ -181,7 +199,7 @@ def confirm_live(
             "A second person must confirm live trading: the requester cannot confirm it "
             f"(both are {who.identity}, whatever the environment says)",
             "Ask another person to confirm from their own OS account or with their own API token",
-            code="SECOND_PERSON_REQUIRED",
+            code=LiveCode.SECOND_PERSON_REQUIRED,
         )
     confirmed = confirmed_live(
         record,
@@ -219,7 +237,7 @@ def cancel_live(snapshot: Snapshot, who: Who, now: datetime, reason: str = "") -
         raise LiveRequestRefused(
             f"Can't cancel a live request when in {snapshot.state}: there is none",
             "Nothing to cancel",
-            code="NO_PENDING_REQUEST",
+            code=LiveCode.NO_PENDING_REQUEST,
         )
     return transition(
         record,

@@ -36,6 +36,11 @@ class LiveRefusal:
     NOT_CONFIRMED = "LIVE_ACTIVE was not reached by a live confirmation"
 
 
+KNOWN_REFUSALS = frozenset(
+    value for name, value in vars(LiveRefusal).items() if name.isupper() and isinstance(value, str)
+)
+
+
 def normalize_code(code: str) -> str:
     """Codes are shown grouped (``ABCD-EFGH-...``); spaces, dashes and case do not matter."""
     return "".join(ch for ch in code.upper() if ch.isalnum())
