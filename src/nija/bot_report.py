@@ -58,6 +58,18 @@ class Notice(_Item):
     message: str
 
 
+class OutageReport(_Item):
+    """A fleet database outage the bot rode out (``end`` None: still going on)."""
+
+    start: str
+    end: str | None = None
+    duration_s: float | None = None
+    orders_denied: int = 0
+    orders_cancelled: int = 0
+    orders_cancelled_at: str | None = None
+    problem: str = ""
+
+
 class BotReport(_Item):
     updated_at: str
     mode: Literal["simulated", "live", "none"]
@@ -71,6 +83,7 @@ class BotReport(_Item):
     denial_counts: dict[str, int] = {}  # every denial of the run, by code
     controls: dict[str, float | int | str] = {}  # pre-trade control figures (daily caps, breaker)
     alerts: tuple[Notice, ...] = ()
+    outages: tuple[OutageReport, ...] = ()  # fleet database outages of this run, newest last
 
 
 def write_report(data_dir: Path, report: BotReport) -> None:

@@ -47,7 +47,11 @@ class GuardRun:
         return self.verifier.run_id
 
     def start(self) -> Outcome:
-        """The restart rule (a persisted live state becomes OFF), then adopt a bare kill file."""
+        """The restart rule (a persisted live state becomes OFF), then adopt a bare kill file.
+        A fleet store's view first confirms the database answers (as ``nija run``)."""
+        wait_confirmed = getattr(self.view, "wait_confirmed", None)
+        if wait_confirmed is not None:
+            wait_confirmed(10.0)
         outcome = self.service.on_bot_start(self.who)
         self.service.adopt_kill_flag(self.who)
         return outcome

@@ -137,7 +137,8 @@ async function connectEvents() {
     for (;;) {
       const { value, done } = await reader.read();
       if (done) break;
-      buffer += decoder.decode(value, { stream: true });
+      // Lines may end in CRLF, LF or CR (the SSE format allows all three).
+      buffer += decoder.decode(value, { stream: true }).replace(/\r\n?/g, "\n");
       let cut;
       while ((cut = buffer.indexOf("\n\n")) >= 0) {
         handleEvent(buffer.slice(0, cut));
