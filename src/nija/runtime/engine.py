@@ -156,7 +156,7 @@ class Bot:
             self._resume_daily_caps()
         # The database unreachable at start refuses the run (exit 4) right here; later
         # outages are ridden out fail closed. Let the view confirm before the watcher looks.
-        wait_confirmed = getattr(self.view, "wait_confirmed", None)  # the view the watcher uses
+        wait_confirmed = getattr(self.view, "wait_confirmed", None)  # the view this bot trades through
         if wait_confirmed is not None:
             wait_confirmed(10.0)
         outcome = self.service.on_bot_start(self.who)
