@@ -10,7 +10,7 @@ import base64
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from nija.domain import killswitch, live, live_auth, moves, recovery
@@ -63,6 +63,9 @@ class SafetyService:
     policy: live.LivePolicy = field(default_factory=live.LivePolicy)
     listeners: list[Listener] = field(default_factory=list)
     listener_errors: list[str] = field(default_factory=list)
+    # Exchange-side preconditions of a live request (nija.exchange_checks): each raises
+    # LiveRequestRefused with the figures, or returns warnings for the operator.
+    live_request_checks: list[Callable[[], tuple[str, ...]]] = field(default_factory=list)
     # Set when nija.toml is invalid and this service carries on with defaults (diagnosis,
     # recovery): the live flow must then refuse, since its policy may be what was dropped.
     config_problem: str | None = None
@@ -196,6 +199,7 @@ class SafetyService:
     # -- live trading --------------------------------------------------------------
     def request_live(self, who: Who, *, credentials_configured: bool) -> LiveRequest:
         """Granted to the bot running in DRY_RUN: the request names its run and a fresh nonce."""
+        exchange_warnings = tuple(w for check in self.live_request_checks for w in check())  # may refuse
         code = new_code()
         nonce = secrets.token_hex(16)
         with self._changing() as (tx, events):
@@ -225,6 +229,8 @@ class SafetyService:
                 {"expires_at": pending.expires_at.isoformat(), "run": live.short_run(pending.run_id)},
             )
         )
+        if exchange_warnings:
+            outcome = replace(outcome, warnings=outcome.warnings + exchange_warnings)
         return LiveRequest(code, pending.expires_at, outcome, live.short_run(pending.run_id))
 
     def confirm_live(self, code: str, phrase: str, who: Who) -> Outcome:

@@ -94,7 +94,7 @@ def create_app(
             snapshot = service.snapshot()
             found = report(snapshot, service.clock(), history_items=0)
         announcer.check(found)  # newly found inconsistencies are audited and notified once
-        return status_payload(service, snapshot)
+        return status_payload(service, snapshot, data_dir=data_dir)
 
     def runtime_now() -> dict[str, Any]:
         return runtime_payload(data_dir, service, stale_after_s=stale_after_s)
@@ -181,7 +181,7 @@ def _routes(
     @app.get("/api/status", response_model=StatusOut, responses=read, tags=["read"])
     def status(_: Viewer) -> dict[str, Any]:
         """The same diagnosis as 'nija status --json', plus the outstanding live request."""
-        return status_payload(service)
+        return status_payload(service, data_dir=data_dir)
 
     @app.get("/api/history", response_model=HistoryOut, responses={**read, 422: write[422]}, tags=["read"])
     def history(_: Viewer, limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> dict[str, Any]:

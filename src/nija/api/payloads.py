@@ -9,15 +9,20 @@ from nija.bot_report import freshness, read_report
 from nija.domain.diagnosis import report
 from nija.domain.live import short_run
 from nija.domain.records import Snapshot, TradingRecord
+from nija.kill_receipt import read_receipt, receipt_view
 from nija.service import LiveRequest, SafetyService
 from nija.views import outcome_view, status_view
 
 
 def status_payload(
-    service: SafetyService, snapshot: Snapshot | None = None, *, history_items: int = 10
+    service: SafetyService,
+    snapshot: Snapshot | None = None,
+    *,
+    history_items: int = 10,
+    data_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """``status_view`` (the CLI's ``--json``) plus the outstanding live request, from one
-    snapshot (``snapshot``, or a fresh read)."""
+    """``status_view`` (the CLI's ``--json``) plus the outstanding live request and the
+    newest kill receipt (from ``data_dir``), from one snapshot (``snapshot``, or a fresh read)."""
     snapshot = snapshot if snapshot is not None else service.snapshot()
     payload = status_view(report(snapshot, service.clock(), history_items=history_items), service.store.location)
     pending = snapshot.trading.pending_live if isinstance(snapshot.trading, TradingRecord) else None
@@ -38,6 +43,7 @@ def status_payload(
         if pending is not None and payload["state"] == "LIVE_PENDING_CONFIRMATION"
         else None
     )
+    payload["kill_receipt"] = receipt_view(read_receipt(data_dir)) if data_dir is not None else None
     return payload
 
 

@@ -3,7 +3,7 @@ views in ``nija.views`` (shared with the CLI's ``--json``), so both stay one sha
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -88,6 +88,11 @@ class StatusOut(_Out):
     checked_at: str
     pending_live: PendingLiveOut | None = Field(
         description="The outstanding live request (LIVE_PENDING_CONFIRMATION only); its code is never shown again"
+    )
+    kill_receipt: dict[str, Any] | None = Field(
+        None,
+        description="The newest kill receipt (.nija_kill_receipt.json plus its verdict line): what the broker "
+        "said remained after the last kill",
     )
 
 

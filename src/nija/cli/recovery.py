@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -20,7 +21,15 @@ from nija.cli.common import (
 )
 from nija.cli.fleet_status import show_fleet
 from nija.domain.errors import InconsistenciesFound
+from nija.store import config_dir
+
+if TYPE_CHECKING:
+    from nija.exchange_checks import ExchangeChecks
+    from nija.kill_receipt import KillReceipt
+
 from nija.views import kill_event_view, outcome_view, status_view, transition_view
+
+RECEIPT_FILE, CHECKS_FILE = ".nija_kill_receipt.json", ".nija_exchange_checks.json"  # as in those modules
 
 
 @click.command(epilog=EXIT_CODES_HELP)
@@ -32,10 +41,19 @@ def status(data_dir: Path | None, as_json: bool) -> None:
     if show_fleet(service.store, as_json):
         return
     report = service.status()
+    directory = config_dir(data_dir)
+    receipt, exchange = _exchange_reports(directory)
     if as_json:
-        print_json(status_view(report, service.store.location))
+        view = status_view(report, service.store.location)
+        exchange_view = exchange.model_dump(mode="json") if exchange else None
+        receipt_json = receipt.model_dump(mode="json") | {"verdict": receipt.verdict} if receipt else None
+        print_json({**view, "kill_receipt": receipt_json, "exchange_checks": exchange_view})
     else:
         render.status(render.console(), report, service.store.location)
+        if exchange is not None:
+            render.exchange_checks(render.console(), exchange)
+        if receipt is not None:
+            render.kill_receipt(render.console(), receipt)
     if report.inconsistencies:
         sys.exit(InconsistenciesFound.exit_code)
 
@@ -121,3 +139,13 @@ def history(data_dir: Path | None, as_json: bool, limit: int) -> None:
         out.print(render.kill_event_line(k), markup=False)
     if not kills:
         out.print("(none)")
+
+
+def _exchange_reports(directory: Path) -> tuple[KillReceipt | None, ExchangeChecks | None]:
+    """The bot's kill receipt and exchange checks, if it wrote any (pydantic loads only then)."""
+    if not (directory / RECEIPT_FILE).exists() and not (directory / CHECKS_FILE).exists():
+        return None, None
+    from nija.exchange_checks import read_checks
+    from nija.kill_receipt import read_receipt
+
+    return read_receipt(directory), read_checks(directory)

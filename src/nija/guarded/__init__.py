@@ -78,7 +78,9 @@ def guard(
         return AsyncGuardedExchange(exchange, core)
     from nija.guarded.sync import GuardedExchange, sync_canceller
 
-    core = GuardCore(run, config, directory, str(exchange.id), canceller=sync_canceller(exchange))
+    core = GuardCore(
+        run, config, directory, str(exchange.id), canceller=sync_canceller(exchange), reader=exchange.fetch_open_orders
+    )
     if took_over:
         core.alert("RUN_CLAIM_TAKEN_OVER", took_over)
     return GuardedExchange(exchange, core)

@@ -13,7 +13,7 @@ import itertools
 import math
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -89,6 +89,7 @@ class GuardCore:
         exchange_id: str,
         *,
         canceller: Canceller | None,
+        reader: Callable[[], list[dict[str, Any]]] | None = None,
     ) -> None:
         self.run = run
         self.config = config
@@ -98,7 +99,7 @@ class GuardCore:
         where = f"{socket.gethostname()}:{data_dir.resolve()}:{run.service.store.location}"
         self._client_prefix = "nj" + hashlib.sha256(where.encode()).hexdigest()[:6]
         self.paper = PaperBroker(data_dir, config.paper, run_id=run.run_id)
-        self.live = LiveBook(exchange_id, self._next_client_id, canceller=canceller)
+        self.live = LiveBook(exchange_id, self._next_client_id, canceller=canceller, reader=reader)
         self.paper_client_ids: dict[str, str] = {}
         brokers: dict[Mode, Broker] = {Mode.SIMULATED: self.paper, Mode.LIVE: self.live}
         # The pre-trade controls of nija run (collar against a fresh reference, notional,

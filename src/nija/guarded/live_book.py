@@ -9,10 +9,11 @@ the bot did not place through the guard are not its to cancel)."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
-from nija.runtime.brokers.base import Account, CancelResult, Holding
+from nija.runtime.brokers.base import Account, BookReading, CancelResult, Holding
 from nija.runtime.candles import Candle
 from nija.runtime.orders import Fill, Order, OrderRequest, OrderType, Outcome, PlaceResult, Side
 
@@ -22,7 +23,15 @@ _CLOSED = frozenset({"closed", "canceled", "cancelled", "rejected", "expired"})
 
 
 class LiveBook:
-    def __init__(self, exchange_id: str, client_id: Callable[[], str], *, canceller: Canceller | None) -> None:
+    def __init__(
+        self,
+        exchange_id: str,
+        client_id: Callable[[], str],
+        *,
+        canceller: Canceller | None,
+        reader: Callable[[], list[dict[str, Any]]] | None = None,
+    ) -> None:
+        self._reader = reader
         self._exchange_id = exchange_id
         self._client_id = client_id
         # None for async exchanges: their cancels are awaited by the async watcher, so the
@@ -116,6 +125,31 @@ class LiveBook:
     def on_candle(self, candle: Candle) -> list[Fill]:
         self.marks[candle.symbol] = candle.close
         return []
+
+    def read_book(self, fresh_after: float | None = None) -> BookReading:
+        """What the exchange says is open: the bot's own orders (tracked by this guard)
+        and the account's others. Not read for async exchanges (their calls are awaited)."""
+        if self._reader is None:
+            return BookReading(error="the async guard does not read the exchange from this thread")
+        try:
+            rows = self._reader()
+        except Exception as exc:  # noqa: BLE001 - unreadable is "unknown", never "flat"
+            return BookReading(error=f"the exchange's open orders cannot be read: {exc}")
+        own: list[Order] = []
+        foreign: list[Order] = []
+        for row in rows:
+            order_id = str(row.get("id") or "")
+            side = str(row.get("side")) if row.get("side") in ("buy", "sell") else "buy"
+            order = Order(
+                order_id,
+                str(row.get("symbol") or ""),
+                Side(side),
+                OrderType.LIMIT if row.get("price") else OrderType.MARKET,
+                float(row.get("amount") or 0.0),
+                float(row["price"]) if row.get("price") else None,
+            )
+            (own if self.owns(order_id) else foreign).append(order)
+        return BookReading(own_open=tuple(own), foreign_open=tuple(foreign), orders_at=time.monotonic())
 
     def close(self) -> None:
         pass

@@ -25,6 +25,12 @@ _TITLES = {
     EventKind.TRANSITION: ("NIJA state changed", "info"),
     EventKind.BRIDGE_ACTION: ("NIJA acted on a guarded bot", "info"),
     EventKind.BRIDGE_ALERT: ("⚠️ NIJA could not confirm a guarded bot stopped", "failure"),
+    EventKind.KILL_RECEIPT: ("NIJA kill receipt: the broker confirms no order of the bot is open", "success"),
+    EventKind.KILL_NOT_CONFIRMED: (
+        "🛑 NIJA kill NOT CONFIRMED by the exchange: check it now",
+        "failure",
+    ),
+    EventKind.EXCHANGE_CHECK: ("NIJA exchange check", "warning"),
     EventKind.INCONSISTENCY_DETECTED: (
         "⚠️ NIJA inconsistency detected: run 'safe_restore_trading.py status'",
         "warning",

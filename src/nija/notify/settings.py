@@ -20,6 +20,8 @@ DEFAULT_EVENTS = (
     EventKind.BOT_STARTED,
     EventKind.INCONSISTENCY_DETECTED,
     EventKind.BRIDGE_ALERT,
+    EventKind.KILL_RECEIPT,
+    EventKind.KILL_NOT_CONFIRMED,
 )
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from nija.bot_report import BotReport, Notice, OpenOrder, OutageReport, Pnl, Position, read_report, write_report
 from nija.config import NijaConfig
@@ -28,17 +29,21 @@ from nija.domain.records import Heartbeat
 from nija.domain.states import Mode, TradingState
 from nija.domain.text import printable
 from nija.domain.transitions import Who
+from nija.kill_receipt import KillReceipt, write_receipt
 from nija.observability.metrics import Metrics
 from nija.runtime.brokers.base import Broker
+from nija.runtime.brokers.owned import foreign_notice
 from nija.runtime.brokers.paper import PaperBroker
 from nija.runtime.candles import Candle
 from nija.runtime.controls import ControlChain, DataQuality, GateControls, ReferenceBook
 from nija.runtime.dry_run import DryRunClock
 from nija.runtime.feeds import Freshness
 from nija.runtime.gate import OrderGate
-from nija.runtime.orders import OrderRequest, PlaceResult
+from nija.runtime.orders import Order, OrderRequest, PlaceResult
 from nija.runtime.outage import OutageRecord, OutageTracker
 from nija.runtime.reaction import Reaction
+from nija.runtime.receipt_wiring import receipt_brokers, receipt_event
+from nija.runtime.receipts import ReceiptRequest, ReceiptTaker
 from nija.runtime.risk import KillTriggers, OrderLimits, Trigger
 from nija.runtime.strategy import Cancel, Place, Strategy, build_strategy
 from nija.runtime.summary import Summary
@@ -119,6 +124,12 @@ class Bot:
             on_kill_complete=self.write_report,
         )
         self.kill_complete = threading.Event()
+        self.receipts = ReceiptTaker(
+            run_id=self.paper.run_id,
+            currency=config.paper.quote_currency,
+            deadline_s=config.bot.kill_receipt_deadline_s,
+            publish=self._on_receipt,
+        )
         self._react_lock = threading.RLock()
         self._watcher = StateWatcher(
             service.store.changes,
@@ -149,6 +160,7 @@ class Bot:
         # the bot enforces it itself until it is recorded.
         self._unrecorded_kill: tuple[str, Who] | None = None  # (reason, who)
         self._store_failing = False
+        self.account_watch: Any = None  # nija.runtime.account_checks.AccountWatch, with a live broker
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -170,6 +182,22 @@ class Bot:
             reconcile = getattr(self.live, "reconcile", None)
             if reconcile is not None:
                 reconcile()
+            self._report_foreign()
+            if hasattr(self.live, "arming_allowed"):
+                self.live.arming_allowed = lambda: self.reaction.mode is Mode.LIVE
+            if hasattr(self.live, "owned"):  # the ccxt broker (ccxt is imported only then)
+                from nija.runtime.account_checks import AccountWatch
+
+                self.account_watch = AccountWatch(
+                    self.live,  # type: ignore[arg-type]
+                    self.config.exchange,
+                    self.data_dir,
+                    live=lambda: self.reaction.mode is Mode.LIVE,
+                    alert=self.alert,
+                    trip=self._trip,
+                    record=self._record_check,
+                )
+                self.account_watch.start()
         self._watcher.start()
 
     def run(self, candles: Iterable[Candle], *, pace_s: float = 0.0, max_candles: int | None = None) -> Summary:
@@ -206,6 +234,10 @@ class Bot:
             self.controls.filled()
             self._trip(self.triggers.observe_fill(fill))
         book = self.live if self.reaction.mode is Mode.LIVE and self.live is not None else self.paper
+        if book is self.live:
+            keep_alive = getattr(self.live, "keep_alive", None)  # the dead man's switch: a write, live only
+            if keep_alive is not None:
+                keep_alive()
         if book is not self._book:
             self._book = book
             self.triggers.reset_equity()
@@ -264,7 +296,12 @@ class Bot:
 
     def finish(self, stopped_by: str) -> Summary:
         self._watcher.stop()
+        if self.account_watch is not None:
+            self.account_watch.stop()
         self._on_permission(self.view.check())  # the last word on open orders
+        self.receipts.wait(self.config.bot.kill_receipt_deadline_s + 1.0)  # a receipt being taken may finish
+        self.receipts.stop()
+        self.receipts.wait(5.0)
         if self.reaction.kill.active and not self._kill_adopted:
             self._kill_adopted = True
             self._storing("KILL_NOT_RECORDED", lambda: self.service.adopt_kill_flag(self.who))
@@ -306,6 +343,9 @@ class Bot:
             notes=self._notes(end_state),
             alerts=tuple(f"{a.code}: {a.message}" for a in self.counters.alerts),
             outages=tuple(self.outage.as_dicts()),
+            foreign_orders=len(self._foreign()),
+            kill_receipt=self.receipts.latest.verdict if self.receipts.latest else None,
+            kill_receipt_missed=self.receipts.missed_deadline,
         )
         self.paper.close()
         close_view = getattr(self.view, "close", None)
@@ -329,6 +369,8 @@ class Bot:
                 f"Trading is OFF: no orders were placed. To simulate trading, enter DRY_RUN with "
                 f"'nija restore --data-dir {self.data_dir}' and run again."
             )
+        if self._foreign():
+            notes.append(f"{foreign_notice(len(self._foreign()))} (never cancelled, amended or sold by NIJA).")
         if end is TradingState.EMERGENCY_STOP:
             notes.append(
                 "The kill switch is active: no orders can be placed. Investigate, then "
@@ -339,7 +381,7 @@ class Bot:
     # -- reactions -------------------------------------------------------------------
     def _on_permission(self, permission: Permission) -> None:
         with self._react_lock:  # the watcher thread and the loop (auto kills, finish) both call in
-            was_killed = self.reaction.kill.active
+            was_killed, was_live = self.reaction.kill.active, self.reaction.mode is Mode.LIVE
             ongoing = self._track_outage(permission)
             if self._unrecorded_kill is not None:
                 permission = Permission(False, None, "KILL_SWITCH_ACTIVE", self._unrecorded_kill[0])
@@ -361,6 +403,9 @@ class Bot:
             if self.reaction.kill.active and not was_killed:
                 self._kill_reason = permission.reason
                 self.alert("KILL", f"kill noticed ({permission.reason}): open orders cancelled before this line")
+                self._begin_receipt("kill", permission.reason)
+            elif was_live and self.reaction.mode is not Mode.LIVE and not self.reaction.kill.active:
+                self._begin_receipt("left live", permission.reason)
             if self.reaction.kill.complete and not self.kill_complete.is_set():
                 self.kill_complete.set()
                 seen, done = self.reaction.kill.seen_at, self.reaction.kill.complete_at
@@ -455,6 +500,35 @@ class Bot:
             return  # still unreachable: the bot keeps enforcing the kill itself
         self._unrecorded_kill = None
         self.alert("KILL_RECORDED", f"the automatic kill is now recorded in the store: {reason}")
+
+    def _begin_receipt(self, trigger: str, reason: str) -> None:
+        seen = self.reaction.kill.seen_at if trigger == "kill" else None
+        request = ReceiptRequest(trigger, reason, seen or time.monotonic(), datetime.now(UTC))
+        self.receipts.begin(request, receipt_brokers(self.gate, self.reaction.trading_mode, self.live, trigger))
+
+    def _on_receipt(self, receipt: KillReceipt) -> None:
+        """Called from the receipt thread: durable file, alert, audit and notifications, report."""
+        write_receipt(self.data_dir, receipt)
+        if receipt.confirmed and hasattr(self.live, "disarm_when_flat"):
+            self.live.disarm_when_flat()  # type: ignore[union-attr]
+        self.alert("KILL_RECEIPT" if receipt.confirmed else "KILL_NOT_CONFIRMED", receipt.verdict)
+        self.service.publish(receipt_event(receipt, self.who))
+        self._next_report = 0.0
+
+    def _record_check(self, reason: str, details: dict[str, str]) -> None:
+        """An exchange check's result, for the audit trail (only when it changed)."""
+        self.service.publish(
+            Event(EventKind.EXCHANGE_CHECK, self.who.actor, self.who.source, reason, datetime.now(UTC), details)
+        )
+
+    def _foreign(self) -> tuple[Order, ...]:
+        """Open orders on the exchange account that this bot did not place (left alone)."""
+        return tuple(getattr(self.live, "foreign", ()))
+
+    def _report_foreign(self) -> None:
+        foreign = self._foreign()
+        if foreign:
+            self.alert("FOREIGN_ORDERS", foreign_notice(len(foreign)))
 
     def _adopt_kill_file(self) -> None:
         """Record a kill raised only by ``touch EMERGENCY_STOP``. Wait a moment first: the
@@ -555,13 +629,7 @@ class Bot:
             updated_at=_now_iso(),
             mode="live" if mode is Mode.LIVE else "simulated" if mode is Mode.SIMULATED else "none",
             broker=book.name,
-            open_orders=tuple(
-                OpenOrder(
-                    id=o.id, symbol=o.symbol, side=o.side.value, type=o.type.value, quantity=o.quantity, price=o.price
-                )
-                for b in self.gate.brokers
-                for o in b.open_orders()
-            ),
+            open_orders=tuple(_open_order(o) for b in self.gate.brokers for o in b.open_orders()),
             positions=tuple(
                 Position(
                     symbol=h.symbol,
@@ -589,5 +657,12 @@ class Bot:
             controls=self.controls.figures(),
             alerts=tuple(self.counters.alerts[-20:]),
             outages=tuple(OutageReport.model_validate(o) for o in self.outage.as_dicts()),
+            foreign_orders=tuple(_open_order(o) for o in self._foreign()),
+            kill_receipt=self.receipts.latest,
+            dead_man_switch=str(getattr(self.live, "dead_man_switch_status", "")),
         )
         write_report(self.data_dir, report)
+
+
+def _open_order(o: Order) -> OpenOrder:
+    return OpenOrder(id=o.id, symbol=o.symbol, side=o.side.value, type=o.type.value, quantity=o.quantity, price=o.price)

@@ -105,6 +105,14 @@ def runtime_text(frame: Frame) -> Text:
             f"\n  {printable(pos.symbol)} {pos.quantity:g} @ {pos.average_price:g} P&L {pos.unrealized_pnl:+.2f}"
         )
     text.append("\n").append(_pnl(report))
+    if report.dead_man_switch:
+        text.append(f"\nDead man's switch: {report.dead_man_switch}")
+    if report.foreign_orders:
+        text.append(f"\n{len(report.foreign_orders)} open order(s) on the account not placed by this bot: left alone")
+    receipt = report.kill_receipt
+    if receipt is not None:
+        style = "green" if receipt.confirmed and receipt.within_deadline else "bold red"
+        text.append("\nKill receipt: ", "bold").append(receipt.verdict, style)
     return text
 
 

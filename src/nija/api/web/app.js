@@ -289,6 +289,25 @@ function renderRuntime(r) {
   box.append(table(["Order", "Symbol", "Side", "Type", "Quantity", "Price"], rep.open_orders.map((o) => [
     o.id, o.symbol, o.side, o.type, amount(o.quantity), o.price === null ? "market" : amount(o.price)]),
   "No open orders"));
+  if (rep.dead_man_switch) box.append(el("p", `Dead man's switch: ${rep.dead_man_switch}`));
+  if (rep.foreign_orders && rep.foreign_orders.length) {
+    box.append(el("p", `${rep.foreign_orders.length} open order(s) on the account were not placed by this bot: left alone`,
+      "muted"));
+  }
+  if (rep.kill_receipt) renderReceipt(box, rep.kill_receipt);
+}
+
+function renderReceipt(box, k) {
+  const own = k.brokers.reduce((n, b) => n + b.own_open.length, 0);
+  const foreign = k.brokers.reduce((n, b) => n + b.foreign_open.length, 0);
+  const exposure = k.brokers.reduce((n, b) => n + b.residual_exposure, 0);
+  const ok = k.confirmed && k.within_deadline;
+  const head = ok ? `FLAT: confirmed by ${k.brokers.map((b) => b.broker).join(", ")} in ${k.seconds_to_flat.toFixed(3)} s`
+    : `NOT CONFIRMED after ${k.deadline_s} s: ${own} own order(s) still open`;
+  const p = el("p", `Kill receipt: ${head}; ${foreign} foreign order(s) left alone; residual exposure `
+    + `${exposure.toFixed(2)} ${k.currency}`, ok ? "ok" : "warn");
+  p.id = "kill-receipt";
+  box.append(p);
 }
 
 function markStale() {
