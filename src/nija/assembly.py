@@ -3,11 +3,13 @@ listeners (audit, notifications, metrics) are attached everywhere or nowhere."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nija.domain.live import LivePolicy
+from nija.kill_channel import tell_bots
 from nija.observability.wiring import attach_accountability
 from nija.service import SafetyService
 from nija.store import Store, StoreSelection, config_dir, open_store
@@ -43,7 +45,13 @@ def build_service(
     lenient = noted if config_warning is not None else None
     settings = config if config is not None else _load_if_present(directory, lenient)
     policy = settings.live.policy() if settings is not None else LivePolicy()
-    service = SafetyService(store, policy=policy, config_problem=problems[0] if problems else None)
+    # Bots of this directory hear a kill directly when it cannot be written to disk.
+    service = SafetyService(
+        store,
+        policy=policy,
+        config_problem=problems[0] if problems else None,
+        messenger=functools.partial(tell_bots, directory),
+    )
     attach_accountability(service, directory, settings)
     _attach_exchange_checks(service, directory, settings)
     return service

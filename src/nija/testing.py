@@ -8,6 +8,7 @@ import secrets
 import socket
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from nija.domain.live_auth import LiveVerifier
 from nija.domain.permission import Permission
@@ -36,9 +37,19 @@ class HeartbeatBot:
     Call ``step()`` where a bot's watcher would have ticked (after a request, to
     acknowledge it; after a confirm, to verify it)."""
 
-    def __init__(self, store: Store, clock: Callable[[], datetime], *, dry_run_s: float = 24 * 3600.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Callable[[], datetime],
+        *,
+        dry_run_s: float = 24 * 3600.0,
+        data_dir: Path | None = None,
+    ) -> None:
+        """``data_dir``: where it publishes, as a bot with exchange credentials does, a
+        reconciliation that finds the account matching (default: a JSON store's directory)."""
         self.store = store
         self.clock = clock
+        self.data_dir = data_dir if data_dir is not None else getattr(store, "data_dir", None)
         self.verifier = LiveVerifier(secrets.token_urlsafe(24))
         self.view = store.permission_view(self.verifier)
         self.dry_run_s = dry_run_s
@@ -51,6 +62,8 @@ class HeartbeatBot:
 
     def step(self) -> Permission:
         permission = self.view.check()
+        if self.data_dir is not None:
+            self._reconciled()
         self.store.beat(
             Heartbeat(
                 os.getpid(),
@@ -65,6 +78,20 @@ class HeartbeatBot:
             )
         )
         return permission
+
+    def _reconciled(self) -> None:
+        from nija.exchange_checks import ExchangeChecks, Reconciliation, write_checks
+
+        now = self.clock()
+        checks = ExchangeChecks(
+            venue="kraken",
+            currency="USDT",
+            written_at=now,
+            pid=os.getpid(),
+            reconciliation=Reconciliation(checked_at=now, status="matching"),
+        )
+        assert self.data_dir is not None
+        write_checks(self.data_dir, checks)
 
     def stop(self) -> None:
         self.store.beat(Heartbeat(os.getpid(), socket.gethostname(), self.clock(), self.started, stopped=True))

@@ -11,7 +11,7 @@ from nija.domain.states import Mode
 from nija.service import Outcome
 
 
-def status_view(report: StatusReport, location: str) -> dict[str, Any]:
+def status_view(report: StatusReport, location: str | None) -> dict[str, Any]:
     activation = report.last_activation if report.kill_active else None
     beat = report.heartbeat
     return {
@@ -63,6 +63,7 @@ def kill_event_view(e: KillEvent) -> dict[str, Any]:
         "timestamp": e.timestamp.isoformat(),
         "actor": e.actor,
         "source": e.source,
+        "repeated": e.repeated,
     }
 
 

@@ -10,12 +10,15 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.fakes.kraken import FakeKrakenState
+from tests.runtime.live_process import CASH_ONLY, bot_env
 from tests.serving import REPO, child_env, make_token, serving
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -42,13 +45,19 @@ def server(data_dir: Path) -> Iterator[tuple[str, str]]:
     """``nija serve`` and a running ``nija run`` bot: live is granted to a running bot."""
     (data_dir / "nija.toml").write_text("[live]\nmin_dry_run_minutes = 0\n")
     token = make_token(data_dir, "alice", "admin")
+    # The bot holds the exchange connection (a fake of Kraken's HTTP API, cash only): its
+    # reconciliation must find the account explained before a live request passes.
+    fake = FakeKrakenState(data_dir.parent / "kraken", balances=dict(CASH_ONLY))
     bot = subprocess.Popen(
         [sys.executable, "-m", "nija", "run", "--data-dir", str(data_dir), "--pace", "0.05", "--json"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env=child_env(),
+        env=bot_env(fake),
     )
     try:
+        deadline = time.monotonic() + 60  # a slow machine: wait for the bot's first report
+        while not (data_dir / ".nija_runtime.json").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
         with serving(data_dir, env=CREDS) as base:
             yield base, token
     finally:

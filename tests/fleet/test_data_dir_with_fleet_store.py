@@ -48,7 +48,7 @@ def test_live_request_reads_the_secrets_file_of_the_data_directory_with_the_flee
     env = {"NIJA_STORE": fleet_url, "NIJA_BOT": "alpha"}
     assert run("nija", "restore", "--yes", "--data-dir", str(data), env=env).returncode == 0
     store = PostgresStore(fleet_url, bot="alpha")
-    HeartbeatBot(store, system_clock)  # live is granted to a running bot
+    HeartbeatBot(store, system_clock, data_dir=data)  # live is granted to a running bot (reconciled)
     store.close()
     requested = run("nija", "live", "request", "--json", "--data-dir", str(data), env=env)
     assert requested.returncode == 0, requested.stderr

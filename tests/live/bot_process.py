@@ -24,6 +24,11 @@ ORDER_ENDPOINTS = frozenset({"AddOrder", "AddOrderBatch", "EditOrder", "AmendOrd
 BUSY = (
     "[strategy]\nfast = 10\nslow = 100\nmin_spread_pct = 0\nlimit_offset_pct = 20\nposition_pct = 10\n"
     "[bot]\nreport_s = 0.1\n[risk]\nprice_collar_pct = 25\n"  # the 5 % default collar would deny them
+    # The recorded account holds 0.05 BTC the bot never bought: tolerated here, since these
+    # tests are about whose confirmation may trade (tests/runtime/test_account_checks.py
+    # pins the refusal of unexplained exposure).
+    "[exchange]\nexposure_tolerance = 100000\n"
+    '[feed]\nsymbols = ["BTC/USDT"]\n'  # the only pair of the recorded AssetPairs
 )
 PHRASE = "I understand that live trading risks real capital"
 

@@ -8,12 +8,14 @@ import json
 import os
 import subprocess
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from nija.assembly import build_service
 from nija.bot_report import BotReport, read_report
+from nija.domain.errors import LiveRequestRefused
 from nija.domain.live import ACKNOWLEDGMENT_PHRASE, LivePolicy
 from nija.domain.transitions import Who
 from nija.service import SafetyService
@@ -72,8 +74,29 @@ def run_bot(data_dir: Path, fake: FakeKrakenState, *extra: str) -> tuple[int, di
 def go_live(data_dir: Path) -> None:
     """The operator's flow: request while the bot runs in DRY_RUN, a second person confirms."""
     service = SafetyService(build_service(data_dir).store, policy=LivePolicy(min_dry_run=timedelta(0)))
-    request = service.request_live(OPERATOR, credentials_configured=True)
-    service.confirm_live(request.code, ACKNOWLEDGMENT_PHRASE, SECOND)
+    deadline = time.monotonic() + 60
+    while True:  # live is granted to the running bot: it must be alive and beating first
+        try:
+            request = service.request_live(OPERATOR, credentials_configured=True)
+            break
+        except LiveRequestRefused:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+    confirm_when_acknowledged(service, request.code)
+
+
+def confirm_when_acknowledged(service: SafetyService, code: str, timeout_s: float = 60) -> None:
+    """The bot acknowledges a request in its next heartbeat; until then confirm refuses."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            service.confirm_live(code, ACKNOWLEDGMENT_PHRASE, SECOND)
+            return
+        except LiveRequestRefused as refused:
+            if refused.code != "NOT_ACKNOWLEDGED" or time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 def report(data_dir: Path) -> BotReport | None:

@@ -16,14 +16,21 @@ import pytest
 
 from nija.assembly import build_service
 from nija.domain.errors import LiveRequestRefused
-from nija.domain.live import ACKNOWLEDGMENT_PHRASE
 from nija.exchange_checks import ExchangeChecks, KeyAttestation, Reconciliation, Unexplained, check_for_live
 from nija.runtime.account_checks import attest_key, reconcile_account
 from nija.runtime.brokers.exchange import ExchangeBroker
 from nija.runtime.brokers.owned import OwnedBook
 from tests.fakes.kraken import FakeKrakenAdapter, FakeKrakenState
 from tests.fakes.scripted import scripted_client
-from tests.runtime.live_process import CASH_ONLY, CONFIG, OPERATOR, SECOND, bot_env, report, start_bot
+from tests.runtime.live_process import (
+    CASH_ONLY,
+    CONFIG,
+    OPERATOR,
+    bot_env,
+    confirm_when_acknowledged,
+    report,
+    start_bot,
+)
 from tests.runtime.runtime_helpers import candle, wait_for
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -243,7 +250,7 @@ def test_a_live_bot_is_killed_when_unexplained_exposure_appears(data_dir: Path, 
         wait_for(lambda: (data_dir / ".nija_exchange_checks.json").exists(), what="the bot's first check")
         request = build_service(data_dir).request_live(OPERATOR, credentials_configured=True)
         assert any("permissions unknown" in w for w in request.outcome.warnings)  # kraken cannot tell
-        build_service(data_dir).confirm_live(request.code, ACKNOWLEDGMENT_PHRASE, SECOND)
+        confirm_when_acknowledged(build_service(data_dir), request.code)
         wait_for(lambda: bool((r := report(data_dir)) and r.mode == "live"), what="the bot live")
         with fake.book() as state:
             state["balances"]["XXBT"] = "0.5"  # someone else bought on this account

@@ -11,7 +11,7 @@ from nija.domain.errors import StorageNotWritable
 from nija.domain.live import ACKNOWLEDGMENT_PHRASE, LivePolicy
 from nija.domain.states import TradingState
 from nija.domain.transitions import Who
-from nija.kill_adoption import GRACE_S, BareKillAdopter
+from nija.kill_adoption import BareKillAdopter
 from nija.service import SafetyService
 from nija.store import json_files
 from nija.store.json_files import JsonFileStore
@@ -71,16 +71,12 @@ def test_no_expiry_transition_while_the_kill_switch_is_active(data_dir: Path) ->
     assert service.status().state is TradingState.LIVE_PENDING_CONFIRMATION  # only a kill may move it now
 
 
-def test_bare_kill_file_is_adopted_after_the_grace_period(data_dir: Path) -> None:
+def test_bare_kill_file_is_adopted_as_soon_as_it_is_seen(data_dir: Path) -> None:
     service = SafetyService(JsonFileStore(data_dir), clock=FakeClock())
     service.restore(WHO)
-    seconds = [0.0]
-    adopter = BareKillAdopter(service, WHO, clock=lambda: seconds[0])
+    adopter = BareKillAdopter(service, WHO)
+    assert not adopter.check(service.status())  # nothing to adopt
     (data_dir / "EMERGENCY_STOP").touch()
-    assert not adopter.check(service.status())
-    seconds[0] = GRACE_S / 2
-    assert not adopter.check(service.status())
-    seconds[0] = GRACE_S
     assert adopter.check(service.status())
     (data_dir / "EMERGENCY_STOP").unlink()
     status = service.status()

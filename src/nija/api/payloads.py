@@ -20,11 +20,16 @@ def status_payload(
     *,
     history_items: int = 10,
     data_dir: Path | None = None,
+    show_store: bool = False,
 ) -> dict[str, Any]:
     """``status_view`` (the CLI's ``--json``) plus the outstanding live request and the
-    newest kill receipt (from ``data_dir``), from one snapshot (``snapshot``, or a fresh read)."""
+    newest kill receipt (from ``data_dir``), from one snapshot (``snapshot``, or a fresh read).
+
+    Where the records live (a directory, a database URL with its secrets masked) is for
+    admins only (``show_store``): it tells a viewer about hosts, users and paths."""
     snapshot = snapshot if snapshot is not None else service.snapshot()
-    payload = status_view(report(snapshot, service.clock(), history_items=history_items), service.store.location)
+    location = service.store.location if show_store else None
+    payload = status_view(report(snapshot, service.clock(), history_items=history_items), location)
     pending = snapshot.trading.pending_live if isinstance(snapshot.trading, TradingRecord) else None
     payload["pending_live"] = (
         {

@@ -84,7 +84,10 @@ class StatusOut(_Out):
     bot: BotOut
     inconsistencies: list[InconsistencyOut]
     recent_history: list[TransitionOut]
-    store: str
+    store: str | None = Field(
+        description="Where the records live (passwords masked): admins only; null for other roles "
+        "and on the event stream"
+    )
     checked_at: str
     pending_live: PendingLiveOut | None = Field(
         description="The outstanding live request (LIVE_PENDING_CONFIRMATION only); its code is never shown again"
@@ -102,6 +105,7 @@ class KillEventOut(_Out):
     timestamp: str
     actor: str | None
     source: str | None
+    repeated: bool = False  # an activation while already active: a note, not the kill's cause
 
 
 class HistoryOut(_Out):

@@ -69,14 +69,13 @@ def restore(data_dir: Path | None, as_json: bool, yes: bool) -> None:
     service = Invocation(data_dir, as_json, yes).service()
     plan = service.plan_restore()
     out = render.console()
-    if plan.nothing_to_do:
-        result = service.restore(cli_who(), expected=plan)
-    else:
+    if not plan.nothing_to_do:
         if not as_json:
             render.plan(out, plan, "🔄 SAFE RESTORE TO DRY_RUN")
             out.print("🛡️ This never enables LIVE trading: DRY_RUN simulates every order.")
         confirm(f"Restore {plan.path}?", yes=yes)
-        result = service.restore(cli_who(), expected=plan)
+    # With --yes nobody reviewed the plan shown: plan again under the lock and apply that.
+    result = service.restore(cli_who(), expected=None if yes else plan)
     warn_listener_errors(service)
     if as_json:
         print_json(outcome_view(result))
@@ -101,7 +100,7 @@ def reset(data_dir: Path | None, as_json: bool, yes: bool) -> None:
         if not as_json:
             render.plan(out, plan, "⏹️ RESET TO OFF")
         confirm(f"Reset {plan.path}?", yes=yes)
-    result = service.reset(cli_who(), expected=plan)
+    result = service.reset(cli_who(), expected=None if yes else plan)
     warn_listener_errors(service)
     if as_json:
         print_json(outcome_view(result))

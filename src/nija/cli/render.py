@@ -145,7 +145,7 @@ def transition_line(t: Transition) -> str:
 
 
 def kill_event_line(e: KillEvent) -> str:
-    action = (e.action or "record").upper()
+    action = "NOTE" if e.repeated else (e.action or "record").upper()
     return f"{_when(e.timestamp)}  {action:<10} ({printable(e.actor)} via {printable(e.source)}) {printable(e.reason)}"
 
 

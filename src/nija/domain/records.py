@@ -23,6 +23,7 @@ class Transition:
     timestamp: datetime
     actor: str = "unknown"
     source: str = "unknown"
+    unknown: str = ""  # keys NIJA does not know, as the store read them: kept on rewrite
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,7 @@ class TradingRecord:
     last_updated: datetime | None = None
     pending_live: PendingLive | None = None
     live_grant: LiveGrant | None = None
+    unknown: str = ""  # top-level keys NIJA does not know: kept on rewrite
 
     def with_transition(self, entry: Transition) -> TradingRecord:
         """Every transition drops the grant: only a confirmation (live.py) sets a new one."""
@@ -102,6 +104,9 @@ class KillEvent:
     timestamp: datetime
     source: str = "unknown"
     actor: str = "unknown"
+    # An activation while already active: a note in the history, never the kill's cause.
+    repeated: bool = False
+    unknown: str = ""  # keys NIJA does not know: kept on rewrite
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,22 +114,59 @@ class KillRecord:
     is_active: bool = False
     history: tuple[KillEvent, ...] = ()
     last_updated: datetime | None = None
+    unknown: str = ""  # top-level keys NIJA does not know: kept on rewrite
 
     def with_event(self, event: KillEvent) -> KillRecord:
         return KillRecord(
             is_active=event.action is KillAction.ACTIVATE,
             history=(*self.history, event)[-MAX_HISTORY:],
             last_updated=event.timestamp,
+            unknown=self.unknown,
         )
 
     @property
     def last_activation(self) -> KillEvent | None:
+        """The kill's cause: the activation that began the current (or last) kill.
+        Repeated activations are notes; the cause and its "since" stay the first one's."""
+        note: KillEvent | None = None
         for position, event in enumerate(reversed(self.history)):
+            if event.action is KillAction.ACTIVATE and not event.repeated:
+                return event
             if event.action is KillAction.ACTIVATE:
+                note = note or event
+            elif event.action is None and position == 0 and self.is_active:
                 return event
-            if event.action is None and position == 0 and self.is_active:
-                return event
-        return None
+        return note
+
+
+class KillFlagKind(StrEnum):
+    """What the directory entry named EMERGENCY_STOP is (any kind is a kill)."""
+
+    FILE = "regular file"
+    DIRECTORY = "directory"
+    SYMLINK = "symbolic link"
+    DANGLING_SYMLINK = "dangling symbolic link"
+    FIFO = "named pipe (FIFO)"
+    SOCKET = "socket"
+    DEVICE = "device file"
+    OTHER = "file of an unknown kind"
+    UNKNOWN = "entry that cannot be inspected"
+    ROW = "database row"
+
+
+@dataclass(frozen=True, slots=True)
+class KillFlag:
+    """A raised kill flag (the kill file, or a database flag row) as a store saw it."""
+
+    identity: str  # changes with any new flag, touch or replacement: part of what the operator saw
+    kind: KillFlagKind = KillFlagKind.FILE
+    location: str = ""
+    raised: KillEvent | None = None  # who raised it, when and why, if the flag says
+
+    @property
+    def removable(self) -> bool:
+        """Whether a deactivation may remove it (NIJA removes plain files and rows only)."""
+        return self.kind in (KillFlagKind.FILE, KillFlagKind.ROW)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +209,7 @@ class Snapshot:
     trading: TradingRecord | Unreadable = field(default_factory=TradingRecord)
     kill: KillRecord | Unreadable = field(default_factory=KillRecord)
     kill_flag: bool = False  # the kill file (or fleet flag) exists
+    flag: KillFlag | None = None  # the scope's own flag, in detail, when the store knows it
     heartbeat: Heartbeat | None = None
     not_writable: tuple[str, ...] = ()  # locations a write would fail on, with the cause
 

@@ -20,15 +20,17 @@ from typing import Any
 
 from nija.bot_report import BotReport, Notice, OpenOrder, OutageReport, Pnl, Position, read_report, write_report
 from nija.config import NijaConfig
-from nija.domain.errors import StorageProblem
+from nija.domain.errors import NijaError, StorageProblem
 from nija.domain.events import Event, EventKind
 from nija.domain.live import short_run
 from nija.domain.live_auth import LiveVerifier
 from nija.domain.permission import Permission, PermissionCode
-from nija.domain.records import Heartbeat
+from nija.domain.records import Heartbeat, KillRecord
 from nija.domain.states import Mode, TradingState
 from nija.domain.text import printable
 from nija.domain.transitions import Who
+from nija.kill_adoption import BareKillAdopter
+from nija.kill_channel import KillListener, KillMessage
 from nija.kill_receipt import KillReceipt, write_receipt
 from nija.observability.metrics import Metrics
 from nija.runtime.brokers.base import Broker
@@ -36,6 +38,7 @@ from nija.runtime.brokers.owned import foreign_notice
 from nija.runtime.brokers.paper import PaperBroker
 from nija.runtime.candles import Candle
 from nija.runtime.controls import ControlChain, DataQuality, GateControls, ReferenceBook
+from nija.runtime.direct_kill import DirectKill, LatchedView
 from nija.runtime.dry_run import DryRunClock
 from nija.runtime.feeds import Freshness
 from nija.runtime.gate import OrderGate
@@ -49,8 +52,6 @@ from nija.runtime.strategy import Cancel, Place, Strategy, build_strategy
 from nija.runtime.summary import Summary
 from nija.runtime.watcher import StateWatcher
 from nija.service import SafetyService
-
-ADOPT_AFTER_S = 1.0
 
 
 @dataclass
@@ -103,10 +104,11 @@ class Bot:
         if live_broker is not None:
             brokers[Mode.LIVE] = live_broker
         self.live = live_broker
+        self.direct_kill = DirectKill()  # a kill sent straight here when the disk could not take it
         # This run's identity for live authorization: drawn here, never stored by the bot
         # except in its heartbeat; what it saw pending lives only in this process.
         self.verifier = LiveVerifier(secrets.token_urlsafe(24))
-        self.view = service.store.permission_view(self.verifier)
+        self.view = LatchedView(service.store.permission_view(self.verifier), self.direct_kill)
         self.gate = OrderGate(
             self.view,
             brokers,
@@ -131,6 +133,8 @@ class Bot:
             publish=self._on_receipt,
         )
         self._react_lock = threading.RLock()
+        self._listener = KillListener(data_dir, self._on_direct_kill)
+        self._next_record_try = 0.0
         self._watcher = StateWatcher(
             service.store.changes,
             self.view,
@@ -143,6 +147,7 @@ class Bot:
         self._last_denial_publish: dict[str, float] = {}
         self._kill_reason: str | None = None
         self._kill_adopted = False
+        self._adopter = BareKillAdopter(service, self.who)
         self._book: Broker = self.paper
         # The service's metrics listener, fed directly with what only the runtime knows.
         self._metrics = next((m for m in service.listeners if isinstance(m, Metrics)), None)
@@ -176,7 +181,7 @@ class Bot:
         if outcome.changed:
             self.restart_rule_from = outcome.before
             self.alert("RESTART_RULE", f"{outcome.before} -> {outcome.after}: a restart never resumes live trading")
-        self.service.adopt_kill_flag(self.who)
+        self._adopter.check()
         self.paper.begin_run()
         if self.live is not None:
             reconcile = getattr(self.live, "reconcile", None)
@@ -199,6 +204,7 @@ class Bot:
                 )
                 self.account_watch.start()
         self._watcher.start()
+        self._listener.start()
 
     def run(self, candles: Iterable[Candle], *, pace_s: float = 0.0, max_candles: int | None = None) -> Summary:
         self.start()
@@ -295,10 +301,11 @@ class Bot:
             self._metrics.data_quality_alert()
 
     def finish(self, stopped_by: str) -> Summary:
+        self._listener.stop()
         self._watcher.stop()
         if self.account_watch is not None:
             self.account_watch.stop()
-        self._on_permission(self.view.check())  # the last word on open orders
+        self._on_permission(self._permission())  # the last word on open orders
         self.receipts.wait(self.config.bot.kill_receipt_deadline_s + 1.0)  # a receipt being taken may finish
         self.receipts.stop()
         self.receipts.wait(5.0)
@@ -495,7 +502,10 @@ class Bot:
             return
         reason, who = self._unrecorded_kill
         try:
-            self.service.activate_kill(reason, who)
+            recorded = self.service.snapshot().kill
+            # The kill channel's in-memory kill may have recorded it already: not twice.
+            if not (isinstance(recorded, KillRecord) and recorded.is_active):
+                self.service.activate_kill(reason, who)
         except StorageProblem:
             return  # still unreachable: the bot keeps enforcing the kill itself
         self._unrecorded_kill = None
@@ -531,17 +541,44 @@ class Bot:
             self.alert("FOREIGN_ORDERS", foreign_notice(len(foreign)))
 
     def _adopt_kill_file(self) -> None:
-        """Record a kill raised only by ``touch EMERGENCY_STOP``. Wait a moment first: the
-        CLI and the API raise the file before they record the kill, and the bot must not
-        race them into writing a second, less informative activation."""
-        seen = self.reaction.kill.seen_at
-        if seen is None or self._kill_adopted or time.monotonic() - seen < ADOPT_AFTER_S:
+        """Record a kill raised only by ``touch EMERGENCY_STOP`` as soon as it is seen;
+        retried on every check until it is recorded (say, once a full disk has room)."""
+        if not self.reaction.kill.active or self._kill_adopted:
             return
-        self._kill_adopted = True
+        if self.outage.current is not None:
+            return  # the database is away: a connect into a black hole would hold this thread
+        self._adopter.check()
+        self._kill_adopted = self._adopter.problem is None
+
+    def _permission(self) -> Permission:
+        return self.view.check()  # the bot's own verifying view, behind its direct-kill latch
+
+    def _on_direct_kill(self, message: KillMessage) -> dict[str, object]:
+        """A kill that could not be written to disk, sent straight here: stop trading now,
+        answer once the open orders are cancelled."""
+        self.direct_kill.latch(message.reason, message.actor, message.source)  # from here every order is denied
         try:
-            self.service.adopt_kill_flag(self.who)
-        except StorageProblem:
-            self._kill_adopted = False  # the database is away: try again on the next check
+            self._on_permission(self._permission())
+        except Exception as exc:  # noqa: BLE001 - the answer must still go out: trading is stopped
+            self.alert("KILL_INCOMPLETE", f"cancelling after a direct kill failed: {exc}")
+        complete = self.kill_complete.wait(timeout=3)
+        return {"pid": os.getpid(), "stopped": True, "complete": complete}
+
+    def _record_direct_kill(self) -> None:
+        """Keep trying to write a direct kill to disk; once written, the disk's latch holds it."""
+        kill = self.direct_kill
+        if kill.recorded or kill.reason is None or time.monotonic() < self._next_record_try:
+            return
+        if self.outage.current is not None:
+            return
+        self._next_record_try = time.monotonic() + 1.0
+        try:
+            self.service.activate_kill(kill.reason, Who(kill.actor, kill.source), reach_bots=False)
+        except NijaError:
+            return
+        kill.release()
+        self.alert("KILL_RECORDED", "the kill sent directly is now recorded on disk")
+        self._on_permission(self._permission())
 
     def _trip(self, trigger: Trigger | None) -> None:
         if trigger is None:
@@ -558,7 +595,7 @@ class Bot:
             # The database is away: enforce the kill here (deny, cancel) and record it when it returns.
             self._unrecorded_kill = (reason, who)
             self.alert("KILL_NOT_RECORDED", f"{exc.message}; the bot enforces the kill itself until it is recorded")
-        self._on_permission(self.view.check())
+        self._on_permission(self._permission())
 
     def alert(self, code: str, message: str) -> None:
         last = self.counters.alerts[-1] if self.counters.alerts else None
@@ -594,6 +631,7 @@ class Bot:
 
     # -- heartbeat and report --------------------------------------------------------
     def _tick(self) -> None:
+        self._record_direct_kill()
         now = time.monotonic()
         self.dry_run.tick(now)
         # A new acknowledgment or verdict is published at once: confirm waits for it.

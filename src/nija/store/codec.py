@@ -1,9 +1,13 @@
 """Records to and from the guide's JSON formats.
 
 Decoding is strict about what matters (states, booleans, timestamps, one meaning per
-key: see ``strict_json``) and lenient about extra keys. Naive timestamps, as in the
-guide's examples, are read as UTC; writers always emit ISO 8601 with an offset.
-Anything off raises ``DecodeError``, which the store turns into an ``Unreadable`` record (fail closed)."""
+key: see ``strict_json``) and lenient about extra keys, which are kept and written back
+when a record is rewritten. Kill history keeps the original bot's meaning: its readers
+take an entry with a ``source`` key for an activation, so deactivations are written
+without one (their source goes in ``via``), and an entry without ``action`` is read the
+way the original reads it. Naive timestamps, as in the guide's examples, are read as
+UTC; writers always emit ISO 8601 with an offset. Anything off raises ``DecodeError``,
+which the store turns into an ``Unreadable`` record (fail closed)."""
 
 from __future__ import annotations
 
@@ -45,6 +49,7 @@ def encode_trading(record: TradingRecord) -> bytes:
                 "actor": t.actor,
                 "source": t.source,
             }
+            | {k: v for k, v in _kept(t.unknown).items() if k not in _TRANSITION_KEYS}
             for t in record.history
         ],
         "last_updated": _iso(record.last_updated),
@@ -54,7 +59,7 @@ def encode_trading(record: TradingRecord) -> bytes:
         doc["pending_live"] = pending_doc(record.pending_live)
     if record.live_grant is not None:
         doc["live_grant"] = grant_doc(record.live_grant)
-    return _dump(doc)
+    return _dump(_with_kept(doc, record.unknown))
 
 
 def decode_trading(raw: bytes) -> TradingRecord:
@@ -64,7 +69,9 @@ def decode_trading(raw: bytes) -> TradingRecord:
     history = tuple(_transition(i, entry) for i, entry in enumerate(_field(doc, "history", list, [])))
     pending = _optional(doc, "pending_live", pending_from)
     grant = _optional(doc, "live_grant", grant_from)
-    return TradingRecord(state, history, _optional_time(doc, "last_updated"), pending, grant)
+    return TradingRecord(
+        state, history, _optional_time(doc, "last_updated"), pending, grant, _unknown(doc, _TRADING_KEYS)
+    )
 
 
 def pending_doc(p: PendingLive) -> dict[str, Any]:
@@ -132,15 +139,21 @@ def encode_kill(record: KillRecord) -> bytes:
         entry: dict[str, Any] = {"reason": e.reason, "timestamp": e.timestamp.isoformat()}
         if e.action is not None:
             entry["action"] = str(e.action)
-        entry.update(source=e.source, actor=e.actor)
-        history.append(entry)
+        if e.action is KillAction.DEACTIVATE:
+            entry["via"] = e.source  # no "source": the original bot would read an activation
+        else:
+            entry["source"] = e.source
+        entry["actor"] = e.actor
+        if e.repeated:
+            entry["repeated"] = True
+        history.append(_with_kept(entry, e.unknown))
     doc = {
         "is_active": record.is_active,
         "history": history,
         "last_updated": _iso(record.last_updated),
         "schema_version": SCHEMA_VERSION,
     }
-    return _dump(doc)
+    return _dump(_with_kept(doc, record.unknown))
 
 
 def decode_kill(raw: bytes) -> KillRecord:
@@ -154,7 +167,8 @@ def decode_kill(raw: bytes) -> KillRecord:
             raise DecodeError(f"{where} must be an object")
         action_text = entry.get("action")
         try:
-            action = None if action_text is None else KillAction(action_text)
+            # No action: the original bot's entry, an activation exactly when it has a source.
+            action = KillAction(action_text) if action_text is not None else _original_meaning(entry)
         except ValueError:
             raise DecodeError(f"{where}.action must be 'activate' or 'deactivate'") from None
         events.append(
@@ -162,11 +176,13 @@ def decode_kill(raw: bytes) -> KillRecord:
                 action,
                 _field(entry, "reason", str),
                 _time(_field(entry, "timestamp", str), f"{where}.timestamp"),
-                _text(entry, "source"),
+                _text(entry, "source" if "source" in entry else "via"),
                 _text(entry, "actor"),
+                _field(entry, "repeated", bool, False),
+                _unknown(entry, _KILL_EVENT_KEYS),
             )
         )
-    return KillRecord(active, tuple(events), _optional_time(doc, "last_updated"))
+    return KillRecord(active, tuple(events), _optional_time(doc, "last_updated"), _unknown(doc, _KILL_KEYS))
 
 
 def encode_heartbeat(beat: Heartbeat) -> bytes:
@@ -270,6 +286,7 @@ def _transition(index: int, entry: Any) -> Transition:
         _time(_field(entry, "timestamp", str), f"{where}.timestamp"),
         _text(entry, "actor"),
         _text(entry, "source"),
+        _unknown(entry, _TRANSITION_KEYS),
     )
 
 
@@ -292,3 +309,31 @@ def _optional_time(doc: dict[str, Any], key: str) -> datetime | None:
 
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
+
+
+# -- keys NIJA does not know: kept as read, written back on every rewrite -------------
+_TRADING_KEYS = frozenset({"current_state", "history", "last_updated", "schema_version", "pending_live", "live_grant"})
+_TRANSITION_KEYS = frozenset({"from", "to", "reason", "timestamp", "actor", "source"})
+_KILL_KEYS = frozenset({"is_active", "history", "last_updated", "schema_version"})
+_KILL_EVENT_KEYS = frozenset({"reason", "timestamp", "action", "source", "via", "actor", "repeated"})
+
+
+def _original_meaning(entry: dict[str, Any]) -> KillAction:
+    return KillAction.ACTIVATE if "source" in entry else KillAction.DEACTIVATE
+
+
+def _unknown(doc: dict[str, Any], known: frozenset[str]) -> str:
+    extra = {k: v for k, v in doc.items() if k not in known}
+    return json.dumps(extra, ensure_ascii=False) if extra else ""
+
+
+def _kept(unknown: str) -> dict[str, Any]:
+    if not unknown:
+        return {}
+    kept = json.loads(unknown)
+    return kept if isinstance(kept, dict) else {}
+
+
+def _with_kept(doc: dict[str, Any], unknown: str) -> dict[str, Any]:
+    """``doc`` with the unknown keys after it; a known key is never overridden by one."""
+    return doc | {k: v for k, v in _kept(unknown).items() if k not in doc}

@@ -38,10 +38,12 @@ class Store(Protocol):
     def load(self) -> Snapshot:
         """Read everything without taking the lock: writes are atomic replacements."""
 
-    def transaction(self) -> AbstractContextManager[Transaction]: ...
+    def transaction(self, *, timeout_s: float | None = None) -> AbstractContextManager[Transaction]:
+        """``timeout_s``: how long to wait for other writers (None: the store's default)."""
 
     def raise_kill_flag(self, reason: str, who: Who, now: datetime) -> None:
-        """Make the kill visible to every reader at once, without waiting for the lock."""
+        """Make the kill visible to every reader at once, without waiting for the lock.
+        A flag that exists already is left as it is (the kill's cause comes first)."""
 
     def permission_view(self, verifier: LiveVerifier | None = None) -> PermissionView:
         """``verifier``: the running bot's (runtime/engine.py); it sees every record the

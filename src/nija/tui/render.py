@@ -146,7 +146,8 @@ def transition_line(t: TransitionView) -> str:
 
 
 def kill_event_line(e: KillEventView) -> str:
-    return f"{when(e.timestamp)} {(e.action or 'record').upper():<10} ({e.actor} via {e.source}) {e.reason}"
+    action = "NOTE" if e.repeated else (e.action or "record").upper()
+    return f"{when(e.timestamp)} {action:<10} ({e.actor} via {e.source}) {e.reason}"
 
 
 def when(moment: datetime) -> str:
@@ -157,7 +158,8 @@ def snapshot(frame: Frame, now: datetime) -> str:
     """One plain-text frame for scripts and cron: no colour, at most 80 columns."""
     status = frame.status
     checked = f"checked {when(status.checked_at)}"
-    head = f"NIJA control center: {status.store}"[: WIDTH - len(checked) - 1]
+    where = status.store or "(store location: admins only)"
+    head = f"NIJA control center: {where}"[: WIDTH - len(checked) - 1]
     sections = [
         Text(head.ljust(WIDTH - len(checked)) + checked),
         Text(RULE),

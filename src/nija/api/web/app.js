@@ -414,7 +414,7 @@ async function showHistory() {
   if (!h) return;
   $("history-transitions").replaceChildren(...h.transitions.slice().reverse().map(transitionItem));
   $("history-kills").replaceChildren(...h.kill_switch.slice().reverse().map((k) => el("li",
-    `${when(k.timestamp)}: ${k.action || "?"}: ${k.reason}${k.actor ? " by " + k.actor : ""}${k.source ? " via " + k.source : ""}`)));
+    `${when(k.timestamp)}: ${k.repeated ? "note (already active)" : k.action || "?"}: ${k.reason}${k.actor ? " by " + k.actor : ""}${k.source ? " via " + k.source : ""}`)));
 }
 
 // A command to paste on the host must run as shown, whatever the reason says.
@@ -429,6 +429,15 @@ async function killFromTheWeb(reason) {
   try {
     await api("POST", "/api/kill-switch/activate", { reason });
   } catch (err) {
+    // The server says when the kill is in force all the same: never call that "not stopped".
+    if (err instanceof ApiError && err.code === "KILL_ACTIVE_NOT_RECORDED") {
+      show(`Kill switch IS ACTIVE (every order is refused), but not fully recorded: ${err.message}`, "error");
+      return;
+    }
+    if (err instanceof ApiError && err.code === "KILL_IN_MEMORY_ONLY") {
+      show(`Trading is stopped only in the memory of the running bot: ${err.message}`, "error");
+      return;
+    }
     const why = err instanceof ApiError
       ? `The server refused or failed the kill: ${err.message} (${err.code}).`
       : "The kill request did not reach the server (no connection).";

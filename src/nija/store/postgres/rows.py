@@ -44,6 +44,7 @@ class ScopeRows:
     kill: KillRecord | Unreadable
     flag_ids: tuple[int, ...]
     raw: dict[str, Any] | None  # None: the scope has no row yet
+    first_flag: KillEvent | None = None  # the oldest raised flag: who raised it, when, why
 
     @property
     def kill_active(self) -> bool:
@@ -66,22 +67,26 @@ def read_scope(conn: Conn, scope: str, where: str, *, lock: str = "", history: i
     newest entries to read. One round trip (pipelined)."""
     with conn.pipeline():
         row_cur = conn.execute(_SCOPE_SQL[lock], (scope,))
-        flag_cur = conn.execute("SELECT id FROM nija_kill_flag WHERE scope = %s", (scope,))
+        flag_cur = conn.execute(
+            "SELECT id, reason, actor, source, raised_at FROM nija_kill_flag WHERE scope = %s ORDER BY id", (scope,)
+        )
         transition_cur = conn.execute(
             "SELECT from_state, to_state, reason, at, actor, source FROM ("
             " SELECT * FROM nija_transition WHERE scope = %s ORDER BY id DESC LIMIT %s) t ORDER BY id",
             (scope, history),
         )
         event_cur = conn.execute(
-            "SELECT action, reason, at, actor, source FROM ("
+            "SELECT action, reason, at, actor, source, repeated FROM ("
             " SELECT * FROM nija_kill_event WHERE scope = %s ORDER BY id DESC LIMIT %s) e ORDER BY id",
             (scope, history),
         )
     row = row_cur.fetchone()
-    flags = tuple(int(r[0]) for r in flag_cur.fetchall())  # type: ignore[call-overload]
+    flag_rows = flag_cur.fetchall()
+    flags = tuple(int(r[0]) for r in flag_rows)  # type: ignore[call-overload]
+    first = _flag_event(flag_rows[0]) if flag_rows else None
     transitions, events = transition_cur.fetchall(), event_cur.fetchall()
     if row is None:
-        return ScopeRows(TradingRecord(), KillRecord(), flags, None)
+        return ScopeRows(TradingRecord(), KillRecord(), flags, None, first)
     state, last_updated, pending, kill_active, kill_updated, grant = row
     raw = {"state": state, "pending_live": pending, "kill_active": kill_active, "live_grant": grant}
     location = f"{where} (scope {scope})"
@@ -90,7 +95,15 @@ def read_scope(conn: Conn, scope: str, where: str, *, lock: str = "", history: i
         _kill(kill_active, kill_updated, events, location),
         flags,
         raw,
+        first,
     )
+
+
+def _flag_event(row: tuple[object, ...]) -> KillEvent | None:
+    _, reason, actor, source, raised_at = row
+    if not isinstance(raised_at, datetime) or raised_at.tzinfo is None:
+        return None
+    return KillEvent(KillAction.ACTIVATE, str(reason), raised_at, str(source), str(actor))
 
 
 _FLEET_KILLED_SQL = (
@@ -146,8 +159,8 @@ def _kill(active: object, updated: object, events: list[tuple[object, ...]], loc
         if not isinstance(active, bool):
             raise TypeError("kill_active must be a boolean")
         history = tuple(
-            KillEvent(None if act is None else KillAction(str(act)), str(r), _time(at), str(s), str(a))
-            for act, r, at, a, s in events
+            KillEvent(None if act is None else KillAction(str(act)), str(r), _time(at), str(s), str(a), bool(rep))
+            for act, r, at, a, s, rep in events
         )
         return KillRecord(active, history, _time(updated) if updated is not None else None)
     except (ValueError, TypeError) as exc:
@@ -191,9 +204,12 @@ def write_kill(conn: Conn, scope: str, before: KillRecord | Unreadable, after: K
     if new:
         with conn.cursor() as cur:
             cur.executemany(
-                "INSERT INTO nija_kill_event (scope, action, reason, at, actor, source) "
-                "VALUES (%s, %s, %s, %s, %s, %s)",
-                [(scope, str(e.action) if e.action else None, e.reason, e.timestamp, e.actor, e.source) for e in new],
+                "INSERT INTO nija_kill_event (scope, action, reason, at, actor, source, repeated) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                [
+                    (scope, str(e.action) if e.action else None, e.reason, e.timestamp, e.actor, e.source, e.repeated)
+                    for e in new
+                ],
             )
     conn.execute(
         "UPDATE nija_scope SET kill_active = %s, kill_last_updated = %s WHERE name = %s",

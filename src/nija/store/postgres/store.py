@@ -24,7 +24,7 @@ from psycopg.pq import TransactionStatus
 from nija.domain.change import Change
 from nija.domain.errors import SafetyRefusal, UsageProblem
 from nija.domain.live_auth import LiveVerifier
-from nija.domain.records import Heartbeat, KillRecord, Snapshot, TradingRecord
+from nija.domain.records import Heartbeat, KillFlag, KillFlagKind, KillRecord, Snapshot, TradingRecord
 from nija.domain.states import TradingState
 from nija.domain.transitions import Who
 from nija.store.postgres import cascade, rows
@@ -119,12 +119,14 @@ class PostgresStore:
 
     # -- writing -------------------------------------------------------------------
     @contextmanager
-    def transaction(self) -> Iterator[PostgresTransaction]:
+    def transaction(self, *, timeout_s: float | None = None) -> Iterator[PostgresTransaction]:
         with self._lock, database_errors(self.url):
             conn = self._connection()
             if conn.info.transaction_status is not TransactionStatus.IDLE:
                 raise UsageProblem("Nested transactions on one store are not supported", "Fix the caller")
             with conn.transaction():
+                if timeout_s is not None:
+                    conn.execute(f"SET LOCAL lock_timeout = '{max(int(timeout_s * 1000), 1)}ms'")
                 yield PostgresTransaction(self, conn)
 
     def raise_kill_flag(self, reason: str, who: Who, now: datetime) -> None:
@@ -268,7 +270,11 @@ def _cascade(conn: Conn, where: str, fleet_kill: KillRecord) -> None:
 
 
 def _snapshot(own: ScopeRows, *, fleet_killed: bool) -> Snapshot:
-    return Snapshot(trading=own.trading, kill=own.kill, kill_flag=bool(own.flag_ids) or fleet_killed)
+    flag = None
+    if own.flag_ids:  # the ids are the flag's identity: any new raise changes what was seen
+        ids = ",".join(map(str, own.flag_ids))
+        flag = KillFlag(ids, KillFlagKind.ROW, "nija_kill_flag", own.first_flag)
+    return Snapshot(trading=own.trading, kill=own.kill, kill_flag=bool(own.flag_ids) or fleet_killed, flag=flag)
 
 
 def _heartbeat(conn: Conn, scope: str) -> Heartbeat | None:
