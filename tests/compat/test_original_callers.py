@@ -191,6 +191,28 @@ def test_a_running_caller_is_stopped_by_a_cli_kill(data_dir: Path, run: Run) -> 
     assert result["placed"] >= 1
 
 
+def test_a_bare_kill_file_is_recorded_by_the_read_that_stops_a_running_caller(data_dir: Path, run: Run) -> None:
+    """``touch EMERGENCY_STOP`` under a running bot loop: the read that stops the loop has
+    recorded the kill before it answered, so the file deleted once the bot has stopped (no
+    other NIJA process looked in between) deactivates nothing: no window, no lost kill."""
+    run("safe_restore_trading.py", "restore", "--yes", "--data-dir", str(data_dir))
+    proc, ready = start_caller(data_dir, "wait_for_kill", "60")
+    try:
+        wait_for(ready.exists, what="the caller placing orders")
+        (data_dir / "EMERGENCY_STOP").touch()
+        result = finish(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=30)
+    assert result["stopped"] is True
+    (data_dir / "EMERGENCY_STOP").unlink()
+    status = nija_status(run, data_dir)
+    assert status["kill_switch"]["active"] is True
+    assert status["state"] == "EMERGENCY_STOP"
+    assert caller(data_dir, "status")["status"]["recent_history"][-1]["source"] == "FILE_SYSTEM"
+
+
 def test_callbacks_fire_for_own_transitions_and_for_kills_seen_from_other_processes(data_dir: Path, run: Run) -> None:
     proc, ready = start_caller(data_dir, "callbacks", "60")
     try:
@@ -296,7 +318,7 @@ def test_a_bare_kill_file_is_recorded_by_a_polling_caller(data_dir: Path, run: R
     run("safe_restore_trading.py", "restore", "--yes", "--data-dir", str(data_dir))
     (data_dir / "EMERGENCY_STOP").touch()
     assert caller(data_dir, "wait_for_kill", "60", CALLER_READY_FILE=str(data_dir.parent / "r"))["placed"] == 0
-    result = caller(data_dir, "poll_kill", "30")  # records the file once it has stood 1 s
+    result = caller(data_dir, "poll_kill", "30")  # the file is recorded on sight
     assert result["kill_active"] is True
     (event,) = result["status"]["recent_history"]
     assert event["source"] == "FILE_SYSTEM"
