@@ -36,6 +36,7 @@ class FakeKraken:
         self.orders: dict[str, dict[str, Any]] = {}
         self.requests: list[Call] = []
         self.failures: dict[str, str] = {}  # endpoint -> Kraken error string
+        self.balances: dict[str, str] = {"USDT": "2500.0"}  # Kraken asset code -> amount
         self.lock = threading.Lock()
         self._ids = itertools.count(1)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
@@ -184,6 +185,9 @@ class FakeKraken:
             "misc": "",
             "oflags": "fciq",
         }
+
+    def _BalanceEx(self, _: dict[str, str]) -> Any:
+        return {asset: {"balance": amount, "hold_trade": "0"} for asset, amount in self.balances.items()}
 
     def _OpenOrders(self, _: dict[str, str]) -> Any:
         return {"open": {i: self._row(i) for i, o in self.orders.items() if o["status"] == "open"}}

@@ -313,7 +313,10 @@ def test_a_kill_cancels_open_paper_orders(data_dir: Path, guarded: Any) -> None:
     (data_dir / "EMERGENCY_STOP").touch()  # the bare kill file: adopted and recorded by the guard
     wait_for(lambda: ledger_orders(data_dir) == [(order["id"], SYMBOL, "cancelled")], timeout=20, what="cancel")
     wait_for(lambda: bool(service(data_dir).history()[1]), timeout=20, what="the kill file recorded")
-    assert service(data_dir).history()[1][-1].source == "guard"
+    assert service(data_dir).history()[1][-1].source == "FILE_SYSTEM"  # as nija run records it
+    (data_dir / "EMERGENCY_STOP").unlink()  # recorded: deleting the file deactivates nothing
+    with pytest.raises(OrderRefused, match="KILL_SWITCH_ACTIVE"):
+        exchange.create_limit_buy_order(SYMBOL, 0.01, 42_000.0)
 
 
 def test_a_second_guard_on_the_same_directory_is_refused(data_dir: Path, fake: FakeKraken, guarded: Any) -> None:

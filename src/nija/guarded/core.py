@@ -38,7 +38,6 @@ from nija.runtime.orders import Order, OrderRequest, OrderStatus, OrderType, Pla
 from nija.runtime.reaction import Reaction
 from nija.runtime.risk import OrderLimits
 
-ADOPT_AFTER_S = 1.0  # as ``nija run``: let the CLI record its own kill before adopting the file
 # Parameters that make an order something the paper broker cannot simulate.
 _PAPER_UNSUPPORTED = ("stopPrice", "triggerPrice", "stopLossPrice", "takeProfitPrice", "stopLoss", "takeProfit")
 
@@ -119,7 +118,6 @@ class GuardCore:
         )
         self.last_mode: Mode | None = None
         self.closed = False
-        self._kill_adopted = False
         self._last_denial: dict[str, float] = {}
         self._next_report = 0.0
 
@@ -310,7 +308,6 @@ class GuardCore:
         if trip is None:
             return
         self.alert(trip.source, trip.reason)
-        self._kill_adopted = True
         self.run.service.activate_kill(trip.reason, Who(self.run.who.actor, trip.source, self.run.who.principal))
 
     # -- watcher callbacks -----------------------------------------------------------
@@ -322,12 +319,6 @@ class GuardCore:
             self.last_mode = permission.mode
         if self.reaction.kill.active and not was_killed:
             self.alert("KILL", f"kill noticed ({permission.reason}): the guarded bot's open orders are being cancelled")
-        if not self.reaction.kill.active:
-            self._kill_adopted = False
-        seen = self.reaction.kill.seen_at
-        if seen is not None and not self._kill_adopted and time.monotonic() - seen >= ADOPT_AFTER_S:
-            self._kill_adopted = True
-            self.run.service.adopt_kill_flag(self.run.who)
 
     def tick(self) -> None:
         self.run.tick()

@@ -16,12 +16,14 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from nija.domain.errors import NijaError
 from nija.domain.events import Event, EventKind
 from nija.domain.live import short_run
 from nija.domain.live_auth import LiveVerifier
 from nija.domain.permission import Permission, PermissionCode
 from nija.domain.records import Heartbeat
 from nija.domain.transitions import Who
+from nija.kill_adoption import BareKillAdopter
 from nija.runtime.dry_run import DryRunClock
 from nija.service import Outcome, SafetyService
 from nija.store.ports import PermissionView
@@ -41,6 +43,8 @@ class GuardRun:
         self._next_beat = 0.0
         self._generation = -1
         self._incident = False
+        self._adopter = BareKillAdopter(self.service, Who(self.who.actor, "FILE_SYSTEM", self.who.principal))
+        self._kill_recorded = False
 
     @property
     def run_id(self) -> str:
@@ -61,9 +65,11 @@ class GuardRun:
         return self.view.check()
 
     def saw(self, permission: Permission) -> None:
-        """What the watcher saw: counts DRY_RUN time, and treats a LIVE_ACTIVE this run
-        cannot verify as ``nija run`` does (an incident: recorded, and the kill raised)."""
+        """What the watcher saw: counts DRY_RUN time, records a bare kill file on sight, and
+        treats a LIVE_ACTIVE this run cannot verify as ``nija run`` does (an incident:
+        recorded, and the kill raised)."""
         self.dry_run.saw(permission.code)
+        self._record_kill_file(permission)
         if permission.code != PermissionCode.LIVE_NOT_VERIFIED:
             self._incident = bool(self._incident and self.verifier.refused)
             return
@@ -86,6 +92,24 @@ class GuardRun:
             f"The guarded bot (run {run}) refused a LIVE_ACTIVE it cannot verify: {detail}",
             Who(self.who.actor, "AUTO_LIVE_NOT_VERIFIED", self.who.principal),
         )
+
+    def _record_kill_file(self, permission: Permission) -> None:
+        """As ``nija run``: a kill raised by ``touch EMERGENCY_STOP`` alone is recorded as soon
+        as it is seen (no grace: a kill file NIJA raised carries its cause), so deleting the
+        file cannot undo it; retried on every sighting until it is recorded."""
+        if permission.code != PermissionCode.KILL_SWITCH_ACTIVE:
+            self._kill_recorded = False
+            return
+        if self._kill_recorded:
+            return
+        try:
+            status = self.service.status(history_items=0)
+        except NijaError:
+            return  # unreadable now: the kill stands; tried again on the next sighting
+        if not status.kill_file_exists or status.kill_record_active is not False:
+            self._kill_recorded = True  # recorded already, or no file to record (a fleet kill)
+        elif self._adopter.check(status):
+            self._kill_recorded = True
 
     def tick(self) -> None:
         """About every 250 ms: count DRY_RUN time; beat when due or when the verifier's

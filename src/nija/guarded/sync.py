@@ -9,6 +9,7 @@ import ccxt
 
 from nija.domain.states import Mode
 from nija.guarded import methods
+from nija.guarded.account import GuardAccountWatch
 from nija.guarded.core import GuardCore, OrderCall
 from nija.guarded.errors import OrderRefused
 from nija.guarded.methods import Kind
@@ -17,7 +18,7 @@ from nija.runtime.brokers.exchange import describe
 from nija.runtime.orders import OrderStatus
 from nija.runtime.watcher import StateWatcher
 
-_OWN = frozenset({"_exchange", "_core", "_watcher"})
+_OWN = frozenset({"_exchange", "_core", "_watcher", "_account"})
 
 
 def sync_canceller(exchange: Any) -> Any:
@@ -41,12 +42,26 @@ class GuardedExchange:
     _exchange: Any
     _core: GuardCore
     _watcher: StateWatcher
+    _account: GuardAccountWatch | None
 
     def __init__(self, exchange: Any, core: GuardCore) -> None:
         object.__setattr__(self, "_exchange", exchange)
         object.__setattr__(self, "_core", core)
         core.start()
         self._adopt_own_orders()
+        account = None
+        if getattr(exchange, "apiKey", None):  # with keys: the reconciliation a live request needs
+            account = GuardAccountWatch(
+                exchange,
+                core.live,
+                quote=core.quote,
+                data_dir=core.data_dir,
+                every_s=core.config.exchange.reconcile_s,
+                lock=core.gate.lock,
+                alert=core.alert,
+            )
+            account.start()
+        object.__setattr__(self, "_account", account)
         watcher = StateWatcher(core.run.service.store.changes, core.run, self._on_permission, core.tick)
         object.__setattr__(self, "_watcher", watcher)
         watcher.start()
@@ -93,6 +108,8 @@ class GuardedExchange:
     def close(self) -> None:
         """Stop the watcher, record the guarded bot as stopped, then close the exchange."""
         if not self._core.closed:
+            if self._account is not None:
+                self._account.stop()
             self._watcher.stop()
             with self._core.gate.lock:
                 self._core.finish()
