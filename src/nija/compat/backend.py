@@ -119,7 +119,7 @@ class Backend:
     def start_run(self) -> Outcome | None:
         """This process as the store's bot run (once): the restart rule, the heartbeat and its
         own verifier, through which every later read goes. None: another bot runs (a reader)."""
-        run = start_run(self.service, self.who(), self.location)
+        run = start_run(self.service, self.who(), self.location, self._adopt_lock)
         if run is None:
             return None
         self.run = run

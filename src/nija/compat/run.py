@@ -36,8 +36,11 @@ TICK_S = 0.25  # as nija run's watcher: DRY_RUN time, acknowledgments and beats 
 class CompatRun:
     """The run and its beating thread; ``stop`` (at exit) writes the stopped heartbeat."""
 
-    def __init__(self, run: GuardRun) -> None:
+    def __init__(self, run: GuardRun, lock: threading.RLock) -> None:
         self.run = run
+        # The backend's: a kill this process is raising (kill file first, then its record)
+        # is not a bare kill file for the beating thread to record.
+        self._lock = lock
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._beat_loop, name="nija-compat-run", daemon=True)
         self._problem = ""
@@ -57,7 +60,8 @@ class CompatRun:
     def _beat_loop(self) -> None:
         while not self._stopping.wait(TICK_S):
             try:
-                self.run.saw(self.run.check())  # observes a pending request; an unverifiable live is a kill
+                with self._lock:
+                    self.run.saw(self.run.check())  # sees a pending request; an unverifiable live is a kill
                 self.run.tick()
                 self._problem = ""
             except Exception as exc:  # noqa: BLE001 - a failed beat is an old heartbeat: never live
@@ -77,7 +81,9 @@ class CompatRun:
         self.run.close()
 
 
-def start_run(service: SafetyService, who: Who, directory: Path, heartbeat_s: float = 1.0) -> CompatRun | None:
+def start_run(
+    service: SafetyService, who: Who, directory: Path, lock: threading.RLock, heartbeat_s: float = 1.0
+) -> CompatRun | None:
     """This process as the store's bot run (claimed, not started yet), or None (another
     bot runs, or the claim failed)."""
     location = service.store.location
@@ -91,7 +97,7 @@ def start_run(service: SafetyService, who: Who, directory: Path, heartbeat_s: fl
     except NijaError as exc:
         logger.warning("Not a bot run on %s (%s): this process never trades live", location, exc.message)
         return None
-    compat_run = CompatRun(GuardRun(service, who, heartbeat_s=heartbeat_s))
+    compat_run = CompatRun(GuardRun(service, who, heartbeat_s=heartbeat_s), lock)
     logger.info(
         "Bot run %s on %s: live trading needs a confirmation made for it", short_run(compat_run.run.run_id), location
     )
