@@ -36,8 +36,9 @@ TICK_S = 0.25  # as nija run's watcher: DRY_RUN time, acknowledgments and beats 
 class CompatRun:
     """The run and its beating thread; ``stop`` (at exit) writes the stopped heartbeat."""
 
-    def __init__(self, run: GuardRun, lock: threading.RLock) -> None:
+    def __init__(self, run: GuardRun, lock: threading.RLock, directory: Path) -> None:
         self.run = run
+        self.directory = directory
         # The backend's: a kill this process is raising (kill file first, then its record)
         # is not a bare kill file for the beating thread to record.
         self._lock = lock
@@ -59,6 +60,10 @@ class CompatRun:
 
     def _beat_loop(self) -> None:
         while not self._stopping.wait(TICK_S):
+            if not self.directory.is_dir():  # the data directory was removed: no bot runs there
+                self._stopping.set()
+                self.run.close()
+                return
             try:
                 with self._lock:
                     self.run.saw(self.run.check())  # sees a pending request; an unverifiable live is a kill
@@ -71,9 +76,12 @@ class CompatRun:
 
     def stop(self) -> None:
         if self._stopping.is_set():
-            return
+            return  # stopped already (at exit, or its directory is gone)
         self._stopping.set()
         self._thread.join(timeout=5.0)
+        if not self.directory.is_dir():
+            self.run.close()
+            return
         try:
             self.run.beat(stopped=True)
         except Exception as exc:  # noqa: BLE001 - at exit: the heartbeat goes stale by itself
@@ -97,7 +105,7 @@ def start_run(
     except NijaError as exc:
         logger.warning("Not a bot run on %s (%s): this process never trades live", location, exc.message)
         return None
-    compat_run = CompatRun(GuardRun(service, who, heartbeat_s=heartbeat_s), lock)
+    compat_run = CompatRun(GuardRun(service, who, heartbeat_s=heartbeat_s), lock, directory)
     logger.info(
         "Bot run %s on %s: live trading needs a confirmation made for it", short_run(compat_run.run.run_id), location
     )
