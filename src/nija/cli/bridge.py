@@ -102,7 +102,8 @@ def freqtrade(
     who = local_who("bridge")
     # A one-off pass is nobody's run: it reads NIJA's state as any reader does (live as the
     # running bridge published it) and never beats over the running bridge's heartbeat.
-    run = None if once else GuardRun(service, who, heartbeat_s=config.bot.heartbeat_s if config else 1.0)
+    heartbeat_s = config.bot.heartbeat_s if config else 1.0
+    run = None if once else GuardRun(service, who, heartbeat_s=heartbeat_s, data_dir=directory)
     bridge = FreqtradeBridge(
         service,
         client,
@@ -137,6 +138,7 @@ def freqtrade(
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
     watcher = StateWatcher(service.store.changes, run, bridge.react, bridge.tick)
+    run.listen()  # a kill the disk cannot take is sent here: the watcher's next check denies
     click.echo(f"NIJA bridge following {directory} for freqtrade at {url}", err=True)
     watcher.start()
     stop.wait()

@@ -105,7 +105,7 @@ def start_run(
     except NijaError as exc:
         logger.warning("Not a bot run on %s (%s): this process never trades live", location, exc.message)
         return None
-    compat_run = CompatRun(GuardRun(service, who, heartbeat_s=heartbeat_s), lock, directory)
+    compat_run = CompatRun(GuardRun(service, who, heartbeat_s=heartbeat_s, data_dir=directory), lock, directory)
     logger.info(
         "Bot run %s on %s: live trading needs a confirmation made for it", short_run(compat_run.run.run_id), location
     )

@@ -12,6 +12,7 @@ import hashlib
 import itertools
 import math
 import socket
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -118,6 +119,8 @@ class GuardCore:
         )
         self.last_mode: Mode | None = None
         self.closed = False
+        self._react_lock = threading.RLock()
+        run.on_direct_kill = self._direct_kill
         self._last_denial: dict[str, float] = {}
         self._next_report = 0.0
 
@@ -312,13 +315,22 @@ class GuardCore:
 
     # -- watcher callbacks -----------------------------------------------------------
     def on_permission(self, permission: Permission) -> None:
-        was_killed = self.reaction.kill.active
-        self.reaction(permission)
-        self.run.saw(permission)
-        if permission.allowed:
-            self.last_mode = permission.mode
-        if self.reaction.kill.active and not was_killed:
-            self.alert("KILL", f"kill noticed ({permission.reason}): the guarded bot's open orders are being cancelled")
+        with self._react_lock:  # the watcher and a direct kill's listener both react
+            was_killed = self.reaction.kill.active
+            self.reaction(permission)
+            self.run.saw(permission)
+            if permission.allowed:
+                self.last_mode = permission.mode
+            if self.reaction.kill.active and not was_killed:
+                self.alert(
+                    "KILL", f"kill noticed ({permission.reason}): the guarded bot's open orders are being cancelled"
+                )
+
+    def _direct_kill(self) -> bool:
+        """A kill sent straight to this process (the disk could not take it): the latched
+        view denies from now on; cancel the bot's own orders at once."""
+        self.on_permission(self.run.check())
+        return self.reaction.kill.complete
 
     def tick(self) -> None:
         self.run.tick()

@@ -13,8 +13,10 @@ import os
 import secrets
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from nija.domain.errors import NijaError
 from nija.domain.events import Event, EventKind
@@ -24,6 +26,8 @@ from nija.domain.permission import Permission, PermissionCode
 from nija.domain.records import Heartbeat
 from nija.domain.transitions import Who
 from nija.kill_adoption import BareKillAdopter
+from nija.kill_channel import KillListener, KillMessage
+from nija.runtime.direct_kill import DirectKill, LatchedView
 from nija.runtime.dry_run import DryRunClock
 from nija.service import Outcome, SafetyService
 from nija.store.ports import PermissionView
@@ -36,9 +40,19 @@ class GuardRun:
     heartbeat_s: float = 1.0
     verifier: LiveVerifier = field(default_factory=lambda: LiveVerifier(secrets.token_urlsafe(24)))
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # The data directory: where ``kill activate`` tells the running bots directly when the
+    # kill cannot be written to disk (nija/kill_channel.py). None: no direct kills heard.
+    data_dir: Path | None = None
+    # What the owner does on a direct kill, at once (cancel its orders); True once complete.
+    on_direct_kill: Callable[[], bool] | None = None
 
     def __post_init__(self) -> None:
-        self.view: PermissionView = self.service.store.permission_view(self.verifier)
+        # A kill sent straight here denies every order of this run, whatever the disk says.
+        self.direct_kill = DirectKill()
+        self.view: PermissionView = LatchedView(self.service.store.permission_view(self.verifier), self.direct_kill)
+        self._listener = KillListener(self.data_dir, self._heard) if self.data_dir is not None else None
+        self._next_record_try = 0.0
+        self._listening = False
         self.dry_run = DryRunClock()
         self._next_beat = 0.0
         self._generation = -1
@@ -58,7 +72,38 @@ class GuardRun:
             wait_confirmed(10.0)
         outcome = self.service.on_bot_start(self.who)
         self.service.adopt_kill_flag(self.who)
+        self.listen()
         return outcome
+
+    def listen(self) -> None:
+        """Hear kills sent directly (``kill activate`` when the disk cannot take the kill)."""
+        if self._listener is not None and not self._listening:
+            self._listening = True
+            self._listener.start()
+
+    def _heard(self, message: KillMessage) -> dict[str, object]:
+        """A kill that could not be written to disk, sent straight here: from now on every
+        check denies; the owner cancels at once; the answer says whether that completed."""
+        self.direct_kill.latch(message.reason, message.actor, message.source)
+        complete = False
+        if self.on_direct_kill is not None:
+            try:
+                complete = self.on_direct_kill()
+            except Exception:  # noqa: BLE001 - the answer must still go out: trading is stopped
+                complete = False
+        return {"pid": os.getpid(), "stopped": True, "complete": complete}
+
+    def _record_direct_kill(self) -> None:
+        """Keep trying to write a direct kill to disk; once written, the disk's latch holds it."""
+        kill = self.direct_kill
+        if kill.recorded or kill.reason is None or time.monotonic() < self._next_record_try:
+            return
+        self._next_record_try = time.monotonic() + 1.0
+        try:
+            self.service.activate_kill(kill.reason, Who(kill.actor, kill.source), reach_bots=False)
+        except NijaError:
+            return
+        kill.release()
 
     def check(self) -> Permission:
         """The gate's question: may an order of this run be placed now, and in which mode?"""
@@ -115,6 +160,7 @@ class GuardRun:
         """About every 250 ms: count DRY_RUN time; beat when due or when the verifier's
         answer changed (a live confirmation waits for the acknowledgment in the beat)."""
         now = time.monotonic()
+        self._record_direct_kill()
         self.dry_run.tick(now)
         if now >= self._next_beat or self.verifier.generation != self._generation:
             self._next_beat = now + self.heartbeat_s
@@ -139,6 +185,8 @@ class GuardRun:
         )
 
     def close(self) -> None:
+        if self._listener is not None:
+            self._listener.stop()
         close = getattr(self.view, "close", None)
         if close is not None:
             close()
