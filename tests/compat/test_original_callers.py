@@ -12,6 +12,7 @@ from typing import Any
 
 from tests.conftest import REPO, Run, cli_env
 from tests.runtime.runtime_helpers import wait_for
+from tests.runtime.test_kill_without_disk import _mount, _mount_point, bot_fs, kill_activate  # noqa: F401
 
 CALLER = Path(__file__).with_name("original_caller.py")
 
@@ -399,3 +400,30 @@ def test_the_originals_deadlock_patterns_complete_with_reader_threads_running(da
     assert result["kill_active"] is False
     assert result["state"] == "OFF"
     assert result["activation_count"] == 5
+
+
+def test_a_kill_the_disk_cannot_take_stops_a_running_original_bot(bot_fs: Path, tmp_path: Path, run: Run) -> None:  # noqa: F811
+    """The original bot is a bot run: ``kill activate`` on a read-only view of its data
+    directory tells it directly, and every check refuses from then on. (The caller runs in
+    DRY_RUN for 15 s, waiting for a live confirmation that never comes, then reports.)"""
+    run("safe_restore_trading.py", "restore", "--yes", "--data-dir", str(bot_fs))
+    proc, ready = start_caller(bot_fs, "wait_for_live", "15")
+    view = _mount_point(tmp_path, "ro")
+    try:
+        wait_for(ready.exists, what="the caller placing orders")
+        assert _mount("--bind", str(bot_fs), str(view))
+        assert _mount("-o", "remount,bind,ro", str(view))
+        result = kill_activate(view, "disk is read-only")
+        assert result.returncode == 4, result.stdout + result.stderr
+        assert f"Trading is stopped in pid {proc.pid}" in result.stderr
+        stopped = finish(proc)
+    finally:
+        subprocess.run(["umount", "-l", str(view)], check=False)
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=30)
+    assert stopped["state"] == "EMERGENCY_STOP"
+    assert stopped["summary"]["permission"]["code"] == "KILL_SWITCH_ACTIVE"
+    assert stopped["submit_real_order"]["raised"] == "StateTransitionError"
+    # Its own path to the directory is writable: the run recorded the kill it was sent.
+    assert stopped["status"]["recent_history"][-1]["reason"] == "disk is read-only"
