@@ -23,7 +23,8 @@ def test_a_cash_only_account_lets_the_operator_request_live(data_dir: Path, guar
     dry_run(data_dir)
     guarded()
     checks = read_checks(data_dir)
-    assert checks is not None and checks.reconciliation is not None
+    assert checks is not None
+    assert checks.reconciliation is not None
     assert checks.reconciliation.status == "matching"
     request = build_service(data_dir).request_live(OPERATOR, credentials_configured=True)
     assert request.code
