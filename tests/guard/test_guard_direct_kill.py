@@ -35,7 +35,9 @@ def test_a_kill_the_disk_cannot_take_stops_a_live_guarded_bot(bot_fs: Path, tmp_
         assert _mount("-o", "remount,bind,ro", str(view))
         result = kill_activate(view, "disk is read-only")
         assert result.returncode == 4, result.stdout + result.stderr
-        assert f"Trading is stopped in pid {os.getpid()}" in result.stderr
+        # The guard records the kill it was sent at once (its own path is writable), so the
+        # CLI may find it on disk before it words its message: in force either way.
+        assert f"Trading is stopped in pid {os.getpid()}" in result.stderr or "kill switch IS ACTIVE" in result.stderr
         assert "Traceback" not in result.stderr
         # Cancelled before the answer, one by one (never the account-wide cancel-all).
         assert fake.open_orders() == {}
@@ -43,9 +45,10 @@ def test_a_kill_the_disk_cannot_take_stops_a_live_guarded_bot(bot_fs: Path, tmp_
         assert fake.calls("CancelAll") == []
         with pytest.raises(OrderRefused, match="KILL_SWITCH_ACTIVE"):
             exchange.create_limit_buy_order(SYMBOL, 0.01, 42_000.0)
-        # The guard's own path to the directory is writable: it records the kill it holds.
-        wait_for(lambda: build_service(bot_fs).snapshot().kill_active, timeout=15, what="the kill recorded")
+        # Only the guard, told directly, can have written this kill (the CLI could not).
+        wait_for(lambda: bool(build_service(bot_fs).history()[1]), timeout=15, what="the kill recorded")
         assert build_service(bot_fs).history()[1][-1].reason == "disk is read-only"
+        assert build_service(bot_fs).snapshot().kill_active
     finally:
         subprocess.run(["umount", "-l", str(view)], check=False)
         exchange.close()

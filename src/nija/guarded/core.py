@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from nija.bot_report import BotReport, Notice, OpenOrder, Pnl, Position, write_report
+from nija.bot_report import Notice, write_report
 from nija.config import NijaConfig
 from nija.domain.events import Event, EventKind
 from nija.domain.permission import Permission
@@ -29,6 +29,7 @@ from nija.domain.transitions import Who
 from nija.guarded import shapes
 from nija.guarded.errors import GuardCode, MethodRefused, OrderRefused
 from nija.guarded.live_book import Canceller, LiveBook
+from nija.guarded.report import guard_report
 from nija.guarded.run import GuardRun
 from nija.runtime.brokers.base import Broker
 from nija.runtime.brokers.paper import PaperBroker
@@ -362,42 +363,7 @@ class GuardCore:
 
     def write_report(self) -> None:
         self._next_report = time.monotonic() + self.config.bot.report_s
-        account = self.paper.account()
-        live = self.reaction.mode is Mode.LIVE
-        report = BotReport(
-            updated_at=datetime.now(UTC).isoformat(),
-            mode="live" if live else "simulated" if self.reaction.mode is Mode.SIMULATED else "none",
-            broker=f"guard {self.live.name}" if live else "guard paper",
-            open_orders=tuple(
-                OpenOrder(
-                    id=o.id, symbol=o.symbol, side=o.side.value, type=o.type.value, quantity=o.quantity, price=o.price
-                )
-                for o in (*self.paper.open_orders(), *self.live.own_open())
-            ),
-            positions=tuple(
-                Position(
-                    symbol=h.symbol,
-                    quantity=h.quantity,
-                    average_price=h.average_price,
-                    market_price=self.paper.mark(h.symbol),
-                )
-                for h in self.paper.holdings()
-            ),
-            pnl=Pnl(
-                cash=account.cash,
-                equity=account.equity,
-                realized=account.realized_pnl,
-                unrealized=account.unrealized_pnl,
-                fees=account.fees,
-            ),
-            orders_placed=self.gate.placed,
-            denials=tuple(
-                Notice(timestamp=datetime.now(UTC).isoformat(), code=d.code, message=f"{d.symbol}: {d.reason}")
-                for d in self.gate.recent_denials
-            ),
-            alerts=tuple(self.alerts[-20:]),
-        )
-        write_report(self.data_dir, report)
+        write_report(self.data_dir, guard_report(self))
 
     def finish(self) -> None:
         """Stop deciding: the last permission check cancels what it must, then a stopped heartbeat."""
