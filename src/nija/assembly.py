@@ -12,7 +12,7 @@ from nija.domain.live import LivePolicy
 from nija.kill_channel import tell_bots
 from nija.observability.wiring import attach_accountability
 from nija.service import SafetyService
-from nija.store import StoreSelection, config_dir, open_store
+from nija.store import Store, StoreSelection, config_dir, open_store
 
 if TYPE_CHECKING:
     from nija.config import NijaConfig
@@ -43,6 +43,8 @@ def build_service(
     lenient = noted if config_warning is not None else None
     settings = config if config is not None else _load_if_present(directory, lenient)
     policy = settings.live.policy() if settings is not None else LivePolicy()
+    if settings is not None and settings.store.agent is not None:
+        store = _through_agent(store, settings.store.agent)
     # Bots of this directory hear a kill directly when it cannot be written to disk.
     service = SafetyService(
         store,
@@ -53,6 +55,18 @@ def build_service(
     attach_accountability(service, directory, settings)
     _attach_exchange_checks(service, directory, settings)
     return service
+
+
+def _through_agent(store: Store, socket_path: Path) -> Store:
+    """A bot of the fleet store talks to the database through its host's agent; the
+    fleet's own tools (serve, status --fleet) and the JSON files are left as they are."""
+    from nija.store.postgres import PostgresStore
+
+    if not isinstance(store, PostgresStore) or store.is_fleet:
+        return store
+    from nija.store.agent import AgentStore
+
+    return AgentStore(store, socket_path)
 
 
 def _attach_exchange_checks(service: SafetyService, directory: Path, settings: NijaConfig | None) -> None:

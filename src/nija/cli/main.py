@@ -14,6 +14,7 @@ from nija.cli.recovery import history, reset, restore, status
 # the audit tools pull in FastAPI, Textual and pydantic). Their one-line help is here so
 # that `nija --help` lists them without importing any of them.
 LAZY_COMMANDS = {
+    "agent": ("nija.cli.agent:agent", "The host agent: one fleet-database connection for all the bots of a host."),
     "monitor": ("nija.cli.monitor:monitor", "The terminal control center (also nija_control_center.py)."),
     "audit": ("nija.cli.audit:audit_group", "The tamper-evident audit trail: verify and show."),
     "db": ("nija.cli.db:db_group", "The PostgreSQL fleet database: upgrade and version."),

@@ -31,24 +31,37 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DEFAULT_STALE_AFTER_S = 2.0
 RECONNECT_DELAY_S = 0.2
 
-_NOT_CHECKED = Permission(False, None, "NOT_CHECKED", "the fleet database view is not confirmed yet")
-_KILLED = Permission(False, None, "KILL_SWITCH_ACTIVE", "a kill was raised (fleet database notification)")
+NOT_CHECKED = Permission(False, None, "NOT_CHECKED", "the fleet database view is not confirmed yet")
+KILLED = Permission(False, None, "KILL_SWITCH_ACTIVE", "a kill was raised (fleet database notification)")
 
-# Everything decide() needs, in one round trip: the scope's state and last transition,
-# its kill record, and whether any kill flag is raised or the fleet kill is recorded.
-_PERMISSION_SQL = """
-SELECT s.state, s.kill_active, t.from_state, t.to_state, t.at,
-       EXISTS (SELECT 1 FROM nija_kill_flag k WHERE k.scope IN (%(scope)s, %(fleet)s)),
+# Everything decide() needs, in one round trip, for each scope named: the scope's state
+# and last transition, its kill record, and whether any kill flag is raised or the fleet
+# kill is recorded. The one query of every permission view: the bot's own (below) and the
+# host agent's (nija.agent), which asks it for all the bots of its host at once. A new
+# kill scope (an account) joins here and in snapshot_from_row, and both follow.
+PERMISSION_SQL = """
+SELECT b.name, s.state, s.kill_active, t.from_state, t.to_state, t.at,
+       EXISTS (SELECT 1 FROM nija_kill_flag k WHERE k.scope IN (b.name, %(fleet)s)),
        f.kill_active, f.state, s.pending_live, s.live_grant, h.run_id, h.live_nonce, h.stopped
-FROM nija_scope f
-LEFT JOIN nija_scope s ON s.name = %(scope)s
-LEFT JOIN nija_heartbeat h ON h.scope = %(scope)s
+FROM unnest(%(scopes)s::text[]) AS b(name)
+JOIN nija_scope f ON f.name = %(fleet)s
+LEFT JOIN nija_scope s ON s.name = b.name
+LEFT JOIN nija_heartbeat h ON h.scope = b.name
 LEFT JOIN LATERAL (
     SELECT from_state, to_state, at FROM nija_transition
-    WHERE scope = %(scope)s ORDER BY id DESC LIMIT 1
+    WHERE scope = b.name ORDER BY id DESC LIMIT 1
 ) t ON true
-WHERE f.name = %(fleet)s
 """
+
+Row = tuple[object, ...]
+
+
+def permission_rows(conn: Conn, scopes: list[str]) -> dict[str, Row]:
+    """Each scope's permission row (without its name); raises if the fleet row is missing."""
+    found = conn.execute(PERMISSION_SQL, {"scopes": scopes, "fleet": FLEET}).fetchall()
+    if scopes and not found:
+        raise psycopg.DataError("the fleet row is missing: run 'nija db upgrade'")
+    return {str(row[0]): tuple(row[1:]) for row in found}
 
 
 def stale_after_from_env() -> float:
@@ -83,7 +96,7 @@ class PostgresPermissionView:
         self.scope = scope
         self.stale_after_s = stale_after_s
         self._clock = clock
-        self._permission = _NOT_CHECKED
+        self._permission = NOT_CHECKED
         self._confirmed_at = float("-inf")
         self._problem = "not connected yet"
         self._stop = threading.Event()
@@ -127,7 +140,7 @@ class PostgresPermissionView:
                 self._listen(conn)
             except Exception as exc:  # noqa: BLE001 - any failure halts the view until it reconnects
                 self._confirmed_at = float("-inf")
-                self._permission = _NOT_CHECKED
+                self._permission = NOT_CHECKED
                 self._problem = f"connection lost: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc}"
             finally:
                 if conn is not None:
@@ -147,7 +160,7 @@ class PostgresPermissionView:
                 if scope in mine:
                     relevant = True
                     if kind == "kill":
-                        self._permission = _KILLED  # deny first, then read the details
+                        self._permission = KILLED  # deny first, then read the details
                         if self._verifier is not None:
                             self._verifier.interrupt()
             if relevant or self._clock() >= next_refresh:
@@ -156,19 +169,17 @@ class PostgresPermissionView:
 
     def _refresh(self, conn: Conn) -> None:
         started = self._clock()
-        row = conn.execute(_PERMISSION_SQL, {"scope": self.scope, "fleet": FLEET}).fetchone()
-        if row is None:
-            raise psycopg.DataError("the fleet row is missing: run 'nija db upgrade'")
+        row = permission_rows(conn, [self.scope])[self.scope]
         if self._verifier is None:
-            self._permission = decide(_snapshot(row))
+            self._permission = decide(snapshot_from_row(row))
         else:
             with self._verifier.reading:
-                self._permission = decide(_snapshot(row), self._verifier)
+                self._permission = decide(snapshot_from_row(row), self._verifier)
         self._confirmed_at = started
         self._problem = "connected"
 
 
-def _snapshot(row: tuple[object, ...]) -> Snapshot:
+def snapshot_from_row(row: Row) -> Snapshot:
     (state, kill_active, from_state, to_state, at, flagged, fleet_active, fleet_state) = row[:8]
     pending, grant, run_id, live_nonce, stopped = row[8:]
     # The fleet row only ever holds OFF or EMERGENCY_STOP: anything else was edited by hand.
