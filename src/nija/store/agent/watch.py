@@ -18,8 +18,10 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 from nija.domain.errors import StorageProblem
+from nija.domain.permission import Permission
 from nija.domain.records import Heartbeat
 from nija.store.agent.client import AgentPermissionView, send_beat
 from nija.store.changes import Signal, SignalFeed
@@ -28,15 +30,21 @@ from nija.store.postgres.store import PostgresStore
 _print_lock = threading.Lock()
 
 
+class _View(Protocol):
+    def check(self) -> Permission: ...
+
+    def wait_confirmed(self, timeout_s: float) -> bool: ...
+
+
 def _say(text: str) -> None:
     with _print_lock:
         sys.stdout.write(text + "\n")
         sys.stdout.flush()
 
 
-def _follow(bot: str, view: AgentPermissionView | object, signal: Signal | None, beat_s: float, sock: Path) -> None:
+def _follow(bot: str, view: _View, signal: Signal | None, beat_s: float, sock: Path) -> None:
     feed = SignalFeed(signal) if signal is not None else None
-    check = view.check  # type: ignore[attr-defined]
+    check = view.check
     last = ""
     started = datetime.now(UTC)
     next_beat = 0.0
@@ -65,16 +73,16 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--stale", type=float, default=2.0)
     parser.add_argument("--beat", type=float, default=0.0)
     args = parser.parse_args(argv)
-    views: list[tuple[str, object, Signal | None]] = []
+    views: list[tuple[str, _View, Signal | None]] = []
     for bot in args.bots:
         if args.direct:
             views.append((bot, PostgresStore(args.direct, bot=bot, stale_after_s=args.stale).permission_view(), None))
         else:
-            view = AgentPermissionView(args.socket, bot, stale_after_s=args.stale)
-            views.append((bot, view, view.signal))
+            agent_view = AgentPermissionView(args.socket, bot, stale_after_s=args.stale)
+            views.append((bot, agent_view, agent_view.signal))
     deadline = time.monotonic() + 120
     for _, view, _ in views:
-        if not view.wait_confirmed(max(0.0, deadline - time.monotonic())):  # type: ignore[attr-defined]
+        if not view.wait_confirmed(max(0.0, deadline - time.monotonic())):
             _say("NOT_CONFIRMED")
             return 4
     _say("READY")
