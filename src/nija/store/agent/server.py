@@ -64,6 +64,7 @@ class HostAgent:
         self._sel = selectors.DefaultSelector()
         self._clients: dict[socket.socket, _Client] = {}
         self._conn: Conn | None = None
+        self._fd = -1
         self._confirmed: float | None = None
         self._problem = "not connected yet"
         self._seq = 0
@@ -111,7 +112,11 @@ class HostAgent:
             self.bind()
         try:
             while not self.stop.is_set():
-                self.step()
+                try:
+                    self.step()
+                except Exception as exc:  # noqa: BLE001 - an agent that dies leaves its bots blind until restarted
+                    log.exception("unexpected error; reconnecting")
+                    self._disconnect(f"the host agent failed: {type(exc).__name__}: {exc}")
         finally:
             self.close()
 
@@ -126,8 +131,8 @@ class HostAgent:
                 self._accept()
             elif key.data == "db":
                 pass  # drained below
-            else:
-                relevant |= self._read(self._clients[key.fileobj])  # type: ignore[index]
+            elif (client := self._clients.get(key.fileobj)) is not None:  # type: ignore[call-overload]
+                relevant |= self._read(client)  # (None: dropped earlier in this turn)
         relevant |= self._drain_notifications()
         if self._conn is None and self._clock() >= self._next_connect:
             self._connect()
@@ -149,14 +154,15 @@ class HostAgent:
             self._next_connect = self._clock() + RECONNECT_DELAY_S
             return
         self._conn = conn
-        self._sel.register(conn.fileno(), selectors.EVENT_READ, "db")
+        self._fd = conn.fileno()  # kept: a broken connection may no longer tell its fd
+        self._sel.register(self._fd, selectors.EVENT_READ, "db")
         log.info("connected to %s", mask(self.url))
 
     def _disconnect(self, problem: str) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
             with contextlib.suppress(KeyError, ValueError, OSError):
-                self._sel.unregister(conn.fileno())
+                self._sel.unregister(self._fd)
             conn.close()
         was_confirmed = self._confirmed is not None
         self._confirmed = None
