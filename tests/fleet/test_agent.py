@@ -39,7 +39,7 @@ def _fleet(url: str) -> tuple[SafetyService, PostgresStore]:
 
 def test_many_agents_and_bots_obey_a_bot_kill_and_a_fleet_kill(fleet_url: str, tmp_path: Path) -> None:
     names = {h: [f"h{h}-b{b}" for b in range(4)] for h in range(3)}
-    _restore(fleet_url, [*sum(names.values(), []), "direct"])
+    _restore(fleet_url, [*(b for bots in names.values() for b in bots), "direct"])
     agents = [Agent(fleet_url, tmp_path / f"h{h}" / "agent.sock").start() for h in names]
     hosts = [Host(agents[h].path, bots) for h, bots in names.items()]
     bypass = Host(tmp_path / "none.sock", ["direct"], direct=fleet_url)  # today's path: its own connection
@@ -79,9 +79,7 @@ def test_many_agents_and_bots_obey_a_bot_kill_and_a_fleet_kill(fleet_url: str, t
             agent.stop()
 
 
-def test_an_agent_killed_with_sigkill_its_bots_deny_and_recover_when_it_returns(
-    fleet_url: str, tmp_path: Path
-) -> None:
+def test_an_agent_killed_with_sigkill_its_bots_deny_and_recover_when_it_returns(fleet_url: str, tmp_path: Path) -> None:
     bots = ["alpha", "beta"]
     _restore(fleet_url, [*bots, "direct"])
     agent = Agent(fleet_url, tmp_path / "agent.sock").start()
@@ -140,7 +138,8 @@ def test_a_second_agent_on_the_same_socket_is_refused(fleet_url: str, tmp_path: 
         )
         assert second.returncode == 2
         assert "Another host agent already listens" in second.stderr
-        assert agent.proc is not None and agent.proc.poll() is None, "the first agent keeps serving"
+        assert agent.proc is not None
+        assert agent.proc.poll() is None, "the first agent keeps serving"
     finally:
         agent.stop()
 

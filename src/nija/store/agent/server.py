@@ -114,7 +114,7 @@ class HostAgent:
             while not self.stop.is_set():
                 try:
                     self.step()
-                except Exception as exc:  # noqa: BLE001 - an agent that dies leaves its bots blind until restarted
+                except Exception as exc:  # an agent that dies leaves its bots blind until it is restarted
                     log.exception("unexpected error; reconnecting")
                     self._disconnect(f"the host agent failed: {type(exc).__name__}: {exc}")
         finally:
