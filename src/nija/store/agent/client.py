@@ -157,7 +157,8 @@ class AgentPermissionView:
 
 
 def send_beat(socket_path: Path, bot: str, beat: Heartbeat, *, timeout_s: float = BEAT_TIMEOUT_S) -> None:
-    """Have the agent write the beat; StorageUnavailable (exit 4) if it cannot."""
+    """Hand the beat to the agent (it writes it with its next re-read); StorageUnavailable
+    (exit 4) if the agent is unreachable or has no database connection."""
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(timeout_s)

@@ -5,8 +5,10 @@ A bot opens the agent's Unix socket and sends one request line:
 - ``{"op": "watch", "bot": NAME}``: the agent then pushes ``Update`` lines for that bot
   until either side closes: every re-read (at least every ``stale_after / 4``) and a
   ``kill`` line the moment a kill notification concerns the bot;
-- ``{"op": "beat", "bot": NAME, "heartbeat": {...}}``: the agent writes the beat on its
-  connection and answers ``{"ok": true}`` or ``{"ok": false, "error": ...}``.
+- ``{"op": "beat", "bot": NAME, "heartbeat": {...}}``: the agent accepts the beat and
+  answers ``{"ok": true}`` (written with its next re-read, at most ``stale_after / 4``
+  later, all its bots' beats in one commit) or ``{"ok": false, "error": ...}`` when it
+  has no confirmed database connection.
 
 ``confirmed`` is the agent's CLOCK_MONOTONIC time when the database last confirmed the
 row (the clock every process of a host shares), so a bot ages its view exactly as a

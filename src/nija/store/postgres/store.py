@@ -175,30 +175,41 @@ class PostgresStore:
             self._conn = self._flag_conn = None
 
 
-def write_heartbeat(conn: Conn, scope: str, heartbeat: Heartbeat) -> None:
-    """Upsert a bot's beat (the store's own, and the host agent's on behalf of its bots)."""
-    conn.execute(
-        "INSERT INTO nija_heartbeat (scope, pid, host, last_beat, started_at, stopped, run_id, "
-        "dry_run_seconds, seen_nonce, live_nonce, live_refused) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (scope) DO UPDATE SET "
-        "pid = excluded.pid, host = excluded.host, last_beat = excluded.last_beat, "
-        "started_at = excluded.started_at, stopped = excluded.stopped, run_id = excluded.run_id, "
-        "dry_run_seconds = excluded.dry_run_seconds, seen_nonce = excluded.seen_nonce, "
-        "live_nonce = excluded.live_nonce, live_refused = excluded.live_refused",
-        (
-            scope,
-            heartbeat.pid,
-            heartbeat.host,
-            heartbeat.last_beat,
-            heartbeat.started_at,
-            heartbeat.stopped,
-            heartbeat.run_id,
-            heartbeat.dry_run_s,
-            heartbeat.seen_nonce,
-            heartbeat.live_nonce,
-            heartbeat.live_refused,
-        ),
+HEARTBEAT_SQL = (
+    "INSERT INTO nija_heartbeat (scope, pid, host, last_beat, started_at, stopped, run_id, "
+    "dry_run_seconds, seen_nonce, live_nonce, live_refused) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (scope) DO UPDATE SET "
+    "pid = excluded.pid, host = excluded.host, last_beat = excluded.last_beat, "
+    "started_at = excluded.started_at, stopped = excluded.stopped, run_id = excluded.run_id, "
+    "dry_run_seconds = excluded.dry_run_seconds, seen_nonce = excluded.seen_nonce, "
+    "live_nonce = excluded.live_nonce, live_refused = excluded.live_refused"
+)
+
+
+def heartbeat_params(scope: str, heartbeat: Heartbeat) -> tuple[object, ...]:
+    return (
+        scope,
+        heartbeat.pid,
+        heartbeat.host,
+        heartbeat.last_beat,
+        heartbeat.started_at,
+        heartbeat.stopped,
+        heartbeat.run_id,
+        heartbeat.dry_run_s,
+        heartbeat.seen_nonce,
+        heartbeat.live_nonce,
+        heartbeat.live_refused,
     )
+
+
+def write_heartbeat(conn: Conn, scope: str, heartbeat: Heartbeat) -> None:
+    conn.execute(HEARTBEAT_SQL, heartbeat_params(scope, heartbeat))
+
+
+def write_heartbeats(conn: Conn, beats: dict[str, Heartbeat]) -> None:
+    """Many bots' beats in one transaction (one commit): the host agent's batch."""
+    with conn.transaction(), conn.cursor() as cur:
+        cur.executemany(HEARTBEAT_SQL, [heartbeat_params(scope, beat) for scope, beat in sorted(beats.items())])
 
 
 class PostgresTransaction:
