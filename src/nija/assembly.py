@@ -66,7 +66,8 @@ def _through_agent(store: Store, socket_path: Path) -> Store:
         return store
     from nija.store.agent import AgentStore
 
-    return AgentStore(store, socket_path)
+    store.close()  # unused so far: the agent-served store replaces it
+    return AgentStore(store.url, bot=store.scope, socket_path=socket_path, stale_after_s=store.stale_after_s)
 
 
 def _attach_exchange_checks(service: SafetyService, directory: Path, settings: NijaConfig | None) -> None:

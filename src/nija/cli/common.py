@@ -75,11 +75,13 @@ def _remember_selection(ctx: click.Context, param: click.Parameter, value: Any) 
     """Collect the store options in the context, so command signatures stay unchanged."""
     chosen = ctx.meta.get(_SELECTION_KEY, StoreSelection())
     if param.name == "store_url" and value:
-        chosen = StoreSelection(value, chosen.bot, chosen.fleet)
+        chosen = StoreSelection(value, chosen.bot, chosen.fleet, chosen.account)
     elif param.name == "bot" and value:
-        chosen = StoreSelection(chosen.url, value, chosen.fleet)
+        chosen = StoreSelection(chosen.url, value, chosen.fleet, chosen.account)
     elif param.name == "fleet" and value:
-        chosen = StoreSelection(chosen.url, chosen.bot, True)
+        chosen = StoreSelection(chosen.url, chosen.bot, True, chosen.account)
+    elif param.name == "account" and value:
+        chosen = StoreSelection(chosen.url, chosen.bot, chosen.fleet, value)
     ctx.meta[_SELECTION_KEY] = chosen
     return value
 
@@ -115,6 +117,13 @@ def _store_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         expose_value=False,
         callback=_remember_selection,
         help="The whole fleet (PostgreSQL store): its kill switch, every bot.",
+    )(fn)
+    fn = click.option(
+        "--account",
+        metavar="NAME",
+        expose_value=False,
+        callback=_remember_selection,
+        help="An exchange account's kill scope (PostgreSQL store): every bot that trades it.",
     )(fn)
     fn = click.option(
         "--bot",

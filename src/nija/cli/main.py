@@ -17,6 +17,7 @@ LAZY_COMMANDS = {
     "agent": ("nija.cli.agent:agent", "The host agent: one fleet-database connection for all the bots of a host."),
     "monitor": ("nija.cli.monitor:monitor", "The terminal control center (also nija_control_center.py)."),
     "audit": ("nija.cli.audit:audit_group", "The tamper-evident audit trail: verify and show."),
+    "account": ("nija.cli.account:account_group", "Exchange accounts: limits across every bot trading one."),
     "db": ("nija.cli.db:db_group", "The PostgreSQL fleet database: upgrade and version."),
     "store": ("nija.cli.db:store_group", "Copy a bot's records between stores."),
     "live": ("nija.cli.live:live_group", "Request, confirm or cancel live trading."),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from nija.audit.fleet import FleetAuditStore, FleetAuditTrail
 from nija.audit.log import AuditLog
 from nija.audit.reconcile import AuditTrail
 from nija.observability.event_logger import EventLogger
@@ -27,8 +28,11 @@ def attach_accountability(service: SafetyService, directory: Path, config: NijaC
     if _history_beside(service, directory):
         service.recorder = AuditTrail(audit)  # complete: audited under the store's lock
     else:
-        # A fleet database's history is shared by hosts that each keep their own trail:
-        # this trail holds what was done from here, appended after the database commit.
+        if isinstance(service.store, FleetAuditStore):
+            # The fleet's chain in the database, written in each change's own transaction.
+            service.recorder = FleetAuditTrail(service.store)
+        # Each host also keeps its own trail: what was done from here (order denials too),
+        # appended after the database commit.
         listeners.insert(0, audit)
     if config is not None:
         from nija.observability.logs import configure_logging

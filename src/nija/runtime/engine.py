@@ -33,6 +33,7 @@ from nija.kill_adoption import BareKillAdopter
 from nija.kill_channel import KillListener, KillMessage
 from nija.kill_receipt import KillReceipt, write_receipt
 from nija.observability.metrics import Metrics
+from nija.runtime.account_report import AccountReporter
 from nija.runtime.brokers.base import Broker
 from nija.runtime.brokers.owned import foreign_notice
 from nija.runtime.brokers.paper import PaperBroker
@@ -166,6 +167,7 @@ class Bot:
         self._unrecorded_kill: tuple[str, Who] | None = None  # (reason, who)
         self._store_failing = False
         self.account_watch: Any = None  # nija.runtime.account_checks.AccountWatch, with a live broker
+        self.account_report = AccountReporter.for_store(service.store, config.exchange.account, self.who, data_dir)
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -178,6 +180,8 @@ class Bot:
             wait_confirmed(10.0)
         outcome = self.service.on_bot_start(self.who)
         self.state_at_start = outcome.after
+        if self.account_report is not None:  # before any order: its account's kill covers it
+            self._storing("ACCOUNT_NOT_DECLARED", self.account_report.declare)
         if outcome.changed:
             self.restart_rule_from = outcome.before
             self.alert("RESTART_RULE", f"{outcome.before} -> {outcome.after}: a restart never resumes live trading")
@@ -700,6 +704,21 @@ class Bot:
             dead_man_switch=str(getattr(self.live, "dead_man_switch_status", "")),
         )
         write_report(self.data_dir, report)
+        if self.account_report is not None and mode is Mode.LIVE and self.live is not None:
+            self._report_account(self.live)
+
+    def _report_account(self, book: Broker) -> None:
+        """The account's limits are judged on every bot's figures: a breach kills the account
+        (every bot on it), which reaches this bot through its view like any kill."""
+        reporter = self.account_report
+        assert reporter is not None
+        loss = self.triggers.daily_loss
+        if loss is None:
+            return  # no equity reading yet on this book: nothing to add to the account
+        seen = reporter.breach
+        self._storing("ACCOUNT_REPORT_FAILED", lambda: reporter.report(book, loss))
+        if reporter.breach is not None and seen is None:
+            self.alert(str(reporter.breach.code), reporter.breach.reason)
 
 
 def _open_order(o: Order) -> OpenOrder:

@@ -20,8 +20,10 @@ def open_store(data_dir: str | Path | None = None, selection: StoreSelection | N
     chosen = (selection or StoreSelection.from_env()).validated()
     if chosen.url is not None:
         from nija.store.postgres import PostgresStore
+        from nija.store.postgres.rows import account_scope
 
-        return PostgresStore(chosen.url, bot=chosen.bot)
+        scope = account_scope(chosen.account) if chosen.account is not None else chosen.bot
+        return PostgresStore(chosen.url, bot=scope)
     timeout = os.environ.get("NIJA_LOCK_TIMEOUT")
     try:
         lock_timeout_s = float(timeout) if timeout else DEFAULT_TIMEOUT_S

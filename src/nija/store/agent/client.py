@@ -39,8 +39,10 @@ class AgentPermissionView:
         stale_after_s: float,
         clock: Callable[[], float] = time.monotonic,
         verifier: LiveVerifier | None = None,
+        on_update: Callable[[], None] | None = None,
     ) -> None:
         self.path = socket_path
+        self._on_update = on_update  # the store's idle-connection release, on the agent's rhythm
         self.scope = bot
         self.stale_after_s = stale_after_s
         self._clock = clock
@@ -48,6 +50,7 @@ class AgentPermissionView:
         self._permission = NOT_CHECKED
         self._confirmed_at = float("-inf")
         self._problem = "the host agent is not connected yet"
+        self.changed_ns = time.time_ns()  # when the cached answer last changed (diagnostics, benchmarks)
         self.signal = Signal()  # every new answer or row, and every (dis)connection
         self._last: tuple[object, ...] | None = None
         self._stop = threading.Event()
@@ -122,7 +125,7 @@ class AgentPermissionView:
 
     def _apply(self, update: wire.Update) -> None:
         if update.kill:
-            self._permission = KILLED  # deny first; the row that says why follows
+            self._set(KILLED)  # deny first; the row that says why follows
             if self._verifier is not None:
                 self._verifier.interrupt()
             self.signal.notify()
@@ -135,20 +138,27 @@ class AgentPermissionView:
             return
         snapshot: Snapshot = snapshot_from_row(update.row)
         if self._verifier is None:
-            self._permission = decide(snapshot)
+            self._set(decide(snapshot))
         else:
             with self._verifier.reading:
-                self._permission = decide(snapshot, self._verifier)
+                self._set(decide(snapshot, self._verifier))
         fresh = self._confirmed_at == float("-inf")
         self._confirmed_at = update.confirmed
+        if self._on_update is not None:
+            self._on_update()
         self._problem = "connected through the host agent"
         if fresh or update.row != self._last:
             self._last = update.row
             self.signal.notify()
 
+    def _set(self, permission: Permission) -> None:
+        if permission != self._permission:
+            self.changed_ns = time.time_ns()
+        self._permission = permission
+
     def _halt(self, problem: str) -> None:
         self._confirmed_at = float("-inf")
-        self._permission = NOT_CHECKED
+        self._set(NOT_CHECKED)
         self._problem = problem
         self._last = None
         if self._verifier is not None:

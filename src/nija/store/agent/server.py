@@ -33,7 +33,7 @@ from nija.store.postgres.connect import Conn, connect, mask
 from nija.store.postgres.rows import FLEET
 from nija.store.postgres.schema import require_current
 from nija.store.postgres.store import write_heartbeats
-from nija.store.postgres.view import CHANNEL, DEFAULT_STALE_AFTER_S, permission_rows
+from nija.store.postgres.view import CHANNEL, DEFAULT_STALE_AFTER_S, account_scope, permission_rows
 from nija.store.selection import valid_bot_name
 
 log = logging.getLogger(__name__)
@@ -185,8 +185,8 @@ class HostAgent:
                 kind, _, scope = note.payload.partition(":")
                 if concerns(scope, served):
                     relevant = True
-                    if kind == "kill" and (scope == FLEET or scope in served):
-                        self._push_kill(None if scope == FLEET else scope)
+                    if kind == "kill":
+                        self._push_kill(scope)
         except psycopg.Error as exc:
             self._disconnect(f"connection lost: {_first_line(exc)}")
             return False
@@ -295,9 +295,14 @@ class HostAgent:
             client.sock.send(json.dumps(reply).encode() + b"\n")  # a few bytes: fits any buffer
         self._drop(client)
 
-    def _push_kill(self, bot: str | None) -> None:
+    def _push_kill(self, scope: str) -> None:
+        """Deny first, then re-read: the fleet's kill, a bot's own, or its account's (the
+        account a bot trades is in its last row)."""
         for client in list(self._clients.values()):
-            if client.bot is not None and (bot is None or client.bot == bot):
+            if client.bot is None:
+                continue
+            account = account_scope(client.last_row) if client.last_row is not None else None
+            if scope in (FLEET, client.bot, account):
                 self._send(client, row=False, kill=True)
 
     def _push_all(self, *, row: bool) -> None:
@@ -333,9 +338,8 @@ class HostAgent:
 
 def concerns(scope: str, served: set[str]) -> bool:
     """Whether a notification about ``scope`` calls for a re-read: the fleet, a bot of this
-    host, or a scope that is no bot at all (a kill scope between the fleet and the bot,
-    such as an exchange account, whose rows PERMISSION_SQL composes in). Only another
-    host's bots are ignored."""
+    host, or a scope that is no bot at all (an exchange account's kill scope, or any kill
+    scope PERMISSION_SQL composes in later). Only another host's bots are ignored."""
     return scope == FLEET or scope in served or not valid_bot_name(scope)
 
 

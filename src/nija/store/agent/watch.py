@@ -52,7 +52,11 @@ def _follow(bot: str, view: _View, signal: Signal | None, beat_s: float, sock: P
         permission = check()
         answer = f"{'ALLOW' if permission.allowed else 'DENY'} {permission.code}"
         if answer != last:
-            _say(f"{time.time_ns()} {bot} {answer}")
+            # The view's own record of when its cached answer changed (check() answered so
+            # from then on); now, for an answer that changed by ageing (VIEW_STALE).
+            changed = getattr(view, "changed_ns", 0)
+            stamp = changed if changed and permission.code != "VIEW_STALE" else time.time_ns()
+            _say(f"{stamp} {bot} {answer}")
             last = answer
         if beat_s > 0 and time.monotonic() >= next_beat:
             next_beat = time.monotonic() + beat_s

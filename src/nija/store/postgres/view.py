@@ -23,7 +23,7 @@ from nija.domain.records import Heartbeat, KillRecord, Snapshot, TradingRecord, 
 from nija.domain.states import parse_state
 from nija.store import codec
 from nija.store.postgres.connect import Conn, connect, mask
-from nija.store.postgres.rows import FLEET
+from nija.store.postgres.rows import ACCOUNT_PREFIX, FLEET
 from nija.store.postgres.schema import require_current
 
 CHANNEL = "nija"
@@ -35,17 +35,19 @@ NOT_CHECKED = Permission(False, None, "NOT_CHECKED", "the fleet database view is
 KILLED = Permission(False, None, "KILL_SWITCH_ACTIVE", "a kill was raised (fleet database notification)")
 
 # Everything decide() needs, in one round trip, for each scope named: the scope's state
-# and last transition, its kill record, and whether any kill flag is raised or the fleet
-# kill is recorded. The one query of every permission view: the bot's own (below) and the
-# host agent's (nija.agent), which asks it for all the bots of its host at once. A new
-# kill scope (an account) joins here and in snapshot_from_row, and both follow.
+# and last transition, its kill record, whether any kill flag is raised (its own, the
+# fleet's, its account's) or the fleet or its account kill is recorded, and its account.
+# The one query of every permission view: the bot's own (below) and the host agent's
+# (nija.store.agent), which asks it for all the bots of its host at once.
 PERMISSION_SQL = """
 SELECT b.name, s.state, s.kill_active, t.from_state, t.to_state, t.at,
-       EXISTS (SELECT 1 FROM nija_kill_flag k WHERE k.scope IN (b.name, %(fleet)s)),
-       f.kill_active, f.state, s.pending_live, s.live_grant, h.run_id, h.live_nonce, h.stopped
+       EXISTS (SELECT 1 FROM nija_kill_flag k WHERE k.scope IN (b.name, %(fleet)s, %(prefix)s || s.account)),
+       f.kill_active, f.state, s.pending_live, s.live_grant, h.run_id, h.live_nonce, h.stopped,
+       a.name IS NOT NULL AND (a.kill_active IS NOT FALSE OR a.state NOT IN ('OFF', 'EMERGENCY_STOP')), s.account
 FROM unnest(%(scopes)s::text[]) AS b(name)
 JOIN nija_scope f ON f.name = %(fleet)s
 LEFT JOIN nija_scope s ON s.name = b.name
+LEFT JOIN nija_scope a ON a.name = %(prefix)s || s.account
 LEFT JOIN nija_heartbeat h ON h.scope = b.name
 LEFT JOIN LATERAL (
     SELECT from_state, to_state, at FROM nija_transition
@@ -58,10 +60,15 @@ Row = tuple[object, ...]
 
 def permission_rows(conn: Conn, scopes: list[str]) -> dict[str, Row]:
     """Each scope's permission row (without its name); raises if the fleet row is missing."""
-    found = conn.execute(PERMISSION_SQL, {"scopes": scopes, "fleet": FLEET}).fetchall()
+    found = conn.execute(PERMISSION_SQL, {"scopes": scopes, "fleet": FLEET, "prefix": ACCOUNT_PREFIX}).fetchall()
     if scopes and not found:
         raise psycopg.DataError("the fleet row is missing: run 'nija db upgrade'")
     return {str(row[0]): tuple(row[1:]) for row in found}
+
+
+def account_scope(row: Row) -> str | None:
+    """The kill scope of the account the bot trades (None: it declared none)."""
+    return None if row[14] is None else ACCOUNT_PREFIX + str(row[14])
 
 
 def stale_after_from_env() -> float:
@@ -99,6 +106,7 @@ class PostgresPermissionView:
         self._permission = NOT_CHECKED
         self._confirmed_at = float("-inf")
         self._problem = "not connected yet"
+        self._account_scope: str | None = None  # learnt on each refresh
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"nija-view-{scope}", daemon=True)
         self._thread.start()
@@ -157,7 +165,7 @@ class PostgresPermissionView:
             relevant = False
             for note in conn.notifies(timeout=max(0.0, next_refresh - self._clock()), stop_after=1):
                 kind, _, scope = note.payload.partition(":")
-                if scope in mine:
+                if scope in mine or scope == self._account_scope:
                     relevant = True
                     if kind == "kill":
                         self._permission = KILLED  # deny first, then read the details
@@ -170,6 +178,7 @@ class PostgresPermissionView:
     def _refresh(self, conn: Conn) -> None:
         started = self._clock()
         row = permission_rows(conn, [self.scope])[self.scope]
+        self._account_scope = account_scope(row)  # its account's kills wake it
         if self._verifier is None:
             self._permission = decide(snapshot_from_row(row))
         else:
@@ -181,10 +190,10 @@ class PostgresPermissionView:
 
 def snapshot_from_row(row: Row) -> Snapshot:
     (state, kill_active, from_state, to_state, at, flagged, fleet_active, fleet_state) = row[:8]
-    pending, grant, run_id, live_nonce, stopped = row[8:]
+    pending, grant, run_id, live_nonce, stopped, account_killed = row[8:14]
     # The fleet row only ever holds OFF or EMERGENCY_STOP: anything else was edited by hand.
     fleet_ok = isinstance(fleet_active, bool) and fleet_state in ("OFF", "EMERGENCY_STOP")
-    kill_flag = bool(flagged) or bool(fleet_active) or not fleet_ok
+    kill_flag = bool(flagged) or bool(fleet_active) or not fleet_ok or account_killed is not False
     if state is None:  # the bot has no row yet: OFF, no history
         return Snapshot(kill_flag=kill_flag)
     try:
