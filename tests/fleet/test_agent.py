@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from nija.account_risk import account_service
 from nija.domain.transitions import Who
 from nija.service import SafetyService
 from nija.store.postgres import PostgresStore
@@ -37,13 +38,20 @@ def _fleet(url: str) -> tuple[SafetyService, PostgresStore]:
     return SafetyService(store), store
 
 
-def test_many_agents_and_bots_obey_a_bot_kill_and_a_fleet_kill(fleet_url: str, tmp_path: Path) -> None:
+def test_many_agents_and_bots_obey_a_bot_kill_an_account_kill_and_a_fleet_kill(fleet_url: str, tmp_path: Path) -> None:
     names = {h: [f"h{h}-b{b}" for b in range(4)] for h in range(3)}
     _restore(fleet_url, [*(b for bots in names.values() for b in bots), "direct"])
+    # Account "acct-x" is traded by one bot on each of two hosts and by the bypassing bot.
+    on_account = {"h0-b1", "h2-b3", "direct"}
+    for bot in on_account:
+        store = PostgresStore(fleet_url, bot=bot)
+        store.declare_account("acct-x")
+        store.close()
     agents = [Agent(fleet_url, tmp_path / f"h{h}" / "agent.sock").start() for h in names]
     hosts = [Host(agents[h].path, bots) for h, bots in names.items()]
     bypass = Host(tmp_path / "none.sock", ["direct"], direct=fleet_url)  # today's path: its own connection
     everyone = [*hosts, bypass]
+    pairs = [(h, b) for h in everyone for b in h.bots]
     try:
         for host in everyone:
             host.wait_ready()
@@ -56,8 +64,17 @@ def test_many_agents_and_bots_obey_a_bot_kill_and_a_fleet_kill(fleet_url: str, t
         SafetyService(store).activate_kill("this bot misbehaves", WHO)
         store.close()
         wait_for(lambda: hosts[1].answer("h1-b2") == KILLED, what="the bot kill reaching its bot")
-        others = [(h, b) for h in hosts for b in h.bots if b != "h1-b2"] + [(bypass, "direct")]
-        assert all(h.answer(b) == DRY for h, b in others), "a bot kill stops that bot only"
+        assert all(h.answer(b) == DRY for h, b in pairs if b != "h1-b2"), "a bot kill stops that bot only"
+
+        account = account_service(fleet_url, "acct-x", tmp_path / "acct")
+        account.activate_kill("account loss limit drill", WHO)
+        account.store.close()  # type: ignore[attr-defined]
+        wait_for(
+            lambda: all(h.answer(b) == KILLED for h, b in pairs if b in on_account),
+            what="the account kill reaching every bot on the account, through agents and directly",
+        )
+        untouched = [(h, b) for h, b in pairs if b not in on_account and b != "h1-b2"]
+        assert all(h.answer(b) == DRY for h, b in untouched), "an account kill stops that account's bots only"
 
         fleet, fleet_store = _fleet(fleet_url)
         fleet.activate_kill("exchange outage", WHO)
@@ -66,12 +83,11 @@ def test_many_agents_and_bots_obey_a_bot_kill_and_a_fleet_kill(fleet_url: str, t
         fleet.deactivate_kill("exchange back", WHO)
         fleet_store.close()
         wait_for(
-            lambda: all(h.answer(b) == "DENY STATE_OFF" for h, b in others),
+            lambda: all(h.answer(b) == "DENY STATE_OFF" for h, b in untouched),
             what="the fleet-killed bots at OFF after the fleet kill is lifted",
         )
         assert hosts[1].answer("h1-b2") == KILLED, "the bot's own kill outlives the fleet's"
-        # An account kill (issue 17, item 3) is composed into view.PERMISSION_SQL, which
-        # the agent reads for its bots: add its case here once it lands.
+        assert all(h.answer(b) == KILLED for h, b in pairs if b in on_account), "the account kill outlives it too"
     finally:
         for host in everyone:
             host.close()

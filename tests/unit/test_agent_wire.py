@@ -18,7 +18,7 @@ from nija.store.agent.server import concerns
 from nija.store.postgres.view import snapshot_from_row
 
 AT = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
-ROW = ("DRY_RUN", False, "OFF", "DRY_RUN", AT, False, False, "OFF", None, None, "run", "", False)
+ROW = ("DRY_RUN", False, "OFF", "DRY_RUN", AT, False, False, "OFF", None, None, "run", "", False, False, None)
 
 
 def test_an_update_round_trips_with_its_timestamps_and_objects() -> None:
