@@ -104,6 +104,7 @@ class PostgresPermissionView:
         self.stale_after_s = stale_after_s
         self._clock = clock
         self._permission = NOT_CHECKED
+        self.changed_ns = time.time_ns()  # when the cached answer last changed (diagnostics, benchmarks)
         self._confirmed_at = float("-inf")
         self._problem = "not connected yet"
         self._account_scope: str | None = None  # learnt on each refresh
@@ -122,6 +123,11 @@ class PostgresPermissionView:
                 f"({self._problem}): halted until reconnected",
             )
         return self._permission
+
+    def _set(self, permission: Permission) -> None:
+        if permission != self._permission:
+            self.changed_ns = time.time_ns()
+        self._permission = permission
 
     def wait_confirmed(self, timeout_s: float) -> bool:
         """For start-up: wait until the view has been confirmed once."""
@@ -148,7 +154,7 @@ class PostgresPermissionView:
                 self._listen(conn)
             except Exception as exc:  # noqa: BLE001 - any failure halts the view until it reconnects
                 self._confirmed_at = float("-inf")
-                self._permission = NOT_CHECKED
+                self._set(NOT_CHECKED)
                 self._problem = f"connection lost: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc}"
             finally:
                 if conn is not None:
@@ -168,7 +174,7 @@ class PostgresPermissionView:
                 if scope in mine or scope == self._account_scope:
                     relevant = True
                     if kind == "kill":
-                        self._permission = KILLED  # deny first, then read the details
+                        self._set(KILLED)  # deny first, then read the details
                         if self._verifier is not None:
                             self._verifier.interrupt()
             if relevant or self._clock() >= next_refresh:
@@ -180,10 +186,10 @@ class PostgresPermissionView:
         row = permission_rows(conn, [self.scope])[self.scope]
         self._account_scope = account_scope(row)  # its account's kills wake it
         if self._verifier is None:
-            self._permission = decide(snapshot_from_row(row))
+            self._set(decide(snapshot_from_row(row)))
         else:
             with self._verifier.reading:
-                self._permission = decide(snapshot_from_row(row), self._verifier)
+                self._set(decide(snapshot_from_row(row), self._verifier))
         self._confirmed_at = started
         self._problem = "connected"
 
