@@ -4,7 +4,7 @@
         [--hosts 50] [--bots-per-host 20] [--rounds 3] [--beat 1.0]
 
 Starts HOSTS real ``nija agent`` processes and, per host, one process holding that host's
-bots as light stand-ins (nija.store.agent.watch: one permission view and one thread per
+bots as light stand-ins (nija.store.agent.watch: one permission view (its reader thread) per
 bot, a heartbeat through the agent every --beat seconds, as ``nija run`` sends). Prints:
 
 - the connections the fleet holds (pg_stat_activity by application_name);
@@ -13,8 +13,10 @@ bot, a heartbeat through the agent every --beat seconds, as ``nija run`` sends).
 - the permission check's cost through the agent, next to the view with its own connection;
 - transitions per second with 8 clients, quiet and with the whole fleet running.
 
-A bot "refuses" from the moment its view answers deny: check() is two attribute reads,
-so the first check after that instant refuses."""
+A bot "refuses" from the moment its view changed its cached answer to deny (the view's
+``changed_ns``): check() is two attribute reads, so every check after that instant refuses.
+The simulated hosts share this machine's cores: on a small machine the figures are those
+of 100 processes queuing for CPU, not of one host's agent and bots."""
 
 from __future__ import annotations
 
@@ -226,7 +228,7 @@ def main() -> None:
                 p.wait()
 
     print(f"fleet through host agents: {args.hosts} hosts x {args.bots_per_host} bots = {len(bots)} bots")
-    print(f"  (bots: light stand-ins, one view + one thread each, heartbeat every {args.beat:g} s through the agent)")
+    print(f"  (bots: light stand-ins, one view each, a beat every {args.beat:g} s through the agent)")
     print(f"  setup: {len(bots)} bots restored to DRY_RUN in {setup_s:.1f} s")
     print(
         f"  connections held: {sum(held.values())} = "
