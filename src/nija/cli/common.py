@@ -15,6 +15,7 @@ from typing import Any, ParamSpec, TypeVar
 import click
 
 from nija.assembly import build_service
+from nija.domain.codes import ErrorCode
 from nija.domain.errors import ConfirmationDeclined, NijaError
 from nija.domain.text import json_for_terminal, printable
 from nija.domain.transitions import Who
@@ -195,7 +196,7 @@ def confirm(question: str, *, yes: bool) -> None:
         raise ConfirmationDeclined(
             "No terminal to ask for confirmation (standard input is not a TTY); nothing was done",
             "Re-run with --yes to confirm non-interactively",
-            code="NO_TERMINAL",
+            code=ErrorCode.NO_TERMINAL,
         )
     try:
         # On stderr, so that --json output stays pure JSON.
@@ -203,7 +204,7 @@ def confirm(question: str, *, yes: bool) -> None:
     except click.Abort:
         answer = "no"
     if answer.strip().lower() not in ("y", "yes"):
-        raise ConfirmationDeclined("Declined: nothing was done", "", code="DECLINED")
+        raise ConfirmationDeclined("Declined: nothing was done", "", code=ErrorCode.DECLINED)
 
 
 def warn_listener_errors(service: SafetyService) -> None:

@@ -315,7 +315,7 @@ class Bot:
         self.receipts.wait(5.0)
         if self.reaction.kill.active and not self._kill_adopted:
             self._kill_adopted = True
-            self._storing("KILL_NOT_RECORDED", lambda: self.service.adopt_kill_flag(self.who))
+            self._storing("KILL_NOT_RECORDED", self._adopter.record_waiting)
         self._record_unrecorded_kill()
         totals = self.paper.end_run()
         account = self.paper.account()
@@ -338,11 +338,12 @@ class Bot:
             fills=self.counters.fills,
             cancelled=totals.cancelled,
             rejected=totals.rejected,
-            fees=totals.fees,
-            realized_pnl=totals.realized,
+            # The ledger's exact amounts, as floats for the report (JSON, text).
+            fees=float(totals.fees),
+            realized_pnl=float(totals.realized),
             unrealized_pnl=account.unrealized_pnl,
-            net_pnl=account.equity - totals.start_equity,
-            start_equity=totals.start_equity,
+            net_pnl=account.equity - float(totals.start_equity),
+            start_equity=float(totals.start_equity),
             end_equity=account.equity,
             currency=self.config.paper.quote_currency,
             denials=dict(self.gate.denials.most_common()),

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from nija.domain.codes import ErrorCode
 from nija.domain.errors import UsageProblem
 
 _BOT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
@@ -90,24 +91,24 @@ class StoreSelection:
                 f"Unsupported store {self.url.split('://')[0]!r}: only postgresql://... URLs are supported",
                 "Pass --store postgresql://USER@HOST:PORT/DB (or NIJA_STORE), or leave it unset "
                 "for the JSON files in --data-dir",
-                code="BAD_STORE_URL",
+                code=ErrorCode.BAD_STORE_URL,
             )
         if sum((self.bot is not None, self.fleet, self.account is not None)) > 1:
             raise UsageProblem(
-                "--bot, --account and --fleet name different scopes", "Pass one of them", code="BAD_SCOPE"
+                "--bot, --account and --fleet name different scopes", "Pass one of them", code=ErrorCode.BAD_SCOPE
             )
         if (self.bot is not None or self.fleet or self.account is not None) and self.url is None:
             raise UsageProblem(
                 "--bot, --account and --fleet need the PostgreSQL fleet store",
                 "Pass --store postgresql://... (or set NIJA_STORE); the JSON files hold one bot",
-                code="BAD_SCOPE",
+                code=ErrorCode.BAD_SCOPE,
             )
         # fullmatch: match() with '$' would let a trailing newline through
         if self.bot is not None and not _BOT_NAME.fullmatch(self.bot):
             raise UsageProblem(
                 f"Invalid bot name {self.bot!r}",
                 "Use 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit",
-                code="BAD_SCOPE",
+                code=ErrorCode.BAD_SCOPE,
             )
         if self.account is not None:
             check_account_name(self.account)
@@ -120,6 +121,6 @@ def check_account_name(name: str) -> str:
         raise UsageProblem(
             f"Invalid account name {name!r}",
             "Use 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit (e.g. main-kraken)",
-            code="BAD_SCOPE",
+            code=ErrorCode.BAD_SCOPE,
         )
     return name

@@ -25,8 +25,8 @@ IDLE_S = 1.0
 class AgentStore(PostgresStore):
     def __init__(self, url: str, *, bot: str, socket_path: Path, stale_after_s: float | None = None) -> None:
         super().__init__(url, bot=bot, stale_after_s=stale_after_s)
-        if self.is_fleet:
-            raise ValueError("the host agent serves bots, not the fleet scope")
+        if self.is_group:
+            raise ValueError("the host agent serves bots, not the fleet or an account")
         self.socket_path = socket_path
         self._agent_view: AgentPermissionView | None = None
 

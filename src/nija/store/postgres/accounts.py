@@ -9,6 +9,7 @@ from datetime import date, datetime
 from psycopg.types.json import Jsonb
 
 from nija.domain.account_risk import AccountFigures, AccountLimits, BotFigures
+from nija.domain.codes import ErrorCode
 from nija.domain.errors import SafetyRefusal
 from nija.store.postgres import rows
 from nija.store.postgres.connect import Conn
@@ -41,7 +42,7 @@ def declare(conn: Conn, scope: str, account: str) -> bool:
             f"Bot {scope} trades account {before}, whose kill switch is active: it cannot move to account "
             f"{account} under it; nothing was done",
             f'Deactivate the account kill first: nija kill deactivate --account {before} "<reason>"',
-            code="ACCOUNT_KILL_ACTIVE",
+            code=ErrorCode.ACCOUNT_KILL_ACTIVE,
         )
     conn.execute("UPDATE nija_scope SET account = %s WHERE name = %s", (account, scope))
     return True

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 from nija.audit import fleet as fleet_audit
 from nija.audit.changes import kill_event, transition_event
 from nija.domain.change import Change
-from nija.domain.errors import SafetyRefusal
+from nija.domain.codes import ErrorCode
+from nija.domain.errors import KillRaisedDuringDeactivation, SafetyRefusal
 from nija.domain.records import (
     Heartbeat,
     KillEvent,
@@ -67,7 +68,7 @@ class PostgresTransaction:
                 f"The fleet kill switch is active: bot {scope}'s kill switch cannot be lifted under it; "
                 "nothing was done",
                 f'Deactivate the fleet kill first: nija kill deactivate --fleet --store {mask(store.url)} "<reason>"',
-                code="FLEET_KILL_ACTIVE",
+                code=ErrorCode.FLEET_KILL_ACTIVE,
             )
         if lifting and self._account_killed:
             raise SafetyRefusal(
@@ -75,7 +76,7 @@ class PostgresTransaction:
                 "lifted under it; nothing was done",
                 f"Deactivate the account kill first: nija kill deactivate --account {self.account} "
                 f'--store {mask(store.url)} "<reason>"',
-                code="ACCOUNT_KILL_ACTIVE",
+                code=ErrorCode.ACCOUNT_KILL_ACTIVE,
             )
         if change.trading is not None and store.is_group and change.trading.current_state not in _FLEET_STATES:
             what = "an account" if store.is_account else "The fleet"
@@ -83,7 +84,7 @@ class PostgresTransaction:
                 f"{what} has no trading state of its own (can't move it to {change.trading.current_state}); "
                 "nothing was done",
                 "Pass --bot NAME to restore, reset or go live with one bot",
-                code="FLEET_HAS_NO_TRADING_STATE",
+                code=ErrorCode.FLEET_HAS_NO_TRADING_STATE,
             )
         if change.clear_kill_flag:
             _clear_flags(conn, scope, self._own.flag_ids)
@@ -138,11 +139,7 @@ def _clear_flags(conn: Conn, scope: str, seen: tuple[int, ...]) -> None:
     refuses the deactivation before anything is written."""
     present = {int(r[0]) for r in conn.execute("SELECT id FROM nija_kill_flag WHERE scope = %s", (scope,))}  # type: ignore[call-overload]
     if present - set(seen):
-        raise SafetyRefusal(
-            "A new kill arrived while deactivating: the kill switch stays active",
-            "Find out who activated it (nija kill history) before trying again",
-            code="KILL_RAISED_DURING_DEACTIVATION",
-        )
+        raise KillRaisedDuringDeactivation()
     conn.execute("DELETE FROM nija_kill_flag WHERE id = ANY(%s)", (list(seen),))
 
 
