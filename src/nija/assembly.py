@@ -58,6 +58,7 @@ def wire(
 
     ``config_warning`` given: a bad ``nija.toml`` is reported through it and its valid
     sections are used (diagnosis and recovery); otherwise it is refused (exit 2)."""
+    given = store is not None  # a caller's store (nija.guard(store=)) stays the caller's
     store = store if store is not None else open_store(data_dir, selection)
     directory = config_dir(data_dir)
     problems: list[str] = []
@@ -69,7 +70,7 @@ def wire(
 
     lenient = noted if config_warning is not None else None
     settings = config if config is not None else _load_if_present(directory, lenient)
-    if settings is not None and settings.store.agent is not None:
+    if settings is not None and settings.store.agent is not None and not given:
         store = _through_agent(store, settings.store.agent)
     # Bots of this directory hear a kill directly when it cannot be written to disk.
     service = SafetyService(
