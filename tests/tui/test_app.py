@@ -56,7 +56,7 @@ def test_runtime_panels_follow_the_bots_report_as_it_is_written(data_dir: Path) 
         write_report(data_dir, report)  # what the bot runtime does, from outside the app
         await until(pilot, lambda: "Open orders: 1" in panel(app, "runtime"), "the bot report")
         assert "sell 1 BTC/USDT market" in panel(app, "runtime")
-        assert "ALERT 2026-11-24T10:00:00+00:00 DRAWDOWN: daily loss 3%" in panel(app, "notices")
+        assert "ALERT 2026-11-24 10:00:00Z DRAWDOWN: daily loss 3%" in panel(app, "notices")
 
     drive(data_dir, scenario)
 

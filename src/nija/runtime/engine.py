@@ -407,10 +407,11 @@ class Bot:
             orders_placed=self.gate.placed,
             fills=self.counters.fills,
             denials=tuple(
-                Notice(timestamp=_now_iso(), code=d.code, message=f"{d.symbol}: {d.reason}")
+                Notice(timestamp=d.at.isoformat(), code=d.code, message=f"{d.symbol}: {d.reason}")
                 for d in self.gate.recent_denials
             ),
             denial_counts=dict(self.gate.denials),
+            denial_last={code: at.isoformat() for code, at in self.gate.last_denied.items()},
             controls=self.controls.figures(),
             alerts=tuple(self.counters.alerts[-20:]),
         )

@@ -33,6 +33,8 @@ MainScreen { layout: vertical; }
 #body { height: 1fr; }
 .panel { height: auto; border: round $primary-darken-1; padding: 0 1; }
 #status { border: round $accent; }
+MainScreen.live #status { border: heavy red; border-title-color: red; border-title-style: bold; }
+MainScreen.live Footer { background: darkred; }
 #lower { height: auto; }
 #lower > .panel { width: 1fr; }
 #history { height: auto; text-wrap: nowrap; text-overflow: ellipsis; }
@@ -79,6 +81,9 @@ class MainScreen(Screen[None]):
         # Inconsistencies sit in the status panel: always visible, even at 80x24.
         status = Text("\n").join([render.status_text(frame.status, now), render.issues_text(frame.status)])
         history = render.history_text(frame.status.recent_history, heading=False)  # one line each (CSS)
+        live = render.live_banner(frame.status) is not None
+        self.set_class(live, "live")  # the web's red frame: the status border and the footer turn red
+        self.query_one("#status").border_title = f"Status: {render.LIVE_BANNER}" if live else "Status"
         self.query_one("#status", Static).update(status)
         self.query_one("#history", Static).update(history)
         self.query_one("#runtime", Static).update(render.runtime_text(frame))
@@ -108,6 +113,7 @@ class ControlCenter(App[None]):
         self.frames_shown = 0
         self.last_message = ""
         self.busy = False
+        self.killing = False  # a kill dialog is open (a kill never waits for another action)
         self.watching = False  # True once changes by other processes are being followed
         self.main = MainScreen()
 
@@ -178,17 +184,22 @@ class ControlCenter(App[None]):
 
     @work(group="action", exit_on_error=False)
     async def action_kill(self) -> None:
-        if self._claim():
-            try:
-                reason = await self.push_screen_wait(
-                    ReasonScreen("ACTIVATE THE KILL SWITCH", "Why? Every order stops at once, in every process.")
-                )
-                if reason is None:
-                    self._say(Text("Cancelled: nothing was done"))
-                    return
-                await self._act("Kill switch", lambda: self.backend.activate_kill(reason))
-            finally:
-                self.busy = False
+        # Not claimed like the other actions: stopping trading must work while a plan or a
+        # history is on screen (their dialogs decline themselves first; see screens.py).
+        if self.killing:
+            self.bell()
+            return
+        self.killing = True
+        try:
+            reason = await self.push_screen_wait(
+                ReasonScreen("ACTIVATE THE KILL SWITCH", "Why? Every order stops at once, in every process.")
+            )
+            if reason is None:
+                self._say(Text("Cancelled: nothing was done; the kill switch is unchanged"))
+                return
+            await self._act("Kill switch", lambda: self.backend.activate_kill(reason))
+        finally:
+            self.killing = False
 
     @work(group="action", exit_on_error=False)
     async def action_deactivate(self) -> None:
