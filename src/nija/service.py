@@ -240,6 +240,10 @@ class SafetyService:
     def cancel_live(self, who: Who, reason: str = "") -> Outcome:
         with self._changing() as (tx, events):
             record = live.cancel_live(tx.snapshot, who, self.clock(), reason)
+            if record is None:
+                kill = "; the kill switch is active" if tx.snapshot.kill_active else ""
+                nothing = f"No live request is pending (state {tx.snapshot.state}{kill}): nothing to cancel"
+                return self._commit(tx, Change(messages=(nothing,)), events)
             outcome = self._commit(tx, Change(trading=record), events)
         self.publish(Event(EventKind.LIVE_CANCELLED, who.actor, who.source, reason or "cancelled", self.clock()))
         return outcome

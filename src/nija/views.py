@@ -33,7 +33,9 @@ def status_view(report: StatusReport, location: str) -> dict[str, Any]:
             "host": beat.host if beat else None,
             "last_heartbeat": beat.last_beat.isoformat() if beat else None,
         },
-        "inconsistencies": [{"code": i.code, "message": i.message, "fix": i.fix} for i in report.inconsistencies],
+        "inconsistencies": [
+            {"code": i.code, "message": i.message, "fix": i.fix, "action": i.action} for i in report.inconsistencies
+        ],
         "recent_history": [transition_view(t) for t in report.recent_history],
         "store": location,
         "checked_at": report.checked_at.isoformat(),

@@ -174,3 +174,23 @@ def test_snapshot_of_live_active_says_real_money_first(run: Run, data_dir: Path)
     assert_fits_80x24(out)
     assert out.splitlines()[0].strip() == "REAL MONEY: LIVE_ACTIVE, orders go to the exchange"
     assert out.splitlines()[1] == "Trading State Machine: LIVE_ACTIVE"
+
+
+def test_an_inconsistency_on_the_screen_names_its_key_and_the_snapshot_its_command(run: Run, data_dir: Path) -> None:
+    service = build_service(data_dir)
+    service.activate_kill("stop", OPERATOR)
+    service.deactivate_kill("fixed", OPERATOR)
+    state = json.loads((data_dir / ".nija_trading_state.json").read_text())
+    state["current_state"] = "EMERGENCY_STOP"  # the guide's case: stopped, kill switch off
+    state["history"].append({"from": "OFF", "to": "EMERGENCY_STOP", "reason": "x", "timestamp": state["last_updated"]})
+    (data_dir / ".nija_trading_state.json").write_text(json.dumps(state))
+
+    async def scenario(app: ControlCenter, pilot: Pilot[None]) -> None:
+        assert "EMERGENCY_STOP_WITHOUT_KILL" in panel(app, "status")
+        assert "Fix: press r (restore to DRY_RUN)" in panel(app, "status")
+        assert "safe_restore_trading.py" not in panel(app, "status")
+
+    drive(data_dir, scenario)
+    code, out, _ = snapshot(run, data_dir)
+    assert code == 5
+    assert "Fix: Run 'python safe_restore_trading.py restore'" in out

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from nija.bot_report import BotReport
+from nija.domain.actions import FixAction
 from nija.domain.states import TradingState
 
 State = Literal["OFF", "DRY_RUN", "LIVE_PENDING_CONFIRMATION", "LIVE_ACTIVE", "EMERGENCY_STOP"]
@@ -49,7 +50,8 @@ class BotOut(_Out):
 class InconsistencyOut(_Out):
     code: str
     message: str
-    fix: str
+    fix: str  # the command line's words
+    action: FixAction | None = None  # the same fix as a code: the web names its button
 
 
 class TransitionOut(_Out):
@@ -151,6 +153,7 @@ class ErrorBody(_Out):
     code: str
     message: str
     fix: str
+    action: FixAction | None = None
 
 
 class ErrorOut(_Out):

@@ -23,15 +23,20 @@ saying what the operator should do about it.
 
 from __future__ import annotations
 
+from nija.domain.actions import FixAction
+
 
 class NijaError(Exception):
     exit_code = 1
     code = "UNEXPECTED"
 
-    def __init__(self, message: str, fix: str = "", *, code: str | None = None) -> None:
+    def __init__(
+        self, message: str, fix: str = "", *, code: str | None = None, action: FixAction | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
-        self.fix = fix
+        self.fix = fix  # the command line's words
+        self.action = action  # the same fix as a code, for the TUI's keys and the web's buttons
         if code is not None:
             self.code = code
 

@@ -10,6 +10,7 @@ import hmac
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from nija.domain.actions import FixAction
 from nija.domain.errors import AcknowledgmentRequired, LiveRequestRefused
 from nija.domain.records import PendingLive, Snapshot, TradingRecord
 from nija.domain.states import TradingState
@@ -40,6 +41,7 @@ def request_live(
         raise LiveRequestRefused(
             "Cannot request live trading while the kill switch is active",
             "Deactivate the kill switch, restore to DRY_RUN and test there first",
+            action=FixAction.KILL_DEACTIVATE,
         )
     record = snapshot.trading
     assert isinstance(record, TradingRecord)  # unreadable implies kill_active
@@ -47,17 +49,20 @@ def request_live(
         raise LiveRequestRefused(
             f"Can't request live trading when in {record.current_state}: it must be in DRY_RUN",
             "Run 'python safe_restore_trading.py restore' and test in DRY_RUN first",
+            action=FixAction.RESTORE,
         )
     if inconsistency_codes:
         raise LiveRequestRefused(
             f"Cannot request live trading with inconsistencies: {', '.join(inconsistency_codes)}",
             "Run 'python safe_restore_trading.py status' and repair what it reports",
+            action=FixAction.STATUS,
         )
     since = record.entered_at(TradingState.DRY_RUN)
     if since is None:
         raise LiveRequestRefused(
             "Cannot tell how long the bot has been in DRY_RUN: the history does not say",
             "Run 'python safe_restore_trading.py reset' then 'restore' to start a recorded DRY_RUN period",
+            action=FixAction.RESET,
         )
     remaining = policy.min_dry_run - (now - since)
     if remaining > timedelta(0):
@@ -133,14 +138,12 @@ def confirm_live(
     return confirmed_live(record, f"Live trading confirmed by {who.actor} with risk acknowledgment: {phrase}", who, now)
 
 
-def cancel_live(snapshot: Snapshot, who: Who, now: datetime, reason: str = "") -> TradingRecord:
+def cancel_live(snapshot: Snapshot, who: Who, now: datetime, reason: str = "") -> TradingRecord | None:
+    """The record back in DRY_RUN; None when no request is pending (nothing to do, like
+    every other no-op: not a refusal)."""
     record = snapshot.trading
     if not isinstance(record, TradingRecord) or record.current_state is not TradingState.LIVE_PENDING_CONFIRMATION:
-        raise LiveRequestRefused(
-            f"Can't cancel a live request when in {snapshot.state}: there is none",
-            "Nothing to cancel",
-            code="NO_PENDING_REQUEST",
-        )
+        return None
     return transition(
         record,
         TradingState.DRY_RUN,

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from nija.bot_report import BotReport, Notice, OpenOrder, Pnl, Position, read_report, write_report
 from nija.config import NijaConfig
+from nija.domain.actions import CLI_COMMAND, FixAction
 from nija.domain.events import Event, EventKind
 from nija.domain.permission import Permission
 from nija.domain.records import Heartbeat
@@ -281,12 +282,12 @@ class Bot:
         if self.state_at_start is TradingState.OFF and self.gate.placed == 0:
             notes.append(
                 f"Trading is OFF: no orders were placed. To simulate trading, enter DRY_RUN with "
-                f"'nija restore --data-dir {self.data_dir}' and run again."
+                f"'{CLI_COMMAND[FixAction.RESTORE]} --data-dir {self.data_dir}' and run again."
             )
         if end is TradingState.EMERGENCY_STOP:
             notes.append(
                 "The kill switch is active: no orders can be placed. Investigate, then "
-                "'emergency_kill_switch.py deactivate \"<what was fixed>\"' and 'safe_restore_trading.py restore'."
+                f"'{CLI_COMMAND[FixAction.KILL_DEACTIVATE]}' and '{CLI_COMMAND[FixAction.RESTORE]}'."
             )
         return tuple(notes)
 

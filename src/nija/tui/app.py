@@ -19,12 +19,13 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from nija.domain.errors import KillSwitchActive, NijaError
+from nija.domain.errors import NijaError
 from nija.service import system_clock
 from nija.tui import render
 from nija.tui.backend import ActionResult, Backend, PlanView
 from nija.tui.frame import Frame
 from nija.tui.screens import ConfirmScreen, HistoryScreen, ReasonScreen
+from nija.tui.words import fix_here
 
 LIVENESS_REFRESH_S = 5.0
 
@@ -79,7 +80,7 @@ class MainScreen(Screen[None]):
 
     def show(self, frame: Frame, now: datetime) -> None:
         # Inconsistencies sit in the status panel: always visible, even at 80x24.
-        status = Text("\n").join([render.status_text(frame.status, now), render.issues_text(frame.status)])
+        status = Text("\n").join([render.status_text(frame.status, now), render.issues_text(frame.status, keys=True)])
         history = render.history_text(frame.status.recent_history, heading=False)  # one line each (CSS)
         live = render.live_banner(frame.status) is not None
         self.set_class(live, "live")  # the web's red frame: the status border and the footer turn red
@@ -162,9 +163,7 @@ class ControlCenter(App[None]):
 
     def refusal(self, what: str, exc: BaseException) -> None:
         message = exc.message if isinstance(exc, NijaError) else str(exc)
-        fix = exc.fix if isinstance(exc, NijaError) else ""
-        if isinstance(exc, KillSwitchActive):
-            fix = f"{fix} (here: press d)"
+        fix = fix_here(exc.action, exc.fix) if isinstance(exc, NijaError) else ""
         text = Text(f"REFUSED: {what}: ", "bold red").append(message, "red")
         if fix:
             text.append("\nFix: ", "bold").append(fix)

@@ -14,6 +14,7 @@ from rich.text import Text
 from nija.bot_report import KILL_OUTCOME_CODES, BotReport, denial_groups, pinned_alerts
 from nija.domain.states import REAL_MONEY_BANNER
 from nija.tui.frame import Frame, KillEventView, StatusView, TransitionView
+from nija.tui.words import fix_here
 
 WIDTH = 80
 RULE = "-" * WIDTH
@@ -79,7 +80,9 @@ def _bot(status: StatusView, now: datetime) -> tuple[str, str]:
     return f"NOT RUNNING (last heartbeat {age:.0f}s ago, {where})", "yellow"
 
 
-def issues_text(status: StatusView) -> Text:
+def issues_text(status: StatusView, *, keys: bool = False) -> Text:
+    """``keys``: on the live screen, each fix names its key; the snapshot (read in a
+    shell or a mail) keeps the command line's words."""
     if not status.inconsistencies:
         return Text("No inconsistencies detected", "green")
     text = Text()
@@ -88,7 +91,7 @@ def issues_text(status: StatusView) -> Text:
             text.append("\n")
         text.append("STATE INCONSISTENCY: ", "bold yellow").append(issue.code, "bold yellow")
         text.append(f"\n  {issue.message}")
-        text.append("\n  Fix: ", "bold").append(issue.fix)
+        text.append("\n  Fix: ", "bold").append(fix_here(issue.action, issue.fix) if keys else issue.fix)
     return text
 
 

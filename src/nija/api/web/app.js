@@ -14,6 +14,23 @@ let streamAbort = null;
 let countdownTimer = null;
 let messageTimer = null;
 
+// The page's words for a fix: the button that does it (the API sends the fix as a
+// FixAction code next to the command line's words, which are kept for unknown codes).
+const BUTTON_FOR = {
+  STATUS: "repair what Inconsistencies lists, with the buttons it names",
+  RESTORE: "press \u201cRestore to DRY_RUN\u2026\u201d",
+  RESET: "press \u201cReset to OFF\u2026\u201d, then \u201cRestore to DRY_RUN\u2026\u201d",
+  KILL_ACTIVATE: "press \u201cSTOP ALL TRADING\u201d to record the stop",
+  KILL_DEACTIVATE: "find the cause (see History), resolve it, then press \u201cDeactivate kill switch\u201d",
+  KILL_DEACTIVATE_REASON: "type what was fixed, then press \u201cDeactivate kill switch\u201d",
+  LIVE_REQUEST: "press \u201cRequest live trading\u201d",
+  RESTART_SERVE: "restart \u2018nija serve\u2019 on its host, then reload this page",
+};
+
+function fixHere(action, fix) {
+  return (action && BUTTON_FOR[action]) || fix || "";
+}
+
 // -- API ---------------------------------------------------------------------------
 class ApiError extends Error {
   constructor(httpStatus, body) {
@@ -21,7 +38,7 @@ class ApiError extends Error {
     super(err.message);
     this.httpStatus = httpStatus;
     this.code = err.code;
-    this.fix = err.fix;
+    this.fix = fixHere(err.action, err.fix);
   }
 }
 
@@ -142,7 +159,7 @@ function handleEvent(block) {
   const payload = JSON.parse(data.join("\n"));
   if (event === "status") renderStatus(payload);
   else if (event === "runtime") renderRuntime(payload);
-  else if (event === "error") show(`${payload.message} — Fix: ${payload.fix}`, "error");
+  else if (event === "error") show(`${payload.message} — Fix: ${fixHere(payload.action, payload.fix)}`, "error");
 }
 
 function setConnection(up) {
@@ -217,7 +234,7 @@ function renderStatus(s) {
   issues.replaceChildren();
   for (const i of s.inconsistencies) {
     const li = el("li");
-    li.append(el("strong", i.code), el("span", " " + i.message), el("div", "Fix: " + i.fix, "fix"));
+    li.append(el("strong", i.code), el("span", " " + i.message), el("div", "Fix: " + fixHere(i.action, i.fix), "fix"));
     issues.append(li);
   }
   if (!s.inconsistencies.length) issues.append(el("li", "None", "ok"));

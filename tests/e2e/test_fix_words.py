@@ -1,0 +1,49 @@
+"""The web gives each fix as the button to press (the API's FixAction code), never a
+shell command the operator would have to run elsewhere, in a real headless Chromium."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from nija.assembly import build_service
+from nija.domain.transitions import Who
+from tests.e2e.test_control_center import CHROMIUM, expect, playwright_api
+from tests.e2e.test_trust_the_screen import DESKTOP, browser, open_page, shot
+from tests.serving import make_token, serving
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium: apt-get install -y chromium")
+__all__ = ["browser"]  # the fixture, shared
+
+OPERATOR = Who("operator@test", "cli")
+
+
+def test_a_refused_restore_names_the_deactivate_button(browser: playwright_api.Browser, data_dir: Path) -> None:
+    build_service(data_dir).activate_kill("exchange outage", OPERATOR)
+    token = make_token(data_dir, "alice", "admin")
+    with serving(data_dir) as base:
+        page = open_page(browser, base, token, DESKTOP)
+        expect(page.locator("#state")).to_have_text("EMERGENCY_STOP")
+        page.click("#restore-button")
+        expect(page.locator("#message")).to_contain_text("Cannot restore")
+        expect(page.locator("#message")).to_contain_text("then press \u201cDeactivate kill switch\u201d")
+        expect(page.locator("#message")).not_to_contain_text("emergency_kill_switch.py")
+        shot(page, "fix-names-the-button")
+
+
+def test_an_inconsistency_names_the_restore_button(browser: playwright_api.Browser, data_dir: Path) -> None:
+    service = build_service(data_dir)
+    service.activate_kill("stop", OPERATOR)
+    service.deactivate_kill("fixed", OPERATOR)
+    state = json.loads((data_dir / ".nija_trading_state.json").read_text())
+    state["current_state"] = "EMERGENCY_STOP"  # the guide's case: stopped, kill switch off
+    state["history"].append({"from": "OFF", "to": "EMERGENCY_STOP", "reason": "x", "timestamp": state["last_updated"]})
+    (data_dir / ".nija_trading_state.json").write_text(json.dumps(state))
+    token = make_token(data_dir, "alice", "admin")
+    with serving(data_dir) as base:
+        page = open_page(browser, base, token, DESKTOP)
+        expect(page.locator("#inconsistencies")).to_contain_text("EMERGENCY_STOP_WITHOUT_KILL")
+        expect(page.locator("#inconsistencies")).to_contain_text("Fix: press \u201cRestore to DRY_RUN\u2026\u201d")
+        expect(page.locator("#inconsistencies")).not_to_contain_text("safe_restore_trading.py")
