@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 
 from nija.assembly import build_service
@@ -47,3 +48,35 @@ def test_an_inconsistency_names_the_restore_button(browser: playwright_api.Brows
         expect(page.locator("#inconsistencies")).to_contain_text("EMERGENCY_STOP_WITHOUT_KILL")
         expect(page.locator("#inconsistencies")).to_contain_text("Fix: press \u201cRestore to DRY_RUN\u2026\u201d")
         expect(page.locator("#inconsistencies")).not_to_contain_text("safe_restore_trading.py")
+
+
+def test_a_changed_nija_toml_shows_on_the_page_and_in_the_log_that_serve_must_restart(
+    browser: playwright_api.Browser, data_dir: Path
+) -> None:
+    (data_dir / "nija.toml").write_text("[live]\nmin_dry_run_minutes = 60\n")
+    token = make_token(data_dir, "alice", "admin")
+    log = data_dir.parent / "serve.log"
+    with serving(data_dir, log=log) as base:
+        page = open_page(browser, base, token, DESKTOP)
+        expect(page.locator("#state")).to_have_text("OFF")
+        expect(page.locator("#server-notice")).to_be_hidden()
+        (data_dir / "nija.toml").write_text("[live]\nmin_dry_run_minutes = 5\n")
+        # no reload: the next status event carries the notice (within the watcher's refresh)
+        expect(page.locator("#server-notice")).to_contain_text("nija.toml changed after this server started")
+        expect(page.locator("#server-notice")).to_contain_text("restart \u2018nija serve\u2019 on its host")
+        with httpx.Client() as client:
+            body = client.get(base + "/api/status", headers={"Authorization": f"Bearer {token}"}).json()
+        assert body["server_notice"]["action"] == "RESTART_SERVE"
+        shot(page, "serve-must-restart")
+    logged = log.read_text()
+    assert logged.count("nija.toml changed after this server started") == 1  # said once, not per poll
+    assert "nija serve (stop it and start it again)" in logged
+
+
+def test_an_unchanged_nija_toml_gives_no_notice(data_dir: Path) -> None:
+    (data_dir / "nija.toml").write_text("[live]\nmin_dry_run_minutes = 60\n")
+    token = make_token(data_dir, "alice", "viewer")
+    with serving(data_dir) as base:
+        (data_dir / "nija.toml").write_text("[live]\nmin_dry_run_minutes = 60\n")  # rewritten, same content
+        body = httpx.get(base + "/api/status", headers={"Authorization": f"Bearer {token}"}).json()
+    assert body["server_notice"] is None

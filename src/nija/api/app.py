@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import anyio
+import structlog
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, PlainTextResponse
@@ -23,6 +24,7 @@ from sse_starlette import EventSourceResponse
 from nija import __version__
 from nija.api import errors
 from nija.api.auth import Authenticator, Principal, requires
+from nija.api.config_watch import ConfigWatch
 from nija.api.events import KEEPALIVE_S, Watcher, stream
 from nija.api.headers import SecurityHeaders
 from nija.api.payloads import live_request_view, runtime_payload, status_payload
@@ -44,7 +46,7 @@ from nija.api.schemas import (
     WhoAmIOut,
 )
 from nija.api.tokens import Role, TokenFile
-from nija.assembly import build_service
+from nija.assembly import CONFIG_FILE, build_service
 from nija.config import NijaConfig, load_config
 from nija.credentials import load_credentials
 from nija.domain.clock import Clock
@@ -67,6 +69,10 @@ Operator = Annotated[Principal, Depends(requires(Role.OPERATOR))]
 Admin = Annotated[Principal, Depends(requires(Role.ADMIN))]
 
 
+def _log_config_change(message: str) -> None:
+    structlog.get_logger("nija.api").warning("config_changed", message=message)
+
+
 def create_app(
     data_dir: Path,
     config: NijaConfig | None = None,
@@ -74,12 +80,14 @@ def create_app(
     clock: Clock | None = None,
     watch_interval: float = 0.05,
     config_problem: str | None = None,
+    on_config_change: Callable[[str], None] | None = None,
 ) -> FastAPI:
     """The app for one data directory; ``clock`` is for tests (expiry without waiting)."""
     data_dir = Path(data_dir).resolve()
     settings = config if config is not None else load_config(data_dir)
     service = build_service(data_dir, config=settings)
     service.config_problem = config_problem  # the server carries on; the live flow refuses
+    config_watch = ConfigWatch(data_dir / CONFIG_FILE, on_config_change or _log_config_change)
     if clock is not None:
         service.clock = clock
     # A report older than a few of the bot's report periods is marked stale on every screen.
@@ -94,7 +102,7 @@ def create_app(
             snapshot = service.snapshot()
             found = report(snapshot, service.clock(), history_items=0)
         announcer.check(found)  # newly found inconsistencies are audited and notified once
-        return status_payload(service, snapshot)
+        return {**status_payload(service, snapshot), "server_notice": config_watch.notice()}
 
     def runtime_now() -> dict[str, Any]:
         return runtime_payload(data_dir, service, stale_after_s=stale_after_s)
@@ -144,7 +152,7 @@ def create_app(
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type"],
         )
-    _routes(app, service, watcher, data_dir, runtime_now)
+    _routes(app, service, watcher, data_dir, runtime_now, config_watch)
     _metrics_route(app, service)
     _web(app)
     return app
@@ -165,6 +173,7 @@ def _routes(
     watcher: Watcher,
     data_dir: Path,
     runtime_now: Callable[[], dict[str, Any]],
+    config_watch: ConfigWatch,
 ) -> None:
     read, write = errors.READ_ERRORS, errors.WRITE_ERRORS
 
@@ -180,8 +189,9 @@ def _routes(
 
     @app.get("/api/status", response_model=StatusOut, responses=read, tags=["read"])
     def status(_: Viewer) -> dict[str, Any]:
-        """The same diagnosis as 'nija status --json', plus the outstanding live request."""
-        return status_payload(service)
+        """The same diagnosis as 'nija status --json', plus the outstanding live request and
+        the server's own notice (nija.toml changed: restart to apply it)."""
+        return {**status_payload(service), "server_notice": config_watch.notice()}
 
     @app.get("/api/history", response_model=HistoryOut, responses={**read, 422: write[422]}, tags=["read"])
     def history(_: Viewer, limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> dict[str, Any]:

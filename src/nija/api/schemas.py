@@ -85,6 +85,9 @@ class StatusOut(_Out):
     pending_live: PendingLiveOut | None = Field(
         description="The outstanding live request (LIVE_PENDING_CONFIRMATION only); its code is never shown again"
     )
+    server_notice: ErrorBody | None = Field(
+        default=None, description="The server's own warning: nija.toml changed since it started (restart it)"
+    )
 
 
 class KillEventOut(_Out):

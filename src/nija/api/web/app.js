@@ -134,7 +134,10 @@ async function connectEvents() {
     for (;;) {
       const { value, done } = await reader.read();
       if (done) break;
-      buffer += decoder.decode(value, { stream: true });
+      // sse-starlette ends lines with \r\n (the SSE spec allows \r\n, \r and \n): normalise
+      // first, or no event boundary is ever found and nothing updates live.
+      // A \r that ends a chunk waits for the next one: it may be half of a \r\n.
+      buffer = (buffer + decoder.decode(value, { stream: true })).replace(/\r\n|\r(?!$)/g, "\n");
       let cut;
       while ((cut = buffer.indexOf("\n\n")) >= 0) {
         handleEvent(buffer.slice(0, cut));
@@ -200,6 +203,9 @@ function transitionItem(t) {
 function renderStatus(s) {
   const previous = status;
   status = s;
+  const notice = s.server_notice;
+  $("server-notice").hidden = !notice;
+  $("server-notice").textContent = notice ? `${notice.message}. Fix: ${fixHere(notice.action, notice.fix)}` : "";
   const state = $("state");
   state.textContent = s.state;
   state.className = "state s-" + s.state;
