@@ -21,6 +21,7 @@ LAZY_COMMANDS = {
     "serve": "nija.cli.serve:serve",
     "token": "nija.cli.tokens:token_group",
     "run": "nija.cli.run:run",
+    "report": "nija.cli.report:report",
 }
 
 

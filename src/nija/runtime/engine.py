@@ -70,6 +70,7 @@ class Bot:
         strategy: Strategy | None = None,
         feed_label: str = "",
         feed_clock: Callable[[], float] | None = None,
+        new_account: bool = False,
     ) -> None:
         self.service = service
         self.config = config
@@ -87,7 +88,7 @@ class Bot:
         self.quality = DataQuality(on_alert=self._data_alert)
         self.references = ReferenceBook()
         self.controls = ControlChain(config.risk, market_clock, quality=self.quality)
-        self.paper = PaperBroker(data_dir, config.paper)
+        self.paper = PaperBroker(data_dir, config.paper, new_account=new_account)
         brokers: dict[Mode, Broker] = {Mode.SIMULATED: self.paper}
         if live_broker is not None:
             brokers[Mode.LIVE] = live_broker
@@ -265,6 +266,7 @@ class Bot:
             start_equity=totals.start_equity,
             end_equity=account.equity,
             currency=self.config.paper.quote_currency,
+            account="new" if self.paper.new_account else "continued",
             denials=dict(self.gate.denials.most_common()),
             controls=self.controls.figures(),
             kill=self._kill_reason,

@@ -93,6 +93,21 @@ class PaperLedger:
         (seq,) = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM orders").fetchone()
         return LedgerState(start, cash, realized, fees, holdings, orders, int(seq) + 1)
 
+    def new_account(self, starting_cash: float) -> int:
+        """A fresh paper account: cash back to ``starting_cash``, no positions, every open
+        paper order cancelled. The orders, fills and runs before it stay for reports.
+        Returns how many open orders were cancelled."""
+        with self._tx():
+            cancelled = self._db.execute(
+                "UPDATE orders SET status = 'cancelled', reason = 'new paper account' WHERE status = 'open'"
+            ).rowcount
+            self._db.execute("DELETE FROM positions")
+            self._db.execute(
+                "UPDATE account SET starting_cash = ?, cash = ?, realized = 0, fees = 0 WHERE id = 1",
+                (starting_cash, starting_cash),
+            )
+        return int(cancelled)
+
     def begin_run(self, run_id: str, started_at: float, start_equity: float) -> None:
         with self._tx():
             self._db.execute("INSERT INTO runs VALUES (?, ?, ?, NULL, NULL)", (run_id, started_at, start_equity))
