@@ -56,6 +56,21 @@ class Notice(_Item):
     message: str
 
 
+class EquityPoint(_Item):
+    at: float  # seconds since the epoch, the market's clock (feed time in a replay)
+    equity: float
+
+
+class FillItem(_Item):
+    at: float
+    symbol: str
+    side: Literal["buy", "sell"]
+    quantity: float
+    price: float
+    fee: float
+    realized: float = 0.0
+
+
 class BotReport(_Item):
     updated_at: str
     mode: Literal["simulated", "live", "none"]
@@ -70,6 +85,8 @@ class BotReport(_Item):
     denial_last: dict[str, str] = {}  # when each code last denied an order (ISO 8601)
     controls: dict[str, float | int | str] = {}  # pre-trade control figures (daily caps, breaker)
     alerts: tuple[Notice, ...] = ()
+    equity_curve: tuple[EquityPoint, ...] = ()  # the run's equity after each fill, bounded, oldest first
+    recent_fills: tuple[FillItem, ...] = ()  # newest last, bounded
 
 
 # Alert codes that tell the kill's outcome: every screen pins them above everything else.

@@ -11,12 +11,23 @@ import os
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from nija.bot_report import BotReport, Notice, OpenOrder, Pnl, Position, read_report, write_report
+from nija.bot_report import (
+    BotReport,
+    EquityPoint,
+    FillItem,
+    Notice,
+    OpenOrder,
+    Pnl,
+    Position,
+    read_report,
+    write_report,
+)
 from nija.config import NijaConfig
 from nija.domain.actions import CLI_COMMAND, FixAction
 from nija.domain.events import Event, EventKind
@@ -40,6 +51,8 @@ from nija.runtime.watcher import StateWatcher
 from nija.service import SafetyService
 
 ADOPT_AFTER_S = 1.0
+EQUITY_POINTS = 500  # what the web chart and the TUI sparkline draw; the full curve is in nija report
+RECENT_FILLS = 20
 
 
 @dataclass
@@ -130,6 +143,9 @@ class Bot:
         if self._metrics is not None:
             self._metrics.watch_controls(self.controls.figures)
         self.state_at_start = TradingState.OFF
+        self.equity_curve: deque[EquityPoint] = deque(maxlen=EQUITY_POINTS)
+        self.recent_fills: deque[FillItem] = deque(maxlen=RECENT_FILLS)
+        self._curve_lock = threading.Lock()
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -179,11 +195,26 @@ class Bot:
         for fill in fills:
             self.counters.fills += 1
             self.controls.filled()
+            item = FillItem(
+                at=fill.timestamp,
+                symbol=fill.symbol,
+                side=fill.side.value,
+                quantity=fill.quantity,
+                price=fill.price,
+                fee=fill.fee,
+                realized=fill.realized_pnl,
+            )
+            with self._curve_lock:  # the watcher thread writes the report meanwhile
+                self.recent_fills.append(item)
             self._trip(self.triggers.observe_fill(fill))
         book = self.live if self.reaction.mode is Mode.LIVE and self.live is not None else self.paper
         if book is not self._book:
             self._book = book
             self.triggers.reset_equity()
+        if fills:  # the screens' equity curve: a point per fill (bounded)
+            point = EquityPoint(at=candle.timestamp, equity=book.account().equity)
+            with self._curve_lock:
+                self.equity_curve.append(point)
         if fills or book.held(candle.symbol) > 0:  # only then can equity have moved
             day = datetime.fromtimestamp(candle.timestamp, UTC).date().isoformat()
             self._trip(self.triggers.observe_equity(book.account().equity, day))
@@ -379,6 +410,8 @@ class Bot:
         mode = self.reaction.mode
         book = self.live if mode is Mode.LIVE and self.live is not None else self.paper
         account = book.account()
+        with self._curve_lock:
+            curve, recent = tuple(self.equity_curve), tuple(self.recent_fills)
         report = BotReport(
             updated_at=_now_iso(),
             mode="live" if mode is Mode.LIVE else "simulated" if mode is Mode.SIMULATED else "none",
@@ -417,5 +450,7 @@ class Bot:
             denial_last={code: at.isoformat() for code, at in self.gate.last_denied.items()},
             controls=self.controls.figures(),
             alerts=tuple(self.counters.alerts[-20:]),
+            equity_curve=curve,
+            recent_fills=recent,
         )
         write_report(self.data_dir, report)

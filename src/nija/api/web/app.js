@@ -291,6 +291,40 @@ function renderRuntime(r) {
   box.append(table(["Order", "Symbol", "Side", "Type", "Quantity", "Price"], rep.open_orders.map((o) => [
     o.id, o.symbol, o.side, o.type, amount(o.quantity), o.price === null ? "market" : amount(o.price)]),
   "No open orders"));
+  box.append(equityChart(rep.equity_curve || []));
+  const fills = (rep.recent_fills || []).slice().reverse();  // newest first
+  box.append(table(["Time", "Symbol", "Side", "Quantity", "Price", "Fee", "Realized"], fills.map((f) => [
+    when(new Date(f.at * 1000).toISOString()), f.symbol, f.side, amount(f.quantity), amount(f.price), money(f.fee),
+    money(f.realized)]), "No fills yet"));
+}
+
+// The run's equity after each fill as an inline SVG line: no chart library, no build step.
+function equityChart(points) {
+  const figure = el("figure", undefined, "equity");
+  figure.id = "equity-chart";
+  if (points.length < 2) {
+    figure.append(el("figcaption", "Equity curve: drawn after the first fills.", "muted"));
+    return figure;
+  }
+  const W = 600, H = 140, PAD = 4;
+  const xs = points.map((p) => p.at), ys = points.map((p) => p.equity);
+  const x0 = Math.min(...xs), x1 = Math.max(...xs), y0 = Math.min(...ys), y1 = Math.max(...ys);
+  const sx = (x) => PAD + (x1 === x0 ? 0 : (x - x0) / (x1 - x0)) * (W - 2 * PAD);
+  const sy = (y) => H - PAD - (y1 === y0 ? 0.5 : (y - y0) / (y1 - y0)) * (H - 2 * PAD);
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", "Equity curve");
+  const line = document.createElementNS(ns, "polyline");
+  line.setAttribute("points", points.map((p) => `${sx(p.at).toFixed(1)},${sy(p.equity).toFixed(1)}`).join(" "));
+  line.setAttribute("fill", "none");
+  line.setAttribute("stroke", "currentColor");
+  line.setAttribute("stroke-width", "1.5");
+  svg.append(line);
+  figure.append(svg, el("figcaption", `Equity ${money(ys[0])} → ${money(ys[ys.length - 1])} `
+    + `(low ${money(y0)}, high ${money(y1)}; ${points.length} fills shown)`, "muted"));
+  return figure;
 }
 
 function markStale() {
