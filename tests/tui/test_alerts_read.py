@@ -194,3 +194,21 @@ def test_an_inconsistency_on_the_screen_names_its_key_and_the_snapshot_its_comma
     code, out, _ = snapshot(run, data_dir)
     assert code == 5
     assert "Fix: Run 'python safe_restore_trading.py restore'" in out
+
+
+def test_the_equity_sparkline_follows_the_bots_report(data_dir: Path) -> None:
+    from textual.widgets import Sparkline
+
+    from nija.bot_report import EquityPoint
+
+    async def scenario(app: ControlCenter, pilot: Pilot[None]) -> None:
+        sparkline = app.main.query_one("#equity", Sparkline)
+        assert not sparkline.display  # no bot, no curve
+        curve = tuple(EquityPoint(at=1e9 + i, equity=10_000.0 + (i % 5) * 10) for i in range(30))
+        write_report(data_dir, BotReport(updated_at=at(0), mode="simulated", broker="paper", equity_curve=curve))
+        await until(pilot, lambda: "Equity curve:" in panel(app, "runtime"), "the curve")
+        assert list(sparkline.data or []) == [p.equity for p in curve]
+        assert sparkline.display
+        assert "Equity curve: 10,000.00 -> 10,040.00 (low 10,000.00, high 10,040.00, 30 fills)" in panel(app, "runtime")
+
+    drive(data_dir, scenario)

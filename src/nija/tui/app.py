@@ -14,10 +14,10 @@ from rich.text import Text
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Sparkline, Static
 
 from nija.domain.errors import NijaError
 from nija.service import system_clock
@@ -37,7 +37,9 @@ MainScreen { layout: vertical; }
 MainScreen.live #status { border: heavy red; border-title-color: red; border-title-style: bold; }
 MainScreen.live Footer { background: darkred; }
 #lower { height: auto; }
-#lower > .panel { width: 1fr; }
+#lower > .panel { width: 1fr; height: auto; }
+#book > Static { height: auto; }
+#equity { height: 2; margin-top: 1; }
 #history { height: auto; text-wrap: nowrap; text-overflow: ellipsis; }
 #message { height: auto; min-height: 1; padding: 0 1; background: $boost; }
 ModalScreen { align: center middle; }
@@ -64,7 +66,9 @@ class MainScreen(Screen[None]):
             yield Static("Loading...", id="status", classes="panel")
             yield Static(id="history", classes="panel")
             with Horizontal(id="lower"):
-                yield Static(id="runtime", classes="panel")
+                with Vertical(id="book", classes="panel"):
+                    yield Static(id="runtime")
+                    yield Sparkline([], id="equity")  # the run's equity after each fill
                 yield Static(id="notices", classes="panel")
         yield Static(id="message")
         yield Footer()
@@ -73,7 +77,7 @@ class MainScreen(Screen[None]):
         for name, title in (
             ("status", "Status"),
             ("history", "Recent history (h: all)"),
-            ("runtime", "Orders, positions, P&L"),
+            ("book", "Orders, positions, P&L"),
             ("notices", "Denials and alerts"),
         ):
             self.query_one(f"#{name}").border_title = title
@@ -88,6 +92,10 @@ class MainScreen(Screen[None]):
         self.query_one("#status", Static).update(status)
         self.query_one("#history", Static).update(history)
         self.query_one("#runtime", Static).update(render.runtime_text(frame))
+        curve = [p.equity for p in frame.runtime.equity_curve] if frame.runtime is not None else []
+        sparkline = self.query_one("#equity", Sparkline)
+        sparkline.data = curve
+        sparkline.display = len(curve) >= 2
         self.query_one("#notices", Static).update(render.notices_text(frame))
 
     def say(self, text: Text) -> None:

@@ -118,6 +118,13 @@ def runtime_text(frame: Frame) -> Text:
     for pos in report.positions:
         text.append(f"\n  {pos.symbol} {pos.quantity:g} @ {pos.average_price:g} P&L {pos.unrealized_pnl:+.2f}")
     text.append("\n").append(_pnl(report))
+    curve = report.equity_curve
+    if len(curve) >= 2:
+        low, high = min(p.equity for p in curve), max(p.equity for p in curve)
+        text.append(
+            f"\nEquity curve: {curve[0].equity:,.2f} -> {curve[-1].equity:,.2f} "
+            f"(low {low:,.2f}, high {high:,.2f}, {len(curve)} fills)"
+        )
     return text
 
 
