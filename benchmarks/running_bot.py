@@ -15,36 +15,66 @@ from pathlib import Path
 from nija.assembly import build_service
 from nija.config import NijaConfig
 from nija.domain.transitions import Who
+from nija.runtime.brokers.base import Broker
 from nija.runtime.candles import Candle
 from nija.runtime.engine import Bot
 from nija.runtime.feeds import read_csv, sample_path
 from nija.runtime.orders import OrderRequest, OrderType, PlaceResult, Side
 from nija.runtime.settings import RiskSettings
+from nija.runtime.strategy import Action, build_strategy
 
 ROOT = Path(__file__).resolve().parent.parent
 OPERATOR = Who("bench@host", "cli")
-# A symbol the feed never moves, so neither fills nor the strategy touch these orders.
-RESTING_BUY = OrderRequest("BENCH/USDT", Side.BUY, OrderType.LIMIT, 0.01, 1.0)
+# A symbol whose price the feed holds at 1.0 (a reference for the price collar, never a
+# crossover for the strategy): resting buys at 0.5 never fill. The pre-trade controls are
+# opened wide because these benchmarks measure the kill path, and a storm of orders would
+# otherwise be stopped by the runaway breaker itself.
+RESTING_SYMBOL = "BENCH/USDT"
+WIDE_OPEN = RiskSettings(
+    max_consecutive_losses=10**6,
+    max_drawdown_pct=100,
+    price_collar_pct=100,
+    max_submits_per_s=10**9,
+    max_open_orders=10**9,
+    max_daily_orders=10**9,
+    max_daily_notional=1e15,
+    max_identical_orders=10**9,
+    runaway_max_denials=10**9,
+    max_order_to_fill_ratio=1e12,
+)
+
+
+class _LeavesBenchAlone:
+    """The built-in strategy on the sample's symbols; the benchmark's resting orders are
+    its own (the strategy would cancel pending buys on a flat market)."""
+
+    def __init__(self, config: NijaConfig) -> None:
+        self._inner = build_strategy(config.strategy)
+
+    def on_candle(self, candle: Candle, book: Broker) -> list[Action]:
+        return [] if candle.symbol == RESTING_SYMBOL else self._inner.on_candle(candle, book)
 
 
 class RunningBot:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
-        self.config = NijaConfig(risk=RiskSettings(max_consecutive_losses=10**6, max_drawdown_pct=100))
+        self.config = NijaConfig(risk=WIDE_OPEN)
         self.service = build_service(data_dir, config=self.config)
         self.service.restore(OPERATOR)
-        self.bot = Bot(self.service, self.config, data_dir, actor="bench")
+        self.bot = Bot(self.service, self.config, data_dir, actor="bench", strategy=_LeavesBenchAlone(self.config))
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         self.bot.run(self._feed(), pace_s=0.001)
 
     def _feed(self) -> Iterator[Candle]:
-        return itertools.cycle(read_csv(sample_path()))
+        for candle in itertools.cycle(read_csv(sample_path())):
+            yield candle
+            yield Candle(candle.timestamp, RESTING_SYMBOL, 1.0, 1.0, 1.0, 1.0, 1.0)
 
     def __enter__(self) -> RunningBot:
         self._thread.start()
-        self.wait(lambda: self.bot.reaction.mode is not None and self.bot.counters.candles > 0)
+        self.wait(lambda: self.bot.reaction.mode is not None and self.bot.counters.candles > 2)  # BENCH priced
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -52,7 +82,7 @@ class RunningBot:
         self._thread.join(timeout=30)
 
     def place(self) -> PlaceResult:
-        return self.bot.place(RESTING_BUY)
+        return self.bot.place(OrderRequest(RESTING_SYMBOL, Side.BUY, OrderType.LIMIT, 0.01, 0.5))
 
     def open_orders(self) -> int:
         return len(self.bot.paper.open_orders())

@@ -16,7 +16,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from nija.domain.diagnosis import HEARTBEAT_MAX_AGE
 from nija.domain.records import Heartbeat
+from nija.store import strict_json
 from nija.store.atomic import write_atomic
+from nija.store.record_file import RecordUnreadable, read_record
 
 REPORT_FILE = ".nija_runtime.json"
 
@@ -145,9 +147,12 @@ def report_signature(data_dir: Path) -> tuple[int, int, int] | None:
 
 
 def read_report(data_dir: Path) -> BotReport | None:
+    """Read like every record (strict JSON, a regular file only), so that a FIFO in its
+    place blocks no control center and a duplicate key cannot show one thing to one reader."""
     try:
-        return BotReport.model_validate_json((data_dir / REPORT_FILE).read_bytes())
-    except (OSError, ValidationError):
+        raw = read_record(data_dir / REPORT_FILE)
+        return None if raw is None else BotReport.model_validate(strict_json.loads(raw))
+    except (RecordUnreadable, strict_json.StrictJsonError, ValidationError):
         return None
 
 

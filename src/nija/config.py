@@ -18,6 +18,7 @@ from nija.domain.live import ACKNOWLEDGMENT_PHRASE, LivePolicy
 from nija.notify.settings import NotificationSettings
 from nija.observability.settings import LoggingSettings
 from nija.runtime import settings as rt
+from nija.store.record_file import read_text
 
 
 class Section(BaseModel):
@@ -78,7 +79,7 @@ def load_config(data_dir: Path, path: Path | None = None) -> NijaConfig:
     """Read ``nija.toml`` (or ``path``); refuse unknown keys and bad values by name."""
     file = path or data_dir / CONFIG_FILE
     try:
-        text = file.read_text(encoding="utf-8")
+        text = read_text(file)
     except FileNotFoundError:
         if path is not None:
             raise UsageProblem(f"Configuration file {file} does not exist", "Check the --config path") from None
@@ -142,6 +143,6 @@ def load_config_lenient(data_dir: Path, warn: Callable[[str], None]) -> NijaConf
 
 def _parsed_or_none(file: Path) -> dict[str, object] | None:
     try:
-        return tomllib.loads(file.read_text(encoding="utf-8"))
+        return tomllib.loads(read_text(file))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return None

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nija.domain.errors import UsageProblem
+from nija.store.record_file import read_text
 
 SECRETS_FILE = ".nija_secrets.toml"
 ENV_KEY, ENV_SECRET, ENV_PASSWORD = "NIJA_API_KEY", "NIJA_API_SECRET", "NIJA_API_PASSWORD"
@@ -41,8 +42,8 @@ def load_credentials(data_dir: Path, environ: dict[str, str] | None = None) -> C
             f"Run: chmod 600 {path}",
         )
     try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        doc = tomllib.loads(read_text(path))  # never blocks on a FIFO
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise UsageProblem(f"Cannot read the secrets file {path}: {exc}", "Fix its TOML syntax") from exc
     key, secret = doc.get("api_key"), doc.get("secret")
     if not isinstance(key, str) or not isinstance(secret, str) or not key or not secret:

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from nija.domain import killswitch, live, recovery
+from nija.domain import killswitch, live, moves, recovery
 from nija.domain.change import Change
 from nija.domain.clock import Clock
 from nija.domain.diagnosis import StatusReport, report
@@ -21,6 +21,7 @@ from nija.domain.errors import NijaError, SafetyRefusal, StorageProblem, UsagePr
 from nija.domain.events import Event, EventKind
 from nija.domain.records import KillEvent, KillRecord, Snapshot, TradingRecord, Transition
 from nija.domain.states import TradingState
+from nija.domain.text import check_reason, printable
 from nija.domain.transitions import Who
 from nija.store.ports import PermissionView, Store, Transaction
 
@@ -90,6 +91,8 @@ class SafetyService:
     # -- kill switch ---------------------------------------------------------------
     def activate_kill(self, reason: str, who: Who) -> Outcome:
         """Raise the kill file first, so every reader sees the kill even if the lock is held."""
+        self._check_reason(reason, "kill switch reason", activating=True)
+        who = _plain(who)
         now = self.clock()
         reason = reason.strip() or killswitch.DEFAULT_ACTIVATION_REASON
         self.store.raise_kill_flag(reason, who, now)
@@ -121,6 +124,8 @@ class SafetyService:
 
     def deactivate_kill(self, reason: str, who: Who, *, expected: str | None = None) -> Outcome:
         """``expected`` (from ``kill_seen``) refuses if another kill arrived since the operator looked."""
+        self._check_reason(reason, "deactivation reason")
+        who = _plain(who)
         with self._changing() as (tx, events):
             if expected is not None and killswitch.seen(tx.snapshot) != expected:
                 raise SafetyRefusal(
@@ -141,6 +146,13 @@ class SafetyService:
     def reset(self, who: Who, *, expected: recovery.Plan | None = None) -> Outcome:
         return self._run_plan(recovery.plan_reset, who, expected, EventKind.RESET)
 
+    def move(self, target: TradingState, reason: str, who: Who) -> Outcome:
+        """A transition named by its target, OFF or DRY_RUN only (``domain.moves``), for
+        front ends that say "go to X" (nija.compat); the caller's reason is recorded."""
+        with self._changing() as (tx, events):
+            change = moves.move(tx.snapshot, target, reason, who, self.clock())
+            return self._commit(tx, change, events)
+
     def _run_plan(
         self,
         planner: Callable[[Snapshot], recovery.Plan],
@@ -148,6 +160,7 @@ class SafetyService:
         expected: recovery.Plan | None,
         kind: EventKind,
     ) -> Outcome:
+        who = _plain(who)
         with self._changing() as (tx, events):
             plan = planner(tx.snapshot)
             if expected is not None and plan.steps != expected.steps:
@@ -238,6 +251,8 @@ class SafetyService:
         return self.policy
 
     def cancel_live(self, who: Who, reason: str = "") -> Outcome:
+        self._check_reason(reason, "cancellation reason")
+        who = _plain(who)
         with self._changing() as (tx, events):
             record = live.cancel_live(tx.snapshot, who, self.clock(), reason)
             if record is None:
@@ -264,6 +279,22 @@ class SafetyService:
         return outcome
 
     # -- plumbing ------------------------------------------------------------------
+    def _check_reason(self, reason: str, what: str, *, activating: bool = False) -> None:
+        """Refuse free text that could repaint a terminal (invariant 12), for every front end."""
+        try:
+            check_reason(reason, what)
+        except NijaError as exc:
+            if activating:
+                exc.message += f". This request did NOT activate the kill switch; {self._kill_in_force()}"
+            raise
+
+    def _kill_in_force(self) -> str:
+        try:
+            active = self.store.load().kill_active
+        except NijaError as exc:
+            return f"whether a kill is in force could not be read ({exc.message})"
+        return "a kill IS in force (raised earlier)" if active else "no kill is in force"
+
     @contextmanager
     def _changing(self) -> Iterator[tuple[Transaction, list[Event]]]:
         """A store transaction whose events reach the listeners only once it has committed
@@ -315,6 +346,13 @@ class SafetyService:
                 listener(event)
             except Exception as exc:  # noqa: BLE001 - a listener never blocks a safety action
                 self.listener_errors.append(f"{getattr(listener, '__name__', listener)}: {exc}")
+
+
+def _plain(who: Who) -> Who:
+    """Actors come from token and bot names, refused at creation when unsafe, and from the
+    OS account; whatever slipped through is stored escaped: a kill never waits on a name."""
+    actor = printable(who.actor)
+    return who if actor == who.actor else Who(actor, who.source)
 
 
 def _new_entries(before: object, after: TradingRecord) -> tuple[Transition, ...]:

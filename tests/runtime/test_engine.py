@@ -74,3 +74,17 @@ def test_a_kill_reaction_is_timed_into_the_metrics_and_the_report(data_dir: Path
     assert report is not None
     assert report.open_orders == ()
     assert any(a.code == "KILL_COMPLETE" for a in report.alerts)
+
+
+def test_an_automatic_kill_quoting_an_exchange_error_with_control_characters_still_kills(data_dir: Path) -> None:
+    """People's text with control characters is refused; a risk trigger's is escaped, never refused."""
+    from nija.runtime.risk import Trigger
+
+    service = build_service(data_dir, config=TRENDING)
+    service.restore(OPERATOR)
+    bot = Bot(service, TRENDING, data_dir, actor="test")
+    bot._trip(Trigger("EXCHANGE_ERRORS", "5 exchange errors (last: 502: <html>\r\n\x1b[2JBad Gateway</html>)"))
+    status = service.status()
+    assert status.kill_active
+    assert status.last_activation is not None
+    assert status.last_activation.reason == "5 exchange errors (last: 502: <html>\\x0d\n\\x1b[2JBad Gateway</html>)"

@@ -82,3 +82,21 @@ def test_live_feed_errors_are_reported_not_raised() -> None:
         == []
     )
     assert "NetworkError" in errors[0] or "ExchangeNotAvailable" in errors[0]
+
+
+def test_csv_is_read_as_csv_quoted_fields_crlf_and_spaces(tmp_path: Path) -> None:
+    path = tmp_path / "quoted.csv"
+    path.write_bytes(
+        b"timestamp,symbol,open,high,low,close,volume\r\n"
+        b'"2026-01-01T00:00:00Z","BTC/USDT",100,110,90,105,1.5\r\n'
+        b"1767225660, ETH/USDT, 10, 11, 9, 10.5, 2\r\n"
+    )
+    candles = read_csv(path)
+    assert [(c.symbol, c.close) for c in candles] == [("BTC/USDT", 105.0), ("ETH/USDT", 10.5)]
+
+
+def test_an_unterminated_quote_is_refused_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "broken.csv"
+    path.write_text('1767225600,BTC/USDT,100,110,90,105,1\n"1767225660,BTC/USDT,100,110,90,105,1\n')
+    with pytest.raises(UsageProblem, match=r"line \d"):
+        read_csv(path)

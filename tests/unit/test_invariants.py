@@ -11,15 +11,17 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from nija.domain.errors import NijaError
+from nija.domain.errors import NijaError, UnsafeText
 from nija.domain.live import ACKNOWLEDGMENT_PHRASE, LivePolicy
 from nija.domain.permission import decide
 from nija.domain.records import TradingRecord
 from nija.domain.states import Mode, TradingState
+from nija.domain.text import find_unsafe
 from nija.domain.transitions import Who
 from nija.service import SafetyService
 from nija.store.json_files import JsonFileStore
@@ -68,6 +70,12 @@ class SafetyMachine(RuleBasedStateMachine):
 
     @rule(reason=st.text(max_size=20))
     def activate(self, reason: str) -> None:
+        if find_unsafe(reason, multi_line=True) is not None:
+            before = self.store.load()
+            with pytest.raises(UnsafeText, match="did NOT activate"):  # invariant 12, and a refusal writes nothing
+                self.service.activate_kill(reason, BOB)
+            assert self.store.load() == before
+            return
         self.service.activate_kill(reason, BOB)
         status = self.service.status()
         assert status.kill_active

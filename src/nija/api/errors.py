@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 from nija.api.schemas import ErrorOut
 from nija.domain.actions import FixAction
 from nija.domain.errors import NijaError, SafetyRefusal, StorageProblem, UsageProblem
+from nija.domain.text import printable
 
 
 class ApiError(Exception):
@@ -61,7 +62,8 @@ def install(app: FastAPI) -> None:
 
     async def on_invalid(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
+        # A field name is the client's text: escaped, it cannot repaint whoever reads the error.
+        problems = printable("; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()))
         return error_response(422, "INVALID_INPUT", f"Invalid request: {problems}", "Correct the named fields")
 
     async def on_http(_: Request, exc: Exception) -> JSONResponse:

@@ -164,11 +164,14 @@ class ErrorOut(_Out):
 
 
 # -- requests ------------------------------------------------------------------------
-Reason = Field(min_length=1, max_length=500, pattern=r"\S", description="Why (recorded in the history)")
+_PLAIN = " Plain text: control characters (escape sequences, C1, bidi overrides) are refused (422 UNSAFE_TEXT)"
+Reason = Field(min_length=1, max_length=500, pattern=r"\S", description="Why (recorded in the history)." + _PLAIN)
 
 
 class ActivateIn(_In):
-    reason: str = Field("", max_length=500, description="Why (optional: an emergency must never wait on typing)")
+    reason: str = Field(
+        "", max_length=500, description="Why (optional: an emergency must never wait on typing)." + _PLAIN
+    )
 
 
 class DeactivateIn(_In):
@@ -195,4 +198,4 @@ class ConfirmIn(_In):
 
 
 class CancelIn(_In):
-    reason: str = Field("", max_length=500)
+    reason: str = Field("", max_length=500, description="Why (optional)." + _PLAIN)

@@ -19,8 +19,10 @@ from enum import StrEnum
 from pathlib import Path
 
 from nija.domain.errors import StorageCorrupt, UsageProblem
+from nija.store import strict_json
 from nija.store.atomic import write_atomic
 from nija.store.lock import exclusive
+from nija.store.record_file import RecordUnreadable, read_record
 
 TOKENS_FILE = ".nija_api_tokens.json"
 TOKENS_LOCK = ".nija_api_tokens.lock"
@@ -97,9 +99,10 @@ class TokenFile:
                 code="TOKEN_FILE_MODE",
             )
         try:
-            doc = json.loads(self.path.read_bytes())
+            # Strict and non-blocking like every record: one role per token, no FIFO hangs.
+            doc = strict_json.loads(read_record(self.path) or b"")
             return tuple(TokenRecord(**{**item, "role": Role(item["role"])}) for item in doc["tokens"])
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, RecordUnreadable) as exc:
             raise StorageCorrupt(
                 f"Cannot read the token file {self.path}: {exc}",
                 "Restore it from a backup, or move it away and create new tokens with 'nija token create'",
@@ -109,7 +112,7 @@ class TokenFile:
     # -- changing ------------------------------------------------------------------
     def create(self, name: str, role: Role, created_by: str) -> tuple[str, TokenRecord]:
         """Make a token; return it (to show once) and its record (which holds only the hash)."""
-        if not _NAME.match(name):
+        if not _NAME.fullmatch(name):  # match() lets a trailing newline through
             raise UsageProblem(
                 f"Invalid token name {name!r}",
                 "Use 1-64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit",

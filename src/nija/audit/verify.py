@@ -14,6 +14,7 @@ from pathlib import Path
 
 from nija.audit import chain
 from nija.audit.chain import AuditRecord, BadLine
+from nija.store.record_file import RecordUnreadable, open_regular, read_record
 
 READ_BUFFER = 1 << 20
 HEAD_READ_ATTEMPTS = 3
@@ -55,10 +56,13 @@ def read_head(path: Path) -> Head | BadLine | None:
     problem: Exception | None = None
     for attempt in range(HEAD_READ_ATTEMPTS):
         try:
-            raw = json.loads(path.read_bytes())
+            data = read_record(path)  # a FIFO in its place must not hang 'audit verify'
+            if data is None:
+                return None
+            raw = json.loads(data)
             return Head(int(raw["seq"]), str(raw["hash"]))
-        except FileNotFoundError:
-            return None
+        except RecordUnreadable as exc:
+            return BadLine(f"the head file {path} is unreadable ({exc})")
         except (OSError, ValueError, KeyError, TypeError) as exc:
             problem = exc
             time.sleep(0.01 * (attempt + 1))
@@ -72,9 +76,11 @@ def verify(log: Path, head_path: Path) -> Verdict:
     prev, expected, line_no = chain.GENESIS, 1, 0
     last: Head | None = None
     try:
-        stream = log.open("rb", buffering=READ_BUFFER)
+        stream = open_regular(log, buffering=READ_BUFFER)
     except FileNotFoundError:
         stream = None
+    except RecordUnreadable as exc:
+        return Verdict(0, None, Problem(0, None, f"the audit log {log} is unreadable ({exc})"))
     if stream is not None:
         with stream:
             for line_no, line in enumerate(stream, start=1):
@@ -130,8 +136,11 @@ def _seq_of(line: bytes) -> int | None:
 def records(log: Path) -> Iterator[tuple[int, AuditRecord | BadLine]]:
     """Every line of the log, parsed (hashes not checked), as (line number, record or problem)."""
     try:
-        stream = log.open("rb", buffering=READ_BUFFER)
+        stream = open_regular(log, buffering=READ_BUFFER)
     except FileNotFoundError:
+        return
+    except RecordUnreadable as exc:
+        yield 0, BadLine(f"the audit log {log} is unreadable ({exc})")
         return
     with stream:
         for line_no, line in enumerate(stream, start=1):

@@ -16,6 +16,7 @@ from nija.audit.since import parse_since
 from nija.cli import render
 from nija.cli.common import EXIT_CODES_HELP, common_options, handles_errors, print_json
 from nija.domain.events import EventKind
+from nija.domain.text import json_for_terminal, printable
 from nija.store import config_dir
 
 AUDIT_EXIT_HELP = (
@@ -74,12 +75,15 @@ def show(data_dir: Path | None, as_json: bool, since: str | None, kinds: tuple[s
         click.echo("[", nl=False)
     for line_no, item in records(log.path):
         if isinstance(item, BadLine):
-            click.echo(f"⚠️ {log.path} line {line_no}: {item}; run 'nija audit verify'", err=True)
+            click.echo(printable(f"⚠️ {log.path} line {line_no}: {item}; run 'nija audit verify'"), err=True)
             continue
         if (kinds and item.kind not in kinds) or (cutoff is not None and not _at_or_after(item, cutoff)):
             continue
         if as_json:
-            click.echo(("\n  " if first else ",\n  ") + json.dumps(record_view(item), ensure_ascii=False), nl=False)
+            click.echo(
+                ("\n  " if first else ",\n  ") + json_for_terminal(json.dumps(record_view(item), ensure_ascii=False)),
+                nl=False,
+            )
         else:
             out.print(Text(record_line(item)))
         first = False

@@ -16,6 +16,7 @@ import click
 
 from nija.assembly import build_service
 from nija.domain.errors import ConfirmationDeclined, NijaError
+from nija.domain.text import json_for_terminal, printable
 from nija.domain.transitions import Who
 from nija.identity import local_who
 from nija.service import SafetyService
@@ -159,9 +160,10 @@ def _report_error(code: str, message: str, fix: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps({"error": {"code": code, "message": message, "fix": fix}}, indent=2))
         return
-    click.echo(f"❌ {message}", err=True)
+    # Messages may quote stored or typed text: never let it reach the terminal raw.
+    click.echo(f"❌ {printable(message, multi_line=True)}", err=True)
     if fix:
-        click.echo(f"💡 Fix: {fix}", err=True)
+        click.echo(f"💡 Fix: {printable(fix, multi_line=True)}", err=True)
 
 
 def confirm(question: str, *, yes: bool) -> None:
@@ -187,8 +189,9 @@ def warn_listener_errors(service: SafetyService) -> None:
     """Say on stderr what the audit, notification or metrics listeners failed to do.
     The action itself is done; these never block it, but must never fail silently."""
     for error in service.listener_errors:
-        click.echo(f"⚠️ Warning: the action was done, but {error}", err=True)
+        click.echo(f"⚠️ Warning: the action was done, but {printable(error, multi_line=True)}", err=True)
 
 
 def print_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    """JSON as ever (UTF-8, the same values), with every control character escaped."""
+    click.echo(json_for_terminal(json.dumps(data, indent=2, ensure_ascii=False)))

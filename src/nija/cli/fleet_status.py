@@ -13,6 +13,7 @@ from nija.cli import render
 from nija.cli.common import print_json
 from nija.domain.diagnosis import StatusReport, report
 from nija.domain.errors import InconsistenciesFound
+from nija.domain.text import printable
 from nija.service import system_clock
 from nija.store.ports import Store
 from nija.views import status_view
@@ -60,7 +61,8 @@ def _render(status: FleetStatus, location: str) -> None:
     out.print(f"🚢 FLEET KILL SWITCH: {kill}", style="bold red" if fleet.kill_active else "bold green")
     if fleet.kill_active and fleet.last_activation is not None:
         act = fleet.last_activation
-        out.print(f"Reason: {act.reason} (since {act.timestamp.isoformat(timespec='seconds')}, by {act.actor})")
+        since = act.timestamp.isoformat(timespec="seconds")
+        out.print(f"Reason: {printable(act.reason)} (since {since}, by {printable(act.actor)})")
     table = Table("bot", "state", "kill switch", "can trade", "alive", "issues")
     for name, r in status.bots.items():
         table.add_row(

@@ -22,6 +22,7 @@ from nija.cli.common import (
 )
 from nija.cli.recovery import history
 from nija.domain.errors import NijaError
+from nija.domain.text import printable
 from nija.service import SafetyService
 from nija.store import config_dir
 from nija.views import outcome_view, status_view
@@ -92,7 +93,7 @@ def deactivate(reason: tuple[str, ...], data_dir: Path | None, as_json: bool, ye
     text = " ".join(reason)
     seen = service.kill_seen()  # a kill raised while the prompt waits must not be cleared by it
     if text.strip() and service.snapshot().kill_active:
-        confirm(f"Deactivate the kill switch ({text})?", yes=yes)
+        confirm(f"Deactivate the kill switch ({printable(text)})?", yes=yes)
     result = service.deactivate_kill(text, cli_who(), expected=seen)
     warn_listener_errors(service)
     if as_json:
@@ -121,8 +122,8 @@ def kill_status(data_dir: Path | None, as_json: bool) -> None:
         if act is not None:
             out.print(
                 Text(
-                    f"Reason: {act.reason}\nSince: {act.timestamp.isoformat(timespec='seconds')}"
-                    f"\nBy: {act.actor} via {act.source}"
+                    f"Reason: {printable(act.reason)}\nSince: {act.timestamp.isoformat(timespec='seconds')}"
+                    f"\nBy: {printable(act.actor)} via {printable(act.source)}"
                 )
             )
     else:

@@ -11,17 +11,18 @@ from nija.cli.kill import kill_commands
 from nija.cli.recovery import history, reset, restore, status
 
 # Loaded only when invoked: the recovery commands must start fast (the API, the TUI and
-# the audit tools pull in FastAPI, Textual and pydantic).
+# the audit tools pull in FastAPI, Textual and pydantic). Their one-line help is here so
+# that `nija --help` lists them without importing any of them.
 LAZY_COMMANDS = {
-    "monitor": "nija.cli.monitor:monitor",
-    "audit": "nija.cli.audit:audit_group",
-    "db": "nija.cli.db:db_group",
-    "store": "nija.cli.db:store_group",
-    "live": "nija.cli.live:live_group",
-    "serve": "nija.cli.serve:serve",
-    "token": "nija.cli.tokens:token_group",
-    "run": "nija.cli.run:run",
-    "report": "nija.cli.report:report",
+    "monitor": ("nija.cli.monitor:monitor", "The terminal control center (also nija_control_center.py)."),
+    "audit": ("nija.cli.audit:audit_group", "The tamper-evident audit trail: verify and show."),
+    "db": ("nija.cli.db:db_group", "The PostgreSQL fleet database: upgrade and version."),
+    "store": ("nija.cli.db:store_group", "Copy a bot's records between stores."),
+    "live": ("nija.cli.live:live_group", "Request, confirm or cancel live trading."),
+    "serve": ("nija.cli.serve:serve", "Serve the control plane API and the web control center."),
+    "token": ("nija.cli.tokens:token_group", "API tokens: create, list, revoke."),
+    "run": ("nija.cli.run:run", "Run the trading bot: every order is decided by the state and the kill switch."),
+    "report": ("nija.cli.report:report", "A paper run's trades, win rate, drawdown and charts."),
 }
 
 
@@ -31,11 +32,24 @@ class LazyGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in LAZY_COMMANDS:
-            module, _, attribute = LAZY_COMMANDS[cmd_name].partition(":")
+            module, _, attribute = LAZY_COMMANDS[cmd_name][0].partition(":")
             command = getattr(importlib.import_module(module), attribute)
             assert isinstance(command, click.Command)
             return command
         return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in LAZY_COMMANDS:
+                rows.append((name, LAZY_COMMANDS[name][1]))
+                continue
+            command = super().get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(formatter.width - 6 - len(name))))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
 @click.group(cls=LazyGroup, help="NIJA safety control plane for trading bots.")

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from rich.console import Console
+from rich.segment import Segment
 from rich.text import Text
 
 from nija.domain.diagnosis import StatusReport
 from nija.domain.records import KillEvent, Transition
 from nija.domain.recovery import Plan
 from nija.domain.states import REAL_MONEY_BANNER, Mode, TradingState
+from nija.domain.text import printable
 from nija.service import Outcome
 
 RULE = "-" * 80
@@ -24,9 +27,26 @@ _STATE_STYLE = {
 }
 
 
+class SafeConsole(Console):
+    """A console that cannot be made to emit a control sequence it did not style itself.
+
+    Stored text (a reason hand-written into a file, a name from an older NIJA) may hold
+    ESC, C1 or bidi controls: each is printed as a visible escape (``\x1b``), so no field
+    can clear the screen or repaint another line (invariant 12). Rich's own styling and
+    cursor segments are untouched; fields shown on one line are escaped further by the
+    renderers (``printable``: newlines too)."""
+
+    def _render_buffer(self, buffer: Iterable[Segment]) -> str:
+        return super()._render_buffer(
+            segment if segment.control else Segment(printable(segment.text, multi_line=True), segment.style)
+            for segment in buffer
+        )
+
+
 def console(*, stderr: bool = False) -> Console:
-    # highlight=False: never recolour user-supplied reasons; soft_wrap keeps lines intact.
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    # highlight=False: never recolour user-supplied reasons; markup=False: a reason holding
+    # "[/]" or "[red]" is text, not markup; soft_wrap keeps lines intact.
+    return SafeConsole(stderr=stderr, highlight=False, markup=False, soft_wrap=True)
 
 
 def status(out: Console, report: StatusReport, location: str) -> None:
@@ -46,8 +66,8 @@ def status(out: Console, report: StatusReport, location: str) -> None:
     for item in report.inconsistencies:
         out.print(Text.assemble("⚠️ STATE INCONSISTENCY DETECTED: ", (item.code, "bold yellow")))
         for line in item.details or (f"• {item.message}",):
-            out.print(Text(line))
-        out.print(Text(f"💡 Solution: {item.fix}"))
+            out.print(Text(printable(line)))
+        out.print(Text(f"💡 Solution: {printable(item.fix)}"))
     if report.recent_history:
         out.print(RULE)
         out.print("Recent history:", style="bold")
@@ -61,14 +81,17 @@ def _kill_text(report: StatusReport) -> Text:
     text = Text("🛑 YES", style="bold red")
     act = report.last_activation
     if act is not None:
-        text.append(f" (since {_when(act.timestamp)} by {act.actor} via {act.source}: {act.reason})")
+        text.append(
+            f" (since {_when(act.timestamp)} by {printable(act.actor)} via {printable(act.source)}: "
+            f"{printable(act.reason)})"
+        )
     return text
 
 
 def _can_trade_text(report: StatusReport) -> Text:
     perm = report.permission
     if not perm.allowed:
-        return Text(f"❌ NO ({perm.reason})", style="red")
+        return Text(f"❌ NO ({printable(perm.reason)})", style="red")
     if perm.mode is Mode.LIVE:
         return Text("⚠️ YES: LIVE, real capital at risk", style="bold red")
     return Text("✅ YES: simulated (DRY_RUN, no capital at risk)", style="green")
@@ -79,10 +102,11 @@ def _bot_text(report: StatusReport) -> Text:
     if beat is None:
         return Text("not running (no heartbeat)", style="dim")
     age = (report.checked_at - beat.last_beat).total_seconds()
+    host = printable(beat.host)
     if report.bot_alive:
-        return Text(f"alive (pid {beat.pid} on {beat.host}, last heartbeat {age:.0f}s ago)", style="green")
+        return Text(f"alive (pid {beat.pid} on {host}, last heartbeat {age:.0f}s ago)", style="green")
     why = "stopped" if beat.stopped else f"last heartbeat {age:.0f}s ago"
-    return Text(f"not running ({why}; pid {beat.pid} on {beat.host})", style="yellow")
+    return Text(f"not running ({why}; pid {beat.pid} on {host})", style="yellow")
 
 
 def plan(out: Console, shown: Plan, title: str) -> None:
@@ -90,27 +114,30 @@ def plan(out: Console, shown: Plan, title: str) -> None:
     out.print(RULE)
     out.print(Text(f"Plan: {shown.path}"))
     for number, step in enumerate(shown.steps, 1):
-        out.print(Text(f"  {number}. {step.from_state} → {step.to_state}: {step.reason}"))
+        out.print(Text(f"  {number}. {step.from_state} → {step.to_state}: {printable(step.reason)}"))
     for warning in shown.warnings:
-        out.print(Text(f"⚠️ {warning}", style="yellow"))
+        out.print(Text(f"⚠️ {printable(warning)}", style="yellow"))
 
 
 def outcome(out: Console, result: Outcome, done: str) -> None:
     for warning in result.warnings:
-        out.print(Text(f"⚠️ {warning}", style="yellow"))
+        out.print(Text(f"⚠️ {printable(warning)}", style="yellow"))
     for message in result.messages:
-        out.print(Text(f"ℹ️ {message}"))
+        out.print(Text(f"ℹ️ {printable(message)}"))
     if result.changed:
         out.print(Text(f"✅ {done}: now {result.after}", style="green"))
 
 
 def transition_line(t: Transition) -> str:
-    return f"{_when(t.timestamp)}  {t.from_state} → {t.to_state}  ({t.actor} via {t.source}) {t.reason}"
+    return (
+        f"{_when(t.timestamp)}  {t.from_state} → {t.to_state}  "
+        f"({printable(t.actor)} via {printable(t.source)}) {printable(t.reason)}"
+    )
 
 
 def kill_event_line(e: KillEvent) -> str:
     action = (e.action or "record").upper()
-    return f"{_when(e.timestamp)}  {action:<10} ({e.actor} via {e.source}) {e.reason}"
+    return f"{_when(e.timestamp)}  {action:<10} ({printable(e.actor)} via {printable(e.source)}) {printable(e.reason)}"
 
 
 def _when(moment: datetime) -> str:

@@ -18,9 +18,11 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from nija.assembly import build_service
 from nija.cli.common import EXIT_CODES_HELP, common_options, current_selection, handles_errors
+from nija.cli.render import SafeConsole
 from nija.config import load_config
 from nija.domain.errors import NijaError, StorageUnavailable, UsageProblem
 from nija.identity import local_who
@@ -128,7 +130,7 @@ def run(
             service, config, directory, actor=_actor(), live_broker=live, feed_label=label, new_account=new_account
         )
     _stop_on_signals(bot)
-    console = Console(stderr=False)
+    console = SafeConsole(stderr=False)  # the summary quotes kill reasons and alerts
     pace_s = config.feed.pace_s if pace is None else pace
     if sys.stdout.isatty() and not as_json:
         with Progress(
@@ -169,8 +171,10 @@ def _tracked(candles: Iterable[Candle], progress: Progress, task: object, bot: B
 
 
 def render_summary(console: Console, s: Summary) -> None:
-    console.print(f"[bold]NIJA run summary[/]  ({s.state_at_start} at start, {s.state_at_end} at the end)")
-    console.print(f"Run {s.run_id} (report: nija report {s.run_id})", markup=False)
+    console.print(
+        Text.assemble(("NIJA run summary", "bold"), f"  ({s.state_at_start} at start, {s.state_at_end} at the end)")
+    )
+    console.print(Text(f"Run {s.run_id} (report: nija report {s.run_id})"))
     table = Table(show_header=False, box=None, pad_edge=False)
     c = s.currency
     for key, value in (
@@ -188,22 +192,26 @@ def render_summary(console: Console, s: Summary) -> None:
         ("Controls", _controls_line(s)),
         ("Stopped by", s.stopped_by),
     ):
-        table.add_row(f"{key}:", value)
+        table.add_row(f"{key}:", Text(value))
     console.print(table)
     if s.kill:
         state = "complete" if s.kill_complete else "NOT COMPLETE: orders are still open"
-        console.print(f"🛑 Kill switch active during the run ({s.kill}); cancelling orders: {state}", style="bold red")
+        console.print(
+            f"🛑 Kill switch active during the run ({s.kill}); cancelling orders: {state}",
+            style="bold red",
+            markup=False,
+        )
     if s.auto_kill:
-        console.print(f"🛑 Automatic kill: {s.auto_kill}", style="bold red")
+        console.print(f"🛑 Automatic kill: {s.auto_kill}", style="bold red", markup=False)
     for alert in s.alerts:
         if alert.startswith(("CANCEL_FAILED", "KILL_INCOMPLETE", "FLATTEN_FAILED")):
-            console.print(f"⚠️  {alert}", style="bold red")
+            console.print(f"⚠️  {alert}", style="bold red", markup=False)
     quality = [a for a in s.alerts if a.startswith("DATA_QUALITY")]
     if quality:  # bad ticks can come in storms: the first one and how many
         more = f" (and {len(quality) - 1} more data-quality alerts)" if len(quality) > 1 else ""
         console.print(f"⚠️  {quality[0]}{more}", style="bold yellow", markup=False, highlight=False)  # feed text
     for note in s.notes:
-        console.print(f"💡 {note}")
+        console.print(f"💡 {note}", markup=False)
 
 
 def _controls_line(s: Summary) -> str:

@@ -2,13 +2,17 @@
 
     NijaError (1: unexpected)
     ├── UsageProblem (2)
+    │   └── UnsafeText
     ├── SafetyRefusal (3)
     │   ├── IllegalTransition
     │   ├── KillSwitchActive
     │   ├── AcknowledgmentRequired
     │   ├── LiveRequestRefused
     │   ├── ConfirmationDeclined
-    │   └── BotAlreadyRunning
+    │   ├── BotAlreadyRunning
+    │   ├── StateTransitionError      (nija.compat: the original bot's name)
+    │   ├── KillSwitchEngaged         (nija.compat: also a RuntimeError, as the original's)
+    │   └── KillSwitchChangeRefused   (nija.compat: also a RuntimeError)
     ├── StorageProblem (4)
     │   ├── StorageCorrupt
     │   ├── StorageNotWritable
@@ -49,6 +53,12 @@ class UsageProblem(NijaError):
     code = "USAGE"
 
 
+class UnsafeText(UsageProblem):
+    """Free text with control characters (escape sequences, bidi overrides): refused at input."""
+
+    code = "UNSAFE_TEXT"
+
+
 class SafetyRefusal(NijaError):
     exit_code = 3
     code = "REFUSED"
@@ -78,6 +88,20 @@ class BotAlreadyRunning(SafetyRefusal):
     """One bot per data directory (per bot scope on the fleet store)."""
 
     code = "BOT_ALREADY_RUNNING"
+
+
+class StateTransitionError(IllegalTransition):
+    """A refused transition, under the name the original bot's callers catch (nija.compat);
+    ``code`` keeps the underlying refusal's code (ILLEGAL_TRANSITION, KILL_SWITCH_ACTIVE...)."""
+
+
+class KillSwitchEngaged(KillSwitchActive, RuntimeError):
+    """An operation refused because the kill switch is active: a RuntimeError, as the
+    original bot's ``check_kill_switch`` raised (nija.compat)."""
+
+
+class KillSwitchChangeRefused(SafetyRefusal, RuntimeError):
+    """A kill switch change refused (e.g. a deactivation without a reason; nija.compat)."""
 
 
 class StorageProblem(NijaError):

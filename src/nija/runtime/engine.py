@@ -34,6 +34,7 @@ from nija.domain.events import Event, EventKind
 from nija.domain.permission import Permission
 from nija.domain.records import Heartbeat
 from nija.domain.states import Mode, TradingState
+from nija.domain.text import printable
 from nija.domain.transitions import Who
 from nija.observability.metrics import Metrics
 from nija.runtime.brokers.base import Broker
@@ -125,11 +126,10 @@ class Bot:
         self.kill_complete = threading.Event()
         self._react_lock = threading.RLock()
         self._watcher = StateWatcher(
-            data_dir,
+            service.store.changes,
             service.store.permission_view(),
             self._on_permission,
             self._tick,
-            step_ms=config.bot.kill_poll_ms,
         )
         self._started = datetime.now(UTC)
         self._next_beat = 0.0
@@ -356,9 +356,12 @@ class Bot:
     def _trip(self, trigger: Trigger | None) -> None:
         if trigger is None:
             return
-        self.alert(trigger.source, trigger.reason)
+        # The reason may quote an exchange's error text: escape it rather than have the
+        # service refuse it (people's text is refused; an automatic kill never waits).
+        reason = printable(trigger.reason, multi_line=True)
+        self.alert(trigger.source, reason)
         self._kill_adopted = True  # recorded right here, with the figures
-        self.service.activate_kill(trigger.reason, Who(self.who.actor, trigger.source))
+        self.service.activate_kill(reason, Who(self.who.actor, trigger.source))
         self._on_permission(self.service.store.permission_view().check())
 
     def alert(self, code: str, message: str) -> None:

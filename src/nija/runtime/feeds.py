@@ -9,6 +9,8 @@ A feed is an iterator of candles; ``Freshness`` tells the gate when prices are s
 
 from __future__ import annotations
 
+import csv
+import io
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -36,25 +38,29 @@ def read_csv(path: Path, symbols: tuple[str, ...] = ()) -> list[Candle]:
         raise UsageProblem(f"Cannot read the candle file {path}: {exc}", "Check feed.path / --feed") from exc
     wanted = set(symbols)
     candles: list[Candle] = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line or line.startswith("#"):
-            continue
-        parts = line.split(",")
-        if parts[0].strip() == "timestamp":
-            continue
-        if len(parts) != len(HEADER):
-            raise _bad_line(path, number, f"expected {len(HEADER)} columns, found {len(parts)}")
-        symbol = parts[1].strip()
-        if wanted and symbol not in wanted:
-            continue
-        try:
-            o, h, low, c, v = (float(x) for x in parts[2:])
-            candle = Candle(_parse_time(parts[0].strip()), symbol, o, h, low, c, v)
-        except ValueError as exc:
-            raise _bad_line(path, number, str(exc)) from exc
-        if not (low <= min(o, c) and h >= max(o, c) and low > 0):
-            raise _bad_line(path, number, "prices must satisfy 0 < low <= open, close <= high")
-        candles.append(candle)
+    rows = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)
+    try:
+        for parts in rows:
+            number = rows.line_num
+            if not parts or not "".join(parts).strip() or parts[0].lstrip().startswith("#"):
+                continue
+            if parts[0].strip() == "timestamp":
+                continue
+            if len(parts) != len(HEADER):
+                raise _bad_line(path, number, f"expected {len(HEADER)} columns, found {len(parts)}")
+            symbol = parts[1].strip()
+            if wanted and symbol not in wanted:
+                continue
+            try:
+                o, h, low, c, v = (float(x) for x in parts[2:])
+                candle = Candle(_parse_time(parts[0].strip()), symbol, o, h, low, c, v)
+            except ValueError as exc:
+                raise _bad_line(path, number, str(exc)) from exc
+            if not (low <= min(o, c) and h >= max(o, c) and low > 0):
+                raise _bad_line(path, number, "prices must satisfy 0 < low <= open, close <= high")
+            candles.append(candle)
+    except csv.Error as exc:
+        raise _bad_line(path, rows.line_num, f"not valid CSV: {exc}") from exc
     if not candles:
         raise UsageProblem(
             f"The candle file {path} has no candles" + (f" for {', '.join(symbols)}" if symbols else ""),

@@ -1,46 +1,37 @@
 """Notices kills and state changes within milliseconds.
 
-inotify (through watchfiles) wakes the watcher when the kill file or a state file
-changes; a timeout every ``tick_s`` doubles as a poll fallback and as the clock for
-heartbeats and reports. If inotify cannot be used, a plain poll takes over."""
+The store's change feed (inotify for the JSON files, LISTEN/NOTIFY for PostgreSQL)
+wakes the watcher when the records or the kill file change; a timeout every ``tick_s``
+doubles as a poll and as the clock for heartbeats and reports. The feed itself falls
+back to polling when it cannot watch, so the watcher never goes blind."""
 
 from __future__ import annotations
 
 import logging
 import threading
 from collections.abc import Callable
-from pathlib import Path
-
-from watchfiles import Change, watch
 
 from nija.domain.permission import Permission
-from nija.store.json_files import KILL_FILE, KILL_STATE_FILE, STATE_FILE
+from nija.store.changes import ChangeFeed
 from nija.store.ports import PermissionView
 
-_WATCHED = frozenset({KILL_FILE, KILL_STATE_FILE, STATE_FILE})
 log = logging.getLogger(__name__)
-
-
-def _relevant(_: Change, path: str) -> bool:
-    return Path(path).name in _WATCHED
 
 
 class StateWatcher:
     def __init__(
         self,
-        data_dir: Path,
+        changes: Callable[[], ChangeFeed],
         view: PermissionView,
         on_permission: Callable[[Permission], None],
         on_tick: Callable[[], None],
         *,
-        step_ms: int = 2,
         tick_s: float = 0.25,
     ) -> None:
-        self._dir = data_dir
+        self._changes = changes
         self._view = view
         self._on_permission = on_permission
         self._on_tick = on_tick
-        self._step_ms = step_ms
         self._tick_s = tick_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="nija-state-watcher", daemon=True)
@@ -57,23 +48,22 @@ class StateWatcher:
     def _run(self) -> None:
         self._check()
         try:
-            for _ in watch(
-                self._dir,
-                watch_filter=_relevant,
-                debounce=self._step_ms * 5,
-                step=self._step_ms,
-                stop_event=self._stop,
-                rust_timeout=int(self._tick_s * 1000),
-                yield_on_timeout=True,
-                raise_interrupt=False,
-                recursive=False,
-            ):
-                self._check()
-        except Exception as exc:  # noqa: BLE001 - fall back to polling rather than go blind
-            self.errors.append(f"inotify watch failed ({exc}); polling every {self._step_ms} ms instead")
+            feed = self._changes()
+        except Exception as exc:  # noqa: BLE001 - poll rather than go blind
+            self.errors.append(f"the change feed could not start ({exc}); checking every {self._tick_s:g} s instead")
             log.warning(self.errors[-1])
-            while not self._stop.wait(self._step_ms / 1000):
+            while not self._stop.wait(self._tick_s):
                 self._check()
+            return
+        try:
+            problem = getattr(feed, "problem", "")
+            if problem:
+                self.errors.append(problem)
+            while not self._stop.is_set():
+                feed.wait(self._tick_s)
+                self._check()
+        finally:
+            feed.close()
 
     def _check(self) -> None:
         try:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 log = logging.getLogger(__name__)
-POLL_S = 0.05  # the polling fallback's period
+POLL_S = 0.01  # the polling fallback's period: a kill is seen within it
 ARM_TICK_MS = 200  # the inotify thread wakes this often when idle (its first wake arms the feed)
 ARM_TIMEOUT_S = 5.0
 
@@ -93,25 +93,24 @@ class FileChangeFeed(SignalFeed):
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        from watchfiles import Change, watch  # its Rust extension loads only for watchers
-
-        def relevant(_: Change, path: str) -> bool:
-            return Path(path).name in self._names
+        from watchfiles import watch  # its Rust extension loads only for watchers
 
         try:
-            for found in watch(
+            # No watch_filter: filtered-out batches would still reset the idle timeout, so a
+            # steady stream of other writes here (the paper ledger) could keep the feed from
+            # ever arming. Every batch arms it; only our names wake consumers.
+            for batch in watch(
                 self._dir,
-                watch_filter=relevant,
                 debounce=10,
                 step=2,
                 stop_event=self._stop,
                 rust_timeout=ARM_TICK_MS,
-                yield_on_timeout=True,  # the first (empty) yield: inotify is watching
+                yield_on_timeout=True,  # the first yield, even empty: inotify is watching
                 raise_interrupt=False,
                 recursive=False,
             ):
                 self._armed.set()
-                if found:
+                if any(Path(path).name in self._names for _, path in batch):
                     self._signal.notify()
         except Exception as exc:  # noqa: BLE001 - fall back to polling rather than go blind
             self.problem = f"inotify watch of {self._dir} failed ({exc}); polling every {POLL_S * 1000:g} ms"

@@ -1,9 +1,9 @@
 """Records to and from the guide's JSON formats.
 
-Decoding is strict about what matters (states, booleans, timestamps) and lenient about
-extra keys. Naive timestamps, as in the guide's examples, are read as UTC; writers
-always emit ISO 8601 with an offset. Anything off raises ``DecodeError``, which the
-store turns into an ``Unreadable`` record (fail closed)."""
+Decoding is strict about what matters (states, booleans, timestamps, one meaning per
+key: see ``strict_json``) and lenient about extra keys. Naive timestamps, as in the
+guide's examples, are read as UTC; writers always emit ISO 8601 with an offset.
+Anything off raises ``DecodeError``, which the store turns into an ``Unreadable`` record (fail closed)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from nija.domain.records import (
     Transition,
 )
 from nija.domain.states import parse_state
+from nija.store import strict_json
 
 SCHEMA_VERSION = 1
 
@@ -150,9 +151,9 @@ def _load_object(raw: bytes) -> dict[str, Any]:
     if not raw.strip():
         raise DecodeError("the file is empty")
     try:
-        doc = json.loads(raw)
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8, huge ints, deep nesting
-        raise DecodeError(f"not valid JSON: {str(exc)[:200]}") from None
+        doc = strict_json.loads(raw)
+    except strict_json.StrictJsonError as exc:
+        raise DecodeError(str(exc)) from None
     if not isinstance(doc, dict):
         raise DecodeError(f"expected a JSON object, found {type(doc).__name__}")
     return doc
@@ -160,8 +161,10 @@ def _load_object(raw: bytes) -> dict[str, Any]:
 
 def _check_schema(doc: dict[str, Any]) -> None:
     version = doc.get("schema_version", SCHEMA_VERSION)
-    if not isinstance(version, int) or isinstance(version, bool) or version > SCHEMA_VERSION:
-        raise DecodeError(f"schema_version {version!r} is newer than this NIJA understands")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise DecodeError(f"schema_version {json.dumps(version)[:40]} is not a version (versions are 1, 2, ...)")
+    if version > SCHEMA_VERSION:
+        raise DecodeError(f"schema_version {version} is newer than this NIJA understands")
 
 
 _MISSING = object()

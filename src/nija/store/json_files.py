@@ -38,6 +38,7 @@ from nija.store import codec
 from nija.store.atomic import check_writable, describe_unwritable, fsync_directory, not_writable, write_atomic
 from nija.store.changes import FileChangeFeed
 from nija.store.lock import DEFAULT_TIMEOUT_S, exclusive
+from nija.store.record_file import RecordUnreadable, read_record
 
 STATE_FILE = ".nija_trading_state.json"
 KILL_STATE_FILE = ".nija_kill_switch_state.json"
@@ -89,11 +90,9 @@ class JsonFileStore:
 
     def _read(self, path: Path) -> _Raw | Unreadable:
         try:
-            return _Raw(path.read_bytes())
-        except FileNotFoundError:
-            return _Raw(None)
-        except OSError as exc:
-            return Unreadable(str(path), f"cannot read: {exc.strerror}")
+            return _Raw(read_record(path))
+        except RecordUnreadable as exc:
+            return Unreadable(str(path), str(exc))
 
     def _kill_flag_identity(self) -> tuple[int, int] | None:
         try:
@@ -106,8 +105,9 @@ class JsonFileStore:
 
     def _heartbeat(self) -> Heartbeat | None:
         try:
-            return codec.decode_heartbeat(self.heartbeat_path.read_bytes())
-        except (OSError, codec.DecodeError):
+            raw = read_record(self.heartbeat_path)
+            return None if raw is None else codec.decode_heartbeat(raw)
+        except (RecordUnreadable, codec.DecodeError):
             return None
 
     def _not_writable(self) -> tuple[str, ...]:
@@ -228,19 +228,30 @@ class _FileTransaction:
         write_atomic(path, data)
 
     def _back_up(self, path: Path, raw: _Raw | Unreadable) -> None:
-        """Keep the bytes of an unreadable record before anything replaces them."""
-        if not isinstance(raw, _Raw) or raw.data is None:
+        """Keep the bytes of an unreadable record before anything replaces them.
+
+        What could not be read (a FIFO, a directory, a file too large or unreadable to
+        us) is kept whole under the backup name instead: hard-linked (the entry itself,
+        never followed), or for a directory moved aside. Nothing is opened, so nothing blocks."""
+        backup = path.with_name(f"{path.name}.corrupt-{uuid.uuid4().hex[:8]}")
+        if isinstance(raw, _Raw) and raw.data is not None:
+            write_atomic(backup, raw.data)
+            return
+        try:
             try:
-                data = path.read_bytes()
-            except OSError as exc:
-                raise StorageNotWritable(
-                    f"Cannot read {path} to back it up before replacing it: {exc.strerror}",
-                    f"Make {path} readable, or move it aside yourself, then try again",
-                ) from exc
-        else:
-            data = raw.data
-        stamp = uuid.uuid4().hex[:8]
-        write_atomic(path.with_name(f"{path.name}.corrupt-{stamp}"), data)
+                os.link(path, backup, follow_symlinks=False)
+            except OSError:
+                if not path.is_dir() or path.is_symlink():
+                    raise
+                os.rename(path, backup)
+            fsync_directory(self._store.data_dir)
+        except FileNotFoundError:
+            return  # gone since it was read: nothing left to keep
+        except OSError as exc:
+            raise StorageNotWritable(
+                f"Cannot keep {path} as {backup.name} before replacing it: {exc.strerror}",
+                f"Move {path} aside yourself (mv {path} {backup}), then try again",
+            ) from exc
 
     def _refuse_if_kill_flag_changed(self) -> None:
         if self._store._kill_flag_identity() != self._flag_identity:

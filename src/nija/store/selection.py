@@ -45,7 +45,8 @@ class StoreSelection:
                 "Pass --store postgresql://... (or set NIJA_STORE); the JSON files hold one bot",
                 code="BAD_SCOPE",
             )
-        if self.bot is not None and not _BOT_NAME.match(self.bot):
+        # fullmatch: match() with '$' would let a trailing newline through
+        if self.bot is not None and not _BOT_NAME.fullmatch(self.bot):
             raise UsageProblem(
                 f"Invalid bot name {self.bot!r}",
                 "Use 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit",

@@ -20,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Sparkline, Static
 
 from nija.domain.errors import NijaError
+from nija.domain.text import printable
 from nija.service import system_clock
 from nija.tui import render
 from nija.tui.backend import ActionResult, Backend, PlanView
@@ -164,17 +165,17 @@ class ControlCenter(App[None]):
 
     # -- messages ------------------------------------------------------------------
     def done(self, result: ActionResult) -> None:
-        text = Text(result.summary, "bold green")
+        text = Text(printable(result.summary), "bold green")
         for line in result.details:
-            text.append(f"\n{line}", "yellow")
+            text.append(f"\n{printable(line)}", "yellow")
         self._say(text)
 
     def refusal(self, what: str, exc: BaseException) -> None:
         message = exc.message if isinstance(exc, NijaError) else str(exc)
         fix = fix_here(exc.action, exc.fix) if isinstance(exc, NijaError) else ""
-        text = Text(f"REFUSED: {what}: ", "bold red").append(message, "red")
+        text = Text(f"REFUSED: {what}: ", "bold red").append(printable(message, multi_line=True), "red")
         if fix:
-            text.append("\nFix: ", "bold").append(fix)
+            text.append("\nFix: ", "bold").append(printable(fix, multi_line=True))
         self._say(text)
 
     def _say(self, text: Text) -> None:
@@ -225,7 +226,7 @@ class ControlCenter(App[None]):
                     return
                 # An empty reason goes to the service, which refuses it with its own fix.
                 if reason.strip():
-                    body = Text(f"Reason: {reason}\n\nThe state becomes OFF; run restore (r) for DRY_RUN.")
+                    body = Text(f"Reason: {printable(reason)}\n\nThe state becomes OFF; run restore (r) for DRY_RUN.")
                     if not await self.push_screen_wait(ConfirmScreen("Deactivate the kill switch?", body)):
                         self._say(Text("Declined: nothing was done"))
                         return
@@ -275,11 +276,11 @@ class ControlCenter(App[None]):
 
 
 def plan_text(plan: PlanView) -> Text:
-    text = Text().append(f"Plan: {plan.path}", "bold")
+    text = Text().append(f"Plan: {printable(plan.path)}", "bold")
     for number, step in enumerate(plan.steps, 1):
-        text.append(f"\n  {number}. {step}")
+        text.append(f"\n  {number}. {printable(step)}")
     for warning in plan.warnings:
-        text.append(f"\nWARNING: {warning}", "yellow")
+        text.append(f"\nWARNING: {printable(warning)}", "yellow")
     if plan.action == "restore":
         text.append("\n\nThis never enables LIVE trading: DRY_RUN simulates every order.")
     return text

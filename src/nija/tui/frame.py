@@ -8,14 +8,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from nija.bot_report import BotReport
+from nija.domain.text import printable
 
 
 class _View(BaseModel):
+    """Every text field is display text: unsafe characters arrive as visible escapes
+    (invariant 12), whichever backend (files, a remote API) sent them."""
+
     model_config = ConfigDict(extra="ignore", frozen=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _displayable(cls, value: Any) -> Any:
+        return printable(value) if isinstance(value, str) else value
 
 
 class KillSwitchView(_View):

@@ -13,6 +13,7 @@ from rich.text import Text
 
 from nija.bot_report import KILL_OUTCOME_CODES, BotReport, denial_groups, pinned_alerts
 from nija.domain.states import REAL_MONEY_BANNER
+from nija.domain.text import printable
 from nija.tui.frame import Frame, KillEventView, StatusView, TransitionView
 from nija.tui.words import fix_here
 
@@ -108,15 +109,18 @@ def runtime_text(frame: Frame) -> Text:
         return Text(frame.runtime_note, "dim")
     text = Text()
     if frame.stale_note:
-        text.append(f"{frame.stale_note}\n", "bold yellow")
-    text.append(f"Bot report ({report.mode}, {report.broker}) at {report.updated_at}", "bold")
+        text.append(f"{printable(frame.stale_note)}\n", "bold yellow")
+    # The bot report is read as written by the bot (frame.runtime): escape its text here.
+    text.append(f"Bot report ({report.mode}, {printable(report.broker)}) at {printable(report.updated_at)}", "bold")
     text.append(f"\nOpen orders: {len(report.open_orders)}")
     for order in report.open_orders:
         price = f" @ {order.price:g}" if order.price is not None else ""
-        text.append(f"\n  {order.side} {order.quantity:g} {order.symbol} {order.type}{price}")
+        text.append(f"\n  {order.side} {order.quantity:g} {printable(order.symbol)} {order.type}{price}")
     text.append(f"\nPositions: {len(report.positions)}")
     for pos in report.positions:
-        text.append(f"\n  {pos.symbol} {pos.quantity:g} @ {pos.average_price:g} P&L {pos.unrealized_pnl:+.2f}")
+        text.append(
+            f"\n  {printable(pos.symbol)} {pos.quantity:g} @ {pos.average_price:g} P&L {pos.unrealized_pnl:+.2f}"
+        )
     text.append("\n").append(_pnl(report))
     curve = report.equity_curve
     if len(curve) >= 2:
@@ -142,7 +146,7 @@ def notices_text(frame: Frame, *, alerts: int = ALERTS_SHOWN, groups: int = DENI
     are grouped by code: a killed bot's denial per candle is one line that counts."""
     text = Text()
     for warning in frame.warnings:
-        text.append("WARNING", "bold yellow").append(f" {warning}\n")
+        text.append("WARNING", "bold yellow").append(f" {printable(warning)}\n")
     report = frame.runtime
     if report is None:
         return text.append("Denials and alerts: none reported (no bot report)", "dim")
@@ -151,7 +155,7 @@ def notices_text(frame: Frame, *, alerts: int = ALERTS_SHOWN, groups: int = DENI
     for notice in pinned:
         style = "bold red" if notice.code in KILL_OUTCOME_CODES else "yellow"
         text.append("\n").append("ALERT", style)
-        text.append(f" {short_time(notice.timestamp)} {notice.code}: {notice.message}")
+        text.append(printable(f" {short_time(notice.timestamp)} {notice.code}: {notice.message}"))
     if not pinned:
         text.append("\n(none)", "dim")
     elif len(report.alerts) > len(pinned):
@@ -160,9 +164,9 @@ def notices_text(frame: Frame, *, alerts: int = ALERTS_SHOWN, groups: int = DENI
     grouped = denial_groups(report)
     for group in grouped[:groups]:
         text.append("\n").append("DENIED", "yellow")
-        text.append(f" {group.code} x{group.count} last {short_time(group.last_at)}")
+        text.append(printable(f" {group.code} x{group.count} last {short_time(group.last_at)}"))
         if group.last_message:
-            text.append(f": {group.last_message}")
+            text.append(printable(f": {group.last_message}"))
     if not grouped:
         text.append("\n(none)", "dim")
     elif len(grouped) > groups:
@@ -175,7 +179,7 @@ def short_time(stamp: str) -> str:
     try:
         return when(datetime.fromisoformat(stamp))
     except ValueError:
-        return stamp or "?"
+        return printable(stamp) or "?"
 
 
 def transition_line(t: TransitionView) -> str:

@@ -42,11 +42,31 @@ class ApiError extends Error {
   }
 }
 
+// Free text from the API (reasons, actors, names) may hold control characters or bidi
+// overrides written into a file by hand: shown as visible escapes such as \x1b or \u202e,
+// they cannot reorder or disguise the rest of the page (invariant 12). The u flag makes
+// [\ud800-\udfff] match lone surrogates only, never a pair.
+const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]/gu;
+
+function escapeChar(c) {
+  const code = c.codePointAt(0);
+  return code < 0x100 ? "\\x" + code.toString(16).padStart(2, "0") : "\\u" + code.toString(16).padStart(4, "0");
+}
+
+function displayable(value) {
+  if (typeof value === "string") return value.replace(UNSAFE, escapeChar);
+  if (Array.isArray(value)) return value.map(displayable);
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, displayable(v)]));
+  }
+  return value;
+}
+
 async function api(method, path, body) {
   const headers = { Authorization: "Bearer " + sessionStorage.getItem(TOKEN_KEY) };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const data = await res.json().catch(() => null);
+  const data = displayable(await res.json().catch(() => null));
   if (!res.ok) {
     if (res.status === 401) signOut();
     throw new ApiError(res.status, data);
@@ -159,7 +179,7 @@ function handleEvent(block) {
     else if (line.startsWith("data:")) data.push(line.slice(5).trim());
   }
   if (!data.length) return;
-  const payload = JSON.parse(data.join("\n"));
+  const payload = displayable(JSON.parse(data.join("\n")));
   if (event === "status") renderStatus(payload);
   else if (event === "runtime") renderRuntime(payload);
   else if (event === "error") show(`${payload.message} — Fix: ${fixHere(payload.action, payload.fix)}`, "error");

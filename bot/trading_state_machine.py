@@ -1,0 +1,17 @@
+"""Shim: the original bot's ``bot/trading_state_machine.py``, backed by NIJA (docs/compat.md).
+
+Importable as ``bot.trading_state_machine`` and, with ``bot/`` on sys.path, as
+``trading_state_machine``: both names are the one module ``nija.compat.trading_state_machine``."""
+
+import sys
+from pathlib import Path
+
+_root = Path(__file__).resolve().parent.parent
+if (_root / "src" / "nija").is_dir() and str(_root / "src") not in sys.path:
+    sys.path.insert(0, str(_root / "src"))  # running from a NIJA checkout
+
+import nija.compat  # noqa: E402 - after the path set-up above
+import nija.compat.trading_state_machine  # noqa: E402
+
+nija.compat.use_project_root(_root)  # the original's default data directory
+sys.modules[__name__] = nija.compat.trading_state_machine
