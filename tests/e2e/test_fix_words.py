@@ -80,3 +80,37 @@ def test_an_unchanged_nija_toml_gives_no_notice(data_dir: Path) -> None:
         (data_dir / "nija.toml").write_text("[live]\nmin_dry_run_minutes = 60\n")  # rewritten, same content
         body = httpx.get(base + "/api/status", headers={"Authorization": f"Bearer {token}"}).json()
     assert body["server_notice"] is None
+
+
+def test_the_web_counts_a_denial_flood_by_the_runs_totals_not_the_recent_list(
+    browser: playwright_api.Browser, data_dir: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    from nija.bot_report import BotReport, Notice, write_report
+    from nija.domain.records import Heartbeat
+    from nija.store.json_files import JsonFileStore
+
+    now = datetime.now(UTC)
+    JsonFileStore(data_dir).beat(Heartbeat(4242, "bot-host", now, now))
+    recent = tuple(
+        Notice(timestamp=now.isoformat(), code="KILL_SWITCH_ACTIVE", message="BTC/USDT: k") for _ in range(20)
+    )
+    write_report(
+        data_dir,
+        BotReport(
+            updated_at=now.isoformat(),
+            mode="none",
+            broker="paper",
+            denials=recent,
+            denial_counts={"KILL_SWITCH_ACTIVE": 3598, "STALE_DATA": 2},  # STALE_DATA fell out of the recent list
+            denial_last={"KILL_SWITCH_ACTIVE": now.isoformat(), "STALE_DATA": "2026-11-24T10:00:30+00:00"},
+        ),
+    )
+    token = make_token(data_dir, "alice", "viewer")
+    with serving(data_dir) as base:
+        page = open_page(browser, base, token, DESKTOP)
+        items = page.locator("#notices li")
+        expect(items).to_have_count(2)
+        expect(items.nth(0)).to_contain_text("DENIED KILL_SWITCH_ACTIVE ×3598")
+        expect(items.nth(1)).to_contain_text("DENIED STALE_DATA ×2")

@@ -387,9 +387,20 @@ function renderNotices(rep) {
     if (d.timestamp >= g.last.timestamp) g.last = d;
     groups.set(d.code, g);
   }
-  for (const g of [...groups.values()].sort((a, b) => (a.last.timestamp < b.last.timestamp ? 1 : -1))) {
+  // The recent list is bounded: the run-wide count and last time come from the report's
+  // denial_counts and denial_last (as bot_report.denial_groups does for the TUI).
+  const counts = rep.denial_counts || {}, lastAt = rep.denial_last || {};
+  for (const code of Object.keys(counts)) {
+    if (!groups.has(code)) groups.set(code, { code, count: 0, last: { timestamp: "", message: "" } });
+  }
+  for (const g of groups.values()) {
+    g.count = Math.max(g.count, counts[g.code] || 0);
+    g.at = lastAt[g.code] || g.last.timestamp;
+  }
+  for (const g of [...groups.values()].sort((a, b) => (a.at < b.at ? 1 : -1))) {
     const li = el("li", undefined, "denial");
-    li.append(el("strong", `DENIED ${g.code} ×${g.count}`), el("span", ` last ${when(g.last.timestamp)}: ${g.last.message}`));
+    const message = g.last.message ? `: ${g.last.message}` : "";
+    li.append(el("strong", `DENIED ${g.code} ×${g.count}`), el("span", ` last ${when(g.at)}${message}`));
     list.append(li);
   }
   if (list.children.length) box.append(list);
