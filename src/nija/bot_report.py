@@ -58,6 +58,18 @@ class Notice(_Item):
     message: str
 
 
+class OutageReport(_Item):
+    """A fleet database outage the bot rode out (``end`` None: still going on)."""
+
+    start: str
+    end: str | None = None
+    duration_s: float | None = None
+    orders_denied: int = 0
+    orders_cancelled: int = 0
+    orders_cancelled_at: str | None = None
+    problem: str = ""
+
+
 class EquityPoint(_Item):
     at: float  # seconds since the epoch, the market's clock (feed time in a replay)
     equity: float
@@ -89,6 +101,7 @@ class BotReport(_Item):
     alerts: tuple[Notice, ...] = ()
     equity_curve: tuple[EquityPoint, ...] = ()  # the run's equity after each fill, bounded, oldest first
     recent_fills: tuple[FillItem, ...] = ()  # newest last, bounded
+    outages: tuple[OutageReport, ...] = ()  # fleet database outages of this run, newest last
 
 
 # Alert codes that tell the kill's outcome: every screen pins them above everything else.

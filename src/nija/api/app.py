@@ -280,6 +280,7 @@ def _routes(
             ping=KEEPALIVE_S,
             shutdown_event=shutdown,
             shutdown_grace_period=2,
+            sep="\n",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
 

@@ -27,6 +27,7 @@ from nija.store.changes import ChangeFeed
 
 KEEPALIVE_S = 15.0
 RETRY_MS = 1000
+SEP = "\n"  # plain LF, as the web page and most clients split on
 
 Message = tuple[str, str]  # (event name, JSON data)
 _NEVER = object()
@@ -150,7 +151,7 @@ async def stream(
 
     stopper = asyncio.create_task(end_on_shutdown())
     try:
-        yield ServerSentEvent(retry=RETRY_MS)
+        yield ServerSentEvent(retry=RETRY_MS, sep=SEP)
         while True:
             try:
                 message = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
@@ -161,7 +162,7 @@ async def stream(
             if message is None or not still_allowed():
                 return
             event, data = message
-            yield ServerSentEvent(data=data, event=event)
+            yield ServerSentEvent(data=data, event=event, sep=SEP)
     finally:
         stopper.cancel()
         watcher.unsubscribe(queue)

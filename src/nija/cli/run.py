@@ -201,6 +201,21 @@ def render_summary(console: Console, s: Summary) -> None:
             style="bold red",
             markup=False,
         )
+    for outage in s.outages:
+        end = outage["end"] or "still unreachable at the end"
+        took = f", {outage['duration_s']} s" if outage["duration_s"] is not None else ""
+        cancelled = (
+            f"; {outage['orders_cancelled']} open order(s) cancelled at {outage['orders_cancelled_at']}"
+            if outage["orders_cancelled_at"]
+            else ""
+        )
+        console.print(
+            f"⚠️  Fleet database outage: {outage['start']} -> {end}{took}; "
+            f"{outage['orders_denied']} order(s) denied meanwhile{cancelled}",
+            style="bold yellow",
+            markup=False,
+            highlight=False,
+        )
     if s.auto_kill:
         console.print(f"🛑 Automatic kill: {s.auto_kill}", style="bold red", markup=False)
     for alert in s.alerts:

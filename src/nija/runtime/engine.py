@@ -23,6 +23,7 @@ from nija.bot_report import (
     FillItem,
     Notice,
     OpenOrder,
+    OutageReport,
     Pnl,
     Position,
     read_report,
@@ -30,6 +31,7 @@ from nija.bot_report import (
 )
 from nija.config import NijaConfig
 from nija.domain.actions import CLI_COMMAND, FixAction
+from nija.domain.errors import StorageProblem
 from nija.domain.events import Event, EventKind
 from nija.domain.permission import Permission
 from nija.domain.records import Heartbeat
@@ -44,6 +46,7 @@ from nija.runtime.controls import ControlChain, DataQuality, GateControls, Refer
 from nija.runtime.feeds import Freshness
 from nija.runtime.gate import OrderGate
 from nija.runtime.orders import OrderRequest, PlaceResult
+from nija.runtime.outage import OutageRecord, OutageTracker
 from nija.runtime.reaction import Reaction
 from nija.runtime.risk import KillTriggers, OrderLimits, Trigger
 from nija.runtime.strategy import Cancel, Place, Strategy, build_strategy
@@ -110,7 +113,7 @@ class Bot:
         self.gate = OrderGate(
             service.store.permission_view(),
             brokers,
-            vetoes=[self.freshness.veto, OrderLimits(config.risk)],
+            vetoes=[self._unrecorded_kill_veto, self.freshness.veto, OrderLimits(config.risk)],
             controls=GateControls(self.controls, self.references),
             on_denied=self._publish_denial,
         )
@@ -146,11 +149,23 @@ class Bot:
         self.equity_curve: deque[EquityPoint] = deque(maxlen=EQUITY_POINTS)
         self.recent_fills: deque[FillItem] = deque(maxlen=RECENT_FILLS)
         self._curve_lock = threading.Lock()
+        self.outage = OutageTracker(
+            config.bot.outage_cancel_after_s, wall=lambda: datetime.now(UTC), mono=time.monotonic
+        )
+        # An automatic kill that could not be recorded (the database was unreachable):
+        # the bot enforces it itself until it is recorded.
+        self._unrecorded_kill: tuple[str, Who] | None = None  # (reason, who)
+        self._store_failing = False
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
         if self._live_prices:  # on the wall clock, today's orders of a previous run still count
             self._resume_daily_caps()
+        # The database unreachable at start refuses the run (exit 4) right here; later
+        # outages are ridden out fail closed. Let the view confirm before the watcher looks.
+        wait_confirmed = getattr(self.service.store.permission_view(), "wait_confirmed", None)
+        if wait_confirmed is not None:
+            wait_confirmed(10.0)
         outcome = self.service.on_bot_start(self.who)
         self.state_at_start = outcome.after
         if outcome.changed:
@@ -273,16 +288,22 @@ class Bot:
         self._on_permission(self.service.store.permission_view().check())  # the last word on open orders
         if self.reaction.kill.active and not self._kill_adopted:
             self._kill_adopted = True
-            self.service.adopt_kill_flag(self.who)
+            self._storing("KILL_NOT_RECORDED", lambda: self.service.adopt_kill_flag(self.who))
+        self._record_unrecorded_kill()
         totals = self.paper.end_run()
         account = self.paper.account()
         self.write_report()
-        self.service.store.beat(self._heartbeat(stopped=True))
-        end_state = self.service.snapshot().state
+        self._storing("HEARTBEAT_FAILED", lambda: self.service.store.beat(self._heartbeat(stopped=True)))
+        end_state: TradingState | None = None
+        try:
+            if self.outage.current is None:
+                end_state = self.service.snapshot().state
+        except StorageProblem as exc:
+            self.alert("STATE_UNKNOWN", f"the state at the end could not be read: {exc.message}")
         summary = Summary(
             run_id=self.paper.run_id,
             state_at_start=str(self.state_at_start),
-            state_at_end=str(end_state),
+            state_at_end=str(end_state) if end_state is not None else "UNKNOWN (the fleet database is unreachable)",
             broker=self.paper.name if self.live is None else f"{self.paper.name} + {self.live.name}",
             feed=self.feed_label,
             candles=self.counters.candles,
@@ -306,11 +327,12 @@ class Bot:
             stopped_by=stopped_by,
             notes=self._notes(end_state),
             alerts=tuple(f"{a.code}: {a.message}" for a in self.counters.alerts),
+            outages=tuple(self.outage.as_dicts()),
         )
         self.paper.close()
         return summary
 
-    def _notes(self, end: TradingState) -> tuple[str, ...]:
+    def _notes(self, end: TradingState | None) -> tuple[str, ...]:
         notes: list[str] = []
         if self.state_at_start is TradingState.OFF and self.gate.placed == 0:
             notes.append(
@@ -328,7 +350,24 @@ class Bot:
     def _on_permission(self, permission: Permission) -> None:
         with self._react_lock:  # the watcher thread and the loop (auto kills, finish) both call in
             was_killed = self.reaction.kill.active
-            self.reaction(permission)
+            ongoing = self._track_outage(permission)
+            if self._unrecorded_kill is not None:
+                permission = Permission(False, None, "KILL_SWITCH_ACTIVE", self._unrecorded_kill[0])
+            if ongoing is None:
+                self.reaction(permission)
+            elif self.outage.keep_orders(ongoing):
+                self.reaction(permission, keep_orders=True)
+            else:
+                open_before = self.reaction.open_orders()
+                self.reaction(permission)  # as on a kill: cancel with retries, say so if some stay open
+                if ongoing.orders_cancelled_at is None:
+                    cancelled = open_before - self.reaction.open_orders()
+                    self.outage.cancelled(ongoing, cancelled)
+                    self.alert(
+                        "OUTAGE_ORDERS_CANCELLED",
+                        f"the fleet database has been unreachable for over {self.outage.cancel_after_s:g} s: "
+                        f"{cancelled} open order(s) cancelled",
+                    )
             if self.reaction.kill.active and not was_killed:
                 self._kill_reason = permission.reason
                 self.alert("KILL", f"kill noticed ({permission.reason}): open orders cancelled before this line")
@@ -343,6 +382,57 @@ class Bot:
                 self._kill_adopted = False
             self._adopt_kill_file()
 
+    def _track_outage(self, permission: Permission) -> OutageRecord | None:
+        before = self.outage.current
+        ongoing = self.outage.observe(permission, sum(self.gate.denials.values()))
+        if before is None and ongoing is not None:
+            self.alert(
+                "DATABASE_OUTAGE",
+                f"the fleet database cannot be confirmed ({permission.reason}): every order is denied; "
+                f"open orders are cancelled after {self.outage.cancel_after_s:g} s; reconnecting",
+            )
+        elif before is not None and ongoing is None and before.end is not None:
+            self.alert(
+                "DATABASE_BACK",
+                f"the fleet database is back after {(before.end - before.start).total_seconds():.1f} s "
+                f"({before.orders_denied} order(s) denied meanwhile)",
+            )
+            self._next_report = 0.0
+        return ongoing
+
+    def _unrecorded_kill_veto(self, request: OrderRequest, broker: Broker) -> tuple[str, str] | None:
+        if self._unrecorded_kill is None:
+            return None
+        return "KILL_SWITCH_ACTIVE", self._unrecorded_kill[0]
+
+    def _storing(self, code: str, write: Callable[[], object]) -> bool:
+        """A write to the store that an outage must not turn into a crash: alert once per
+        failing streak and carry on (the caller retries on its next turn). Not even tried
+        while the view says the database is away: a connect into a network black hole
+        would hold the watcher thread for the connect timeout."""
+        if self.outage.current is not None:
+            return False
+        try:
+            write()
+        except StorageProblem as exc:
+            if not self._store_failing:
+                self.alert(code, f"{exc.message}; retrying")
+            self._store_failing = True
+            return False
+        self._store_failing = False
+        return True
+
+    def _record_unrecorded_kill(self) -> None:
+        if self._unrecorded_kill is None or self.outage.current is not None:
+            return
+        reason, who = self._unrecorded_kill
+        try:
+            self.service.activate_kill(reason, who)
+        except StorageProblem:
+            return  # still unreachable: the bot keeps enforcing the kill itself
+        self._unrecorded_kill = None
+        self.alert("KILL_RECORDED", f"the automatic kill is now recorded in the store: {reason}")
+
     def _adopt_kill_file(self) -> None:
         """Record a kill raised only by ``touch EMERGENCY_STOP``. Wait a moment first: the
         CLI and the API raise the file before they record the kill, and the bot must not
@@ -351,7 +441,10 @@ class Bot:
         if seen is None or self._kill_adopted or time.monotonic() - seen < ADOPT_AFTER_S:
             return
         self._kill_adopted = True
-        self.service.adopt_kill_flag(self.who)
+        try:
+            self.service.adopt_kill_flag(self.who)
+        except StorageProblem:
+            self._kill_adopted = False  # the database is away: try again on the next check
 
     def _trip(self, trigger: Trigger | None) -> None:
         if trigger is None:
@@ -361,7 +454,13 @@ class Bot:
         reason = printable(trigger.reason, multi_line=True)
         self.alert(trigger.source, reason)
         self._kill_adopted = True  # recorded right here, with the figures
-        self.service.activate_kill(reason, Who(self.who.actor, trigger.source))
+        who = Who(self.who.actor, trigger.source)
+        try:
+            self.service.activate_kill(reason, who)
+        except StorageProblem as exc:
+            # The database is away: enforce the kill here (deny, cancel) and record it when it returns.
+            self._unrecorded_kill = (reason, who)
+            self.alert("KILL_NOT_RECORDED", f"{exc.message}; the bot enforces the kill itself until it is recorded")
         self._on_permission(self.service.store.permission_view().check())
 
     def alert(self, code: str, message: str) -> None:
@@ -401,7 +500,8 @@ class Bot:
         now = time.monotonic()
         if now >= self._next_beat:
             self._next_beat = now + self.config.bot.heartbeat_s
-            self.service.store.beat(self._heartbeat(stopped=False))
+            self._storing("HEARTBEAT_FAILED", lambda: self.service.store.beat(self._heartbeat(stopped=False)))
+            self._record_unrecorded_kill()
         if now >= self._next_report:
             self.write_report()
 
@@ -455,5 +555,6 @@ class Bot:
             alerts=tuple(self.counters.alerts[-20:]),
             equity_curve=curve,
             recent_fills=recent,
+            outages=tuple(OutageReport.model_validate(o) for o in self.outage.as_dicts()),
         )
         write_report(self.data_dir, report)

@@ -54,7 +54,9 @@ class Reaction:
         self.mode: Mode | None = None
         self._on_kill_complete = on_kill_complete
 
-    def __call__(self, permission: Permission) -> None:
+    def __call__(self, permission: Permission, *, keep_orders: bool = False) -> None:
+        """``keep_orders``: deny new orders but leave resting ones (a short database
+        outage); never honoured for a kill."""
         self.mode = permission.mode if permission.allowed else None
         killed = permission.code in ("KILL_SWITCH_ACTIVE", "CHECK_FAILED")
         if permission.allowed:
@@ -65,6 +67,8 @@ class Reaction:
         if killed and not self.kill.active:
             self.kill = KillStatus(seen_at=time.monotonic(), reason=permission.reason)
         if killed and self.kill.complete:
+            return
+        if keep_orders and not killed:
             return
         remaining = self._cancel_everything(permission.reason)
         if not killed:
@@ -87,6 +91,9 @@ class Reaction:
         for broker in self.gate.brokers:
             if broker is not keep and broker.open_orders():
                 self._cancel(broker, f"trading moved to {mode}")
+
+    def open_orders(self) -> int:
+        return sum(len(broker.open_orders()) for broker in self.gate.brokers)
 
     def _cancel_everything(self, reason: str) -> int:
         return sum(self._cancel(broker, reason) for broker in self.gate.brokers)

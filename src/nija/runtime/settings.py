@@ -127,3 +127,13 @@ class BotSettings(_Section):
     # kills are noticed (inotify, LISTEN/NOTIFY, or a 10 ms poll).
     kill_poll_ms: int = Field(2, ge=1, le=1000, description="ignored (kept for existing nija.toml files)")
     cancel_retries: int = Field(5, ge=1, le=100)
+    # Fleet store only: while the database is unreachable every order is denied
+    # (VIEW_STALE); resting orders are kept this long, then cancelled as on a kill.
+    outage_cancel_after_s: float = Field(
+        30.0,
+        ge=0,
+        le=3_600,
+        allow_inf_nan=False,
+        strict=True,  # "30" or true is a typo to report, not a number to guess
+        description="database outage: cancel open orders after this many seconds (0: at once)",
+    )

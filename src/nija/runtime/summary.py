@@ -34,8 +34,10 @@ class Summary:
     stopped_by: str = "end of feed"
     notes: tuple[str, ...] = ()
     alerts: tuple[str, ...] = ()
+    outages: tuple[dict[str, object], ...] = ()  # fleet database outages ridden out (OutageRecord.as_dict)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["notes"], data["alerts"] = list(self.notes), list(self.alerts)
+        data["outages"] = [dict(o) for o in self.outages]
         return data
