@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from nija.domain.diagnosis import HEARTBEAT_MAX_AGE
 from nija.domain.records import Heartbeat
+from nija.kill_receipt import KillReceipt
 from nija.store import strict_json
 from nija.store.atomic import write_atomic
 from nija.store.record_file import RecordUnreadable, read_record
@@ -102,6 +103,9 @@ class BotReport(_Item):
     equity_curve: tuple[EquityPoint, ...] = ()  # the run's equity after each fill, bounded, oldest first
     recent_fills: tuple[FillItem, ...] = ()  # newest last, bounded
     outages: tuple[OutageReport, ...] = ()  # fleet database outages of this run, newest last
+    foreign_orders: tuple[OpenOrder, ...] = ()  # on the exchange account, not placed by this bot: left alone
+    kill_receipt: KillReceipt | None = None  # the newest of this run
+    dead_man_switch: str = ""  # what the exchange does with the bot's orders if the bot dies
 
 
 # Alert codes that tell the kill's outcome: every screen pins them above everything else.

@@ -5,12 +5,13 @@ named. A missing file means the built-in defaults."""
 
 from __future__ import annotations
 
+import ipaddress
 import tomllib
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from nija.assembly import CONFIG_FILE
 from nija.domain.errors import StorageUnavailable, UsageProblem
@@ -50,6 +51,25 @@ class ApiSettings(Section):
     cors_origins: tuple[str, ...] = ()  # none: the control center is served same-origin
     failed_auth_limit: int = Field(10, ge=1)  # failed authentications per client ...
     failed_auth_window_seconds: float = Field(60, gt=0)  # ... per this window, then 429
+    failed_auth_max_clients: int = Field(10_000, ge=1)  # addresses remembered at most (least recent forgotten)
+    # Reverse proxies (addresses or networks) whose X-Forwarded-For / X-Forwarded-Proto are
+    # believed. None by default: the TCP peer is the client, so nobody can pick the address
+    # the failed-authentication limit counts against by sending a header.
+    trusted_proxies: tuple[str, ...] = ()
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        networks = []
+        for item in value:
+            try:
+                networks.append(str(ipaddress.ip_network(item.strip(), strict=False)))
+            except ValueError:
+                raise ValueError(
+                    f"{item!r} is not an IP address or network: list the proxies' addresses, such as "
+                    "'127.0.0.1' or '10.0.0.0/24' (a wildcard would let any client choose its address)"
+                ) from None
+        return tuple(networks)
 
 
 class NijaConfig(Section):

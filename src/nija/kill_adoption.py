@@ -1,39 +1,40 @@
-"""Recording kills raised by the kill file alone, for long-running processes.
+"""The one recorder of kills raised by the kill file alone, for long-running processes.
 
 ``touch EMERGENCY_STOP`` stops every order at once, but until someone records it,
 deleting the file would undo it. The bot, the API server and the terminal control
-center notice such a bare kill file and record it once it has stood for a grace period:
-the CLI and the API raise the file a moment before recording the kill themselves, and
-adopting it in between would only add a second, less informative history entry."""
+center record such a bare kill file as soon as they see it (the CLI does so in every
+command). No grace period is needed: a kill file NIJA raised carries its cause, so
+recording it early writes the same activation its raiser would have written, and the
+raiser then finds it recorded (``killswitch.activate``)."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 from nija.domain.diagnosis import StatusReport
+from nija.domain.errors import LockTimeout, NijaError
 from nija.domain.transitions import Who
 from nija.service import SafetyService
 
-GRACE_S = 1.0
+# Long-running processes must not stall their loop on a busy lock; they retry next time.
+LOCK_WAIT_S = 0.2
 
 
 class BareKillAdopter:
-    def __init__(self, service: SafetyService, who: Who, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, service: SafetyService, who: Who) -> None:
         self.service = service
         self.who = who
-        self.clock = clock
-        self._seen_since: float | None = None
+        self.problem: str | None = None  # why the last attempt could not record the kill
 
-    def check(self, report: StatusReport) -> bool:
-        """Adopt if ``report`` shows a bare kill file that has stood for the grace period."""
-        if not (report.kill_file_exists and report.kill_record_active is False):
-            self._seen_since = None
+    def check(self, report: StatusReport | None = None) -> bool:
+        """Record a bare kill flag now; True if this call recorded one. ``report``: skip the
+        store read when a fresh status already shows there is nothing to record."""
+        if report is not None and not (report.kill_file_exists and report.kill_record_active is False):
             return False
-        now = self.clock()
-        if self._seen_since is None:
-            self._seen_since = now
-        if now - self._seen_since < GRACE_S:
+        try:
+            adopted = self.service.adopt_kill_flag(self.who, timeout_s=LOCK_WAIT_S) is not None
+        except LockTimeout:
             return False
-        self._seen_since = None
-        return self.service.adopt_kill_flag(self.who) is not None
+        except NijaError as exc:
+            self.problem = exc.message
+            return False
+        self.problem = None
+        return adopted

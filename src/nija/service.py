@@ -1,23 +1,37 @@
 """The one place that loads, applies a domain rule, saves and records.
 
 Every mutating operation runs as: open a store transaction (exclusive across
-processes), apply the rule to the snapshot, commit, then tell the listeners. Listener failures are
-reported and never undo or delay a safety action."""
+processes), apply the rule to the snapshot, commit, write the audit records (still under the
+lock, when the store's history lives beside the audit trail: see ``nija.audit.reconcile``),
+release, then tell the listeners. Listener failures are reported and never undo or delay a
+safety action."""
 
 from __future__ import annotations
 
-import hashlib
+import base64
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Protocol
 
-from nija.domain import killswitch, live, moves, recovery
+from nija.audit.changes import kill_event, transition_event
+from nija.domain import killswitch, live, live_auth, moves, recovery
 from nija.domain.change import Change
 from nija.domain.clock import Clock
 from nija.domain.diagnosis import StatusReport, report
-from nija.domain.errors import NijaError, SafetyRefusal, StorageProblem, UsageProblem
+from nija.domain.errors import (
+    KillFileNotWritten,
+    KillNotOnDisk,
+    KillNotRecorded,
+    LiveRequestRefused,
+    LockTimeout,
+    NijaError,
+    SafetyRefusal,
+    StorageProblem,
+    UsageProblem,
+)
 from nija.domain.events import Event, EventKind
 from nija.domain.records import KillEvent, KillRecord, Snapshot, TradingRecord, Transition
 from nija.domain.states import TradingState
@@ -26,6 +40,18 @@ from nija.domain.transitions import Who
 from nija.store.ports import PermissionView, Store, Transaction
 
 Listener = Callable[[Event], None]
+# Tells every running bot of the store to stop trading, with no disk write; returns the
+# pids that acknowledged. Used when the kill cannot be written (read-only or full disk).
+BotMessenger = Callable[[str, Who, datetime], tuple[int, ...]]
+
+
+class Recorder(Protocol):
+    """The audit trail, when it can be kept complete: records a transaction's events while
+    its lock is held, after any committed change it finds without a record."""
+
+    def __call__(self, event: Event) -> None: ...
+
+    def record(self, snapshot: Snapshot, events: Sequence[Event]) -> object: ...
 
 
 def system_clock() -> datetime:
@@ -50,9 +76,10 @@ class Outcome:
 
 @dataclass(frozen=True, slots=True)
 class LiveRequest:
-    code: str  # shown once; only its hash is stored
+    code: str  # shown once; only a commitment to it is stored
     expires_at: datetime
     outcome: Outcome
+    run: str = ""  # the bot run it was made for (a prefix of its id)
 
 
 @dataclass
@@ -62,6 +89,11 @@ class SafetyService:
     policy: live.LivePolicy = field(default_factory=live.LivePolicy)
     listeners: list[Listener] = field(default_factory=list)
     listener_errors: list[str] = field(default_factory=list)
+    # Exchange-side preconditions of a live request (nija.exchange_checks): each raises
+    # LiveRequestRefused with the figures, or returns warnings for the operator.
+    live_request_checks: list[Callable[[], tuple[str, ...]]] = field(default_factory=list)
+    messenger: BotMessenger | None = None
+    recorder: Recorder | None = None  # else the audit trail, if any, is one of the listeners
     # Set when nija.toml is invalid and this service carries on with defaults (diagnosis,
     # recovery): the live flow must then refuse, since its policy may be what was dropped.
     config_problem: str | None = None
@@ -89,34 +121,103 @@ class SafetyService:
         return recovery.plan_reset(self.store.load())
 
     # -- kill switch ---------------------------------------------------------------
-    def activate_kill(self, reason: str, who: Who) -> Outcome:
-        """Raise the kill file first, so every reader sees the kill even if the lock is held."""
+    def activate_kill(self, reason: str, who: Who, *, reach_bots: bool = True) -> Outcome:
+        """Raise the kill file first, so every reader sees the kill even if the lock is held.
+        If it cannot be raised, tell the running bots directly (``messenger``), then record
+        what can be recorded, and say exactly where the kill is in force."""
         self._check_reason(reason, "kill switch reason", activating=True)
         who = _plain(who)
         now = self.clock()
         reason = reason.strip() or killswitch.DEFAULT_ACTIVATION_REASON
-        self.store.raise_kill_flag(reason, who, now)
+        flag_problem: StorageProblem | None = None
+        try:
+            self.store.raise_kill_flag(reason, who, now)
+        except StorageProblem as exc:
+            flag_problem = exc
+        stopped: tuple[int, ...] = ()
+        if flag_problem is not None and reach_bots and self.messenger is not None:
+            stopped = self.messenger(reason, who, now)
         try:
             with self._changing() as (tx, events):
-                change = killswitch.activate(tx.snapshot, reason, who, self.clock())
+                change = killswitch.activate(tx.snapshot, reason, who, now)
                 outcome = self._commit(tx, change, events)
         except StorageProblem as exc:
-            raise type(exc)(
-                f"The kill switch IS ACTIVE (its flag is raised in {self.store.location}: every "
-                f"order is refused), but recording it failed: {exc.message}",
-                exc.fix,
-                code=exc.code,
-            ) from exc
-        self.publish(Event(EventKind.KILL_ACTIVATED, who.actor, who.source, reason, now))
+            raise self._kill_not_recorded(exc, flag_problem, stopped) from exc
+        if flag_problem is not None:
+            outcome = replace(outcome, warnings=(*outcome.warnings, _flag_warning(flag_problem, stopped)))
+        # No publish here: every new kill-history entry is audited and announced by _commit.
         return outcome
 
-    def adopt_kill_flag(self, who: Who) -> Outcome | None:
+    def _kill_not_recorded(
+        self, exc: StorageProblem, flag_problem: StorageProblem | None, stopped: tuple[int, ...]
+    ) -> StorageProblem:
+        """The truth about a kill whose record could not be written: is it in force, where?"""
+        where = self.store.location
+        if flag_problem is None:
+            return KillNotRecorded(
+                f"The kill switch IS ACTIVE (its flag is raised in {where}: every order is refused), "
+                f"but recording it failed: {exc.message}",
+                exc.fix,
+            )
+        if (isinstance(flag_problem, KillFileNotWritten) and flag_problem.in_force) or self._kill_on_disk():
+            detail = flag_problem.message if isinstance(flag_problem, KillFileNotWritten) else ""
+            return KillNotRecorded(
+                f"The kill switch IS ACTIVE in {where} (every order is refused), but it could not be fully "
+                f"recorded.{f' {detail}.' if detail else ''} Recording failed: {exc.message}",
+                exc.fix,
+            )
+        fix = (
+            f"Make {where} writable (df -h for space; mount for a read-only file system; ls -la for "
+            "permissions), then run the activation again so that the kill is recorded"
+        )
+        if stopped:
+            pids = ", ".join(map(str, stopped))
+            return KillNotOnDisk(
+                f"Trading is stopped in pid {pids}, but the kill could not be written to disk: "
+                f"{flag_problem.message}; recording it failed too: {exc.message}. The kill is in force only "
+                f"in the memory of pid {pids}: a bot started or restarted now would trade",
+                f"{fix}; do not restart the bot before that",
+                code="KILL_IN_MEMORY_ONLY",
+                stopped_pids=stopped,
+            )
+        return KillNotOnDisk(
+            f"THE KILL IS NOT IN FORCE: it could not be written to disk ({flag_problem.message}; recording "
+            f"failed too: {exc.message}) and no running bot of {where} could be told directly",
+            f"Stop the bot process yourself now (the pid is in .nija_heartbeat.json; kill PID), then: {fix}",
+            code="KILL_NOT_IN_FORCE",
+        )
+
+    def _kill_on_disk(self) -> bool:
+        try:
+            return self.store.load().kill_active
+        except NijaError:
+            return False
+
+    def adopt_kill_flag(self, who: Who, *, timeout_s: float | None = None) -> Outcome | None:
         """Record a kill raised only by the kill file (``touch EMERGENCY_STOP``), so that
-        deleting the file afterwards deactivates nothing. Returns None if nothing to adopt."""
+        deleting the file afterwards deactivates nothing. Returns None if nothing to adopt.
+        Cheap when there is nothing to adopt: a read, no lock."""
         snap = self.store.load()
-        if not snap.kill_flag or (isinstance(snap.kill, KillRecord) and snap.kill.is_active):
+        if killswitch.adopt(snap, who, self.clock()).is_empty:
             return None
-        return self.activate_kill("Kill file EMERGENCY_STOP found", who)
+        with self._changing(timeout_s=timeout_s) as (tx, events):
+            now = self.clock()
+            change = killswitch.adopt(tx.snapshot, who, now)
+            if change.is_empty:
+                return None
+            # Its kill-history entry is audited and announced by _commit, like every change.
+            return self._commit(tx, change, events)
+
+    def adopt_quietly(self, who: Who) -> str | None:
+        """Adopt for a command that only looks (status): never waits long, never fails.
+        Returns why the kill could not be recorded now, if so (it is reported, still in force)."""
+        try:
+            self.adopt_kill_flag(who, timeout_s=0.5)
+        except LockTimeout:
+            return "another NIJA process holds the lock; the next command records the kill file"
+        except NijaError as exc:
+            return exc.message
+        return None
 
     def kill_seen(self) -> str:
         """What the operator is looking at, to pass back as ``deactivate_kill(expected=...)``."""
@@ -134,10 +235,7 @@ class SafetyService:
                     code="STATE_CHANGED",
                 )
             change = killswitch.deactivate(tx.snapshot, reason, who, self.clock())
-            outcome = self._commit(tx, change, events)
-        if not change.is_empty:
-            self.publish(Event(EventKind.KILL_DEACTIVATED, who.actor, who.source, reason.strip(), self.clock()))
-        return outcome
+            return self._commit(tx, change, events)
 
     # -- recovery ------------------------------------------------------------------
     def restore(self, who: Who, *, expected: recovery.Plan | None = None) -> Outcome:
@@ -160,6 +258,8 @@ class SafetyService:
         expected: recovery.Plan | None,
         kind: EventKind,
     ) -> Outcome:
+        """``expected``: the plan a person reviewed; a different plan now is refused. None
+        (``--yes``: nobody reviewed one) plans under the lock and applies that."""
         who = _plain(who)
         with self._changing() as (tx, events):
             plan = planner(tx.snapshot)
@@ -194,20 +294,18 @@ class SafetyService:
 
     # -- live trading --------------------------------------------------------------
     def request_live(self, who: Who, *, credentials_configured: bool) -> LiveRequest:
-        code = secrets.token_hex(4).upper()
+        """Granted to the bot running in DRY_RUN: the request names its run and a fresh nonce."""
+        code = new_code()
+        nonce = secrets.token_hex(16)
+        exchange_warnings: tuple[str, ...] = ()
+        if self.live_request_checks:
+            # The exchange's side (what the running bot read) only once the bot itself may
+            # go: the first refusal an operator sees is the most basic one. Outside the
+            # transaction (the checks read the store); the transaction decides again.
+            self._request(self.snapshot(), who, code, nonce, credentials_configured)
+            exchange_warnings = tuple(w for check in self.live_request_checks for w in check())  # may refuse
         with self._changing() as (tx, events):
-            snap = tx.snapshot
-            inconsistencies = report(snap, self.clock(), history_items=0).inconsistencies
-            codes = tuple(i.code for i in inconsistencies if i.code != "FILE_NOT_WRITABLE")
-            record = live.request_live(
-                snap,
-                self._live_policy(),
-                who,
-                self.clock(),
-                code_hash=hash_code(code),
-                credentials_configured=credentials_configured,
-                inconsistency_codes=codes,
-            )
+            record = self._request(tx.snapshot, who, code, nonce, credentials_configured)
             outcome = self._commit(tx, Change(trading=record), events)
         pending = record.pending_live
         assert pending is not None
@@ -218,29 +316,93 @@ class SafetyService:
                 who.source,
                 "live requested",
                 self.clock(),
-                {"expires_at": pending.expires_at.isoformat()},
+                {"expires_at": pending.expires_at.isoformat(), "run": live.short_run(pending.run_id)},
             )
         )
-        return LiveRequest(code, pending.expires_at, outcome)
+        if exchange_warnings:
+            outcome = replace(outcome, warnings=outcome.warnings + exchange_warnings)
+        return LiveRequest(code, pending.expires_at, outcome, live.short_run(pending.run_id))
+
+    def _request(self, snap: Snapshot, who: Who, code: str, nonce: str, credentials_configured: bool) -> TradingRecord:
+        """The domain's live request on ``snap`` (pure: raises its refusal, writes nothing)."""
+        inconsistencies = report(snap, self.clock(), history_items=0).inconsistencies
+        return live.request_live(
+            snap,
+            self._live_policy(),
+            who,
+            self.clock(),
+            code_hash=live_auth.commitment(live_auth.proof(nonce, code)),
+            nonce=nonce,
+            credentials_configured=credentials_configured,
+            inconsistency_codes=tuple(i.code for i in inconsistencies if i.code != "FILE_NOT_WRITABLE"),
+        )
 
     def confirm_live(self, code: str, phrase: str, who: Who) -> Outcome:
+        """A wrong code is counted on the request (recorded, then refused); the
+        ``MAX_WRONG_CODES``-th cancels the request. Every refusal leaves the transaction
+        first, so what was counted is committed on every store."""
+        refusal: NijaError | None = None
         with self._changing() as (tx, events):
             expired = self._expire(tx, who, events)
             if expired is not None:
                 refusal = SafetyRefusal(
                     "The live request has expired and cannot be confirmed; the bot is back in DRY_RUN",
                     "Request live trading again",
-                    code="PENDING_CONFIRMATION_EXPIRED",
+                    code=live.LiveCode.PENDING_CONFIRMATION_EXPIRED,
                 )
             else:
-                record = live.confirm_live(
-                    tx.snapshot, self._live_policy(), who, self.clock(), code_hash=hash_code(code), phrase=phrase
-                )
-                outcome = self._commit(tx, Change(trading=record), events)
-        if expired is not None:
+                try:
+                    record = live.confirm_live(
+                        tx.snapshot, self._live_policy(), who, self.clock(), code=code, phrase=phrase
+                    )
+                except LiveRequestRefused as exc:
+                    if exc.code != live.LiveCode.WRONG_CODE:
+                        raise
+                    refusal = self._count_wrong_code(tx, who, events)
+                else:
+                    outcome = self._commit(tx, Change(trading=record), events)
+        if refusal is not None:
             raise refusal
         self.publish(Event(EventKind.LIVE_CONFIRMED, who.actor, who.source, phrase, self.clock()))
         return outcome
+
+    def _count_wrong_code(self, tx: Transaction, who: Who, events: list[Event]) -> LiveRequestRefused:
+        record = tx.snapshot.trading
+        assert isinstance(record, TradingRecord)
+        updated, count, cancelled = live.count_wrong_code(record, who, self.clock())
+        self._commit(tx, Change(trading=updated), events)
+        limit = live_auth.MAX_WRONG_CODES
+        events.append(
+            Event(
+                EventKind.LIVE_WRONG_CODE,
+                who.actor,
+                who.source,
+                f"wrong confirmation code {count} of {limit}",
+                self.clock(),
+                {"count": str(count), "limit": str(limit)},
+            )
+        )
+        if cancelled:
+            events.append(
+                Event(
+                    EventKind.LIVE_CANCELLED,
+                    who.actor,
+                    who.source,
+                    f"cancelled after {count} wrong confirmation codes",
+                    self.clock(),
+                )
+            )
+            return LiveRequestRefused(
+                f"Wrong confirmation code ({count} of {limit}): the live request is cancelled and the bot "
+                "is back in DRY_RUN",
+                "Find out who tried the wrong codes; request live trading again if it is still intended",
+                code=live.LiveCode.TOO_MANY_WRONG_CODES,
+            )
+        return LiveRequestRefused(
+            f"Wrong confirmation code ({count} of {limit}; the request is cancelled after {limit})",
+            "Use the code returned by the live request",
+            code=live.LiveCode.WRONG_CODE,
+        )
 
     def _live_policy(self) -> live.LivePolicy:
         if self.config_problem is not None:
@@ -278,6 +440,13 @@ class SafetyService:
         events.append(Event(EventKind.LIVE_EXPIRED, who.actor, who.source, "confirmation window expired", self.clock()))
         return outcome
 
+    def reconcile_audit(self) -> None:
+        """Append the audit records of committed changes that have none (a process killed
+        between its commit and its audit), marked as recovered. Every transaction does this
+        too; this runs one that changes nothing."""
+        with self._changing():
+            pass
+
     # -- plumbing ------------------------------------------------------------------
     def _check_reason(self, reason: str, what: str, *, activating: bool = False) -> None:
         """Refuse free text that could repaint a terminal (invariant 12), for every front end."""
@@ -296,15 +465,29 @@ class SafetyService:
         return "a kill IS in force (raised earlier)" if active else "no kill is in force"
 
     @contextmanager
-    def _changing(self) -> Iterator[tuple[Transaction, list[Event]]]:
-        """A store transaction whose events reach the listeners only once it has committed
-        and released its lock: no audit entry for a change that never happened, and no
-        listener I/O while other processes wait for the lock."""
-        events: list[Event] = []
-        with self.store.transaction() as tx:
-            yield tx, events
+    def _changing(self, *, timeout_s: float | None = None) -> Iterator[tuple[Transaction, list[Event]]]:
+        """A store transaction whose events are audited before its lock is released (so the
+        next lock holder can tell a change in flight from one whose process died) and reach
+        the other listeners only afterwards: no listener I/O while other processes wait."""
+        events = _Events()
+        with self.store.transaction(timeout_s=timeout_s) as tx:
+            try:
+                yield tx, events
+            except BaseException:
+                if events:  # committed before the failure: the change happened, so record it
+                    self._record(events.after or tx.snapshot, events)
+                raise
+            self._record(events.after or tx.snapshot, events)
         for event in events:
-            self.publish(event)
+            self._notify(event)
+
+    def _record(self, snapshot: Snapshot, events: list[Event]) -> None:
+        if self.recorder is None:
+            return
+        try:
+            self.recorder.record(snapshot, events)
+        except Exception as exc:  # noqa: BLE001 - the audit never blocks a safety action
+            self.listener_errors.append(f"{getattr(self.recorder, '__name__', 'audit')}: {exc}")
 
     def _commit(
         self, tx: Transaction, change: Change, events: list[Event], *, warnings: tuple[str, ...] = ()
@@ -318,17 +501,13 @@ class SafetyService:
             kill_flag=False if change.clear_kill_flag else before.kill_flag,
         )
         outcome = self._outcome(before, after, change.messages, warnings)
-        for transition in outcome.transitions:
-            events.append(
-                Event(
-                    EventKind.TRANSITION,
-                    transition.actor,
-                    transition.source,
-                    transition.reason,
-                    transition.timestamp,
-                    {"from": transition.from_state, "to": transition.to_state},
-                )
-            )
+        if isinstance(events, _Events) and not change.is_empty:
+            events.after = after
+        # One record per history entry, with the entry's own time: the audit can be checked
+        # against the histories (nija.audit.changes).
+        events.extend(transition_event(t) for t in outcome.transitions)
+        if isinstance(after.kill, KillRecord) and after.kill is not before.kill:
+            events.extend(kill_event(k) for k in _new_kill_entries(before.kill, after.kill))
         return outcome
 
     def _outcome(
@@ -340,12 +519,35 @@ class SafetyService:
         return Outcome(before.state, after.state, after.kill_active, new, messages, warnings)
 
     def publish(self, event: Event) -> None:
-        """Tell every listener (audit, notifications, metrics, event stream) about an event."""
+        """Tell the audit trail and every listener (notifications, metrics, event stream) about
+        an event that is not part of a store transaction."""
+        if self.recorder is not None:
+            self._deliver(self.recorder, event)
+        self._notify(event)
+
+    def _notify(self, event: Event) -> None:
         for listener in self.listeners:
-            try:
-                listener(event)
-            except Exception as exc:  # noqa: BLE001 - a listener never blocks a safety action
-                self.listener_errors.append(f"{getattr(listener, '__name__', listener)}: {exc}")
+            self._deliver(listener, event)
+
+    def _deliver(self, listener: Listener, event: Event) -> None:
+        try:
+            listener(event)
+        except Exception as exc:  # noqa: BLE001 - a listener never blocks a safety action
+            self.listener_errors.append(f"{getattr(listener, '__name__', listener)}: {exc}")
+
+
+class _Events(list[Event]):
+    """A transaction's events, and the records as its last commit left them."""
+
+    after: Snapshot | None = None
+
+
+def _flag_warning(problem: StorageProblem, stopped: tuple[int, ...]) -> str:
+    told = f"; pid {', '.join(map(str, stopped))} was also told directly and stopped trading" if stopped else ""
+    return (
+        f"The kill file could not be written ({problem.message}); the kill IS IN FORCE through the kill "
+        f"switch record{told}"
+    )
 
 
 def _plain(who: Who) -> Who:
@@ -362,8 +564,17 @@ def _new_entries(before: object, after: TradingRecord) -> tuple[Transition, ...]
     return tuple(t for t in after.history if id(t) not in known)
 
 
-def hash_code(code: str) -> str:
-    return hashlib.sha256(code.strip().upper().encode()).hexdigest()
+def _new_kill_entries(before: object, after: KillRecord) -> tuple[KillEvent, ...]:
+    if not isinstance(before, KillRecord):
+        return after.history
+    known = set(map(id, before.history))
+    return tuple(k for k in after.history if id(k) not in known)
 
 
-__all__ = ["LiveRequest", "NijaError", "Outcome", "SafetyService", "hash_code", "system_clock"]
+def new_code() -> str:
+    """80 random bits, shown as four groups of four base32 characters."""
+    text = base64.b32encode(secrets.token_bytes(live_auth.CODE_BYTES)).decode()
+    return "-".join(text[i : i + 4] for i in range(0, len(text), 4))
+
+
+__all__ = ["LiveRequest", "NijaError", "Outcome", "SafetyService", "new_code", "system_clock"]

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from nija.domain.diagnosis import StatusReport
+from nija.domain.live import short_run
 from nija.domain.records import KillEvent, Transition
+from nija.domain.states import Mode
 from nija.service import Outcome
 
 
-def status_view(report: StatusReport, location: str) -> dict[str, Any]:
+def status_view(report: StatusReport, location: str | None) -> dict[str, Any]:
     activation = report.last_activation if report.kill_active else None
     beat = report.heartbeat
     return {
@@ -32,6 +34,9 @@ def status_view(report: StatusReport, location: str) -> dict[str, Any]:
             "pid": beat.pid if beat else None,
             "host": beat.host if beat else None,
             "last_heartbeat": beat.last_beat.isoformat() if beat else None,
+            "run": short_run(beat.run_id) if beat and beat.run_id else None,
+            "dry_run_minutes": round(beat.dry_run_s / 60, 2) if beat and report.bot_alive else None,
+            "live_verified": bool(beat and report.bot_alive and report.permission.mode is Mode.LIVE),
         },
         "inconsistencies": [
             {"code": i.code, "message": i.message, "fix": i.fix, "action": i.action} for i in report.inconsistencies
@@ -60,6 +65,7 @@ def kill_event_view(e: KillEvent) -> dict[str, Any]:
         "timestamp": e.timestamp.isoformat(),
         "actor": e.actor,
         "source": e.source,
+        "repeated": e.repeated,
     }
 
 

@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 from nija.api.app import create_app
 from nija.api.tokens import Role, TokenFile
 from nija.config import ApiSettings, LiveSettings, NijaConfig
-from nija.testing import FakeClock
+from nija.store.json_files import JsonFileStore
+from nija.testing import FakeClock, HeartbeatBot
 
 ROLES = ("viewer", "operator", "admin")
 
@@ -34,6 +35,12 @@ def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+@pytest.fixture
+def bot(data_dir: Path, clock: FakeClock) -> HeartbeatBot:
+    """A running DRY_RUN bot's heartbeat on ``data_dir`` (live requests need one)."""
+    return HeartbeatBot(JsonFileStore(data_dir), clock)
 
 
 MakeClient = Callable[..., TestClient]

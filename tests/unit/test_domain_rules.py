@@ -8,13 +8,15 @@ import pytest
 
 from nija.domain import killswitch, recovery
 from nija.domain.errors import IllegalTransition, KillSwitchActive, LiveRequestRefused, SafetyRefusal
+from nija.domain.events import Event, EventKind
 from nija.domain.live import ACKNOWLEDGMENT_PHRASE, LivePolicy
+from nija.domain.live_auth import MAX_WRONG_CODES, normalize_code
 from nija.domain.records import MAX_HISTORY, Snapshot, TradingRecord, Unreadable
-from nija.domain.states import TRANSITIONS, TradingState, validate_table
+from nija.domain.states import TRANSITIONS, Mode, TradingState, validate_table
 from nija.domain.transitions import Who, transition
 from nija.service import SafetyService
 from nija.store.memory import MemoryStore
-from nija.testing import FakeClock
+from nija.testing import FakeClock, HeartbeatBot
 
 S = TradingState
 OPERATOR = Who("alice", "test")
@@ -114,21 +116,51 @@ def live_service(clock: FakeClock, **policy: object) -> SafetyService:
     return service
 
 
-def test_live_request_refused_until_dry_run_lasted_long_enough() -> None:
+def requested(service: SafetyService, bot: HeartbeatBot, who: Who = OPERATOR) -> str:
+    """Request live for the running bot, and let the bot acknowledge it; returns the code."""
+    code = service.request_live(who, credentials_configured=True).code
+    bot.step()
+    return code
+
+
+def test_live_request_refused_until_the_running_bot_ran_long_enough_in_dry_run() -> None:
     clock = FakeClock()
     service = live_service(clock)
-    clock.advance(minutes=59)
-    with pytest.raises(LiveRequestRefused, match=r"1\.0 minutes remain"):
+    bot = HeartbeatBot(service.store, clock, dry_run_s=59 * 60)
+    clock.advance(minutes=600)  # wall-clock time in DRY_RUN does not count; the bot's does
+    bot.step()
+    with pytest.raises(LiveRequestRefused, match=r"1\.0 minutes remain") as refused:
         service.request_live(OPERATOR, credentials_configured=True)
-    clock.advance(minutes=1)
+    assert refused.value.code == "DRY_RUN_TOO_SHORT"
+    bot.dry_run_s = 60 * 60
+    bot.step()
     request = service.request_live(OPERATOR, credentials_configured=True)
     assert service.status().state is S.LIVE_PENDING_CONFIRMATION
     assert request.expires_at == clock.now + timedelta(minutes=10)
 
 
+def test_live_request_without_a_running_bot_says_to_start_it_and_writes_nothing() -> None:
+    clock = FakeClock()
+    service = live_service(clock, min_dry_run=timedelta(0))
+    before = service.snapshot()
+    with pytest.raises(LiveRequestRefused, match="No bot is running in DRY_RUN") as no_bot:
+        service.request_live(OPERATOR, credentials_configured=True)
+    assert no_bot.value.code == "NO_BOT_RUNNING"
+    bot = HeartbeatBot(service.store, clock)
+    bot.stop()  # a bot that stopped is not running
+    with pytest.raises(LiveRequestRefused, match="No bot is running"):
+        service.request_live(OPERATOR, credentials_configured=True)
+    HeartbeatBot(service.store, clock)
+    clock.advance(minutes=1)  # its heartbeat is too old now
+    with pytest.raises(LiveRequestRefused, match="No bot is running"):
+        service.request_live(OPERATOR, credentials_configured=True)
+    assert service.snapshot().trading == before.trading
+
+
 def test_live_request_needs_credentials_and_dry_run() -> None:
     clock = FakeClock()
     service = SafetyService(MemoryStore(), clock=clock, policy=LivePolicy(min_dry_run=timedelta(0)))
+    HeartbeatBot(service.store, clock)
     with pytest.raises(LiveRequestRefused, match="must be in DRY_RUN"):
         service.request_live(OPERATOR, credentials_configured=True)
     service.restore(OPERATOR)
@@ -136,66 +168,136 @@ def test_live_request_needs_credentials_and_dry_run() -> None:
         service.request_live(OPERATOR, credentials_configured=False)
 
 
+def test_the_code_carries_at_least_64_bits_and_is_never_stored() -> None:
+    clock = FakeClock()
+    service = live_service(clock, min_dry_run=timedelta(0))
+    HeartbeatBot(service.store, clock)
+    code = service.request_live(OPERATOR, credentials_configured=True).code
+    assert len(normalize_code(code)) * 5 >= 64  # base32: 5 bits a character
+    pending = service.snapshot().trading.pending_live  # type: ignore[union-attr]
+    assert pending is not None
+    assert normalize_code(code) not in repr(pending)
+    assert len(pending.nonce) >= 32
+    assert len(pending.run_id) >= 16
+
+
 def test_confirm_needs_the_code_and_the_exact_phrase_once() -> None:
     clock = FakeClock()
     service = live_service(clock, min_dry_run=timedelta(0))
-    request = service.request_live(OPERATOR, credentials_configured=True)
+    bot = HeartbeatBot(service.store, clock)
+    code = requested(service, bot)
     with pytest.raises(LiveRequestRefused, match="Wrong confirmation code"):
         service.confirm_live("WRONG", ACKNOWLEDGMENT_PHRASE, OPERATOR)
     with pytest.raises(SafetyRefusal, match="not typed exactly"):
-        service.confirm_live(request.code, ACKNOWLEDGMENT_PHRASE.lower(), OPERATOR)
-    outcome = service.confirm_live(request.code.lower(), ACKNOWLEDGMENT_PHRASE, OPERATOR)
+        service.confirm_live(code, ACKNOWLEDGMENT_PHRASE.lower(), OPERATOR)
+    outcome = service.confirm_live(code.lower().replace("-", " "), ACKNOWLEDGMENT_PHRASE, OPERATOR)
     assert outcome.after is S.LIVE_ACTIVE
-    assert service.status().permission.mode is not None
+    assert bot.step().mode is Mode.LIVE
+    assert service.status().permission.mode is Mode.LIVE
     service.restore(OPERATOR)
-    service.request_live(OPERATOR, credentials_configured=True)
+    requested(service, bot)
     with pytest.raises(LiveRequestRefused, match="Wrong confirmation code"):
-        service.confirm_live(request.code, ACKNOWLEDGMENT_PHRASE, OPERATOR)  # the old code is spent
+        service.confirm_live(code, ACKNOWLEDGMENT_PHRASE, OPERATOR)  # the old code is spent
+
+
+def test_confirm_waits_for_the_bot_to_acknowledge_the_request() -> None:
+    clock = FakeClock()
+    service = live_service(clock, min_dry_run=timedelta(0))
+    bot = HeartbeatBot(service.store, clock)
+    code = service.request_live(OPERATOR, credentials_configured=True).code
+    with pytest.raises(LiveRequestRefused, match="not acknowledged") as early:
+        service.confirm_live(code, ACKNOWLEDGMENT_PHRASE, OPERATOR)
+    assert early.value.code == "NOT_ACKNOWLEDGED"
+    assert service.status().state is S.LIVE_PENDING_CONFIRMATION  # nothing written, nothing counted
+    bot.step()
+    assert service.confirm_live(code, ACKNOWLEDGMENT_PHRASE, OPERATOR).after is S.LIVE_ACTIVE
+
+
+def test_confirm_refuses_when_the_requested_run_is_gone() -> None:
+    clock = FakeClock()
+    service = live_service(clock, min_dry_run=timedelta(0))
+    code = requested(service, HeartbeatBot(service.store, clock))
+    HeartbeatBot(service.store, clock)  # the bot restarted: another run beats now
+    with pytest.raises(LiveRequestRefused, match="no longer running") as gone:
+        service.confirm_live(code, ACKNOWLEDGMENT_PHRASE, OPERATOR)
+    assert gone.value.code == "REQUESTED_RUN_GONE"
+
+
+def test_five_wrong_codes_cancel_the_request_and_each_is_recorded() -> None:
+    clock = FakeClock()
+    service = live_service(clock, min_dry_run=timedelta(0))
+    events: list[Event] = []
+    service.listeners.append(events.append)
+    code = requested(service, HeartbeatBot(service.store, clock))
+    for attempt in range(1, MAX_WRONG_CODES):
+        with pytest.raises(LiveRequestRefused, match=f"{attempt} of {MAX_WRONG_CODES}") as wrong:
+            service.confirm_live("AAAA-AAAA-AAAA-AAAA", ACKNOWLEDGMENT_PHRASE, OTHER)
+        assert wrong.value.code == "WRONG_CODE"
+        assert service.status().state is S.LIVE_PENDING_CONFIRMATION
+    with pytest.raises(LiveRequestRefused, match="cancelled") as last:
+        service.confirm_live("AAAA-AAAA-AAAA-AAAA", ACKNOWLEDGMENT_PHRASE, OTHER)
+    assert last.value.code == "TOO_MANY_WRONG_CODES"
+    assert service.status().state is S.DRY_RUN
+    assert "wrong confirmation codes" in service.history()[0][-1].reason
+    with pytest.raises(LiveRequestRefused, match="no pending request"):
+        service.confirm_live(code, ACKNOWLEDGMENT_PHRASE, OPERATOR)  # the right code is dead too
+    kinds = [e.kind for e in events]
+    assert kinds.count(EventKind.LIVE_WRONG_CODE) == MAX_WRONG_CODES
+    assert EventKind.LIVE_CANCELLED in kinds
 
 
 def test_expired_request_returns_to_dry_run_and_cannot_be_confirmed() -> None:
     clock = FakeClock()
     service = live_service(clock, min_dry_run=timedelta(0))
-    request = service.request_live(OPERATOR, credentials_configured=True)
+    code = requested(service, HeartbeatBot(service.store, clock))
     clock.advance(minutes=10)
     assert [i.code for i in service.status().inconsistencies] == [
         "LIVE_STATE_WITHOUT_BOT",
         "PENDING_CONFIRMATION_EXPIRED",
     ]
     with pytest.raises(SafetyRefusal, match="expired"):
-        service.confirm_live(request.code, ACKNOWLEDGMENT_PHRASE, OPERATOR)
+        service.confirm_live(code, ACKNOWLEDGMENT_PHRASE, OPERATOR)
     assert service.status().state is S.DRY_RUN
 
 
-def test_second_person_rule() -> None:
+def test_second_person_rule_compares_principals_not_names() -> None:
     clock = FakeClock()
     service = live_service(clock, min_dry_run=timedelta(0), require_second_person=True)
-    request = service.request_live(OPERATOR, credentials_configured=True)
+    bot = HeartbeatBot(service.store, clock)
+    alice = Who("alice@host", "cli", "uid:1000@host")
+    code = requested(service, bot, alice)
     with pytest.raises(LiveRequestRefused, match="second person"):
-        service.confirm_live(request.code, ACKNOWLEDGMENT_PHRASE, OPERATOR)
-    assert service.confirm_live(request.code, ACKNOWLEDGMENT_PHRASE, OTHER).after is S.LIVE_ACTIVE
+        service.confirm_live(code, ACKNOWLEDGMENT_PHRASE, alice)
+    renamed = Who("bob@host", "cli", "uid:1000@host")  # same account, another name ($USER)
+    with pytest.raises(LiveRequestRefused, match="second person"):
+        service.confirm_live(code, ACKNOWLEDGMENT_PHRASE, renamed)
+    outcome = service.confirm_live(code, ACKNOWLEDGMENT_PHRASE, Who("alice@host", "api", "token:bob"))
+    assert outcome.after is S.LIVE_ACTIVE
 
 
 @pytest.mark.parametrize("stage", ["pending", "active"])
 def test_kill_during_live_stops_everything(stage: str) -> None:
     clock = FakeClock()
     service = live_service(clock, min_dry_run=timedelta(0))
-    request = service.request_live(OPERATOR, credentials_configured=True)
+    bot = HeartbeatBot(service.store, clock)
+    code = requested(service, bot)
     if stage == "active":
-        service.confirm_live(request.code, ACKNOWLEDGMENT_PHRASE, OPERATOR)
+        service.confirm_live(code, ACKNOWLEDGMENT_PHRASE, OPERATOR)
+        assert bot.step().mode is Mode.LIVE
     service.activate_kill("market halted", OTHER)
     status = service.status()
     assert status.state is S.EMERGENCY_STOP
     assert not status.can_trade
+    assert not bot.step().allowed
     with pytest.raises(LiveRequestRefused):
-        service.confirm_live(request.code, ACKNOWLEDGMENT_PHRASE, OPERATOR)
+        service.confirm_live(code, ACKNOWLEDGMENT_PHRASE, OPERATOR)
 
 
 def test_restart_rule_turns_live_into_off_and_keeps_kills_latched() -> None:
     clock = FakeClock()
     service = live_service(clock, min_dry_run=timedelta(0))
-    request = service.request_live(OPERATOR, credentials_configured=True)
-    service.confirm_live(request.code, ACKNOWLEDGMENT_PHRASE, OPERATOR)
+    code = requested(service, HeartbeatBot(service.store, clock))
+    service.confirm_live(code, ACKNOWLEDGMENT_PHRASE, OPERATOR)
     outcome = service.on_bot_start(Who("bot", "bot"))
     assert (outcome.before, outcome.after) == (S.LIVE_ACTIVE, S.OFF)
     assert "restart never resumes live" in outcome.transitions[0].reason

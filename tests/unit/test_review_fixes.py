@@ -11,11 +11,11 @@ from nija.domain.errors import StorageNotWritable
 from nija.domain.live import ACKNOWLEDGMENT_PHRASE, LivePolicy
 from nija.domain.states import TradingState
 from nija.domain.transitions import Who
-from nija.kill_adoption import GRACE_S, BareKillAdopter
+from nija.kill_adoption import BareKillAdopter
 from nija.service import SafetyService
 from nija.store import json_files
 from nija.store.json_files import JsonFileStore
-from nija.testing import FakeClock
+from nija.testing import FakeClock, HeartbeatBot
 
 WHO = Who("t", "test")
 
@@ -23,7 +23,9 @@ WHO = Who("t", "test")
 def live_service(data_dir: Path, clock: FakeClock) -> SafetyService:
     service = SafetyService(JsonFileStore(data_dir), clock=clock, policy=LivePolicy(min_dry_run=timedelta(0)))
     service.restore(WHO)
+    bot = HeartbeatBot(service.store, clock)
     request = service.request_live(WHO, credentials_configured=True)
+    bot.step()  # the running bot acknowledges the request
     service.confirm_live(request.code, ACKNOWLEDGMENT_PHRASE, WHO)
     return service
 
@@ -61,6 +63,7 @@ def test_no_expiry_transition_while_the_kill_switch_is_active(data_dir: Path) ->
     clock = FakeClock()
     service = SafetyService(JsonFileStore(data_dir), clock=clock, policy=LivePolicy(min_dry_run=timedelta(0)))
     service.restore(WHO)
+    HeartbeatBot(service.store, clock)
     service.request_live(WHO, credentials_configured=True)
     (data_dir / "EMERGENCY_STOP").touch()
     clock.advance(minutes=30)
@@ -68,16 +71,12 @@ def test_no_expiry_transition_while_the_kill_switch_is_active(data_dir: Path) ->
     assert service.status().state is TradingState.LIVE_PENDING_CONFIRMATION  # only a kill may move it now
 
 
-def test_bare_kill_file_is_adopted_after_the_grace_period(data_dir: Path) -> None:
+def test_bare_kill_file_is_adopted_as_soon_as_it_is_seen(data_dir: Path) -> None:
     service = SafetyService(JsonFileStore(data_dir), clock=FakeClock())
     service.restore(WHO)
-    seconds = [0.0]
-    adopter = BareKillAdopter(service, WHO, clock=lambda: seconds[0])
+    adopter = BareKillAdopter(service, WHO)
+    assert not adopter.check(service.status())  # nothing to adopt
     (data_dir / "EMERGENCY_STOP").touch()
-    assert not adopter.check(service.status())
-    seconds[0] = GRACE_S / 2
-    assert not adopter.check(service.status())
-    seconds[0] = GRACE_S
     assert adopter.check(service.status())
     (data_dir / "EMERGENCY_STOP").unlink()
     status = service.status()

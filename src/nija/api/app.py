@@ -98,11 +98,11 @@ def create_app(
     def status_and_announce() -> dict[str, Any]:
         snapshot = service.snapshot()  # one read of the store per event
         found = report(snapshot, service.clock(), history_items=0)
-        if adopter.check(found):  # a bare `touch EMERGENCY_STOP` is recorded, so rm undoes nothing
+        if adopter.check(found):  # a bare `touch EMERGENCY_STOP` is recorded at once, so rm undoes nothing
             snapshot = service.snapshot()
             found = report(snapshot, service.clock(), history_items=0)
         announcer.check(found)  # newly found inconsistencies are audited and notified once
-        return {**status_payload(service, snapshot), "server_notice": config_watch.notice()}
+        return {**status_payload(service, snapshot, data_dir=data_dir), "server_notice": config_watch.notice()}
 
     def runtime_now() -> dict[str, Any]:
         return runtime_payload(data_dir, service, stale_after_s=stale_after_s)
@@ -140,7 +140,11 @@ def create_app(
     app.state.service = service
     app.state.auth = Authenticator(
         TokenFile(data_dir),
-        FailureLimiter(settings.api.failed_auth_limit, settings.api.failed_auth_window_seconds),
+        FailureLimiter(
+            settings.api.failed_auth_limit,
+            settings.api.failed_auth_window_seconds,
+            max_clients=settings.api.failed_auth_max_clients,
+        ),
     )
     errors.install(app)
     app.add_middleware(SecurityHeaders)
@@ -188,10 +192,14 @@ def _routes(
         return {"name": me.name, "role": str(me.role)}
 
     @app.get("/api/status", response_model=StatusOut, responses=read, tags=["read"])
-    def status(_: Viewer) -> dict[str, Any]:
+    def status(me: Viewer) -> dict[str, Any]:
         """The same diagnosis as 'nija status --json', plus the outstanding live request and
-        the server's own notice (nija.toml changed: restart to apply it)."""
-        return {**status_payload(service), "server_notice": config_watch.notice()}
+        the server's own notice (nija.toml changed: restart to apply it). ``store`` (where
+        the records live, secrets masked) is shown to admins only."""
+        return {
+            **status_payload(service, data_dir=data_dir, show_store=me.role is Role.ADMIN),
+            "server_notice": config_watch.notice(),
+        }
 
     @app.get("/api/history", response_model=HistoryOut, responses={**read, 422: write[422]}, tags=["read"])
     def history(_: Viewer, limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> dict[str, Any]:

@@ -29,7 +29,7 @@ class Principal:
 
     @property
     def who(self) -> Who:
-        return Who(actor=self.name, source=SOURCE)
+        return Who(actor=self.name, source=SOURCE, principal=f"token:{self.name}")
 
 
 @dataclass

@@ -3,7 +3,7 @@ views in ``nija.views`` (shared with the CLI's ``--json``), so both stay one sha
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -45,6 +45,9 @@ class BotOut(_Out):
     pid: int | None
     host: str | None
     last_heartbeat: str | None
+    run: str | None = Field(None, description="The running bot's run (a prefix of its id)")
+    dry_run_minutes: float | None = Field(None, description="How long this run has been running in DRY_RUN")
+    live_verified: bool = Field(False, description="The running bot verified the LIVE_ACTIVE confirmation")
 
 
 class InconsistencyOut(_Out):
@@ -69,6 +72,9 @@ class PendingLiveOut(_Out):
     requested_by: str
     requested_at: str
     expires_at: str
+    run: str | None = Field(None, description="The bot run the request was made for (a prefix of its id)")
+    acknowledged: bool = Field(False, description="The running bot has seen the request (confirm waits for it)")
+    wrong_codes: int = 0
 
 
 class StatusOut(_Out):
@@ -80,10 +86,18 @@ class StatusOut(_Out):
     bot: BotOut
     inconsistencies: list[InconsistencyOut]
     recent_history: list[TransitionOut]
-    store: str
+    store: str | None = Field(
+        description="Where the records live (passwords masked): admins only; null for other roles "
+        "and on the event stream"
+    )
     checked_at: str
     pending_live: PendingLiveOut | None = Field(
         description="The outstanding live request (LIVE_PENDING_CONFIRMATION only); its code is never shown again"
+    )
+    kill_receipt: dict[str, Any] | None = Field(
+        None,
+        description="The newest kill receipt (.nija_kill_receipt.json plus its verdict line): what the broker "
+        "said remained after the last kill",
     )
     server_notice: ErrorBody | None = Field(
         default=None, description="The server's own warning: nija.toml changed since it started (restart it)"
@@ -96,6 +110,7 @@ class KillEventOut(_Out):
     timestamp: str
     actor: str | None
     source: str | None
+    repeated: bool = False  # an activation while already active: a note, not the kill's cause
 
 
 class HistoryOut(_Out):
@@ -121,8 +136,9 @@ class PlanOut(_Out):
 
 
 class LiveRequestOut(_Out):
-    code: str = Field(description="The one-time confirmation code; shown only in this response")
+    code: str = Field(description="The one-time confirmation code (80 bits); shown only in this response")
     expires_at: str
+    run: str = Field("", description="The running bot's run the request was made for (a prefix of its id)")
     outcome: OutcomeOut
 
 

@@ -76,9 +76,12 @@ class TokenFile:
         except FileNotFoundError:
             self._signature, self._records = None, ()
             return ()
+        # The mode is checked on every load, not only when the content changed: a chmod
+        # changes neither inode, mtime nor size, and must still stop the tokens at once.
+        self._refuse_if_exposed(st.st_mode)
         signature = (st.st_ino, st.st_mtime_ns, st.st_size)
         if signature != self._signature:
-            self._records = self._read(st.st_mode)
+            self._records = self._read()
             self._signature = signature
         return self._records
 
@@ -91,13 +94,17 @@ class TokenFile:
                 found = record
         return found
 
-    def _read(self, mode: int) -> tuple[TokenRecord, ...]:
+    def _refuse_if_exposed(self, mode: int) -> None:
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            self._signature = None  # read afresh once the mode is fixed
             raise StorageCorrupt(
-                f"The token file {self.path} is readable by other users (mode {stat.filemode(mode)})",
-                f"Run: chmod 600 {self.path}",
+                f"The token file {self.path} is open to other users (mode {stat.filemode(mode)}); "
+                "every token is refused until it is private again",
+                f"Run: chmod 600 {self.path} (and, if others may have read it, revoke and re-create the tokens)",
                 code="TOKEN_FILE_MODE",
             )
+
+    def _read(self) -> tuple[TokenRecord, ...]:
         try:
             # Strict and non-blocking like every record: one role per token, no FIFO hangs.
             doc = strict_json.loads(read_record(self.path) or b"")

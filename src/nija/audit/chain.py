@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,8 @@ GENESIS = "0" * 64
 _SUFFIX_HEAD = b',"hash":"'
 _SUFFIX_LEN = len(_SUFFIX_HEAD) + 64 + 2  # ,"hash":"<64 hex>"}
 _DECODER = json.JSONDecoder()
+# Inside JSON strings every quote is escaped, so `,"seq":N,` only ever matches the real key.
+_SEQ_FIELD = re.compile(rb',"seq":(\d+),')
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,3 +126,25 @@ def parse(body: bytes, stated: str) -> AuditRecord:
 
 def digest(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
+
+
+def is_torn(line: bytes) -> bool:
+    """Whether a line (without its newline) lacks the hash suffix: a write cut short."""
+    try:
+        split(line)
+    except BadLine:
+        return True
+    return False
+
+
+def consumed_seq(line: bytes) -> int | None:
+    """The sequence number a torn line was written with, if the cut left it readable."""
+    found = _SEQ_FIELD.search(line)
+    return int(found.group(1)) if found else None
+
+
+def next_seq(last_whole: int, torn: list[bytes]) -> int:
+    """The number after record ``last_whole`` and the torn lines that followed it: every torn
+    line used up one number (the one it was written with), so no number is ever reused."""
+    visible = [s for s in map(consumed_seq, torn) if s is not None]
+    return max([last_whole + len(torn), *visible]) + 1

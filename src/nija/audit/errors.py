@@ -15,3 +15,9 @@ class AuditChainBroken(InconsistenciesFound):
     """``nija audit verify`` found an edited, removed, inserted or reordered record (exit 5)."""
 
     code = "AUDIT_CHAIN_BROKEN"
+
+
+class AuditIncomplete(InconsistenciesFound):
+    """``nija audit verify`` found a committed change without its audit record (exit 5)."""
+
+    code = "AUDIT_INCOMPLETE"

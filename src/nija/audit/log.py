@@ -8,6 +8,7 @@ a single ``write``, fsyncs it, then overwrites ``.nija_audit.head`` with the new
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from nija.audit.chain import BadLine
 from nija.audit.errors import AuditWriteFailed
 from nija.audit.verify import Head, Verdict, verify
 from nija.domain.events import Event
+from nija.store.atomic import PRIVATE_FILE
 from nija.store.lock import exclusive
 
 LOG_FILE = ".nija_audit.jsonl"
@@ -61,11 +63,35 @@ class AuditLog:
                 f"Make {self.directory} writable and check the disk; the action itself was carried out",
             ) from exc
 
+    def append_all(
+        self, events: Sequence[Event], *, before: Callable[[], Sequence[Event]] | None = None
+    ) -> Head | None:
+        """Append ``events`` under one hold of the lock; ``before`` (called under the lock)
+        returns records to append first, so that what it computes from the log stays true."""
+        pending: list[Event] = list(events)
+        try:
+            with exclusive(self.lock_path, LOCK_TIMEOUT_S):
+                pending = [*(before() if before is not None else ()), *events]
+                head = None
+                while pending:
+                    head = self._append_locked(pending[0])
+                    pending.pop(0)
+                return head
+        except AuditWriteFailed:
+            raise
+        except Exception as exc:
+            kinds = ", ".join(dict.fromkeys(f"'{e.kind}'" for e in pending)) or "reconciliation"
+            raise AuditWriteFailed(
+                f"The audit record for {kinds} was NOT written to {self.path}: {exc}",
+                f"Make {self.directory} writable and check the disk; the action itself was carried out "
+                "(the next NIJA command that changes state appends what is missing, marked as recovered)",
+            ) from exc
+
     def verify(self) -> Verdict:
         return verify(self.path, self.head_path)
 
     def _append_locked(self, event: Event) -> Head:
-        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, PRIVATE_FILE)
         try:
             stat = os.fstat(fd)
             seen = self._seen
@@ -93,7 +119,7 @@ class AuditLog:
         sector; a rename per append costs ~1 ms on ext4). No directory fsync: a head lost
         in a crash is an older one, and the head is only a lower bound on the log."""
         data = f'{{"seq":{head.seq},"hash":"{head.hash}"}}'.ljust(HEAD_WIDTH - 1).encode() + b"\n"
-        fd = os.open(self.head_path, os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK, 0o644)  # a FIFO: ENXIO, no hang
+        fd = os.open(self.head_path, os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK, PRIVATE_FILE)  # a FIFO: no hang
         try:
             os.pwrite(fd, data, 0)
             if os.fstat(fd).st_size != len(data):
@@ -105,12 +131,14 @@ class AuditLog:
 
 
 def _last_record(fd: int, size: int) -> Head:
-    """The last readable record, scanning back from the end. A torn final line (a write cut
-    by a crash) is closed with a newline and kept as evidence; the chain continues after it."""
+    """Where the chain continues: the hash of the last whole record, and as ``seq`` the last
+    number used, scanning back from the end. A torn final line (a write cut by a crash) is
+    closed with a newline and kept as evidence; it used up its number, which is never reused."""
     if size == 0:
         return Head(0, chain.GENESIS)
     if os.pread(fd, 1, size - 1) != b"\n":
         os.write(fd, b"\n")
+    torn: list[bytes] = []
     end = size
     while end > 0:
         start = max(0, end - _TAIL_WINDOW)
@@ -124,14 +152,15 @@ def _last_record(fd: int, size: int) -> Head:
             try:
                 record = chain.decode(line)
             except BadLine:
+                torn.append(line)
                 continue
-            return Head(record.seq, record.hash)
+            return Head(chain.next_seq(record.seq, torn) - 1, record.hash)
         if start == 0:
             break
         end = start + len(lines[0])
         if end >= size or len(lines) == 1:
             end = start  # a single line longer than the window: step back past it
-    return Head(0, chain.GENESIS)
+    return Head(chain.next_seq(0, torn) - 1, chain.GENESIS)
 
 
 def _fsync_dir(directory: Path) -> None:

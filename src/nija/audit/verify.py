@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from nija.audit import chain
@@ -44,6 +44,7 @@ class Verdict:
     records: int  # records checked before the first problem (all of them when intact)
     last: Head | None
     problem: Problem | None
+    interrupted: tuple[int, ...] = ()  # line numbers of writes cut by a crash (kept as evidence)
 
     @property
     def intact(self) -> bool:
@@ -69,12 +70,28 @@ def read_head(path: Path) -> Head | BadLine | None:
     return BadLine(f"the head file {path} is unreadable ({problem})")
 
 
+@dataclass
+class _Walk:
+    """The chain as read so far: the last whole record, and torn lines met since it."""
+
+    prev: str = chain.GENESIS
+    seq: int = 0
+    records: int = 0
+    last: Head | None = None
+    torn: list[bytes] = field(default_factory=list)
+    torn_lines: list[int] = field(default_factory=list)
+    interrupted: list[int] = field(default_factory=list)
+
+    @property
+    def expected(self) -> int:
+        return chain.next_seq(self.seq, self.torn)
+
+
 def verify(log: Path, head_path: Path) -> Verdict:
     head = read_head(head_path)  # read first: the writer updates it only after appending
     if isinstance(head, BadLine):
         return Verdict(0, None, Problem(0, None, str(head)))
-    prev, expected, line_no = chain.GENESIS, 1, 0
-    last: Head | None = None
+    walk, line_no = _Walk(), 0
     try:
         stream = open_regular(log, buffering=READ_BUFFER)
     except FileNotFoundError:
@@ -84,26 +101,51 @@ def verify(log: Path, head_path: Path) -> Verdict:
     if stream is not None:
         with stream:
             for line_no, line in enumerate(stream, start=1):
-                checked = _check(line, line_no, expected, prev, head)
-                if isinstance(checked, Problem):
-                    return Verdict(expected - 1, last, checked)
-                prev, last = checked.hash, checked
-                expected += 1
-    if head is not None and head.seq >= expected:
-        return Verdict(
-            expected - 1,
-            last,
-            Problem(
+                problem = _step(walk, line, line_no, head)
+                if problem is not None:
+                    return Verdict(walk.records, walk.last, problem, tuple(walk.interrupted))
+    if head is not None and head.seq > walk.seq:
+        if walk.torn_lines:  # the record the head names is there, but cut: not a crash
+            where, message = walk.torn_lines[0], f"incomplete final record: record #{head.seq} was written whole"
+            message += " (the head says so) and has since been cut"
+        else:
+            where, message = (
                 line_no + 1,
-                head.seq if head.seq == expected else expected,
-                f"missing: the log ends at record #{expected - 1} but record #{head.seq} was written "
-                "(records removed from the end)",
-            ),
-        )
-    return Verdict(expected - 1, last, None)
+                (
+                    f"missing: the log ends at record #{walk.seq} but record #{head.seq} was written "
+                    "(records removed from the end)"
+                ),
+            )
+        return Verdict(walk.records, walk.last, Problem(where, head.seq, message), tuple(walk.interrupted))
+    return Verdict(walk.records, walk.last, None, tuple(walk.interrupted + walk.torn_lines))
 
 
-def _check(line: bytes, line_no: int, expected: int, prev: str, head: Head | None) -> Head | Problem:
+def _step(walk: _Walk, line: bytes, line_no: int, head: Head | None) -> Problem | None:
+    """Advance over one line. A torn line (no hash suffix: a write cut by a crash) is allowed
+    only if the next record chains past it to the record before it, with a new number."""
+    body_line = line[:-1] if line.endswith(b"\n") else line
+    if chain.is_torn(body_line):
+        walk.torn.append(body_line)
+        walk.torn_lines.append(line_no)
+        return None
+    checked = _check(line, line_no, walk.seq, walk.expected, walk.prev, head)
+    if isinstance(checked, Problem):
+        if walk.torn_lines:  # the damage began at the torn line, not at the record after it
+            return Problem(
+                walk.torn_lines[0],
+                _seq_of(walk.torn[0]),
+                "incomplete record, and the record after it does not continue the chain: "
+                "a record was cut or damaged after it was written",
+            )
+        return checked
+    walk.interrupted.extend(walk.torn_lines)
+    walk.torn, walk.torn_lines = [], []
+    walk.prev, walk.seq, walk.last = checked.hash, checked.seq, checked
+    walk.records += 1
+    return None
+
+
+def _check(line: bytes, line_no: int, last: int, expected: int, prev: str, head: Head | None) -> Head | Problem:
     """The record on this line as (seq, hash) if it is whole and follows ``prev``."""
     if not line.endswith(b"\n"):
         return Problem(line_no, None, "incomplete final record (an interrupted write, or the file was cut)")
@@ -118,7 +160,7 @@ def _check(line: bytes, line_no: int, expected: int, prev: str, head: Head | Non
         return Problem(
             line_no,
             seq,
-            f"does not follow record #{expected - 1} (expected record #{expected} here): "
+            f"does not follow record #{last} (expected record #{expected} here): "
             "records were removed, inserted or reordered",
         )
     if head is not None and head.seq == seq and head.hash != stated:

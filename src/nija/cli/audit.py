@@ -10,18 +10,28 @@ from pathlib import Path
 import click
 from rich.text import Text
 
+from nija.assembly import build_service
 from nija.audit import AuditLog, AuditRecord, BadLine, Verdict, records
-from nija.audit.errors import AuditChainBroken
+from nija.audit.changes import Committed
+from nija.audit.errors import AuditChainBroken, AuditIncomplete, AuditWriteFailed
+from nija.audit.reconcile import AuditTrail, unaudited
 from nija.audit.since import parse_since
 from nija.cli import render
 from nija.cli.common import EXIT_CODES_HELP, common_options, handles_errors, print_json
+from nija.domain.errors import StorageProblem
 from nija.domain.events import EventKind
+from nija.domain.records import Snapshot
 from nija.domain.text import json_for_terminal, printable
-from nija.store import config_dir
+from nija.store import JsonFileStore, StoreSelection, config_dir
+from nija.store.lock import exclusive
 
 AUDIT_EXIT_HELP = (
-    "Exit codes: 0 intact (or nothing to show), 1 unexpected error, 2 usage, "
-    "5 the audit trail was edited, cut or reordered (verify only)."
+    "Exit codes: 0 intact and complete (or nothing to show), 1 unexpected error, 2 usage, 4 storage problem, "
+    "5 the audit trail was edited, cut or reordered, or a committed change has no record (verify only)."
+)
+RECONCILE_FIX = (
+    "Run 'nija audit reconcile' to append the missing records, marked as recovered (any NIJA command "
+    "that changes state does this too); if nothing crashed, keep the files as evidence: records were removed"
 )
 
 
@@ -38,12 +48,15 @@ def _log(data_dir: Path | None) -> AuditLog:
 @common_options(mutating=False)
 @handles_errors
 def verify(data_dir: Path | None, as_json: bool) -> None:
-    """Check that no audit record was edited, removed, inserted or reordered."""
+    """Check that no audit record was edited, removed, inserted or reordered, and that every
+    change in the state and kill switch histories has its record."""
     log = _log(data_dir)
+    snapshot = _settled_snapshot(data_dir)  # read first: later records only add
     verdict = log.verify()
+    gaps = unaudited(log, snapshot) if verdict.intact else []
     if as_json:
-        print_json(verdict_view(verdict, log.path))
-        if not verdict.intact:
+        print_json({**verdict_view(verdict, log.path), **completeness_view(gaps)})
+        if not verdict.intact or gaps:
             sys.exit(AuditChainBroken.exit_code)
         return
     if verdict.problem is not None:
@@ -52,8 +65,63 @@ def verify(data_dir: Path | None, as_json: bool) -> None:
             _intact_before(verdict.records)
             + "keep this file as evidence and compare it with a backup or the notifications that were sent",
         )
+    if gaps:
+        more = f" ({len(gaps)} changes have no record)" if len(gaps) > 1 else ""
+        raise AuditIncomplete(
+            f"Audit trail {log.path} is incomplete: the change {gaps[0].describe()} has no audit record{more}",
+            RECONCILE_FIX,
+        )
     last = f", last #{verdict.last.seq} {verdict.last.hash[:16]}…" if verdict.last else ""
-    render.console().print(f"✅ Audit trail intact: {verdict.records} records{last}", markup=False)
+    note = ""
+    if verdict.interrupted:
+        lines = ", ".join(map(str, verdict.interrupted))
+        note = f" (writes cut by a crash, kept as evidence, at line {lines})"
+    render.console().print(
+        f"✅ Audit trail intact: {verdict.records} records{last}; every recorded change has its record{note}",
+        markup=False,
+    )
+
+
+@audit_group.command(epilog=EXIT_CODES_HELP)
+@common_options(mutating=False)
+@handles_errors
+def reconcile(data_dir: Path | None, as_json: bool) -> None:
+    """Append the audit records of committed changes that have none, marked as recovered."""
+    service = build_service(data_dir, selection=StoreSelection())
+    trail = service.recorder
+    assert isinstance(trail, AuditTrail)  # the JSON files of a data directory always get one
+    service.reconcile_audit()
+    if service.listener_errors:
+        raise AuditWriteFailed(
+            "Reconciliation could not write the audit trail: " + "; ".join(service.listener_errors),
+            f"Make {trail.log.directory} writable and check the disk, then run 'nija audit reconcile' again",
+        )
+    found = trail.recovered
+    if as_json:
+        print_json({"recovered": [entry.describe() for entry in found]})
+        return
+    out = render.console()
+    if not found:
+        out.print("✅ Nothing to recover: every change in the histories has its audit record", markup=False)
+    for entry in found:
+        out.print(Text(f"Recovered: {entry.describe()}"))
+
+
+def _settled_snapshot(data_dir: Path | None) -> Snapshot:
+    """The data directory's histories with no change in flight: committers audit under the
+    store's lock, so under it every committed change is audited or its process is gone."""
+    store = JsonFileStore(config_dir(data_dir))
+    if not (store.state_path.exists() or store.kill_state_path.exists()):
+        return Snapshot()  # no history (or no directory): nothing to wait for
+    try:
+        with exclusive(store.lock_path, store.lock_timeout_s):  # the lock only: verify writes nothing
+            return store.load()
+    except StorageProblem:  # a read-only directory, say: read without the lock
+        return store.load()
+
+
+def completeness_view(gaps: list[Committed]) -> dict[str, object]:
+    return {"complete": not gaps, "missing": [entry.describe() for entry in gaps]}
 
 
 @audit_group.command(epilog=EXIT_CODES_HELP)

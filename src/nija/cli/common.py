@@ -42,11 +42,23 @@ class Invocation:
 
     def service(self) -> SafetyService:
         warn = None if self.strict_config else warn_config
-        return build_service(self.data_dir, selection=current_selection(), config_warning=warn)
+        return adopting(build_service(self.data_dir, selection=current_selection(), config_warning=warn))
 
 
 def warn_config(message: str) -> None:
     click.echo(f"⚠️ Warning: {message}", err=True)
+
+
+def adopting(service: SafetyService) -> SafetyService:
+    """Record an unrecorded kill file at once, whatever the command (status included):
+    after any NIJA command has seen it, deleting the file deactivates nothing."""
+    problem = service.adopt_quietly(cli_who())
+    if problem is not None:
+        click.echo(
+            f"⚠️ Warning: the kill file EMERGENCY_STOP is in force but could not be recorded yet: {problem}",
+            err=True,
+        )
+    return service
 
 
 _SELECTION_KEY = "nija.store_selection"

@@ -12,6 +12,7 @@ from nija.cli import render
 from nija.cli.common import (
     EXIT_CODES_HELP,
     Invocation,
+    adopting,
     cli_who,
     common_options,
     confirm,
@@ -34,7 +35,13 @@ from nija.views import outcome_view, status_view
 @handles_errors
 def activate(reason: tuple[str, ...], data_dir: Path | None, as_json: bool, yes: bool) -> None:
     """Stop all trading now. Never asks: in an emergency it must be instant
-    (--yes/--force are accepted and change nothing, for scripts that pass them)."""
+    (--yes/--force are accepted and change nothing, for scripts that pass them).
+
+    Already active: the kill's cause and "since" stay the first activation's; this
+    reason is added to the history as a note. If the kill cannot be written to disk
+    (read-only or full file system, permissions), every running bot of the data
+    directory is told directly and the command exits 4, saying whether the kill is in
+    force in their memory only (KILL_IN_MEMORY_ONLY) or not at all (KILL_NOT_IN_FORCE)."""
     service = _emergency_service(data_dir)
     result = service.activate_kill(" ".join(reason), cli_who())
     warn_listener_errors(service)
@@ -42,7 +49,12 @@ def activate(reason: tuple[str, ...], data_dir: Path | None, as_json: bool, yes:
         print_json(outcome_view(result))
         return
     out = render.console()
-    out.print("🛑 KILL SWITCH ACTIVATED: all trading is stopped (EMERGENCY_STOP)", style="bold red")
+    for warning in result.warnings:
+        out.print(Text(f"⚠️ {warning}", style="yellow"))
+    if result.messages:  # already active: the cause and its "since" stay the first activation's
+        out.print(Text(f"🛑 {' '.join(result.messages)}", style="bold red"))
+    else:
+        out.print("🛑 KILL SWITCH ACTIVATED: all trading is stopped (EMERGENCY_STOP)", style="bold red")
     out.print(
         "To resume later: fix the cause, then run "
         "'python emergency_kill_switch.py deactivate \"<what was fixed>\"' and "
@@ -54,7 +66,7 @@ def _emergency_service(data_dir: Path | None) -> SafetyService:
     """The service, even when nija.toml is broken: a bad setting must never stop a stop
     (nor hide one). Falls back to the default settings (same store) and says so on stderr."""
     try:
-        return build_service(data_dir, selection=current_selection())
+        return adopting(build_service(data_dir, selection=current_selection()))
     except NijaError:
         problem = _config_problem(data_dir)
         if problem is None:
@@ -66,7 +78,7 @@ def _emergency_service(data_dir: Path | None) -> SafetyService:
     )
     from nija.config import NijaConfig
 
-    return build_service(data_dir, config=NijaConfig(), selection=current_selection())
+    return adopting(build_service(data_dir, config=NijaConfig(), selection=current_selection()))
 
 
 def _config_problem(data_dir: Path | None) -> NijaError | None:
@@ -88,7 +100,11 @@ def _config_problem(data_dir: Path | None) -> NijaError | None:
 @handles_errors
 def deactivate(reason: tuple[str, ...], data_dir: Path | None, as_json: bool, yes: bool) -> None:
     """Deactivate the kill switch (a reason is required). Moves EMERGENCY_STOP to OFF,
-    never to trading: run 'safe_restore_trading.py restore' afterwards."""
+    never to trading: run 'safe_restore_trading.py restore' afterwards.
+
+    Refused (exit 3, nothing written) if a new kill arrived since you looked (a new or
+    touched kill file included), or if EMERGENCY_STOP is not a regular file (a
+    directory, link, FIFO...): remove it yourself as the message says, then run again."""
     service = Invocation(data_dir, as_json, yes).service()
     text = " ".join(reason)
     seen = service.kill_seen()  # a kill raised while the prompt waits must not be cleared by it

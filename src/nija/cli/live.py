@@ -1,7 +1,7 @@
 """``nija live request|confirm|cancel``: the live-enable flow from a terminal.
 
-The same rules as the API: a minimum DRY_RUN period, credentials, a one-time code and the
-risk acknowledgment typed exactly. The recovery tool never offers this."""
+The same rules as the API: a bot running in DRY_RUN for the minimum period, credentials, a
+one-time code and the risk acknowledgment typed exactly. The recovery tool never offers this."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from nija.cli import render
 from nija.cli.common import EXIT_CODES_HELP, Invocation, cli_who, common_options, handles_errors, print_json
 from nija.credentials import load_credentials
 from nija.domain.errors import AcknowledgmentRequired
+from nija.domain.text import printable
 from nija.store import config_dir
 from nija.views import outcome_view
 
@@ -39,8 +40,16 @@ def request(data_dir: Path | None, as_json: bool, yes: bool) -> None:
     out = render.console()
     out.print("⏳ Live trading requested: LIVE_PENDING_CONFIRMATION", style="bold yellow")
     click.echo(f"Confirmation code: {result.code}")
+    click.echo(f"For bot run: {result.run}  (only this running bot may trade live on it; a restart voids it)")
     click.echo(f"Expires at: {result.expires_at.isoformat(timespec='seconds')}")
     click.echo("Confirm with: nija live confirm CODE  (you will type the risk acknowledgment)")
+    for warning in result.outcome.warnings:  # e.g. "permissions unknown", no dead man's switch
+        out.print(f"⚠️  {printable(warning)}", style="yellow", markup=False)
+    from nija.exchange_checks import read_checks
+
+    checks = read_checks(config_dir(data_dir))
+    if checks is not None:
+        render.exchange_checks(out, checks)
 
 
 @live_group.command(epilog=EXIT_CODES_HELP)

@@ -19,7 +19,11 @@ from nija.tui.frame import Frame
 @click.command(epilog=EXIT_CODES_HELP + " With --snapshot, 5 means the frame shows inconsistencies.")
 @common_options(mutating=False)
 @click.option("--api", "api_url", envvar="NIJA_API_URL", help="Watch a remote control plane at this URL instead.")
-@click.option("--token", envvar="NIJA_API_TOKEN", help="Bearer token for --api (or NIJA_API_TOKEN).")
+@click.option(
+    "--token",
+    envvar="NIJA_API_TOKEN",
+    help="Bearer token for --api. Prefer setting NIJA_API_TOKEN: a command line is visible to every local user.",
+)
 @click.option("--snapshot", is_flag=True, help="Print one plain-text frame (80 columns, no colour) and exit.")
 @handles_errors
 def monitor(data_dir: Path | None, as_json: bool, api_url: str | None, token: str | None, snapshot: bool) -> None:
@@ -56,7 +60,7 @@ def _backend(data_dir: Path | None, api_url: str | None, token: str | None) -> B
     if data_dir is not None:
         raise UsageProblem("--api and --data-dir cannot be used together", "Pass one of them")
     if not token:
-        raise UsageProblem("--api needs a token", "Pass --token TOKEN or set NIJA_API_TOKEN")
+        raise UsageProblem("--api needs a token", "Set NIJA_API_TOKEN (or pass --token, which others can see in ps)")
     from nija.tui.remote import RemoteBackend
 
     return RemoteBackend(api_url, token)

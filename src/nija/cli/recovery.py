@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -20,7 +21,15 @@ from nija.cli.common import (
 )
 from nija.cli.fleet_status import show_fleet
 from nija.domain.errors import InconsistenciesFound
+from nija.store import config_dir
+
+if TYPE_CHECKING:
+    from nija.exchange_checks import ExchangeChecks
+    from nija.kill_receipt import KillReceipt
+
 from nija.views import kill_event_view, outcome_view, status_view, transition_view
+
+RECEIPT_FILE, CHECKS_FILE = ".nija_kill_receipt.json", ".nija_exchange_checks.json"  # as in those modules
 
 
 @click.command(epilog=EXIT_CODES_HELP)
@@ -32,10 +41,19 @@ def status(data_dir: Path | None, as_json: bool) -> None:
     if show_fleet(service.store, as_json):
         return
     report = service.status()
+    directory = config_dir(data_dir)
+    receipt, exchange = _exchange_reports(directory)
     if as_json:
-        print_json(status_view(report, service.store.location))
+        view = status_view(report, service.store.location)
+        exchange_view = exchange.model_dump(mode="json") if exchange else None
+        receipt_json = receipt.model_dump(mode="json") | {"verdict": receipt.verdict} if receipt else None
+        print_json({**view, "kill_receipt": receipt_json, "exchange_checks": exchange_view})
     else:
         render.status(render.console(), report, service.store.location)
+        if exchange is not None:
+            render.exchange_checks(render.console(), exchange)
+        if receipt is not None:
+            render.kill_receipt(render.console(), receipt)
     if report.inconsistencies:
         sys.exit(InconsistenciesFound.exit_code)
 
@@ -51,14 +69,13 @@ def restore(data_dir: Path | None, as_json: bool, yes: bool) -> None:
     service = Invocation(data_dir, as_json, yes).service()
     plan = service.plan_restore()
     out = render.console()
-    if plan.nothing_to_do:
-        result = service.restore(cli_who(), expected=plan)
-    else:
+    if not plan.nothing_to_do:
         if not as_json:
             render.plan(out, plan, "🔄 SAFE RESTORE TO DRY_RUN")
             out.print("🛡️ This never enables LIVE trading: DRY_RUN simulates every order.")
         confirm(f"Restore {plan.path}?", yes=yes)
-        result = service.restore(cli_who(), expected=plan)
+    # With --yes nobody reviewed the plan shown: plan again under the lock and apply that.
+    result = service.restore(cli_who(), expected=None if yes else plan)
     warn_listener_errors(service)
     if as_json:
         print_json(outcome_view(result))
@@ -83,7 +100,7 @@ def reset(data_dir: Path | None, as_json: bool, yes: bool) -> None:
         if not as_json:
             render.plan(out, plan, "⏹️ RESET TO OFF")
         confirm(f"Reset {plan.path}?", yes=yes)
-    result = service.reset(cli_who(), expected=plan)
+    result = service.reset(cli_who(), expected=None if yes else plan)
     warn_listener_errors(service)
     if as_json:
         print_json(outcome_view(result))
@@ -121,3 +138,13 @@ def history(data_dir: Path | None, as_json: bool, limit: int) -> None:
         out.print(render.kill_event_line(k), markup=False)
     if not kills:
         out.print("(none)")
+
+
+def _exchange_reports(directory: Path) -> tuple[KillReceipt | None, ExchangeChecks | None]:
+    """The bot's kill receipt and exchange checks, if it wrote any (pydantic loads only then)."""
+    if not (directory / RECEIPT_FILE).exists() and not (directory / CHECKS_FILE).exists():
+        return None, None
+    from nija.exchange_checks import read_checks
+    from nija.kill_receipt import read_receipt
+
+    return read_receipt(directory), read_checks(directory)

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.segment import Segment
 from rich.text import Text
 
 from nija.domain.diagnosis import StatusReport
+from nija.domain.live import short_run
 from nija.domain.records import KillEvent, Transition
 from nija.domain.recovery import Plan
 from nija.domain.states import REAL_MONEY_BANNER, Mode, TradingState
 from nija.domain.text import printable
 from nija.service import Outcome
+
+if TYPE_CHECKING:
+    from nija.exchange_checks import ExchangeChecks
+    from nija.kill_receipt import KillReceipt, ReceiptOrder
 
 RULE = "-" * 80
 
@@ -104,7 +110,12 @@ def _bot_text(report: StatusReport) -> Text:
     age = (report.checked_at - beat.last_beat).total_seconds()
     host = printable(beat.host)
     if report.bot_alive:
-        return Text(f"alive (pid {beat.pid} on {host}, last heartbeat {age:.0f}s ago)", style="green")
+        run = (
+            f", run {printable(short_run(beat.run_id))}, {beat.dry_run_s / 60:.1f} min in DRY_RUN"
+            if beat.run_id
+            else ""
+        )
+        return Text(f"alive (pid {beat.pid} on {host}, last heartbeat {age:.0f}s ago{run})", style="green")
     why = "stopped" if beat.stopped else f"last heartbeat {age:.0f}s ago"
     return Text(f"not running ({why}; pid {beat.pid} on {host})", style="yellow")
 
@@ -136,9 +147,43 @@ def transition_line(t: Transition) -> str:
 
 
 def kill_event_line(e: KillEvent) -> str:
-    action = (e.action or "record").upper()
+    action = "NOTE" if e.repeated else (e.action or "record").upper()
     return f"{_when(e.timestamp)}  {action:<10} ({printable(e.actor)} via {printable(e.source)}) {printable(e.reason)}"
 
 
 def _when(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
+
+
+def kill_receipt(out: Console, receipt: KillReceipt) -> None:
+    """The newest kill receipt: what the broker said remained after the last kill."""
+    style = "green" if receipt.confirmed and receipt.within_deadline else "bold red"
+    out.print(Text.assemble("Kill receipt: ", (printable(receipt.verdict), style)))
+    _line(out, f"  {receipt.trigger} noticed at {receipt.noticed_at} ({receipt.reason})")
+    for broker in receipt.brokers:
+        for order in broker.own_open:
+            _line(out, f"  {broker.broker}: STILL OPEN (own) {_order(order)}")
+        for order in broker.foreign_open:
+            _line(out, f"  {broker.broker}: foreign, left alone {_order(order)}")
+        for position in broker.positions:
+            _line(out, f"  {broker.broker}: holds {position.quantity:g} {position.symbol} ({position.value:,.2f})")
+
+
+def exchange_checks(out: Console, checks: ExchangeChecks) -> None:
+    """What the running bot last read from the exchange (see ``nija.exchange_checks``)."""
+    _line(out, f"Exchange ({checks.venue}), as the bot read it at {checks.written_at.isoformat(timespec='seconds')}:")
+    _line(out, f"  Dead man's switch: {checks.dead_man_switch}")
+    if checks.reconciliation is not None:
+        _line(out, f"  Reconciliation: {checks.reconciliation.describe(checks.currency)}")
+    if checks.attestation is not None:
+        key = checks.attestation
+        _line(out, f"  {key.line} (checked {key.checked_at.isoformat(timespec='seconds')})")
+
+
+def _line(out: Console, text: str) -> None:
+    """Exchange answers and reasons are free text: no markup, no control characters."""
+    out.print(Text(printable(text)))
+
+
+def _order(order: ReceiptOrder) -> str:
+    return f"{order.id} {order.side} {order.quantity:g} {order.symbol}"

@@ -155,6 +155,12 @@ def run(
             "The kill left orders open at the broker (see the alerts above)",
             "Check the exchange and cancel them by hand; then investigate the cancel failures",
         )
+    if summary.kill_receipt_missed:
+        raise IncompleteKill(
+            f"The broker did not confirm the kill within the deadline: {summary.kill_receipt}",
+            "Check the exchange for open orders and positions now; see the kill receipt in 'status'",
+            code="KILL_NOT_CONFIRMED",
+        )
 
 
 def _tracked(candles: Iterable[Candle], progress: Progress, task: object, bot: Bot) -> Iterator[Candle]:
@@ -216,10 +222,15 @@ def render_summary(console: Console, s: Summary) -> None:
             markup=False,
             highlight=False,
         )
+    if s.kill_receipt:
+        style = "bold red" if s.kill_receipt_missed else "green"
+        console.print(f"Kill receipt: {s.kill_receipt}", style=style, markup=False)
+    if s.foreign_orders:
+        console.print(f"ℹ️  {s.foreign_orders} open order(s) on the account were not placed by this bot: left alone")
     if s.auto_kill:
         console.print(f"🛑 Automatic kill: {s.auto_kill}", style="bold red", markup=False)
     for alert in s.alerts:
-        if alert.startswith(("CANCEL_FAILED", "KILL_INCOMPLETE", "FLATTEN_FAILED")):
+        if alert.startswith(("CANCEL_FAILED", "KILL_INCOMPLETE", "FLATTEN_FAILED", "KILL_NOT_CONFIRMED")):
             console.print(f"⚠️  {alert}", style="bold red", markup=False)
     quality = [a for a in s.alerts if a.startswith("DATA_QUALITY")]
     if quality:  # bad ticks can come in storms: the first one and how many

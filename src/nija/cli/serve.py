@@ -14,6 +14,7 @@ from nija.cli.common import EXIT_CODES_HELP, handles_errors, warn_config
 from nija.config import load_config_lenient
 from nija.domain.errors import AddressInUse, UsageProblem
 from nija.store import config_dir
+from nija.store.atomic import directory_exposure
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -69,12 +70,18 @@ def serve(host: str | None, port: int | None, allow_remote: bool, data_dir: Path
             "Put a TLS reverse proxy in front of it.",
             err=True,
         )
+    exposure = directory_exposure(directory)
+    if exposure is not None:
+        click.echo(f"⚠️  {exposure}", err=True)
     listening = _bind(bind, chosen_port)  # before the success line: a busy port is an error, not a banner
     app = create_app(
         directory, settings, config_problem=problems[0] if problems else None, on_config_change=warn_config
     )
+    proxies = settings.api.trusted_proxies
     click.echo(f"NIJA control center on http://{bind}:{chosen_port}/ (data directory {directory})", err=True)
-    _run(app, listening)
+    if proxies:
+        click.echo(f"Believing X-Forwarded-For only from the trusted proxies {', '.join(proxies)}", err=True)
+    _run(app, listening, proxies)
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -98,11 +105,19 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _run(app: FastAPI, sock: socket.socket) -> None:
+def _run(app: FastAPI, sock: socket.socket, trusted_proxies: tuple[str, ...] = ()) -> None:
     import uvicorn  # imported here: the other commands start without the web stack
 
     # sse-starlette ends the open event streams when uvicorn shuts down.
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=3))
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        timeout_graceful_shutdown=3,
+        # uvicorn believes X-Forwarded-For from loopback by default: off unless proxies are named.
+        proxy_headers=bool(trusted_proxies),
+        forwarded_allow_ips=list(trusted_proxies) if trusted_proxies else None,
+    )
+    server = uvicorn.Server(config)
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled: stopping is a normal end

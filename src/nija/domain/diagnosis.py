@@ -4,11 +4,13 @@ stable code, what it means and how to fix it (DESIGN.md section 4)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
+from nija.domain import records
 from nija.domain.actions import CLI_COMMAND, FixAction
 from nija.domain.killswitch import seen
-from nija.domain.permission import Permission, decide, reached_live_by_confirmation
+from nija.domain.live_auth import KNOWN_REFUSALS
+from nija.domain.permission import Permission, decide, not_verified, reached_live_by_confirmation
 from nija.domain.records import (
     Heartbeat,
     KillEvent,
@@ -18,11 +20,11 @@ from nija.domain.records import (
     Transition,
     Unreadable,
 )
-from nija.domain.states import TradingState
+from nija.domain.states import Mode, TradingState
 from nija.domain.transitions import DEACTIVATE_HINT
 
 RESTORE = CLI_COMMAND[FixAction.RESTORE]
-HEARTBEAT_MAX_AGE = timedelta(seconds=15)
+HEARTBEAT_MAX_AGE = records.HEARTBEAT_MAX_AGE  # one figure for status and live requests
 
 
 # What each inconsistency's fix does, for the front ends' keys and buttons (None: no
@@ -82,7 +84,7 @@ def report(snapshot: Snapshot, now: datetime, *, history_items: int = 5) -> Stat
         kill_record_active=kill.is_active if isinstance(kill, KillRecord) else None,
         kill_file_exists=snapshot.kill_flag,
         last_activation=kill.last_activation if isinstance(kill, KillRecord) else None,
-        permission=decide(snapshot),
+        permission=_permission(snapshot, bot_alive),
         heartbeat=snapshot.heartbeat,
         bot_alive=bot_alive,
         inconsistencies=diagnose(snapshot, now, bot_alive=bot_alive),
@@ -90,6 +92,14 @@ def report(snapshot: Snapshot, now: datetime, *, history_items: int = 5) -> Stat
         checked_at=now,
         kill_seen=seen(snapshot),
     )
+
+
+def _permission(snapshot: Snapshot, bot_alive: bool) -> Permission:
+    """What a reader outside the bot can say: live only while the bot that verified it beats."""
+    permission = decide(snapshot)
+    if permission.mode is Mode.LIVE and not bot_alive:
+        return not_verified("no running bot has verified this confirmation")
+    return permission
 
 
 def diagnose(snapshot: Snapshot, now: datetime, *, bot_alive: bool) -> tuple[Inconsistency, ...]:
@@ -103,6 +113,7 @@ def diagnose(snapshot: Snapshot, now: datetime, *, bot_alive: bool) -> tuple[Inc
         found.extend(_state_vs_kill(trading, snapshot))
     if isinstance(trading, TradingRecord):
         found.extend(_state_checks(trading, now, bot_alive))
+    found.extend(_live_not_verified(snapshot, bot_alive))
     if isinstance(kill, KillRecord):
         if snapshot.kill_flag and not kill.is_active:
             found.append(
@@ -216,6 +227,50 @@ def _state_checks(trading: TradingRecord, now: datetime, bot_alive: bool) -> lis
             )
         )
     return found
+
+
+LIVE_NOT_VERIFIED_FIX = (
+    "Find what wrote the state (a backup or snapshot restore, rsync/cp of another data directory, "
+    "a hand or SQL edit, a second bot on this scope). Then deactivate the kill switch with the reason, "
+    f"run '{RESTORE}', and, if live trading is intended, 'nija live request' and confirm for the running bot"
+)
+
+
+def _live_not_verified(snapshot: Snapshot, bot_alive: bool) -> list[Inconsistency]:
+    """While a bot runs, a LIVE_ACTIVE it did not verify is an incident (invariant 7)."""
+    beat = snapshot.heartbeat
+    if not bot_alive or beat is None:
+        return []
+    trading = snapshot.trading
+    if beat.live_refused:
+        # Heartbeats are files anyone with the directory can write: show only NIJA's own texts.
+        known = beat.live_refused in KNOWN_REFUSALS
+        detail = beat.live_refused if known else "the running bot refused a LIVE_ACTIVE it could not verify"
+    elif isinstance(trading, TradingRecord) and trading.current_state is TradingState.LIVE_ACTIVE:
+        grant = trading.live_grant
+        if grant is None:
+            detail = "the LIVE_ACTIVE record carries no confirmation"
+        elif not beat.run_id or grant.run_id != beat.run_id:
+            detail = "the confirmation was made for another bot run, not the one running"
+        else:
+            return []  # made for this run: the bot verifies it (or refuses and says so) within a beat
+    else:
+        return []
+    kill = "the kill switch is ACTIVE" if snapshot.kill_active else "the kill switch is NOT active yet"
+    return [
+        Inconsistency(
+            "LIVE_NOT_VERIFIED",
+            f"A LIVE_ACTIVE state was found that the running bot cannot verify ({detail}); every order "
+            f"is denied, the bot raises the kill switch on it, and {kill} (a restored or edited live "
+            "state is an incident)",
+            LIVE_NOT_VERIFIED_FIX,
+            (
+                "• A LIVE_ACTIVE state appeared under the running bot",
+                f"• The bot cannot verify it: {detail}",
+                f"• Every order is denied; {kill}",
+            ),
+        )
+    ]
 
 
 def _history_mismatch(trading: TradingRecord) -> str:

@@ -16,9 +16,12 @@
     ├── StorageProblem (4)
     │   ├── StorageCorrupt
     │   ├── StorageNotWritable
+    │   │   └── KillFileNotWritten
     │   ├── StorageUnavailable
     │   ├── LockTimeout
-    │   └── AddressInUse
+    │   ├── AddressInUse
+    │   ├── KillNotRecorded (the kill IS in force on disk)
+    │   └── KillNotOnDisk (KILL_IN_MEMORY_ONLY, KILL_NOT_IN_FORCE)
     └── InconsistenciesFound (5, from ``status`` only)
 
 Each error has a stable ``code``, a ``message`` saying what is wrong and a ``fix``
@@ -115,6 +118,36 @@ class StorageCorrupt(StorageProblem):
 
 class StorageNotWritable(StorageProblem):
     code = "FILE_NOT_WRITABLE"
+
+
+class KillFileNotWritten(StorageNotWritable):
+    """The kill file could not be raised; ``in_force``: it exists (empty), so it still kills."""
+
+    code = "KILL_FILE_NOT_WRITTEN"
+
+    def __init__(self, message: str, fix: str = "", *, in_force: bool) -> None:
+        super().__init__(message, fix)
+        self.in_force = in_force
+
+
+class KillNotRecorded(StorageProblem):
+    """The kill IS in force (its flag is raised, or the kill file exists) but its record
+    could not be written: front ends must not say that trading is not stopped."""
+
+    code = "KILL_ACTIVE_NOT_RECORDED"
+
+
+class KillNotOnDisk(StorageProblem):
+    """Neither the kill file nor the kill record could be written. ``stopped_pids``: the
+    running bots that stopped trading on a message that needed no disk (code
+    KILL_IN_MEMORY_ONLY); none (KILL_NOT_IN_FORCE) means the kill is not in force at all.
+    Not "done" either way: a bot started later would not see the kill."""
+
+    code = "KILL_NOT_IN_FORCE"
+
+    def __init__(self, message: str, fix: str = "", *, code: str, stopped_pids: tuple[int, ...] = ()) -> None:
+        super().__init__(message, fix, code=code)
+        self.stopped_pids = stopped_pids
 
 
 class StorageUnavailable(StorageProblem):

@@ -19,9 +19,14 @@ class EventKind(StrEnum):
     LIVE_CONFIRMED = "live_confirmed"
     LIVE_CANCELLED = "live_cancelled"
     LIVE_EXPIRED = "live_expired"
+    LIVE_WRONG_CODE = "live_wrong_code"
+    LIVE_NOT_VERIFIED = "live_not_verified"
     BOT_STARTED = "bot_started"
     ORDER_DENIED = "order_denied"
     INCONSISTENCY_DETECTED = "inconsistency_detected"
+    KILL_RECEIPT = "kill_receipt"  # the broker confirmed none of the bot's orders open
+    KILL_NOT_CONFIRMED = "kill_not_confirmed"  # ... could not, within the deadline
+    EXCHANGE_CHECK = "exchange_check"  # reconciliation or API-key attestation, with its result
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,20 +1,40 @@
 """The live-enable flow: request (DRY_RUN → LIVE_PENDING_CONFIRMATION), confirm with a
 one-time code and the typed risk acknowledgment (→ LIVE_ACTIVE), cancel, and expiry.
 
-This is the only path to LIVE_ACTIVE. Codes arrive here already hashed: the domain
-compares digests and never sees or stores a usable code."""
+This is the only path to LIVE_ACTIVE. A request is granted to the bot running in DRY_RUN
+(its heartbeat names its run); the confirmation binds to that run and request and leaves
+a grant the running bot verifies (``live_auth``). The code is never stored: the request
+keeps a commitment, the confirmation a proof."""
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 
+from nija.domain import live_auth
 from nija.domain.actions import FixAction
 from nija.domain.errors import AcknowledgmentRequired, LiveRequestRefused
-from nija.domain.records import PendingLive, Snapshot, TradingRecord
+from nija.domain.records import HEARTBEAT_MAX_AGE, Heartbeat, LiveGrant, PendingLive, Snapshot, TradingRecord
 from nija.domain.states import TradingState
 from nija.domain.transitions import Who, confirmed_live, transition
+
+
+class LiveCode(StrEnum):
+    """Stable codes of live-flow refusals (the API's ``error.code``, the CLI's JSON)."""
+
+    NO_BOT_RUNNING = "NO_BOT_RUNNING"
+    DRY_RUN_TOO_SHORT = "DRY_RUN_TOO_SHORT"
+    NO_CREDENTIALS = "NO_CREDENTIALS"
+    NO_PENDING_REQUEST = "NO_PENDING_REQUEST"
+    PENDING_CONFIRMATION_EXPIRED = "PENDING_CONFIRMATION_EXPIRED"
+    REQUEST_NOT_BOUND = "REQUEST_NOT_BOUND"
+    REQUESTED_RUN_GONE = "REQUESTED_RUN_GONE"
+    NOT_ACKNOWLEDGED = "NOT_ACKNOWLEDGED"
+    WRONG_CODE = "WRONG_CODE"
+    SECOND_PERSON_REQUIRED = "SECOND_PERSON_REQUIRED"
+    TOO_MANY_WRONG_CODES = "TOO_MANY_WRONG_CODES"
+
 
 ACKNOWLEDGMENT_PHRASE = "I understand that live trading risks real capital"
 
@@ -25,6 +45,7 @@ class LivePolicy:
     confirmation_window: timedelta = timedelta(minutes=10)
     require_second_person: bool = False
     phrase: str = ACKNOWLEDGMENT_PHRASE
+    heartbeat_max_age: timedelta = HEARTBEAT_MAX_AGE
 
 
 def request_live(
@@ -34,9 +55,11 @@ def request_live(
     now: datetime,
     *,
     code_hash: str,
+    nonce: str,
     credentials_configured: bool,
     inconsistency_codes: tuple[str, ...],
 ) -> TradingRecord:
+    """``code_hash``: ``live_auth.commitment(live_auth.proof(nonce, code))``."""
     if snapshot.kill_active:
         raise LiveRequestRefused(
             "Cannot request live trading while the kill switch is active",
@@ -57,38 +80,62 @@ def request_live(
             "Run 'python safe_restore_trading.py status' and repair what it reports",
             action=FixAction.STATUS,
         )
-    since = record.entered_at(TradingState.DRY_RUN)
-    if since is None:
+    beat = running_bot(snapshot, now, policy)
+    if beat is None:
         raise LiveRequestRefused(
-            "Cannot tell how long the bot has been in DRY_RUN: the history does not say",
-            "Run 'python safe_restore_trading.py reset' then 'restore' to start a recorded DRY_RUN period",
-            action=FixAction.RESET,
+            "No bot is running in DRY_RUN here: live trading is granted to a running bot, which must "
+            "first have run in DRY_RUN; nothing was done",
+            "Start the bot in DRY_RUN first ('nija run'), let it run for the minimum DRY_RUN period, "
+            "then request live trading again",
+            code=LiveCode.NO_BOT_RUNNING,
         )
-    remaining = policy.min_dry_run - (now - since)
+    remaining = policy.min_dry_run - timedelta(seconds=beat.dry_run_s)
     if remaining > timedelta(0):
         minutes = remaining.total_seconds() / 60
         raise LiveRequestRefused(
             f"The bot must run in DRY_RUN for {policy.min_dry_run.total_seconds() / 60:g} minutes "
-            f"before going live: {minutes:.1f} minutes remain",
-            "Keep testing in DRY_RUN and try again later",
-            code="DRY_RUN_TOO_SHORT",
+            f"before going live: the running bot has run {beat.dry_run_s / 60:.1f} minutes in DRY_RUN, "
+            f"{minutes:.1f} minutes remain",
+            "Keep the bot running in DRY_RUN and try again later",
+            code=LiveCode.DRY_RUN_TOO_SHORT,
         )
     if not credentials_configured:
         raise LiveRequestRefused(
             "No live exchange credentials are configured",
             "Set the exchange API key and secret (environment or secrets file) before going live",
-            code="NO_CREDENTIALS",
+            code=LiveCode.NO_CREDENTIALS,
         )
-    pending = PendingLive(code_hash, who.actor, now, now + policy.confirmation_window)
+    pending = PendingLive(
+        code_hash,
+        who.actor,
+        now,
+        now + policy.confirmation_window,
+        run_id=beat.run_id,
+        nonce=nonce,
+        requested_principal=who.identity,
+    )
     requested = transition(
         record,
         TradingState.LIVE_PENDING_CONFIRMATION,
-        f"Live trading requested by {who.actor}; awaiting confirmation",
+        f"Live trading requested by {who.actor} for bot run {short_run(beat.run_id)}; awaiting confirmation",
         who,
         now,
         kill_active=False,
     )
     return replace(requested, pending_live=pending)
+
+
+def running_bot(snapshot: Snapshot, now: datetime, policy: LivePolicy) -> Heartbeat | None:
+    """The heartbeat of a bot alive on this scope with a run id, if there is one."""
+    beat = snapshot.heartbeat
+    if beat is None or not beat.run_id or not beat.is_alive(now, policy.heartbeat_max_age):
+        return None
+    return beat
+
+
+def short_run(run_id: str) -> str:
+    """Enough of a run id to tell runs apart in messages and history."""
+    return run_id[:8]
 
 
 def confirm_live(
@@ -97,7 +144,7 @@ def confirm_live(
     who: Who,
     now: datetime,
     *,
-    code_hash: str,
+    code: str,
     phrase: str,
 ) -> TradingRecord:
     if snapshot.kill_active:
@@ -112,30 +159,80 @@ def confirm_live(
         raise LiveRequestRefused(
             f"Can't confirm live trading when in {record.current_state}: there is no pending request",
             "Request live trading first; each confirmation code works once",
-            code="NO_PENDING_REQUEST",
+            code=LiveCode.NO_PENDING_REQUEST,
         )
     if now >= pending.expires_at:
         raise LiveRequestRefused(
             "The live request has expired and cannot be confirmed",
             "Request live trading again",
-            code="PENDING_CONFIRMATION_EXPIRED",
+            code=LiveCode.PENDING_CONFIRMATION_EXPIRED,
         )
-    if not hmac.compare_digest(pending.code_hash, code_hash):
+    if not pending.run_id or not pending.nonce:
         raise LiveRequestRefused(
-            "Wrong confirmation code", "Use the code returned by the live request", code="WRONG_CODE"
+            "The pending live request names no bot run (made by an older NIJA) and cannot be confirmed",
+            "Cancel it ('nija live cancel') and request live trading again while the bot runs",
+            code=LiveCode.REQUEST_NOT_BOUND,
+        )
+    beat = running_bot(snapshot, now, policy)
+    if beat is None or beat.run_id != pending.run_id:
+        raise LiveRequestRefused(
+            f"The bot run this request was made for ({short_run(pending.run_id)}) is no longer running: "
+            "a confirmation works only for the run that was asked; nothing was done",
+            "Cancel the request ('nija live cancel'), make sure the bot runs in DRY_RUN, and request again",
+            code=LiveCode.REQUESTED_RUN_GONE,
+        )
+    if beat.seen_nonce != pending.nonce:
+        raise LiveRequestRefused(
+            "The running bot has not acknowledged this live request yet; nothing was done",
+            "Try again in a few seconds (the bot acknowledges a request in its next heartbeat); if it "
+            "persists, the bot saw the request end (a kill, a restore): cancel it and request again",
+            code=LiveCode.NOT_ACKNOWLEDGED,
+        )
+    code_proof = live_auth.proof(pending.nonce, code)
+    if not live_auth.opens(pending.code_hash, code_proof):
+        raise LiveRequestRefused(
+            "Wrong confirmation code", "Use the code returned by the live request", code=LiveCode.WRONG_CODE
         )
     if phrase != policy.phrase:
         raise AcknowledgmentRequired(
             "The risk acknowledgment was not typed exactly",
             f"Type exactly: {policy.phrase}",
         )
-    if policy.require_second_person and who.actor == pending.requested_by:
+    if policy.require_second_person and who.identity == pending.requester:
         raise LiveRequestRefused(
-            "A second person must confirm live trading: the requester cannot confirm it",
-            "Ask another admin to confirm with their own token",
-            code="SECOND_PERSON_REQUIRED",
+            "A second person must confirm live trading: the requester cannot confirm it "
+            f"(both are {who.identity}, whatever the environment says)",
+            "Ask another person to confirm from their own OS account or with their own API token",
+            code=LiveCode.SECOND_PERSON_REQUIRED,
         )
-    return confirmed_live(record, f"Live trading confirmed by {who.actor} with risk acknowledgment: {phrase}", who, now)
+    confirmed = confirmed_live(
+        record,
+        f"Live trading confirmed by {who.actor} for bot run {short_run(pending.run_id)} "
+        f"with risk acknowledgment: {phrase}",
+        who,
+        now,
+    )
+    grant = LiveGrant(pending.run_id, pending.nonce, code_proof, who.actor, who.identity, now)
+    return replace(confirmed, live_grant=grant)
+
+
+def count_wrong_code(record: TradingRecord, who: Who, now: datetime) -> tuple[TradingRecord, int, bool]:
+    """A wrong code is recorded on the request; after ``MAX_WRONG_CODES`` the request is
+    cancelled (back to DRY_RUN). Returns the record, the count and whether it was cancelled."""
+    pending = record.pending_live
+    assert pending is not None
+    count = pending.wrong_codes + 1
+    if count >= live_auth.MAX_WRONG_CODES:
+        cancelled = transition(
+            record,
+            TradingState.DRY_RUN,
+            f"Live request cancelled after {count} wrong confirmation codes (last by {who.actor})",
+            who,
+            now,
+            kill_active=False,
+        )
+        return cancelled, count, True
+    return replace(record, pending_live=replace(pending, wrong_codes=count)), count, False
 
 
 def cancel_live(snapshot: Snapshot, who: Who, now: datetime, reason: str = "") -> TradingRecord | None:

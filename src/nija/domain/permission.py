@@ -1,11 +1,26 @@
-"""The answer to "may an order be placed now, and in which mode?"."""
+"""The answer to "may an order be placed now, and in which mode?".
+
+A stored LIVE_ACTIVE alone never moves money (invariant 7): the running bot decides
+with its ``LiveVerifier``; any other reader (status, the API) can only say whether the
+running bot has published that it verified this very confirmation."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
-from nija.domain.records import Snapshot, TradingRecord
+from nija.domain.live_auth import LiveVerifier
+from nija.domain.records import Heartbeat, Snapshot, TradingRecord
 from nija.domain.states import Mode, TradingState
+
+
+class PermissionCode(StrEnum):
+    LIVE_ACTIVE = "LIVE_ACTIVE"
+    DRY_RUN = "DRY_RUN"
+    KILL_SWITCH_ACTIVE = "KILL_SWITCH_ACTIVE"
+    STATE_UNREADABLE = "STATE_UNREADABLE"
+    LIVE_NOT_VERIFIED = "LIVE_NOT_VERIFIED"
+    HISTORY_MISMATCH = "HISTORY_MISMATCH"
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,29 +34,55 @@ class Permission:
         return self.allowed
 
 
-def decide(snapshot: Snapshot) -> Permission:
+LIVE = Permission(True, Mode.LIVE, PermissionCode.LIVE_ACTIVE, "LIVE_ACTIVE: orders go to the exchange")
+
+
+def decide(snapshot: Snapshot, verifier: LiveVerifier | None = None) -> Permission:
+    """``verifier``: the running bot's; without one, LIVE_ACTIVE is judged from what the
+    alive bot's heartbeat says it verified."""
     if snapshot.kill_active:
-        return Permission(False, None, "KILL_SWITCH_ACTIVE", "the kill switch is active")
+        if verifier is not None:
+            verifier.interrupt()
+        return Permission(False, None, PermissionCode.KILL_SWITCH_ACTIVE, "the kill switch is active")
     record = snapshot.trading
     if not isinstance(record, TradingRecord):  # pragma: no cover - unreadable implies kill_active
-        return Permission(False, None, "STATE_UNREADABLE", "the trading state record is unreadable")
+        return Permission(False, None, PermissionCode.STATE_UNREADABLE, "the trading state record is unreadable")
     state = record.current_state
+    if verifier is not None:
+        verdict = verifier.observe(record)
+        if not verdict.ok:
+            return not_verified(verdict.detail)
     if state is TradingState.DRY_RUN:
-        return Permission(True, Mode.SIMULATED, "DRY_RUN", "DRY_RUN: orders are simulated")
+        return Permission(True, Mode.SIMULATED, PermissionCode.DRY_RUN, "DRY_RUN: orders are simulated")
     if state is TradingState.LIVE_ACTIVE:
-        if not reached_live_by_confirmation(record):
-            return Permission(
-                False,
-                None,
-                "HISTORY_MISMATCH",
-                "LIVE_ACTIVE is not backed by a confirmed live request in the history",
-            )
-        return Permission(True, Mode.LIVE, "LIVE_ACTIVE", "LIVE_ACTIVE: orders go to the exchange")
+        if verifier is not None:
+            return LIVE
+        return published_verification(record, snapshot.heartbeat)
     return Permission(False, None, f"STATE_{state}", f"{state} places no orders")
 
 
+def not_verified(detail: str) -> Permission:
+    return Permission(
+        False,
+        None,
+        PermissionCode.LIVE_NOT_VERIFIED,
+        f"LIVE_ACTIVE is not verified by the running bot: {detail}; every order is denied",
+    )
+
+
+def published_verification(record: TradingRecord, beat: Heartbeat | None) -> Permission:
+    grant = record.live_grant
+    if beat is None or beat.stopped or not beat.run_id:
+        return not_verified("no running bot has verified this confirmation")
+    if grant is None or grant.run_id != beat.run_id:
+        return not_verified("the confirmation was not made for the running bot's run")
+    if beat.live_nonce != grant.nonce:
+        return not_verified("the running bot has not (yet) verified this confirmation")
+    return LIVE
+
+
 def reached_live_by_confirmation(record: TradingRecord) -> bool:
-    """A hand-edited file must never be enough to trade live."""
+    """A hand-edited file must never be enough to trade live (one check of several)."""
     if not record.history:
         return False
     last = record.history[-1]

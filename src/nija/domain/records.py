@@ -11,6 +11,8 @@ from nija.domain.states import TradingState
 
 # The guide asks for history; an unbounded file slows every write, so keep a window.
 MAX_HISTORY = 1000
+# A bot whose last heartbeat is older than this is not running (status, live requests).
+HEARTBEAT_MAX_AGE = timedelta(seconds=15)
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,16 +23,43 @@ class Transition:
     timestamp: datetime
     actor: str = "unknown"
     source: str = "unknown"
+    unknown: str = ""  # keys NIJA does not know, as the store read them: kept on rewrite
 
 
 @dataclass(frozen=True, slots=True)
 class PendingLive:
-    """An outstanding request to go live, waiting for its confirmation."""
+    """An outstanding request to go live, waiting for its confirmation.
+
+    ``code_hash`` is the commitment to the one-time code (``live_auth.commitment``): the
+    code itself is never stored. ``run_id`` names the running bot the request was made
+    for and ``nonce`` this request; both are bound into the confirmation."""
 
     code_hash: str
     requested_by: str
     requested_at: datetime
     expires_at: datetime
+    run_id: str = ""
+    nonce: str = ""
+    requested_principal: str = ""
+    wrong_codes: int = 0
+
+    @property
+    def requester(self) -> str:
+        """The principal to compare for the second-person rule (older records: the name)."""
+        return self.requested_principal or self.requested_by
+
+
+@dataclass(frozen=True, slots=True)
+class LiveGrant:
+    """What a confirmation leaves in a LIVE_ACTIVE record for the running bot to verify:
+    its run, the request's nonce and the proof that the confirmer knew the code."""
+
+    run_id: str
+    nonce: str
+    proof: str
+    confirmed_by: str
+    confirmed_principal: str
+    confirmed_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +68,11 @@ class TradingRecord:
     history: tuple[Transition, ...] = ()
     last_updated: datetime | None = None
     pending_live: PendingLive | None = None
+    live_grant: LiveGrant | None = None
+    unknown: str = ""  # top-level keys NIJA does not know: kept on rewrite
 
     def with_transition(self, entry: Transition) -> TradingRecord:
+        """Every transition drops the grant: only a confirmation (live.py) sets a new one."""
         history = (*self.history, entry)[-MAX_HISTORY:]
         pending = self.pending_live if entry.to_state is TradingState.LIVE_PENDING_CONFIRMATION else None
         return replace(
@@ -49,6 +81,7 @@ class TradingRecord:
             history=history,
             last_updated=entry.timestamp,
             pending_live=pending,
+            live_grant=None,
         )
 
     def entered_at(self, state: TradingState) -> datetime | None:
@@ -71,6 +104,9 @@ class KillEvent:
     timestamp: datetime
     source: str = "unknown"
     actor: str = "unknown"
+    # An activation while already active: a note in the history, never the kill's cause.
+    repeated: bool = False
+    unknown: str = ""  # keys NIJA does not know: kept on rewrite
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,22 +114,59 @@ class KillRecord:
     is_active: bool = False
     history: tuple[KillEvent, ...] = ()
     last_updated: datetime | None = None
+    unknown: str = ""  # top-level keys NIJA does not know: kept on rewrite
 
     def with_event(self, event: KillEvent) -> KillRecord:
         return KillRecord(
             is_active=event.action is KillAction.ACTIVATE,
             history=(*self.history, event)[-MAX_HISTORY:],
             last_updated=event.timestamp,
+            unknown=self.unknown,
         )
 
     @property
     def last_activation(self) -> KillEvent | None:
+        """The kill's cause: the activation that began the current (or last) kill.
+        Repeated activations are notes; the cause and its "since" stay the first one's."""
+        note: KillEvent | None = None
         for position, event in enumerate(reversed(self.history)):
+            if event.action is KillAction.ACTIVATE and not event.repeated:
+                return event
             if event.action is KillAction.ACTIVATE:
+                note = note or event
+            elif event.action is None and position == 0 and self.is_active:
                 return event
-            if event.action is None and position == 0 and self.is_active:
-                return event
-        return None
+        return note
+
+
+class KillFlagKind(StrEnum):
+    """What the directory entry named EMERGENCY_STOP is (any kind is a kill)."""
+
+    FILE = "regular file"
+    DIRECTORY = "directory"
+    SYMLINK = "symbolic link"
+    DANGLING_SYMLINK = "dangling symbolic link"
+    FIFO = "named pipe (FIFO)"
+    SOCKET = "socket"
+    DEVICE = "device file"
+    OTHER = "file of an unknown kind"
+    UNKNOWN = "entry that cannot be inspected"
+    ROW = "database row"
+
+
+@dataclass(frozen=True, slots=True)
+class KillFlag:
+    """A raised kill flag (the kill file, or a database flag row) as a store saw it."""
+
+    identity: str  # changes with any new flag, touch or replacement: part of what the operator saw
+    kind: KillFlagKind = KillFlagKind.FILE
+    location: str = ""
+    raised: KillEvent | None = None  # who raised it, when and why, if the flag says
+
+    @property
+    def removable(self) -> bool:
+        """Whether a deactivation may remove it (NIJA removes plain files and rows only)."""
+        return self.kind in (KillFlagKind.FILE, KillFlagKind.ROW)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,11 +181,22 @@ class Unreadable:
 
 @dataclass(frozen=True, slots=True)
 class Heartbeat:
+    """A running bot's beat. ``run_id`` is the secret-random id the run drew at start;
+    ``dry_run_s`` how long this run has been running in DRY_RUN (counted by the run
+    itself); ``seen_nonce`` the pending live request it has seen (its acknowledgment);
+    ``live_nonce`` the confirmation it verified and trades live on; ``live_refused``
+    why it refused a LIVE_ACTIVE it could not verify (an incident, until recovered)."""
+
     pid: int
     host: str
     last_beat: datetime
     started_at: datetime
     stopped: bool = False
+    run_id: str = ""
+    dry_run_s: float = 0.0
+    seen_nonce: str = ""
+    live_nonce: str = ""
+    live_refused: str = ""
 
     def is_alive(self, now: datetime, max_age: timedelta) -> bool:
         return not self.stopped and now - self.last_beat <= max_age
@@ -125,6 +209,7 @@ class Snapshot:
     trading: TradingRecord | Unreadable = field(default_factory=TradingRecord)
     kill: KillRecord | Unreadable = field(default_factory=KillRecord)
     kill_flag: bool = False  # the kill file (or fleet flag) exists
+    flag: KillFlag | None = None  # the scope's own flag, in detail, when the store knows it
     heartbeat: Heartbeat | None = None
     not_writable: tuple[str, ...] = ()  # locations a write would fail on, with the cause
 

@@ -15,10 +15,18 @@ DEACTIVATE_HINT = CLI_COMMAND[FixAction.KILL_DEACTIVATE]
 
 @dataclass(frozen=True, slots=True)
 class Who:
-    """Who asks for a change and through which channel (CLI, API, bot, ...)."""
+    """Who asks for a change and through which channel (CLI, API, bot, ...).
+
+    ``actor`` is a display name; ``principal`` is what the system vouches for (the OS
+    uid for the CLI, the token for the API). Two-person rules compare principals."""
 
     actor: str
     source: str
+    principal: str = ""
+
+    @property
+    def identity(self) -> str:
+        return self.principal or f"name:{self.actor}"
 
 
 def check_allowed(current: TradingState, target: TradingState, *, kill_active: bool) -> None:

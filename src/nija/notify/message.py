@@ -15,9 +15,20 @@ _TITLES = {
     EventKind.LIVE_CONFIRMED: ("⚠️ NIJA LIVE trading CONFIRMED: real capital at risk", "warning"),
     EventKind.LIVE_CANCELLED: ("NIJA live request cancelled", "info"),
     EventKind.LIVE_EXPIRED: ("NIJA live request expired (back to DRY_RUN)", "info"),
+    EventKind.LIVE_WRONG_CODE: ("⚠️ NIJA wrong live confirmation code", "warning"),
+    EventKind.LIVE_NOT_VERIFIED: (
+        "🛑 NIJA refused an unverified LIVE_ACTIVE (restored or edited state): kill switch raised",
+        "failure",
+    ),
     EventKind.BOT_STARTED: ("NIJA bot restarted: live trading was not resumed", "warning"),
     EventKind.ORDER_DENIED: ("NIJA order denied", "warning"),
     EventKind.TRANSITION: ("NIJA state changed", "info"),
+    EventKind.KILL_RECEIPT: ("NIJA kill receipt: the broker confirms no order of the bot is open", "success"),
+    EventKind.KILL_NOT_CONFIRMED: (
+        "🛑 NIJA kill NOT CONFIRMED by the exchange: check it now",
+        "failure",
+    ),
+    EventKind.EXCHANGE_CHECK: ("NIJA exchange check", "warning"),
     EventKind.INCONSISTENCY_DETECTED: (
         "⚠️ NIJA inconsistency detected: run 'safe_restore_trading.py status'",
         "warning",

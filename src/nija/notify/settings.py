@@ -15,8 +15,12 @@ DEFAULT_EVENTS = (
     EventKind.LIVE_CONFIRMED,
     EventKind.LIVE_CANCELLED,
     EventKind.LIVE_EXPIRED,
+    EventKind.LIVE_WRONG_CODE,
+    EventKind.LIVE_NOT_VERIFIED,
     EventKind.BOT_STARTED,
     EventKind.INCONSISTENCY_DETECTED,
+    EventKind.KILL_RECEIPT,
+    EventKind.KILL_NOT_CONFIRMED,
 )
 
 

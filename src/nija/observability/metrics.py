@@ -47,6 +47,7 @@ class Metrics:
         self._controls: Callable[[], Mapping[str, object]] | None = None
         self.kill_reaction_buckets = [0] * (len(KILL_REACTION_BUCKETS) + 1)  # the last one is +Inf
         self.kill_reaction_sum = 0.0
+        self.kill_receipt: dict[str, str] | None = None  # the newest receipt's figures
         self._registry: CollectorRegistry | None = None
 
     # -- feeding -------------------------------------------------------------------
@@ -55,6 +56,8 @@ class Metrics:
             self.events[str(event.kind)] += 1
             if event.kind is EventKind.ORDER_DENIED and event.details.get("metered") != "true":
                 self.orders_denied[event.details.get("code") or event.reason or "unknown"] += 1
+            elif event.kind in (EventKind.KILL_RECEIPT, EventKind.KILL_NOT_CONFIRMED):
+                self.kill_receipt = dict(event.details)
 
     def order_allowed(self, mode: str) -> None:
         with self._lock:
@@ -142,6 +145,8 @@ class Metrics:
             )
             reaction.add_metric([], buckets, sum_value=self.kill_reaction_sum)
             yield reaction
+            if self.kill_receipt is not None:
+                yield from _receipt_families(self.kill_receipt)
 
 
 class _Collector:
@@ -150,6 +155,32 @@ class _Collector:
 
     def collect(self) -> Iterable[Metric]:
         return self._metrics._collect()
+
+
+def _receipt_families(details: dict[str, str]) -> Iterable[Metric]:
+    """The newest kill receipt of this process (see ``nija.kill_receipt``)."""
+    from prometheus_client.core import GaugeMetricFamily
+
+    def number(key: str) -> float:
+        try:
+            return float(details.get(key) or "nan")
+        except ValueError:
+            return float("nan")
+
+    confirmed = GaugeMetricFamily("nija_kill_receipt_confirmed", "1 if the broker confirmed no own order open")
+    confirmed.add_metric([], 1.0 if details.get("confirmed") == "true" else 0.0)
+    seconds = GaugeMetricFamily("nija_kill_receipt_seconds_to_flat", "Kill noticed to confirmed flat (NaN: not)")
+    seconds.add_metric([], number("seconds_to_flat"))
+    orders = GaugeMetricFamily(
+        "nija_kill_receipt_open_orders", "Orders the broker still listed open at the receipt", labels=["owner"]
+    )
+    orders.add_metric(["own"], number("own_open"))
+    orders.add_metric(["foreign"], number("foreign_open"))
+    exposure = GaugeMetricFamily(
+        "nija_kill_receipt_residual_exposure", "Quote value of the bot's own positions at the receipt"
+    )
+    exposure.add_metric([], number("residual_exposure"))
+    yield from (confirmed, seconds, orders, exposure)
 
 
 def _state_families(status: StatusSource) -> Iterable[Metric]:

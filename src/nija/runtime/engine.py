@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import secrets
 import socket
 import threading
 import time
@@ -16,6 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from nija.bot_report import (
     BotReport,
@@ -31,30 +33,39 @@ from nija.bot_report import (
 )
 from nija.config import NijaConfig
 from nija.domain.actions import CLI_COMMAND, FixAction
-from nija.domain.errors import StorageProblem
+from nija.domain.errors import NijaError, StorageProblem
 from nija.domain.events import Event, EventKind
-from nija.domain.permission import Permission
-from nija.domain.records import Heartbeat
+from nija.domain.live import short_run
+from nija.domain.live_auth import LiveVerifier
+from nija.domain.permission import Permission, PermissionCode
+from nija.domain.records import Heartbeat, KillRecord
 from nija.domain.states import Mode, TradingState
 from nija.domain.text import printable
 from nija.domain.transitions import Who
+from nija.kill_adoption import BareKillAdopter
+from nija.kill_channel import KillListener, KillMessage
+from nija.kill_receipt import KillReceipt, write_receipt
 from nija.observability.metrics import Metrics
 from nija.runtime.brokers.base import Broker
+from nija.runtime.brokers.owned import foreign_notice
 from nija.runtime.brokers.paper import PaperBroker
 from nija.runtime.candles import Candle
 from nija.runtime.controls import ControlChain, DataQuality, GateControls, ReferenceBook
+from nija.runtime.direct_kill import DirectKill, LatchedView
+from nija.runtime.dry_run import DryRunClock
 from nija.runtime.feeds import Freshness
 from nija.runtime.gate import OrderGate
-from nija.runtime.orders import OrderRequest, PlaceResult
+from nija.runtime.orders import Order, OrderRequest, PlaceResult
 from nija.runtime.outage import OutageRecord, OutageTracker
 from nija.runtime.reaction import Reaction
+from nija.runtime.receipt_wiring import receipt_brokers, receipt_event
+from nija.runtime.receipts import ReceiptRequest, ReceiptTaker
 from nija.runtime.risk import KillTriggers, OrderLimits, Trigger
 from nija.runtime.strategy import Cancel, Place, Strategy, build_strategy
 from nija.runtime.summary import Summary
 from nija.runtime.watcher import StateWatcher
 from nija.service import SafetyService
 
-ADOPT_AFTER_S = 1.0
 EQUITY_POINTS = 500  # what the web chart and the TUI sparkline draw; the full curve is in nija report
 RECENT_FILLS = 20
 
@@ -110,8 +121,13 @@ class Bot:
         if live_broker is not None:
             brokers[Mode.LIVE] = live_broker
         self.live = live_broker
+        self.direct_kill = DirectKill()  # a kill sent straight here when the disk could not take it
+        # This run's identity for live authorization: drawn here, never stored by the bot
+        # except in its heartbeat; what it saw pending lives only in this process.
+        self.verifier = LiveVerifier(secrets.token_urlsafe(24))
+        self.view = LatchedView(service.store.permission_view(self.verifier), self.direct_kill)
         self.gate = OrderGate(
-            service.store.permission_view(),
+            self.view,
             brokers,
             vetoes=[self._unrecorded_kill_veto, self.freshness.veto, OrderLimits(config.risk)],
             controls=GateControls(self.controls, self.references),
@@ -127,10 +143,18 @@ class Bot:
             on_kill_complete=self.write_report,
         )
         self.kill_complete = threading.Event()
+        self.receipts = ReceiptTaker(
+            run_id=self.paper.run_id,
+            currency=config.paper.quote_currency,
+            deadline_s=config.bot.kill_receipt_deadline_s,
+            publish=self._on_receipt,
+        )
         self._react_lock = threading.RLock()
+        self._listener = KillListener(data_dir, self._on_direct_kill)
+        self._next_record_try = 0.0
         self._watcher = StateWatcher(
             service.store.changes,
-            service.store.permission_view(),
+            self.view,
             self._on_permission,
             self._tick,
         )
@@ -140,6 +164,7 @@ class Bot:
         self._last_denial_publish: dict[str, float] = {}
         self._kill_reason: str | None = None
         self._kill_adopted = False
+        self._adopter = BareKillAdopter(service, self.who)
         self._book: Broker = self.paper
         # The service's metrics listener, fed directly with what only the runtime knows.
         self._metrics = next((m for m in service.listeners if isinstance(m, Metrics)), None)
@@ -149,6 +174,10 @@ class Bot:
         self.equity_curve: deque[EquityPoint] = deque(maxlen=EQUITY_POINTS)
         self.recent_fills: deque[FillItem] = deque(maxlen=RECENT_FILLS)
         self._curve_lock = threading.Lock()
+        self.restart_rule_from: TradingState | None = None
+        self.dry_run = DryRunClock()
+        self._beat_generation = -1
+        self._live_incident = False
         self.outage = OutageTracker(
             config.bot.outage_cancel_after_s, wall=lambda: datetime.now(UTC), mono=time.monotonic
         )
@@ -156,6 +185,7 @@ class Bot:
         # the bot enforces it itself until it is recorded.
         self._unrecorded_kill: tuple[str, Who] | None = None  # (reason, who)
         self._store_failing = False
+        self.account_watch: Any = None  # nija.runtime.account_checks.AccountWatch, with a live broker
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -163,20 +193,38 @@ class Bot:
             self._resume_daily_caps()
         # The database unreachable at start refuses the run (exit 4) right here; later
         # outages are ridden out fail closed. Let the view confirm before the watcher looks.
-        wait_confirmed = getattr(self.service.store.permission_view(), "wait_confirmed", None)
+        wait_confirmed = getattr(self.view, "wait_confirmed", None)  # the view this bot trades through
         if wait_confirmed is not None:
             wait_confirmed(10.0)
         outcome = self.service.on_bot_start(self.who)
         self.state_at_start = outcome.after
         if outcome.changed:
+            self.restart_rule_from = outcome.before
             self.alert("RESTART_RULE", f"{outcome.before} -> {outcome.after}: a restart never resumes live trading")
-        self.service.adopt_kill_flag(self.who)
+        self._adopter.check()
         self.paper.begin_run()
         if self.live is not None:
             reconcile = getattr(self.live, "reconcile", None)
             if reconcile is not None:
                 reconcile()
+            self._report_foreign()
+            if hasattr(self.live, "arming_allowed"):
+                self.live.arming_allowed = lambda: self.reaction.mode is Mode.LIVE
+            if hasattr(self.live, "owned"):  # the ccxt broker (ccxt is imported only then)
+                from nija.runtime.account_checks import AccountWatch
+
+                self.account_watch = AccountWatch(
+                    self.live,  # type: ignore[arg-type]
+                    self.config.exchange,
+                    self.data_dir,
+                    live=lambda: self.reaction.mode is Mode.LIVE,
+                    alert=self.alert,
+                    trip=self._trip,
+                    record=self._record_check,
+                )
+                self.account_watch.start()
         self._watcher.start()
+        self._listener.start()
 
     def run(self, candles: Iterable[Candle], *, pace_s: float = 0.0, max_candles: int | None = None) -> Summary:
         self.start()
@@ -223,6 +271,10 @@ class Bot:
                 self.recent_fills.append(item)
             self._trip(self.triggers.observe_fill(fill))
         book = self.live if self.reaction.mode is Mode.LIVE and self.live is not None else self.paper
+        if book is self.live:
+            keep_alive = getattr(self.live, "keep_alive", None)  # the dead man's switch: a write, live only
+            if keep_alive is not None:
+                keep_alive()
         if book is not self._book:
             self._book = book
             self.triggers.reset_equity()
@@ -284,8 +336,14 @@ class Bot:
             self._metrics.data_quality_alert()
 
     def finish(self, stopped_by: str) -> Summary:
+        self._listener.stop()
         self._watcher.stop()
-        self._on_permission(self.service.store.permission_view().check())  # the last word on open orders
+        if self.account_watch is not None:
+            self.account_watch.stop()
+        self._on_permission(self._permission())  # the last word on open orders
+        self.receipts.wait(self.config.bot.kill_receipt_deadline_s + 1.0)  # a receipt being taken may finish
+        self.receipts.stop()
+        self.receipts.wait(5.0)
         if self.reaction.kill.active and not self._kill_adopted:
             self._kill_adopted = True
             self._storing("KILL_NOT_RECORDED", lambda: self.service.adopt_kill_flag(self.who))
@@ -328,17 +386,34 @@ class Bot:
             notes=self._notes(end_state),
             alerts=tuple(f"{a.code}: {a.message}" for a in self.counters.alerts),
             outages=tuple(self.outage.as_dicts()),
+            foreign_orders=len(self._foreign()),
+            kill_receipt=self.receipts.latest.verdict if self.receipts.latest else None,
+            kill_receipt_missed=self.receipts.missed_deadline,
         )
         self.paper.close()
+        close_view = getattr(self.view, "close", None)
+        if close_view is not None:
+            close_view()
         return summary
 
     def _notes(self, end: TradingState | None) -> tuple[str, ...]:
         notes: list[str] = []
+        if self.restart_rule_from is not None:
+            notes.append(
+                f"The state was {self.restart_rule_from} when this run started; it was turned OFF because a "
+                "live confirmation is bound to the bot run it was given to, and a new run never trades on "
+                "an old one. To trade live: 'nija restore' (DRY_RUN), keep the bot running in DRY_RUN, then "
+                "'nija live request' and confirm while it runs."
+            )
+        if self.verifier.refused:
+            notes.append(f"A LIVE_ACTIVE state this run could not verify was refused: {self.verifier.refused}.")
         if self.state_at_start is TradingState.OFF and self.gate.placed == 0:
             notes.append(
                 f"Trading is OFF: no orders were placed. To simulate trading, enter DRY_RUN with "
                 f"'{CLI_COMMAND[FixAction.RESTORE]} --data-dir {self.data_dir}' and run again."
             )
+        if self._foreign():
+            notes.append(f"{foreign_notice(len(self._foreign()))} (never cancelled, amended or sold by NIJA).")
         if end is TradingState.EMERGENCY_STOP:
             notes.append(
                 "The kill switch is active: no orders can be placed. Investigate, then "
@@ -349,7 +424,7 @@ class Bot:
     # -- reactions -------------------------------------------------------------------
     def _on_permission(self, permission: Permission) -> None:
         with self._react_lock:  # the watcher thread and the loop (auto kills, finish) both call in
-            was_killed = self.reaction.kill.active
+            was_killed, was_live = self.reaction.kill.active, self.reaction.mode is Mode.LIVE
             ongoing = self._track_outage(permission)
             if self._unrecorded_kill is not None:
                 permission = Permission(False, None, "KILL_SWITCH_ACTIVE", self._unrecorded_kill[0])
@@ -371,6 +446,9 @@ class Bot:
             if self.reaction.kill.active and not was_killed:
                 self._kill_reason = permission.reason
                 self.alert("KILL", f"kill noticed ({permission.reason}): open orders cancelled before this line")
+                self._begin_receipt("kill", permission.reason)
+            elif was_live and self.reaction.mode is not Mode.LIVE and not self.reaction.kill.active:
+                self._begin_receipt("left live", permission.reason)
             if self.reaction.kill.complete and not self.kill_complete.is_set():
                 self.kill_complete.set()
                 seen, done = self.reaction.kill.seen_at, self.reaction.kill.complete_at
@@ -380,7 +458,40 @@ class Bot:
             elif not self.reaction.kill.active:
                 self.kill_complete.clear()
                 self._kill_adopted = False
+            self.dry_run.saw(permission.code)
             self._adopt_kill_file()
+            self._refuse_unverified_live(permission)
+
+    def _refuse_unverified_live(self, permission: Permission) -> None:
+        """A LIVE_ACTIVE this run cannot verify (a restored backup, a copy, an edit, another
+        bot's confirmation) is an incident: it is denied, recorded, notified, and the kill
+        switch is raised so that people look before anything trades again."""
+        if permission.code != PermissionCode.LIVE_NOT_VERIFIED:
+            if not self.verifier.refused:
+                self._live_incident = False
+            return
+        if self._live_incident:
+            return
+        self._live_incident = True
+        detail = self.verifier.refused or permission.reason
+        self.service.publish(
+            Event(
+                EventKind.LIVE_NOT_VERIFIED,
+                self.who.actor,
+                "AUTO_LIVE_NOT_VERIFIED",
+                detail,
+                datetime.now(UTC),
+                {"code": PermissionCode.LIVE_NOT_VERIFIED, "run": short_run(self.verifier.run_id)},
+            )
+        )
+        self._next_beat = 0.0  # publish the refusal at once (status shows it)
+        self._trip(
+            Trigger(
+                "LIVE_NOT_VERIFIED",
+                f"The running bot (run {short_run(self.verifier.run_id)}) refused a LIVE_ACTIVE it cannot "
+                f"verify: {detail}",
+            )
+        )
 
     def _track_outage(self, permission: Permission) -> OutageRecord | None:
         before = self.outage.current
@@ -427,24 +538,83 @@ class Bot:
             return
         reason, who = self._unrecorded_kill
         try:
-            self.service.activate_kill(reason, who)
+            recorded = self.service.snapshot().kill
+            # The kill channel's in-memory kill may have recorded it already: not twice.
+            if not (isinstance(recorded, KillRecord) and recorded.is_active):
+                self.service.activate_kill(reason, who)
         except StorageProblem:
             return  # still unreachable: the bot keeps enforcing the kill itself
         self._unrecorded_kill = None
         self.alert("KILL_RECORDED", f"the automatic kill is now recorded in the store: {reason}")
 
+    def _begin_receipt(self, trigger: str, reason: str) -> None:
+        seen = self.reaction.kill.seen_at if trigger == "kill" else None
+        request = ReceiptRequest(trigger, reason, seen or time.monotonic(), datetime.now(UTC))
+        self.receipts.begin(request, receipt_brokers(self.gate, self.reaction.trading_mode, self.live, trigger))
+
+    def _on_receipt(self, receipt: KillReceipt) -> None:
+        """Called from the receipt thread: durable file, alert, audit and notifications, report."""
+        write_receipt(self.data_dir, receipt)
+        if receipt.confirmed and hasattr(self.live, "disarm_when_flat"):
+            self.live.disarm_when_flat()  # type: ignore[union-attr]
+        self.alert("KILL_RECEIPT" if receipt.confirmed else "KILL_NOT_CONFIRMED", receipt.verdict)
+        self.service.publish(receipt_event(receipt, self.who))
+        self._next_report = 0.0
+
+    def _record_check(self, reason: str, details: dict[str, str]) -> None:
+        """An exchange check's result, for the audit trail (only when it changed)."""
+        self.service.publish(
+            Event(EventKind.EXCHANGE_CHECK, self.who.actor, self.who.source, reason, datetime.now(UTC), details)
+        )
+
+    def _foreign(self) -> tuple[Order, ...]:
+        """Open orders on the exchange account that this bot did not place (left alone)."""
+        return tuple(getattr(self.live, "foreign", ()))
+
+    def _report_foreign(self) -> None:
+        foreign = self._foreign()
+        if foreign:
+            self.alert("FOREIGN_ORDERS", foreign_notice(len(foreign)))
+
     def _adopt_kill_file(self) -> None:
-        """Record a kill raised only by ``touch EMERGENCY_STOP``. Wait a moment first: the
-        CLI and the API raise the file before they record the kill, and the bot must not
-        race them into writing a second, less informative activation."""
-        seen = self.reaction.kill.seen_at
-        if seen is None or self._kill_adopted or time.monotonic() - seen < ADOPT_AFTER_S:
+        """Record a kill raised only by ``touch EMERGENCY_STOP`` as soon as it is seen;
+        retried on every check until it is recorded (say, once a full disk has room)."""
+        if not self.reaction.kill.active or self._kill_adopted:
             return
-        self._kill_adopted = True
+        if self.outage.current is not None:
+            return  # the database is away: a connect into a black hole would hold this thread
+        self._adopter.check()
+        self._kill_adopted = self._adopter.problem is None
+
+    def _permission(self) -> Permission:
+        return self.view.check()  # the bot's own verifying view, behind its direct-kill latch
+
+    def _on_direct_kill(self, message: KillMessage) -> dict[str, object]:
+        """A kill that could not be written to disk, sent straight here: stop trading now,
+        answer once the open orders are cancelled."""
+        self.direct_kill.latch(message.reason, message.actor, message.source)  # from here every order is denied
         try:
-            self.service.adopt_kill_flag(self.who)
-        except StorageProblem:
-            self._kill_adopted = False  # the database is away: try again on the next check
+            self._on_permission(self._permission())
+        except Exception as exc:  # noqa: BLE001 - the answer must still go out: trading is stopped
+            self.alert("KILL_INCOMPLETE", f"cancelling after a direct kill failed: {exc}")
+        complete = self.kill_complete.wait(timeout=3)
+        return {"pid": os.getpid(), "stopped": True, "complete": complete}
+
+    def _record_direct_kill(self) -> None:
+        """Keep trying to write a direct kill to disk; once written, the disk's latch holds it."""
+        kill = self.direct_kill
+        if kill.recorded or kill.reason is None or time.monotonic() < self._next_record_try:
+            return
+        if self.outage.current is not None:
+            return
+        self._next_record_try = time.monotonic() + 1.0
+        try:
+            self.service.activate_kill(kill.reason, Who(kill.actor, kill.source), reach_bots=False)
+        except NijaError:
+            return
+        kill.release()
+        self.alert("KILL_RECORDED", "the kill sent directly is now recorded on disk")
+        self._on_permission(self._permission())
 
     def _trip(self, trigger: Trigger | None) -> None:
         if trigger is None:
@@ -454,14 +624,14 @@ class Bot:
         reason = printable(trigger.reason, multi_line=True)
         self.alert(trigger.source, reason)
         self._kill_adopted = True  # recorded right here, with the figures
-        who = Who(self.who.actor, trigger.source)
+        who = Who(self.who.actor, trigger.source, self.who.principal)
         try:
             self.service.activate_kill(reason, who)
         except StorageProblem as exc:
             # The database is away: enforce the kill here (deny, cancel) and record it when it returns.
             self._unrecorded_kill = (reason, who)
             self.alert("KILL_NOT_RECORDED", f"{exc.message}; the bot enforces the kill itself until it is recorded")
-        self._on_permission(self.service.store.permission_view().check())
+        self._on_permission(self._permission())
 
     def alert(self, code: str, message: str) -> None:
         last = self.counters.alerts[-1] if self.counters.alerts else None
@@ -497,16 +667,32 @@ class Bot:
 
     # -- heartbeat and report --------------------------------------------------------
     def _tick(self) -> None:
+        self._record_direct_kill()
         now = time.monotonic()
-        if now >= self._next_beat:
+        self.dry_run.tick(now)
+        # A new acknowledgment or verdict is published at once: confirm waits for it.
+        if now >= self._next_beat or self.verifier.generation != self._beat_generation:
             self._next_beat = now + self.config.bot.heartbeat_s
+            self._beat_generation = self.verifier.generation
             self._storing("HEARTBEAT_FAILED", lambda: self.service.store.beat(self._heartbeat(stopped=False)))
             self._record_unrecorded_kill()
         if now >= self._next_report:
             self.write_report()
 
     def _heartbeat(self, *, stopped: bool) -> Heartbeat:
-        return Heartbeat(os.getpid(), socket.gethostname(), datetime.now(UTC), self._started, stopped=stopped)
+        verifier = self.verifier
+        return Heartbeat(
+            os.getpid(),
+            socket.gethostname(),
+            datetime.now(UTC),
+            self._started,
+            stopped=stopped,
+            run_id=verifier.run_id,
+            dry_run_s=self.dry_run.seconds,
+            seen_nonce=verifier.seen_nonce,
+            live_nonce=verifier.live_nonce,
+            live_refused=verifier.refused,
+        )
 
     def write_report(self) -> None:
         self._next_report = time.monotonic() + self.config.bot.report_s
@@ -519,13 +705,7 @@ class Bot:
             updated_at=_now_iso(),
             mode="live" if mode is Mode.LIVE else "simulated" if mode is Mode.SIMULATED else "none",
             broker=book.name,
-            open_orders=tuple(
-                OpenOrder(
-                    id=o.id, symbol=o.symbol, side=o.side.value, type=o.type.value, quantity=o.quantity, price=o.price
-                )
-                for b in self.gate.brokers
-                for o in b.open_orders()
-            ),
+            open_orders=tuple(_open_order(o) for b in self.gate.brokers for o in b.open_orders()),
             positions=tuple(
                 Position(
                     symbol=h.symbol,
@@ -556,5 +736,12 @@ class Bot:
             equity_curve=curve,
             recent_fills=recent,
             outages=tuple(OutageReport.model_validate(o) for o in self.outage.as_dicts()),
+            foreign_orders=tuple(_open_order(o) for o in self._foreign()),
+            kill_receipt=self.receipts.latest,
+            dead_man_switch=str(getattr(self.live, "dead_man_switch_status", "")),
         )
         write_report(self.data_dir, report)
+
+
+def _open_order(o: Order) -> OpenOrder:
+    return OpenOrder(id=o.id, symbol=o.symbol, side=o.side.value, type=o.type.value, quantity=o.quantity, price=o.price)

@@ -9,7 +9,9 @@ import ccxt
 from nija.config import NijaConfig
 from nija.credentials import load_credentials
 from nija.domain.errors import UsageProblem
+from nija.runtime.brokers.deadman import PAUSE_FILE
 from nija.runtime.brokers.exchange import ExchangeBroker
+from nija.runtime.brokers.owned import OwnedBook, account_key
 
 
 def build_live_broker(config: NijaConfig, data_dir: Path) -> ExchangeBroker | None:
@@ -33,6 +35,22 @@ def build_live_broker(config: NijaConfig, data_dir: Path) -> ExchangeBroker | No
     if credentials.password:
         options["password"] = credentials.password
     client = factory(options)
+    client.options["warnOnFetchOpenOrdersWithoutSymbol"] = False  # the bot reads every symbol on purpose
     if settings.sandbox:
-        client.set_sandbox_mode(True)
-    return ExchangeBroker(client, quote=config.paper.quote_currency, dead_man_switch_s=settings.dead_man_switch_s)
+        try:
+            if not client.urls.get("test"):
+                raise ccxt.NotSupported(settings.id)
+            client.set_sandbox_mode(True)
+        except ccxt.NotSupported as exc:
+            raise UsageProblem(
+                f"exchange.sandbox = true, but ccxt has no sandbox (testnet) for {settings.id!r}",
+                "Use a venue with a testnet (binance, binanceusdm, okx, bybit, krakenfutures) or set sandbox = false",
+            ) from exc
+    owned = OwnedBook(data_dir, account_key(settings.id, credentials.api_key, sandbox=settings.sandbox))
+    return ExchangeBroker(
+        client,
+        owned,
+        quote=config.paper.quote_currency,
+        dead_man_switch_s=settings.dead_man_switch_s,
+        pause_file=data_dir / PAUSE_FILE,
+    )

@@ -1,9 +1,13 @@
 """What the bot does when trading stops being allowed (kill, OFF, a mode change).
 
-Under the gate's lock (so no order is in flight): cancel every open order, retry the
-cancels that fail and say so loudly, optionally flatten positions on a kill, and only
-then report the kill as complete. While orders stay open the kill is reported as NOT
-complete and the next watcher tick tries again."""
+Under the gate's lock (so no order is in flight): cancel every open order the bot owns
+(each broker lists only its own), retry the cancels that fail and say so loudly,
+optionally flatten on a kill, and only then report the kill as complete. While orders
+stay open the kill is reported as NOT complete and the next watcher tick tries again.
+
+Flattening uses only the broker of the mode that was trading when the kill came (paper
+in DRY_RUN, the exchange in LIVE_ACTIVE) and sells only what that broker says the bot's
+own fills hold: a kill during a simulation never sends an order to the exchange."""
 
 from __future__ import annotations
 
@@ -25,7 +29,8 @@ class KillStatus:
     seen_at: float | None = None  # time.monotonic() when the kill was noticed
     complete_at: float | None = None
     reason: str = ""
-    flattened: list[str] = field(default_factory=list)
+    flattened: list[str] = field(default_factory=list)  # one line per closing order sent
+    flatten_done: bool = False
 
     @property
     def active(self) -> bool:
@@ -52,12 +57,15 @@ class Reaction:
         self.flatten_on_kill = flatten_on_kill
         self.kill = KillStatus()
         self.mode: Mode | None = None
+        self.trading_mode: Mode | None = None  # the last mode orders were allowed in, kept through a kill
         self._on_kill_complete = on_kill_complete
 
     def __call__(self, permission: Permission, *, keep_orders: bool = False) -> None:
         """``keep_orders``: deny new orders but leave resting ones (a short database
         outage); never honoured for a kill."""
         self.mode = permission.mode if permission.allowed else None
+        if self.mode is not None:
+            self.trading_mode = self.mode
         killed = permission.code in ("KILL_SWITCH_ACTIVE", "CHECK_FAILED")
         if permission.allowed:
             if self.kill.active:
@@ -80,7 +88,7 @@ class Reaction:
                 "retrying. Check the exchange now.",
             )
             return
-        if self.flatten_on_kill and not self.kill.flattened:
+        if self.flatten_on_kill and not self.kill.flatten_done:
             self._flatten()
         self.kill.complete_at = time.monotonic()
         if self._on_kill_complete is not None:
@@ -121,13 +129,18 @@ class Reaction:
         return remaining
 
     def _flatten(self) -> None:
-        """Close holdings with market orders: deliberately past the gate, which denies
-        everything during a kill; only position-reducing sells are sent."""
-        for broker in self.gate.brokers:
-            for holding in broker.holdings():
-                with self.gate.lock:
-                    result = broker.place(OrderRequest(holding.symbol, Side.SELL, OrderType.MARKET, holding.quantity))
-                if result.accepted:
-                    self.kill.flattened.append(f"{broker.name} {holding.symbol} {holding.quantity:g}")
-                else:
-                    self.alert("FLATTEN_FAILED", f"{broker.name}: closing {holding.symbol} failed: {result.reason}")
+        """Close the trading mode's own holdings with market orders: deliberately past the
+        gate, which denies everything during a kill; only position-reducing sells are sent."""
+        broker = self.gate.broker_for(self.trading_mode)
+        if broker is None:
+            return  # nothing was trading in this run: nothing of ours to close
+        for holding in broker.holdings():
+            with self.gate.lock:
+                result = broker.place(OrderRequest(holding.symbol, Side.SELL, OrderType.MARKET, holding.quantity))
+            if result.accepted and result.order is not None:
+                line = f"{broker.name} sell {holding.quantity:g} {holding.symbol} at market (order {result.order.id})"
+                self.kill.flattened.append(line)
+                self.alert("FLATTEN_ORDER", f"closing order sent: {line}")
+            else:
+                self.alert("FLATTEN_FAILED", f"{broker.name}: closing {holding.symbol} failed: {result.reason}")
+        self.kill.flatten_done = True

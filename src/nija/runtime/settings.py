@@ -21,6 +21,12 @@ class ExchangeSettings(_Section):
     sandbox: bool = False
     timeout_ms: int = Field(10_000, ge=100, le=120_000)
     dead_man_switch_s: int = Field(60, ge=0, le=86_400, description="cancel-all-after; 0 disables")
+    require_dead_man_switch: bool = False  # refuse a live request where orders would outlive the bot
+    require_key_attestation: bool = False  # refuse a live request where the key's permissions are unknown
+    reconcile_s: float = Field(30.0, gt=0, le=3600, description="while live: read orders and balances this often")
+    exposure_tolerance: float = Field(
+        0.0, ge=0, description="quote value of unexplained holdings tolerated while live before the kill switch"
+    )
 
 
 class FeedSettings(_Section):
@@ -137,3 +143,4 @@ class BotSettings(_Section):
         strict=True,  # "30" or true is a typo to report, not a number to guess
         description="database outage: cancel open orders after this many seconds (0: at once)",
     )
+    kill_receipt_deadline_s: float = Field(10.0, gt=0, le=600, description="the broker must confirm flat by then")

@@ -35,6 +35,9 @@ class Summary:
     notes: tuple[str, ...] = ()
     alerts: tuple[str, ...] = ()
     outages: tuple[dict[str, object], ...] = ()  # fleet database outages ridden out (OutageRecord.as_dict)
+    kill_receipt: str | None = None  # the newest receipt's verdict
+    kill_receipt_missed: bool = False  # a receipt was not confirmed within its deadline: exit 1
+    foreign_orders: int = 0  # open orders on the exchange account not placed by this bot (left alone)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import stat
 import uuid
 from pathlib import Path
 
@@ -24,8 +25,12 @@ def temp_name(path: Path) -> Path:
     return path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")
 
 
-def write_atomic(path: Path, data: bytes, *, durable: bool = True, mode: int = 0o644) -> None:
+PRIVATE_FILE = 0o600  # records say who did what and why: for the account that runs NIJA
+
+
+def write_atomic(path: Path, data: bytes, *, durable: bool = True, mode: int = PRIVATE_FILE) -> None:
     """Replace ``path`` with ``data`` so that readers see the old or the new bytes, never a mix.
+    The new file is created with ``mode`` (0600 unless asked otherwise; the umask can only narrow it).
 
     On failure the old file is untouched, the temp file is removed, and StorageNotWritable
     names the file and the cause."""
@@ -47,6 +52,23 @@ def write_atomic(path: Path, data: bytes, *, durable: bool = True, mode: int = 0
     except OSError as exc:
         _discard(tmp)
         raise not_writable(path, exc) from exc
+
+
+def directory_exposure(path: Path) -> str | None:
+    """A warning when other accounts may change the data directory's entries: they could then
+    delete the kill file or replace a record. None when it is private enough (or absent).
+    NIJA never creates a data directory (a mistyped --data-dir must fail, not start an empty
+    record set that reads OFF), so an existing one keeps its mode and is only warned about."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if mode & (stat.S_IWGRP | stat.S_IWOTH) and not mode & stat.S_ISVTX:
+        return (
+            f"The data directory {path} is writable by other accounts (mode {stat.filemode(mode)}): they can "
+            f"remove EMERGENCY_STOP or replace the records. Run: chmod 700 {path}"
+        )
+    return None
 
 
 def fsync_directory(directory: Path) -> None:

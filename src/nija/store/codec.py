@@ -1,21 +1,27 @@
 """Records to and from the guide's JSON formats.
 
 Decoding is strict about what matters (states, booleans, timestamps, one meaning per
-key: see ``strict_json``) and lenient about extra keys. Naive timestamps, as in the
-guide's examples, are read as UTC; writers always emit ISO 8601 with an offset.
-Anything off raises ``DecodeError``, which the store turns into an ``Unreadable`` record (fail closed)."""
+key: see ``strict_json``) and lenient about extra keys, which are kept and written back
+when a record is rewritten. Kill history keeps the original bot's meaning: its readers
+take an entry with a ``source`` key for an activation, so deactivations are written
+without one (their source goes in ``via``), and an entry without ``action`` is read the
+way the original reads it. Naive timestamps, as in the guide's examples, are read as
+UTC; writers always emit ISO 8601 with an offset. Anything off raises ``DecodeError``,
+which the store turns into an ``Unreadable`` record (fail closed)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from nija.domain.records import (
     Heartbeat,
     KillAction,
     KillEvent,
     KillRecord,
+    LiveGrant,
     PendingLive,
     TradingRecord,
     Transition,
@@ -24,6 +30,7 @@ from nija.domain.states import parse_state
 from nija.store import strict_json
 
 SCHEMA_VERSION = 1
+R = TypeVar("R")
 
 
 class DecodeError(ValueError):
@@ -42,20 +49,17 @@ def encode_trading(record: TradingRecord) -> bytes:
                 "actor": t.actor,
                 "source": t.source,
             }
+            | {k: v for k, v in _kept(t.unknown).items() if k not in _TRANSITION_KEYS}
             for t in record.history
         ],
         "last_updated": _iso(record.last_updated),
         "schema_version": SCHEMA_VERSION,
     }
     if record.pending_live is not None:
-        p = record.pending_live
-        doc["pending_live"] = {
-            "code_sha256": p.code_hash,
-            "requested_by": p.requested_by,
-            "requested_at": p.requested_at.isoformat(),
-            "expires_at": p.expires_at.isoformat(),
-        }
-    return _dump(doc)
+        doc["pending_live"] = pending_doc(record.pending_live)
+    if record.live_grant is not None:
+        doc["live_grant"] = grant_doc(record.live_grant)
+    return _dump(_with_kept(doc, record.unknown))
 
 
 def decode_trading(raw: bytes) -> TradingRecord:
@@ -63,18 +67,70 @@ def decode_trading(raw: bytes) -> TradingRecord:
     _check_schema(doc)
     state = _state(_field(doc, "current_state", str))
     history = tuple(_transition(i, entry) for i, entry in enumerate(_field(doc, "history", list, [])))
-    pending_doc = doc.get("pending_live")
-    pending = None
-    if pending_doc is not None:
-        if not isinstance(pending_doc, dict):
-            raise DecodeError("'pending_live' must be an object")
-        pending = PendingLive(
-            code_hash=_field(pending_doc, "code_sha256", str),
-            requested_by=_field(pending_doc, "requested_by", str),
-            requested_at=_time(_field(pending_doc, "requested_at", str), "pending_live.requested_at"),
-            expires_at=_time(_field(pending_doc, "expires_at", str), "pending_live.expires_at"),
-        )
-    return TradingRecord(state, history, _optional_time(doc, "last_updated"), pending)
+    pending = _optional(doc, "pending_live", pending_from)
+    grant = _optional(doc, "live_grant", grant_from)
+    return TradingRecord(
+        state, history, _optional_time(doc, "last_updated"), pending, grant, _unknown(doc, _TRADING_KEYS)
+    )
+
+
+def pending_doc(p: PendingLive) -> dict[str, Any]:
+    """Shared with the PostgreSQL store (a jsonb column holds the same document)."""
+    return {
+        "code_commitment": p.code_hash,
+        "requested_by": p.requested_by,
+        "requested_principal": p.requested_principal,
+        "requested_at": p.requested_at.isoformat(),
+        "expires_at": p.expires_at.isoformat(),
+        "run_id": p.run_id,
+        "nonce": p.nonce,
+        "wrong_codes": p.wrong_codes,
+    }
+
+
+def pending_from(doc: dict[str, Any]) -> PendingLive:
+    """Requests written by an older NIJA (``code_sha256``, no run) decode, but cannot be confirmed."""
+    return PendingLive(
+        code_hash=_field(doc, "code_commitment", str, ""),
+        requested_by=_field(doc, "requested_by", str),
+        requested_at=_time(_field(doc, "requested_at", str), "pending_live.requested_at"),
+        expires_at=_time(_field(doc, "expires_at", str), "pending_live.expires_at"),
+        run_id=_field(doc, "run_id", str, ""),
+        nonce=_field(doc, "nonce", str, ""),
+        requested_principal=_field(doc, "requested_principal", str, ""),
+        wrong_codes=_field(doc, "wrong_codes", int, 0),
+    )
+
+
+def grant_doc(g: LiveGrant) -> dict[str, Any]:
+    return {
+        "run_id": g.run_id,
+        "nonce": g.nonce,
+        "proof": g.proof,
+        "confirmed_by": g.confirmed_by,
+        "confirmed_principal": g.confirmed_principal,
+        "confirmed_at": g.confirmed_at.isoformat(),
+    }
+
+
+def grant_from(doc: dict[str, Any]) -> LiveGrant:
+    return LiveGrant(
+        run_id=_field(doc, "run_id", str),
+        nonce=_field(doc, "nonce", str),
+        proof=_field(doc, "proof", str),
+        confirmed_by=_field(doc, "confirmed_by", str),
+        confirmed_principal=_field(doc, "confirmed_principal", str),
+        confirmed_at=_time(_field(doc, "confirmed_at", str), "live_grant.confirmed_at"),
+    )
+
+
+def _optional(doc: dict[str, Any], key: str, build: Callable[[dict[str, Any]], R]) -> R | None:
+    value = doc.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise DecodeError(f"'{key}' must be an object")
+    return build(value)
 
 
 def encode_kill(record: KillRecord) -> bytes:
@@ -83,15 +139,21 @@ def encode_kill(record: KillRecord) -> bytes:
         entry: dict[str, Any] = {"reason": e.reason, "timestamp": e.timestamp.isoformat()}
         if e.action is not None:
             entry["action"] = str(e.action)
-        entry.update(source=e.source, actor=e.actor)
-        history.append(entry)
+        if e.action is KillAction.DEACTIVATE:
+            entry["via"] = e.source  # no "source": the original bot would read an activation
+        else:
+            entry["source"] = e.source
+        entry["actor"] = e.actor
+        if e.repeated:
+            entry["repeated"] = True
+        history.append(_with_kept(entry, e.unknown))
     doc = {
         "is_active": record.is_active,
         "history": history,
         "last_updated": _iso(record.last_updated),
         "schema_version": SCHEMA_VERSION,
     }
-    return _dump(doc)
+    return _dump(_with_kept(doc, record.unknown))
 
 
 def decode_kill(raw: bytes) -> KillRecord:
@@ -105,7 +167,8 @@ def decode_kill(raw: bytes) -> KillRecord:
             raise DecodeError(f"{where} must be an object")
         action_text = entry.get("action")
         try:
-            action = None if action_text is None else KillAction(action_text)
+            # No action: the original bot's entry, an activation exactly when it has a source.
+            action = KillAction(action_text) if action_text is not None else _original_meaning(entry)
         except ValueError:
             raise DecodeError(f"{where}.action must be 'activate' or 'deactivate'") from None
         events.append(
@@ -113,11 +176,13 @@ def decode_kill(raw: bytes) -> KillRecord:
                 action,
                 _field(entry, "reason", str),
                 _time(_field(entry, "timestamp", str), f"{where}.timestamp"),
-                _text(entry, "source"),
+                _text(entry, "source" if "source" in entry else "via"),
                 _text(entry, "actor"),
+                _field(entry, "repeated", bool, False),
+                _unknown(entry, _KILL_EVENT_KEYS),
             )
         )
-    return KillRecord(active, tuple(events), _optional_time(doc, "last_updated"))
+    return KillRecord(active, tuple(events), _optional_time(doc, "last_updated"), _unknown(doc, _KILL_KEYS))
 
 
 def encode_heartbeat(beat: Heartbeat) -> bytes:
@@ -128,6 +193,11 @@ def encode_heartbeat(beat: Heartbeat) -> bytes:
             "last_beat": beat.last_beat.isoformat(),
             "started_at": beat.started_at.isoformat(),
             "stopped": beat.stopped,
+            "run_id": beat.run_id,
+            "dry_run_seconds": beat.dry_run_s,
+            "seen_nonce": beat.seen_nonce,
+            "live_nonce": beat.live_nonce,
+            "live_refused": beat.live_refused,
         }
     )
 
@@ -140,7 +210,18 @@ def decode_heartbeat(raw: bytes) -> Heartbeat:
         last_beat=_time(_field(doc, "last_beat", str), "last_beat"),
         started_at=_time(_field(doc, "started_at", str), "started_at"),
         stopped=_field(doc, "stopped", bool, False),
+        run_id=_field(doc, "run_id", str, ""),
+        dry_run_s=_seconds(doc.get("dry_run_seconds", 0.0)),
+        seen_nonce=_field(doc, "seen_nonce", str, ""),
+        live_nonce=_field(doc, "live_nonce", str, ""),
+        live_refused=_field(doc, "live_refused", str, ""),
     )
+
+
+def _seconds(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1e9:
+        raise DecodeError("'dry_run_seconds' must be a number of seconds")
+    return float(value)
 
 
 def _dump(doc: dict[str, Any]) -> bytes:
@@ -205,6 +286,7 @@ def _transition(index: int, entry: Any) -> Transition:
         _time(_field(entry, "timestamp", str), f"{where}.timestamp"),
         _text(entry, "actor"),
         _text(entry, "source"),
+        _unknown(entry, _TRANSITION_KEYS),
     )
 
 
@@ -227,3 +309,31 @@ def _optional_time(doc: dict[str, Any], key: str) -> datetime | None:
 
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
+
+
+# -- keys NIJA does not know: kept as read, written back on every rewrite -------------
+_TRADING_KEYS = frozenset({"current_state", "history", "last_updated", "schema_version", "pending_live", "live_grant"})
+_TRANSITION_KEYS = frozenset({"from", "to", "reason", "timestamp", "actor", "source"})
+_KILL_KEYS = frozenset({"is_active", "history", "last_updated", "schema_version"})
+_KILL_EVENT_KEYS = frozenset({"reason", "timestamp", "action", "source", "via", "actor", "repeated"})
+
+
+def _original_meaning(entry: dict[str, Any]) -> KillAction:
+    return KillAction.ACTIVATE if "source" in entry else KillAction.DEACTIVATE
+
+
+def _unknown(doc: dict[str, Any], known: frozenset[str]) -> str:
+    extra = {k: v for k, v in doc.items() if k not in known}
+    return json.dumps(extra, ensure_ascii=False) if extra else ""
+
+
+def _kept(unknown: str) -> dict[str, Any]:
+    if not unknown:
+        return {}
+    kept = json.loads(unknown)
+    return kept if isinstance(kept, dict) else {}
+
+
+def _with_kept(doc: dict[str, Any], unknown: str) -> dict[str, Any]:
+    """``doc`` with the unknown keys after it; a known key is never overridden by one."""
+    return doc | {k: v for k, v in _kept(unknown).items() if k not in doc}

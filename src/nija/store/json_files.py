@@ -7,19 +7,20 @@
     .nija.lock                    the cross-process lock for read-modify-write
 
 Write order keeps every crash point safe: the kill file is raised before anything
-else and cleared before the records say "inactive", so a crash in between always
-leaves some sign of the kill behind."""
+else. A deactivation first grabs the kill file it saw (renamed to .EMERGENCY_STOP.removing,
+which readers still count as a kill), refusing before anything is written if it is not
+the one the operator saw; then it writes the records and deletes the grabbed file last.
+A crash in between leaves the grabbed file, which the next writer puts back."""
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -31,18 +32,21 @@ from nija.domain.errors import (
     StorageUnavailable,
     UsageProblem,
 )
+from nija.domain.live_auth import LiveVerifier
 from nija.domain.permission import Permission, decide
-from nija.domain.records import Heartbeat, KillRecord, Snapshot, TradingRecord, Unreadable
+from nija.domain.records import Heartbeat, KillFlag, KillRecord, Snapshot, TradingRecord, Unreadable
 from nija.domain.transitions import Who
-from nija.store import codec
+from nija.store import codec, kill_file
 from nija.store.atomic import check_writable, describe_unwritable, fsync_directory, not_writable, write_atomic
+from nija.store.kill_file import KILL_FILE, REMOVING
+
+__all__ = ["HEARTBEAT_FILE", "KILL_FILE", "KILL_STATE_FILE", "LOCK_FILE", "STATE_FILE", "JsonFileStore"]
 from nija.store.changes import FileChangeFeed
 from nija.store.lock import DEFAULT_TIMEOUT_S, exclusive
 from nija.store.record_file import RecordUnreadable, read_record
 
 STATE_FILE = ".nija_trading_state.json"
 KILL_STATE_FILE = ".nija_kill_switch_state.json"
-KILL_FILE = "EMERGENCY_STOP"
 HEARTBEAT_FILE = ".nija_heartbeat.json"
 LOCK_FILE = ".nija.lock"
 
@@ -76,14 +80,20 @@ class JsonFileStore:
     # -- reading -------------------------------------------------------------------
     def load(self) -> Snapshot:
         self._require_directory()
+        # The kill file is checked before the records are read as well as after: a
+        # deactivation removes it last, so records read after an absent kill file are new.
+        flagged_before = kill_file.exists(self.data_dir)
         state_raw, kill_raw = self._read(self.state_path), self._read(self.kill_state_path)
-        return self._snapshot(state_raw, kill_raw)
+        return self._snapshot(state_raw, kill_raw, kill_file.inspect(self.data_dir, settle=True), flagged_before)
 
-    def _snapshot(self, state_raw: _Raw | Unreadable, kill_raw: _Raw | Unreadable) -> Snapshot:
+    def _snapshot(
+        self, state_raw: _Raw | Unreadable, kill_raw: _Raw | Unreadable, flag: KillFlag | None, flagged: bool = False
+    ) -> Snapshot:
         return Snapshot(
             trading=_decode(state_raw, self.state_path, codec.decode_trading, TradingRecord),
             kill=_decode(kill_raw, self.kill_state_path, codec.decode_kill, KillRecord),
-            kill_flag=self._kill_flag_identity() is not None,
+            kill_flag=flag is not None or flagged,
+            flag=flag,
             heartbeat=self._heartbeat(),
             not_writable=self._not_writable(),
         )
@@ -93,15 +103,6 @@ class JsonFileStore:
             return _Raw(read_record(path))
         except RecordUnreadable as exc:
             return Unreadable(str(path), str(exc))
-
-    def _kill_flag_identity(self) -> tuple[int, int] | None:
-        try:
-            st = os.stat(self.kill_path)
-        except FileNotFoundError:
-            return None
-        except OSError:
-            return (-1, -1)  # exists but cannot be inspected: still a kill
-        return (st.st_ino, st.st_mtime_ns)
 
     def _heartbeat(self) -> Heartbeat | None:
         try:
@@ -124,11 +125,11 @@ class JsonFileStore:
 
     # -- writing -------------------------------------------------------------------
     @contextmanager
-    def transaction(self) -> Iterator[_FileTransaction]:
+    def transaction(self, *, timeout_s: float | None = None) -> Iterator[_FileTransaction]:
         self._require_directory()
         if getattr(self._in_transaction, "active", False):
             raise UsageProblem("Nested transactions on one store would deadlock", "Fix the caller")
-        with exclusive(self.lock_path, self.lock_timeout_s):
+        with exclusive(self.lock_path, self.lock_timeout_s if timeout_s is None else timeout_s):
             self._in_transaction.active = True
             try:
                 self._remove_orphaned_temp_files()
@@ -137,28 +138,12 @@ class JsonFileStore:
                 self._in_transaction.active = False
 
     def raise_kill_flag(self, reason: str, who: Who, now: datetime) -> None:
-        body = json.dumps(
-            {
-                "reason": reason,
-                "actor": who.actor,
-                "source": who.source,
-                "timestamp": now.isoformat(),
-                "pid": os.getpid(),
-            }
-        ).encode()
-        try:
-            fd = os.open(self.kill_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-            try:
-                os.write(fd, body + b"\n")
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            fsync_directory(self.data_dir)
-        except OSError as exc:
-            raise not_writable(self.kill_path, exc) from exc
+        """Create EMERGENCY_STOP with its cause; one that exists already is left as it is
+        (it is a kill already, and its cause comes first). Raises KillFileNotWritten."""
+        kill_file.raise_file(self.data_dir, reason, who, now)
 
-    def permission_view(self) -> FilePermissionView:
-        return FilePermissionView(self)
+    def permission_view(self, verifier: LiveVerifier | None = None) -> FilePermissionView:
+        return FilePermissionView(self, verifier)
 
     def changes(self) -> FileChangeFeed:
         """Wakes on any change of the state, kill and heartbeat records and the kill file."""
@@ -177,48 +162,98 @@ class JsonFileStore:
             for leftover in self.data_dir.glob(pattern):
                 with suppress(OSError):
                     leftover.unlink()
-        for grabbed in self.data_dir.glob(f".{KILL_FILE}.*.removing"):
-            with suppress(OSError):
-                _put_back(grabbed, self.kill_path)
+        for grabbed in (*self.data_dir.glob(f".{KILL_FILE}.*.removing"), self.data_dir / REMOVING):
+            if os.path.lexists(grabbed):
+                with suppress(OSError):
+                    kill_file.put_back(grabbed, self.kill_path)
 
 
 class _FileTransaction:
     def __init__(self, store: JsonFileStore) -> None:
         self._store = store
+        flagged_before = kill_file.exists(store.data_dir)
         self._state_raw = store._read(store.state_path)
         self._kill_raw = store._read(store.kill_state_path)
-        self._flag_identity = store._kill_flag_identity()
-        self._snapshot = store._snapshot(self._state_raw, self._kill_raw)
+        self._flag = kill_file.inspect(store.data_dir, settle=True)
+        self._snapshot = store._snapshot(self._state_raw, self._kill_raw, self._flag, flagged_before)
 
     @property
     def snapshot(self) -> Snapshot:
         return self._snapshot
 
     def commit(self, change: Change) -> None:
-        """Write the state, then the kill record, and remove the kill file last: whatever
-        point a failure or a crash stops at, some sign of the kill is still there."""
+        """Grab the kill file first (refusing, with nothing written, if it is not the one
+        seen), then write the state and the kill record, and delete the grabbed file last:
+        whatever point a failure or a crash stops at, some sign of the kill is still there."""
         store = self._store
-        if change.clear_kill_flag:
-            self._refuse_if_kill_flag_changed()
-        written: list[str] = []
+        lifting = change.kill is not None and not change.kill.is_active
+        if lifting and not change.clear_kill_flag and self._flag is None and kill_file.exists(store.data_dir):
+            raise _new_kill_refusal()  # a kill file raised after the snapshot must not be lifted unseen
+        grabbed = self._grab_kill_flag() if change.clear_kill_flag else None
+        try:
+            self._write(change, grabbed)
+            if grabbed is not None:
+                self._remove(grabbed)
+        finally:
+            if grabbed is not None:
+                grabbed.close()
+
+    def _write(self, change: Change, grabbed: _Grabbed | None) -> None:
+        store = self._store
+        written: list[Path] = []
         try:
             if change.trading is not None:
                 self._replace(store.state_path, self._snapshot.trading, codec.encode_trading(change.trading))
-                written.append(store.state_path.name)
+                written.append(store.state_path)
             if change.kill is not None:
                 self._replace(store.kill_state_path, self._snapshot.kill, codec.encode_kill(change.kill))
-                written.append(store.kill_state_path.name)
-            if change.clear_kill_flag:
-                self._clear_kill_flag()
+                written.append(store.kill_state_path)
         except StorageProblem as exc:
+            if grabbed is not None:
+                kill_file.put_back(grabbed.path, store.kill_path)
             if not written:
                 raise
             raise type(exc)(
-                f"{exc.message}. Partly written: {', '.join(written)} already changed; the kill "
+                f"{exc.message}. Partly written: {', '.join(p.name for p in written)} already changed; the kill "
                 "switch stays active while EMERGENCY_STOP or an active record remains",
                 exc.fix,
                 code=exc.code,
             ) from exc
+        if grabbed is not None and grabbed.touched():
+            # `touch` opened the kill file before we took it and set its time after we
+            # compared it: a new kill. Put the records back as they were, and refuse.
+            self._undo(written)
+            kill_file.put_back(grabbed.path, store.kill_path)
+            raise _new_kill_refusal()
+
+    def _remove(self, grabbed: _Grabbed) -> None:
+        store = self._store
+        try:
+            os.unlink(grabbed.path)
+            fsync_directory(store.data_dir)
+        except OSError as exc:
+            raise not_writable(grabbed.path, exc) from exc
+        if grabbed.touched():
+            # Touched in the last instant, as it was deleted: that kill stands, as a new kill file.
+            with suppress(StorageProblem):
+                kill_file.raise_file(
+                    store.data_dir,
+                    "Kill file EMERGENCY_STOP touched while a deactivation removed it",
+                    Who("nija", "kill-file"),
+                    datetime.now(UTC),
+                )
+
+    def _undo(self, written: list[Path]) -> None:
+        """Put back the bytes read under this lock (an unreadable record's are in its backup)."""
+        for path in written:
+            raw = self._state_raw if path == self._store.state_path else self._kill_raw
+            if not isinstance(raw, _Raw):
+                continue
+            if raw.data is None:
+                with suppress(OSError):
+                    path.unlink()
+            else:
+                write_atomic(path, raw.data)
 
     def _replace(self, path: Path, seen: TradingRecord | KillRecord | Unreadable, data: bytes) -> None:
         if isinstance(seen, Unreadable):
@@ -253,50 +288,61 @@ class _FileTransaction:
                 f"Move {path} aside yourself (mv {path} {backup}), then try again",
             ) from exc
 
-    def _refuse_if_kill_flag_changed(self) -> None:
-        if self._store._kill_flag_identity() != self._flag_identity:
-            raise _new_kill_refusal()
+    def _grab_kill_flag(self) -> _Grabbed | None:
+        """Take exactly the kill file seen when the change was decided, before any write.
 
-    def _clear_kill_flag(self) -> None:
-        """Remove the kill file only if it is the one seen when the change was decided.
-
-        Renaming grabs exactly one inode; a kill file touched or created after the
-        snapshot is put back and the deactivation refused, so no kill is ever lost."""
+        Renaming grabs one inode; a kill file touched, replaced or created after the
+        snapshot is put back and the deactivation refused: nothing has been written yet.
+        The grabbed inode stays open, so a touch that lands on it later is noticed too."""
         store = self._store
-        grabbed = store.data_dir / f".{KILL_FILE}.{uuid.uuid4().hex}.removing"
+        seen = self._flag
+        now = kill_file.inspect(store.data_dir)
+        if now is None and seen is None:
+            return None
+        if now is None or seen is None or now.identity != seen.identity or not now.removable:
+            raise _new_kill_refusal()
+        path = store.data_dir / REMOVING
         try:
-            os.rename(store.kill_path, grabbed)
+            os.rename(store.kill_path, path)
         except FileNotFoundError:
-            return
+            raise _new_kill_refusal() from None  # gone under us: someone else's doing, look again
         except OSError as exc:
             raise not_writable(store.kill_path, exc) from exc
-        st = os.stat(grabbed)
-        if (st.st_ino, st.st_mtime_ns) != self._flag_identity:
-            _put_back(grabbed, store.kill_path)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            kill_file.put_back(path, store.kill_path)
+            raise _new_kill_refusal() from None
+        grabbed = _Grabbed(path, fd, seen.identity)
+        if grabbed.touched():
+            grabbed.close()
+            kill_file.put_back(path, store.kill_path)
             raise _new_kill_refusal()
-        os.unlink(grabbed)
-        fsync_directory(store.data_dir)
+        return grabbed
+
+
+@dataclass
+class _Grabbed:
+    """The kill file a deactivation took, held open until it is gone."""
+
+    path: Path
+    fd: int
+    identity: str
+
+    def touched(self) -> bool:
+        return kill_file.identity(os.fstat(self.fd)) != self.identity
+
+    def close(self) -> None:
+        with suppress(OSError):
+            os.close(self.fd)
 
 
 def _new_kill_refusal() -> SafetyRefusal:
     return SafetyRefusal(
-        "A new kill arrived while deactivating: the kill switch stays active",
+        "A new kill arrived while deactivating: the kill switch stays active; nothing was written",
         "Find out who activated it (emergency_kill_switch.py history) before trying again",
         code="KILL_RAISED_DURING_DEACTIVATION",
     )
-
-
-def _put_back(grabbed: Path, kill_path: Path) -> None:
-    """Return a grabbed kill file; if yet another appeared meanwhile, the kill stands anyway."""
-    try:
-        os.link(grabbed, kill_path)
-    except FileExistsError:
-        pass
-    except OSError:
-        if not kill_path.exists():
-            os.rename(grabbed, kill_path)
-            return
-    os.unlink(grabbed)
 
 
 def _decode(
@@ -322,26 +368,36 @@ class FilePermissionView:
     record file changes on every write; the kill file is checked first and alone
     decides. Any error while deciding denies."""
 
-    def __init__(self, store: JsonFileStore) -> None:
+    def __init__(self, store: JsonFileStore, verifier: LiveVerifier | None = None) -> None:
         self._store = store
-        self._key: tuple[_Signature, _Signature] | None = None
+        self._verifier = verifier
+        self._key: tuple[_Signature, _Signature, int] | None = None
         self._permission = Permission(False, None, "NOT_CHECKED", "not checked yet")
 
     def check(self) -> Permission:
+        if self._verifier is None:
+            return self._check(None)
+        with self._verifier.reading:
+            return self._check(self._verifier)
+
+    def _check(self, verifier: LiveVerifier | None) -> Permission:
         store = self._store
         try:
-            try:
-                os.stat(store.kill_path)
+            if kill_file.exists(store.data_dir):  # any entry by that name, lstat: a kill
+                if verifier is not None:
+                    verifier.interrupt()
                 return _KILLED
-            except FileNotFoundError:
-                pass
-            key = (_signature(store.state_path), _signature(store.kill_state_path))
+            generation = verifier.generation if verifier is not None else 0
+            key = (_signature(store.state_path), _signature(store.kill_state_path), generation)
             if key != self._key:
-                self._permission = decide(store.load())
-                self._key = key
+                self._permission = decide(store.load(), verifier)
+                # Keyed on the generation after deciding: deciding may itself change it.
+                self._key = (*key[:2], verifier.generation if verifier is not None else 0)
             return self._permission
         except Exception as exc:  # noqa: BLE001 - the gate fails closed on anything
             self._key = None
+            if verifier is not None:
+                verifier.interrupt()
             return Permission(False, None, "CHECK_FAILED", f"the permission check failed: {exc}")
 
 

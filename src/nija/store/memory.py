@@ -10,8 +10,9 @@ from datetime import datetime
 
 from nija.domain.change import Change
 from nija.domain.errors import SafetyRefusal
+from nija.domain.live_auth import LiveVerifier
 from nija.domain.permission import Permission, decide
-from nija.domain.records import Heartbeat, Snapshot
+from nija.domain.records import Heartbeat, KillAction, KillEvent, KillFlag, KillFlagKind, Snapshot
 from nija.domain.transitions import Who
 from nija.store.changes import Signal, SignalFeed
 
@@ -24,6 +25,8 @@ class MemoryStore:
         # raising never waits for a transaction (the port's promise).
         self._flag_lock = threading.Lock()
         self._flags = 1 if self._snapshot.kill_flag else 0
+        self._raises = self._flags  # every raise counts, also one onto a raised flag: its identity
+        self._cause: KillEvent | None = None  # the first raise's, like the kill file's content
         self.commits = 0
         self._changed = Signal()
 
@@ -32,23 +35,27 @@ class MemoryStore:
         return "memory"
 
     def load(self) -> Snapshot:
-        return replace(self._snapshot, kill_flag=self._flags > 0)
+        flag = KillFlag(f"raised:{self._raises}", KillFlagKind.ROW, "memory", self._cause) if self._flags else None
+        return replace(self._snapshot, kill_flag=self._flags > 0, flag=flag)
 
     @contextmanager
-    def transaction(self) -> Iterator[_MemoryTransaction]:
+    def transaction(self, *, timeout_s: float | None = None) -> Iterator[_MemoryTransaction]:
         with self._lock:
             yield _MemoryTransaction(self)
 
     def raise_kill_flag(self, reason: str, who: Who, now: datetime) -> None:
         with self._flag_lock:
-            self._flags += 1
+            if not self._flags:
+                self._cause = KillEvent(KillAction.ACTIVATE, reason, now, who.source, who.actor)
+            self._flags = 1
+            self._raises += 1
         self._changed.notify()
 
     def changes(self) -> SignalFeed:
         return SignalFeed(self._changed)
 
-    def permission_view(self) -> _MemoryPermissionView:
-        return _MemoryPermissionView(self)
+    def permission_view(self, verifier: LiveVerifier | None = None) -> _MemoryPermissionView:
+        return _MemoryPermissionView(self, verifier)
 
     def beat(self, heartbeat: Heartbeat) -> None:
         with self._lock:
@@ -58,13 +65,14 @@ class MemoryStore:
     def _apply(self, change: Change, flags_seen: int) -> None:
         if change.clear_kill_flag:
             with self._flag_lock:
-                if self._flags != flags_seen:
+                if self._raises != flags_seen:
                     raise SafetyRefusal(
                         "A new kill arrived while deactivating: the kill switch stays active",
                         "Find out who activated it before trying again",
                         code="KILL_RAISED_DURING_DEACTIVATION",
                     )
                 self._flags = 0
+                self._cause = None
         snap = self._snapshot
         self._snapshot = replace(
             snap,
@@ -78,7 +86,7 @@ class MemoryStore:
 class _MemoryTransaction:
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
-        self._flags_seen = store._flags
+        self._flags_seen = store._raises
         self.snapshot = store.load()
 
     def commit(self, change: Change) -> None:
@@ -86,8 +94,12 @@ class _MemoryTransaction:
 
 
 class _MemoryPermissionView:
-    def __init__(self, store: MemoryStore) -> None:
+    def __init__(self, store: MemoryStore, verifier: LiveVerifier | None) -> None:
         self._store = store
+        self._verifier = verifier
 
     def check(self) -> Permission:
-        return decide(self._store.load())
+        if self._verifier is None:
+            return decide(self._store.load())
+        with self._verifier.reading:
+            return decide(self._store.load(), self._verifier)

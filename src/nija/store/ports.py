@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Protocol
 
 from nija.domain.change import Change
+from nija.domain.live_auth import LiveVerifier
 from nija.domain.permission import Permission
 from nija.domain.records import Heartbeat, Snapshot
 from nija.domain.transitions import Who
@@ -37,12 +38,17 @@ class Store(Protocol):
     def load(self) -> Snapshot:
         """Read everything without taking the lock: writes are atomic replacements."""
 
-    def transaction(self) -> AbstractContextManager[Transaction]: ...
+    def transaction(self, *, timeout_s: float | None = None) -> AbstractContextManager[Transaction]:
+        """``timeout_s``: how long to wait for other writers (None: the store's default)."""
 
     def raise_kill_flag(self, reason: str, who: Who, now: datetime) -> None:
-        """Make the kill visible to every reader at once, without waiting for the lock."""
+        """Make the kill visible to every reader at once, without waiting for the lock.
+        A flag that exists already is left as it is (the kill's cause comes first)."""
 
-    def permission_view(self) -> PermissionView: ...
+    def permission_view(self, verifier: LiveVerifier | None = None) -> PermissionView:
+        """``verifier``: the running bot's (runtime/engine.py); it sees every record the
+        view reads and alone can allow LIVE_ACTIVE. Without one, a view judges live from
+        what the running bot published. A view with a verifier is the caller's own."""
 
     def changes(self) -> ChangeFeed:
         """A new feed that wakes when the records may have changed (from any process)."""

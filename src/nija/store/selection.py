@@ -6,11 +6,59 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from nija.domain.errors import UsageProblem
 
 _BOT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 _SCHEMES = ("postgresql://", "postgres://")
+# libpq connection parameters that are secrets (passfile names where one is kept).
+SECRET_PARAMETERS = frozenset({"password", "sslpassword", "passfile"})
+HIDDEN = "***"
+
+
+def mask_url(url: str) -> str:
+    """The store URL without its secrets, for messages and ``location``: the password in the
+    user part and every ``password``, ``sslpassword`` and ``passfile`` query parameter.
+    A URL too malformed to take apart is hidden whole rather than shown."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return f"{url.split('://')[0]}://{HIDDEN}" if "://" in url else HIDDEN
+    netloc = parts.netloc
+    userinfo, at, hostport = netloc.rpartition("@")
+    if at and ":" in userinfo:
+        netloc = f"{userinfo.partition(':')[0]}:{HIDDEN}@{hostport}"
+    query = "&".join(_mask_parameter(item) for item in parts.query.split("&")) if parts.query else ""
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def redact(text: str, url: str) -> str:
+    """``text`` (a driver's error message, say) with every secret of ``url`` replaced."""
+    for secret in sorted(_secrets(url), key=len, reverse=True):
+        text = text.replace(secret, HIDDEN)
+    return text
+
+
+def _secrets(url: str) -> set[str]:
+    found: set[str] = set()
+    userinfo = url.split("://", 1)[-1].split("/", 1)[0].rpartition("@")[0]
+    if ":" in userinfo:
+        found.add(userinfo.partition(":")[2])
+    query = url.partition("?")[2].partition("#")[0]
+    for item in query.split("&"):
+        name, _, value = item.partition("=")
+        if unquote(name).strip().lower() in SECRET_PARAMETERS:
+            found.add(value)
+    found |= {unquote(secret) for secret in found}
+    return {secret for secret in found if len(secret) >= 1}
+
+
+def _mask_parameter(item: str) -> str:
+    name = item.partition("=")[0]
+    if unquote(name).strip().lower() in SECRET_PARAMETERS:
+        return f"{name}={HIDDEN}"
+    return item
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,6 +74,7 @@ class KillEventView(_View):
     timestamp: datetime
     actor: str = "unknown"
     source: str = "unknown"
+    repeated: bool = False
 
 
 class StatusView(_View):
@@ -87,7 +88,7 @@ class StatusView(_View):
     bot: BotView
     inconsistencies: tuple[IssueView, ...] = ()
     recent_history: tuple[TransitionView, ...] = ()
-    store: str
+    store: str | None = None  # admins only over the API
     checked_at: datetime
 
 

@@ -17,6 +17,7 @@ import anyio
 from nija.assembly import build_service
 from nija.bot_report import freshness, read_report, report_signature, stale_note
 from nija.domain import recovery
+from nija.kill_adoption import BareKillAdopter
 from nija.service import Outcome, SafetyService
 from nija.store import StoreSelection, config_dir
 from nija.tui.backend import ActionResult, PlanView, tui_who
@@ -36,6 +37,7 @@ class LocalBackend:
         self.service: SafetyService = build_service(
             data_dir, selection=selection, config_warning=self.config_warnings.append
         )
+        self._adopter = BareKillAdopter(self.service, tui_who())
         self.data_dir = config_dir(data_dir)  # the bot's runtime report lives here for every store
         self._stop = anyio.Event()
 
@@ -47,7 +49,10 @@ class LocalBackend:
         return await asyncio.to_thread(self._frame)
 
     def _frame(self) -> Frame:
-        status = StatusView.model_validate(status_view(self.service.status(), self.location))
+        report = self.service.status()
+        if self._adopter.check(report):  # a bare `touch EMERGENCY_STOP` is recorded at once
+            report = self.service.status()
+        status = StatusView.model_validate(status_view(report, self.location))
         runtime = read_report(self.data_dir)
         fresh = freshness(runtime, self.service.snapshot().heartbeat, self.service.clock(), STALE_AFTER_S)
         stopped = fresh.stopped_at.isoformat(timespec="seconds") if fresh.stopped_at else None
@@ -65,8 +70,9 @@ class LocalBackend:
 
     async def activate_kill(self, reason: str) -> ActionResult:
         outcome = await asyncio.to_thread(self.service.activate_kill, reason, tui_who())
-        # Activation is recorded even when already active, so never "nothing changed".
-        return ActionResult(f"Kill switch ACTIVATED: all trading is stopped (now {outcome.after})", outcome.warnings)
+        # Activation is recorded even when already active (as a note), so never "nothing changed".
+        done = outcome.messages[0] if outcome.messages else "Kill switch ACTIVATED: all trading is stopped"
+        return ActionResult(f"{done} (now {outcome.after})", outcome.warnings)
 
     async def kill_seen(self) -> str | None:
         return await asyncio.to_thread(self.service.kill_seen)

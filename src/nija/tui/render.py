@@ -129,6 +129,14 @@ def runtime_text(frame: Frame) -> Text:
             f"\nEquity curve: {curve[0].equity:,.2f} -> {curve[-1].equity:,.2f} "
             f"(low {low:,.2f}, high {high:,.2f}, {len(curve)} fills)"
         )
+    if report.dead_man_switch:
+        text.append(f"\nDead man's switch: {printable(report.dead_man_switch)}")
+    if report.foreign_orders:
+        text.append(f"\n{len(report.foreign_orders)} open order(s) on the account not placed by this bot: left alone")
+    receipt = report.kill_receipt
+    if receipt is not None:
+        style = "green" if receipt.confirmed and receipt.within_deadline else "bold red"
+        text.append("\nKill receipt: ", "bold").append(printable(receipt.verdict), style)
     return text
 
 
@@ -187,7 +195,8 @@ def transition_line(t: TransitionView) -> str:
 
 
 def kill_event_line(e: KillEventView) -> str:
-    return f"{when(e.timestamp)} {(e.action or 'record').upper():<10} ({e.actor} via {e.source}) {e.reason}"
+    action = "NOTE" if e.repeated else (e.action or "record").upper()
+    return f"{when(e.timestamp)} {action:<10} ({e.actor} via {e.source}) {e.reason}"
 
 
 def when(moment: datetime) -> str:
@@ -203,7 +212,8 @@ def snapshot(frame: Frame, now: datetime) -> str:
     lines left, in order of importance (inconsistencies, alerts and denials, the bot's
     book, history), each cut with a note when it does not fit."""
     status = frame.status
-    footer = _lines(Text(f"{status.store} checked {when(status.checked_at)}"))[:1]
+    where = status.store or "(store location: admins only)"
+    footer = _lines(Text(f"{where} checked {when(status.checked_at)}"))[:1]
     head = _lines(status_text(status, now))
     by_importance = [
         _lines(issues_text(status)),

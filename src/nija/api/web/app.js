@@ -316,6 +316,25 @@ function renderRuntime(r) {
   box.append(table(["Time", "Symbol", "Side", "Quantity", "Price", "Fee", "Realized"], fills.map((f) => [
     when(new Date(f.at * 1000).toISOString()), f.symbol, f.side, amount(f.quantity), amount(f.price), money(f.fee),
     money(f.realized)]), "No fills yet"));
+  if (rep.dead_man_switch) box.append(el("p", `Dead man's switch: ${rep.dead_man_switch}`));
+  if (rep.foreign_orders && rep.foreign_orders.length) {
+    box.append(el("p", `${rep.foreign_orders.length} open order(s) on the account were not placed by this bot: left alone`,
+      "muted"));
+  }
+  if (rep.kill_receipt) renderReceipt(box, rep.kill_receipt);
+}
+
+function renderReceipt(box, k) {
+  const own = k.brokers.reduce((n, b) => n + b.own_open.length, 0);
+  const foreign = k.brokers.reduce((n, b) => n + b.foreign_open.length, 0);
+  const exposure = k.brokers.reduce((n, b) => n + b.residual_exposure, 0);
+  const ok = k.confirmed && k.within_deadline;
+  const head = ok ? `FLAT: confirmed by ${k.brokers.map((b) => b.broker).join(", ")} in ${k.seconds_to_flat.toFixed(3)} s`
+    : `NOT CONFIRMED after ${k.deadline_s} s: ${own} own order(s) still open`;
+  const p = el("p", `Kill receipt: ${head}; ${foreign} foreign order(s) left alone; residual exposure `
+    + `${exposure.toFixed(2)} ${k.currency}`, ok ? "ok" : "warn");
+  p.id = "kill-receipt";
+  box.append(p);
 }
 
 // The run's equity after each fill as an inline SVG line: no chart library, no build step.
@@ -462,7 +481,7 @@ async function showHistory() {
   if (!h) return;
   $("history-transitions").replaceChildren(...h.transitions.slice().reverse().map(transitionItem));
   $("history-kills").replaceChildren(...h.kill_switch.slice().reverse().map((k) => el("li",
-    `${when(k.timestamp)}: ${k.action || "?"}: ${k.reason}${k.actor ? " by " + k.actor : ""}${k.source ? " via " + k.source : ""}`)));
+    `${when(k.timestamp)}: ${k.repeated ? "note (already active)" : k.action || "?"}: ${k.reason}${k.actor ? " by " + k.actor : ""}${k.source ? " via " + k.source : ""}`)));
 }
 
 // A command to paste on the host must run as shown, whatever the reason says.
@@ -477,6 +496,15 @@ async function killFromTheWeb(reason) {
   try {
     await api("POST", "/api/kill-switch/activate", { reason });
   } catch (err) {
+    // The server says when the kill is in force all the same: never call that "not stopped".
+    if (err instanceof ApiError && err.code === "KILL_ACTIVE_NOT_RECORDED") {
+      show(`Kill switch IS ACTIVE (every order is refused), but not fully recorded: ${err.message}`, "error");
+      return;
+    }
+    if (err instanceof ApiError && err.code === "KILL_IN_MEMORY_ONLY") {
+      show(`Trading is stopped only in the memory of the running bot: ${err.message}`, "error");
+      return;
+    }
     const why = err instanceof ApiError
       ? `The server refused or failed the kill: ${err.message} (${err.code}).`
       : "The kill request did not reach the server (no connection).";

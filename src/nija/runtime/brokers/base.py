@@ -33,6 +33,22 @@ class Account:
     fees: float
 
 
+@dataclass(frozen=True, slots=True)
+class BookReading:
+    """What the broker itself says now (the exchange, or the paper ledger on disk): the
+    bot's own open orders, the account's foreign ones, the bot's own positions."""
+
+    own_open: tuple[Order, ...] = ()
+    foreign_open: tuple[Order, ...] = ()
+    positions: tuple[tuple[Holding, float], ...] = ()  # (holding, value in quote)
+    error: str | None = None  # set when the broker could not be read: nothing is known
+    orders_at: float = 0.0  # time.monotonic() when the broker listed the open orders
+
+    @property
+    def flat(self) -> bool:
+        return self.error is None and not self.own_open
+
+
 class Broker(Protocol):
     @property
     def name(self) -> str: ...
@@ -61,5 +77,9 @@ class Broker(Protocol):
 
     def on_candle(self, candle: Candle) -> list[Fill]:
         """Advance to a new price: fill what crossed (paper) or sync with the exchange (live)."""
+
+    def read_book(self, fresh_after: float | None = None) -> BookReading:
+        """Ask the broker itself (never this process's memory alone) what is open and held.
+        An answer the broker gave after ``fresh_after`` (time.monotonic) may be reused."""
 
     def close(self) -> None: ...

@@ -209,7 +209,8 @@ class _Tx:
                 return
             except sqlite3.Error as error:
                 exc = error
-        self._db.execute("ROLLBACK")
+        if self._db.in_transaction:  # SQLite rolls back by itself on some errors (a full disk)
+            self._db.execute("ROLLBACK")
         if isinstance(exc, sqlite3.Error):
             raise StorageNotWritable(
                 f"Cannot write the paper ledger {self._path}: {exc}",

@@ -17,7 +17,7 @@ import time
 import uuid
 from pathlib import Path
 
-from nija.runtime.brokers.base import Account, CancelResult, Holding
+from nija.runtime.brokers.base import Account, BookReading, CancelResult, Holding
 from nija.runtime.brokers.ledger import LEDGER_FILE, PaperLedger, RunTotals
 from nija.runtime.candles import Candle
 from nija.runtime.orders import (
@@ -201,6 +201,18 @@ class PaperBroker:
             )
             value = sum(self._marks.get(h.symbol, h.average_price) * h.quantity for h in self._holdings.values())
             return Account(self._cash, self._cash + value, self._realized, unrealized, self._fees)
+
+    def read_book(self, fresh_after: float | None = None) -> BookReading:
+        """From the ledger on disk: what a kill receipt of a DRY_RUN drill reports."""
+        with self.lock:
+            try:
+                state = self.ledger.load()
+            except Exception as exc:  # noqa: BLE001 - an unreadable ledger is "unknown", never "flat"
+                return BookReading(error=f"the paper ledger cannot be read: {exc}")
+            positions = tuple(
+                (h, h.quantity * self._marks.get(h.symbol, h.average_price)) for h in state.holdings.values()
+            )
+            return BookReading(own_open=tuple(state.open_orders), positions=positions, orders_at=time.monotonic())
 
     def begin_run(self) -> None:
         self.ledger.begin_run(self.run_id, time.time(), self.account().equity)

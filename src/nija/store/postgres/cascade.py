@@ -31,8 +31,10 @@ def bot_change(bot: Snapshot, fleet_kill: KillRecord, now: datetime) -> Change |
         own = bot.kill
         if bot.kill_flag or not isinstance(own, KillRecord) or not own.is_active:
             return None
-        last = own.last_activation
-        if last is None or last.source != FLEET_SOURCE:
+        # Any activation of the bot's own since (a repeated one too, a note under the fleet's
+        # cause) is a kill the fleet did not record: it stays.
+        latest = next((e for e in reversed(own.history) if e.action is KillAction.ACTIVATE), None)
+        if latest is None or latest.source != FLEET_SOURCE:
             return None
         return killswitch.deactivate(bot, f"Fleet kill switch deactivated: {event.reason}", who, now)
     return None

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
 from nija.domain.errors import NijaError, StorageProblem, StorageUnavailable
+from nija.store.selection import mask_url, redact
 
 Conn = psycopg.Connection[tuple[object, ...]]
 
@@ -16,12 +16,8 @@ CONNECT_TIMEOUT_S = 5
 
 
 def mask(url: str) -> str:
-    """The URL without its password, for messages and ``location``."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+    """The URL without its secrets (see ``mask_url``), for messages and ``location``."""
+    return mask_url(url)
 
 
 def connect(url: str, *, application_name: str = "nija") -> Conn:
@@ -40,7 +36,7 @@ def connect(url: str, *, application_name: str = "nija") -> Conn:
         )
     except psycopg.Error as exc:
         raise StorageUnavailable(
-            f"Cannot connect to the fleet database {mask(url)}: {_first_line(exc)}",
+            f"Cannot connect to the fleet database {mask(url)}: {redact(_first_line(exc), url)}",
             "Check that PostgreSQL is running and that --store / NIJA_STORE names an existing database "
             "(then run 'nija db upgrade --store URL' once)",
         ) from exc
@@ -55,12 +51,13 @@ def database_errors(url: str) -> Iterator[None]:
         raise
     except psycopg.OperationalError as exc:
         raise StorageUnavailable(
-            f"Lost the fleet database {mask(url)}: {_first_line(exc)}; nothing more was written",
+            f"Lost the fleet database {mask(url)}: {redact(_first_line(exc), url)}; nothing more was written",
             "Check the database server and the network, then run the command again",
         ) from exc
     except psycopg.Error as exc:
         raise StorageProblem(
-            f"The fleet database {mask(url)} refused the operation: {_first_line(exc)}; nothing was written",
+            f"The fleet database {mask(url)} refused the operation: {redact(_first_line(exc), url)}; "
+            "nothing was written",
             "Run 'nija db upgrade --store URL' if the schema is old, else report this error",
         ) from exc
 

@@ -7,9 +7,10 @@ the domain added, so concurrent readers always see a history that chains."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from psycopg.types.json import Jsonb
 
@@ -18,13 +19,16 @@ from nija.domain.records import (
     KillAction,
     KillEvent,
     KillRecord,
-    PendingLive,
     TradingRecord,
     Transition,
     Unreadable,
 )
 from nija.domain.states import parse_state
+from nija.store import codec
 from nija.store.postgres.connect import Conn
+
+R = TypeVar("R")
+T = TypeVar("T")
 
 FLEET = "@fleet"
 # A transaction's rules look at the newest entries only (the last transition, the last
@@ -40,6 +44,7 @@ class ScopeRows:
     kill: KillRecord | Unreadable
     flag_ids: tuple[int, ...]
     raw: dict[str, Any] | None  # None: the scope has no row yet
+    first_flag: KillEvent | None = None  # the oldest raised flag: who raised it, when, why
 
     @property
     def kill_active(self) -> bool:
@@ -47,7 +52,8 @@ class ScopeRows:
 
 
 _SCOPE_SELECT = (
-    "SELECT state, last_updated, pending_live, kill_active, kill_last_updated FROM nija_scope WHERE name = %s"
+    "SELECT state, last_updated, pending_live, kill_active, kill_last_updated, live_grant"
+    " FROM nija_scope WHERE name = %s"
 )
 _SCOPE_SQL = {
     "": _SCOPE_SELECT,
@@ -61,31 +67,43 @@ def read_scope(conn: Conn, scope: str, where: str, *, lock: str = "", history: i
     newest entries to read. One round trip (pipelined)."""
     with conn.pipeline():
         row_cur = conn.execute(_SCOPE_SQL[lock], (scope,))
-        flag_cur = conn.execute("SELECT id FROM nija_kill_flag WHERE scope = %s", (scope,))
+        flag_cur = conn.execute(
+            "SELECT id, reason, actor, source, raised_at FROM nija_kill_flag WHERE scope = %s ORDER BY id", (scope,)
+        )
         transition_cur = conn.execute(
             "SELECT from_state, to_state, reason, at, actor, source FROM ("
             " SELECT * FROM nija_transition WHERE scope = %s ORDER BY id DESC LIMIT %s) t ORDER BY id",
             (scope, history),
         )
         event_cur = conn.execute(
-            "SELECT action, reason, at, actor, source FROM ("
+            "SELECT action, reason, at, actor, source, repeated FROM ("
             " SELECT * FROM nija_kill_event WHERE scope = %s ORDER BY id DESC LIMIT %s) e ORDER BY id",
             (scope, history),
         )
     row = row_cur.fetchone()
-    flags = tuple(int(r[0]) for r in flag_cur.fetchall())  # type: ignore[call-overload]
+    flag_rows = flag_cur.fetchall()
+    flags = tuple(int(r[0]) for r in flag_rows)  # type: ignore[call-overload]
+    first = _flag_event(flag_rows[0]) if flag_rows else None
     transitions, events = transition_cur.fetchall(), event_cur.fetchall()
     if row is None:
-        return ScopeRows(TradingRecord(), KillRecord(), flags, None)
-    state, last_updated, pending, kill_active, kill_updated = row
-    raw = {"state": state, "pending_live": pending, "kill_active": kill_active}
+        return ScopeRows(TradingRecord(), KillRecord(), flags, None, first)
+    state, last_updated, pending, kill_active, kill_updated, grant = row
+    raw = {"state": state, "pending_live": pending, "kill_active": kill_active, "live_grant": grant}
     location = f"{where} (scope {scope})"
     return ScopeRows(
-        _trading(state, last_updated, pending, transitions, location),
+        _trading(state, last_updated, pending, grant, transitions, location),
         _kill(kill_active, kill_updated, events, location),
         flags,
         raw,
+        first,
     )
+
+
+def _flag_event(row: tuple[object, ...]) -> KillEvent | None:
+    _, reason, actor, source, raised_at = row
+    if not isinstance(raised_at, datetime) or raised_at.tzinfo is None:
+        return None
+    return KillEvent(KillAction.ACTIVATE, str(reason), raised_at, str(source), str(actor))
 
 
 _FLEET_KILLED_SQL = (
@@ -104,7 +122,12 @@ def fleet_killed(conn: Conn, *, share_lock: bool) -> bool:
 
 
 def _trading(
-    state: object, last_updated: object, pending: object, transitions: list[tuple[object, ...]], location: str
+    state: object,
+    last_updated: object,
+    pending: object,
+    grant: object,
+    transitions: list[tuple[object, ...]],
+    location: str,
 ) -> TradingRecord | Unreadable:
     try:
         history = tuple(
@@ -115,23 +138,20 @@ def _trading(
             parse_state(str(state)),
             history,
             _time(last_updated) if last_updated is not None else None,
-            _pending(pending),
+            _document(pending, "pending_live", codec.pending_from),
+            _document(grant, "live_grant", codec.grant_from),
         )
     except (ValueError, TypeError, KeyError) as exc:
         return Unreadable(f"{location} trading state", f"unreadable row: {exc}")
 
 
-def _pending(doc: object) -> PendingLive | None:
+def _document(doc: object, what: str, build: Callable[[dict[str, Any]], R]) -> R | None:
+    """The jsonb columns hold the same documents as the JSON files, decoded as strictly."""
     if doc is None:
         return None
     if not isinstance(doc, dict):
-        raise TypeError("pending_live must be an object")
-    return PendingLive(
-        str(doc["code_sha256"]),
-        str(doc["requested_by"]),
-        datetime.fromisoformat(str(doc["requested_at"])),
-        datetime.fromisoformat(str(doc["expires_at"])),
-    )
+        raise TypeError(f"{what} must be an object")
+    return build(doc)
 
 
 def _kill(active: object, updated: object, events: list[tuple[object, ...]], location: str) -> KillRecord | Unreadable:
@@ -139,8 +159,8 @@ def _kill(active: object, updated: object, events: list[tuple[object, ...]], loc
         if not isinstance(active, bool):
             raise TypeError("kill_active must be a boolean")
         history = tuple(
-            KillEvent(None if act is None else KillAction(str(act)), str(r), _time(at), str(s), str(a))
-            for act, r, at, a, s in events
+            KillEvent(None if act is None else KillAction(str(act)), str(r), _time(at), str(s), str(a), bool(rep))
+            for act, r, at, a, s, rep in events
         )
         return KillRecord(active, history, _time(updated) if updated is not None else None)
     except (ValueError, TypeError) as exc:
@@ -168,8 +188,14 @@ def write_trading(conn: Conn, scope: str, before: TradingRecord | Unreadable, af
                 [(scope, str(t.from_state), str(t.to_state), t.reason, t.timestamp, t.actor, t.source) for t in new],
             )
     conn.execute(
-        "UPDATE nija_scope SET state = %s, last_updated = %s, pending_live = %s WHERE name = %s",
-        (str(after.current_state), after.last_updated, _pending_doc(after.pending_live), scope),
+        "UPDATE nija_scope SET state = %s, last_updated = %s, pending_live = %s, live_grant = %s WHERE name = %s",
+        (
+            str(after.current_state),
+            after.last_updated,
+            _jsonb(after.pending_live, codec.pending_doc),
+            _jsonb(after.live_grant, codec.grant_doc),
+            scope,
+        ),
     )
 
 
@@ -178,9 +204,12 @@ def write_kill(conn: Conn, scope: str, before: KillRecord | Unreadable, after: K
     if new:
         with conn.cursor() as cur:
             cur.executemany(
-                "INSERT INTO nija_kill_event (scope, action, reason, at, actor, source) "
-                "VALUES (%s, %s, %s, %s, %s, %s)",
-                [(scope, str(e.action) if e.action else None, e.reason, e.timestamp, e.actor, e.source) for e in new],
+                "INSERT INTO nija_kill_event (scope, action, reason, at, actor, source, repeated) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                [
+                    (scope, str(e.action) if e.action else None, e.reason, e.timestamp, e.actor, e.source, e.repeated)
+                    for e in new
+                ],
             )
     conn.execute(
         "UPDATE nija_scope SET kill_active = %s, kill_last_updated = %s WHERE name = %s",
@@ -202,14 +231,5 @@ def _new_entries(before: tuple[Any, ...], after: tuple[Any, ...]) -> tuple[Any, 
     return tuple(entry for entry in after if id(entry) not in known)
 
 
-def _pending_doc(pending: PendingLive | None) -> Jsonb | None:
-    if pending is None:
-        return None
-    return Jsonb(
-        {
-            "code_sha256": pending.code_hash,
-            "requested_by": pending.requested_by,
-            "requested_at": pending.requested_at.isoformat(),
-            "expires_at": pending.expires_at.isoformat(),
-        }
-    )
+def _jsonb(value: T | None, encode: Callable[[T], dict[str, Any]]) -> Jsonb | None:
+    return None if value is None else Jsonb(encode(value))

@@ -23,7 +23,8 @@ from psycopg.pq import TransactionStatus
 
 from nija.domain.change import Change
 from nija.domain.errors import SafetyRefusal, UsageProblem
-from nija.domain.records import Heartbeat, KillRecord, Snapshot, TradingRecord
+from nija.domain.live_auth import LiveVerifier
+from nija.domain.records import Heartbeat, KillFlag, KillFlagKind, KillRecord, Snapshot, TradingRecord
 from nija.domain.states import TradingState
 from nija.domain.transitions import Who
 from nija.store.postgres import cascade, rows
@@ -118,12 +119,14 @@ class PostgresStore:
 
     # -- writing -------------------------------------------------------------------
     @contextmanager
-    def transaction(self) -> Iterator[PostgresTransaction]:
+    def transaction(self, *, timeout_s: float | None = None) -> Iterator[PostgresTransaction]:
         with self._lock, database_errors(self.url):
             conn = self._connection()
             if conn.info.transaction_status is not TransactionStatus.IDLE:
                 raise UsageProblem("Nested transactions on one store are not supported", "Fix the caller")
             with conn.transaction():
+                if timeout_s is not None:
+                    conn.execute(f"SET LOCAL lock_timeout = '{max(int(timeout_s * 1000), 1)}ms'")
                 yield PostgresTransaction(self, conn)
 
     def raise_kill_flag(self, reason: str, who: Who, now: datetime) -> None:
@@ -147,9 +150,12 @@ class PostgresStore:
             )
             conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"kill:{self.scope}"))
 
-    def permission_view(self) -> PostgresPermissionView:
+    def permission_view(self, verifier: LiveVerifier | None = None) -> PostgresPermissionView:
         """One view per store (a thread and a connection): asking again returns the same one,
-        so a gate that calls ``permission_view().check()`` per order stays cheap."""
+        so a gate that calls ``permission_view().check()`` per order stays cheap. A view
+        with the running bot's verifier is its own (the caller keeps it)."""
+        if verifier is not None:
+            return PostgresPermissionView(self.url, self.scope, stale_after_s=self.stale_after_s, verifier=verifier)
         with self._view_lock:
             if self._view is None:
                 self._view = PostgresPermissionView(self.url, self.scope, stale_after_s=self.stale_after_s)
@@ -158,10 +164,13 @@ class PostgresStore:
     def beat(self, heartbeat: Heartbeat) -> None:
         with self._lock, database_errors(self.url):
             self._connection().execute(
-                "INSERT INTO nija_heartbeat (scope, pid, host, last_beat, started_at, stopped) "
-                "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (scope) DO UPDATE SET pid = excluded.pid, "
-                "host = excluded.host, last_beat = excluded.last_beat, started_at = excluded.started_at, "
-                "stopped = excluded.stopped",
+                "INSERT INTO nija_heartbeat (scope, pid, host, last_beat, started_at, stopped, run_id, "
+                "dry_run_seconds, seen_nonce, live_nonce, live_refused) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (scope) DO UPDATE SET "
+                "pid = excluded.pid, host = excluded.host, last_beat = excluded.last_beat, "
+                "started_at = excluded.started_at, stopped = excluded.stopped, run_id = excluded.run_id, "
+                "dry_run_seconds = excluded.dry_run_seconds, seen_nonce = excluded.seen_nonce, "
+                "live_nonce = excluded.live_nonce, live_refused = excluded.live_refused",
                 (
                     self.scope,
                     heartbeat.pid,
@@ -169,6 +178,11 @@ class PostgresStore:
                     heartbeat.last_beat,
                     heartbeat.started_at,
                     heartbeat.stopped,
+                    heartbeat.run_id,
+                    heartbeat.dry_run_s,
+                    heartbeat.seen_nonce,
+                    heartbeat.live_nonce,
+                    heartbeat.live_refused,
                 ),
             )
 
@@ -185,7 +199,10 @@ class PostgresTransaction:
             self._fleet_killed = rows.fleet_killed(conn, share_lock=True)
             rows.ensure_scope(conn, store.scope)
             self._own = rows.read_scope(conn, store.scope, where, lock="FOR UPDATE", history=rows.TX_HISTORY)
-        self._snapshot = _snapshot(self._own, fleet_killed=self._fleet_killed)
+        # The live rules ask whether a bot runs on this scope (live request and confirm).
+        self._snapshot = replace(
+            _snapshot(self._own, fleet_killed=self._fleet_killed), heartbeat=_heartbeat(conn, store.scope)
+        )
 
     @property
     def snapshot(self) -> Snapshot:
@@ -253,17 +270,34 @@ def _cascade(conn: Conn, where: str, fleet_kill: KillRecord) -> None:
 
 
 def _snapshot(own: ScopeRows, *, fleet_killed: bool) -> Snapshot:
-    return Snapshot(trading=own.trading, kill=own.kill, kill_flag=bool(own.flag_ids) or fleet_killed)
+    flag = None
+    if own.flag_ids:  # the ids are the flag's identity: any new raise changes what was seen
+        ids = ",".join(map(str, own.flag_ids))
+        flag = KillFlag(ids, KillFlagKind.ROW, "nija_kill_flag", own.first_flag)
+    return Snapshot(trading=own.trading, kill=own.kill, kill_flag=bool(own.flag_ids) or fleet_killed, flag=flag)
 
 
 def _heartbeat(conn: Conn, scope: str) -> Heartbeat | None:
     row = conn.execute(
-        "SELECT pid, host, last_beat, started_at, stopped FROM nija_heartbeat WHERE scope = %s", (scope,)
+        "SELECT pid, host, last_beat, started_at, stopped, run_id, dry_run_seconds, seen_nonce, live_nonce, "
+        "live_refused FROM nija_heartbeat WHERE scope = %s",
+        (scope,),
     ).fetchone()
     if row is None:
         return None
-    pid, host, last_beat, started_at, stopped = row
-    return Heartbeat(int(pid), str(host), last_beat, started_at, bool(stopped))  # type: ignore[call-overload,arg-type]
+    pid, host, last_beat, started_at, stopped, run_id, dry_run_s, seen, live, refused = row
+    return Heartbeat(
+        int(pid),  # type: ignore[call-overload]
+        str(host),
+        last_beat,  # type: ignore[arg-type]
+        started_at,  # type: ignore[arg-type]
+        bool(stopped),
+        str(run_id),
+        float(dry_run_s),  # type: ignore[arg-type]
+        str(seen),
+        str(live),
+        str(refused),
+    )
 
 
 def _not_writable(conn: Conn, store: PostgresStore) -> tuple[str, ...]:

@@ -12,18 +12,22 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import psycopg
 
 from nija.domain.errors import UsageProblem
+from nija.domain.live_auth import LiveVerifier
 from nija.domain.permission import Permission, decide
-from nija.domain.records import KillRecord, Snapshot, TradingRecord, Transition, Unreadable
+from nija.domain.records import Heartbeat, KillRecord, Snapshot, TradingRecord, Transition, Unreadable
 from nija.domain.states import parse_state
+from nija.store import codec
 from nija.store.postgres.connect import Conn, connect, mask
 from nija.store.postgres.rows import FLEET
 from nija.store.postgres.schema import require_current
 
 CHANNEL = "nija"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DEFAULT_STALE_AFTER_S = 2.0
 RECONNECT_DELAY_S = 0.2
 
@@ -35,9 +39,10 @@ _KILLED = Permission(False, None, "KILL_SWITCH_ACTIVE", "a kill was raised (flee
 _PERMISSION_SQL = """
 SELECT s.state, s.kill_active, t.from_state, t.to_state, t.at,
        EXISTS (SELECT 1 FROM nija_kill_flag k WHERE k.scope IN (%(scope)s, %(fleet)s)),
-       f.kill_active, f.state
+       f.kill_active, f.state, s.pending_live, s.live_grant, h.run_id, h.live_nonce, h.stopped
 FROM nija_scope f
 LEFT JOIN nija_scope s ON s.name = %(scope)s
+LEFT JOIN nija_heartbeat h ON h.scope = %(scope)s
 LEFT JOIN LATERAL (
     SELECT from_state, to_state, at FROM nija_transition
     WHERE scope = %(scope)s ORDER BY id DESC LIMIT 1
@@ -71,8 +76,10 @@ class PostgresPermissionView:
         *,
         stale_after_s: float = DEFAULT_STALE_AFTER_S,
         clock: Callable[[], float] = time.monotonic,
+        verifier: LiveVerifier | None = None,
     ) -> None:
         self.url = url
+        self._verifier = verifier
         self.scope = scope
         self.stale_after_s = stale_after_s
         self._clock = clock
@@ -141,6 +148,8 @@ class PostgresPermissionView:
                     relevant = True
                     if kind == "kill":
                         self._permission = _KILLED  # deny first, then read the details
+                        if self._verifier is not None:
+                            self._verifier.interrupt()
             if relevant or self._clock() >= next_refresh:
                 self._refresh(conn)
                 next_refresh = self._clock() + tick
@@ -150,13 +159,18 @@ class PostgresPermissionView:
         row = conn.execute(_PERMISSION_SQL, {"scope": self.scope, "fleet": FLEET}).fetchone()
         if row is None:
             raise psycopg.DataError("the fleet row is missing: run 'nija db upgrade'")
-        self._permission = decide(_snapshot(row))
+        if self._verifier is None:
+            self._permission = decide(_snapshot(row))
+        else:
+            with self._verifier.reading:
+                self._permission = decide(_snapshot(row), self._verifier)
         self._confirmed_at = started
         self._problem = "connected"
 
 
 def _snapshot(row: tuple[object, ...]) -> Snapshot:
-    state, kill_active, from_state, to_state, at, flagged, fleet_active, fleet_state = row
+    (state, kill_active, from_state, to_state, at, flagged, fleet_active, fleet_state) = row[:8]
+    pending, grant, run_id, live_nonce, stopped = row[8:]
     # The fleet row only ever holds OFF or EMERGENCY_STOP: anything else was edited by hand.
     fleet_ok = isinstance(fleet_active, bool) and fleet_state in ("OFF", "EMERGENCY_STOP")
     kill_flag = bool(flagged) or bool(fleet_active) or not fleet_ok
@@ -167,10 +181,18 @@ def _snapshot(row: tuple[object, ...]) -> Snapshot:
         if from_state is not None:
             last = Transition(parse_state(str(from_state)), parse_state(str(to_state)), "", at)  # type: ignore[arg-type]
             history = (last,)
-        trading: TradingRecord | Unreadable = TradingRecord(parse_state(str(state)), history)
+        trading: TradingRecord | Unreadable = TradingRecord(
+            parse_state(str(state)),
+            history,
+            pending_live=codec.pending_from(pending) if isinstance(pending, dict) else None,
+            live_grant=codec.grant_from(grant) if isinstance(grant, dict) else None,
+        )
     except ValueError as exc:
         trading = Unreadable("trading state", str(exc))
     kill: KillRecord | Unreadable = (
         KillRecord(kill_active) if isinstance(kill_active, bool) else Unreadable("kill switch", "not a boolean")
     )
-    return Snapshot(trading=trading, kill=kill, kill_flag=kill_flag)
+    beat = None
+    if run_id is not None:  # only what the verdict of a reader without a verifier needs
+        beat = Heartbeat(0, "", _EPOCH, _EPOCH, bool(stopped), str(run_id), live_nonce=str(live_nonce))
+    return Snapshot(trading=trading, kill=kill, kill_flag=kill_flag, heartbeat=beat)

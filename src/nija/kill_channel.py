@@ -1,0 +1,153 @@
+"""A kill that needs no disk: a message straight to every running bot of a data directory.
+
+When the kill file cannot be raised (read-only or full file system, permissions), the
+kill must still reach the bots. Each ``nija run`` listens on an abstract Unix socket (no
+file, so it works on a read-only disk) named after the data directory's device and inode
+and its pid. ``tell_bots`` finds them in /proc/net/unix, sends the kill and waits for
+each bot's acknowledgment, sent once its orders are cancelled. Only the bot's own user
+(or root) is heard, checked with the peer's kernel credentials (SO_PEERCRED)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import struct
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from nija.domain.transitions import Who
+
+PREFIX = "nija-kill"
+_MAX_MESSAGE = 8192
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class KillMessage:
+    reason: str
+    actor: str
+    source: str
+    sent_at: str
+
+
+def _channel(data_dir: Path) -> str | None:
+    """The name prefix shared by every bot of ``data_dir`` (however the path is spelled)."""
+    try:
+        st = os.stat(data_dir)
+    except OSError:
+        return None
+    return f"{PREFIX}:{st.st_dev}:{st.st_ino}:"
+
+
+def listening(data_dir: Path) -> tuple[str, ...]:
+    """The abstract socket names of the bots listening for ``data_dir``."""
+    prefix = _channel(data_dir)
+    if prefix is None:
+        return ()
+    try:
+        lines = Path("/proc/net/unix").read_text().splitlines()[1:]
+    except OSError:
+        return ()
+    names: set[str] = set()
+    for line in lines:
+        fields = line.split()
+        path = fields[-1] if len(fields) >= 8 else ""
+        if path.startswith("@" + prefix) and path.rsplit(":", 1)[-1].isdigit():
+            names.add(path[1:])
+    return tuple(sorted(names))
+
+
+def tell_bots(data_dir: Path, reason: str, who: Who, now: datetime, *, timeout_s: float = 5.0) -> tuple[int, ...]:
+    """Send the kill to every bot of ``data_dir``; the pids that acknowledged it, in order."""
+    body = json.dumps({"reason": reason, "actor": who.actor, "source": who.source, "sent_at": now.isoformat()})
+    stopped: list[int] = []
+    for name in listening(data_dir):
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+                conn.settimeout(timeout_s)
+                conn.connect("\0" + name)
+                conn.sendall(body.encode() + b"\n")
+                reply = json.loads(_read_line(conn))
+        except (OSError, ValueError) as exc:
+            log.warning("kill message to %s failed: %s", name, exc)
+            continue
+        if isinstance(reply, dict) and reply.get("stopped") is True and isinstance(reply.get("pid"), int):
+            stopped.append(reply["pid"])
+    return tuple(stopped)
+
+
+def _read_line(conn: socket.socket) -> bytes:
+    data = b""
+    while b"\n" not in data and len(data) < _MAX_MESSAGE:
+        chunk = conn.recv(_MAX_MESSAGE)
+        if not chunk:
+            break
+        data += chunk
+    return data.split(b"\n", 1)[0]
+
+
+class KillListener:
+    """The bot's side: hears kill messages and answers once ``on_kill`` has acted."""
+
+    def __init__(self, data_dir: Path, on_kill: Callable[[KillMessage], dict[str, Any]]) -> None:
+        self._on_kill = on_kill
+        self._stop = threading.Event()
+        self._sock: socket.socket | None = None
+        prefix = _channel(data_dir)
+        self.name = None if prefix is None else f"{prefix}{os.getpid()}"
+        self._thread = threading.Thread(target=self._serve, name="nija-kill-listener", daemon=True)
+
+    def start(self) -> None:
+        if self.name is None:
+            return
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.bind("\0" + self.name)
+        except OSError as exc:
+            sock.close()
+            log.warning("cannot listen for direct kills: %s", exc)
+            return
+        sock.listen(8)
+        sock.settimeout(0.25)
+        self._sock = sock
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+        if self._sock is not None:
+            self._sock.close()
+
+    def _serve(self) -> None:
+        assert self._sock is not None
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with conn:
+                try:
+                    self._answer(conn)
+                except Exception as exc:  # noqa: BLE001 - one bad message must not end the listener
+                    log.warning("direct kill message failed: %s", exc)
+
+    def _answer(self, conn: socket.socket) -> None:
+        _pid, uid, _gid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+        if uid not in (0, os.getuid()):
+            return  # another user may not stop this bot (nor learn that it runs)
+        conn.settimeout(5)
+        doc = json.loads(_read_line(conn))
+        if not isinstance(doc, dict):
+            return
+        message = KillMessage(*(str(doc.get(k, "unknown"))[:1000] for k in ("reason", "actor", "source", "sent_at")))
+        reply = self._on_kill(message)
+        conn.sendall(json.dumps(reply).encode() + b"\n")

@@ -1,0 +1,194 @@
+"""The bot's reading of the exchange account: reconciliation (open orders, balances,
+derivative positions against the bot's own fills) and API-key attestation, every
+``exchange.reconcile_s`` in its own thread (reads only, so it runs in every state).
+
+While live, unexplained exposure raises an alert and, beyond
+``exchange.exposure_tolerance``, the kill switch (source ``AUTO_RECONCILIATION``); an
+unreadable account is "unknown" (alerted, never flat). Results go to
+``.nija_exchange_checks.json`` for ``live request``, and to the audit trail when they
+change (the attestation every time it is taken)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import ccxt
+
+from nija.exchange_checks import ExchangeChecks, KeyAttestation, Reconciliation, Unexplained, write_checks
+from nija.runtime.brokers.exchange import ExchangeBroker, describe
+from nija.runtime.risk import Trigger
+from nija.runtime.settings import ExchangeSettings
+
+ATTEST_EVERY_S = 3600.0
+_DUST = 1e-9
+DERIVATIVES = frozenset({"binanceusdm", "binancecoinm", "krakenfutures"})
+
+
+def reconcile_account(broker: ExchangeBroker, now: datetime) -> Reconciliation:
+    client = broker.client
+    reading = broker.read_book()
+    if reading.error is not None:
+        return Reconciliation(checked_at=now, status="unknown", error=reading.error)
+    try:
+        totals: dict[str, Any] = broker.balance().get("total") or {}
+        positions = client.fetch_positions() if client.id in DERIVATIVES and client.has.get("fetchPositions") else []
+    except ccxt.BaseError as exc:
+        return Reconciliation(checked_at=now, status="unknown", error=describe(exc).reason)
+    unexplained: list[Unexplained] = []
+    for currency, amount in sorted(totals.items()):
+        symbol = f"{currency}/{broker.quote}"
+        extra = float(amount or 0.0) - broker.owned.position(symbol)
+        if currency != broker.quote and extra > _DUST:
+            mark = broker.mark(symbol)
+            unexplained.append(Unexplained(currency=currency, quantity=extra, value=extra * mark if mark else None))
+    for row in positions:
+        symbol = str(row.get("symbol"))
+        extra = abs(float(row.get("contracts") or 0.0)) - broker.owned.position(symbol)
+        if extra > _DUST:
+            notional = row.get("notional")
+            unexplained.append(
+                Unexplained(currency=symbol, quantity=extra, value=abs(float(notional)) if notional else None)
+            )
+    return Reconciliation(
+        checked_at=now,
+        status="unexplained" if unexplained else "matching",
+        own_open=len(reading.own_open),
+        foreign_open=len(reading.foreign_open),
+        unexplained=tuple(unexplained),
+    )
+
+
+def attest_key(client: Any, now: datetime) -> KeyAttestation:
+    """Read what the API key may do, where the venue says so through ccxt."""
+    venue = str(client.id)
+    try:
+        if venue in ("binance", "binanceusdm", "binancecoinm"):
+            r = client.sapiGetAccountApiRestrictions()
+            withdraw, transfer = (
+                _true(r.get("enableWithdrawals")),
+                _true(r.get("enableInternalTransfer")) or _true(r.get("permitsUniversalTransfer")),
+            )
+            return _verdict(now, withdraw, transfer, _true(r.get("ipRestrict")), "binance apiRestrictions")
+        if venue in ("okx", "myokx", "okxus"):
+            (row,) = client.privateGetAccountConfig()["data"][:1]
+            perms = {p.strip() for p in str(row.get("perm", "")).split(",")}
+            return _verdict(now, "withdraw" in perms, False, bool(row.get("ip")), f"okx perm={','.join(sorted(perms))}")
+        if venue in ("bybit", "bybiteu", "bybitid"):
+            result = client.privateGetV5UserQueryApi()["result"]
+            wallet = set((result.get("permissions") or {}).get("Wallet") or [])
+            ips = result.get("ips") or []
+            return _verdict(
+                now,
+                "Withdraw" in wallet,
+                bool(wallet & {"AccountTransfer", "SubMemberTransfer"}),
+                bool(ips) and ips != ["*"],
+                f"bybit query-api Wallet={','.join(sorted(wallet)) or 'none'}",
+            )
+    except (ccxt.BaseError, KeyError, ValueError, TypeError) as exc:
+        return KeyAttestation(checked_at=now, status="unknown", detail=f"{venue} did not answer: {exc}"[:300])
+    return KeyAttestation(
+        checked_at=now, status="unknown", detail=f"{venue} does not report an API key's permissions through ccxt"
+    )
+
+
+def _true(value: object) -> bool:
+    return value is True or str(value).lower() == "true"
+
+
+def _verdict(now: datetime, withdraw: bool, transfer: bool, ip: bool, detail: str) -> KeyAttestation:
+    status = "can withdraw" if withdraw else "can transfer" if transfer else "trade-only"
+    return KeyAttestation(checked_at=now, status=status, ip_whitelist=ip, detail=detail)
+
+
+class AccountWatch:
+    """The thread that keeps ``.nija_exchange_checks.json`` fresh and acts while live."""
+
+    def __init__(
+        self,
+        broker: ExchangeBroker,
+        settings: ExchangeSettings,
+        data_dir: Path,
+        *,
+        live: Callable[[], bool],
+        alert: Callable[[str, str], None],
+        trip: Callable[[Trigger], None],
+        record: Callable[[str, dict[str, str]], None],
+    ) -> None:
+        self.broker, self.settings, self.data_dir = broker, settings, data_dir
+        self._live, self._alert, self._trip, self._record = live, alert, trip, record
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._attested_at = float("-inf")
+        self._last_said = ""
+        self._tripped = False
+        self.latest: ExchangeChecks | None = None
+        self._attestation: KeyAttestation | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="nija-account-checks", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(10.0)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.check_once()
+            except Exception as exc:  # noqa: BLE001 - a reading bug must not end the checks
+                self._alert("RECONCILIATION", f"the account check failed: {type(exc).__name__}: {exc}")
+            self._stop.wait(self.settings.reconcile_s)
+
+    def check_once(self) -> ExchangeChecks:
+        now = datetime.now(UTC)
+        reconciliation = reconcile_account(self.broker, now)
+        if self._attestation is None or time.monotonic() - self._attested_at >= ATTEST_EVERY_S:
+            self._attestation = attest_key(self.broker.client, now)
+            self._attested_at = time.monotonic()
+            key = self._attestation
+            self._record(key.line, {"check": "key_attestation", "status": key.status, "venue": self.broker.client.id})
+            if key.status in ("can withdraw", "can transfer") and self._live():
+                self._alert("KEY_ATTESTATION", f"{key.line}: use a trade-only key")
+        deadman = self.broker.deadman
+        foreign_anywhere = bool(reconciliation.foreign_open)
+        checks = ExchangeChecks(
+            venue=str(self.broker.client.id),
+            currency=self.broker.quote,
+            written_at=now,
+            pid=os.getpid(),
+            reconciliation=reconciliation,
+            attestation=self._attestation,
+            dead_man_switch=deadman.status,
+            dead_man_switch_available=deadman.switch.available
+            and bool(deadman.seconds)
+            and not (foreign_anywhere and deadman.switch.scope("") == "account"),
+        )
+        write_checks(self.data_dir, checks)
+        self.latest = checks
+        self._act(reconciliation)
+        return checks
+
+    def _act(self, rec: Reconciliation) -> None:
+        said = rec.describe(self.broker.quote)
+        if said != self._last_said:
+            self._last_said = said
+            self._record(said, {"check": "reconciliation", "status": rec.status, "venue": self.broker.client.id})
+        if not self._live() or rec.status == "matching":
+            return
+        self._alert("RECONCILIATION", said)
+        if rec.status == "unexplained" and rec.exposure > self.settings.exposure_tolerance and not self._tripped:
+            self._tripped = True
+            self._trip(
+                Trigger(
+                    "RECONCILIATION",
+                    f"{said} (tolerance {self.settings.exposure_tolerance:,.2f} {self.broker.quote})",
+                )
+            )

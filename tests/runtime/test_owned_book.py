@@ -1,0 +1,168 @@
+"""What the bot owns on the account, at the broker: client ids persisted before sending,
+holdings limited to the bot's own fills, foreign orders and balances never touched.
+ccxt's real kraken client against the stateful fake (its HTTP layer only)."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import ccxt
+import pytest
+
+from nija.domain.errors import StorageCorrupt
+from nija.domain.permission import Permission
+from nija.domain.states import Mode
+from nija.runtime.brokers.exchange import ExchangeBroker
+from nija.runtime.brokers.owned import OwnedBook, OwnedOrder, account_key
+from nija.runtime.brokers.paper import PaperBroker
+from nija.runtime.gate import OrderGate
+from nija.runtime.orders import OrderRequest, OrderType, Side
+from nija.runtime.reaction import Reaction
+from nija.runtime.settings import PaperSettings
+from tests.fakes.kraken import FakeKrakenAdapter, FakeKrakenState
+from tests.runtime.runtime_helpers import candle
+
+KILLED = Permission(False, None, "KILL_SWITCH_ACTIVE", "killed")
+LIVE = Permission(True, Mode.LIVE, "LIVE_ACTIVE", "live")
+DRY_RUN = Permission(True, Mode.SIMULATED, "DRY_RUN", "dry run")
+BUY = OrderRequest("BTC/USDT", Side.BUY, OrderType.LIMIT, 0.01, 30_000.0)
+
+
+class Fixed:
+    def __init__(self, permission: Permission) -> None:
+        self.permission = permission
+
+    def check(self) -> Permission:
+        return self.permission
+
+
+def live_broker(tmp_path: Path, fake: FakeKrakenState) -> ExchangeBroker:
+    client = ccxt.kraken({"apiKey": "k", "secret": base64.b64encode(b"s").decode(), "enableRateLimit": False})
+    client.session.mount("https://", FakeKrakenAdapter(fake.dir))
+    owned = OwnedBook(tmp_path / "data", account_key("kraken", "k", sandbox=False))
+    broker = ExchangeBroker(client, owned, quote="USDT", dead_man_switch_s=0)
+    broker.on_candle(candle(40_000.0))
+    return broker
+
+
+@pytest.fixture
+def fake(tmp_path: Path) -> FakeKrakenState:
+    (tmp_path / "data").mkdir()
+    return FakeKrakenState(tmp_path / "kraken")
+
+
+def test_the_client_id_is_recorded_before_the_order_is_sent(tmp_path: Path, fake: FakeKrakenState) -> None:
+    broker = live_broker(tmp_path, fake)
+    fake.fail("AddOrder", "EService:Unavailable")  # ccxt: ExchangeNotAvailable, a network error
+    assert not broker.place(BUY).accepted
+    (sent,) = broker.owned.unsettled()
+    assert sent.state == "sent"
+    (attempt,) = fake.calls("AddOrder")
+    assert attempt["cl_ord_id"] == [sent.client_id]
+    # The order did reach the book after all: a new run recognises it by its client id.
+    row = _row(fake)
+    with fake.book() as state:
+        state["orders"]["OLATE"] = {**row, "cl_ord_id": sent.client_id}
+    again = live_broker(tmp_path, fake)
+    again.reconcile()
+    assert [o.id for o in again.open_orders()] == ["OLATE"]
+    assert again.foreign == ()
+
+
+def _row(fake: FakeKrakenState) -> dict[str, object]:
+    txid = fake.add_foreign(side="buy", price="30000.0", volume="0.01")
+    with fake.book() as state:
+        return dict(state["orders"].pop(txid))
+
+
+def test_a_restarted_broker_knows_its_orders_and_foreign_ones_stay_foreign(
+    tmp_path: Path, fake: FakeKrakenState
+) -> None:
+    foreign = fake.add_foreign()
+    first = live_broker(tmp_path, fake)
+    mine = first.place(BUY).order
+    assert mine is not None
+    second = live_broker(tmp_path, fake)  # a new process: only the data directory carries over
+    second.reconcile()
+    assert [o.id for o in second.open_orders()] == [mine.id]
+    assert [o.id for o in second.foreign] == [foreign]
+    refused = second.cancel(foreign)
+    assert (refused.ok, refused.reason) == (False, "not placed by this bot: left alone")
+    assert [c["txid"] for c in fake.calls("CancelOrder")] == []
+    assert second.cancel_all()[0].ok
+    assert foreign in fake.open_orders()
+    assert mine.id not in fake.open_orders()
+
+
+def test_holdings_are_only_what_the_bots_own_fills_bought(tmp_path: Path, fake: FakeKrakenState) -> None:
+    broker = live_broker(tmp_path, fake)  # the account already holds 0.05 BTC
+    assert broker.holdings() == ()
+    refused = broker.place(OrderRequest("BTC/USDT", Side.SELL, OrderType.MARKET, 0.05))
+    assert refused.code == "INSUFFICIENT_HOLDINGS"
+    assert fake.calls("AddOrder") == []
+    order = broker.place(BUY).order
+    assert order is not None
+    fake.fill(order.id)
+    (fill,) = broker.sync(1.0)
+    assert fill.quantity == pytest.approx(0.01)
+    (holding,) = broker.holdings()
+    assert holding.quantity == pytest.approx(0.01)  # not 0.06: the 0.05 was never the bot's
+    assert broker.sync(2.0) == []  # booked once
+
+
+def test_a_live_kill_flattens_only_what_the_bot_bought(tmp_path: Path, fake: FakeKrakenState) -> None:
+    broker = live_broker(tmp_path, fake)
+    order = broker.place(BUY).order
+    assert order is not None
+    fake.fill(order.id)
+    broker.sync(1.0)
+    gate = OrderGate(Fixed(LIVE), {Mode.LIVE: broker})
+    alerts: list[tuple[str, str]] = []
+    reaction = Reaction(gate, alert=lambda c, m: alerts.append((c, m)), flatten_on_kill=True)
+    reaction(LIVE)
+    reaction(KILLED)
+    assert reaction.kill.complete
+    *_, closing = fake.calls("AddOrder")
+    assert (closing["type"], closing["ordertype"], closing["volume"]) == (["sell"], ["market"], ["0.01"])
+    (line,) = reaction.kill.flattened
+    assert "sell 0.01 BTC/USDT" in line
+    assert ("FLATTEN_ORDER", f"closing order sent: {line}") in alerts
+
+
+def test_a_dry_run_kill_with_flatten_closes_paper_only_and_sends_nothing(tmp_path: Path, fake: FakeKrakenState) -> None:
+    broker = live_broker(tmp_path, fake)
+    paper = PaperBroker(tmp_path / "data", PaperSettings())
+    paper.on_candle(candle(100.0))
+    gate = OrderGate(Fixed(DRY_RUN), {Mode.SIMULATED: paper, Mode.LIVE: broker})
+    gate.place(OrderRequest("BTC/USDT", Side.BUY, OrderType.MARKET, 1.0))
+    paper.on_candle(candle(100.0))
+    reaction = Reaction(gate, alert=lambda c, m: None, flatten_on_kill=True)
+    reaction(DRY_RUN)
+    reaction(KILLED)
+    assert reaction.kill.complete
+    assert [line.split()[0] for line in reaction.kill.flattened] == ["paper"]
+    assert fake.writes() == []
+
+
+def test_an_unreadable_record_of_own_orders_is_refused_not_replaced(tmp_path: Path) -> None:
+    key = account_key("kraken", "k", sandbox=False)
+    book = OwnedBook(tmp_path, key)
+    book.path.write_text("{ not json")
+    with pytest.raises(StorageCorrupt, match="cannot be read"):
+        OwnedBook(tmp_path, key)
+    assert book.path.read_text() == "{ not json"
+
+
+def test_another_accounts_record_never_claims_this_accounts_orders(tmp_path: Path) -> None:
+    one = account_key("kraken", "key-one", sandbox=False)
+    other = account_key("kraken", "key-two", sandbox=False)
+    assert one != other
+    assert account_key("kraken", "key-one", sandbox=True) != one
+    assert "key-one" not in one  # the key itself is never written
+    mine = OwnedBook(tmp_path, other)
+    mine.record_sent(OwnedOrder("nijaabc", "BTC/USDT", "buy", "limit", 1.0, 1.0, "sent"))
+    assert not OwnedBook(tmp_path, one).ever_traded  # a separate file per account
+    mine.path.rename(OwnedBook(tmp_path, one).path)  # copied under the other account's name
+    with pytest.raises(StorageCorrupt, match="belongs to account"):
+        OwnedBook(tmp_path, one)

@@ -1,0 +1,147 @@
+"""Invariant 8 in real ``nija run`` processes: the exchange is written only for what the
+bot owns, and only when it must. The fake Kraken (ccxt's HTTP layer) counts every
+request by endpoint; foreign orders are seeded on the account as a person would have."""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+
+from nija.assembly import build_service
+from nija.kill_receipt import read_receipt
+from tests.fakes.kraken import FakeKrakenState
+from tests.runtime.live_process import CASH_ONLY, CONFIG, OPERATOR, alert_codes, go_live, report, run_bot, start_bot
+from tests.runtime.runtime_helpers import wait_for
+
+FOREIGN_NOTE = "1 open order on the account was not placed by this bot: left alone"
+
+
+def own_open(fake: FakeKrakenState) -> dict[str, dict[str, object]]:
+    return {k: v for k, v in fake.open_orders().items() if not k.startswith("OFRGN")}
+
+
+def test_a_dry_run_kill_with_credentials_and_flatten_sends_nothing_to_the_exchange(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    (data_dir / "nija.toml").write_text(CONFIG + "flatten_on_kill = true\n")
+    fake = FakeKrakenState(tmp_path / "kraken")  # the account holds 0.05 BTC the bot never bought
+    foreign = fake.add_foreign()
+    build_service(data_dir).restore(OPERATOR)
+    bot = start_bot(data_dir, fake, pace="0.005")
+    try:
+        wait_for(lambda: bool((r := report(data_dir)) and r.open_orders), what="a paper order")
+        build_service(data_dir).activate_kill("drill during a simulation", OPERATOR)
+        wait_for(lambda: "KILL_COMPLETE" in alert_codes(data_dir), timeout=20, what="the kill complete")
+    finally:
+        bot.send_signal(signal.SIGTERM)
+        out, err = bot.communicate(timeout=60)
+    assert bot.returncode == 0, err
+    summary = json.loads(out)
+    assert summary["kill_complete"] is True
+    assert fake.writes() == []  # no cancel, no cancel-all, no dead man's switch, no sell
+    assert fake.calls("OpenOrders")  # it did read the account
+    assert foreign in fake.open_orders()
+    assert summary["foreign_orders"] == 1
+    assert any(FOREIGN_NOTE in line for line in summary["alerts"])
+    assert any(FOREIGN_NOTE in line for line in summary["notes"])
+    r = report(data_dir)
+    assert r is not None
+    assert [o.id for o in r.foreign_orders] == [foreign]
+
+
+def test_a_bot_that_never_traded_live_writes_nothing_in_off_or_dry_run(data_dir: Path, tmp_path: Path) -> None:
+    (data_dir / "nija.toml").write_text(CONFIG)
+    fake = FakeKrakenState(tmp_path / "kraken")
+    foreign = fake.add_foreign(side="buy", price="1000.0")
+    code, off, err = run_bot(data_dir, fake, "--max-candles", "300")
+    assert code == 0, err
+    assert off["state_at_start"] == "OFF"
+    build_service(data_dir).restore(OPERATOR)
+    code, dry, err = run_bot(data_dir, fake, "--max-candles", "300")
+    assert code == 0, err
+    assert dry["orders_placed"] > 0  # it traded, on paper
+    assert fake.writes() == []
+    assert foreign in fake.open_orders()
+    assert off["foreign_orders"] == dry["foreign_orders"] == 1
+
+
+def test_a_bot_that_traded_live_and_is_killed_cancels_its_own_orders_and_no_other(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    (data_dir / "nija.toml").write_text(CONFIG)
+    fake = FakeKrakenState(tmp_path / "kraken", balances=CASH_ONLY)
+    foreign = fake.add_foreign()
+    build_service(data_dir).restore(OPERATOR)
+    bot = start_bot(data_dir, fake)
+    try:
+        wait_for(lambda: bool((r := report(data_dir)) and r.mode == "simulated"), what="the bot in DRY_RUN")
+        go_live(data_dir)
+        wait_for(lambda: len(own_open(fake)) >= 1, timeout=90, what="a live order of the bot")
+        own = set(own_open(fake))
+        build_service(data_dir).activate_kill("operator kill while live", OPERATOR)
+        wait_for(lambda: not own_open(fake), timeout=20, what="the bot's own orders cancelled")
+        wait_for(lambda: "KILL_COMPLETE" in alert_codes(data_dir), timeout=20, what="the kill complete")
+    finally:
+        bot.send_signal(signal.SIGTERM)
+        out, err = bot.communicate(timeout=60)
+    assert bot.returncode == 0, err
+    assert foreign in fake.open_orders()
+    assert fake.calls("CancelAll") == []
+    cancelled = {c["txid"][0] for c in fake.calls("CancelOrder")}
+    assert own <= cancelled
+    assert foreign not in cancelled
+    for sent in fake.calls("AddOrder"):  # every order carried the bot's client id
+        assert sent["cl_ord_id"][0].startswith("nija")
+    assert json.loads(out)["kill_complete"] is True
+
+
+def test_a_restarted_bot_still_knows_its_orders_and_cancels_only_those(data_dir: Path, tmp_path: Path) -> None:
+    (data_dir / "nija.toml").write_text(CONFIG)
+    fake = FakeKrakenState(tmp_path / "kraken", balances=CASH_ONLY)
+    foreign = fake.add_foreign()
+    build_service(data_dir).restore(OPERATOR)
+    bot = start_bot(data_dir, fake)
+    try:
+        wait_for(lambda: bool((r := report(data_dir)) and r.mode == "simulated"), what="the bot in DRY_RUN")
+        go_live(data_dir)
+        wait_for(lambda: len(own_open(fake)) >= 1, timeout=90, what="a live order of the bot")
+    finally:
+        bot.kill()  # dies without cleaning up: its orders stay open at the exchange
+        bot.communicate(timeout=60)
+    own = set(own_open(fake))
+    assert own
+    before = len(fake.calls("CancelOrder"))
+    code, summary, err = run_bot(data_dir, fake, "--max-candles", "50")
+    assert code == 0, err
+    assert summary["state_at_start"] == "OFF"  # the restart rule
+    assert not own_open(fake)  # its own orders from the dead run: recognised and cancelled
+    assert foreign in fake.open_orders()
+    assert {c["txid"][0] for c in fake.calls("CancelOrder")[before:]} == own
+    assert fake.calls("CancelAll") == []
+    assert summary["foreign_orders"] == 1
+
+
+def test_moving_out_of_live_cancels_only_the_bots_orders_and_writes_a_receipt(data_dir: Path, tmp_path: Path) -> None:
+    (data_dir / "nija.toml").write_text(CONFIG + "kill_receipt_deadline_s = 120\n")
+    fake = FakeKrakenState(tmp_path / "kraken", balances=CASH_ONLY)
+    foreign = fake.add_foreign()
+    build_service(data_dir).restore(OPERATOR)
+    bot = start_bot(data_dir, fake)
+    try:
+        wait_for(lambda: bool((r := report(data_dir)) and r.mode == "simulated"), what="the bot in DRY_RUN")
+        go_live(data_dir)
+        wait_for(lambda: len(own_open(fake)) >= 1, timeout=90, what="a live order of the bot")
+        build_service(data_dir).reset(OPERATOR)  # LIVE_ACTIVE -> OFF, not a kill
+        wait_for(lambda: not own_open(fake), timeout=60, what="the bot's own orders cancelled")
+        wait_for(lambda: (r := read_receipt(data_dir)) is not None and r.confirmed, timeout=60, what="the receipt")
+    finally:
+        bot.send_signal(signal.SIGTERM)
+        bot.communicate(timeout=60)
+    assert bot.returncode == 0
+    assert foreign in fake.open_orders()
+    assert fake.calls("CancelAll") == []
+    receipt = read_receipt(data_dir)
+    assert receipt is not None
+    assert receipt.trigger == "left live"
+    assert [o.id for o in receipt.brokers[0].foreign_open] == [foreign]
