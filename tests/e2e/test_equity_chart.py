@@ -1,6 +1,6 @@
 """The dashboard shows the running bot's equity curve and recent fills, and follows the
 bot's report as it is rewritten (no reload), in a real headless Chromium, desktop and
-phone. Screenshots: artifacts/screenshots/trust-equity-*.png."""
+phone. Screenshots: artifacts/screenshots/trust-equity-*.png (or $NIJA_E2E_SCREENSHOTS)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from nija.bot_report import BotReport, EquityPoint, FillItem, Pnl, write_report
 from nija.domain.records import Heartbeat
 from nija.store.json_files import JsonFileStore
 from tests.e2e.test_control_center import CHROMIUM, expect, playwright_api
-from tests.e2e.test_trust_the_screen import DESKTOP, PHONE, browser, open_page, shot
+from tests.e2e.test_trust_the_screen import SIZES, browser, open_page, shot, size
 from tests.serving import make_token, serving
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium: apt-get install -y chromium")
@@ -36,7 +36,7 @@ def report_with(points: int) -> BotReport:
     )
 
 
-@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+@SIZES
 def test_the_equity_curve_is_drawn_and_follows_the_bot(
     browser: playwright_api.Browser, data_dir: Path, viewport: dict[str, int]
 ) -> None:
@@ -59,4 +59,4 @@ def test_the_equity_curve_is_drawn_and_follows_the_bot(
         assert box["height"] > 20
         assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
         page.locator("#equity-chart").scroll_into_view_if_needed()
-        shot(page, f"equity-{'phone' if viewport is PHONE else 'desktop'}")
+        shot(page, f"equity-{size(viewport)}")

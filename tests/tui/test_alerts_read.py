@@ -8,6 +8,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from textual.binding import Binding
 from textual.pilot import Pilot
 
 from nija.assembly import build_service
@@ -212,3 +213,28 @@ def test_the_equity_sparkline_follows_the_bots_report(data_dir: Path) -> None:
         assert "Equity curve: 10,000.00 -> 10,040.00 (low 10,000.00, high 10,040.00, 30 fills)" in panel(app, "runtime")
 
     drive(data_dir, scenario)
+
+
+def test_every_screen_binds_k_to_the_kill_switch() -> None:
+    """A screen added later without ``k`` fails here; the pilot tests above press it on the
+    main screen (test_app), the history and a restore plan. The reason dialog is the one
+    exception: it is typed into (``k`` is a letter there), and Escape returns to a screen
+    where ``k`` kills."""
+    import inspect
+
+    from textual.screen import Screen
+
+    from nija.tui import app as app_module
+    from nija.tui import screens as screens_module
+
+    found = {
+        cls
+        for module in (app_module, screens_module)
+        for _, cls in inspect.getmembers(module, inspect.isclass)
+        if issubclass(cls, Screen) and cls.__module__ == module.__name__
+    }
+    assert {ConfirmScreen, HistoryScreen, ReasonScreen} <= found
+    for cls in found - {ReasonScreen}:
+        kill = [b for b in cls.BINDINGS if isinstance(b, Binding) and b.key == "k"]
+        assert kill, f"{cls.__name__} has no k binding"
+        assert kill[0].action in {"app.kill", "kill"}, f"{cls.__name__}: k does {kill[0].action}"

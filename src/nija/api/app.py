@@ -119,10 +119,12 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(config_watch.start)  # arming the feed may take a moment
         task = asyncio.create_task(watcher.run())
         try:
             yield
         finally:
+            await asyncio.to_thread(config_watch.close)
             watcher.close()
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
