@@ -62,19 +62,6 @@ def nija(data_dir: Path, env: dict[str, str], *args: str) -> None:
         raise SystemExit(f"nija {' '.join(args)} exited {done.returncode}: {done.stderr.strip()}")
 
 
-def deactivate(data_dir: Path, env: dict[str, str]) -> None:
-    """Between rounds; on a loaded machine the server may record the kill file itself
-    while the CLI is slow, and deactivation then refuses once (the kill changed)."""
-    for _ in range(5):
-        try:
-            nija(data_dir, env, "kill", "deactivate", "bench", "--yes")
-            return
-        except SystemExit as refused:
-            last = refused
-            time.sleep(0.5)
-    raise last
-
-
 def measure(rounds: int, env: dict[str, str]) -> tuple[list[float], list[float]]:
     from_write: list[float] = []
     from_cli: list[float] = []
@@ -99,7 +86,7 @@ def measure(rounds: int, env: dict[str, str]) -> tuple[list[float], list[float]]
                 written = datetime.fromisoformat(str(kill["since"])).timestamp()
                 from_write.append(arrived - written)
                 from_cli.append(arrived - started)
-                deactivate(data_dir, env)
+                nija(data_dir, env, "kill", "deactivate", "bench", "--yes")  # no retry: a refusal is a bug
                 while arrivals.get(timeout=10)[1]["kill_switch"]["active"] is not False:  # type: ignore[index]
                     pass
             stop.set()

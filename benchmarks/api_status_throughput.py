@@ -16,12 +16,8 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from _stats import percentile
 from tests.serving import make_token, serving
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def hammer(base: str, token: str, seconds: float, out: list[float]) -> None:
@@ -47,7 +43,7 @@ def run(base: str, token: str, seconds: float, clients: int) -> None:
     every = [x for per in latencies for x in per]
     print(
         f"{clients} client(s): {len(every) / elapsed:8.0f} status req/s   "
-        f"p50 {statistics.median(every) * 1000:6.2f} ms   p99 {percentile(every, 99) * 1000:6.2f} ms   "
+        f"p50 {statistics.median(every) * 1000:6.2f} ms   p99 {percentile(every, 0.99) * 1000:6.2f} ms   "
         f"max {max(every) * 1000:6.2f} ms   ({len(every)} requests)"
     )
 

@@ -9,14 +9,12 @@ from __future__ import annotations
 import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _stats import summary
+from _stats import per_call, summary
 
 from nija.compat.kill_switch import KillSwitch
 from nija.compat.trading_state_machine import TradingStateMachine
@@ -25,16 +23,6 @@ from nija.service import SafetyService
 from nija.store.json_files import JsonFileStore
 
 ROUNDS, BATCH = 1000, 50
-
-
-def per_call(fn: Callable[[], object]) -> list[float]:
-    samples = []
-    for _ in range(ROUNDS):
-        start = time.perf_counter()
-        for _ in range(BATCH):
-            fn()
-        samples.append((time.perf_counter() - start) / BATCH)
-    return samples
 
 
 def main() -> None:
@@ -46,11 +34,11 @@ def main() -> None:
         sm = TradingStateMachine(Path(directory) / ".nija_trading_state.json")
         service = SafetyService(store)
         results = {
-            "permission check (baseline)": per_call(view.check),
-            "KillSwitch.is_active()": per_call(ks.is_active),
-            "get_current_state()": per_call(sm.get_current_state),
-            "can_make_broker_calls()": per_call(sm.can_make_broker_calls),
-            "full status read": per_call(service.status),
+            "permission check (baseline)": per_call(view.check, ROUNDS, BATCH),
+            "KillSwitch.is_active()": per_call(ks.is_active, ROUNDS, BATCH),
+            "get_current_state()": per_call(sm.get_current_state, ROUNDS, BATCH),
+            "can_make_broker_calls()": per_call(sm.can_make_broker_calls, ROUNDS, BATCH),
+            "full status read": per_call(service.status, ROUNDS, BATCH),
         }
     base = statistics.median(results["permission check (baseline)"])
     worst = 0.0

@@ -19,12 +19,8 @@ import threading
 import time
 from pathlib import Path
 
+from _stats import percentile
 from running_bot import RunningBot
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def main() -> None:
@@ -62,7 +58,7 @@ def main() -> None:
         ("kill file appeared -> all cancelled", from_file),
     ):
         print(
-            f"{label}: p50 {percentile(values, 50):.1f} ms, p99 {percentile(values, 99):.1f} ms, "
+            f"{label}: p50 {percentile(values, 0.50):.1f} ms, p99 {percentile(values, 0.99):.1f} ms, "
             f"max {max(values):.1f} ms, mean {statistics.fmean(values):.1f} ms"
         )
     print(f"cancelled before the activating command returned: {sum(v <= 0 for v in from_return)}/{args.trials}")

@@ -26,6 +26,7 @@ from urllib.parse import parse_qs, urlparse
 
 import ccxt
 import requests
+from _stats import percentile
 from requests.adapters import BaseAdapter
 
 from nija.domain.permission import Permission
@@ -148,11 +149,6 @@ def trial(tmp: Path, orders: int, symbols: int) -> tuple[float, float, int]:
     return total, receipt.seconds_to_flat or 0.0, sum(fake.counts.values())
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--trials", type=int, default=50)
@@ -171,9 +167,9 @@ def main() -> None:
                 requests_made = count
     print(f"kill -> confirmed-flat receipt on disk: {args.orders} orders, {args.symbols} symbols, {args.trials} trials")
     print(f"  requests per kill: {requests_made} (cancels, re-read, receipt read, balance)")
-    p50, p99 = statistics.median(totals), percentile(totals, 99)
+    p50, p99 = statistics.median(totals), percentile(totals, 0.99)
     print(f"  total    p50 {p50:7.2f} ms   p99 {p99:7.2f} ms   (target p99 < 50 ms)")
-    p50, p99 = statistics.median(flats), percentile(flats, 99)
+    p50, p99 = statistics.median(flats), percentile(flats, 0.99)
     print(f"  to flat  p50 {p50:7.2f} ms   p99 {p99:7.2f} ms   (until the exchange listed none of the bot's orders)")
 
 

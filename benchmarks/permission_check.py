@@ -8,13 +8,12 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _stats import summary
+from _stats import per_call, summary
 
 from nija.domain.live_auth import LiveVerifier
 from nija.domain.transitions import Who
@@ -22,16 +21,6 @@ from nija.service import SafetyService
 from nija.store.json_files import JsonFileStore
 
 ROUNDS, BATCH = 2000, 50
-
-
-def per_call(fn: object) -> list[float]:
-    samples = []
-    for _ in range(ROUNDS):
-        start = time.perf_counter()
-        for _ in range(BATCH):
-            fn()  # type: ignore[operator]
-        samples.append((time.perf_counter() - start) / BATCH)
-    return samples
 
 
 def main() -> None:
@@ -43,9 +32,9 @@ def main() -> None:
         assert view.check().allowed
         assert bots_view.check().allowed
         state_file = Path(directory) / ".nija_trading_state.json"
-        checks = per_call(view.check)
-        verified = per_call(bots_view.check)
-        stats = per_call(lambda: os.stat(state_file))
+        checks = per_call(view.check, ROUNDS, BATCH)
+        verified = per_call(bots_view.check, ROUNDS, BATCH)
+        stats = per_call(lambda: os.stat(state_file), ROUNDS, BATCH)
     check_median = sorted(checks)[len(checks) // 2]
     verified_median = sorted(verified)[len(verified) // 2]
     stat_median = sorted(stats)[len(stats) // 2]

@@ -1,7 +1,23 @@
 """NIJA: a safety control plane for automated trading bots."""
 
-from nija.domain.errors import NijaError
-from nija.domain.states import Mode, TradingState
+# Nothing is imported here: the emergency path raises the kill file before NIJA loads
+# (``nija.emergency``). The names below load on first use.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from nija.domain.errors import NijaError
+    from nija.domain.states import Mode, TradingState
 
 __all__ = ["Mode", "NijaError", "TradingState"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    if name == "NijaError":
+        from nija.domain.errors import NijaError
+
+        return NijaError
+    if name in ("Mode", "TradingState"):
+        from nija.domain import states
+
+        return getattr(states, name)
+    raise AttributeError(f"module 'nija' has no attribute {name!r}")

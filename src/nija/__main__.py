@@ -1,3 +1,3 @@
-from nija.cli.main import nija
+from nija.cli.entry import nija
 
 nija(prog_name="nija")

@@ -1,38 +1,63 @@
-"""Builds the service the same way for every entry point (CLI, API, TUI, bot), so that
-listeners (audit, notifications, metrics) are attached everywhere or nowhere."""
+"""The one place that wires: builds the service the same way for every entry point (CLI,
+API, TUI, bot), with the accountability listeners attached everywhere or nowhere, and
+returns the parts it wired (``Wired``) so that nobody has to look for them afterwards.
+
+Listeners go on in the order that matters: the audit record first (the proof), then
+metrics and logs, then notifications (queued). Heavy libraries (structlog,
+prometheus-client, apprise, pydantic) load only when used: every CLI command, even a
+plain ``status``, builds its service here."""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nija.domain.live import LivePolicy
-from nija.kill_channel import tell_bots
-from nija.observability.wiring import attach_accountability
-from nija.service import SafetyService
+from nija.audit.log import AuditLog
+from nija.audit.reconcile import AuditTrail
+from nija.config import CONFIG_FILE
+from nija.domain.live import ACKNOWLEDGMENT_PHRASE, LivePolicy
+from nija.observability.event_logger import EventLogger
+from nija.observability.metrics import Metrics
+from nija.service import Listener, SafetyService
 from nija.store import StoreSelection, config_dir, open_store
+from nija.store.json_files import JsonFileStore
 
 if TYPE_CHECKING:
-    from nija.config import NijaConfig
+    from datetime import datetime
 
-CONFIG_FILE = "nija.toml"
+    from nija.config import LiveSettings, NijaConfig
+    from nija.domain.transitions import Who
+
+__all__ = ["CONFIG_FILE", "Wired", "build_service", "live_policy", "wire"]
 
 
-def build_service(
+@dataclass(frozen=True, slots=True)
+class Wired:
+    """What ``wire`` built: the service and the listeners other parts need by name."""
+
+    service: SafetyService
+    metrics: Metrics  # served by ``nija serve`` (/metrics) and ``nija run --metrics-port``
+    audit: AuditLog
+    directory: Path  # nija.toml and the audit trail live here for every store
+
+
+def wire(
     data_dir: Path | str | None = None,
     *,
     config: NijaConfig | None = None,
     selection: StoreSelection | None = None,
     config_warning: Callable[[str], None] | None = None,
-) -> SafetyService:
+) -> Wired:
     """``selection`` None: NIJA_STORE / NIJA_BOT decide, else the JSON files of ``data_dir``.
 
     ``config_warning`` given: a bad ``nija.toml`` is reported through it and its valid
     sections are used (diagnosis and recovery); otherwise it is refused (exit 2)."""
     store = open_store(data_dir, selection)
-    directory = config_dir(data_dir)  # nija.toml and the audit trail live here for every store
+    directory = config_dir(data_dir)
     problems: list[str] = []
 
     def noted(message: str) -> None:
@@ -42,17 +67,85 @@ def build_service(
 
     lenient = noted if config_warning is not None else None
     settings = config if config is not None else _load_if_present(directory, lenient)
-    policy = settings.live.policy() if settings is not None else LivePolicy()
     # Bots of this directory hear a kill directly when it cannot be written to disk.
     service = SafetyService(
         store,
-        policy=policy,
+        policy=live_policy(settings.live) if settings is not None else LivePolicy(),
         config_problem=problems[0] if problems else None,
-        messenger=functools.partial(tell_bots, directory),
+        messenger=functools.partial(_tell_bots, directory),
+        credentials=functools.partial(_credentials_configured, directory),
     )
-    attach_accountability(service, directory, settings)
+    metrics, audit = _attach_accountability(service, directory, settings)
     _attach_exchange_checks(service, directory, settings)
-    return service
+    return Wired(service, metrics, audit, directory)
+
+
+def build_service(
+    data_dir: Path | str | None = None,
+    *,
+    config: NijaConfig | None = None,
+    selection: StoreSelection | None = None,
+    config_warning: Callable[[str], None] | None = None,
+) -> SafetyService:
+    """``wire(...).service``, for the front ends that need no other wired part."""
+    return wire(data_dir, config=config, selection=selection, config_warning=config_warning).service
+
+
+def live_policy(live: LiveSettings) -> LivePolicy:
+    """nija.toml ``[live]`` as the domain's policy (the domain's phrase unless one is set)."""
+    return LivePolicy(
+        min_dry_run=timedelta(minutes=live.min_dry_run_minutes),
+        confirmation_window=timedelta(minutes=live.confirmation_minutes),
+        require_second_person=live.require_second_person,
+        phrase=live.acknowledgment_phrase if live.acknowledgment_phrase is not None else ACKNOWLEDGMENT_PHRASE,
+    )
+
+
+def _attach_accountability(
+    service: SafetyService, directory: Path, config: NijaConfig | None
+) -> tuple[Metrics, AuditLog]:
+    metrics = Metrics(service.status)
+    audit = AuditLog(directory)
+    listeners: list[Listener] = [metrics, EventLogger()]
+    if _history_beside(service, directory):
+        service.recorder = AuditTrail(audit)  # complete: audited under the store's lock
+    else:
+        from nija.audit.fleet import FleetAuditStore, FleetAuditTrail
+
+        if isinstance(service.store, FleetAuditStore):
+            # The fleet's chain in the database, written in each change's own transaction.
+            service.recorder = FleetAuditTrail(service.store)
+        # Each host also keeps its own trail: what was done from here (order denials too),
+        # appended after the database commit.
+        listeners.insert(0, audit)
+    if config is not None:
+        from nija.observability.logs import configure_logging
+
+        configure_logging(config.logging, directory)
+        if config.notifications.urls:
+            from nija.notify.sender import Notifier
+
+            listeners.append(Notifier(config.notifications, str(directory), on_failure=metrics.notification_failed))
+    service.listeners.extend(listeners)
+    return metrics, audit
+
+
+def _history_beside(service: SafetyService, directory: Path) -> bool:
+    store = service.store
+    return isinstance(store, JsonFileStore) and store.data_dir.resolve() == directory.resolve()
+
+
+def _tell_bots(directory: Path, reason: str, who: Who, now: datetime) -> tuple[int, ...]:
+    # Loaded only when a kill cannot be written to disk: sockets and threads cost every command.
+    from nija.kill_channel import tell_bots
+
+    return tell_bots(directory, reason, who, now)
+
+
+def _credentials_configured(directory: Path) -> bool:
+    from nija.credentials import load_credentials  # tomllib: only for a live request
+
+    return load_credentials(directory) is not None
 
 
 def _attach_exchange_checks(service: SafetyService, directory: Path, settings: NijaConfig | None) -> None:

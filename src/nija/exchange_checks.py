@@ -21,6 +21,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from nija.domain.codes import ErrorCode
 from nija.domain.errors import LiveRequestRefused
 from nija.store.atomic import write_atomic
 
@@ -114,14 +115,14 @@ def check_for_live(
         raise LiveRequestRefused(
             "The running bot has not reported a fresh reconciliation with the exchange: its exposure is unknown",
             "Wait for the bot's next reconciliation (exchange.reconcile_s) and check its alerts, then request again",
-            code="EXPOSURE_UNKNOWN",
+            code=ErrorCode.EXPOSURE_UNKNOWN,
         )
     rec = checks.reconciliation
     if rec.status == "unknown":
         raise LiveRequestRefused(
             f"Live trading refused on {checks.venue}: {rec.describe(checks.currency)}",
             "Fix the exchange connection (see the bot's alerts) and request again",
-            code="EXPOSURE_UNKNOWN",
+            code=ErrorCode.EXPOSURE_UNKNOWN,
         )
     if rec.status == "unexplained" and (any(u.value is None for u in rec.unexplained) or rec.exposure > tolerance):
         raise LiveRequestRefused(
@@ -129,7 +130,7 @@ def check_for_live(
             f"(tolerance {tolerance:,.2f} {checks.currency})",
             "Trade from a dedicated account or subaccount, move those holdings away, or raise "
             "exchange.exposure_tolerance if they are meant to stay",
-            code="EXPOSURE_UNEXPLAINED",
+            code=ErrorCode.EXPOSURE_UNEXPLAINED,
         )
     warnings: list[str] = []
     key = checks.attestation
@@ -137,7 +138,7 @@ def check_for_live(
         raise LiveRequestRefused(
             f"Live trading refused: the API key {key.status} funds ({key.detail})",
             "Create a trade-only API key (no withdrawal, no transfer) and configure it",
-            code="KEY_CAN_WITHDRAW",
+            code=ErrorCode.KEY_CAN_WITHDRAW,
         )
     if key is None or key.status == "unknown":
         if require_key_attestation:
@@ -146,7 +147,7 @@ def check_for_live(
                 f"({key.detail if key else 'not checked'}) and exchange.require_key_attestation = true",
                 "Use a venue that reports key permissions, or set require_key_attestation = false after "
                 "checking on the exchange's website that the key cannot withdraw",
-                code="KEY_PERMISSIONS_UNKNOWN",
+                code=ErrorCode.KEY_PERMISSIONS_UNKNOWN,
             )
         warnings.append(f"permissions unknown: {key.detail if key else 'the API key was not checked'}")
     elif key.ip_whitelist is False:
@@ -157,7 +158,7 @@ def check_for_live(
                 f"Live trading refused: dead man's switch {checks.dead_man_switch} "
                 "and exchange.require_dead_man_switch = true",
                 "Use a venue with a dead man's switch, or set require_dead_man_switch = false knowingly",
-                code="NO_DEAD_MAN_SWITCH",
+                code=ErrorCode.NO_DEAD_MAN_SWITCH,
             )
         warnings.append(f"dead man's switch: {checks.dead_man_switch}")
     return tuple(warnings)

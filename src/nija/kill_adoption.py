@@ -38,3 +38,8 @@ class BareKillAdopter:
             return False
         self.problem = None
         return adopted
+
+    def record_waiting(self) -> None:
+        """At shutdown, the last word: wait for the lock as long as the store allows; a
+        failure is raised for the caller to report (the kill stays in force regardless)."""
+        self.service.adopt_kill_flag(self.who)

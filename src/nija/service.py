@@ -20,8 +20,10 @@ from nija.audit.changes import kill_event, transition_event
 from nija.domain import killswitch, live, live_auth, moves, recovery
 from nija.domain.change import Change
 from nija.domain.clock import Clock
+from nija.domain.codes import ErrorCode
 from nija.domain.diagnosis import StatusReport, report
 from nija.domain.errors import (
+    CredentialsUnreadable,
     KillFileNotWritten,
     KillNotOnDisk,
     KillNotRecorded,
@@ -29,6 +31,7 @@ from nija.domain.errors import (
     LockTimeout,
     NijaError,
     SafetyRefusal,
+    StateChanged,
     StorageProblem,
     UsageProblem,
 )
@@ -97,6 +100,9 @@ class SafetyService:
     # Set when nija.toml is invalid and this service carries on with defaults (diagnosis,
     # recovery): the live flow must then refuse, since its policy may be what was dropped.
     config_problem: str | None = None
+    # Whether exchange credentials are configured (assembly injects nija.credentials); it
+    # raises UsageProblem when they are there but unusable. None: no credentials at all.
+    credentials: Callable[[], bool] | None = None
 
     # -- reading -------------------------------------------------------------------
     def status(self, *, history_items: int = 5) -> StatusReport:
@@ -121,19 +127,31 @@ class SafetyService:
         return recovery.plan_reset(self.store.load())
 
     # -- kill switch ---------------------------------------------------------------
-    def activate_kill(self, reason: str, who: Who, *, reach_bots: bool = True) -> Outcome:
+    def activate_kill(
+        self,
+        reason: str,
+        who: Who,
+        *,
+        reach_bots: bool = True,
+        now: datetime | None = None,
+        raised: bool = False,
+        raise_problem: StorageProblem | None = None,
+    ) -> Outcome:
         """Raise the kill file first, so every reader sees the kill even if the lock is held.
         If it cannot be raised, tell the running bots directly (``messenger``), then record
-        what can be recorded, and say exactly where the kill is in force."""
+        what can be recorded, and say exactly where the kill is in force. ``raised``: the
+        emergency path raised the flag already (``nija.emergency``), at ``now``, so that the
+        record is the same activation; ``raise_problem``: what that raise could not write."""
         self._check_reason(reason, "kill switch reason", activating=True)
         who = _plain(who)
-        now = self.clock()
+        now = now if now is not None else self.clock()
         reason = reason.strip() or killswitch.DEFAULT_ACTIVATION_REASON
-        flag_problem: StorageProblem | None = None
-        try:
-            self.store.raise_kill_flag(reason, who, now)
-        except StorageProblem as exc:
-            flag_problem = exc
+        flag_problem: StorageProblem | None = raise_problem
+        if not raised:
+            try:
+                self.store.raise_kill_flag(reason, who, now)
+            except StorageProblem as exc:
+                flag_problem = exc
         stopped: tuple[int, ...] = ()
         if flag_problem is not None and reach_bots and self.messenger is not None:
             stopped = self.messenger(reason, who, now)
@@ -177,14 +195,14 @@ class SafetyService:
                 f"{flag_problem.message}; recording it failed too: {exc.message}. The kill is in force only "
                 f"in the memory of pid {pids}: a bot started or restarted now would trade",
                 f"{fix}; do not restart the bot before that",
-                code="KILL_IN_MEMORY_ONLY",
+                code=ErrorCode.KILL_IN_MEMORY_ONLY,
                 stopped_pids=stopped,
             )
         return KillNotOnDisk(
             f"THE KILL IS NOT IN FORCE: it could not be written to disk ({flag_problem.message}; recording "
             f"failed too: {exc.message}) and no running bot of {where} could be told directly",
             f"Stop the bot process yourself now (the pid is in .nija_heartbeat.json; kill PID), then: {fix}",
-            code="KILL_NOT_IN_FORCE",
+            code=ErrorCode.KILL_NOT_IN_FORCE,
         )
 
     def _kill_on_disk(self) -> bool:
@@ -198,10 +216,10 @@ class SafetyService:
         deleting the file afterwards deactivates nothing. Returns None if nothing to adopt.
         Cheap when there is nothing to adopt: a read, no lock."""
         snap = self.store.load()
-        if killswitch.adopt(snap, who, self.clock()).is_empty:
+        now = self.clock()  # one clock read per operation (the check and the record agree)
+        if killswitch.adopt(snap, who, now).is_empty:
             return None
         with self._changing(timeout_s=timeout_s) as (tx, events):
-            now = self.clock()
             change = killswitch.adopt(tx.snapshot, who, now)
             if change.is_empty:
                 return None
@@ -229,19 +247,18 @@ class SafetyService:
         who = _plain(who)
         with self._changing() as (tx, events):
             if expected is not None and killswitch.seen(tx.snapshot) != expected:
-                raise SafetyRefusal(
+                raise StateChanged(
                     "The kill switch changed since you looked (a new kill was raised); nothing was done",
                     "Check the kill switch history, then deactivate again if it is still right",
-                    code="STATE_CHANGED",
                 )
             change = killswitch.deactivate(tx.snapshot, reason, who, self.clock())
             return self._commit(tx, change, events)
 
     # -- recovery ------------------------------------------------------------------
-    def restore(self, who: Who, *, expected: recovery.Plan | None = None) -> Outcome:
+    def restore(self, who: Who, *, expected: recovery.Plan | str | None = None) -> Outcome:
         return self._run_plan(recovery.plan_restore, who, expected, EventKind.RESTORE)
 
-    def reset(self, who: Who, *, expected: recovery.Plan | None = None) -> Outcome:
+    def reset(self, who: Who, *, expected: recovery.Plan | str | None = None) -> Outcome:
         return self._run_plan(recovery.plan_reset, who, expected, EventKind.RESET)
 
     def move(self, target: TradingState, reason: str, who: Who) -> Outcome:
@@ -255,27 +272,29 @@ class SafetyService:
         self,
         planner: Callable[[Snapshot], recovery.Plan],
         who: Who,
-        expected: recovery.Plan | None,
+        expected: recovery.Plan | str | None,
         kind: EventKind,
     ) -> Outcome:
-        """``expected``: the plan a person reviewed; a different plan now is refused. None
-        (``--yes``: nobody reviewed one) plans under the lock and applies that."""
+        """``expected``: the plan a person reviewed, or its path (the staleness token every
+        front end passes); a different plan now is refused. None (``--yes``: nobody reviewed
+        one) plans under the lock and applies that."""
         who = _plain(who)
+        token = expected.path if isinstance(expected, recovery.Plan) else expected
         with self._changing() as (tx, events):
             plan = planner(tx.snapshot)
-            if expected is not None and plan.steps != expected.steps:
-                raise SafetyRefusal(
+            if token is not None and plan.path != token:
+                raise StateChanged(
                     f"The state changed while the plan was shown (now {tx.snapshot.state}); nothing was done",
                     "Run the command again to see the new plan",
-                    code="STATE_CHANGED",
                 )
             if plan.nothing_to_do:
                 return self._outcome(tx.snapshot, tx.snapshot, (f"Already {tx.snapshot.state}: nothing to do",))
             record = tx.snapshot.trading
             assert isinstance(record, TradingRecord)  # planners refuse unreadable records
-            updated = recovery.apply_plan(record, plan, who, self.clock())
+            now = self.clock()
+            updated = recovery.apply_plan(record, plan, who, now)
             outcome = self._commit(tx, Change(trading=updated), events, warnings=plan.warnings)
-        self.publish(Event(kind, who.actor, who.source, plan.path, self.clock(), {"path": plan.path}))
+        self.publish(Event(kind, who.actor, who.source, plan.path, now, {"path": plan.path}))
         return outcome
 
     def on_bot_start(self, who: Who) -> Outcome:
@@ -285,27 +304,41 @@ class SafetyService:
             if not isinstance(snap.trading, TradingRecord) or not snap.state.is_live:
                 return self._outcome(snap, snap, ())
             reason = f"Bot restart: a restart never resumes live trading (was {snap.state})"
+            now = self.clock()
             updated = snap.trading.with_transition(
-                Transition(snap.state, TradingState.OFF, reason, self.clock(), who.actor, who.source)
+                Transition(snap.state, TradingState.OFF, reason, now, who.actor, who.source)
             )
             outcome = self._commit(tx, Change(trading=updated), events)
-        self.publish(Event(EventKind.BOT_STARTED, who.actor, who.source, reason, self.clock()))
+        self.publish(Event(EventKind.BOT_STARTED, who.actor, who.source, reason, now))
         return outcome
 
     # -- live trading --------------------------------------------------------------
-    def request_live(self, who: Who, *, credentials_configured: bool) -> LiveRequest:
-        """Granted to the bot running in DRY_RUN: the request names its run and a fresh nonce."""
+    def credentials_configured(self) -> bool:
+        """Raises CredentialsUnreadable (a refusal, for every front end) when they are unusable."""
+        if self.credentials is None:
+            return False
+        try:
+            return self.credentials()
+        except UsageProblem as exc:
+            raise CredentialsUnreadable(exc.message, exc.fix) from exc
+
+    def request_live(self, who: Who, *, credentials_configured: bool | None = None) -> LiveRequest:
+        """Granted to the bot running in DRY_RUN: the request names its run and a fresh nonce.
+        ``credentials_configured``: for tests; the injected ``credentials`` decide otherwise."""
+        if credentials_configured is None:
+            credentials_configured = self.credentials_configured()
         code = new_code()
         nonce = secrets.token_hex(16)
+        now = self.clock()
         exchange_warnings: tuple[str, ...] = ()
         if self.live_request_checks:
             # The exchange's side (what the running bot read) only once the bot itself may
             # go: the first refusal an operator sees is the most basic one. Outside the
             # transaction (the checks read the store); the transaction decides again.
-            self._request(self.snapshot(), who, code, nonce, credentials_configured)
+            self._request(self.snapshot(), who, code, nonce, credentials_configured, now)
             exchange_warnings = tuple(w for check in self.live_request_checks for w in check())  # may refuse
         with self._changing() as (tx, events):
-            record = self._request(tx.snapshot, who, code, nonce, credentials_configured)
+            record = self._request(tx.snapshot, who, code, nonce, credentials_configured, now)
             outcome = self._commit(tx, Change(trading=record), events)
         pending = record.pending_live
         assert pending is not None
@@ -315,7 +348,7 @@ class SafetyService:
                 who.actor,
                 who.source,
                 "live requested",
-                self.clock(),
+                now,
                 {"expires_at": pending.expires_at.isoformat(), "run": live.short_run(pending.run_id)},
             )
         )
@@ -323,14 +356,16 @@ class SafetyService:
             outcome = replace(outcome, warnings=outcome.warnings + exchange_warnings)
         return LiveRequest(code, pending.expires_at, outcome, live.short_run(pending.run_id))
 
-    def _request(self, snap: Snapshot, who: Who, code: str, nonce: str, credentials_configured: bool) -> TradingRecord:
+    def _request(
+        self, snap: Snapshot, who: Who, code: str, nonce: str, credentials_configured: bool, now: datetime
+    ) -> TradingRecord:
         """The domain's live request on ``snap`` (pure: raises its refusal, writes nothing)."""
-        inconsistencies = report(snap, self.clock(), history_items=0).inconsistencies
+        inconsistencies = report(snap, now, history_items=0).inconsistencies
         return live.request_live(
             snap,
             self._live_policy(),
             who,
-            self.clock(),
+            now,
             code_hash=live_auth.commitment(live_auth.proof(nonce, code)),
             nonce=nonce,
             credentials_configured=credentials_configured,
@@ -342,8 +377,9 @@ class SafetyService:
         ``MAX_WRONG_CODES``-th cancels the request. Every refusal leaves the transaction
         first, so what was counted is committed on every store."""
         refusal: NijaError | None = None
+        now = self.clock()
         with self._changing() as (tx, events):
-            expired = self._expire(tx, who, events)
+            expired = self._expire(tx, who, events, now)
             if expired is not None:
                 refusal = SafetyRefusal(
                     "The live request has expired and cannot be confirmed; the bot is back in DRY_RUN",
@@ -352,24 +388,22 @@ class SafetyService:
                 )
             else:
                 try:
-                    record = live.confirm_live(
-                        tx.snapshot, self._live_policy(), who, self.clock(), code=code, phrase=phrase
-                    )
+                    record = live.confirm_live(tx.snapshot, self._live_policy(), who, now, code=code, phrase=phrase)
                 except LiveRequestRefused as exc:
-                    if exc.code != live.LiveCode.WRONG_CODE:
+                    if exc.code != str(live.LiveCode.WRONG_CODE):  # an area code on a shared class
                         raise
-                    refusal = self._count_wrong_code(tx, who, events)
+                    refusal = self._count_wrong_code(tx, who, events, now)
                 else:
                     outcome = self._commit(tx, Change(trading=record), events)
         if refusal is not None:
             raise refusal
-        self.publish(Event(EventKind.LIVE_CONFIRMED, who.actor, who.source, phrase, self.clock()))
+        self.publish(Event(EventKind.LIVE_CONFIRMED, who.actor, who.source, phrase, now))
         return outcome
 
-    def _count_wrong_code(self, tx: Transaction, who: Who, events: list[Event]) -> LiveRequestRefused:
+    def _count_wrong_code(self, tx: Transaction, who: Who, events: list[Event], now: datetime) -> LiveRequestRefused:
         record = tx.snapshot.trading
         assert isinstance(record, TradingRecord)
-        updated, count, cancelled = live.count_wrong_code(record, who, self.clock())
+        updated, count, cancelled = live.count_wrong_code(record, who, now)
         self._commit(tx, Change(trading=updated), events)
         limit = live_auth.MAX_WRONG_CODES
         events.append(
@@ -378,7 +412,7 @@ class SafetyService:
                 who.actor,
                 who.source,
                 f"wrong confirmation code {count} of {limit}",
-                self.clock(),
+                now,
                 {"count": str(count), "limit": str(limit)},
             )
         )
@@ -389,7 +423,7 @@ class SafetyService:
                     who.actor,
                     who.source,
                     f"cancelled after {count} wrong confirmation codes",
-                    self.clock(),
+                    now,
                 )
             )
             return LiveRequestRefused(
@@ -415,29 +449,31 @@ class SafetyService:
     def cancel_live(self, who: Who, reason: str = "") -> Outcome:
         self._check_reason(reason, "cancellation reason")
         who = _plain(who)
+        now = self.clock()
         with self._changing() as (tx, events):
-            record = live.cancel_live(tx.snapshot, who, self.clock(), reason)
+            record = live.cancel_live(tx.snapshot, who, now, reason)
             if record is None:
                 kill = "; the kill switch is active" if tx.snapshot.kill_active else ""
                 nothing = f"No live request is pending (state {tx.snapshot.state}{kill}): nothing to cancel"
                 return self._commit(tx, Change(messages=(nothing,)), events)
             outcome = self._commit(tx, Change(trading=record), events)
-        self.publish(Event(EventKind.LIVE_CANCELLED, who.actor, who.source, reason or "cancelled", self.clock()))
+        self.publish(Event(EventKind.LIVE_CANCELLED, who.actor, who.source, reason or "cancelled", now))
         return outcome
 
     def expire_live_request(self, who: Who) -> Outcome | None:
+        now = self.clock()
         with self._changing() as (tx, events):
-            return self._expire(tx, who, events)
+            return self._expire(tx, who, events, now)
 
-    def _expire(self, tx: Transaction, who: Who, events: list[Event]) -> Outcome | None:
+    def _expire(self, tx: Transaction, who: Who, events: list[Event], now: datetime) -> Outcome | None:
         record = tx.snapshot.trading
         if not isinstance(record, TradingRecord) or tx.snapshot.kill_active:
             return None  # while killed nothing but EMERGENCY_STOP may be entered
-        expired = live.expire_pending(record, who, self.clock())
+        expired = live.expire_pending(record, who, now)
         if expired is None:
             return None
         outcome = self._commit(tx, Change(trading=expired), events)
-        events.append(Event(EventKind.LIVE_EXPIRED, who.actor, who.source, "confirmation window expired", self.clock()))
+        events.append(Event(EventKind.LIVE_EXPIRED, who.actor, who.source, "confirmation window expired", now))
         return outcome
 
     def reconcile_audit(self) -> None:

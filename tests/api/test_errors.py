@@ -58,7 +58,14 @@ def test_when_a_safety_rule_refuses_then_409_with_code_message_and_fix(client: T
 
 def test_when_the_plan_changed_since_it_was_shown_then_409_and_nothing_is_done(client: TestClient, auth: Auth) -> None:
     plan = client.get("/api/restore/plan", headers=auth["operator"]).json()
-    assert plan == {"action": "restore", "path": "OFF → DRY_RUN", "nothing_to_do": False, "warnings": []}
+    step = {"from_state": "OFF", "to_state": "DRY_RUN", "reason": "Safe recovery: Enabling simulation mode"}
+    assert plan == {
+        "action": "restore",
+        "path": "OFF → DRY_RUN",
+        "steps": [step],
+        "nothing_to_do": False,
+        "warnings": [],
+    }
     client.post("/api/kill-switch/activate", json={"reason": "meanwhile"}, headers=auth["viewer"])
     client.post("/api/kill-switch/deactivate", json={"reason": "fixed"}, headers=auth["admin"])
     stale = client.post("/api/restore", json={"expected_path": "DRY_RUN → OFF"}, headers=auth["operator"])

@@ -29,7 +29,17 @@ def test_the_terminal_control_center_shows_a_kill_raised_by_the_original_bot(dat
             check=False,
         )
         assert done.returncode == 0, done.stderr
-        await until(pilot, lambda: app.frame is not None and app.frame.status.kill_switch.active, "the kill")
+        # The kill file appears before the kill record and the state are written: wait for
+        # the record (the screen's final word), not for the first sign of the kill.
+        await until(
+            pilot,
+            lambda: (
+                app.frame is not None
+                and app.frame.status.kill_switch.active
+                and "Trading State Machine: EMERGENCY_STOP" in panel(app, "status")
+            ),
+            "the recorded kill",
+        )
         status = panel(app, "status")
         assert "Trading State Machine: EMERGENCY_STOP" in status
         assert "Kill Switch Active: YES" in status

@@ -29,11 +29,15 @@ def test_tokens_and_audit_live_in_the_data_directory_with_the_fleet_store(
 
     assert run("nija", "kill", "activate", "drill", "--data-dir", str(data), env=env).returncode == 0
     assert (data / ".nija_audit.jsonl").exists()
-    verified = run("nija", "audit", "verify", "--json", "--data-dir", str(data), env=env)
+    verified = run("nija", "audit", "verify", "--local", "--json", "--data-dir", str(data), env=env)
     assert verified.returncode == 0, verified.stderr
     verdict = json.loads(verified.stdout)
     assert verdict["path"] == str(data / ".nija_audit.jsonl")
     assert verdict["records"] >= 1
+    # Without --local, the fleet store's own chain in the database: the kill is there too.
+    fleet = run("nija", "audit", "verify", "--json", "--data-dir", str(data), env=env)
+    assert fleet.returncode == 0, fleet.stderr
+    assert json.loads(fleet.stdout)["records"] >= 1
 
 
 def test_live_request_reads_the_secrets_file_of_the_data_directory_with_the_fleet_store(

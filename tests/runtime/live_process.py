@@ -6,9 +6,13 @@ from __future__ import annotations
 import base64
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -21,6 +25,7 @@ from nija.domain.transitions import Who
 from nija.service import SafetyService
 from tests.conftest import REPO, cli_env
 from tests.fakes.kraken import FakeKrakenState
+from tests.runtime.runtime_helpers import wait_for
 
 SITE = REPO / "tests" / "fakes" / "site"
 OPERATOR, SECOND = Who("alice@host", "cli"), Who("bob@host", "api")
@@ -106,3 +111,36 @@ def report(data_dir: Path) -> BotReport | None:
 def alert_codes(data_dir: Path) -> list[str]:
     r = read_report(data_dir)
     return [a.code for a in r.alerts] if r else []
+
+
+def own_open(fake: FakeKrakenState) -> dict[str, dict[str, object]]:
+    """The orders open at the fake exchange that the bot placed (foreign ones start OFRGN)."""
+    return {k: v for k, v in fake.open_orders().items() if not k.startswith("OFRGN")}
+
+
+@dataclass
+class Finished:
+    """How a bot started by ``live_bot`` ended: filled in when the ``with`` block exits."""
+
+    returncode: int | None = None
+    out: str = ""
+    err: str = field(default="", repr=False)
+
+
+@contextmanager
+def live_bot(data_dir: Path, fake: FakeKrakenState, config: str) -> Iterator[Finished]:
+    """A bot restored to DRY_RUN, put live by the operator's flow, holding at least one live
+    order of its own; stopped with SIGTERM (the operator's Ctrl-C) when the block ends."""
+    (data_dir / "nija.toml").write_text(config)
+    build_service(data_dir).restore(OPERATOR)
+    bot = start_bot(data_dir, fake)
+    finished = Finished()
+    try:
+        wait_for(lambda: bool((r := report(data_dir)) and r.mode == "simulated"), what="the bot in DRY_RUN")
+        go_live(data_dir)
+        wait_for(lambda: bool(own_open(fake)), timeout=90, what="a live order of the bot")
+        yield finished
+    finally:
+        bot.send_signal(signal.SIGTERM)
+        finished.out, finished.err = bot.communicate(timeout=60)
+        finished.returncode = bot.returncode

@@ -19,12 +19,8 @@ from nija.audit.log import LOG_FILE
 from nija.kill_receipt import read_receipt
 from tests.conftest import cli_env
 from tests.fakes.kraken import FakeKrakenState
-from tests.runtime.live_process import CASH_ONLY, CONFIG, OPERATOR, alert_codes, go_live, report, start_bot
+from tests.runtime.live_process import CASH_ONLY, CONFIG, OPERATOR, alert_codes, live_bot, report, start_bot
 from tests.runtime.runtime_helpers import wait_for
-
-
-def own_open(fake: FakeKrakenState) -> dict[str, dict[str, object]]:
-    return {k: v for k, v in fake.open_orders().items() if not k.startswith("OFRGN")}
 
 
 def status_json(data_dir: Path) -> dict[str, object]:
@@ -78,21 +74,12 @@ def test_a_dry_run_drill_gets_a_receipt_from_the_paper_ledger(data_dir: Path, tm
 def test_a_live_kill_receipt_lists_the_foreign_order_and_reaches_status_and_the_api(
     data_dir: Path, tmp_path: Path
 ) -> None:
-    (data_dir / "nija.toml").write_text(PATIENT)
     fake = FakeKrakenState(tmp_path / "kraken", balances=CASH_ONLY)
     foreign = fake.add_foreign()
-    build_service(data_dir).restore(OPERATOR)
-    bot = start_bot(data_dir, fake)
-    try:
-        wait_for(lambda: bool((r := report(data_dir)) and r.mode == "simulated"), what="the bot in DRY_RUN")
-        go_live(data_dir)
-        wait_for(lambda: bool(own_open(fake)), timeout=90, what="a live order of the bot")
+    with live_bot(data_dir, fake, PATIENT) as bot:
         build_service(data_dir).activate_kill("live kill", OPERATOR)
         wait_for(lambda: (r := read_receipt(data_dir)) is not None and r.trigger == "kill", timeout=20, what="receipt")
         wait_for(lambda: bool((r := report(data_dir)) and r.kill_receipt), timeout=20, what="receipt in the report")
-    finally:
-        bot.send_signal(signal.SIGTERM)
-        bot.communicate(timeout=60)
     assert bot.returncode == 0
     receipt = read_receipt(data_dir)
     assert receipt is not None
@@ -116,22 +103,13 @@ def test_a_live_kill_receipt_lists_the_foreign_order_and_reaches_status_and_the_
 def test_an_exchange_that_keeps_listing_the_order_gives_an_unconfirmed_receipt_and_exit_1(
     data_dir: Path, tmp_path: Path
 ) -> None:
-    (data_dir / "nija.toml").write_text(CONFIG + "kill_receipt_deadline_s = 0.5\ncancel_retries = 1\n")
     fake = FakeKrakenState(tmp_path / "kraken", balances=CASH_ONLY)
-    build_service(data_dir).restore(OPERATOR)
-    bot = start_bot(data_dir, fake)
-    try:
-        wait_for(lambda: bool((r := report(data_dir)) and r.mode == "simulated"), what="the bot in DRY_RUN")
-        go_live(data_dir)
-        wait_for(lambda: bool(own_open(fake)), timeout=90, what="a live order of the bot")
+    with live_bot(data_dir, fake, CONFIG + "kill_receipt_deadline_s = 0.5\ncancel_retries = 1\n") as bot:
         fake.sticky(True)  # the venue answers "cancelled" and keeps listing the order
         build_service(data_dir).activate_kill("live kill", OPERATOR)
         wait_for(lambda: "KILL_NOT_CONFIRMED" in alert_codes(data_dir), timeout=90, what="the unconfirmed receipt")
-    finally:
-        bot.send_signal(signal.SIGTERM)
-        out, err = bot.communicate(timeout=60)
-    assert bot.returncode == 1, err
-    summary, _ = json.JSONDecoder().raw_decode(out)  # then the error, also as JSON
+    assert bot.returncode == 1, bot.err
+    summary, _ = json.JSONDecoder().raw_decode(bot.out)  # then the error, also as JSON
     assert summary["kill_receipt_missed"] is True
     assert summary["kill_receipt"].startswith("NOT CONFIRMED")
     receipt = read_receipt(data_dir)
@@ -142,22 +120,13 @@ def test_an_exchange_that_keeps_listing_the_order_gives_an_unconfirmed_receipt_a
 
 
 def test_an_exchange_that_cannot_be_read_is_unknown_never_flat(data_dir: Path, tmp_path: Path) -> None:
-    (data_dir / "nija.toml").write_text(CONFIG + "kill_receipt_deadline_s = 0.5\n")
     fake = FakeKrakenState(tmp_path / "kraken", balances=CASH_ONLY)
-    build_service(data_dir).restore(OPERATOR)
-    bot = start_bot(data_dir, fake)
-    try:
-        wait_for(lambda: bool((r := report(data_dir)) and r.mode == "simulated"), what="the bot in DRY_RUN")
-        go_live(data_dir)
-        wait_for(lambda: bool(own_open(fake)), timeout=90, what="a live order of the bot")
+    with live_bot(data_dir, fake, CONFIG + "kill_receipt_deadline_s = 0.5\n") as bot:
         fake.fail("OpenOrders", "EService:Unavailable")
         build_service(data_dir).activate_kill("live kill", OPERATOR)
         wait_for(lambda: "KILL_NOT_CONFIRMED" in alert_codes(data_dir), timeout=90, what="the unconfirmed receipt")
         fake.fail("OpenOrders", None)  # the venue is back: the retries confirm
         wait_for(lambda: (r := read_receipt(data_dir)) is not None and r.confirmed, timeout=90, what="confirmed")
-    finally:
-        bot.send_signal(signal.SIGTERM)
-        bot.communicate(timeout=60)
     assert bot.returncode == 1  # confirmed late: the run still says the deadline was missed
     receipt = read_receipt(data_dir)
     assert receipt is not None

@@ -11,14 +11,21 @@ from pathlib import Path
 from nija.assembly import build_service
 from nija.kill_receipt import read_receipt
 from tests.fakes.kraken import FakeKrakenState
-from tests.runtime.live_process import CASH_ONLY, CONFIG, OPERATOR, alert_codes, go_live, report, run_bot, start_bot
+from tests.runtime.live_process import (
+    CASH_ONLY,
+    CONFIG,
+    OPERATOR,
+    alert_codes,
+    go_live,
+    live_bot,
+    own_open,
+    report,
+    run_bot,
+    start_bot,
+)
 from tests.runtime.runtime_helpers import wait_for
 
 FOREIGN_NOTE = "1 open order on the account was not placed by this bot: left alone"
-
-
-def own_open(fake: FakeKrakenState) -> dict[str, dict[str, object]]:
-    return {k: v for k, v in fake.open_orders().items() if not k.startswith("OFRGN")}
 
 
 def test_a_dry_run_kill_with_credentials_and_flatten_sends_nothing_to_the_exchange(
@@ -69,23 +76,14 @@ def test_a_bot_that_never_traded_live_writes_nothing_in_off_or_dry_run(data_dir:
 def test_a_bot_that_traded_live_and_is_killed_cancels_its_own_orders_and_no_other(
     data_dir: Path, tmp_path: Path
 ) -> None:
-    (data_dir / "nija.toml").write_text(CONFIG)
     fake = FakeKrakenState(tmp_path / "kraken", balances=CASH_ONLY)
     foreign = fake.add_foreign()
-    build_service(data_dir).restore(OPERATOR)
-    bot = start_bot(data_dir, fake)
-    try:
-        wait_for(lambda: bool((r := report(data_dir)) and r.mode == "simulated"), what="the bot in DRY_RUN")
-        go_live(data_dir)
-        wait_for(lambda: len(own_open(fake)) >= 1, timeout=90, what="a live order of the bot")
+    with live_bot(data_dir, fake, CONFIG) as bot:
         own = set(own_open(fake))
         build_service(data_dir).activate_kill("operator kill while live", OPERATOR)
         wait_for(lambda: not own_open(fake), timeout=20, what="the bot's own orders cancelled")
         wait_for(lambda: "KILL_COMPLETE" in alert_codes(data_dir), timeout=20, what="the kill complete")
-    finally:
-        bot.send_signal(signal.SIGTERM)
-        out, err = bot.communicate(timeout=60)
-    assert bot.returncode == 0, err
+    assert bot.returncode == 0, bot.err
     assert foreign in fake.open_orders()
     assert fake.calls("CancelAll") == []
     cancelled = {c["txid"][0] for c in fake.calls("CancelOrder")}
@@ -93,7 +91,7 @@ def test_a_bot_that_traded_live_and_is_killed_cancels_its_own_orders_and_no_othe
     assert foreign not in cancelled
     for sent in fake.calls("AddOrder"):  # every order carried the bot's client id
         assert sent["cl_ord_id"][0].startswith("nija")
-    assert json.loads(out)["kill_complete"] is True
+    assert json.loads(bot.out)["kill_complete"] is True
 
 
 def test_a_restarted_bot_still_knows_its_orders_and_cancels_only_those(data_dir: Path, tmp_path: Path) -> None:
@@ -123,21 +121,12 @@ def test_a_restarted_bot_still_knows_its_orders_and_cancels_only_those(data_dir:
 
 
 def test_moving_out_of_live_cancels_only_the_bots_orders_and_writes_a_receipt(data_dir: Path, tmp_path: Path) -> None:
-    (data_dir / "nija.toml").write_text(CONFIG + "kill_receipt_deadline_s = 120\n")
     fake = FakeKrakenState(tmp_path / "kraken", balances=CASH_ONLY)
     foreign = fake.add_foreign()
-    build_service(data_dir).restore(OPERATOR)
-    bot = start_bot(data_dir, fake)
-    try:
-        wait_for(lambda: bool((r := report(data_dir)) and r.mode == "simulated"), what="the bot in DRY_RUN")
-        go_live(data_dir)
-        wait_for(lambda: len(own_open(fake)) >= 1, timeout=90, what="a live order of the bot")
+    with live_bot(data_dir, fake, CONFIG + "kill_receipt_deadline_s = 120\n") as bot:
         build_service(data_dir).reset(OPERATOR)  # LIVE_ACTIVE -> OFF, not a kill
         wait_for(lambda: not own_open(fake), timeout=60, what="the bot's own orders cancelled")
         wait_for(lambda: (r := read_receipt(data_dir)) is not None and r.confirmed, timeout=60, what="the receipt")
-    finally:
-        bot.send_signal(signal.SIGTERM)
-        bot.communicate(timeout=60)
     assert bot.returncode == 0
     assert foreign in fake.open_orders()
     assert fake.calls("CancelAll") == []

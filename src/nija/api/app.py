@@ -46,17 +46,16 @@ from nija.api.schemas import (
     WhoAmIOut,
 )
 from nija.api.tokens import Role, TokenFile
-from nija.assembly import CONFIG_FILE, build_service
-from nija.config import NijaConfig, load_config
-from nija.credentials import load_credentials
+from nija.assembly import wire
+from nija.config import CONFIG_FILE, NijaConfig, load_config
 from nija.domain.clock import Clock
 from nija.domain.diagnosis import report
-from nija.domain.errors import LiveRequestRefused, NijaError, SafetyRefusal, UsageProblem
+from nija.domain.errors import CredentialsUnreadable, NijaError
 from nija.domain.recovery import Plan
 from nija.domain.transitions import Who
 from nija.kill_adoption import BareKillAdopter
 from nija.observability.inconsistencies import InconsistencyWatch
-from nija.observability.metrics import metrics_of
+from nija.observability.metrics import Metrics
 from nija.observability.request_id import RequestIdMiddleware
 from nija.service import SafetyService
 from nija.views import kill_event_view, outcome_view, transition_view
@@ -85,7 +84,8 @@ def create_app(
     """The app for one data directory; ``clock`` is for tests (expiry without waiting)."""
     data_dir = Path(data_dir).resolve()
     settings = config if config is not None else load_config(data_dir)
-    service = build_service(data_dir, config=settings)
+    wired = wire(data_dir, config=settings)
+    service = wired.service
     service.config_problem = config_problem  # the server carries on; the live flow refuses
     config_watch = ConfigWatch(data_dir / CONFIG_FILE, on_config_change or _log_config_change)
     if clock is not None:
@@ -159,13 +159,12 @@ def create_app(
             allow_headers=["Authorization", "Content-Type"],
         )
     _routes(app, service, watcher, data_dir, runtime_now, config_watch)
-    _metrics_route(app, service)
+    _metrics_route(app, wired.metrics)
     _web(app)
     return app
 
 
-def _metrics_route(app: FastAPI, service: SafetyService) -> None:
-    metrics = metrics_of(service)
+def _metrics_route(app: FastAPI, metrics: Metrics) -> None:
 
     # Behind a viewer token like every read: Prometheus sends it with `authorization: credentials`.
     @app.get("/metrics", response_class=PlainTextResponse, responses={401: {}, 403: {}}, tags=["read"])
@@ -242,13 +241,13 @@ def _routes(
             "confirmation_minutes": policy.confirmation_window.total_seconds() / 60,
             "require_second_person": policy.require_second_person,
             "acknowledgment_phrase": policy.phrase,
-            "credentials_configured": _credentials_state(data_dir),
+            "credentials_configured": _credentials_state(service),
         }
 
     @app.post("/api/live/request", response_model=LiveRequestOut, responses=write, tags=["live"])
     def live_request(me: Operator) -> dict[str, Any]:
         """DRY_RUN → LIVE_PENDING_CONFIRMATION; returns the one-time confirmation code and its expiry."""
-        result = service.request_live(me.who, credentials_configured=_credentials_configured(data_dir))
+        result = service.request_live(me.who)
         return live_request_view(result)
 
     @app.post("/api/live/confirm", response_model=OutcomeOut, responses=write, tags=["live"])
@@ -307,15 +306,8 @@ def _plan_routes(
         return _plan_view(planner())
 
     def run(me: Operator, body: PlanIn | None = None) -> dict[str, Any]:
-        current = planner()
-        if body is not None and body.expected_path is not None and body.expected_path != current.path:
-            raise SafetyRefusal(
-                f"The state changed since the plan was shown (now: {current.path or 'nothing to do'}); "
-                "nothing was done",
-                "Look at the new plan and confirm again",
-                code="STATE_CHANGED",
-            )
-        return outcome_view(runner(me.who, expected=current))
+        # The path shown is the staleness token; the service checks it under its lock.
+        return outcome_view(runner(me.who, expected=body.expected_path if body is not None else None))
 
     app.get(
         f"/api/{action}/plan",
@@ -339,23 +331,17 @@ def _plan_view(plan: Plan) -> dict[str, Any]:
     return {
         "action": plan.action,
         "path": plan.path,
+        "steps": [{"from_state": s.from_state, "to_state": s.to_state, "reason": s.reason} for s in plan.steps],
         "nothing_to_do": plan.nothing_to_do,
         "warnings": list(plan.warnings),
     }
 
 
-def _credentials_configured(data_dir: Path) -> bool:
+def _credentials_state(service: SafetyService) -> bool:
     try:
-        return load_credentials(data_dir) is not None
-    except UsageProblem as exc:
-        raise LiveRequestRefused(exc.message, exc.fix, code="CREDENTIALS_UNREADABLE") from exc
-
-
-def _credentials_state(data_dir: Path) -> bool:
-    try:
-        return load_credentials(data_dir) is not None
-    except UsageProblem:
-        return False
+        return service.credentials_configured()
+    except CredentialsUnreadable:
+        return False  # shown as not configured; requesting says why (CREDENTIALS_UNREADABLE)
 
 
 def _expire(service: SafetyService) -> None:

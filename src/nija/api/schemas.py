@@ -128,9 +128,16 @@ class OutcomeOut(_Out):
     warnings: list[str]
 
 
+class PlanStepOut(_Out):
+    from_state: str
+    to_state: str
+    reason: str = Field(description="What the transition records, e.g. 'Safe recovery: Enabling simulation mode'")
+
+
 class PlanOut(_Out):
     action: str
     path: str = Field(description="For example 'EMERGENCY_STOP → OFF → DRY_RUN'; empty when there is nothing to do")
+    steps: list[PlanStepOut] = Field(description="The transitions in order, structured: never parse the path")
     nothing_to_do: bool
     warnings: list[str]
 

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
+from nija.domain.codes import ErrorCode
 from nija.domain.errors import StorageCorrupt, UsageProblem
 from nija.store import strict_json
 from nija.store.atomic import write_atomic
@@ -101,7 +102,7 @@ class TokenFile:
                 f"The token file {self.path} is open to other users (mode {stat.filemode(mode)}); "
                 "every token is refused until it is private again",
                 f"Run: chmod 600 {self.path} (and, if others may have read it, revoke and re-create the tokens)",
-                code="TOKEN_FILE_MODE",
+                code=ErrorCode.TOKEN_FILE_MODE,
             )
 
     def _read(self) -> tuple[TokenRecord, ...]:
@@ -113,7 +114,7 @@ class TokenFile:
             raise StorageCorrupt(
                 f"Cannot read the token file {self.path}: {exc}",
                 "Restore it from a backup, or move it away and create new tokens with 'nija token create'",
-                code="TOKEN_FILE_CORRUPT",
+                code=ErrorCode.TOKEN_FILE_CORRUPT,
             ) from exc
 
     # -- changing ------------------------------------------------------------------

@@ -39,6 +39,7 @@ class AuditRecord:
     details: dict[str, str] = field(default_factory=dict)
     prev: str = GENESIS
     hash: str = ""
+    scope: str = ""  # the fleet store's records name their bot ("@fleet", "@account:NAME"); files: ""
 
     @property
     def timestamp(self) -> datetime:
@@ -49,10 +50,13 @@ class BadLine(ValueError):
     """A line that is not a well-formed record (the message says what is wrong)."""
 
 
-def encode(event: Event, seq: int, prev: str) -> tuple[bytes, str]:
-    """The line (with its newline) for ``event`` as record ``seq``, and its hash."""
+def encode(event: Event, seq: int, prev: str, *, scope: str | None = None) -> tuple[bytes, str]:
+    """The line (with its newline) for ``event`` as record ``seq``, and its hash. ``scope``
+    (the fleet store's): the bot the record is about, hashed with the rest."""
+    fields: dict[str, Any] = {} if scope is None else {"scope": scope}
     body = json.dumps(
-        {
+        fields
+        | {
             "actor": event.actor,
             "details": {str(k): str(v) for k, v in event.details.items()},
             "kind": str(event.kind),
@@ -119,6 +123,7 @@ def parse(body: bytes, stated: str) -> AuditRecord:
             details={str(k): str(v) for k, v in details.items()},
             prev=str(raw["prev"]),
             hash=stated,
+            scope=str(raw.get("scope", "")),
         )
     except (KeyError, TypeError) as exc:
         raise BadLine("a required field is missing or has the wrong type") from exc

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+from nija.domain.codes import ErrorCode
 from nija.domain.errors import InconsistenciesFound, StorageProblem
 
 
 class AuditWriteFailed(StorageProblem):
     """An audit record could not be written (exit 4). The action it records still happened."""
 
-    code = "AUDIT_WRITE_FAILED"
+    code = ErrorCode.AUDIT_WRITE_FAILED
 
 
 class AuditChainBroken(InconsistenciesFound):
     """``nija audit verify`` found an edited, removed, inserted or reordered record (exit 5)."""
 
-    code = "AUDIT_CHAIN_BROKEN"
+    code = ErrorCode.AUDIT_CHAIN_BROKEN
 
 
 class AuditIncomplete(InconsistenciesFound):
     """``nija audit verify`` found a committed change without its audit record (exit 5)."""
 
-    code = "AUDIT_INCOMPLETE"
+    code = ErrorCode.AUDIT_INCOMPLETE

@@ -17,7 +17,7 @@ from nija.audit.errors import AuditChainBroken, AuditIncomplete, AuditWriteFaile
 from nija.audit.reconcile import AuditTrail, unaudited
 from nija.audit.since import parse_since
 from nija.cli import render
-from nija.cli.common import EXIT_CODES_HELP, common_options, handles_errors, print_json
+from nija.cli.common import EXIT_CODES_HELP, common_options, current_selection, handles_errors, print_json
 from nija.domain.errors import StorageProblem
 from nija.domain.events import EventKind
 from nija.domain.records import Snapshot
@@ -46,10 +46,21 @@ def _log(data_dir: Path | None) -> AuditLog:
 
 @audit_group.command(epilog=AUDIT_EXIT_HELP)
 @common_options(mutating=False)
+@click.option(
+    "--local",
+    is_flag=True,
+    help="On the fleet store: this host's own trail (.nija_audit.jsonl in --data-dir) instead of the fleet's chain.",
+)
 @handles_errors
-def verify(data_dir: Path | None, as_json: bool) -> None:
+def verify(data_dir: Path | None, as_json: bool, local: bool) -> None:
     """Check that no audit record was edited, removed, inserted or reordered, and that every
-    change in the state and kill switch histories has its record."""
+    change in the state and kill switch histories has its record. With --store: the whole
+    fleet's chain in the database (every bot, the fleet, the accounts)."""
+    if current_selection().validated().is_postgres and not local:
+        from nija.cli.audit_fleet import verify_fleet
+
+        verify_fleet(current_selection(), as_json)
+        return
     log = _log(data_dir)
     snapshot = _settled_snapshot(data_dir)  # read first: later records only add
     verdict = log.verify()
@@ -132,18 +143,34 @@ def completeness_view(gaps: list[Committed]) -> dict[str, object]:
 @click.option(
     "--kind", "kinds", multiple=True, type=click.Choice([k.value for k in EventKind]), help="Only these kinds."
 )
+@click.option(
+    "--local",
+    is_flag=True,
+    help="On the fleet store: this host's own trail (.nija_audit.jsonl in --data-dir) instead of the fleet's chain.",
+)
 @handles_errors
-def show(data_dir: Path | None, as_json: bool, since: str | None, kinds: tuple[str, ...]) -> None:
-    """Show the audit records (oldest first); it does not check the chain: run 'nija audit verify'."""
-    log = _log(data_dir)
+def show(data_dir: Path | None, as_json: bool, since: str | None, kinds: tuple[str, ...], local: bool) -> None:
+    """Show the audit records (oldest first); it does not check the chain: run 'nija audit verify'.
+
+    With --store: the fleet's records in the database; --bot NAME only that bot's (its own
+    changes, and the kills the fleet or its account recorded on it); --account NAME the
+    account's kill scope. The JSON files hold one bot: there --bot is refused (exit 2)."""
+    selection = current_selection()
     cutoff = parse_since(since, datetime.now(UTC)) if since else None
+    if selection.validated().is_postgres and not local:
+        from nija.cli.audit_fleet import fleet_records
+
+        source = fleet_records(selection, cutoff)
+    else:
+        log = _log(data_dir)
+        source = ((f"{log.path} line {n}", item) for n, item in records(log.path))
     out = render.console()
     first = True
     if as_json:
         click.echo("[", nl=False)
-    for line_no, item in records(log.path):
+    for where, item in source:
         if isinstance(item, BadLine):
-            click.echo(printable(f"⚠️ {log.path} line {line_no}: {item}; run 'nija audit verify'"), err=True)
+            click.echo(printable(f"⚠️ {where}: {item}; run 'nija audit verify'"), err=True)
             continue
         if (kinds and item.kind not in kinds) or (cutoff is not None and not _at_or_after(item, cutoff)):
             continue
@@ -176,14 +203,17 @@ def _at_or_after(record: AuditRecord, cutoff: datetime) -> bool:
 
 def record_line(record: AuditRecord) -> str:
     details = " ".join(f"{k}={v}" for k, v in sorted(record.details.items()))
-    return f"#{record.seq} {record.time} {record.kind} by {record.actor} via {record.source}: {record.reason}" + (
-        f" [{details}]" if details else ""
+    scope = f" [{record.scope}]" if record.scope else ""
+    return (
+        f"#{record.seq}{scope} {record.time} {record.kind} by {record.actor} via {record.source}: {record.reason}"
+        + (f" [{details}]" if details else "")
     )
 
 
 def record_view(record: AuditRecord) -> dict[str, object]:
     return {
         "seq": record.seq,
+        **({"scope": record.scope} if record.scope else {}),
         "time": record.time,
         "kind": record.kind,
         "actor": record.actor,

@@ -15,6 +15,7 @@ from typing import Any, ParamSpec, TypeVar
 import click
 
 from nija.assembly import build_service
+from nija.domain.codes import ErrorCode
 from nija.domain.errors import ConfirmationDeclined, NijaError
 from nija.domain.text import json_for_terminal, printable
 from nija.domain.transitions import Who
@@ -75,11 +76,13 @@ def _remember_selection(ctx: click.Context, param: click.Parameter, value: Any) 
     """Collect the store options in the context, so command signatures stay unchanged."""
     chosen = ctx.meta.get(_SELECTION_KEY, StoreSelection())
     if param.name == "store_url" and value:
-        chosen = StoreSelection(value, chosen.bot, chosen.fleet)
+        chosen = StoreSelection(value, chosen.bot, chosen.fleet, chosen.account)
     elif param.name == "bot" and value:
-        chosen = StoreSelection(chosen.url, value, chosen.fleet)
+        chosen = StoreSelection(chosen.url, value, chosen.fleet, chosen.account)
     elif param.name == "fleet" and value:
-        chosen = StoreSelection(chosen.url, chosen.bot, True)
+        chosen = StoreSelection(chosen.url, chosen.bot, True, chosen.account)
+    elif param.name == "account" and value:
+        chosen = StoreSelection(chosen.url, chosen.bot, chosen.fleet, value)
     ctx.meta[_SELECTION_KEY] = chosen
     return value
 
@@ -115,6 +118,13 @@ def _store_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         expose_value=False,
         callback=_remember_selection,
         help="The whole fleet (PostgreSQL store): its kill switch, every bot.",
+    )(fn)
+    fn = click.option(
+        "--account",
+        metavar="NAME",
+        expose_value=False,
+        callback=_remember_selection,
+        help="An exchange account's kill scope (PostgreSQL store): every bot that trades it.",
     )(fn)
     fn = click.option(
         "--bot",
@@ -186,7 +196,7 @@ def confirm(question: str, *, yes: bool) -> None:
         raise ConfirmationDeclined(
             "No terminal to ask for confirmation (standard input is not a TTY); nothing was done",
             "Re-run with --yes to confirm non-interactively",
-            code="NO_TERMINAL",
+            code=ErrorCode.NO_TERMINAL,
         )
     try:
         # On stderr, so that --json output stays pure JSON.
@@ -194,7 +204,7 @@ def confirm(question: str, *, yes: bool) -> None:
     except click.Abort:
         answer = "no"
     if answer.strip().lower() not in ("y", "yes"):
-        raise ConfirmationDeclined("Declined: nothing was done", "", code="DECLINED")
+        raise ConfirmationDeclined("Declined: nothing was done", "", code=ErrorCode.DECLINED)
 
 
 def warn_listener_errors(service: SafetyService) -> None:

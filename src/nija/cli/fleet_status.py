@@ -23,6 +23,7 @@ from nija.views import status_view
 class FleetStatus:
     fleet: StatusReport
     bots: dict[str, StatusReport]
+    accounts: dict[str, StatusReport]  # each exchange account's own kill scope
 
     @property
     def inconsistent(self) -> bool:
@@ -31,8 +32,13 @@ class FleetStatus:
 
 def fleet_status(store: Any) -> FleetStatus:
     now = system_clock()
+    from nija.store.postgres.rows import ACCOUNT_PREFIX  # psycopg: only on the fleet store
+
     bots = {name: report(store.load_scope(name), now, history_items=0) for name in store.scopes()}
-    return FleetStatus(report(store.load(), now, history_items=5), bots)
+    accounts = {
+        name: report(store.load_scope(ACCOUNT_PREFIX + name), now, history_items=1) for name in store.accounts()
+    }
+    return FleetStatus(report(store.load(), now, history_items=5), bots, accounts)
 
 
 def show_fleet(store: Store, as_json: bool) -> bool:
@@ -45,6 +51,9 @@ def show_fleet(store: Store, as_json: bool) -> bool:
             {
                 "fleet": status_view(status.fleet, store.location),
                 "bots": {name: status_view(r, f"{store.location} bot {name}") for name, r in status.bots.items()},
+                "accounts": {
+                    name: status_view(r, f"{store.location} account {name}") for name, r in status.accounts.items()
+                },
             }
         )
     else:
@@ -63,6 +72,11 @@ def _render(status: FleetStatus, location: str) -> None:
         act = fleet.last_activation
         since = act.timestamp.isoformat(timespec="seconds")
         out.print(f"Reason: {printable(act.reason)} (since {since}, by {printable(act.actor)})")
+    for name, account in status.accounts.items():
+        if account.kill_active:  # an account's kill stops every bot trading it
+            cause = account.last_activation
+            why = f": {printable(cause.reason)} (by {printable(cause.actor)})" if cause is not None else ""
+            out.print(f"🏦 ACCOUNT {printable(name)} KILL SWITCH: 🛑 ACTIVE{why}", style="bold red")
     table = Table("bot", "state", "kill switch", "can trade", "alive", "issues")
     for name, r in status.bots.items():
         table.add_row(

@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 from rich.text import Text
 
-from nija.assembly import CONFIG_FILE, build_service
+from nija import emergency
+from nija.assembly import build_service
 from nija.cli import render
 from nija.cli.common import (
     EXIT_CODES_HELP,
@@ -21,7 +22,7 @@ from nija.cli.common import (
     print_json,
     warn_listener_errors,
 )
-from nija.cli.recovery import history
+from nija.config import CONFIG_FILE
 from nija.domain.errors import NijaError
 from nija.domain.text import printable
 from nija.service import SafetyService
@@ -42,8 +43,14 @@ def activate(reason: tuple[str, ...], data_dir: Path | None, as_json: bool, yes:
     (read-only or full file system, permissions), every running bot of the data
     directory is told directly and the command exits 4, saying whether the kill is in
     force in their memory only (KILL_IN_MEMORY_ONLY) or not at all (KILL_NOT_IN_FORCE)."""
-    service = _emergency_service(data_dir)
-    result = service.activate_kill(" ".join(reason), cli_who())
+    text = " ".join(reason)
+    early = emergency.raised(str(config_dir(data_dir)), text)  # raised before NIJA loaded
+    # Not adopted first: this activation records that flag itself, at the raise's time.
+    service = _emergency_service(data_dir, adopt=early is None)
+    if early is None:
+        result = service.activate_kill(text, cli_who())
+    else:  # the flag is up already: record it at the raise's time, with what its raise met
+        result = service.activate_kill(text, cli_who(), now=early.now, raised=True, raise_problem=early.problem())
     warn_listener_errors(service)
     if as_json:
         print_json(outcome_view(result))
@@ -62,11 +69,12 @@ def activate(reason: tuple[str, ...], data_dir: Path | None, as_json: bool, yes:
     )
 
 
-def _emergency_service(data_dir: Path | None) -> SafetyService:
+def _emergency_service(data_dir: Path | None, *, adopt: bool = True) -> SafetyService:
     """The service, even when nija.toml is broken: a bad setting must never stop a stop
     (nor hide one). Falls back to the default settings (same store) and says so on stderr."""
+    record = adopting if adopt else _as_is
     try:
-        return adopting(build_service(data_dir, selection=current_selection()))
+        return record(build_service(data_dir, selection=current_selection()))
     except NijaError:
         problem = _config_problem(data_dir)
         if problem is None:
@@ -78,7 +86,11 @@ def _emergency_service(data_dir: Path | None) -> SafetyService:
     )
     from nija.config import NijaConfig
 
-    return adopting(build_service(data_dir, config=NijaConfig(), selection=current_selection()))
+    return record(build_service(data_dir, config=NijaConfig(), selection=current_selection()))
+
+
+def _as_is(service: SafetyService) -> SafetyService:
+    return service
 
 
 def _config_problem(data_dir: Path | None) -> NijaError | None:
@@ -146,6 +158,3 @@ def kill_status(data_dir: Path | None, as_json: bool) -> None:
         out.print("✅ KILL SWITCH: inactive", style="green")
     out.print(f"Kill File Exists: {report.kill_file_exists}")
     out.print(f"Trading State Machine: {report.state}")
-
-
-kill_commands = {"activate": activate, "deactivate": deactivate, "status": kill_status, "history": history}

@@ -13,7 +13,6 @@ import click
 from nija.api.payloads import live_request_view
 from nija.cli import render
 from nija.cli.common import EXIT_CODES_HELP, Invocation, cli_who, common_options, handles_errors, print_json
-from nija.credentials import load_credentials
 from nija.domain.errors import AcknowledgmentRequired
 from nija.domain.text import printable
 from nija.store import config_dir
@@ -32,8 +31,7 @@ def request(data_dir: Path | None, as_json: bool, yes: bool) -> None:
     """DRY_RUN → LIVE_PENDING_CONFIRMATION; prints the one-time confirmation code
     (never asks: --yes/--force are accepted and change nothing)."""
     service = Invocation(data_dir, as_json, yes=False, strict_config=True).service()
-    configured = load_credentials(config_dir(data_dir)) is not None
-    result = service.request_live(cli_who(), credentials_configured=configured)
+    result = service.request_live(cli_who())
     if as_json:
         print_json(live_request_view(result))
         return

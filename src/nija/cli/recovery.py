@@ -19,7 +19,6 @@ from nija.cli.common import (
     print_json,
     warn_listener_errors,
 )
-from nija.cli.fleet_status import show_fleet
 from nija.domain.errors import InconsistenciesFound
 from nija.store import config_dir
 
@@ -38,7 +37,10 @@ RECEIPT_FILE, CHECKS_FILE = ".nija_kill_receipt.json", ".nija_exchange_checks.js
 def status(data_dir: Path | None, as_json: bool) -> None:
     """Diagnose the trading state and detect inconsistencies (always run this first)."""
     service = Invocation(data_dir, as_json, yes=False).service()
-    if show_fleet(service.store, as_json):
+    if getattr(service.store, "is_fleet", False):  # rich's tables load only for the fleet
+        from nija.cli.fleet_status import show_fleet
+
+        show_fleet(service.store, as_json)
         return
     report = service.status()
     directory = config_dir(data_dir)

@@ -20,25 +20,26 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from nija.assembly import build_service
+from nija.assembly import wire
 from nija.cli.common import EXIT_CODES_HELP, common_options, current_selection, handles_errors
 from nija.cli.render import SafeConsole
 from nija.config import load_config
+from nija.domain.codes import ErrorCode
 from nija.domain.errors import NijaError, StorageUnavailable, UsageProblem
 from nija.identity import local_who
+from nija.observability.metrics import Metrics
 from nija.runtime.candles import Candle
 from nija.runtime.engine import Bot
 from nija.runtime.feeds import ccxt_candles, replay_candles
 from nija.runtime.run_claim import hold_run_claim
 from nija.runtime.summary import Summary
-from nija.service import SafetyService
 from nija.store import config_dir
 
 RUN_EXIT_HELP = EXIT_CODES_HELP + " 'nija run' exits 1 when a kill left orders open (see the alerts)."
 
 
 class IncompleteKill(NijaError):
-    code = "KILL_INCOMPLETE"
+    code = ErrorCode.KILL_INCOMPLETE
 
 
 @click.command("run", epilog=RUN_EXIT_HELP)
@@ -86,7 +87,8 @@ def run(
     """Run the trading bot: every order is decided by the state and the kill switch."""
     directory = config_dir(data_dir)  # nija.toml, the paper ledger and the report live here
     config = load_config(directory, config_path)
-    service = build_service(data_dir, config=config, selection=current_selection())
+    wired = wire(data_dir, config=config, selection=current_selection())
+    service = wired.service
     service.store.load()  # a missing data directory (or database) is refused here, before anything starts
     if not directory.is_dir():
         raise StorageUnavailable(
@@ -98,7 +100,7 @@ def run(
     if took_over:
         click.echo(f"⚠️ {took_over}", err=True)
     if metrics_port is not None:
-        _serve_metrics(service, metrics_port)
+        _serve_metrics(wired.metrics, metrics_port)
     from nija.runtime.live import build_live_broker  # ccxt is slow to import: only here
 
     live = build_live_broker(config, directory)
@@ -159,7 +161,7 @@ def run(
         raise IncompleteKill(
             f"The broker did not confirm the kill within the deadline: {summary.kill_receipt}",
             "Check the exchange for open orders and positions now; see the kill receipt in 'status'",
-            code="KILL_NOT_CONFIRMED",
+            code=ErrorCode.KILL_NOT_CONFIRMED,
         )
 
 
@@ -266,12 +268,12 @@ def _actor() -> str:
 __all__ = ["UsageProblem", "render_summary", "run"]
 
 
-def _serve_metrics(service: SafetyService, port: int) -> None:
+def _serve_metrics(metrics: Metrics, port: int) -> None:
     """Loopback only, like ``nija serve``: the metrics reveal the bot's safety state."""
-    from nija.observability.metrics import metrics_of, start_metrics_server
+    from nija.observability.metrics import start_metrics_server
 
     try:
-        server, _ = start_metrics_server(port, metrics_of(service))
+        server, _ = start_metrics_server(port, metrics)
     except OSError as exc:
         raise UsageProblem(
             f"Cannot serve metrics on 127.0.0.1:{port}: {exc.strerror}", "Choose a free port with --metrics-port"

@@ -17,6 +17,7 @@ from typing import Any, ParamSpec, TypeVar
 from nija.compat.auto_trigger import KillSwitchAutoTrigger, get_auto_trigger
 from nija.compat.backend import backend_for
 from nija.compat.records import kill_event_view
+from nija.domain.codes import ErrorCode
 from nija.domain.errors import KillSwitchChangeRefused, KillSwitchEngaged, SafetyRefusal
 from nija.domain.records import KillAction, KillRecord
 from nija.domain.transitions import DEACTIVATE_HINT
@@ -77,7 +78,7 @@ class KillSwitch:
             raise KillSwitchChangeRefused(
                 "Deactivating the kill switch needs a reason; the kill switch IS STILL ACTIVE",
                 f"Say what was fixed: deactivate('Issue resolved: <describe fix>') or {DEACTIVATE_HINT}",
-                code="REASON_REQUIRED",
+                code=ErrorCode.REASON_REQUIRED,
             )
         backend = self._backend
         try:

@@ -20,6 +20,7 @@ from typing import Any, ClassVar, ParamSpec, TypeVar
 
 from nija.compat.backend import Backend, backend_for
 from nija.compat.records import transition_view
+from nija.domain.codes import ErrorCode
 from nija.domain.errors import SafetyRefusal, StateTransitionError, UsageProblem
 from nija.domain.moves import LIVE_FLOW
 from nija.domain.records import TradingRecord
@@ -285,7 +286,7 @@ def require_state(required_state: TradingState) -> Callable[[Callable[P, R]], Ca
                     f"Function {func.__name__} requires state {required_state.value} "
                     f"but current state is {current.value}{why}",
                     LIVE_FLOW if required_state is TradingState.LIVE_ACTIVE else "",
-                    code="WRONG_STATE",
+                    code=ErrorCode.WRONG_STATE,
                 )
             return func(*args, **kwargs)
 

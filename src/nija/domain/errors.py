@@ -8,7 +8,10 @@
     │   ├── KillSwitchActive
     │   ├── AcknowledgmentRequired
     │   ├── LiveRequestRefused
+    │   │   └── CredentialsUnreadable
     │   ├── ConfirmationDeclined
+    │   ├── StateChanged
+    │   ├── KillRaisedDuringDeactivation
     │   ├── BotAlreadyRunning
     │   ├── StateTransitionError      (nija.compat: the original bot's name)
     │   ├── KillSwitchEngaged         (nija.compat: also a RuntimeError, as the original's)
@@ -31,11 +34,14 @@ saying what the operator should do about it.
 from __future__ import annotations
 
 from nija.domain.actions import FixAction
+from nija.domain.codes import ErrorCode
 
 
 class NijaError(Exception):
     exit_code = 1
-    code = "UNEXPECTED"
+    # A StrEnum member (ErrorCode, or an area's own such as domain.live.LiveCode): it
+    # equals its text, so callers comparing with the bare string still match.
+    code: str = ErrorCode.UNEXPECTED
 
     def __init__(
         self, message: str, fix: str = "", *, code: str | None = None, action: FixAction | None = None
@@ -53,44 +59,70 @@ class NijaError(Exception):
 
 class UsageProblem(NijaError):
     exit_code = 2
-    code = "USAGE"
+    code = ErrorCode.USAGE
 
 
 class UnsafeText(UsageProblem):
     """Free text with control characters (escape sequences, bidi overrides): refused at input."""
 
-    code = "UNSAFE_TEXT"
+    code = ErrorCode.UNSAFE_TEXT
 
 
 class SafetyRefusal(NijaError):
     exit_code = 3
-    code = "REFUSED"
+    code = ErrorCode.REFUSED
 
 
 class IllegalTransition(SafetyRefusal):
-    code = "ILLEGAL_TRANSITION"
+    code = ErrorCode.ILLEGAL_TRANSITION
 
 
 class KillSwitchActive(SafetyRefusal):
-    code = "KILL_SWITCH_ACTIVE"
+    code = ErrorCode.KILL_SWITCH_ACTIVE
 
 
 class AcknowledgmentRequired(SafetyRefusal):
-    code = "ACKNOWLEDGMENT_REQUIRED"
+    code = ErrorCode.ACKNOWLEDGMENT_REQUIRED
 
 
 class LiveRequestRefused(SafetyRefusal):
-    code = "LIVE_REQUEST_REFUSED"
+    code = ErrorCode.LIVE_REQUEST_REFUSED
+
+
+class CredentialsUnreadable(LiveRequestRefused):
+    """The exchange credentials are there but cannot be used (mode, syntax, keys): a live
+    request is refused (exit 3, HTTP 409) from every front end."""
+
+    code = ErrorCode.CREDENTIALS_UNREADABLE
 
 
 class ConfirmationDeclined(SafetyRefusal):
-    code = "CONFIRMATION_DECLINED"
+    code = ErrorCode.CONFIRMATION_DECLINED
+
+
+class StateChanged(SafetyRefusal):
+    """What the operator looked at (``expected=``: the kill switch's fingerprint, the
+    plan's path) is no longer so; checked once, in the service, for every front end."""
+
+    code = ErrorCode.STATE_CHANGED
+
+
+class KillRaisedDuringDeactivation(SafetyRefusal):
+    """A kill flag raised after the deactivation was decided: every store refuses alike."""
+
+    code = ErrorCode.KILL_RAISED_DURING_DEACTIVATION
+
+    def __init__(self) -> None:
+        super().__init__(
+            "A new kill arrived while deactivating: the kill switch stays active; nothing was written",
+            "Find out who activated it (nija kill history) before trying again",
+        )
 
 
 class BotAlreadyRunning(SafetyRefusal):
     """One bot per data directory (per bot scope on the fleet store)."""
 
-    code = "BOT_ALREADY_RUNNING"
+    code = ErrorCode.BOT_ALREADY_RUNNING
 
 
 class StateTransitionError(IllegalTransition):
@@ -109,21 +141,21 @@ class KillSwitchChangeRefused(SafetyRefusal, RuntimeError):
 
 class StorageProblem(NijaError):
     exit_code = 4
-    code = "STORAGE"
+    code = ErrorCode.STORAGE
 
 
 class StorageCorrupt(StorageProblem):
-    code = "STORAGE_CORRUPT"
+    code = ErrorCode.STORAGE_CORRUPT
 
 
 class StorageNotWritable(StorageProblem):
-    code = "FILE_NOT_WRITABLE"
+    code = ErrorCode.FILE_NOT_WRITABLE
 
 
 class KillFileNotWritten(StorageNotWritable):
     """The kill file could not be raised; ``in_force``: it exists (empty), so it still kills."""
 
-    code = "KILL_FILE_NOT_WRITTEN"
+    code = ErrorCode.KILL_FILE_NOT_WRITTEN
 
     def __init__(self, message: str, fix: str = "", *, in_force: bool) -> None:
         super().__init__(message, fix)
@@ -134,7 +166,7 @@ class KillNotRecorded(StorageProblem):
     """The kill IS in force (its flag is raised, or the kill file exists) but its record
     could not be written: front ends must not say that trading is not stopped."""
 
-    code = "KILL_ACTIVE_NOT_RECORDED"
+    code = ErrorCode.KILL_ACTIVE_NOT_RECORDED
 
 
 class KillNotOnDisk(StorageProblem):
@@ -143,7 +175,7 @@ class KillNotOnDisk(StorageProblem):
     KILL_IN_MEMORY_ONLY); none (KILL_NOT_IN_FORCE) means the kill is not in force at all.
     Not "done" either way: a bot started later would not see the kill."""
 
-    code = "KILL_NOT_IN_FORCE"
+    code = ErrorCode.KILL_NOT_IN_FORCE
 
     def __init__(self, message: str, fix: str = "", *, code: str, stopped_pids: tuple[int, ...] = ()) -> None:
         super().__init__(message, fix, code=code)
@@ -151,19 +183,19 @@ class KillNotOnDisk(StorageProblem):
 
 
 class StorageUnavailable(StorageProblem):
-    code = "STORAGE_UNAVAILABLE"
+    code = ErrorCode.STORAGE_UNAVAILABLE
 
 
 class LockTimeout(StorageProblem):
-    code = "LOCK_TIMEOUT"
+    code = ErrorCode.LOCK_TIMEOUT
 
 
 class AddressInUse(StorageProblem):
     """A resource of the machine, not a setting, stands in the way: exit 4 like the disk."""
 
-    code = "ADDRESS_IN_USE"
+    code = ErrorCode.ADDRESS_IN_USE
 
 
 class InconsistenciesFound(NijaError):
     exit_code = 5
-    code = "INCONSISTENT"
+    code = ErrorCode.INCONSISTENT

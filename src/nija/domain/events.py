@@ -27,6 +27,8 @@ class EventKind(StrEnum):
     KILL_RECEIPT = "kill_receipt"  # the broker confirmed none of the bot's orders open
     KILL_NOT_CONFIRMED = "kill_not_confirmed"  # ... could not, within the deadline
     EXCHANGE_CHECK = "exchange_check"  # reconciliation or API-key attestation, with its result
+    ACCOUNT_LIMITS_SET = "account_limits_set"  # an operator set an exchange account's limits
+    ACCOUNT_LIMIT_BREACHED = "account_limit_breached"  # the figures that killed an account
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from nija.domain.actions import FixAction
 from nija.domain.change import Change
+from nija.domain.codes import ErrorCode
 from nija.domain.errors import SafetyRefusal
 from nija.domain.records import (
     KillAction,
@@ -119,7 +120,7 @@ def deactivate(snapshot: Snapshot, reason: str, who: Who, now: datetime) -> Chan
         raise SafetyRefusal(
             "Deactivating the kill switch needs a reason",
             'Say what was fixed: python emergency_kill_switch.py deactivate "Issue resolved: <describe fix>"',
-            code="REASON_REQUIRED",
+            code=ErrorCode.REASON_REQUIRED,
             action=FixAction.KILL_DEACTIVATE_REASON,
         )
     if not snapshot.kill_active:
@@ -131,7 +132,7 @@ def deactivate(snapshot: Snapshot, reason: str, who: Who, now: datetime) -> Chan
             "not remove it, so the kill switch stays ACTIVE; nothing was written",
             f"Look at it ({_LOOK[flag.kind]} {flag.location}), remove it yourself ({_REMOVE[flag.kind]} "
             f"{flag.location}), then run the deactivation again",
-            code="KILL_FILE_NOT_REGULAR",
+            code=ErrorCode.KILL_FILE_NOT_REGULAR,
         )
     messages: list[str] = []
     ended = KillEvent(KillAction.DEACTIVATE, reason, now, who.source, who.actor)
@@ -170,15 +171,22 @@ def _readable_kill(snapshot: Snapshot) -> KillRecord:
 
 def seen(snapshot: Snapshot) -> str:
     """A fingerprint of the kill switch as an operator sees it. Any new kill changes it:
-    the event count, the newest event's time, actor and reason, and the kill flag's
-    identity (a new kill file, or a touch of the old one) are all in it."""
+    the newest event (its action, time, actor and reason), whether the kill is active, and
+    the kill flag's identity (a new kill file, or a touch of the old one) are all in it.
+
+    Not the number of events: a store may load fewer of them inside a transaction than
+    outside (PostgreSQL reads the newest ``TX_HISTORY`` under its lock), and a count would
+    then differ between the operator's look and the check, refusing every deactivation of
+    a long history. Every new event is the newest one, so nothing is lost by leaving it out."""
     kill = snapshot.kill
     if not isinstance(kill, KillRecord):
         basis = f"unreadable|{snapshot.kill_flag}"
     else:
         last = kill.history[-1] if kill.history else None
-        newest = f"{last.timestamp.isoformat()}|{last.actor}|{last.reason}" if last else "-"
-        basis = f"{len(kill.history)}|{newest}|{kill.is_active}|{snapshot.kill_flag}"
+        newest = (
+            f"{last.action}|{last.timestamp.isoformat()}|{last.actor}|{last.reason}|{last.repeated}" if last else "-"
+        )
+        basis = f"{newest}|{kill.is_active}|{snapshot.kill_flag}"
     if snapshot.flag is not None:
         basis += f"|{snapshot.flag.kind}|{snapshot.flag.identity}"  # a touch or a new file changes it
     return hashlib.sha256(basis.encode()).hexdigest()[:16]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from nija.domain.change import Change
+from nija.domain.codes import ErrorCode
 from nija.domain.errors import IllegalTransition
 from nija.domain.records import Snapshot, TradingRecord
 from nija.domain.states import TradingState
@@ -32,7 +33,7 @@ def move(snapshot: Snapshot, target: TradingState, reason: str, who: Who, now: d
         raise IllegalTransition(
             f"Can't move to {target} by naming it: live trading needs the confirmation flow",
             LIVE_FLOW,
-            code="LIVE_FLOW_REQUIRED",
+            code=ErrorCode.LIVE_FLOW_REQUIRED,
         )
     if target not in NAMEABLE:
         raise IllegalTransition(

@@ -15,6 +15,7 @@ import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
 from nija.domain.events import Event, EventKind
+from nija.observability import event_logger
 from nija.observability.settings import LoggingSettings
 
 REDACTED = "***"
@@ -56,6 +57,7 @@ def configure_logging(settings: LoggingSettings, directory: Path | None = None, 
     """Configure structlog for this process (idempotent; the last call wins)."""
     global _configured
     _configured = True
+    event_logger.configured_level = settings.level
     renderer: Processor = (
         structlog.processors.JSONRenderer(sort_keys=True)
         if settings.format == "json"

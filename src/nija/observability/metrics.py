@@ -237,7 +237,8 @@ def _control_families(source: Callable[[], Mapping[str, object]] | None) -> Iter
 
 
 def metrics_of(service: object) -> Metrics:
-    """The Metrics listener that ``build_service`` attached to ``service``."""
+    """The Metrics listener that ``assembly.wire`` attached to ``service``, for tests that
+    hold only a service; the application takes it from ``Wired.metrics``."""
     for listener in getattr(service, "listeners", ()):
         if isinstance(listener, Metrics):
             return listener

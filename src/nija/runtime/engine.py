@@ -46,6 +46,7 @@ from nija.kill_adoption import BareKillAdopter
 from nija.kill_channel import KillListener, KillMessage
 from nija.kill_receipt import KillReceipt, write_receipt
 from nija.observability.metrics import Metrics
+from nija.runtime.account_report import AccountReporter
 from nija.runtime.brokers.base import Broker
 from nija.runtime.brokers.owned import foreign_notice
 from nija.runtime.brokers.paper import PaperBroker
@@ -186,6 +187,7 @@ class Bot:
         self._unrecorded_kill: tuple[str, Who] | None = None  # (reason, who)
         self._store_failing = False
         self.account_watch: Any = None  # nija.runtime.account_checks.AccountWatch, with a live broker
+        self.account_report = AccountReporter.for_store(service.store, config.exchange.account, self.who, data_dir)
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -198,6 +200,8 @@ class Bot:
             wait_confirmed(10.0)
         outcome = self.service.on_bot_start(self.who)
         self.state_at_start = outcome.after
+        if self.account_report is not None:  # before any order: its account's kill covers it
+            self._storing("ACCOUNT_NOT_DECLARED", self.account_report.declare)
         if outcome.changed:
             self.restart_rule_from = outcome.before
             self.alert("RESTART_RULE", f"{outcome.before} -> {outcome.after}: a restart never resumes live trading")
@@ -346,7 +350,7 @@ class Bot:
         self.receipts.wait(5.0)
         if self.reaction.kill.active and not self._kill_adopted:
             self._kill_adopted = True
-            self._storing("KILL_NOT_RECORDED", lambda: self.service.adopt_kill_flag(self.who))
+            self._storing("KILL_NOT_RECORDED", self._adopter.record_waiting)
         self._record_unrecorded_kill()
         totals = self.paper.end_run()
         account = self.paper.account()
@@ -369,11 +373,12 @@ class Bot:
             fills=self.counters.fills,
             cancelled=totals.cancelled,
             rejected=totals.rejected,
-            fees=totals.fees,
-            realized_pnl=totals.realized,
+            # The ledger's exact amounts, as floats for the report (JSON, text).
+            fees=float(totals.fees),
+            realized_pnl=float(totals.realized),
             unrealized_pnl=account.unrealized_pnl,
-            net_pnl=account.equity - totals.start_equity,
-            start_equity=totals.start_equity,
+            net_pnl=account.equity - float(totals.start_equity),
+            start_equity=float(totals.start_equity),
             end_equity=account.equity,
             currency=self.config.paper.quote_currency,
             account="new" if self.paper.new_account else "continued",
@@ -741,6 +746,21 @@ class Bot:
             dead_man_switch=str(getattr(self.live, "dead_man_switch_status", "")),
         )
         write_report(self.data_dir, report)
+        if self.account_report is not None and mode is Mode.LIVE and self.live is not None:
+            self._report_account(self.live)
+
+    def _report_account(self, book: Broker) -> None:
+        """The account's limits are judged on every bot's figures: a breach kills the account
+        (every bot on it), which reaches this bot through its view like any kill."""
+        reporter = self.account_report
+        assert reporter is not None
+        loss = self.triggers.daily_loss
+        if loss is None:
+            return  # no equity reading yet on this book: nothing to add to the account
+        seen = reporter.breach
+        self._storing("ACCOUNT_REPORT_FAILED", lambda: reporter.report(book, loss))
+        if reporter.breach is not None and seen is None:
+            self.alert(str(reporter.breach.code), reporter.breach.reason)
 
 
 def _open_order(o: Order) -> OpenOrder:

@@ -79,6 +79,7 @@ class KillTriggers:
         self.fired: Trigger | None = None
         self._day: str | None = None
         self._day_start = 0.0
+        self._equity: float | None = None  # the last good reading
         self._peak = 0.0
         self._losses = 0
         self._errors = 0
@@ -90,7 +91,12 @@ class KillTriggers:
 
     def reset_equity(self) -> None:
         """A different account (paper <-> live): its equity starts a new baseline and peak."""
-        self._day, self._day_start, self._peak = None, 0.0, 0.0
+        self._day, self._day_start, self._peak, self._equity = None, 0.0, 0.0, None
+
+    @property
+    def daily_loss(self) -> float | None:
+        """Today's loss so far (negative: a gain), None before the first good equity reading."""
+        return None if self._equity is None else self._day_start - self._equity
 
     def observe_equity(self, equity: float, day: str) -> Trigger | None:
         """``day`` is the trading day (UTC date, feed time) the equity belongs to."""
@@ -107,6 +113,7 @@ class KillTriggers:
             self.quality.good("equity")
         if day != self._day:
             self._day, self._day_start = day, equity
+        self._equity = equity
         self._peak = max(self._peak, equity)
         loss = self._day_start - equity
         limit = self.settings.daily_loss_limit

@@ -18,6 +18,8 @@ class ExchangeSettings(_Section):
     """The live exchange (LIVE_ACTIVE only). Keys come from the environment or the secrets file."""
 
     id: str = Field("kraken", min_length=2, description="a ccxt exchange id")
+    # The exchange account this bot trades: the account-wide limits and kill cover every bot on it.
+    account: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$", description="e.g. main-kraken")
     sandbox: bool = False
     timeout_ms: int = Field(10_000, ge=100, le=120_000)
     dead_man_switch_s: int = Field(60, ge=0, le=86_400, description="cancel-all-after; 0 disables")

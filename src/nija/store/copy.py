@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from nija.domain.change import Change
+from nija.domain.codes import ErrorCode
 from nija.domain.errors import SafetyRefusal, StorageCorrupt, UsageProblem
 from nija.domain.records import KillRecord, Snapshot, TradingRecord
 from nija.domain.transitions import Who
@@ -33,7 +34,7 @@ def copy_records(source: Store, target: Store, who: Who, now: datetime) -> Copie
         raise UsageProblem(
             f"{source.location} holds no records: nothing to copy",
             "Check --from (and --bot for the fleet database)",
-            code="NOTHING_TO_COPY",
+            code=ErrorCode.NOTHING_TO_COPY,
         )
     with target.transaction() as tx:
         _require_empty(tx.snapshot, target.location)
@@ -59,7 +60,7 @@ def _refuse_live(trading: TradingRecord, where: str) -> None:
             "without its own confirmation (nothing was copied)",
             "Leave live trading first ('nija restore' for DRY_RUN or 'nija reset' for OFF, with the "
             "same --data-dir/--store/--bot), then copy again",
-            code="LIVE_NOT_COPIED",
+            code=ErrorCode.LIVE_NOT_COPIED,
         )
 
 
@@ -76,7 +77,7 @@ def _require_empty(snap: Snapshot, where: str) -> None:
         raise SafetyRefusal(
             f"The target {where} already holds records; a copy never overwrites them (nothing was copied)",
             "Copy into a new bot name (--bot) or an empty data directory",
-            code="TARGET_NOT_EMPTY",
+            code=ErrorCode.TARGET_NOT_EMPTY,
         )
 
 

@@ -26,7 +26,7 @@ from typing import TypeVar
 
 from nija.domain.change import Change
 from nija.domain.errors import (
-    SafetyRefusal,
+    KillRaisedDuringDeactivation,
     StorageNotWritable,
     StorageProblem,
     StorageUnavailable,
@@ -188,7 +188,7 @@ class _FileTransaction:
         store = self._store
         lifting = change.kill is not None and not change.kill.is_active
         if lifting and not change.clear_kill_flag and self._flag is None and kill_file.exists(store.data_dir):
-            raise _new_kill_refusal()  # a kill file raised after the snapshot must not be lifted unseen
+            raise KillRaisedDuringDeactivation()  # a kill file raised after the snapshot must not be lifted unseen
         grabbed = self._grab_kill_flag() if change.clear_kill_flag else None
         try:
             self._write(change, grabbed)
@@ -224,7 +224,7 @@ class _FileTransaction:
             # compared it: a new kill. Put the records back as they were, and refuse.
             self._undo(written)
             kill_file.put_back(grabbed.path, store.kill_path)
-            raise _new_kill_refusal()
+            raise KillRaisedDuringDeactivation()
 
     def _remove(self, grabbed: _Grabbed) -> None:
         store = self._store
@@ -300,24 +300,24 @@ class _FileTransaction:
         if now is None and seen is None:
             return None
         if now is None or seen is None or now.identity != seen.identity or not now.removable:
-            raise _new_kill_refusal()
+            raise KillRaisedDuringDeactivation()
         path = store.data_dir / REMOVING
         try:
             os.rename(store.kill_path, path)
         except FileNotFoundError:
-            raise _new_kill_refusal() from None  # gone under us: someone else's doing, look again
+            raise KillRaisedDuringDeactivation() from None  # gone under us: someone else's doing, look again
         except OSError as exc:
             raise not_writable(store.kill_path, exc) from exc
         try:
             fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         except OSError:
             kill_file.put_back(path, store.kill_path)
-            raise _new_kill_refusal() from None
+            raise KillRaisedDuringDeactivation() from None
         grabbed = _Grabbed(path, fd, seen.identity)
         if grabbed.touched():
             grabbed.close()
             kill_file.put_back(path, store.kill_path)
-            raise _new_kill_refusal()
+            raise KillRaisedDuringDeactivation()
         return grabbed
 
 
@@ -335,14 +335,6 @@ class _Grabbed:
     def close(self) -> None:
         with suppress(OSError):
             os.close(self.fd)
-
-
-def _new_kill_refusal() -> SafetyRefusal:
-    return SafetyRefusal(
-        "A new kill arrived while deactivating: the kill switch stays active; nothing was written",
-        "Find out who activated it (emergency_kill_switch.py history) before trying again",
-        code="KILL_RAISED_DURING_DEACTIVATION",
-    )
 
 
 def _decode(

@@ -8,7 +8,6 @@ touch or a new file afterwards refuses the deactivation."""
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
 import stat
@@ -20,9 +19,10 @@ from nija.domain.errors import KillFileNotWritten
 from nija.domain.records import KillAction, KillEvent, KillFlag, KillFlagKind
 from nija.domain.text import printable
 from nija.domain.transitions import Who
-from nija.store.atomic import fsync_directory, not_writable
+from nija.store import kill_raise
+from nija.store.atomic import not_writable
+from nija.store.kill_raise import KILL_FILE as KILL_FILE
 
-KILL_FILE = "EMERGENCY_STOP"
 # Where a deactivation puts the kill file it removes, until the records say inactive:
 # readers count it as a kill, and the next writer puts it back if its remover died.
 REMOVING = f".{KILL_FILE}.removing"
@@ -124,8 +124,7 @@ def _read_cause(path: Path) -> KillEvent | None:
 
 
 def body(reason: str, who: Who, now: datetime) -> bytes:
-    doc = {"reason": reason, "actor": who.actor, "source": who.source, "timestamp": now.isoformat(), "pid": os.getpid()}
-    return json.dumps(doc).encode() + b"\n"
+    return kill_raise.body(reason, who.actor, who.source, now.isoformat())
 
 
 def raise_file(directory: Path, reason: str, who: Who, now: datetime) -> None:
@@ -134,11 +133,9 @@ def raise_file(directory: Path, reason: str, who: Who, now: datetime) -> None:
     deactivation decided before this raise sees a new identity and refuses. Never follows a link."""
     path = directory / KILL_FILE
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-    except FileExistsError:
-        with contextlib.suppress(OSError):  # a read-only disk: the kill stands all the same
-            os.utime(path, follow_symlinks=False)
-        return
+        kill_raise.raise_new(str(path), body(reason, who, now))
+    except kill_raise.CauseNotWritten as lost:
+        raise details_not_written(path, lost.error) from lost.error
     except OSError as exc:
         if exists(directory):
             return  # EEXIST-like answers on some file systems: the kill is there already
@@ -146,24 +143,17 @@ def raise_file(directory: Path, reason: str, who: Who, now: datetime) -> None:
         raise KillFileNotWritten(
             problem.message.replace("; that file is unchanged", ""), problem.fix, in_force=False
         ) from exc
-    try:
-        try:
-            data = body(reason, who, now)
-            if os.write(fd, data) != len(data):
-                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        fsync_directory(directory)
-    except OSError as exc:
-        # The entry exists, so the kill is in force; only its details are missing.
-        problem = not_writable(path, exc)
-        raise KillFileNotWritten(
-            f"The kill file {path} exists, so the kill IS IN FORCE, but its details could not be written: "
-            f"{problem.message.split(': ', 1)[-1].replace('; that file is unchanged', '')}",
-            problem.fix,
-            in_force=True,
-        ) from exc
+
+
+def details_not_written(path: Path, exc: OSError) -> KillFileNotWritten:
+    """The entry exists, so the kill is in force; only its details are missing."""
+    problem = not_writable(path, exc)
+    return KillFileNotWritten(
+        f"The kill file {path} exists, so the kill IS IN FORCE, but its details could not be written: "
+        f"{problem.message.split(': ', 1)[-1].replace('; that file is unchanged', '')}",
+        problem.fix,
+        in_force=True,
+    )
 
 
 def put_back(grabbed: Path, kill_path: Path) -> None:

@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from nija.domain.change import Change
-from nija.domain.errors import SafetyRefusal
+from nija.domain.errors import KillRaisedDuringDeactivation
 from nija.domain.live_auth import LiveVerifier
 from nija.domain.permission import Permission, decide
 from nija.domain.records import Heartbeat, KillAction, KillEvent, KillFlag, KillFlagKind, Snapshot
@@ -66,11 +66,7 @@ class MemoryStore:
         if change.clear_kill_flag:
             with self._flag_lock:
                 if self._raises != flags_seen:
-                    raise SafetyRefusal(
-                        "A new kill arrived while deactivating: the kill switch stays active",
-                        "Find out who activated it before trying again",
-                        code="KILL_RAISED_DURING_DEACTIVATION",
-                    )
+                    raise KillRaisedDuringDeactivation()
                 self._flags = 0
                 self._cause = None
         snap = self._snapshot

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from nija.domain.codes import ErrorCode
 from nija.domain.errors import UsageProblem
 
 _BOT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
@@ -68,6 +69,7 @@ class StoreSelection:
     url: str | None = None
     bot: str | None = None
     fleet: bool = False
+    account: str | None = None  # an exchange account's kill scope (every bot trading it)
 
     @classmethod
     def from_env(cls) -> StoreSelection:
@@ -83,21 +85,36 @@ class StoreSelection:
                 f"Unsupported store {self.url.split('://')[0]!r}: only postgresql://... URLs are supported",
                 "Pass --store postgresql://USER@HOST:PORT/DB (or NIJA_STORE), or leave it unset "
                 "for the JSON files in --data-dir",
-                code="BAD_STORE_URL",
+                code=ErrorCode.BAD_STORE_URL,
             )
-        if self.bot is not None and self.fleet:
-            raise UsageProblem("--bot and --fleet name different scopes", "Pass one of them", code="BAD_SCOPE")
-        if (self.bot is not None or self.fleet) and self.url is None:
+        if sum((self.bot is not None, self.fleet, self.account is not None)) > 1:
             raise UsageProblem(
-                "--bot and --fleet need the PostgreSQL fleet store",
+                "--bot, --account and --fleet name different scopes", "Pass one of them", code=ErrorCode.BAD_SCOPE
+            )
+        if (self.bot is not None or self.fleet or self.account is not None) and self.url is None:
+            raise UsageProblem(
+                "--bot, --account and --fleet need the PostgreSQL fleet store",
                 "Pass --store postgresql://... (or set NIJA_STORE); the JSON files hold one bot",
-                code="BAD_SCOPE",
+                code=ErrorCode.BAD_SCOPE,
             )
         # fullmatch: match() with '$' would let a trailing newline through
         if self.bot is not None and not _BOT_NAME.fullmatch(self.bot):
             raise UsageProblem(
                 f"Invalid bot name {self.bot!r}",
                 "Use 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit",
-                code="BAD_SCOPE",
+                code=ErrorCode.BAD_SCOPE,
             )
+        if self.account is not None:
+            check_account_name(self.account)
         return self
+
+
+def check_account_name(name: str) -> str:
+    """An exchange account's name (``[exchange] account``, ``--account``): like a bot's."""
+    if not _BOT_NAME.fullmatch(name):
+        raise UsageProblem(
+            f"Invalid account name {name!r}",
+            "Use 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit (e.g. main-kraken)",
+            code=ErrorCode.BAD_SCOPE,
+        )
+    return name

@@ -12,6 +12,11 @@ from nija.identity import local_who
 from nija.tui.frame import Frame, History
 
 
+def step_line(from_state: str, to_state: str, reason: str) -> str:
+    """One plan step as both backends show it (from the step's fields, never a parsed path)."""
+    return f"{from_state} → {to_state}: {reason}"
+
+
 @dataclass(frozen=True, slots=True)
 class PlanView:
     """A recovery plan as shown to the operator before confirming it."""

@@ -20,7 +20,7 @@ from nija.domain import recovery
 from nija.kill_adoption import BareKillAdopter
 from nija.service import Outcome, SafetyService
 from nija.store import StoreSelection, config_dir
-from nija.tui.backend import ActionResult, PlanView, tui_who
+from nija.tui.backend import ActionResult, PlanView, step_line, tui_who
 from nija.tui.frame import Frame, History, StatusView
 from nija.views import kill_event_view, status_view, transition_view
 
@@ -86,7 +86,7 @@ class LocalBackend:
     async def plan(self, action: str) -> PlanView:
         planner = self.service.plan_restore if action == "restore" else self.service.plan_reset
         shown: recovery.Plan = await asyncio.to_thread(planner)
-        steps = tuple(f"{s.from_state} → {s.to_state}: {s.reason}" for s in shown.steps)
+        steps = tuple(step_line(s.from_state, s.to_state, s.reason) for s in shown.steps)
         return PlanView(action, shown.path, steps, shown.warnings, token=shown)
 
     async def apply(self, plan: PlanView) -> ActionResult:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from itertools import pairwise
 from typing import Any
 
 import httpx
@@ -23,7 +22,7 @@ from nija.domain.errors import (
     StorageUnavailable,
     UsageProblem,
 )
-from nija.tui.backend import ActionResult, PlanView
+from nija.tui.backend import ActionResult, PlanView, step_line
 from nija.tui.frame import Frame, History, StatusView
 
 NO_BOT = "No bot is running there: the control plane has no runtime report"
@@ -68,8 +67,9 @@ class RemoteBackend:
     async def plan(self, action: str) -> PlanView:
         data = await self._call("GET", f"/api/{action}/plan")
         path = str(data.get("path") or "")
-        states = path.split(" → ") if path else []
-        steps = tuple(f"{a} → {b}" for a, b in pairwise(states))
+        steps = tuple(
+            step_line(str(s["from_state"]), str(s["to_state"]), str(s["reason"])) for s in data.get("steps", ())
+        )
         return PlanView(action, path, steps, tuple(str(w) for w in data.get("warnings", ())))
 
     async def apply(self, plan: PlanView) -> ActionResult:

@@ -1,12 +1,20 @@
 """The paper broker's ledger: SQLite in the data directory, separate from anything live.
 
 Every order, status change and fill is written in one transaction together with the
-account and the position it changes, so a crash or restart finds a consistent book."""
+account and the position it changes, so a crash or restart finds a consistent book.
+
+Money is exact: every amount of the account, the fills and the runs is kept as a decimal
+string in its ``*_exact`` column, which is what the ledger reads back (``Decimal``);
+thousands of fills no longer drift the cash by float rounding. The REAL column beside
+each is still written, the same amount as a float, for readers of the older format.
+A ledger from before (floats only) is migrated when opened, in one transaction: each
+float becomes its shortest exact decimal (``repr``), so nothing is lost or rounded."""
 
 from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 from nija.domain.errors import StorageNotWritable
@@ -18,7 +26,8 @@ LEDGER_FILE = ".nija_paper.sqlite"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS account (
     id INTEGER PRIMARY KEY CHECK (id = 1),
-    starting_cash REAL NOT NULL, cash REAL NOT NULL, realized REAL NOT NULL, fees REAL NOT NULL
+    starting_cash REAL NOT NULL, cash REAL NOT NULL, realized REAL NOT NULL, fees REAL NOT NULL,
+    starting_cash_exact TEXT, cash_exact TEXT, realized_exact TEXT, fees_exact TEXT
 );
 CREATE TABLE IF NOT EXISTS positions (
     symbol TEXT PRIMARY KEY, quantity REAL NOT NULL, average_price REAL NOT NULL
@@ -31,21 +40,44 @@ CREATE TABLE IF NOT EXISTS orders (
 CREATE TABLE IF NOT EXISTS fills (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, order_id TEXT NOT NULL, run_id TEXT NOT NULL,
     symbol TEXT NOT NULL, side TEXT NOT NULL, quantity REAL NOT NULL, price REAL NOT NULL,
-    fee REAL NOT NULL, realized REAL NOT NULL, timestamp REAL NOT NULL
+    fee REAL NOT NULL, realized REAL NOT NULL, timestamp REAL NOT NULL,
+    fee_exact TEXT, realized_exact TEXT
 );
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY, started_at REAL NOT NULL, start_equity REAL NOT NULL,
-    ended_at REAL, end_equity REAL
+    ended_at REAL, end_equity REAL,
+    start_equity_exact TEXT, end_equity_exact TEXT
 );
 """
+# (table, exact column, the REAL column it was migrated from)
+_EXACT = (
+    ("account", "starting_cash_exact", "starting_cash"),
+    ("account", "cash_exact", "cash"),
+    ("account", "realized_exact", "realized"),
+    ("account", "fees_exact", "fees"),
+    ("fills", "fee_exact", "fee"),
+    ("fills", "realized_exact", "realized"),
+    ("runs", "start_equity_exact", "start_equity"),
+    ("runs", "end_equity_exact", "end_equity"),
+)
+
+
+def money(value: float | Decimal) -> Decimal:
+    """A float amount as the decimal it prints as (``repr``: the shortest that reads back
+    to the same float), so 0.1 is Decimal('0.1'), not the binary fraction beside it."""
+    return value if isinstance(value, Decimal) else Decimal(repr(float(value)))
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
 
 
 @dataclass(frozen=True, slots=True)
 class LedgerState:
-    starting_cash: float
-    cash: float
-    realized: float
-    fees: float
+    starting_cash: Decimal
+    cash: Decimal
+    realized: Decimal
+    fees: Decimal
     holdings: dict[str, Holding]
     open_orders: list[Order]
     next_seq: int
@@ -57,14 +89,14 @@ class RunTotals:
     fills: int
     cancelled: int
     rejected: int
-    fees: float
-    realized: float
-    start_equity: float
-    end_equity: float | None
+    fees: Decimal
+    realized: Decimal
+    start_equity: Decimal
+    end_equity: Decimal | None
 
 
 class PaperLedger:
-    def __init__(self, path: Path, starting_cash: float) -> None:
+    def __init__(self, path: Path, starting_cash: float | Decimal) -> None:
         self.path = path
         try:
             # Used from the bot loop and the kill watcher; the paper broker serialises access.
@@ -72,17 +104,41 @@ class PaperLedger:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
-            self._db.execute("INSERT OR IGNORE INTO account VALUES (1, ?, ?, 0, 0)", (starting_cash, starting_cash))
+            self._migrate()
+            start = money(starting_cash)
+            self._db.execute(
+                "INSERT OR IGNORE INTO account VALUES (1, ?, ?, 0, 0, ?, ?, '0', '0')",
+                (float(start), float(start), str(start), str(start)),
+            )
         except sqlite3.Error as exc:
             raise StorageNotWritable(
                 f"Cannot open the paper ledger {path}: {exc}",
                 f"Check that {path.parent} is writable; move a damaged {path.name} aside to start a new ledger",
             ) from exc
 
+    def _migrate(self) -> None:
+        """Give a float-only ledger its exact columns, filled from the floats, in one
+        transaction (SQLite's ALTER TABLE is transactional: a crash leaves the old ledger)."""
+        columns = {t: {r[1] for r in self._db.execute(f"PRAGMA table_info({t})")} for t in ("account", "fills", "runs")}
+        missing = [(t, exact, old) for t, exact, old in _EXACT if exact not in columns[t]]
+        if not missing:
+            return
+        with self._tx():  # the names below are _EXACT's constants, never input: S608 does not apply
+            for table, exact, old in missing:
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {exact} TEXT")
+                rows = self._db.execute(f"SELECT rowid, {old} FROM {table} WHERE {old} IS NOT NULL").fetchall()  # noqa: S608
+                self._db.executemany(
+                    f"UPDATE {table} SET {exact} = ? WHERE rowid = ?",  # noqa: S608
+                    [(str(money(v)), r) for r, v in rows],
+                )
+
     def load(self) -> LedgerState:
-        start, cash, realized, fees = self._db.execute(
-            "SELECT starting_cash, cash, realized, fees FROM account WHERE id = 1"
-        ).fetchone()
+        start, cash, realized, fees = map(
+            Decimal,
+            self._db.execute(
+                "SELECT starting_cash_exact, cash_exact, realized_exact, fees_exact FROM account WHERE id = 1"
+            ).fetchone(),
+        )
         holdings = {
             s: Holding(s, q, p) for s, q, p in self._db.execute("SELECT symbol, quantity, average_price FROM positions")
         }
@@ -93,29 +149,35 @@ class PaperLedger:
         (seq,) = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM orders").fetchone()
         return LedgerState(start, cash, realized, fees, holdings, orders, int(seq) + 1)
 
-    def new_account(self, starting_cash: float) -> int:
+    def new_account(self, starting_cash: float | Decimal) -> int:
         """A fresh paper account: cash back to ``starting_cash``, no positions, every open
         paper order cancelled. The orders, fills and runs before it stay for reports.
         Returns how many open orders were cancelled."""
+        cash = money(starting_cash)
         with self._tx():
             cancelled = self._db.execute(
                 "UPDATE orders SET status = 'cancelled', reason = 'new paper account' WHERE status = 'open'"
             ).rowcount
             self._db.execute("DELETE FROM positions")
             self._db.execute(
-                "UPDATE account SET starting_cash = ?, cash = ?, realized = 0, fees = 0 WHERE id = 1",
-                (starting_cash, starting_cash),
+                "UPDATE account SET starting_cash = ?, cash = ?, realized = 0, fees = 0, starting_cash_exact = ?,"
+                " cash_exact = ?, realized_exact = '0', fees_exact = '0' WHERE id = 1",
+                (float(cash), float(cash), str(cash), str(cash)),
             )
         return int(cancelled)
 
-    def begin_run(self, run_id: str, started_at: float, start_equity: float) -> None:
-        with self._tx():
-            self._db.execute("INSERT INTO runs VALUES (?, ?, ?, NULL, NULL)", (run_id, started_at, start_equity))
-
-    def end_run(self, run_id: str, ended_at: float, end_equity: float) -> None:
+    def begin_run(self, run_id: str, started_at: float, start_equity: Decimal) -> None:
         with self._tx():
             self._db.execute(
-                "UPDATE runs SET ended_at = ?, end_equity = ? WHERE run_id = ?", (ended_at, end_equity, run_id)
+                "INSERT INTO runs VALUES (?, ?, ?, NULL, NULL, ?, NULL)",
+                (run_id, started_at, float(start_equity), str(start_equity)),
+            )
+
+    def end_run(self, run_id: str, ended_at: float, end_equity: Decimal) -> None:
+        with self._tx():
+            self._db.execute(
+                "UPDATE runs SET ended_at = ?, end_equity = ?, end_equity_exact = ? WHERE run_id = ?",
+                (ended_at, float(end_equity), str(end_equity), run_id),
             )
 
     def add_order(self, order: Order, run_id: str, created_at: float) -> None:
@@ -137,12 +199,23 @@ class PaperLedger:
             )
 
     def add_fill(
-        self, fill: Fill, run_id: str, *, cash: float, realized: float, fees: float, holding: Holding | None
+        self,
+        fill: Fill,
+        run_id: str,
+        *,
+        fee: Decimal,
+        fill_realized: Decimal,
+        cash: Decimal,
+        realized: Decimal,
+        fees: Decimal,
+        holding: Holding | None,
     ) -> None:
+        """``fee``, ``fill_realized``: this fill's exact amounts; ``cash``, ``realized`` and
+        ``fees``: the account's exact totals after it."""
         with self._tx():
             self._db.execute(
-                "INSERT INTO fills (order_id, run_id, symbol, side, quantity, price, fee, realized, timestamp)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO fills (order_id, run_id, symbol, side, quantity, price, fee, realized, timestamp,"
+                " fee_exact, realized_exact) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     fill.order_id,
                     run_id,
@@ -153,10 +226,16 @@ class PaperLedger:
                     fill.fee,
                     fill.realized_pnl,
                     fill.timestamp,
+                    str(fee),
+                    str(fill_realized),
                 ),
             )
             self._db.execute("UPDATE orders SET status = 'filled' WHERE id = ?", (fill.order_id,))
-            self._db.execute("UPDATE account SET cash = ?, realized = ?, fees = ? WHERE id = 1", (cash, realized, fees))
+            self._db.execute(
+                "UPDATE account SET cash = ?, realized = ?, fees = ?, cash_exact = ?, realized_exact = ?,"
+                " fees_exact = ? WHERE id = 1",
+                (float(cash), float(realized), float(fees), str(cash), str(realized), str(fees)),
+            )
             if holding is None:
                 self._db.execute("DELETE FROM positions WHERE symbol = ?", (fill.symbol,))
             else:
@@ -171,12 +250,15 @@ class PaperLedger:
                 "SELECT status, COUNT(*) FROM orders WHERE run_id = ? GROUP BY status", (run_id,)
             ).fetchall()
         )
-        fills, fees, realized = self._db.execute(
-            "SELECT COUNT(*), COALESCE(SUM(fee), 0), COALESCE(SUM(realized), 0) FROM fills WHERE run_id = ?",
-            (run_id,),
+        amounts = self._db.execute("SELECT fee_exact, realized_exact FROM fills WHERE run_id = ?", (run_id,)).fetchall()
+        fills = len(amounts)
+        fees = sum((Decimal(f) for f, _ in amounts), Decimal(0))  # summed exactly, not by SQLite's SUM
+        realized = sum((Decimal(r) for _, r in amounts), Decimal(0))
+        row = self._db.execute(
+            "SELECT start_equity_exact, end_equity_exact FROM runs WHERE run_id = ?", (run_id,)
         ).fetchone()
-        row = self._db.execute("SELECT start_equity, end_equity FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-        start_equity, end_equity = row if row else (0.0, None)
+        start_equity = Decimal(row[0]) if row else Decimal(0)
+        end_equity = Decimal(row[1]) if row and row[1] is not None else None
         return RunTotals(
             orders=sum(counts.values()),
             fills=fills,

@@ -7,6 +7,10 @@
   limit orders fill when the price crosses them, at the limit or a better open;
 - everything persists in the SQLite ledger and is reloaded on restart.
 
+Money is exact: cash, realised P&L and fees are ``Decimal`` totals (each fill's amounts
+are computed in decimal from the quantity, price and rate as they print), stored so by
+the ledger; the ``Account`` the rest of the bot reads gives them as floats.
+
 Invariant (tested with hypothesis): cash + cost basis of holdings == starting cash +
 realised P&L - fees, and no holding is ever negative."""
 
@@ -15,10 +19,11 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from decimal import Decimal
 from pathlib import Path
 
 from nija.runtime.brokers.base import Account, BookReading, CancelResult, Holding
-from nija.runtime.brokers.ledger import LEDGER_FILE, PaperLedger, RunTotals
+from nija.runtime.brokers.ledger import LEDGER_FILE, PaperLedger, RunTotals, money
 from nija.runtime.candles import Candle
 from nija.runtime.orders import (
     Fill,
@@ -34,6 +39,7 @@ from nija.runtime.orders import (
 from nija.runtime.settings import PaperSettings
 
 _EPS = 1e-9
+_EPS_MONEY = Decimal("1e-9")
 
 
 class PaperBroker:
@@ -49,7 +55,7 @@ class PaperBroker:
         if new_account:
             self.ledger.new_account(settings.starting_cash)
         state = self.ledger.load()
-        self.starting_cash = state.starting_cash
+        self.starting_cash = float(state.starting_cash)
         self._cash, self._realized, self._fees = state.cash, state.realized, state.fees
         self._holdings = dict(state.holdings)
         self._open: dict[str, Order] = {o.id: o for o in state.open_orders}
@@ -73,7 +79,7 @@ class PaperBroker:
                 return rejected("NO_PRICE", f"no price yet for {request.symbol}: a market order needs one")
             if request.side is Side.BUY:
                 cost = self._buy_cost(request.quantity, price, request.type)
-                available = self._cash - self._reserved_cash()
+                available = float(self._cash) - self._reserved_cash()
                 if cost > available + _EPS:
                     return rejected(
                         "INSUFFICIENT_FUNDS",
@@ -150,11 +156,11 @@ class PaperBroker:
 
     def _fill(self, order: Order, price: float, timestamp: float) -> Fill | None:
         rate = self._taker if order.type is OrderType.MARKET else self._maker
-        notional = order.quantity * price
-        fee = notional * rate
+        notional = money(order.quantity) * money(price)
+        fee = notional * money(rate)
         held = self._holdings.get(order.symbol)
         if order.side is Side.BUY:
-            if notional + fee > self._cash + _EPS:  # a market buy after a gap up
+            if notional + fee > self._cash + _EPS_MONEY:  # a market buy after a gap up
                 self._open.pop(order.id)
                 self.ledger.set_status(order.id, OrderStatus.REJECTED, "insufficient funds at fill")
                 return None
@@ -162,10 +168,10 @@ class PaperBroker:
             cost = order.quantity * price + (held.quantity * held.average_price if held else 0.0)
             holding: Holding | None = Holding(order.symbol, quantity, cost / quantity)
             self._cash -= notional + fee
-            realized = 0.0
+            realized = Decimal(0)
         else:
             assert held is not None  # sells are checked against holdings and reserved at placement
-            realized = (price - held.average_price) * order.quantity
+            realized = (money(price) - money(held.average_price)) * money(order.quantity)
             remaining = held.quantity - order.quantity
             holding = Holding(order.symbol, remaining, held.average_price) if remaining > _EPS else None
             self._cash += notional - fee
@@ -176,9 +182,16 @@ class PaperBroker:
         else:
             self._holdings[order.symbol] = holding
         del self._open[order.id]
-        fill = Fill(order.id, order.symbol, order.side, order.quantity, price, fee, realized, timestamp)
+        fill = Fill(order.id, order.symbol, order.side, order.quantity, price, float(fee), float(realized), timestamp)
         self.ledger.add_fill(
-            fill, self.run_id, cash=self._cash, realized=self._realized, fees=self._fees, holding=holding
+            fill,
+            self.run_id,
+            fee=fee,
+            fill_realized=realized,
+            cash=self._cash,
+            realized=self._realized,
+            fees=self._fees,
+            holding=holding,
         )
         return fill
 
@@ -200,7 +213,8 @@ class PaperBroker:
                 for h in self._holdings.values()
             )
             value = sum(self._marks.get(h.symbol, h.average_price) * h.quantity for h in self._holdings.values())
-            return Account(self._cash, self._cash + value, self._realized, unrealized, self._fees)
+            cash = float(self._cash)
+            return Account(cash, cash + value, float(self._realized), unrealized, float(self._fees))
 
     def read_book(self, fresh_after: float | None = None) -> BookReading:
         """From the ledger on disk: what a kill receipt of a DRY_RUN drill reports."""
@@ -215,10 +229,10 @@ class PaperBroker:
             return BookReading(own_open=tuple(state.open_orders), positions=positions, orders_at=time.monotonic())
 
     def begin_run(self) -> None:
-        self.ledger.begin_run(self.run_id, time.time(), self.account().equity)
+        self.ledger.begin_run(self.run_id, time.time(), money(self.account().equity))
 
     def end_run(self) -> RunTotals:
-        self.ledger.end_run(self.run_id, time.time(), self.account().equity)
+        self.ledger.end_run(self.run_id, time.time(), money(self.account().equity))
         return self.ledger.run_totals(self.run_id)
 
     def close(self) -> None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from nija.store.postgres.rows import FLEET
 from nija.store.postgres.schema import CODE_VERSION, SchemaOutdated, SchemaTooNew, upgrade
-from nija.store.postgres.store import PostgresStore, PostgresTransaction
+from nija.store.postgres.store import PostgresStore
+from nija.store.postgres.transaction import PostgresTransaction
 from nija.store.postgres.view import PostgresPermissionView
 
 __all__ = [

@@ -12,7 +12,7 @@ import threading
 
 from nija.store.changes import Signal, SignalFeed
 from nija.store.postgres.connect import Conn, connect
-from nija.store.postgres.rows import FLEET
+from nija.store.postgres.rows import ACCOUNT_PREFIX, FLEET
 from nija.store.postgres.view import CHANNEL
 
 RECONNECT_DELAY_S = 0.2
@@ -51,5 +51,6 @@ class PostgresChangeFeed(SignalFeed):
         while not self._stop.is_set():
             for note in conn.notifies(timeout=POLL_S, stop_after=1):
                 _, _, scope = note.payload.partition(":")
-                if self._mine is None or scope in self._mine:
+                # Any account's kill may be this bot's account's: waking for it is cheap.
+                if self._mine is None or scope in self._mine or scope.startswith(ACCOUNT_PREFIX):
                     self._signal.notify()

@@ -31,6 +31,17 @@ R = TypeVar("R")
 T = TypeVar("T")
 
 FLEET = "@fleet"
+ACCOUNT_PREFIX = "@account:"  # an account's kill scope: every bot trading that exchange account
+
+
+def account_scope(account: str) -> str:
+    return ACCOUNT_PREFIX + account
+
+
+def is_account_scope(scope: str) -> bool:
+    return scope.startswith(ACCOUNT_PREFIX)
+
+
 # A transaction's rules look at the newest entries only (the last transition, the last
 # activation), and writes append: reading a short window keeps row locks short.
 TX_HISTORY = 50
@@ -113,6 +124,32 @@ _FLEET_KILLED_SQL = (
 )
 
 
+_ACCOUNT_KILLED_SQL = (
+    "SELECT kill_active IS NOT FALSE OR state NOT IN ('OFF', 'EMERGENCY_STOP')"
+    " OR EXISTS (SELECT 1 FROM nija_kill_flag WHERE scope = %(scope)s)"
+    " FROM nija_scope WHERE name = %(scope)s"
+)
+
+
+def bot_account(conn: Conn, scope: str) -> str | None:
+    """The exchange account the bot declared (``[exchange] account``), if any."""
+    row = conn.execute("SELECT account FROM nija_scope WHERE name = %s", (scope,)).fetchone()
+    return None if row is None or row[0] is None else str(row[0])
+
+
+def account_killed(conn: Conn, account: str | None, *, share_lock: bool) -> bool:
+    """Whether the kill of the bot's account holds (no account, or no row yet: it does not;
+    a flag raised on an account without a row does)."""
+    if account is None:
+        return False
+    scope = account_scope(account)
+    row = conn.execute(_ACCOUNT_KILLED_SQL + (" FOR SHARE" if share_lock else ""), {"scope": scope}).fetchone()
+    if row is None:
+        flagged = conn.execute("SELECT EXISTS (SELECT 1 FROM nija_kill_flag WHERE scope = %s)", (scope,)).fetchone()
+        return bool(flagged and flagged[0])
+    return bool(row[0])
+
+
 def fleet_killed(conn: Conn, *, share_lock: bool) -> bool:
     """Whether the fleet kill holds: flag raised, recorded active, or the row unreadable
     (the fleet row only ever holds OFF or EMERGENCY_STOP). A missing row counts as killed."""
@@ -178,15 +215,20 @@ def ensure_scope(conn: Conn, scope: str) -> None:
     conn.execute("INSERT INTO nija_scope (name) VALUES (%s) ON CONFLICT (name) DO NOTHING", (scope,))
 
 
-def write_trading(conn: Conn, scope: str, before: TradingRecord | Unreadable, after: TradingRecord) -> None:
+def write_trading(
+    conn: Conn, scope: str, before: TradingRecord | Unreadable, after: TradingRecord
+) -> list[tuple[str, Transition]]:
+    """Returns the entries appended, each with the id of its row (``transition:ID``)."""
     new = _new_entries(before.history if isinstance(before, TradingRecord) else (), after.history)
-    if new:
-        with conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO nija_transition (scope, from_state, to_state, reason, at, actor, source) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                [(scope, str(t.from_state), str(t.to_state), t.reason, t.timestamp, t.actor, t.source) for t in new],
-            )
+    written: list[tuple[str, Transition]] = []
+    for t in new:
+        row = conn.execute(
+            "INSERT INTO nija_transition (scope, from_state, to_state, reason, at, actor, source) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            (scope, str(t.from_state), str(t.to_state), t.reason, t.timestamp, t.actor, t.source),
+        ).fetchone()
+        assert row is not None  # RETURNING always returns the inserted row
+        written.append((f"transition:{row[0]}", t))
     conn.execute(
         "UPDATE nija_scope SET state = %s, last_updated = %s, pending_live = %s, live_grant = %s WHERE name = %s",
         (
@@ -197,24 +239,28 @@ def write_trading(conn: Conn, scope: str, before: TradingRecord | Unreadable, af
             scope,
         ),
     )
+    return written
 
 
-def write_kill(conn: Conn, scope: str, before: KillRecord | Unreadable, after: KillRecord) -> None:
+def write_kill(
+    conn: Conn, scope: str, before: KillRecord | Unreadable, after: KillRecord
+) -> list[tuple[str, KillEvent]]:
+    """Returns the entries appended, each with the id of its row (``kill_event:ID``)."""
     new = _new_entries(before.history if isinstance(before, KillRecord) else (), after.history)
-    if new:
-        with conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO nija_kill_event (scope, action, reason, at, actor, source, repeated) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                [
-                    (scope, str(e.action) if e.action else None, e.reason, e.timestamp, e.actor, e.source, e.repeated)
-                    for e in new
-                ],
-            )
+    written: list[tuple[str, KillEvent]] = []
+    for e in new:
+        row = conn.execute(
+            "INSERT INTO nija_kill_event (scope, action, reason, at, actor, source, repeated) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            (scope, str(e.action) if e.action else None, e.reason, e.timestamp, e.actor, e.source, e.repeated),
+        ).fetchone()
+        assert row is not None  # RETURNING always returns the inserted row
+        written.append((f"kill_event:{row[0]}", e))
     conn.execute(
         "UPDATE nija_scope SET kill_active = %s, kill_last_updated = %s WHERE name = %s",
         (after.is_active, after.last_updated, scope),
     )
+    return written
 
 
 def back_up(conn: Conn, scope: str, record: str, raw: dict[str, Any] | None) -> None:

@@ -10,17 +10,18 @@ from importlib import resources
 
 import psycopg
 
+from nija.domain.codes import ErrorCode
 from nija.domain.errors import StorageProblem
 
 MIGRATIONS_TABLE = "nija_schema_migrations"
 
 
 class SchemaOutdated(StorageProblem):
-    code = "SCHEMA_OUTDATED"
+    code = ErrorCode.SCHEMA_OUTDATED
 
 
 class SchemaTooNew(StorageProblem):
-    code = "SCHEMA_TOO_NEW"
+    code = ErrorCode.SCHEMA_TOO_NEW
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,28 +13,33 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 
 import psycopg
 from psycopg.pq import TransactionStatus
 
-from nija.domain.change import Change
-from nija.domain.errors import SafetyRefusal, UsageProblem
+from nija.audit import fleet as fleet_audit
+from nija.audit.chain import AuditRecord, BadLine
+from nija.domain.account_risk import AccountFigures
+from nija.domain.errors import StorageProblem, UsageProblem
+from nija.domain.events import Event
 from nija.domain.live_auth import LiveVerifier
-from nija.domain.records import Heartbeat, KillFlag, KillFlagKind, KillRecord, Snapshot, TradingRecord
-from nija.domain.states import TradingState
+from nija.domain.records import (
+    Heartbeat,
+    Snapshot,
+)
 from nija.domain.transitions import Who
-from nija.store.postgres import cascade, rows
+from nija.store.postgres import accounts, rows
 from nija.store.postgres.connect import Conn, connect, database_errors, mask
 from nija.store.postgres.feed import PostgresChangeFeed
-from nija.store.postgres.rows import FLEET, ScopeRows
+from nija.store.postgres.rows import ACCOUNT_PREFIX, FLEET, is_account_scope
 from nija.store.postgres.schema import require_current
+from nija.store.postgres.transaction import PostgresTransaction, compose, read_heartbeat
 from nija.store.postgres.view import CHANNEL, PostgresPermissionView, stale_after_from_env
 
-_FLEET_STATES = (TradingState.OFF, TradingState.EMERGENCY_STOP)
 _PROBE_AFTER_S = 1.0
 
 
@@ -50,10 +55,20 @@ class PostgresStore:
         self._flag_lock = threading.Lock()
         self._view: PostgresPermissionView | None = None
         self._view_lock = threading.Lock()
+        self._open: PostgresTransaction | None = None  # the transaction in progress, for the audit
 
     @property
     def is_fleet(self) -> bool:
         return self.scope == FLEET
+
+    @property
+    def is_account(self) -> bool:
+        return is_account_scope(self.scope)
+
+    @property
+    def is_group(self) -> bool:
+        """The fleet or an account: a kill scope over bots, with no trading of its own."""
+        return self.is_fleet or self.is_account
 
     def changes(self) -> PostgresChangeFeed:
         """Wakes on every commit and kill of this scope and of the fleet (NOTIFY)."""
@@ -61,6 +76,8 @@ class PostgresStore:
 
     @property
     def location(self) -> str:
+        if self.is_account:
+            return f"{mask(self.url)} (account {self.scope.removeprefix(ACCOUNT_PREFIX)})"
         return f"{mask(self.url)} ({'fleet' if self.is_fleet else f'bot {self.scope}'})"
 
     def close(self) -> None:
@@ -102,20 +119,23 @@ class PostgresStore:
             with conn.transaction():
                 conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
                 snap = self._compose(conn, scope)
-                return replace(snap, heartbeat=_heartbeat(conn, scope), not_writable=_not_writable(conn, self))
+                return replace(snap, heartbeat=read_heartbeat(conn, scope), not_writable=_not_writable(conn, self))
 
     def scopes(self) -> tuple[str, ...]:
         """Every bot that has ever been recorded, by name."""
         with self._lock, database_errors(self.url):
-            found = self._connection().execute("SELECT name FROM nija_scope WHERE name <> %s ORDER BY name", (FLEET,))
+            found = self._connection().execute("SELECT name FROM nija_scope WHERE name NOT LIKE '@%%' ORDER BY name")
             return tuple(str(r[0]) for r in found)
 
     def _compose(self, conn: Conn, scope: str) -> Snapshot:
         where = mask(self.url)
         own = rows.read_scope(conn, scope, where)
-        if scope == FLEET:
-            return _snapshot(own, fleet_killed=False)
-        return _snapshot(own, fleet_killed=rows.fleet_killed(conn, share_lock=False))
+        if scope == FLEET or is_account_scope(scope):
+            return compose(own, fleet_killed=False)
+        above = rows.fleet_killed(conn, share_lock=False) or rows.account_killed(
+            conn, rows.bot_account(conn, scope), share_lock=False
+        )
+        return compose(own, fleet_killed=above)
 
     # -- writing -------------------------------------------------------------------
     @contextmanager
@@ -127,7 +147,81 @@ class PostgresStore:
             with conn.transaction():
                 if timeout_s is not None:
                     conn.execute(f"SET LOCAL lock_timeout = '{max(int(timeout_s * 1000), 1)}ms'")
-                yield PostgresTransaction(self, conn)
+                tx = PostgresTransaction(self, conn)
+                self._open = tx
+                try:
+                    yield tx
+                    # Last, after every row lock the change took: the chain head is held
+                    # only for these inserts and the commit. A failure rolls the change back.
+                    fleet_audit.append(conn, tx.audit_items)
+                finally:
+                    self._open = None
+
+    def audit_in_transaction(self, events: Sequence[Event]) -> None:
+        """Record ``events`` (of this scope) in the transaction in progress, with its change."""
+        tx = self._open
+        if tx is None:
+            raise StorageProblem("No fleet transaction is open to record the audit in", "Report this bug")
+        tx.audit_items.extend(fleet_audit.Item(self.scope, e) for e in events)
+
+    def append_audit(self, events: Sequence[Event]) -> None:
+        """Record events that belong to no change (a live request's details, a kill
+        receipt) in a transaction of their own."""
+        with self._lock, database_errors(self.url):
+            conn = self._connection()
+            with conn.transaction():
+                fleet_audit.append(conn, [fleet_audit.Item(self.scope, e) for e in events])
+
+    # -- accounts (domain/account_risk.py) ------------------------------------------
+    def accounts(self) -> tuple[str, ...]:
+        """Every exchange account a bot declared, that has limits or was ever killed."""
+        with self._lock, database_errors(self.url):
+            found = self._connection().execute(
+                "SELECT account FROM nija_scope WHERE account IS NOT NULL UNION SELECT name FROM nija_account"
+                " UNION SELECT substr(name, %s) FROM nija_scope WHERE name LIKE '@account:%%' ORDER BY 1",
+                (len(ACCOUNT_PREFIX) + 1,),
+            )
+            return tuple(str(r[0]) for r in found)
+
+    def report_account(
+        self, account: str, day: date, figures: dict[str, float | None], now: datetime
+    ) -> AccountFigures:
+        """This bot's figures for ``day``, then its account's, summed by the database, in one
+        transaction (so the sum includes this report)."""
+        with self._lock, database_errors(self.url):
+            conn = self._connection()
+            with conn.transaction():
+                accounts.declare(conn, self.scope, account)
+                accounts.put_report(conn, self.scope, account, day, figures, now)
+                return accounts.figures(conn, account, day)
+
+    def declare_account(self, account: str) -> bool:
+        with self._lock, database_errors(self.url):
+            conn = self._connection()
+            with conn.transaction():
+                return accounts.declare(conn, self.scope, account)
+
+    def set_account_limits(
+        self, account: str, daily_loss: float | None, gross_exposure: float | None, event: Event
+    ) -> None:
+        """Set (or clear, with None) an account's limits, audited in the same transaction."""
+        with self._lock, database_errors(self.url):
+            conn = self._connection()
+            with conn.transaction():
+                accounts.set_limits(conn, account, daily_loss, gross_exposure, event.actor, event.timestamp)
+                fleet_audit.append(conn, [fleet_audit.Item(rows.account_scope(account), event)])
+
+    def account_figures(self, account: str, day: date) -> AccountFigures:
+        with self._lock, database_errors(self.url):
+            return accounts.figures(self._connection(), account, day)
+
+    def verify_audit(self) -> fleet_audit.FleetVerdict:
+        with self._lock, database_errors(self.url):
+            return fleet_audit.verify(self._connection())
+
+    def audit_records(self, *, scope: str | None = None, since: datetime | None = None) -> list[AuditRecord | BadLine]:
+        with self._lock, database_errors(self.url):
+            return list(fleet_audit.records(self._connection(), scope=scope, since=since))
 
     def raise_kill_flag(self, reason: str, who: Who, now: datetime) -> None:
         with self._flag_lock, database_errors(self.url):
@@ -185,119 +279,6 @@ class PostgresStore:
                     heartbeat.live_refused,
                 ),
             )
-
-
-class PostgresTransaction:
-    def __init__(self, store: PostgresStore, conn: Conn) -> None:
-        self._store = store
-        self._conn = conn
-        where = mask(store.url)
-        if store.is_fleet:
-            self._fleet_killed = False
-            self._own = rows.read_scope(conn, FLEET, where, lock="FOR UPDATE", history=rows.TX_HISTORY)
-        else:
-            self._fleet_killed = rows.fleet_killed(conn, share_lock=True)
-            rows.ensure_scope(conn, store.scope)
-            self._own = rows.read_scope(conn, store.scope, where, lock="FOR UPDATE", history=rows.TX_HISTORY)
-        # The live rules ask whether a bot runs on this scope (live request and confirm).
-        self._snapshot = replace(
-            _snapshot(self._own, fleet_killed=self._fleet_killed), heartbeat=_heartbeat(conn, store.scope)
-        )
-
-    @property
-    def snapshot(self) -> Snapshot:
-        return self._snapshot
-
-    def commit(self, change: Change) -> None:
-        store, conn, scope = self._store, self._conn, self._store.scope
-        lifting = change.clear_kill_flag or (change.kill is not None and not change.kill.is_active)
-        if lifting and self._fleet_killed:
-            raise SafetyRefusal(
-                f"The fleet kill switch is active: bot {scope}'s kill switch cannot be lifted under it; "
-                "nothing was done",
-                f'Deactivate the fleet kill first: nija kill deactivate --fleet --store {mask(store.url)} "<reason>"',
-                code="FLEET_KILL_ACTIVE",
-            )
-        if change.trading is not None and store.is_fleet and change.trading.current_state not in _FLEET_STATES:
-            raise SafetyRefusal(
-                f"The fleet has no trading state of its own (can't move it to {change.trading.current_state}); "
-                "nothing was done",
-                "Pass --bot NAME to restore, reset or go live with one bot",
-                code="FLEET_HAS_NO_TRADING_STATE",
-            )
-        if change.clear_kill_flag:
-            _clear_flags(conn, scope, self._own.flag_ids)
-        if change.kill is not None:
-            if not isinstance(self._own.kill, KillRecord):
-                rows.back_up(conn, scope, "kill", self._own.raw)
-            rows.write_kill(conn, scope, self._own.kill, change.kill)
-        if change.trading is not None:
-            if not isinstance(self._own.trading, TradingRecord):
-                rows.back_up(conn, scope, "trading", self._own.raw)
-            rows.write_trading(conn, scope, self._own.trading, change.trading)
-        if store.is_fleet and change.kill is not None:
-            _cascade(conn, mask(store.url), change.kill)
-        conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"change:{scope}"))
-
-
-def _clear_flags(conn: Conn, scope: str, seen: tuple[int, ...]) -> None:
-    """Remove exactly the flags seen when the change was decided; a flag raised meanwhile
-    refuses the deactivation before anything is written."""
-    present = {int(r[0]) for r in conn.execute("SELECT id FROM nija_kill_flag WHERE scope = %s", (scope,))}  # type: ignore[call-overload]
-    if present - set(seen):
-        raise SafetyRefusal(
-            "A new kill arrived while deactivating: the kill switch stays active",
-            "Find out who activated it (nija kill history) before trying again",
-            code="KILL_RAISED_DURING_DEACTIVATION",
-        )
-    conn.execute("DELETE FROM nija_kill_flag WHERE id = ANY(%s)", (list(seen),))
-
-
-def _cascade(conn: Conn, where: str, fleet_kill: KillRecord) -> None:
-    bots = conn.execute("SELECT name FROM nija_scope WHERE name <> %s ORDER BY name FOR UPDATE", (FLEET,)).fetchall()
-    now = fleet_kill.last_updated
-    assert now is not None  # a kill record changed by the domain always has a timestamp
-    for (name,) in bots:
-        bot = rows.read_scope(conn, str(name), where, history=rows.TX_HISTORY)
-        change = cascade.bot_change(_snapshot(bot, fleet_killed=False), fleet_kill, now)
-        if change is None or change.is_empty:
-            continue
-        if change.kill is not None:
-            rows.write_kill(conn, str(name), bot.kill, change.kill)
-        if change.trading is not None:
-            rows.write_trading(conn, str(name), bot.trading, change.trading)
-        conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"change:{name}"))
-
-
-def _snapshot(own: ScopeRows, *, fleet_killed: bool) -> Snapshot:
-    flag = None
-    if own.flag_ids:  # the ids are the flag's identity: any new raise changes what was seen
-        ids = ",".join(map(str, own.flag_ids))
-        flag = KillFlag(ids, KillFlagKind.ROW, "nija_kill_flag", own.first_flag)
-    return Snapshot(trading=own.trading, kill=own.kill, kill_flag=bool(own.flag_ids) or fleet_killed, flag=flag)
-
-
-def _heartbeat(conn: Conn, scope: str) -> Heartbeat | None:
-    row = conn.execute(
-        "SELECT pid, host, last_beat, started_at, stopped, run_id, dry_run_seconds, seen_nonce, live_nonce, "
-        "live_refused FROM nija_heartbeat WHERE scope = %s",
-        (scope,),
-    ).fetchone()
-    if row is None:
-        return None
-    pid, host, last_beat, started_at, stopped, run_id, dry_run_s, seen, live, refused = row
-    return Heartbeat(
-        int(pid),  # type: ignore[call-overload]
-        str(host),
-        last_beat,  # type: ignore[arg-type]
-        started_at,  # type: ignore[arg-type]
-        bool(stopped),
-        str(run_id),
-        float(dry_run_s),  # type: ignore[arg-type]
-        str(seen),
-        str(live),
-        str(refused),
-    )
 
 
 def _not_writable(conn: Conn, store: PostgresStore) -> tuple[str, ...]:

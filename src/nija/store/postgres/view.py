@@ -23,7 +23,7 @@ from nija.domain.records import Heartbeat, KillRecord, Snapshot, TradingRecord, 
 from nija.domain.states import parse_state
 from nija.store import codec
 from nija.store.postgres.connect import Conn, connect, mask
-from nija.store.postgres.rows import FLEET
+from nija.store.postgres.rows import ACCOUNT_PREFIX, FLEET
 from nija.store.postgres.schema import require_current
 
 CHANNEL = "nija"
@@ -38,10 +38,12 @@ _KILLED = Permission(False, None, "KILL_SWITCH_ACTIVE", "a kill was raised (flee
 # its kill record, and whether any kill flag is raised or the fleet kill is recorded.
 _PERMISSION_SQL = """
 SELECT s.state, s.kill_active, t.from_state, t.to_state, t.at,
-       EXISTS (SELECT 1 FROM nija_kill_flag k WHERE k.scope IN (%(scope)s, %(fleet)s)),
-       f.kill_active, f.state, s.pending_live, s.live_grant, h.run_id, h.live_nonce, h.stopped
+       EXISTS (SELECT 1 FROM nija_kill_flag k WHERE k.scope IN (%(scope)s, %(fleet)s, %(prefix)s || s.account)),
+       f.kill_active, f.state, s.pending_live, s.live_grant, h.run_id, h.live_nonce, h.stopped,
+       a.name IS NOT NULL AND (a.kill_active IS NOT FALSE OR a.state NOT IN ('OFF', 'EMERGENCY_STOP')), s.account
 FROM nija_scope f
 LEFT JOIN nija_scope s ON s.name = %(scope)s
+LEFT JOIN nija_scope a ON a.name = %(prefix)s || s.account
 LEFT JOIN nija_heartbeat h ON h.scope = %(scope)s
 LEFT JOIN LATERAL (
     SELECT from_state, to_state, at FROM nija_transition
@@ -86,6 +88,7 @@ class PostgresPermissionView:
         self._permission = _NOT_CHECKED
         self._confirmed_at = float("-inf")
         self._problem = "not connected yet"
+        self._account_scope: str | None = None  # learnt on each refresh
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"nija-view-{scope}", daemon=True)
         self._thread.start()
@@ -144,7 +147,7 @@ class PostgresPermissionView:
             relevant = False
             for note in conn.notifies(timeout=max(0.0, next_refresh - self._clock()), stop_after=1):
                 kind, _, scope = note.payload.partition(":")
-                if scope in mine:
+                if scope in mine or scope == self._account_scope:
                     relevant = True
                     if kind == "kill":
                         self._permission = _KILLED  # deny first, then read the details
@@ -156,9 +159,10 @@ class PostgresPermissionView:
 
     def _refresh(self, conn: Conn) -> None:
         started = self._clock()
-        row = conn.execute(_PERMISSION_SQL, {"scope": self.scope, "fleet": FLEET}).fetchone()
+        row = conn.execute(_PERMISSION_SQL, {"scope": self.scope, "fleet": FLEET, "prefix": ACCOUNT_PREFIX}).fetchone()
         if row is None:
             raise psycopg.DataError("the fleet row is missing: run 'nija db upgrade'")
+        self._account_scope = None if row[14] is None else ACCOUNT_PREFIX + str(row[14])  # its account's kills wake it
         if self._verifier is None:
             self._permission = decide(_snapshot(row))
         else:
@@ -170,10 +174,10 @@ class PostgresPermissionView:
 
 def _snapshot(row: tuple[object, ...]) -> Snapshot:
     (state, kill_active, from_state, to_state, at, flagged, fleet_active, fleet_state) = row[:8]
-    pending, grant, run_id, live_nonce, stopped = row[8:]
+    pending, grant, run_id, live_nonce, stopped, account_killed = row[8:14]
     # The fleet row only ever holds OFF or EMERGENCY_STOP: anything else was edited by hand.
     fleet_ok = isinstance(fleet_active, bool) and fleet_state in ("OFF", "EMERGENCY_STOP")
-    kill_flag = bool(flagged) or bool(fleet_active) or not fleet_ok
+    kill_flag = bool(flagged) or bool(fleet_active) or not fleet_ok or account_killed is not False
     if state is None:  # the bot has no row yet: OFF, no history
         return Snapshot(kill_flag=kill_flag)
     try:

@@ -1,21 +1,20 @@
-"""The typed configuration file ``nija.toml`` in the data directory.
+"""The models of ``nija.toml`` (see ``nija.config``).
 
 Each area owns a section model; unknown keys and bad values are refused with the key
-named. A missing file means the built-in defaults."""
+named. A missing file means the built-in defaults. The live section is data only:
+``assembly.live_policy`` turns it into the domain's policy."""
 
 from __future__ import annotations
 
 import ipaddress
 import tomllib
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from nija.assembly import CONFIG_FILE
+from nija.config import CONFIG_FILE
 from nija.domain.errors import StorageUnavailable, UsageProblem
-from nija.domain.live import ACKNOWLEDGMENT_PHRASE, LivePolicy
 from nija.notify.settings import NotificationSettings
 from nija.observability.settings import LoggingSettings
 from nija.runtime import settings as rt
@@ -32,15 +31,8 @@ class LiveSettings(Section):
     min_dry_run_minutes: float = Field(60, ge=0)
     confirmation_minutes: float = Field(10, gt=0, le=24 * 60)
     require_second_person: bool = False
-    acknowledgment_phrase: str = Field(ACKNOWLEDGMENT_PHRASE, min_length=10)
-
-    def policy(self) -> LivePolicy:
-        return LivePolicy(
-            min_dry_run=timedelta(minutes=self.min_dry_run_minutes),
-            confirmation_window=timedelta(minutes=self.confirmation_minutes),
-            require_second_person=self.require_second_person,
-            phrase=self.acknowledgment_phrase,
-        )
+    # None: the domain's phrase (domain.live.ACKNOWLEDGMENT_PHRASE), which config does not import.
+    acknowledgment_phrase: str | None = Field(None, min_length=10)
 
 
 class ApiSettings(Section):
