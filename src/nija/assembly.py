@@ -23,7 +23,7 @@ from nija.domain.live import ACKNOWLEDGMENT_PHRASE, LivePolicy
 from nija.observability.event_logger import EventLogger
 from nija.observability.metrics import Metrics
 from nija.service import Listener, SafetyService
-from nija.store import StoreSelection, config_dir, open_store
+from nija.store import Store, StoreSelection, config_dir, open_store
 from nija.store.json_files import JsonFileStore
 
 if TYPE_CHECKING:
@@ -67,6 +67,8 @@ def wire(
 
     lenient = noted if config_warning is not None else None
     settings = config if config is not None else _load_if_present(directory, lenient)
+    if settings is not None and settings.store.agent is not None:
+        store = _through_agent(store, settings.store.agent)
     # Bots of this directory hear a kill directly when it cannot be written to disk.
     service = SafetyService(
         store,
@@ -146,6 +148,20 @@ def _credentials_configured(directory: Path) -> bool:
     from nija.credentials import load_credentials  # tomllib: only for a live request
 
     return load_credentials(directory) is not None
+
+
+def _through_agent(store: Store, socket_path: Path) -> Store:
+    """A bot of the fleet store talks to the database through its host's agent; the
+    fleet's and accounts' scopes (serve, status --fleet, --account) and the JSON files
+    are left as they are."""
+    from nija.store.postgres import PostgresStore
+
+    if not isinstance(store, PostgresStore) or store.is_group:  # the fleet or an account: no bot
+        return store
+    from nija.store.agent import AgentStore
+
+    store.close()  # unused so far: the agent-served store replaces it
+    return AgentStore(store.url, bot=store.scope, socket_path=socket_path, stale_after_s=store.stale_after_s)
 
 
 def _attach_exchange_checks(service: SafetyService, directory: Path, settings: NijaConfig | None) -> None:

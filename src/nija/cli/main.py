@@ -36,6 +36,7 @@ LAZY_COMMANDS: Table = {
     **_RECOVERY,
     **_HISTORY,
     "kill": ("nija.cli.main:kill_group", "The latched kill switch."),
+    "agent": ("nija.cli.agent:agent", "The host agent: one fleet-database connection for all the bots of a host."),
     "monitor": ("nija.cli.monitor:monitor", "The terminal control center (also nija_control_center.py)."),
     "audit": ("nija.cli.audit:audit_group", "The tamper-evident audit trail: verify and show."),
     "account": ("nija.cli.account:account_group", "Exchange accounts: limits across every bot trading one."),
