@@ -47,6 +47,7 @@ LAZY_COMMANDS: Table = {
     "token": ("nija.cli.tokens:token_group", "API tokens: create, list, revoke."),
     "run": ("nija.cli.run:run", "Run the trading bot: every order is decided by the state and the kill switch."),
     "bridge": ("nija.cli.bridge:bridge_group", "Put bots NIJA does not run (freqtrade) under its kill switch."),
+    "report": ("nija.cli.report:report", "A paper run's trades, win rate, drawdown and charts."),
 }
 
 

@@ -163,6 +163,23 @@ class PaperLedger:
         (seq,) = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM orders").fetchone()
         return LedgerState(start, cash, realized, fees, holdings, orders, int(seq) + 1)
 
+    def new_account(self, starting_cash: float | Decimal) -> int:
+        """A fresh paper account: cash back to ``starting_cash``, no positions, every open
+        paper order cancelled. The orders, fills and runs before it stay for reports.
+        Returns how many open orders were cancelled."""
+        cash = money(starting_cash)
+        with self._tx():
+            cancelled = self._db.execute(
+                "UPDATE orders SET status = 'cancelled', reason = 'new paper account' WHERE status = 'open'"
+            ).rowcount
+            self._db.execute("DELETE FROM positions")
+            self._db.execute(
+                "UPDATE account SET starting_cash = ?, cash = ?, realized = 0, fees = 0, starting_cash_exact = ?,"
+                " cash_exact = ?, realized_exact = '0', fees_exact = '0' WHERE id = 1",
+                (float(cash), float(cash), str(cash), str(cash)),
+            )
+        return int(cancelled)
+
     def begin_run(self, run_id: str, started_at: float, start_equity: Decimal) -> None:
         with self._tx():
             self._db.execute(
