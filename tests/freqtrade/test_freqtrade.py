@@ -55,7 +55,8 @@ def stop(process: subprocess.Popen[str]) -> str:
 
 
 def cli(*args: str) -> None:
-    subprocess.run([sys.executable, *args], env=cli_env(), check=True, capture_output=True, timeout=60)
+    done = subprocess.run([sys.executable, *args], env=cli_env(), capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, (done.returncode, done.stdout, done.stderr)
 
 
 def test_entries_follow_nija_and_a_cli_kill_leaves_freqtrade_stopped_with_nothing_open(
