@@ -11,6 +11,9 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v pg_ctlcluster >/dev/null 2>&1 || need+=(postgresql)
+# Debian's python3 makes virtual environments only with python3-venv (ensurepip); both
+# .venv and freqtrade's .venv-freqtrade need it.
+python3 -c 'import ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
   as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${need[@]}" >/dev/null
@@ -37,6 +40,8 @@ fi
 if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[test]'
+# The real freqtrade for tests/freqtrade, in its own environment (its pins differ from ours).
+bash scripts/install_freqtrade.sh
 
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

@@ -1,13 +1,14 @@
 """NIJA: a safety control plane for automated trading bots."""
 
 # Nothing is imported here: the emergency path raises the kill file before NIJA loads
-# (``nija.emergency``). The names below load on first use.
+# (``nija.emergency``). The names below load on first use (``nija.guard`` imports ccxt).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from nija.domain.errors import NijaError
     from nija.domain.states import Mode, TradingState
+    from nija.guarded import guard
 
-__all__ = ["Mode", "NijaError", "TradingState"]
+__all__ = ["Mode", "NijaError", "TradingState", "guard"]
 __version__ = "0.1.0"
 
 
@@ -20,4 +21,8 @@ def __getattr__(name: str) -> object:
         from nija.domain import states
 
         return getattr(states, name)
+    if name == "guard":
+        from nija.guarded import guard
+
+        return guard
     raise AttributeError(f"module 'nija' has no attribute {name!r}")

@@ -23,7 +23,7 @@ from nija.domain.live import ACKNOWLEDGMENT_PHRASE, LivePolicy
 from nija.observability.event_logger import EventLogger
 from nija.observability.metrics import Metrics
 from nija.service import Listener, SafetyService
-from nija.store import StoreSelection, config_dir, open_store
+from nija.store import Store, StoreSelection, config_dir, open_store
 from nija.store.json_files import JsonFileStore
 
 if TYPE_CHECKING:
@@ -50,13 +50,16 @@ def wire(
     *,
     config: NijaConfig | None = None,
     selection: StoreSelection | None = None,
+    store: Store | None = None,
     config_warning: Callable[[str], None] | None = None,
 ) -> Wired:
-    """``selection`` None: NIJA_STORE / NIJA_BOT decide, else the JSON files of ``data_dir``.
+    """``store``: an already opened store (a guarded bot's fleet scope); else ``selection``;
+    ``selection`` None: NIJA_STORE / NIJA_BOT decide, else the JSON files of ``data_dir``.
 
     ``config_warning`` given: a bad ``nija.toml`` is reported through it and its valid
     sections are used (diagnosis and recovery); otherwise it is refused (exit 2)."""
-    store = open_store(data_dir, selection)
+    given = store is not None  # a caller's store (nija.guard(store=)) stays the caller's
+    store = store if store is not None else open_store(data_dir, selection)
     directory = config_dir(data_dir)
     problems: list[str] = []
 
@@ -67,6 +70,8 @@ def wire(
 
     lenient = noted if config_warning is not None else None
     settings = config if config is not None else _load_if_present(directory, lenient)
+    if settings is not None and settings.store.agent is not None and not given:
+        store = _through_agent(store, settings.store.agent)
     # Bots of this directory hear a kill directly when it cannot be written to disk.
     service = SafetyService(
         store,
@@ -85,10 +90,11 @@ def build_service(
     *,
     config: NijaConfig | None = None,
     selection: StoreSelection | None = None,
+    store: Store | None = None,
     config_warning: Callable[[str], None] | None = None,
 ) -> SafetyService:
     """``wire(...).service``, for the front ends that need no other wired part."""
-    return wire(data_dir, config=config, selection=selection, config_warning=config_warning).service
+    return wire(data_dir, config=config, selection=selection, store=store, config_warning=config_warning).service
 
 
 def live_policy(live: LiveSettings) -> LivePolicy:
@@ -146,6 +152,20 @@ def _credentials_configured(directory: Path) -> bool:
     from nija.credentials import load_credentials  # tomllib: only for a live request
 
     return load_credentials(directory) is not None
+
+
+def _through_agent(store: Store, socket_path: Path) -> Store:
+    """A bot of the fleet store talks to the database through its host's agent; the
+    fleet's and accounts' scopes (serve, status --fleet, --account) and the JSON files
+    are left as they are."""
+    from nija.store.postgres import PostgresStore
+
+    if not isinstance(store, PostgresStore) or store.is_group:  # the fleet or an account: no bot
+        return store
+    from nija.store.agent import AgentStore
+
+    store.close()  # unused so far: the agent-served store replaces it
+    return AgentStore(store.url, bot=store.scope, socket_path=socket_path, stale_after_s=store.stale_after_s)
 
 
 def _attach_exchange_checks(service: SafetyService, directory: Path, settings: NijaConfig | None) -> None:

@@ -71,6 +71,21 @@ class OutageReport(_Item):
     problem: str = ""
 
 
+class EquityPoint(_Item):
+    at: float  # seconds since the epoch, the market's clock (feed time in a replay)
+    equity: float
+
+
+class FillItem(_Item):
+    at: float
+    symbol: str
+    side: Literal["buy", "sell"]
+    quantity: float
+    price: float
+    fee: float
+    realized: float = 0.0
+
+
 class BotReport(_Item):
     updated_at: str
     mode: Literal["simulated", "live", "none"]
@@ -82,12 +97,57 @@ class BotReport(_Item):
     fills: int = 0
     denials: tuple[Notice, ...] = ()  # newest last, bounded by the writer
     denial_counts: dict[str, int] = {}  # every denial of the run, by code
+    denial_last: dict[str, str] = {}  # when each code last denied an order (ISO 8601)
     controls: dict[str, float | int | str] = {}  # pre-trade control figures (daily caps, breaker)
     alerts: tuple[Notice, ...] = ()
+    equity_curve: tuple[EquityPoint, ...] = ()  # the run's equity after each fill, bounded, oldest first
+    recent_fills: tuple[FillItem, ...] = ()  # newest last, bounded
     outages: tuple[OutageReport, ...] = ()  # fleet database outages of this run, newest last
     foreign_orders: tuple[OpenOrder, ...] = ()  # on the exchange account, not placed by this bot: left alone
     kill_receipt: KillReceipt | None = None  # the newest of this run
     dead_man_switch: str = ""  # what the exchange does with the bot's orders if the bot dies
+
+
+# Alert codes that tell the kill's outcome: every screen pins them above everything else.
+KILL_OUTCOME_CODES = frozenset({"KILL", "KILL_COMPLETE", "KILL_INCOMPLETE", "CANCEL_FAILED", "FLATTEN_FAILED"})
+
+
+@dataclass(frozen=True, slots=True)
+class DenialGroup:
+    """All denials of one code: a killed bot denies once per candle, and one line per
+    code keeps that flood from pushing the alerts off the screen."""
+
+    code: str
+    count: int
+    last_at: str  # the latest denial's own time
+    last_message: str
+
+
+def denial_groups(report: BotReport) -> tuple[DenialGroup, ...]:
+    """Denials grouped by code, most recent first. Counts come from the run-wide
+    ``denial_counts`` where the report has them (the recent list is bounded)."""
+    latest: dict[str, Notice] = {}
+    recent_counts: dict[str, int] = {}
+    for denial in report.denials:
+        latest[denial.code] = denial
+        recent_counts[denial.code] = recent_counts.get(denial.code, 0) + 1
+    groups = []
+    for code in {*latest, *report.denial_counts}:
+        last = latest.get(code)
+        count = max(report.denial_counts.get(code, 0), recent_counts.get(code, 0))
+        last_at = report.denial_last.get(code) or (last.timestamp if last else "")
+        groups.append(DenialGroup(code, count, last_at, last.message if last else ""))
+    return tuple(sorted(groups, key=lambda g: (g.last_at, g.code), reverse=True))
+
+
+def pinned_alerts(report: BotReport, limit: int) -> tuple[Notice, ...]:
+    """The alerts to show, newest last: the latest kill outcome always among them."""
+    alerts = list(report.alerts)
+    shown = alerts[-limit:] if limit > 0 else []
+    outcome = next((a for a in reversed(alerts) if a.code in KILL_OUTCOME_CODES), None)
+    if outcome is not None and outcome not in shown and limit > 0:
+        shown = [outcome, *shown[-(limit - 1) :]] if limit > 1 else [outcome]
+    return tuple(shown)
 
 
 def write_report(data_dir: Path, report: BotReport) -> None:

@@ -452,6 +452,10 @@ class SafetyService:
         now = self.clock()
         with self._changing() as (tx, events):
             record = live.cancel_live(tx.snapshot, who, now, reason)
+            if record is None:
+                kill = "; the kill switch is active" if tx.snapshot.kill_active else ""
+                nothing = f"No live request is pending (state {tx.snapshot.state}{kill}): nothing to cancel"
+                return self._commit(tx, Change(messages=(nothing,)), events)
             outcome = self._commit(tx, Change(trading=record), events)
         self.publish(Event(EventKind.LIVE_CANCELLED, who.actor, who.source, reason or "cancelled", now))
         return outcome

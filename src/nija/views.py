@@ -38,7 +38,9 @@ def status_view(report: StatusReport, location: str | None) -> dict[str, Any]:
             "dry_run_minutes": round(beat.dry_run_s / 60, 2) if beat and report.bot_alive else None,
             "live_verified": bool(beat and report.bot_alive and report.permission.mode is Mode.LIVE),
         },
-        "inconsistencies": [{"code": i.code, "message": i.message, "fix": i.fix} for i in report.inconsistencies],
+        "inconsistencies": [
+            {"code": i.code, "message": i.message, "fix": i.fix, "action": i.action} for i in report.inconsistencies
+        ],
         "recent_history": [transition_view(t) for t in report.recent_history],
         "store": location,
         "checked_at": report.checked_at.isoformat(),

@@ -261,7 +261,10 @@ def test_when_cancelled_then_back_to_dry_run_and_the_code_is_dead(
     assert response.json()["after"] == "DRY_RUN"
     assert response.json()["transitions"][0]["reason"] == "not today"
     refusal(confirm(client, auth, code), "NO_PENDING_REQUEST")
-    refusal(client.post("/api/live/cancel", json={}, headers=auth["operator"]), "NO_PENDING_REQUEST")
+    again = client.post("/api/live/cancel", json={}, headers=auth["operator"])  # nothing to do: not a refusal
+    assert again.status_code == 200
+    assert again.json()["changed"] is False
+    assert "nothing to cancel" in again.json()["messages"][0]
 
 
 @pytest.mark.usefixtures("credentials")

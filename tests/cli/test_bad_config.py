@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -14,6 +15,7 @@ from nija.api.app import create_app
 from nija.api.tokens import Role, TokenFile
 from nija.config import load_config_lenient
 from tests.conftest import Run
+from tests.serving import make_token, serving
 
 TYPO = "[strategy]\nfast_windw = 5\n"  # an unrelated key, misspelt
 
@@ -110,3 +112,24 @@ def test_a_server_that_carried_on_past_a_bad_file_refuses_the_live_flow(data_dir
     assert response.status_code >= 400
     assert "nija.toml" in response.text
     assert _state(data_dir) == "DRY_RUN"
+
+
+def test_when_nija_toml_is_invalid_then_kill_status_and_history_warn_and_exit_0(run: Run, data_dir: Path) -> None:
+    (data_dir / "nija.toml").write_text(TYPO)
+    for command in ("status", "history"):
+        done = run("emergency_kill_switch.py", command)
+        assert done.returncode == 0, done.stderr
+        assert "fast_windw" in done.stderr
+    assert "KILL SWITCH: inactive" in run("emergency_kill_switch.py", "status").stdout
+
+
+def test_when_nija_toml_is_invalid_then_nija_serve_starts_warns_and_serves_the_state(data_dir: Path) -> None:
+    (data_dir / "nija.toml").write_text(TYPO)
+    token = make_token(data_dir, "alice", "viewer")
+    log = data_dir.parent / "serve-bad-config.log"
+    with serving(data_dir, log=log) as base:
+        body = httpx.get(base + "/api/status", headers={"Authorization": f"Bearer {token}"}).json()
+    assert body["state"] == "OFF"
+    logged = log.read_text()
+    assert "fast_windw" in logged
+    assert "Live trading cannot be requested until nija.toml is fixed" in logged

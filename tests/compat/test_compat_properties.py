@@ -25,8 +25,13 @@ CALLS = st.lists(
 )
 
 
+# Written by others than the call: the store's lock, and the heartbeat that this process's
+# bot run (the state machine) writes every second from its own thread.
+NOT_THE_CALLS = (".nija.lock", ".nija_heartbeat.json")
+
+
 def files(directory: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in directory.iterdir() if p.is_file() and not p.name.startswith(".nija.lock")}
+    return {p.name: p.read_bytes() for p in directory.iterdir() if p.is_file() and not p.name.startswith(NOT_THE_CALLS)}
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

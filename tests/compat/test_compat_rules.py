@@ -27,12 +27,14 @@ from nija.testing import HeartbeatBot
 from tests.cli.test_bad_files import small_fs  # noqa: F401 - a fixture: a real tmpfs
 from tests.compat.test_original_callers import caller, finish, start_caller
 from tests.conftest import Run
+from tests.runtime.live_process import go_live
 from tests.runtime.runtime_helpers import wait_for
 from tests.runtime.test_kill_process import RESTING, open_orders, start_bot
 from tests.serving import make_token, serving
 
 ALICE = Who("alice@host", "cli")
 STATE = ".nija_trading_state.json"
+HEARTBEAT = ".nija_heartbeat.json"
 
 
 def confirmed_live(data_dir: Path, *, keep_running: bool = False) -> HeartbeatBot:
@@ -70,23 +72,23 @@ def test_a_restart_never_resumes_live_trading(data_dir: Path) -> None:
     )
 
 
-@pytest.mark.xfail(
-    reason="Live is now granted to a verified bot run (issue 10); the compat layer does not yet run as one "
-    "(no run id, no heartbeat): until it does, the original bot never trades live, the safe direction",
-    strict=True,
-)
 def test_live_confirmed_by_nija_reaches_a_running_original_bot(data_dir: Path) -> None:
+    """The original bot is the store's bot run: the request names its run, it acknowledges
+    the request in its heartbeat, and only then can the confirmation be given and verified."""
     proc, ready = start_caller(data_dir, "wait_for_live", "60")
     try:
         wait_for(ready.exists, what="the original bot running")
-        confirmed_live(data_dir)  # the operator: restore, nija live request, confirm
+        SafetyService(JsonFileStore(data_dir)).restore(ALICE)
+        go_live(data_dir)  # the operator: nija live request (for the running bot's run), confirm
+        beat_doc = json.loads((data_dir / HEARTBEAT).read_text())
         result = finish(proc)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate(timeout=30)
     assert result["state"] == "LIVE_ACTIVE"
-    assert result["broker_calls"] is True
+    assert result["broker_calls"] is True, result["summary"]["permission"]
+    assert beat_doc["pid"] == proc.pid  # the original bot's own run was granted live, no stand-in
     assert result["submit_real_order"] == {"returned": "REAL order BTC-USD", "raised": None}
     assert result["activate_live_trading"] == {"returned": True, "raised": None}
     assert result["transition_live_active"] == {"returned": True, "raised": None}

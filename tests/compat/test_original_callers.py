@@ -14,6 +14,7 @@ import pytest
 
 from tests.conftest import REPO, Run, cli_env
 from tests.runtime.runtime_helpers import wait_for
+from tests.runtime.test_kill_without_disk import _mount, _mount_point, bot_fs, kill_activate  # noqa: F401
 
 CALLER = Path(__file__).with_name("original_caller.py")
 
@@ -194,6 +195,28 @@ def test_a_running_caller_is_stopped_by_a_cli_kill(data_dir: Path, run: Run) -> 
     assert result["placed"] >= 1
 
 
+def test_a_bare_kill_file_is_recorded_by_the_read_that_stops_a_running_caller(data_dir: Path, run: Run) -> None:
+    """``touch EMERGENCY_STOP`` under a running bot loop: the read that stops the loop has
+    recorded the kill before it answered, so the file deleted once the bot has stopped (no
+    other NIJA process looked in between) deactivates nothing: no window, no lost kill."""
+    run("safe_restore_trading.py", "restore", "--yes", "--data-dir", str(data_dir))
+    proc, ready = start_caller(data_dir, "wait_for_kill", "60")
+    try:
+        wait_for(ready.exists, what="the caller placing orders")
+        (data_dir / "EMERGENCY_STOP").touch()
+        result = finish(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=30)
+    assert result["stopped"] is True
+    (data_dir / "EMERGENCY_STOP").unlink()
+    status = nija_status(run, data_dir)
+    assert status["kill_switch"]["active"] is True
+    assert status["state"] == "EMERGENCY_STOP"
+    assert caller(data_dir, "status")["status"]["recent_history"][-1]["source"] == "FILE_SYSTEM"
+
+
 @pytest.mark.process
 def test_callbacks_fire_for_own_transitions_and_for_kills_seen_from_other_processes(data_dir: Path, run: Run) -> None:
     proc, ready = start_caller(data_dir, "callbacks", "60")
@@ -300,7 +323,7 @@ def test_a_bare_kill_file_is_recorded_by_a_polling_caller(data_dir: Path, run: R
     run("safe_restore_trading.py", "restore", "--yes", "--data-dir", str(data_dir))
     (data_dir / "EMERGENCY_STOP").touch()
     assert caller(data_dir, "wait_for_kill", "60", CALLER_READY_FILE=str(data_dir.parent / "r"))["placed"] == 0
-    result = caller(data_dir, "poll_kill", "30")  # records the file once it has stood 1 s
+    result = caller(data_dir, "poll_kill", "30")  # the file is recorded on sight
     assert result["kill_active"] is True
     (event,) = result["status"]["recent_history"]
     assert event["source"] == "FILE_SYSTEM"
@@ -381,3 +404,32 @@ def test_the_originals_deadlock_patterns_complete_with_reader_threads_running(da
     assert result["kill_active"] is False
     assert result["state"] == "OFF"
     assert result["activation_count"] == 5
+
+
+def test_a_kill_the_disk_cannot_take_stops_a_running_original_bot(bot_fs: Path, tmp_path: Path, run: Run) -> None:  # noqa: F811
+    """The original bot is a bot run: ``kill activate`` on a read-only view of its data
+    directory tells it directly, and every check refuses from then on. (The caller runs in
+    DRY_RUN for 15 s, waiting for a live confirmation that never comes, then reports.)"""
+    run("safe_restore_trading.py", "restore", "--yes", "--data-dir", str(bot_fs))
+    proc, ready = start_caller(bot_fs, "wait_for_live", "15")
+    view = _mount_point(tmp_path, "ro")
+    try:
+        wait_for(ready.exists, what="the caller placing orders")
+        assert _mount("--bind", str(bot_fs), str(view))
+        assert _mount("-o", "remount,bind,ro", str(view))
+        result = kill_activate(view, "disk is read-only")
+        assert result.returncode == 4, result.stdout + result.stderr
+        # The run records the kill it was sent at once (its own path is writable), so the
+        # CLI may find it on disk before it words its message: in force either way.
+        assert f"Trading is stopped in pid {proc.pid}" in result.stderr or "kill switch IS ACTIVE" in result.stderr
+        stopped = finish(proc)
+    finally:
+        subprocess.run(["umount", "-l", str(view)], check=False)
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=30)
+    assert stopped["state"] == "EMERGENCY_STOP"
+    assert stopped["summary"]["permission"]["code"] == "KILL_SWITCH_ACTIVE"
+    assert stopped["submit_real_order"]["raised"] == "StateTransitionError"
+    # Only the run, told directly, can have written this kill (the CLI could not).
+    assert stopped["status"]["recent_history"][-1]["reason"] == "disk is read-only"

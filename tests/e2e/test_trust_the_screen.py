@@ -2,7 +2,8 @@
 real ``nija serve``, at desktop and phone sizes: LIVE_ACTIVE is unmistakable, a stopped
 bot's report is not shown as current, a kill that failed says trading is NOT stopped,
 long numbers never push the kill bar off a phone, and alerts and denials are shown.
-Screenshots go to ``artifacts/screenshots/trust-*.png``."""
+Screenshots go to ``artifacts/screenshots/trust-*-desktop.png`` and ``*-phone.png`` (or
+``$NIJA_E2E_SCREENSHOTS``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import pytest
 
@@ -28,8 +29,8 @@ else:
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium: apt-get install -y chromium")
 
-PHONE: ViewportSize = {"width": 390, "height": 844}
-DESKTOP: ViewportSize = {"width": 1200, "height": 900}
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1200, "height": 900}
 
 
 @pytest.fixture
@@ -43,14 +44,21 @@ def browser() -> Iterator[playwright_api.Browser]:
             launched.close()
 
 
-def open_page(browser: playwright_api.Browser, base: str, token: str, viewport: ViewportSize) -> playwright_api.Page:
-    page = browser.new_context(viewport=viewport).new_page()
+def open_page(browser: playwright_api.Browser, base: str, token: str, viewport: dict[str, int]) -> playwright_api.Page:
+    page = browser.new_context(viewport=cast("ViewportSize", viewport)).new_page()
     page.set_default_timeout(15_000)
     page.goto(base + "/")
     page.fill("#token", token)
     page.click("#sign-in-form button")
     expect(page.locator("#connection")).to_have_text("● connected")
     return page
+
+
+SIZES = pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+
+
+def size(viewport: dict[str, int]) -> str:
+    return "phone" if viewport == PHONE else "desktop"
 
 
 def shot(page: playwright_api.Page, name: str) -> None:
@@ -113,9 +121,9 @@ def busy_report(now: datetime, *, positions: int = 1) -> BotReport:
     )
 
 
-@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+@SIZES
 def test_live_active_is_unmistakable_on_every_page(
-    browser: playwright_api.Browser, data_dir: Path, viewport: ViewportSize
+    browser: playwright_api.Browser, data_dir: Path, viewport: dict[str, int]
 ) -> None:
     live_active_state(data_dir)
     token = make_token(data_dir, "alice", "admin")
@@ -130,7 +138,7 @@ def test_live_active_is_unmistakable_on_every_page(
         page.goto(base + "/#dashboard")
         expect(page.locator("#state")).to_have_text("LIVE_ACTIVE")
         assert "live" in (page.locator("body").get_attribute("class") or "")
-        shot(page, f"live-frame-{'phone' if viewport is PHONE else 'desktop'}")
+        shot(page, f"live-frame-{size(viewport)}")
 
 
 def test_dry_run_shows_no_live_frame(browser: playwright_api.Browser, data_dir: Path) -> None:
@@ -142,8 +150,9 @@ def test_dry_run_shows_no_live_frame(browser: playwright_api.Browser, data_dir: 
         expect(page.locator("#live-frame")).to_be_hidden()
 
 
+@SIZES
 def test_a_stopped_bots_positions_are_marked_stopped_not_current(
-    browser: playwright_api.Browser, data_dir: Path
+    browser: playwright_api.Browser, data_dir: Path, viewport: dict[str, int]
 ) -> None:
     now = datetime.now(UTC)
     store = JsonFileStore(data_dir)
@@ -151,7 +160,7 @@ def test_a_stopped_bots_positions_are_marked_stopped_not_current(
     write_report(data_dir, busy_report(now))
     token = make_token(data_dir, "alice", "admin")
     with serving(data_dir) as base:
-        page = open_page(browser, base, token, DESKTOP)
+        page = open_page(browser, base, token, viewport)
         expect(page.locator("#runtime")).to_contain_text("COIN0/USDT")
         # The bot stops: its heartbeat says so; the page follows without a reload.
         store.beat(Heartbeat(4242, "bot-host", datetime.now(UTC), now, stopped=True))
@@ -159,7 +168,8 @@ def test_a_stopped_bots_positions_are_marked_stopped_not_current(
         expect(page.locator("#runtime-stale")).to_contain_text("not current")
         assert "stale" in (page.locator("#runtime-card").get_attribute("class") or "")
         expect(page.locator("#runtime")).to_contain_text("COIN0/USDT")  # still shown, greyed
-        shot(page, "stale-after-bot-stopped")
+        page.locator("#runtime-stale").scroll_into_view_if_needed()
+        shot(page, f"stale-after-bot-stopped-{size(viewport)}")
 
 
 def test_a_report_that_stops_updating_is_marked_stale_with_its_age(
@@ -174,12 +184,13 @@ def test_a_report_that_stops_updating_is_marked_stale_with_its_age(
         expect(page.locator("#runtime-stale")).to_contain_text("STALE: updated")
 
 
+@SIZES
 def test_a_kill_that_cannot_reach_the_server_says_trading_is_not_stopped(
-    browser: playwright_api.Browser, data_dir: Path
+    browser: playwright_api.Browser, data_dir: Path, viewport: dict[str, int]
 ) -> None:
     token = make_token(data_dir, "alice", "viewer")
     with serving(data_dir) as base:
-        page = open_page(browser, base, token, PHONE)
+        page = open_page(browser, base, token, viewport)
     # The server is gone; the open page must not pretend.
     expect(page.locator("#connection")).to_contain_text("disconnected")
     expect(page.locator("#state-stale")).to_contain_text("Not connected")
@@ -192,40 +203,49 @@ def test_a_kill_that_cannot_reach_the_server_says_trading_is_not_stopped(
     expect(page.locator("#kill-fallback-cli")).to_have_text("nija kill activate 'it'\\''s $(reboot) runaway'")
     expect(page.locator("#message")).not_to_contain_text("TypeError")
     assert not (data_dir / "EMERGENCY_STOP").exists()
-    shot(page, "failed-kill-server-down")
+    shot(page, f"failed-kill-server-down-{size(viewport)}")
 
 
-def test_on_a_phone_long_numbers_never_push_the_kill_bar_away(browser: playwright_api.Browser, data_dir: Path) -> None:
+@SIZES
+def test_long_numbers_never_push_the_kill_bar_away(
+    browser: playwright_api.Browser, data_dir: Path, viewport: dict[str, int]
+) -> None:
     now = datetime.now(UTC)
     JsonFileStore(data_dir).beat(Heartbeat(4242, "bot-host", now, now))
     write_report(data_dir, busy_report(now, positions=40))
     token = make_token(data_dir, "alice", "admin")
     with serving(data_dir) as base:
-        page = open_page(browser, base, token, PHONE)
+        page = open_page(browser, base, token, viewport)
         expect(page.locator("#runtime")).to_contain_text("COIN39/USDT")
-        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
         assert "0.046314047809344935" not in page.locator("#runtime").inner_text()
         expect(page.locator("#runtime")).to_contain_text("0.04631405")
         page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+        assert page.evaluate("window.scrollY") > 0  # the page did scroll: 40 rows are taller than the screen
         box = page.locator("#kill-button").bounding_box()
         assert box is not None
         assert box["y"] >= 0  # still in view ...
-        assert box["y"] + box["height"] <= PHONE["height"]
-        assert box["x"] + box["width"] <= PHONE["width"]
-        shot(page, "phone-kill-bar-after-scrolling")
+        assert box["y"] + box["height"] <= viewport["height"]
+        assert box["x"] + box["width"] <= viewport["width"]
+        shot(page, f"kill-bar-after-scrolling-{size(viewport)}")
 
 
-def test_alerts_are_pinned_above_denials_grouped_by_code(browser: playwright_api.Browser, data_dir: Path) -> None:
+@SIZES
+def test_alerts_are_pinned_above_denials_grouped_by_code(
+    browser: playwright_api.Browser, data_dir: Path, viewport: dict[str, int]
+) -> None:
     now = datetime.now(UTC)
     JsonFileStore(data_dir).beat(Heartbeat(4242, "bot-host", now, now))
     write_report(data_dir, busy_report(now))
     token = make_token(data_dir, "alice", "admin")
     with serving(data_dir) as base:
-        page = open_page(browser, base, token, DESKTOP)
+        page = open_page(browser, base, token, viewport)
         items = page.locator("#notices li")
         expect(items).to_have_count(3)
         expect(items.nth(0)).to_contain_text("ALERT KILL_INCOMPLETE")
         expect(items.nth(1)).to_contain_text("DENIED RISK_MAX_ORDER_NOTIONAL ×1")
         expect(items.nth(2)).to_contain_text("DENIED KILL_SWITCH_ACTIVE ×3")
         expect(items.nth(2)).to_contain_text("ETH/USDT")  # the newest of its group
-        shot(page, "alerts-and-denials")
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+        page.locator("#notices").scroll_into_view_if_needed()
+        shot(page, f"alerts-and-denials-{size(viewport)}")

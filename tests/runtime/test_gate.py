@@ -326,3 +326,18 @@ def test_an_amend_while_killed_cancels_and_denies_the_replacement(dry_run_dir: P
     assert placed is not None
     assert placed.code == "KILL_SWITCH_ACTIVE"
     assert paper.open_orders() == ()
+
+
+def test_each_denial_carries_the_time_it_happened_not_the_time_it_is_shown(dry_run_dir: Path) -> None:
+    clock = FakeClock()
+    paper = PaperBroker(dry_run_dir, RICH)
+    refuse = lambda request, broker: ("TOO_BIG", "too big")  # noqa: E731
+    gate = OrderGate(
+        build_service(dry_run_dir).store.permission_view(), {Mode.SIMULATED: paper}, vetoes=[refuse], clock=clock
+    )
+    first = clock.now
+    gate.place(ORDER)
+    later = clock.advance(minutes=7)
+    gate.place(ORDER)
+    assert [d.at for d in gate.recent_denials] == [first, later]
+    assert gate.last_denied == {"TOO_BIG": later}

@@ -99,7 +99,7 @@ def test_in_off_no_order_is_placed_and_the_summary_says_how_to_enter_dry_run(run
     s = summary_of(result)
     assert s["orders_placed"] == 0
     assert s["denials"]["STATE_OFF"] > 0
-    assert any("nija restore" in note for note in s["notes"])
+    assert any("python safe_restore_trading.py restore --data-dir" in note for note in s["notes"])
     assert ledger(data_dir).execute("SELECT COUNT(*) FROM orders").fetchone() == (0,)
     assert s["state_at_end"] == "OFF"  # the run never changes the state by itself
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -96,6 +97,10 @@ def test_an_order_on_every_tick_is_throttled_then_the_breaker_kills_and_everythi
     assert report.open_orders == ()
     assert report.denial_counts[DenialCode.RISK_MAX_OPEN_ORDERS] == 21
     assert any(a.code == "AUTO_RUNAWAY_ORDERS" for a in report.alerts)
+    # each denial has its own time (when the gate denied it), earlier than the final report
+    assert set(report.denial_last) == set(report.denial_counts)
+    assert datetime.fromisoformat(report.denials[0].timestamp) < datetime.fromisoformat(report.updated_at)
+    assert report.denial_last[DenialCode.RISK_MAX_OPEN_ORDERS] <= report.denial_last["KILL_SWITCH_ACTIVE"]
     # every denial reaches the metrics (not one per second), and the figures are gauges
     assert metrics_of(bot).orders_denied[DenialCode.RISK_MAX_OPEN_ORDERS] == 21
     exposition = metrics_of(bot).exposition().decode()

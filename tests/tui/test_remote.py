@@ -61,7 +61,8 @@ def test_remote_screen_follows_the_event_stream_and_acts_through_the_api(
         await pilot.press("r")
         await until(pilot, lambda: "REFUSED" in app.last_message, "the refused restore")
         assert "Cannot restore" in app.last_message
-        assert "(here: press d)" in app.last_message
+        assert "then press d (deactivate the kill switch)" in app.last_message  # the server's action code
+        assert "emergency_kill_switch.py" not in app.last_message  # the screen's key, not a shell command
 
         await pilot.press("d")
         await until(pilot, lambda: isinstance(app.screen, ReasonScreen), "the reason dialog")

@@ -105,7 +105,7 @@ def test_snapshot_shows_the_running_bots_orders_positions_and_denials(run: Run, 
     assert "buy 0.5 BTC/USDT limit @ 30000" in out
     assert "ETH/USDT 2 @ 1500 P&L +12.50" in out
     assert "realized -3.25" in out
-    assert "DENIED 2026-11-24T09:59:00+00:00 MAX_POSITION: too big" in out
+    assert "DENIED MAX_POSITION x1 last 2026-11-24 09:59:00Z: too big" in out
     assert_fits_80x24(out)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import anyio
+import structlog
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, PlainTextResponse
@@ -23,6 +24,7 @@ from sse_starlette import EventSourceResponse
 from nija import __version__
 from nija.api import errors
 from nija.api.auth import Authenticator, Principal, requires
+from nija.api.config_watch import ConfigWatch
 from nija.api.events import KEEPALIVE_S, Watcher, stream
 from nija.api.headers import SecurityHeaders
 from nija.api.payloads import live_request_view, runtime_payload, status_payload
@@ -45,7 +47,7 @@ from nija.api.schemas import (
 )
 from nija.api.tokens import Role, TokenFile
 from nija.assembly import wire
-from nija.config import NijaConfig, load_config
+from nija.config import CONFIG_FILE, NijaConfig, load_config
 from nija.domain.clock import Clock
 from nija.domain.diagnosis import report
 from nija.domain.errors import CredentialsUnreadable, NijaError
@@ -66,6 +68,10 @@ Operator = Annotated[Principal, Depends(requires(Role.OPERATOR))]
 Admin = Annotated[Principal, Depends(requires(Role.ADMIN))]
 
 
+def _log_config_change(message: str) -> None:
+    structlog.get_logger("nija.api").warning("config_changed", message=message)
+
+
 def create_app(
     data_dir: Path,
     config: NijaConfig | None = None,
@@ -73,6 +79,7 @@ def create_app(
     clock: Clock | None = None,
     watch_interval: float = 0.05,
     config_problem: str | None = None,
+    on_config_change: Callable[[str], None] | None = None,
 ) -> FastAPI:
     """The app for one data directory; ``clock`` is for tests (expiry without waiting)."""
     data_dir = Path(data_dir).resolve()
@@ -80,6 +87,7 @@ def create_app(
     wired = wire(data_dir, config=settings)
     service = wired.service
     service.config_problem = config_problem  # the server carries on; the live flow refuses
+    config_watch = ConfigWatch(data_dir / CONFIG_FILE, on_config_change or _log_config_change)
     if clock is not None:
         service.clock = clock
     # A report older than a few of the bot's report periods is marked stale on every screen.
@@ -94,7 +102,7 @@ def create_app(
             snapshot = service.snapshot()
             found = report(snapshot, service.clock(), history_items=0)
         announcer.check(found)  # newly found inconsistencies are audited and notified once
-        return status_payload(service, snapshot, data_dir=data_dir)
+        return {**status_payload(service, snapshot, data_dir=data_dir), "server_notice": config_watch.notice()}
 
     def runtime_now() -> dict[str, Any]:
         return runtime_payload(data_dir, service, stale_after_s=stale_after_s)
@@ -111,10 +119,12 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(config_watch.start)  # arming the feed may take a moment
         task = asyncio.create_task(watcher.run())
         try:
             yield
         finally:
+            await asyncio.to_thread(config_watch.close)
             watcher.close()
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -148,7 +158,7 @@ def create_app(
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type"],
         )
-    _routes(app, service, watcher, data_dir, runtime_now)
+    _routes(app, service, watcher, data_dir, runtime_now, config_watch)
     _metrics_route(app, wired.metrics)
     _web(app)
     return app
@@ -168,6 +178,7 @@ def _routes(
     watcher: Watcher,
     data_dir: Path,
     runtime_now: Callable[[], dict[str, Any]],
+    config_watch: ConfigWatch,
 ) -> None:
     read, write = errors.READ_ERRORS, errors.WRITE_ERRORS
 
@@ -183,9 +194,13 @@ def _routes(
 
     @app.get("/api/status", response_model=StatusOut, responses=read, tags=["read"])
     def status(me: Viewer) -> dict[str, Any]:
-        """The same diagnosis as 'nija status --json', plus the outstanding live request.
-        ``store`` (where the records live, secrets masked) is shown to admins only."""
-        return status_payload(service, data_dir=data_dir, show_store=me.role is Role.ADMIN)
+        """The same diagnosis as 'nija status --json', plus the outstanding live request and
+        the server's own notice (nija.toml changed: restart to apply it). ``store`` (where
+        the records live, secrets masked) is shown to admins only."""
+        return {
+            **status_payload(service, data_dir=data_dir, show_store=me.role is Role.ADMIN),
+            "server_notice": config_watch.notice(),
+        }
 
     @app.get("/api/history", response_model=HistoryOut, responses={**read, 422: write[422]}, tags=["read"])
     def history(_: Viewer, limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> dict[str, Any]:

@@ -1,5 +1,6 @@
-"""Every foreseeable failure becomes a typed JSON error ``{"error": {code, message, fix}}``
-(the same shape as the CLI's ``--json`` errors), never a 500:
+"""Every foreseeable failure becomes a typed JSON error ``{"error": {code, message, fix,
+action}}`` (the CLI's ``--json`` error shape, plus the fix as a ``FixAction`` code that
+the web shows as a button to press), never a 500:
 
     SafetyRefusal -> 409   StorageProblem -> 503   UsageProblem, bad input -> 422
     no or wrong token -> 401   role too low -> 403   too many failed sign-ins -> 429"""
@@ -14,6 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from nija.api.schemas import ErrorOut
+from nija.domain.actions import FixAction
 from nija.domain.errors import NijaError, SafetyRefusal, StorageProblem, UsageProblem
 from nija.domain.text import printable
 
@@ -38,16 +40,21 @@ def status_for(exc: NijaError) -> int:
 
 
 def error_response(
-    status: int, code: str, message: str, fix: str, headers: dict[str, str] | None = None
+    status: int,
+    code: str,
+    message: str,
+    fix: str,
+    headers: dict[str, str] | None = None,
+    action: FixAction | None = None,
 ) -> JSONResponse:
-    body = {"error": {"code": code, "message": message, "fix": fix}}
+    body = {"error": {"code": code, "message": message, "fix": fix, "action": action}}
     return JSONResponse(body, status_code=status, headers=headers)
 
 
 def install(app: FastAPI) -> None:
     async def on_nija(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, NijaError)
-        return error_response(status_for(exc), exc.code, exc.message, exc.fix)
+        return error_response(status_for(exc), exc.code, exc.message, exc.fix, action=exc.action)
 
     async def on_api(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ApiError)

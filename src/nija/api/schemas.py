@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from nija.bot_report import BotReport
+from nija.domain.actions import FixAction
 from nija.domain.states import TradingState
 
 State = Literal["OFF", "DRY_RUN", "LIVE_PENDING_CONFIRMATION", "LIVE_ACTIVE", "EMERGENCY_STOP"]
@@ -52,7 +53,8 @@ class BotOut(_Out):
 class InconsistencyOut(_Out):
     code: str
     message: str
-    fix: str
+    fix: str  # the command line's words
+    action: FixAction | None = None  # the same fix as a code: the web names its button
 
 
 class TransitionOut(_Out):
@@ -96,6 +98,9 @@ class StatusOut(_Out):
         None,
         description="The newest kill receipt (.nija_kill_receipt.json plus its verdict line): what the broker "
         "said remained after the last kill",
+    )
+    server_notice: ErrorBody | None = Field(
+        default=None, description="The server's own warning: nija.toml changed since it started (restart it)"
     )
 
 
@@ -174,6 +179,7 @@ class ErrorBody(_Out):
     code: str
     message: str
     fix: str
+    action: FixAction | None = None
 
 
 class ErrorOut(_Out):

@@ -36,6 +36,7 @@ LAZY_COMMANDS: Table = {
     **_RECOVERY,
     **_HISTORY,
     "kill": ("nija.cli.main:kill_group", "The latched kill switch."),
+    "agent": ("nija.cli.agent:agent", "The host agent: one fleet-database connection for all the bots of a host."),
     "monitor": ("nija.cli.monitor:monitor", "The terminal control center (also nija_control_center.py)."),
     "audit": ("nija.cli.audit:audit_group", "The tamper-evident audit trail: verify and show."),
     "account": ("nija.cli.account:account_group", "Exchange accounts: limits across every bot trading one."),
@@ -45,6 +46,8 @@ LAZY_COMMANDS: Table = {
     "serve": ("nija.cli.serve:serve", "Serve the control plane API and the web control center."),
     "token": ("nija.cli.tokens:token_group", "API tokens: create, list, revoke."),
     "run": ("nija.cli.run:run", "Run the trading bot: every order is decided by the state and the kill switch."),
+    "bridge": ("nija.cli.bridge:bridge_group", "Put bots NIJA does not run (freqtrade) under its kill switch."),
+    "report": ("nija.cli.report:report", "A paper run's trades, win rate, drawdown and charts."),
 }
 
 

@@ -14,7 +14,7 @@ from nija.domain.diagnosis import StatusReport
 from nija.domain.live import short_run
 from nija.domain.records import KillEvent, Transition
 from nija.domain.recovery import Plan
-from nija.domain.states import Mode, TradingState
+from nija.domain.states import REAL_MONEY_BANNER, Mode, TradingState
 from nija.domain.text import printable
 from nija.service import Outcome
 
@@ -56,6 +56,8 @@ def console(*, stderr: bool = False) -> Console:
 
 
 def status(out: Console, report: StatusReport, location: str) -> None:
+    if report.state is TradingState.LIVE_ACTIVE or report.permission.mode is Mode.LIVE:
+        out.print(Text(f"!!! {REAL_MONEY_BANNER} !!!", style="bold white on red"))
     out.print("📊 CURRENT STATUS", style="bold")
     out.print(RULE)
     out.print(Text.assemble("Trading State Machine: ", (str(report.state), _STATE_STYLE[report.state])))

@@ -67,6 +67,12 @@ class IncompleteKill(NijaError):
     type=click.IntRange(min=0, max=65535),
     help="Serve Prometheus metrics on 127.0.0.1:PORT/metrics while running (0: any free port).",
 )
+@click.option(
+    "--new-account",
+    is_flag=True,
+    help="Start a fresh paper account (starting cash, no positions, open paper orders cancelled). "
+    "Default: continue the previous run's account.",
+)
 @handles_errors
 def run(
     data_dir: Path | None,
@@ -75,6 +81,7 @@ def run(
     max_candles: int | None,
     pace: float | None,
     metrics_port: int | None,
+    new_account: bool,
     as_json: bool,
 ) -> None:
     """Run the trading bot: every order is decided by the state and the kill switch."""
@@ -101,7 +108,16 @@ def run(
     total: int | None
     if config.feed.kind == "ccxt" and feed_path is None:
         total, label = None, f"live prices from {config.exchange.id}"
-        bot = Bot(service, config, directory, actor=_actor(), live_broker=live, feed_label=label, feed_clock=time.time)
+        bot = Bot(
+            service,
+            config,
+            directory,
+            actor=_actor(),
+            live_broker=live,
+            feed_label=label,
+            feed_clock=time.time,
+            new_account=new_account,
+        )
         candles = ccxt_candles(
             config.feed,
             config.exchange,
@@ -112,7 +128,9 @@ def run(
         replay, label = replay_candles(config.feed, feed_path)
         total = min(len(replay), max_candles) if max_candles else len(replay)
         candles = replay
-        bot = Bot(service, config, directory, actor=_actor(), live_broker=live, feed_label=label)
+        bot = Bot(
+            service, config, directory, actor=_actor(), live_broker=live, feed_label=label, new_account=new_account
+        )
     _stop_on_signals(bot)
     console = SafeConsole(stderr=False)  # the summary quotes kill reasons and alerts
     pace_s = config.feed.pace_s if pace is None else pace
@@ -164,9 +182,11 @@ def render_summary(console: Console, s: Summary) -> None:
     console.print(
         Text.assemble(("NIJA run summary", "bold"), f"  ({s.state_at_start} at start, {s.state_at_end} at the end)")
     )
+    console.print(Text(f"Run {s.run_id} (report: nija report {s.run_id})"))
     table = Table(show_header=False, box=None, pad_edge=False)
     c = s.currency
     for key, value in (
+        ("Paper account", "NEW (--new-account)" if s.account == "new" else "continued from the previous run"),
         ("Feed", s.feed),
         ("Broker", s.broker),
         ("Candles", f"{s.candles:,}"),

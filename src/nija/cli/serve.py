@@ -74,7 +74,9 @@ def serve(host: str | None, port: int | None, allow_remote: bool, data_dir: Path
     if exposure is not None:
         click.echo(f"⚠️  {exposure}", err=True)
     listening = _bind(bind, chosen_port)  # before the success line: a busy port is an error, not a banner
-    app = create_app(directory, settings, config_problem=problems[0] if problems else None)
+    app = create_app(
+        directory, settings, config_problem=problems[0] if problems else None, on_config_change=warn_config
+    )
     proxies = settings.api.trusted_proxies
     click.echo(f"NIJA control center on http://{bind}:{chosen_port}/ (data directory {directory})", err=True)
     if proxies:

@@ -12,14 +12,14 @@ import logging
 import os
 import socket
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 from nija.assembly import build_service
 from nija.compat.callbacks import StateObserver
+from nija.compat.run import CompatRun, start_run
 from nija.domain.diagnosis import HEARTBEAT_MAX_AGE, StatusReport, report
-from nija.domain.permission import Permission, decide
+from nija.domain.permission import Permission, PermissionCode, decide
 from nija.domain.records import Snapshot, TradingRecord
 from nija.domain.states import Mode, TradingState
 from nija.domain.transitions import Who
@@ -31,9 +31,11 @@ from nija.store import JsonFileStore, PermissionView
 logger = logging.getLogger("nija.compat")
 
 KILLED = "KILL_SWITCH_ACTIVE"  # the permission code every store gives for an active kill
-UNTRUSTED_LIVE = "HISTORY_MISMATCH"  # LIVE_ACTIVE not reached by a confirmed request
+# LIVE_ACTIVE not reached by a confirmed request, or not verified by the running bot's run.
+UNTRUSTED_LIVE = (PermissionCode.HISTORY_MISMATCH, PermissionCode.LIVE_NOT_VERIFIED)
 SOURCE = "compat"
-ADOPT_EVERY_S = 0.5
+NOT_RECORDED = "Could not record the kill file EMERGENCY_STOP (the kill is in force): %s"
+ADOPT_LOCK_WAIT_S = 2.0  # a change of this process in progress (its own kill, maybe) finishes first
 
 _project_root: Path | None = None
 
@@ -56,7 +58,7 @@ def default_location() -> Path:
 def state_from_permission(permission: Permission) -> TradingState | None:
     """The effective state a permission implies; None when it cannot say (not checked,
     stale, failed). Killed or an untrusted LIVE_ACTIVE reads as EMERGENCY_STOP."""
-    if permission.code in (KILLED, UNTRUSTED_LIVE):
+    if permission.code == KILLED or permission.code in UNTRUSTED_LIVE:
         return TradingState.EMERGENCY_STOP
     if permission.allowed:
         return TradingState.LIVE_ACTIVE if permission.mode is Mode.LIVE else TradingState.DRY_RUN
@@ -78,9 +80,10 @@ class Backend:
         self.local_kill: str | None = None  # a kill this process could not record
         self.live_blocked: str | None = None  # live refused in this process (restart rule failed)
         self.observer = StateObserver()
+        self.run: CompatRun | None = None  # this process as the store's bot run (the state machine starts it)
         self._adopter = BareKillAdopter(self.service, self.who("FILE_SYSTEM"))
-        self._next_adopt_check = 0.0
-        self._adopt_lock = threading.Lock()
+        self._kill_recorded = False  # the kill in force is known to be recorded (not a bare kill file)
+        self._adopt_lock = threading.RLock()
 
     def who(self, source: str = SOURCE) -> Who:
         return Who(self.actor, source or SOURCE)
@@ -106,8 +109,22 @@ class Backend:
             state = found or TradingState.EMERGENCY_STOP
             if permission.mode is Mode.LIVE:
                 permission = self._restrict_live(permission)
+            if permission.code == KILLED:
+                self._record_bare_kill_file()
+            else:
+                self._kill_recorded = False
         self.observer.observe(state, ticket)
         return permission, state
+
+    def start_run(self) -> Outcome | None:
+        """This process as the store's bot run (once): the restart rule, the heartbeat and its
+        own verifier, through which every later read goes. None: another bot runs (a reader)."""
+        run = start_run(self.service, self.who(), self.location, self._adopt_lock)
+        if run is None:
+            return None
+        self.run = run
+        self.view = run.run.view  # reads verify a LIVE_ACTIVE with this run's verifier from now on
+        return self.change(run.start)
 
     def permission(self) -> Permission:
         return self.read()[0]
@@ -153,25 +170,29 @@ class Backend:
         return permission
 
     def kill_active(self) -> bool:
-        killed = self.permission().code == KILLED
-        if killed:
-            self._maybe_adopt_bare_kill_file()
-        return killed
+        return self.permission().code == KILLED
 
     def snapshot_and_report(self) -> tuple[Snapshot, StatusReport]:
         snapshot = self.service.snapshot()
         return snapshot, report(snapshot, self.service.clock(), history_items=0)
 
-    def _maybe_adopt_bare_kill_file(self) -> None:
-        """Record a kill raised by ``touch EMERGENCY_STOP`` alone, as every NIJA process does."""
-        now = time.monotonic()
-        if now < self._next_adopt_check or not self._adopt_lock.acquire(blocking=False):
-            return  # one thread checks at a time: a kill file is recorded once
+    def _record_bare_kill_file(self) -> None:
+        """Record a kill raised by ``touch EMERGENCY_STOP`` alone on the very read that sees
+        it, before the caller gets its answer: deleting the file a moment later can no longer
+        undo the kill, even if this process stops on that answer. One status read per kill;
+        retried on the next read while it could not be recorded (a full disk, a busy lock)."""
+        if self._kill_recorded or not self._adopt_lock.acquire(timeout=ADOPT_LOCK_WAIT_S):
+            return
         try:
-            self._next_adopt_check = now + ADOPT_EVERY_S
-            self._adopter.check(self.service.status(history_items=0))
+            status = self.service.status(history_items=0)
+            if not status.kill_file_exists or status.kill_record_active is not False:
+                self._kill_recorded = True  # recorded already, or not a kill file (the fleet's record)
+            elif self._adopter.check(status):
+                self._kill_recorded = True
+            elif self._adopter.problem:
+                logger.warning(NOT_RECORDED, self._adopter.problem)
         except Exception as exc:  # noqa: BLE001 - the kill stands either way
-            logger.warning("Could not record the kill file EMERGENCY_STOP (the kill is in force): %s", exc)
+            logger.warning(NOT_RECORDED, exc)
         finally:
             self._adopt_lock.release()
 

@@ -28,6 +28,7 @@ from nija.domain.states import TRANSITIONS, Mode, TradingState
 from nija.store.json_files import STATE_FILE
 
 logger = logging.getLogger("nija.trading_state_machine")
+RESTARTED = "Previous state was %s: a restart never resumes live trading (now OFF)"
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -91,17 +92,24 @@ class TradingStateMachine:
         )
 
     def _apply_restart_rule(self) -> None:
-        """A persisted live state with no live bot behind it becomes OFF (recorded), once per
+        """The state machine's start is the bot's start: this process becomes the store's bot
+        run (its heartbeat, its own live verification) unless another bot runs there, and a
+        persisted live state with no live bot behind it becomes OFF (recorded), once per
         process. If that cannot be recorded, this process refuses live trading."""
         backend = self._backend
         if backend.started:
             return
         backend.started = True
         try:
+            outcome = backend.start_run()
+            if outcome is not None:
+                if outcome.changed:
+                    logger.warning(RESTARTED, outcome.before)
+                return
             _, status = backend.snapshot_and_report()
             if status.state.is_live and not status.bot_alive:
                 backend.change(lambda: backend.service.on_bot_start(backend.who()))
-                logger.warning("Previous state was %s: a restart never resumes live trading (now OFF)", status.state)
+                logger.warning(RESTARTED, status.state)
         except Exception as exc:  # noqa: BLE001 - fail closed in this process
             backend.live_blocked = f"the restart rule could not be applied ({exc}): live trading refused here"
             logger.error("%s", backend.live_blocked)

@@ -64,8 +64,26 @@ class ApiSettings(Section):
         return tuple(networks)
 
 
+class StoreSettings(Section):
+    """How a bot reaches the fleet database (docs/fleet.md, "The host agent")."""
+
+    # The host agent's socket: the bot's view, change feed and heartbeats go through it
+    # (one connection per host). None: the bot holds its own connections (one bot, a test).
+    agent: Path | None = None
+
+    @field_validator("agent")
+    @classmethod
+    def _absolute(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_absolute():
+            raise ValueError(
+                f"{str(value)!r} is not an absolute path: name the agent's socket, such as '/run/nija/agent.sock'"
+            )
+        return value
+
+
 class NijaConfig(Section):
     live: LiveSettings = LiveSettings()
+    store: StoreSettings = StoreSettings()
     exchange: rt.ExchangeSettings = rt.ExchangeSettings()
     feed: rt.FeedSettings = rt.FeedSettings()
     strategy: rt.StrategySettings = rt.StrategySettings()

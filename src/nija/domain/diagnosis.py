@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from nija.domain import records
+from nija.domain.actions import CLI_COMMAND, FixAction
 from nija.domain.killswitch import seen
 from nija.domain.live_auth import KNOWN_REFUSALS
 from nija.domain.permission import Permission, decide, not_verified, reached_live_by_confirmation
@@ -22,16 +23,35 @@ from nija.domain.records import (
 from nija.domain.states import Mode, TradingState
 from nija.domain.transitions import DEACTIVATE_HINT
 
-RESTORE = "python safe_restore_trading.py restore"
+RESTORE = CLI_COMMAND[FixAction.RESTORE]
 HEARTBEAT_MAX_AGE = records.HEARTBEAT_MAX_AGE  # one figure for status and live requests
+
+
+# What each inconsistency's fix does, for the front ends' keys and buttons (None: no
+# button fixes it, e.g. a file permission).
+_ACTION_FOR_CODE: dict[str, FixAction] = {
+    "EMERGENCY_STOP_WITHOUT_KILL": FixAction.RESTORE,
+    "KILL_ACTIVE_STATE_NOT_STOPPED": FixAction.KILL_ACTIVATE,
+    "KILL_FILE_WITHOUT_RECORD": FixAction.KILL_DEACTIVATE,
+    "KILL_RECORD_WITHOUT_FILE": FixAction.KILL_DEACTIVATE,
+    "STATE_FILE_CORRUPT": FixAction.KILL_DEACTIVATE,
+    "KILL_STATE_CORRUPT": FixAction.KILL_DEACTIVATE,
+    "LIVE_STATE_WITHOUT_BOT": FixAction.RESTORE,
+    "PENDING_CONFIRMATION_EXPIRED": FixAction.RESTORE,
+    "HISTORY_MISMATCH": FixAction.RESET,
+}
 
 
 @dataclass(frozen=True, slots=True)
 class Inconsistency:
     code: str
     message: str
-    fix: str
+    fix: str  # the command line's words
     details: tuple[str, ...] = ()
+
+    @property
+    def action(self) -> FixAction | None:
+        return _ACTION_FOR_CODE.get(self.code)
 
 
 @dataclass(frozen=True, slots=True)

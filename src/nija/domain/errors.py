@@ -33,6 +33,7 @@ saying what the operator should do about it.
 
 from __future__ import annotations
 
+from nija.domain.actions import FixAction
 from nija.domain.codes import ErrorCode
 
 
@@ -42,10 +43,13 @@ class NijaError(Exception):
     # equals its text, so callers comparing with the bare string still match.
     code: str = ErrorCode.UNEXPECTED
 
-    def __init__(self, message: str, fix: str = "", *, code: str | None = None) -> None:
+    def __init__(
+        self, message: str, fix: str = "", *, code: str | None = None, action: FixAction | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
-        self.fix = fix
+        self.fix = fix  # the command line's words
+        self.action = action  # the same fix as a code, for the TUI's keys and the web's buttons
         if code is not None:
             self.code = code
 

@@ -24,6 +24,8 @@ class EventKind(StrEnum):
     BOT_STARTED = "bot_started"
     ORDER_DENIED = "order_denied"
     INCONSISTENCY_DETECTED = "inconsistency_detected"
+    BRIDGE_ACTION = "bridge_action"  # what a bridge did to a bot NIJA does not run (freqtrade)
+    BRIDGE_ALERT = "bridge_alert"  # a bridge could not do or confirm it: someone must look
     KILL_RECEIPT = "kill_receipt"  # the broker confirmed none of the bot's orders open
     KILL_NOT_CONFIRMED = "kill_not_confirmed"  # ... could not, within the deadline
     EXCHANGE_CHECK = "exchange_check"  # reconciliation or API-key attestation, with its result

@@ -13,6 +13,7 @@ import hashlib
 from dataclasses import replace
 from datetime import datetime
 
+from nija.domain.actions import FixAction
 from nija.domain.change import Change
 from nija.domain.codes import ErrorCode
 from nija.domain.errors import SafetyRefusal
@@ -120,6 +121,7 @@ def deactivate(snapshot: Snapshot, reason: str, who: Who, now: datetime) -> Chan
             "Deactivating the kill switch needs a reason",
             'Say what was fixed: python emergency_kill_switch.py deactivate "Issue resolved: <describe fix>"',
             code=ErrorCode.REASON_REQUIRED,
+            action=FixAction.KILL_DEACTIVATE_REASON,
         )
     if not snapshot.kill_active:
         return Change(messages=("Kill switch is not active: nothing to deactivate",))

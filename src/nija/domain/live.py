@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from nija.domain import live_auth
+from nija.domain.actions import FixAction
 from nija.domain.errors import AcknowledgmentRequired, LiveRequestRefused
 from nija.domain.records import HEARTBEAT_MAX_AGE, Heartbeat, LiveGrant, PendingLive, Snapshot, TradingRecord
 from nija.domain.states import TradingState
@@ -63,6 +64,7 @@ def request_live(
         raise LiveRequestRefused(
             "Cannot request live trading while the kill switch is active",
             "Deactivate the kill switch, restore to DRY_RUN and test there first",
+            action=FixAction.KILL_DEACTIVATE,
         )
     record = snapshot.trading
     assert isinstance(record, TradingRecord)  # unreadable implies kill_active
@@ -70,11 +72,13 @@ def request_live(
         raise LiveRequestRefused(
             f"Can't request live trading when in {record.current_state}: it must be in DRY_RUN",
             "Run 'python safe_restore_trading.py restore' and test in DRY_RUN first",
+            action=FixAction.RESTORE,
         )
     if inconsistency_codes:
         raise LiveRequestRefused(
             f"Cannot request live trading with inconsistencies: {', '.join(inconsistency_codes)}",
             "Run 'python safe_restore_trading.py status' and repair what it reports",
+            action=FixAction.STATUS,
         )
     beat = running_bot(snapshot, now, policy)
     if beat is None:
@@ -231,14 +235,12 @@ def count_wrong_code(record: TradingRecord, who: Who, now: datetime) -> tuple[Tr
     return replace(record, pending_live=replace(pending, wrong_codes=count)), count, False
 
 
-def cancel_live(snapshot: Snapshot, who: Who, now: datetime, reason: str = "") -> TradingRecord:
+def cancel_live(snapshot: Snapshot, who: Who, now: datetime, reason: str = "") -> TradingRecord | None:
+    """The record back in DRY_RUN; None when no request is pending (nothing to do, like
+    every other no-op: not a refusal)."""
     record = snapshot.trading
     if not isinstance(record, TradingRecord) or record.current_state is not TradingState.LIVE_PENDING_CONFIRMATION:
-        raise LiveRequestRefused(
-            f"Can't cancel a live request when in {snapshot.state}: there is none",
-            "Nothing to cancel",
-            code=LiveCode.NO_PENDING_REQUEST,
-        )
+        return None
     return transition(
         record,
         TradingState.DRY_RUN,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from nija.domain.actions import FixAction
 from nija.domain.errors import KillSwitchActive
 from nija.domain.records import Snapshot, TradingRecord, Unreadable
 from nija.domain.states import TradingState
@@ -97,4 +98,5 @@ def _refuse_while_killed(snapshot: Snapshot, action: str) -> None:
         f"Cannot {action}: {why}. The kill switch must be deactivated before restoration",
         f"Check why it was activated (python emergency_kill_switch.py history), resolve the issue, "
         f"then run: {DEACTIVATE_HINT}",
+        action=FixAction.KILL_DEACTIVATE,
     )

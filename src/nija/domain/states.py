@@ -66,3 +66,8 @@ def parse_state(text: str) -> TradingState:
         return TradingState(text)
     except ValueError:
         raise ValueError(f"unknown trading state {text!r}") from None
+
+
+# Every surface shows these words above everything else while orders move real money
+# (the web's red frame and badge, the TUI's red status border, the CLI's status banner).
+REAL_MONEY_BANNER = "REAL MONEY: LIVE_ACTIVE, orders go to the exchange"

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from nija.domain.actions import CLI_COMMAND, FixAction
 from nija.domain.errors import IllegalTransition, KillSwitchActive
 from nija.domain.records import TradingRecord, Transition
 from nija.domain.states import TRANSITIONS, TradingState
 
-DEACTIVATE_HINT = 'python emergency_kill_switch.py deactivate "Issue resolved: <describe fix>"'
+DEACTIVATE_HINT = CLI_COMMAND[FixAction.KILL_DEACTIVATE]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +36,13 @@ def check_allowed(current: TradingState, target: TradingState, *, kill_active: b
             f"Can't move to LIVE_ACTIVE when in {current}: live trading needs a confirmed live request",
             "Request live trading via the API or 'nija live request', then confirm it with the code "
             "and the risk acknowledgment",
+            action=FixAction.LIVE_REQUEST,
         )
     if kill_active and target is not TradingState.EMERGENCY_STOP:
         raise KillSwitchActive(
             f"Can't move to {target} when the kill switch is active",
             f"Investigate why it was activated, fix the cause, then run: {DEACTIVATE_HINT}",
+            action=FixAction.KILL_DEACTIVATE,
         )
     if target not in TRANSITIONS[current]:
         allowed = ", ".join(sorted(TRANSITIONS[current])) or "nothing"

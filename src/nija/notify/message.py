@@ -23,6 +23,8 @@ _TITLES = {
     EventKind.BOT_STARTED: ("NIJA bot restarted: live trading was not resumed", "warning"),
     EventKind.ORDER_DENIED: ("NIJA order denied", "warning"),
     EventKind.TRANSITION: ("NIJA state changed", "info"),
+    EventKind.BRIDGE_ACTION: ("NIJA acted on a guarded bot", "info"),
+    EventKind.BRIDGE_ALERT: ("⚠️ NIJA could not confirm a guarded bot stopped", "failure"),
     EventKind.KILL_RECEIPT: ("NIJA kill receipt: the broker confirms no order of the bot is open", "success"),
     EventKind.KILL_NOT_CONFIRMED: (
         "🛑 NIJA kill NOT CONFIRMED by the exchange: check it now",

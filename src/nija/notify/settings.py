@@ -19,6 +19,7 @@ DEFAULT_EVENTS = (
     EventKind.LIVE_NOT_VERIFIED,
     EventKind.BOT_STARTED,
     EventKind.INCONSISTENCY_DETECTED,
+    EventKind.BRIDGE_ALERT,
     EventKind.KILL_RECEIPT,
     EventKind.KILL_NOT_CONFIRMED,
 )

@@ -12,14 +12,27 @@ import secrets
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from nija.bot_report import BotReport, Notice, OpenOrder, OutageReport, Pnl, Position, read_report, write_report
+from nija.bot_report import (
+    BotReport,
+    EquityPoint,
+    FillItem,
+    Notice,
+    OpenOrder,
+    OutageReport,
+    Pnl,
+    Position,
+    read_report,
+    write_report,
+)
 from nija.config import NijaConfig
+from nija.domain.actions import CLI_COMMAND, FixAction
 from nija.domain.errors import NijaError, StorageProblem
 from nija.domain.events import Event, EventKind
 from nija.domain.live import short_run
@@ -54,6 +67,9 @@ from nija.runtime.summary import Summary
 from nija.runtime.watcher import StateWatcher
 from nija.service import SafetyService
 
+EQUITY_POINTS = 500  # what the web chart and the TUI sparkline draw; the full curve is in nija report
+RECENT_FILLS = 20
+
 
 @dataclass
 class Counters:
@@ -83,6 +99,7 @@ class Bot:
         strategy: Strategy | None = None,
         feed_label: str = "",
         feed_clock: Callable[[], float] | None = None,
+        new_account: bool = False,
     ) -> None:
         self.service = service
         self.config = config
@@ -100,7 +117,7 @@ class Bot:
         self.quality = DataQuality(on_alert=self._data_alert)
         self.references = ReferenceBook()
         self.controls = ControlChain(config.risk, market_clock, quality=self.quality)
-        self.paper = PaperBroker(data_dir, config.paper)
+        self.paper = PaperBroker(data_dir, config.paper, new_account=new_account)
         brokers: dict[Mode, Broker] = {Mode.SIMULATED: self.paper}
         if live_broker is not None:
             brokers[Mode.LIVE] = live_broker
@@ -155,6 +172,9 @@ class Bot:
         if self._metrics is not None:
             self._metrics.watch_controls(self.controls.figures)
         self.state_at_start = TradingState.OFF
+        self.equity_curve: deque[EquityPoint] = deque(maxlen=EQUITY_POINTS)
+        self.recent_fills: deque[FillItem] = deque(maxlen=RECENT_FILLS)
+        self._curve_lock = threading.Lock()
         self.restart_rule_from: TradingState | None = None
         self.dry_run = DryRunClock()
         self._beat_generation = -1
@@ -242,6 +262,17 @@ class Bot:
         for fill in fills:
             self.counters.fills += 1
             self.controls.filled()
+            item = FillItem(
+                at=fill.timestamp,
+                symbol=fill.symbol,
+                side=fill.side.value,
+                quantity=fill.quantity,
+                price=fill.price,
+                fee=fill.fee,
+                realized=fill.realized_pnl,
+            )
+            with self._curve_lock:  # the watcher thread writes the report meanwhile
+                self.recent_fills.append(item)
             self._trip(self.triggers.observe_fill(fill))
         book = self.live if self.reaction.mode is Mode.LIVE and self.live is not None else self.paper
         if book is self.live:
@@ -251,6 +282,10 @@ class Bot:
         if book is not self._book:
             self._book = book
             self.triggers.reset_equity()
+        if fills:  # the screens' equity curve: a point per fill (bounded)
+            point = EquityPoint(at=candle.timestamp, equity=book.account().equity)
+            with self._curve_lock:
+                self.equity_curve.append(point)
         if fills or book.held(candle.symbol) > 0:  # only then can equity have moved
             day = datetime.fromtimestamp(candle.timestamp, UTC).date().isoformat()
             self._trip(self.triggers.observe_equity(book.account().equity, day))
@@ -346,6 +381,7 @@ class Bot:
             start_equity=float(totals.start_equity),
             end_equity=account.equity,
             currency=self.config.paper.quote_currency,
+            account="new" if self.paper.new_account else "continued",
             denials=dict(self.gate.denials.most_common()),
             controls=self.controls.figures(),
             kill=self._kill_reason,
@@ -379,14 +415,14 @@ class Bot:
         if self.state_at_start is TradingState.OFF and self.gate.placed == 0:
             notes.append(
                 f"Trading is OFF: no orders were placed. To simulate trading, enter DRY_RUN with "
-                f"'nija restore --data-dir {self.data_dir}' and run again."
+                f"'{CLI_COMMAND[FixAction.RESTORE]} --data-dir {self.data_dir}' and run again."
             )
         if self._foreign():
             notes.append(f"{foreign_notice(len(self._foreign()))} (never cancelled, amended or sold by NIJA).")
         if end is TradingState.EMERGENCY_STOP:
             notes.append(
                 "The kill switch is active: no orders can be placed. Investigate, then "
-                "'emergency_kill_switch.py deactivate \"<what was fixed>\"' and 'safe_restore_trading.py restore'."
+                f"'{CLI_COMMAND[FixAction.KILL_DEACTIVATE]}' and '{CLI_COMMAND[FixAction.RESTORE]}'."
             )
         return tuple(notes)
 
@@ -668,6 +704,8 @@ class Bot:
         mode = self.reaction.mode
         book = self.live if mode is Mode.LIVE and self.live is not None else self.paper
         account = book.account()
+        with self._curve_lock:
+            curve, recent = tuple(self.equity_curve), tuple(self.recent_fills)
         report = BotReport(
             updated_at=_now_iso(),
             mode="live" if mode is Mode.LIVE else "simulated" if mode is Mode.SIMULATED else "none",
@@ -693,12 +731,15 @@ class Bot:
             orders_placed=self.gate.placed,
             fills=self.counters.fills,
             denials=tuple(
-                Notice(timestamp=_now_iso(), code=d.code, message=f"{d.symbol}: {d.reason}")
+                Notice(timestamp=d.at.isoformat(), code=d.code, message=f"{d.symbol}: {d.reason}")
                 for d in self.gate.recent_denials
             ),
             denial_counts=dict(self.gate.denials),
+            denial_last={code: at.isoformat() for code, at in self.gate.last_denied.items()},
             controls=self.controls.figures(),
             alerts=tuple(self.counters.alerts[-20:]),
+            equity_curve=curve,
+            recent_fills=recent,
             outages=tuple(OutageReport.model_validate(o) for o in self.outage.as_dicts()),
             foreign_orders=tuple(_open_order(o) for o in self._foreign()),
             kill_receipt=self.receipts.latest,

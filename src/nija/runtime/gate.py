@@ -16,6 +16,7 @@ import threading
 from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from nija.domain.states import Mode
 from nija.runtime.brokers.base import Broker, CancelResult
@@ -33,6 +34,11 @@ class Denial:
     code: str
     reason: str
     symbol: str
+    at: datetime  # when the gate denied it: screens show this, not the report's time
+
+
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
 
 
 class OrderGate:
@@ -45,6 +51,7 @@ class OrderGate:
         controls: GateControls | None = None,
         on_denied: DenialListener | None = None,
         recent: int = 20,
+        clock: Callable[[], datetime] = _wall_clock,
     ) -> None:
         self._view = view
         self._brokers = dict(brokers)
@@ -54,6 +61,8 @@ class OrderGate:
         self.lock = threading.RLock()
         self.denials: Counter[str] = Counter()
         self.recent_denials: deque[Denial] = deque(maxlen=recent)
+        self.last_denied: dict[str, datetime] = {}  # by code, over the whole run
+        self._clock = clock
         self.placed = 0
 
     def add_veto(self, veto: Veto) -> None:
@@ -111,8 +120,10 @@ class OrderGate:
 
     def _deny(self, request: OrderRequest, code: str, reason: str) -> PlaceResult:
         result = denied(code, reason)
+        at = self._clock()
         self.denials[code] += 1
-        self.recent_denials.append(Denial(code, reason, request.symbol))
+        self.last_denied[code] = at
+        self.recent_denials.append(Denial(code, reason, request.symbol, at))
         if self._on_denied is not None:
             with contextlib.suppress(Exception):  # reporting a denial never changes it
                 self._on_denied(request, result)

@@ -25,6 +25,7 @@ class Summary:
     start_equity: float
     end_equity: float
     currency: str
+    account: str = "continued"  # the paper account: "new" (--new-account) or "continued" from the last run
     denials: dict[str, int] = field(default_factory=dict)
     controls: dict[str, float | int | str] = field(default_factory=dict)  # pre-trade control figures
     kill: str | None = None  # reason, when a kill happened during the run

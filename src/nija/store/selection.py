@@ -12,6 +12,12 @@ from nija.domain.codes import ErrorCode
 from nija.domain.errors import UsageProblem
 
 _BOT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+
+
+def valid_bot_name(name: str) -> bool:
+    return _BOT_NAME.fullmatch(name) is not None
+
+
 _SCHEMES = ("postgresql://", "postgres://")
 # libpq connection parameters that are secrets (passfile names where one is kept).
 SECRET_PARAMETERS = frozenset({"password", "sslpassword", "passfile"})

@@ -14,18 +14,19 @@ from rich.text import Text
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Sparkline, Static
 
-from nija.domain.errors import KillSwitchActive, NijaError
+from nija.domain.errors import NijaError
 from nija.domain.text import printable
 from nija.service import system_clock
 from nija.tui import render
 from nija.tui.backend import ActionResult, Backend, PlanView
 from nija.tui.frame import Frame
 from nija.tui.screens import ConfirmScreen, HistoryScreen, ReasonScreen
+from nija.tui.words import fix_here
 
 LIVENESS_REFRESH_S = 5.0
 
@@ -34,8 +35,12 @@ MainScreen { layout: vertical; }
 #body { height: 1fr; }
 .panel { height: auto; border: round $primary-darken-1; padding: 0 1; }
 #status { border: round $accent; }
+MainScreen.live #status { border: heavy red; border-title-color: red; border-title-style: bold; }
+MainScreen.live Footer { background: darkred; }
 #lower { height: auto; }
-#lower > .panel { width: 1fr; }
+#lower > .panel { width: 1fr; height: auto; }
+#book > Static { height: auto; }
+#equity { height: 2; margin-top: 1; }
 #history { height: auto; text-wrap: nowrap; text-overflow: ellipsis; }
 #message { height: auto; min-height: 1; padding: 0 1; background: $boost; }
 ModalScreen { align: center middle; }
@@ -62,7 +67,9 @@ class MainScreen(Screen[None]):
             yield Static("Loading...", id="status", classes="panel")
             yield Static(id="history", classes="panel")
             with Horizontal(id="lower"):
-                yield Static(id="runtime", classes="panel")
+                with Vertical(id="book", classes="panel"):
+                    yield Static(id="runtime")
+                    yield Sparkline([], id="equity")  # the run's equity after each fill
                 yield Static(id="notices", classes="panel")
         yield Static(id="message")
         yield Footer()
@@ -71,18 +78,25 @@ class MainScreen(Screen[None]):
         for name, title in (
             ("status", "Status"),
             ("history", "Recent history (h: all)"),
-            ("runtime", "Orders, positions, P&L"),
+            ("book", "Orders, positions, P&L"),
             ("notices", "Denials and alerts"),
         ):
             self.query_one(f"#{name}").border_title = title
 
     def show(self, frame: Frame, now: datetime) -> None:
         # Inconsistencies sit in the status panel: always visible, even at 80x24.
-        status = Text("\n").join([render.status_text(frame.status, now), render.issues_text(frame.status)])
+        status = Text("\n").join([render.status_text(frame.status, now), render.issues_text(frame.status, keys=True)])
         history = render.history_text(frame.status.recent_history, heading=False)  # one line each (CSS)
+        live = render.live_banner(frame.status) is not None
+        self.set_class(live, "live")  # the web's red frame: the status border and the footer turn red
+        self.query_one("#status").border_title = f"Status: {render.LIVE_BANNER}" if live else "Status"
         self.query_one("#status", Static).update(status)
         self.query_one("#history", Static).update(history)
         self.query_one("#runtime", Static).update(render.runtime_text(frame))
+        curve = [p.equity for p in frame.runtime.equity_curve] if frame.runtime is not None else []
+        sparkline = self.query_one("#equity", Sparkline)
+        sparkline.data = curve
+        sparkline.display = len(curve) >= 2
         self.query_one("#notices", Static).update(render.notices_text(frame))
 
     def say(self, text: Text) -> None:
@@ -109,6 +123,7 @@ class ControlCenter(App[None]):
         self.frames_shown = 0
         self.last_message = ""
         self.busy = False
+        self.killing = False  # a kill dialog is open (a kill never waits for another action)
         self.watching = False  # True once changes by other processes are being followed
         self.main = MainScreen()
 
@@ -157,9 +172,7 @@ class ControlCenter(App[None]):
 
     def refusal(self, what: str, exc: BaseException) -> None:
         message = exc.message if isinstance(exc, NijaError) else str(exc)
-        fix = exc.fix if isinstance(exc, NijaError) else ""
-        if isinstance(exc, KillSwitchActive):
-            fix = f"{fix} (here: press d)"
+        fix = fix_here(exc.action, exc.fix) if isinstance(exc, NijaError) else ""
         text = Text(f"REFUSED: {what}: ", "bold red").append(printable(message, multi_line=True), "red")
         if fix:
             text.append("\nFix: ", "bold").append(printable(fix, multi_line=True))
@@ -179,17 +192,22 @@ class ControlCenter(App[None]):
 
     @work(group="action", exit_on_error=False)
     async def action_kill(self) -> None:
-        if self._claim():
-            try:
-                reason = await self.push_screen_wait(
-                    ReasonScreen("ACTIVATE THE KILL SWITCH", "Why? Every order stops at once, in every process.")
-                )
-                if reason is None:
-                    self._say(Text("Cancelled: nothing was done"))
-                    return
-                await self._act("Kill switch", lambda: self.backend.activate_kill(reason))
-            finally:
-                self.busy = False
+        # Not claimed like the other actions: stopping trading must work while a plan or a
+        # history is on screen (their dialogs decline themselves first; see screens.py).
+        if self.killing:
+            self.bell()
+            return
+        self.killing = True
+        try:
+            reason = await self.push_screen_wait(
+                ReasonScreen("ACTIVATE THE KILL SWITCH", "Why? Every order stops at once, in every process.")
+            )
+            if reason is None:
+                self._say(Text("Cancelled: nothing was done; the kill switch is unchanged"))
+                return
+            await self._act("Kill switch", lambda: self.backend.activate_kill(reason))
+        finally:
+            self.killing = False
 
     @work(group="action", exit_on_error=False)
     async def action_deactivate(self) -> None:

@@ -54,6 +54,7 @@ class IssueView(_View):
     code: str
     message: str
     fix: str
+    action: str | None = None  # a FixAction (a string: an older or newer server may differ)
 
 
 class TransitionView(_View):

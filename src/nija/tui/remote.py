@@ -13,6 +13,7 @@ import httpx
 from pydantic import ValidationError
 
 from nija.bot_report import BotReport, stale_note
+from nija.domain.actions import FixAction
 from nija.domain.errors import (
     KillSwitchActive,
     NijaError,
@@ -122,13 +123,21 @@ def _error(status: int, data: dict[str, Any]) -> NijaError:
         message = str(error.get("message") or f"HTTP {status}")
         fix = str(error.get("fix") or "")
         code = str(error.get("code") or "")
+        action = _action(error.get("action"))
     else:
-        message, fix, code = str(error), "", ""
+        message, fix, code, action = str(error), "", "", None
     kinds: dict[int, type[NijaError]] = {403: SafetyRefusal, 409: SafetyRefusal, 422: UsageProblem}
     kind = kinds.get(status, StorageProblem if status == 503 else NijaError)
     if code == KillSwitchActive.code:
         kind = KillSwitchActive
-    return kind(message, fix, code=code or None)
+    return kind(message, fix, code=code or None, action=action)
+
+
+def _action(value: object) -> FixAction | None:
+    try:
+        return FixAction(str(value)) if value else None
+    except ValueError:  # a newer server's code: its fix text is shown instead
+        return None
 
 
 def _result(data: dict[str, Any], what: str) -> ActionResult:

@@ -11,9 +11,11 @@ from datetime import datetime
 
 from rich.text import Text
 
-from nija.bot_report import BotReport, Notice
+from nija.bot_report import KILL_OUTCOME_CODES, BotReport, denial_groups, pinned_alerts
+from nija.domain.states import REAL_MONEY_BANNER
 from nija.domain.text import printable
 from nija.tui.frame import Frame, KillEventView, StatusView, TransitionView
+from nija.tui.words import fix_here
 
 WIDTH = 80
 RULE = "-" * WIDTH
@@ -27,22 +29,35 @@ _STATE_STYLE = {
 }
 
 
+LIVE_BANNER = REAL_MONEY_BANNER
+
+
+def live_banner(status: StatusView) -> Text | None:
+    """The web's "REAL MONEY" frame in terminal words: shown above everything while live."""
+    if status.state != "LIVE_ACTIVE" and status.mode != "live":
+        return None
+    return Text(f" {LIVE_BANNER} ", "bold white on red")
+
+
 def status_text(status: StatusView, now: datetime) -> Text:
-    """The guide's status lines, then the bot's liveness."""
+    """The guide's status lines, state, kill switch and can-trade first, then the bot."""
     kill = status.kill_switch
     text = Text()
+    banner = live_banner(status)
+    if banner is not None:
+        text.append(banner).append("\n")
     text.append("Trading State Machine: ").append(status.state, _STATE_STYLE.get(status.state, "bold"))
     text.append("\nKill Switch Active: ")
     if kill.active:
         text.append("YES", "bold red")
         if kill.since is not None:
             text.append(f" since {when(kill.since)} by {kill.actor} via {kill.source}")
-        if kill.reason:
-            text.append(f"\n  Reason: {kill.reason}")
     else:
         text.append("NO", "green")
-    text.append(f"\nKill File Exists: {kill.kill_file_exists}")
     text.append("\nCan Trade: ").append(*_can_trade(status))
+    if kill.active and kill.reason:
+        text.append(f"\n  Reason: {kill.reason}")
+    text.append(f"\nKill File Exists: {kill.kill_file_exists}")
     text.append("\nBot: ").append(*_bot(status, now))
     return text
 
@@ -66,7 +81,9 @@ def _bot(status: StatusView, now: datetime) -> tuple[str, str]:
     return f"NOT RUNNING (last heartbeat {age:.0f}s ago, {where})", "yellow"
 
 
-def issues_text(status: StatusView) -> Text:
+def issues_text(status: StatusView, *, keys: bool = False) -> Text:
+    """``keys``: on the live screen, each fix names its key; the snapshot (read in a
+    shell or a mail) keeps the command line's words."""
     if not status.inconsistencies:
         return Text("No inconsistencies detected", "green")
     text = Text()
@@ -75,7 +92,7 @@ def issues_text(status: StatusView) -> Text:
             text.append("\n")
         text.append("STATE INCONSISTENCY: ", "bold yellow").append(issue.code, "bold yellow")
         text.append(f"\n  {issue.message}")
-        text.append("\n  Fix: ", "bold").append(issue.fix)
+        text.append("\n  Fix: ", "bold").append(fix_here(issue.action, issue.fix) if keys else issue.fix)
     return text
 
 
@@ -105,14 +122,21 @@ def runtime_text(frame: Frame) -> Text:
             f"\n  {printable(pos.symbol)} {pos.quantity:g} @ {pos.average_price:g} P&L {pos.unrealized_pnl:+.2f}"
         )
     text.append("\n").append(_pnl(report))
+    curve = report.equity_curve
+    if len(curve) >= 2:
+        low, high = min(p.equity for p in curve), max(p.equity for p in curve)
+        text.append(
+            f"\nEquity curve: {curve[0].equity:,.2f} -> {curve[-1].equity:,.2f} "
+            f"(low {low:,.2f}, high {high:,.2f}, {len(curve)} fills)"
+        )
     if report.dead_man_switch:
-        text.append(f"\nDead man's switch: {report.dead_man_switch}")
+        text.append(f"\nDead man's switch: {printable(report.dead_man_switch)}")
     if report.foreign_orders:
         text.append(f"\n{len(report.foreign_orders)} open order(s) on the account not placed by this bot: left alone")
     receipt = report.kill_receipt
     if receipt is not None:
         style = "green" if receipt.confirmed and receipt.within_deadline else "bold red"
-        text.append("\nKill receipt: ", "bold").append(receipt.verdict, style)
+        text.append("\nKill receipt: ", "bold").append(printable(receipt.verdict), style)
     return text
 
 
@@ -121,24 +145,49 @@ def _pnl(report: BotReport) -> str:
     return f"P&L: realized {p.realized:+.2f} unrealized {p.unrealized:+.2f} fees {p.fees:.2f} equity {p.equity:.2f}"
 
 
-def notices_text(frame: Frame) -> Text:
-    warnings = Text()
+ALERTS_SHOWN = 4
+DENIAL_GROUPS_SHOWN = 6
+
+
+def notices_text(frame: Frame, *, alerts: int = ALERTS_SHOWN, groups: int = DENIAL_GROUPS_SHOWN) -> Text:
+    """Alerts (the kill's outcome always among them) pinned above the denials, which
+    are grouped by code: a killed bot's denial per candle is one line that counts."""
+    text = Text()
     for warning in frame.warnings:
-        warnings.append("WARNING", "bold yellow").append(f" {warning}\n")
+        text.append("WARNING", "bold yellow").append(f" {printable(warning)}\n")
     report = frame.runtime
     if report is None:
-        return warnings.append("Denials and alerts: none reported (no bot report)", "dim")
-    text = warnings.append("Recent denials and alerts", "bold")
-    notices = [("DENIED", n) for n in report.denials[-3:]] + [("ALERT", n) for n in report.alerts[-3:]]
-    for label, notice in notices:
-        text.append("\n").append(label, "yellow").append(f" {_notice(notice)}")
-    if not notices:
+        return text.append("Denials and alerts: none reported (no bot report)", "dim")
+    text.append("Alerts", "bold")
+    pinned = pinned_alerts(report, alerts)
+    for notice in pinned:
+        style = "bold red" if notice.code in KILL_OUTCOME_CODES else "yellow"
+        text.append("\n").append("ALERT", style)
+        text.append(printable(f" {short_time(notice.timestamp)} {notice.code}: {notice.message}"))
+    if not pinned:
         text.append("\n(none)", "dim")
+    elif len(report.alerts) > len(pinned):
+        text.append(f"\n  ({len(report.alerts) - len(pinned)} earlier not shown)", "dim")
+    text.append("\n").append("Denials by code", "bold")
+    grouped = denial_groups(report)
+    for group in grouped[:groups]:
+        text.append("\n").append("DENIED", "yellow")
+        text.append(printable(f" {group.code} x{group.count} last {short_time(group.last_at)}"))
+        if group.last_message:
+            text.append(printable(f": {group.last_message}"))
+    if not grouped:
+        text.append("\n(none)", "dim")
+    elif len(grouped) > groups:
+        text.append(f"\n  ({len(grouped) - groups} more codes not shown)", "dim")
     return text
 
 
-def _notice(notice: Notice) -> str:
-    return printable(f"{notice.timestamp} {notice.code}: {notice.message}")
+def short_time(stamp: str) -> str:
+    """An ISO 8601 time as the terminal shows it: ``2026-11-24 09:59:00Z``."""
+    try:
+        return when(datetime.fromisoformat(stamp))
+    except ValueError:
+        return printable(stamp) or "?"
 
 
 def transition_line(t: TransitionView) -> str:
@@ -154,26 +203,41 @@ def when(moment: datetime) -> str:
     return moment.isoformat(sep=" ", timespec="seconds").replace("+00:00", "Z")
 
 
+HEIGHT = 24
+
+
 def snapshot(frame: Frame, now: datetime) -> str:
-    """One plain-text frame for scripts and cron: no colour, at most 80 columns."""
+    """One plain-text frame for scripts and cron: no colour, at most 80 columns and 24
+    lines. State, kill switch and can-trade come first; the other sections share the
+    lines left, in order of importance (inconsistencies, alerts and denials, the bot's
+    book, history), each cut with a note when it does not fit."""
     status = frame.status
-    checked = f"checked {when(status.checked_at)}"
     where = status.store or "(store location: admins only)"
-    head = f"NIJA control center: {where}"[: WIDTH - len(checked) - 1]
-    sections = [
-        Text(head.ljust(WIDTH - len(checked)) + checked),
-        Text(RULE),
-        status_text(status, now),
-        Text(RULE),
-        issues_text(status),
-        Text(RULE),
-        history_text(status.recent_history[-3:]),
-        runtime_text(frame),
-        notices_text(frame),
+    footer = _lines(Text(f"{where} checked {when(status.checked_at)}"))[:1]
+    head = _lines(status_text(status, now))
+    by_importance = [
+        _lines(issues_text(status)),
+        _lines(notices_text(frame, alerts=3, groups=3)),
+        _lines(runtime_text(frame)),
+        _lines(history_text(status.recent_history[-3:])),
     ]
+    budget = HEIGHT - len(head) - len(footer) - 1  # one rule under the head
+    shown: list[list[str]] = []
+    for section in by_importance:
+        room = max(0, budget)
+        if len(section) > room:
+            section = [*section[: room - 1], "  ... (more: see nija status / the control center)"] if room else []
+        shown.append(section)
+        budget -= len(section)
+    lines = [*head, RULE]
+    for section in shown:  # the screen order: issues, book, notices, history
+        lines.extend(section)
+    return "\n".join([*lines, *footer]) + "\n"
+
+
+def _lines(text: Text) -> list[str]:
     lines: list[str] = []
-    for section in sections:
-        for line in section.plain.splitlines():
-            indent = " " * (len(line) - len(line.lstrip()) + 2)
-            lines.extend(textwrap.wrap(line, WIDTH, subsequent_indent=indent) or [""])
-    return "\n".join(lines) + "\n"
+    for line in text.plain.splitlines():
+        indent = " " * (len(line) - len(line.lstrip()) + 2)
+        lines.extend(textwrap.wrap(line, WIDTH, subsequent_indent=indent) or [""])
+    return lines

@@ -46,6 +46,7 @@ class ConfirmScreen(ModalScreen[bool]):
         Binding("y", "answer(True)", "Yes"),
         Binding("n", "answer(False)", "No"),
         Binding("escape", "answer(False)", "Cancel"),
+        Binding("k", "kill", "Decline and kill"),
     ]
 
     def __init__(self, title: str, body: Text | str) -> None:
@@ -70,6 +71,11 @@ class ConfirmScreen(ModalScreen[bool]):
     def action_answer(self, answer: bool) -> None:
         self.dismiss(answer)
 
+    def action_kill(self) -> None:
+        """The kill key works here too: the plan is declined, then the kill asks why."""
+        self.dismiss(False)
+        self.app.call_later(self.app.run_action, "app.kill")
+
 
 class HistoryScreen(Screen[None]):
     """The full trading state and kill switch history, newest last, scrollable."""
@@ -78,6 +84,7 @@ class HistoryScreen(Screen[None]):
         Binding("escape", "close", "Back"),
         Binding("h", "close", "Back"),
         Binding("q", "close", "Back"),
+        Binding("k", "app.kill", "Kill"),
     ]
 
     def __init__(self, history: History) -> None:

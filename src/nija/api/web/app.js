@@ -14,6 +14,23 @@ let streamAbort = null;
 let countdownTimer = null;
 let messageTimer = null;
 
+// The page's words for a fix: the button that does it (the API sends the fix as a
+// FixAction code next to the command line's words, which are kept for unknown codes).
+const BUTTON_FOR = {
+  STATUS: "repair what Inconsistencies lists, with the buttons it names",
+  RESTORE: "press \u201cRestore to DRY_RUN\u2026\u201d",
+  RESET: "press \u201cReset to OFF\u2026\u201d, then \u201cRestore to DRY_RUN\u2026\u201d",
+  KILL_ACTIVATE: "press \u201cSTOP ALL TRADING\u201d to record the stop",
+  KILL_DEACTIVATE: "find the cause (see History), resolve it, then press \u201cDeactivate kill switch\u201d",
+  KILL_DEACTIVATE_REASON: "type what was fixed, then press \u201cDeactivate kill switch\u201d",
+  LIVE_REQUEST: "press \u201cRequest live trading\u201d",
+  RESTART_SERVE: "restart \u2018nija serve\u2019 on its host, then reload this page",
+};
+
+function fixHere(action, fix) {
+  return (action && BUTTON_FOR[action]) || fix || "";
+}
+
 // -- API ---------------------------------------------------------------------------
 class ApiError extends Error {
   constructor(httpStatus, body) {
@@ -21,7 +38,7 @@ class ApiError extends Error {
     super(err.message);
     this.httpStatus = httpStatus;
     this.code = err.code;
-    this.fix = err.fix;
+    this.fix = fixHere(err.action, err.fix);
   }
 }
 
@@ -137,8 +154,10 @@ async function connectEvents() {
     for (;;) {
       const { value, done } = await reader.read();
       if (done) break;
-      // Lines may end in CRLF, LF or CR (the SSE format allows all three).
-      buffer += decoder.decode(value, { stream: true }).replace(/\r\n?/g, "\n");
+      // sse-starlette ends lines with \r\n (the SSE spec allows \r\n, \r and \n): normalise
+      // first, or no event boundary is ever found and nothing updates live.
+      // A \r that ends a chunk waits for the next one: it may be half of a \r\n.
+      buffer = (buffer + decoder.decode(value, { stream: true })).replace(/\r\n|\r(?!$)/g, "\n");
       let cut;
       while ((cut = buffer.indexOf("\n\n")) >= 0) {
         handleEvent(buffer.slice(0, cut));
@@ -163,7 +182,7 @@ function handleEvent(block) {
   const payload = displayable(JSON.parse(data.join("\n")));
   if (event === "status") renderStatus(payload);
   else if (event === "runtime") renderRuntime(payload);
-  else if (event === "error") show(`${payload.message} — Fix: ${payload.fix}`, "error");
+  else if (event === "error") show(`${payload.message} — Fix: ${fixHere(payload.action, payload.fix)}`, "error");
 }
 
 function setConnection(up) {
@@ -204,6 +223,9 @@ function transitionItem(t) {
 function renderStatus(s) {
   const previous = status;
   status = s;
+  const notice = s.server_notice;
+  $("server-notice").hidden = !notice;
+  $("server-notice").textContent = notice ? `${notice.message}. Fix: ${fixHere(notice.action, notice.fix)}` : "";
   const state = $("state");
   state.textContent = s.state;
   state.className = "state s-" + s.state;
@@ -238,7 +260,7 @@ function renderStatus(s) {
   issues.replaceChildren();
   for (const i of s.inconsistencies) {
     const li = el("li");
-    li.append(el("strong", i.code), el("span", " " + i.message), el("div", "Fix: " + i.fix, "fix"));
+    li.append(el("strong", i.code), el("span", " " + i.message), el("div", "Fix: " + fixHere(i.action, i.fix), "fix"));
     issues.append(li);
   }
   if (!s.inconsistencies.length) issues.append(el("li", "None", "ok"));
@@ -289,6 +311,11 @@ function renderRuntime(r) {
   box.append(table(["Order", "Symbol", "Side", "Type", "Quantity", "Price"], rep.open_orders.map((o) => [
     o.id, o.symbol, o.side, o.type, amount(o.quantity), o.price === null ? "market" : amount(o.price)]),
   "No open orders"));
+  box.append(equityChart(rep.equity_curve || []));
+  const fills = (rep.recent_fills || []).slice().reverse();  // newest first
+  box.append(table(["Time", "Symbol", "Side", "Quantity", "Price", "Fee", "Realized"], fills.map((f) => [
+    when(new Date(f.at * 1000).toISOString()), f.symbol, f.side, amount(f.quantity), amount(f.price), money(f.fee),
+    money(f.realized)]), "No fills yet"));
   if (rep.dead_man_switch) box.append(el("p", `Dead man's switch: ${rep.dead_man_switch}`));
   if (rep.foreign_orders && rep.foreign_orders.length) {
     box.append(el("p", `${rep.foreign_orders.length} open order(s) on the account were not placed by this bot: left alone`,
@@ -308,6 +335,35 @@ function renderReceipt(box, k) {
     + `${exposure.toFixed(2)} ${k.currency}`, ok ? "ok" : "warn");
   p.id = "kill-receipt";
   box.append(p);
+}
+
+// The run's equity after each fill as an inline SVG line: no chart library, no build step.
+function equityChart(points) {
+  const figure = el("figure", undefined, "equity");
+  figure.id = "equity-chart";
+  if (points.length < 2) {
+    figure.append(el("figcaption", "Equity curve: drawn after the first fills.", "muted"));
+    return figure;
+  }
+  const W = 600, H = 140, PAD = 4;
+  const xs = points.map((p) => p.at), ys = points.map((p) => p.equity);
+  const x0 = Math.min(...xs), x1 = Math.max(...xs), y0 = Math.min(...ys), y1 = Math.max(...ys);
+  const sx = (x) => PAD + (x1 === x0 ? 0 : (x - x0) / (x1 - x0)) * (W - 2 * PAD);
+  const sy = (y) => H - PAD - (y1 === y0 ? 0.5 : (y - y0) / (y1 - y0)) * (H - 2 * PAD);
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", "Equity curve");
+  const line = document.createElementNS(ns, "polyline");
+  line.setAttribute("points", points.map((p) => `${sx(p.at).toFixed(1)},${sy(p.equity).toFixed(1)}`).join(" "));
+  line.setAttribute("fill", "none");
+  line.setAttribute("stroke", "currentColor");
+  line.setAttribute("stroke-width", "1.5");
+  svg.append(line);
+  figure.append(svg, el("figcaption", `Equity ${money(ys[0])} → ${money(ys[ys.length - 1])} `
+    + `(low ${money(y0)}, high ${money(y1)}; ${points.length} fills shown)`, "muted"));
+  return figure;
 }
 
 function markStale() {
@@ -350,9 +406,20 @@ function renderNotices(rep) {
     if (d.timestamp >= g.last.timestamp) g.last = d;
     groups.set(d.code, g);
   }
-  for (const g of [...groups.values()].sort((a, b) => (a.last.timestamp < b.last.timestamp ? 1 : -1))) {
+  // The recent list is bounded: the run-wide count and last time come from the report's
+  // denial_counts and denial_last (as bot_report.denial_groups does for the TUI).
+  const counts = rep.denial_counts || {}, lastAt = rep.denial_last || {};
+  for (const code of Object.keys(counts)) {
+    if (!groups.has(code)) groups.set(code, { code, count: 0, last: { timestamp: "", message: "" } });
+  }
+  for (const g of groups.values()) {
+    g.count = Math.max(g.count, counts[g.code] || 0);
+    g.at = lastAt[g.code] || g.last.timestamp;
+  }
+  for (const g of [...groups.values()].sort((a, b) => (a.at < b.at ? 1 : -1))) {
     const li = el("li", undefined, "denial");
-    li.append(el("strong", `DENIED ${g.code} ×${g.count}`), el("span", ` last ${when(g.last.timestamp)}: ${g.last.message}`));
+    const message = g.last.message ? `: ${g.last.message}` : "";
+    li.append(el("strong", `DENIED ${g.code} ×${g.count}`), el("span", ` last ${when(g.at)}${message}`));
     list.append(li);
   }
   if (list.children.length) box.append(list);

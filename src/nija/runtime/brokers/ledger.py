@@ -84,6 +84,20 @@ class LedgerState:
 
 
 @dataclass(frozen=True, slots=True)
+class LedgerOrder:
+    """One order as the ledger holds it, with what was filled (for ccxt-shaped answers)."""
+
+    order: Order
+    status: OrderStatus
+    reason: str
+    created_at: float
+    filled: float
+    average: float | None
+    fee: float
+    filled_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class RunTotals:
     orders: int
     fills: int
@@ -148,6 +162,23 @@ class PaperLedger:
         orders = [Order(i, s, Side(sd), OrderType(t), q, p) for i, s, sd, t, q, p in rows]
         (seq,) = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM orders").fetchone()
         return LedgerState(start, cash, realized, fees, holdings, orders, int(seq) + 1)
+
+    def new_account(self, starting_cash: float | Decimal) -> int:
+        """A fresh paper account: cash back to ``starting_cash``, no positions, every open
+        paper order cancelled. The orders, fills and runs before it stay for reports.
+        Returns how many open orders were cancelled."""
+        cash = money(starting_cash)
+        with self._tx():
+            cancelled = self._db.execute(
+                "UPDATE orders SET status = 'cancelled', reason = 'new paper account' WHERE status = 'open'"
+            ).rowcount
+            self._db.execute("DELETE FROM positions")
+            self._db.execute(
+                "UPDATE account SET starting_cash = ?, cash = ?, realized = 0, fees = 0, starting_cash_exact = ?,"
+                " cash_exact = ?, realized_exact = '0', fees_exact = '0' WHERE id = 1",
+                (float(cash), float(cash), str(cash), str(cash)),
+            )
+        return int(cancelled)
 
     def begin_run(self, run_id: str, started_at: float, start_equity: Decimal) -> None:
         with self._tx():
@@ -226,6 +257,35 @@ class PaperLedger:
                     "INSERT OR REPLACE INTO positions VALUES (?, ?, ?)",
                     (holding.symbol, holding.quantity, holding.average_price),
                 )
+
+    def orders(
+        self, *, order_id: str | None = None, symbol: str | None = None, status: OrderStatus | None = None
+    ) -> list[LedgerOrder]:
+        """Orders with their fills, oldest first, filtered by any of id, symbol and status."""
+        query = (
+            "SELECT o.id, o.symbol, o.side, o.type, o.quantity, o.price, o.status, o.reason, o.created_at,"
+            " COALESCE(SUM(f.quantity), 0), SUM(f.quantity * f.price), COALESCE(SUM(f.fee), 0), MAX(f.timestamp)"
+            " FROM orders o LEFT JOIN fills f ON f.order_id = o.id WHERE 1 = 1"
+        )
+        args: list[str] = []
+        for column, value in (("o.id", order_id), ("o.symbol", symbol), ("o.status", status)):
+            if value is not None:
+                query += f" AND {column} = ?"  # column names are fixed above; values are bound
+                args.append(str(value))
+        rows = self._db.execute(query + " GROUP BY o.seq ORDER BY o.seq", args).fetchall()
+        return [
+            LedgerOrder(
+                Order(i, s, Side(sd), OrderType(t), q, p, OrderStatus(st)),
+                OrderStatus(st),
+                reason,
+                created,
+                filled,
+                notional / filled if filled else None,
+                fee,
+                filled_at,
+            )
+            for i, s, sd, t, q, p, st, reason, created, filled, notional, fee, filled_at in rows
+        ]
 
     def run_totals(self, run_id: str) -> RunTotals:
         counts = dict(

@@ -43,10 +43,17 @@ _EPS_MONEY = Decimal("1e-9")
 
 
 class PaperBroker:
-    def __init__(self, data_dir: Path, settings: PaperSettings, *, run_id: str | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, settings: PaperSettings, *, run_id: str | None = None, new_account: bool = False
+    ) -> None:
+        """``new_account``: start from ``starting_cash`` with no positions (``nija run
+        --new-account``); by default the account continues where the last run left it."""
         self.settings = settings
         self.run_id = run_id or uuid.uuid4().hex[:12]
         self.ledger = PaperLedger(data_dir / LEDGER_FILE, settings.starting_cash)
+        self.new_account = new_account
+        if new_account:
+            self.ledger.new_account(settings.starting_cash)
         state = self.ledger.load()
         self.starting_cash = float(state.starting_cash)
         self._cash, self._realized, self._fees = state.cash, state.realized, state.fees
@@ -122,6 +129,12 @@ class PaperBroker:
 
     def held(self, symbol: str) -> float:
         return self._held(symbol)
+
+    def reserved(self) -> tuple[float, dict[str, float]]:
+        """Cash held back by open buys (fees included) and quantities by open sells."""
+        with self.lock:
+            sells = {o.symbol: self._reserved_quantity(o.symbol) for o in self._open.values() if o.side is Side.SELL}
+            return self._reserved_cash(), sells
 
     # -- prices and fills ------------------------------------------------------------
     def on_candle(self, candle: Candle) -> list[Fill]:

@@ -257,28 +257,53 @@ class PostgresStore:
 
     def beat(self, heartbeat: Heartbeat) -> None:
         with self._lock, database_errors(self.url):
-            self._connection().execute(
-                "INSERT INTO nija_heartbeat (scope, pid, host, last_beat, started_at, stopped, run_id, "
-                "dry_run_seconds, seen_nonce, live_nonce, live_refused) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (scope) DO UPDATE SET "
-                "pid = excluded.pid, host = excluded.host, last_beat = excluded.last_beat, "
-                "started_at = excluded.started_at, stopped = excluded.stopped, run_id = excluded.run_id, "
-                "dry_run_seconds = excluded.dry_run_seconds, seen_nonce = excluded.seen_nonce, "
-                "live_nonce = excluded.live_nonce, live_refused = excluded.live_refused",
-                (
-                    self.scope,
-                    heartbeat.pid,
-                    heartbeat.host,
-                    heartbeat.last_beat,
-                    heartbeat.started_at,
-                    heartbeat.stopped,
-                    heartbeat.run_id,
-                    heartbeat.dry_run_s,
-                    heartbeat.seen_nonce,
-                    heartbeat.live_nonce,
-                    heartbeat.live_refused,
-                ),
-            )
+            write_heartbeat(self._connection(), self.scope, heartbeat)
+
+    def release(self) -> None:
+        """Close the store's connections (not its view): a bot served by the host agent
+        holds none between its rare writes. The next use connects again."""
+        with self._lock, self._flag_lock:
+            for conn in (self._conn, self._flag_conn):
+                if conn is not None:
+                    conn.close()
+            self._conn = self._flag_conn = None
+
+
+HEARTBEAT_SQL = (
+    "INSERT INTO nija_heartbeat (scope, pid, host, last_beat, started_at, stopped, run_id, "
+    "dry_run_seconds, seen_nonce, live_nonce, live_refused) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (scope) DO UPDATE SET "
+    "pid = excluded.pid, host = excluded.host, last_beat = excluded.last_beat, "
+    "started_at = excluded.started_at, stopped = excluded.stopped, run_id = excluded.run_id, "
+    "dry_run_seconds = excluded.dry_run_seconds, seen_nonce = excluded.seen_nonce, "
+    "live_nonce = excluded.live_nonce, live_refused = excluded.live_refused"
+)
+
+
+def heartbeat_params(scope: str, heartbeat: Heartbeat) -> tuple[object, ...]:
+    return (
+        scope,
+        heartbeat.pid,
+        heartbeat.host,
+        heartbeat.last_beat,
+        heartbeat.started_at,
+        heartbeat.stopped,
+        heartbeat.run_id,
+        heartbeat.dry_run_s,
+        heartbeat.seen_nonce,
+        heartbeat.live_nonce,
+        heartbeat.live_refused,
+    )
+
+
+def write_heartbeat(conn: Conn, scope: str, heartbeat: Heartbeat) -> None:
+    conn.execute(HEARTBEAT_SQL, heartbeat_params(scope, heartbeat))
+
+
+def write_heartbeats(conn: Conn, beats: dict[str, Heartbeat]) -> None:
+    """Many bots' beats in one transaction (one commit): the host agent's batch."""
+    with conn.transaction(), conn.cursor() as cur:
+        cur.executemany(HEARTBEAT_SQL, [heartbeat_params(scope, beat) for scope, beat in sorted(beats.items())])
 
 
 def _not_writable(conn: Conn, store: PostgresStore) -> tuple[str, ...]:

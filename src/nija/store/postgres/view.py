@@ -31,26 +31,44 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DEFAULT_STALE_AFTER_S = 2.0
 RECONNECT_DELAY_S = 0.2
 
-_NOT_CHECKED = Permission(False, None, "NOT_CHECKED", "the fleet database view is not confirmed yet")
-_KILLED = Permission(False, None, "KILL_SWITCH_ACTIVE", "a kill was raised (fleet database notification)")
+NOT_CHECKED = Permission(False, None, "NOT_CHECKED", "the fleet database view is not confirmed yet")
+KILLED = Permission(False, None, "KILL_SWITCH_ACTIVE", "a kill was raised (fleet database notification)")
 
-# Everything decide() needs, in one round trip: the scope's state and last transition,
-# its kill record, and whether any kill flag is raised or the fleet kill is recorded.
-_PERMISSION_SQL = """
-SELECT s.state, s.kill_active, t.from_state, t.to_state, t.at,
-       EXISTS (SELECT 1 FROM nija_kill_flag k WHERE k.scope IN (%(scope)s, %(fleet)s, %(prefix)s || s.account)),
+# Everything decide() needs, in one round trip, for each scope named: the scope's state
+# and last transition, its kill record, whether any kill flag is raised (its own, the
+# fleet's, its account's) or the fleet or its account kill is recorded, and its account.
+# The one query of every permission view: the bot's own (below) and the host agent's
+# (nija.store.agent), which asks it for all the bots of its host at once.
+PERMISSION_SQL = """
+SELECT b.name, s.state, s.kill_active, t.from_state, t.to_state, t.at,
+       EXISTS (SELECT 1 FROM nija_kill_flag k WHERE k.scope IN (b.name, %(fleet)s, %(prefix)s || s.account)),
        f.kill_active, f.state, s.pending_live, s.live_grant, h.run_id, h.live_nonce, h.stopped,
        a.name IS NOT NULL AND (a.kill_active IS NOT FALSE OR a.state NOT IN ('OFF', 'EMERGENCY_STOP')), s.account
-FROM nija_scope f
-LEFT JOIN nija_scope s ON s.name = %(scope)s
+FROM unnest(%(scopes)s::text[]) AS b(name)
+JOIN nija_scope f ON f.name = %(fleet)s
+LEFT JOIN nija_scope s ON s.name = b.name
 LEFT JOIN nija_scope a ON a.name = %(prefix)s || s.account
-LEFT JOIN nija_heartbeat h ON h.scope = %(scope)s
+LEFT JOIN nija_heartbeat h ON h.scope = b.name
 LEFT JOIN LATERAL (
     SELECT from_state, to_state, at FROM nija_transition
-    WHERE scope = %(scope)s ORDER BY id DESC LIMIT 1
+    WHERE scope = b.name ORDER BY id DESC LIMIT 1
 ) t ON true
-WHERE f.name = %(fleet)s
 """
+
+Row = tuple[object, ...]
+
+
+def permission_rows(conn: Conn, scopes: list[str]) -> dict[str, Row]:
+    """Each scope's permission row (without its name); raises if the fleet row is missing."""
+    found = conn.execute(PERMISSION_SQL, {"scopes": scopes, "fleet": FLEET, "prefix": ACCOUNT_PREFIX}).fetchall()
+    if scopes and not found:
+        raise psycopg.DataError("the fleet row is missing: run 'nija db upgrade'")
+    return {str(row[0]): tuple(row[1:]) for row in found}
+
+
+def account_scope(row: Row) -> str | None:
+    """The kill scope of the account the bot trades (None: it declared none)."""
+    return None if row[14] is None else ACCOUNT_PREFIX + str(row[14])
 
 
 def stale_after_from_env() -> float:
@@ -85,7 +103,8 @@ class PostgresPermissionView:
         self.scope = scope
         self.stale_after_s = stale_after_s
         self._clock = clock
-        self._permission = _NOT_CHECKED
+        self._permission = NOT_CHECKED
+        self.changed_ns = time.time_ns()  # when the cached answer last changed (diagnostics, benchmarks)
         self._confirmed_at = float("-inf")
         self._problem = "not connected yet"
         self._account_scope: str | None = None  # learnt on each refresh
@@ -104,6 +123,11 @@ class PostgresPermissionView:
                 f"({self._problem}): halted until reconnected",
             )
         return self._permission
+
+    def _set(self, permission: Permission) -> None:
+        if permission != self._permission:
+            self.changed_ns = time.time_ns()
+        self._permission = permission
 
     def wait_confirmed(self, timeout_s: float) -> bool:
         """For start-up: wait until the view has been confirmed once."""
@@ -130,7 +154,7 @@ class PostgresPermissionView:
                 self._listen(conn)
             except Exception as exc:  # noqa: BLE001 - any failure halts the view until it reconnects
                 self._confirmed_at = float("-inf")
-                self._permission = _NOT_CHECKED
+                self._set(NOT_CHECKED)
                 self._problem = f"connection lost: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc}"
             finally:
                 if conn is not None:
@@ -150,7 +174,7 @@ class PostgresPermissionView:
                 if scope in mine or scope == self._account_scope:
                     relevant = True
                     if kind == "kill":
-                        self._permission = _KILLED  # deny first, then read the details
+                        self._set(KILLED)  # deny first, then read the details
                         if self._verifier is not None:
                             self._verifier.interrupt()
             if relevant or self._clock() >= next_refresh:
@@ -159,20 +183,18 @@ class PostgresPermissionView:
 
     def _refresh(self, conn: Conn) -> None:
         started = self._clock()
-        row = conn.execute(_PERMISSION_SQL, {"scope": self.scope, "fleet": FLEET, "prefix": ACCOUNT_PREFIX}).fetchone()
-        if row is None:
-            raise psycopg.DataError("the fleet row is missing: run 'nija db upgrade'")
-        self._account_scope = None if row[14] is None else ACCOUNT_PREFIX + str(row[14])  # its account's kills wake it
+        row = permission_rows(conn, [self.scope])[self.scope]
+        self._account_scope = account_scope(row)  # its account's kills wake it
         if self._verifier is None:
-            self._permission = decide(_snapshot(row))
+            self._set(decide(snapshot_from_row(row)))
         else:
             with self._verifier.reading:
-                self._permission = decide(_snapshot(row), self._verifier)
+                self._set(decide(snapshot_from_row(row), self._verifier))
         self._confirmed_at = started
         self._problem = "connected"
 
 
-def _snapshot(row: tuple[object, ...]) -> Snapshot:
+def snapshot_from_row(row: Row) -> Snapshot:
     (state, kill_active, from_state, to_state, at, flagged, fleet_active, fleet_state) = row[:8]
     pending, grant, run_id, live_nonce, stopped, account_killed = row[8:14]
     # The fleet row only ever holds OFF or EMERGENCY_STOP: anything else was edited by hand.

@@ -1,0 +1,252 @@
+"""A fleet of 1,000 bots on one default PostgreSQL through host agents (issue 17, item 1).
+
+    NIJA_TEST_PG_DSN=postgresql://postgres@127.0.0.1:5432/postgres python benchmarks/fleet_agent.py \
+        [--hosts 50] [--bots-per-host 20] [--rounds 3] [--beat 1.0]
+
+Starts HOSTS real ``nija agent`` processes and, per host, one process holding that host's
+bots as light stand-ins (nija.store.agent.watch: one permission view (its reader thread) per
+bot, a heartbeat through the agent every --beat seconds, as ``nija run`` sends). Prints:
+
+- the connections the fleet holds (pg_stat_activity by application_name);
+- the fleet kill to all bots refusing: p50/p99/max over every bot of every round,
+  next to the same kill reaching 20 bots that each hold their own view (today's path);
+- the permission check's cost through the agent, next to the view with its own connection;
+- transitions per second with 8 clients, quiet and with the whole fleet running.
+
+A bot "refuses" from the moment its view changed its cached answer to deny (the view's
+``changed_ns``): check() is two attribute reads, so every check after that instant refuses.
+The simulated hosts share this machine's cores: on a small machine the figures are those
+of 100 processes queuing for CPU, not of one host's agent and bots."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from _stats import percentile
+from fleet_transitions import run as transitions
+
+from nija.domain.transitions import Who
+from nija.service import SafetyService
+from nija.store.agent import AgentPermissionView
+from nija.store.postgres import PostgresStore
+from nija.store.postgres.connect import connect
+from nija.store.postgres.testing import admin_dsn, temporary_database
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+WHO = Who("bench@host", "benchmark")
+KILLED = "DENY KILL_SWITCH_ACTIVE"
+DRY = "ALLOW DRY_RUN"
+
+
+class Hosted:
+    """One process of stand-in bots; remembers every (time ns, answer) per bot."""
+
+    def __init__(self, command: list[str], env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+        self.ready = threading.Event()
+        self.seen: dict[str, list[tuple[int, str]]] = {}
+        self.lock = threading.Lock()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            parts = line.split()
+            if parts == ["READY"]:
+                self.ready.set()
+            elif len(parts) == 4:
+                with self.lock:
+                    self.seen.setdefault(parts[1], []).append((int(parts[0]), f"{parts[2]} {parts[3]}"))
+
+    def first(self, answer: str, since_ns: int) -> dict[str, int]:
+        with self.lock:
+            return {
+                bot: next(t for t, a in entries if a == answer and t >= since_ns)
+                for bot, entries in self.seen.items()
+                if any(a == answer and t >= since_ns for t, a in entries)
+            }
+
+    def now(self, answer: str) -> int:
+        with self.lock:
+            return sum(1 for entries in self.seen.values() if entries and entries[-1][1] == answer)
+
+
+def wait(predicate: object, what: str, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def connections(dbname: str) -> Counter[str]:
+    with connect(admin_dsn()) as admin:
+        rows = admin.execute("SELECT application_name FROM pg_stat_activity WHERE datname = %s", (dbname,)).fetchall()
+    return Counter(str(r[0]) for r in rows)
+
+
+def commits(dbname: str) -> int:
+    with connect(admin_dsn()) as admin:
+        row = admin.execute("SELECT xact_commit FROM pg_stat_database WHERE datname = %s", (dbname,)).fetchone()
+    assert row is not None
+    return int(row[0])  # type: ignore[call-overload]
+
+
+def kill_round(url: str, hosts: list[Hosted], bots: list[str]) -> list[float]:
+    """Fleet kill; the ms until each bot's view denied; then lift it and restore every bot."""
+    fleet = SafetyService(PostgresStore(url))
+    fleet.status()  # the service's connection is open, as in a running control center
+    t0 = time.time_ns()
+    fleet.activate_kill("benchmark fleet kill", WHO)
+    wait(lambda: sum(len(h.first(KILLED, t0)) for h in hosts) == len(bots), "every bot refusing")
+    latencies = [(t - t0) / 1e6 for h in hosts for t in h.first(KILLED, t0).values()]
+    fleet.deactivate_kill("benchmark round over", WHO)
+    fleet.store.close()  # type: ignore[attr-defined]
+    restore(url, bots)
+    wait(lambda: sum(h.now(DRY) for h in hosts) == len(bots), "every bot trading again")
+    return latencies
+
+
+def restore(url: str, bots: list[str]) -> None:
+    for bot in bots:  # one short connection at a time: a default server has 100
+        store = PostgresStore(url, bot=bot)
+        SafetyService(store).restore(WHO)
+        store.close()
+
+
+def figures(name: str, samples: list[float]) -> str:
+    return (
+        f"{name}: p50 {percentile(samples, 0.5):.1f} ms, p99 {percentile(samples, 0.99):.1f} ms, "
+        f"max {max(samples):.1f} ms (n={len(samples)})"
+    )
+
+
+def check_cost(view: object, calls: int) -> float:
+    check = view.check  # type: ignore[attr-defined]
+    started = time.perf_counter_ns()
+    for _ in range(calls):
+        check()
+    return (time.perf_counter_ns() - started) / calls
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--hosts", type=int, default=50)
+    parser.add_argument("--bots-per-host", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--beat", type=float, default=1.0, help="heartbeat period of each bot (nija run: 1 s)")
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of each transitions run")
+    parser.add_argument("--stale", type=float, default=2.0, help="NIJA_STALE_AFTER of agents and bots")
+    args = parser.parse_args()
+    env = {**os.environ, "PYTHONPATH": str(SRC), "NIJA_STALE_AFTER": str(args.stale)}
+    with temporary_database(prefix="nija_bench") as url, tempfile.TemporaryDirectory() as tmp:
+        dbname = urlsplit(url).path.lstrip("/")
+        quiet = transitions(url, [f"tx{i}" for i in range(8)], args.seconds)
+
+        # Today's path, for comparison: 20 bots, each view with its own connection.
+        direct_bots = [f"direct{i}" for i in range(20)]
+        restore(url, direct_bots)
+        direct = Hosted(
+            [
+                sys.executable,
+                "-m",
+                "nija.store.agent.watch",
+                "-",
+                *direct_bots,
+                "--direct",
+                url,
+                "--stale",
+                str(args.stale),
+            ],
+            env,
+        )
+        wait(direct.ready.is_set, "the direct views")
+        direct_conns = connections(dbname)
+        direct_lat = kill_round(url, [direct], direct_bots)
+        direct.proc.kill()
+        direct.proc.wait()
+
+        names = {h: [f"h{h}-b{b}" for b in range(args.bots_per_host)] for h in range(args.hosts)}
+        bots = [b for host in names.values() for b in host]
+        started = time.monotonic()
+        restore(url, bots)
+        setup_s = time.monotonic() - started
+        agents, hosts = [], []
+        for h in names:
+            sock = Path(tmp) / f"host{h}" / "agent.sock"
+            agents.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "nija", "agent", "--store", url, "--socket", str(sock)],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    env=env,
+                )
+            )
+        for h, host_bots in names.items():
+            sock = Path(tmp) / f"host{h}" / "agent.sock"
+            wait(sock.exists, f"agent {h}")
+            command = [sys.executable, "-m", "nija.store.agent.watch", str(sock), *host_bots]
+            hosts.append(Hosted([*command, "--stale", str(args.stale), "--beat", str(args.beat)], env))
+        try:
+            wait(lambda: all(h.ready.is_set() for h in hosts), "every bot's view confirmed")
+            wait(lambda: sum(h.now(DRY) for h in hosts) == len(bots), "every bot allowed")
+            time.sleep(2.0)
+            held = connections(dbname)
+            before = commits(dbname)
+            time.sleep(args.seconds)
+            tx_rate = (commits(dbname) - before) / args.seconds
+
+            latencies: list[float] = []
+            for _ in range(args.rounds):
+                latencies += kill_round(url, hosts, bots)
+
+            # The permission check's cost, in this process, through one of the agents.
+            view = AgentPermissionView(Path(tmp) / "host0" / "agent.sock", "h0-b0", stale_after_s=args.stale)
+            view.wait_confirmed(30)
+            agent_ns = check_cost(view, 200_000)
+            view.close()
+            own = PostgresStore(url, bot="h0-b0", stale_after_s=args.stale)
+            own_view = own.permission_view()
+            own_view.wait_confirmed(30)
+            own_ns = check_cost(own_view, 200_000)
+            own.close()
+
+            loaded = transitions(url, [f"tx{i}" for i in range(8)], args.seconds)
+        finally:
+            for p in [*(h.proc for h in hosts), *agents]:
+                p.kill()
+            for p in [*(h.proc for h in hosts), *agents]:
+                p.wait()
+
+    print(f"fleet through host agents: {args.hosts} hosts x {args.bots_per_host} bots = {len(bots)} bots")
+    print(f"  (bots: light stand-ins, one view each, a beat every {args.beat:g} s through the agent)")
+    print(f"  setup: {len(bots)} bots restored to DRY_RUN in {setup_s:.1f} s")
+    print(
+        f"  connections held: {sum(held.values())} = "
+        + ", ".join(f"{n or '(none)'} {c}" for n, c in held.most_common())
+    )
+    print(f"    baseline, 20 bots each with its own view: {sum(direct_conns.values())} connections")
+    print(f"  database load with the fleet running: {tx_rate:,.0f} transactions/s")
+    print("  " + figures(f"fleet kill to all {len(bots)} refusing, {args.rounds} rounds", latencies))
+    print("  " + figures("    baseline, fleet kill to 20 bots with their own views", direct_lat))
+    print(
+        f"  permission check: {agent_ns:.0f} ns through the agent, {own_ns:.0f} ns with its own view "
+        f"(ratio {agent_ns / own_ns:.2f})"
+    )
+    print(
+        f"  transitions/s, 8 clients: {quiet:,.0f} quiet, {loaded:,.0f} with the fleet running "
+        f"(ratio {loaded / quiet:.2f})"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""The original bot's process as a verified bot run, like ``nija run`` and ``nija.guard``.
+
+Live trading is granted to a running bot's run only (DESIGN.md invariant 7): a request
+names the run in the heartbeat, the bot acknowledges it in its next beat, and only that
+run's ``LiveVerifier`` accepts the confirmed LIVE_ACTIVE. The compat layer reuses the
+guard's ``GuardRun`` for this, with a beating thread in place of the guard's watcher.
+
+A process becomes the run when its state machine starts, and only if no other bot runs
+on the store: a live heartbeat of another process, or the run claim held by one (exit 3
+for ``nija run``), leaves it a reader as before (it never trades live; a LIVE_ACTIVE
+belongs to the bot that runs). A run that cannot start (read-only directory, unreachable
+database) is a reader too: the safe direction, said in the log."""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import socket
+import threading
+from pathlib import Path
+
+from nija.domain.diagnosis import HEARTBEAT_MAX_AGE
+from nija.domain.errors import NijaError
+from nija.domain.live import short_run
+from nija.domain.transitions import Who
+from nija.guarded.run import GuardRun
+from nija.runtime.run_claim import hold_run_claim
+from nija.service import Outcome, SafetyService
+
+logger = logging.getLogger("nija.compat")
+
+TICK_S = 0.25  # as nija run's watcher: DRY_RUN time, acknowledgments and beats follow within this
+
+
+class CompatRun:
+    """The run and its beating thread; ``stop`` (at exit) writes the stopped heartbeat."""
+
+    def __init__(self, run: GuardRun, lock: threading.RLock, directory: Path) -> None:
+        self.run = run
+        self.directory = directory
+        # The backend's: a kill this process is raising (kill file first, then its record)
+        # is not a bare kill file for the beating thread to record.
+        self._lock = lock
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._beat_loop, name="nija-compat-run", daemon=True)
+        self._problem = ""
+
+    def start(self) -> Outcome:
+        try:
+            outcome = self.run.start()  # the restart rule, and a bare kill file recorded
+            self.run.saw(self.run.check())
+            self.run.beat()
+        except BaseException:
+            self.run.close()
+            raise
+        self._thread.start()
+        atexit.register(self.stop)
+        return outcome
+
+    def _beat_loop(self) -> None:
+        while not self._stopping.wait(TICK_S):
+            if not self.directory.is_dir():  # the data directory was removed: no bot runs there
+                self._stopping.set()
+                self.run.close()
+                return
+            try:
+                with self._lock:
+                    self.run.saw(self.run.check())  # sees a pending request; an unverifiable live is a kill
+                self.run.tick()
+                self._problem = ""
+            except Exception as exc:  # noqa: BLE001 - a failed beat is an old heartbeat: never live
+                if str(exc) != self._problem:
+                    self._problem = str(exc)
+                    logger.warning("The heartbeat could not be written (live trading needs it): %s", exc)
+
+    def stop(self) -> None:
+        if self._stopping.is_set():
+            return  # stopped already (at exit, or its directory is gone)
+        self._stopping.set()
+        self._thread.join(timeout=5.0)
+        if not self.directory.is_dir():
+            self.run.close()
+            return
+        try:
+            self.run.beat(stopped=True)
+        except Exception as exc:  # noqa: BLE001 - at exit: the heartbeat goes stale by itself
+            logger.warning("The stopped heartbeat could not be written: %s", exc)
+        self.run.close()
+
+
+def start_run(
+    service: SafetyService, who: Who, directory: Path, lock: threading.RLock, heartbeat_s: float = 1.0
+) -> CompatRun | None:
+    """This process as the store's bot run (claimed, not started yet), or None (another
+    bot runs, or the claim failed)."""
+    location = service.store.location
+    try:
+        beat = service.store.load().heartbeat
+        mine = beat is not None and beat.pid == os.getpid() and beat.host == socket.gethostname()
+        if beat is not None and not mine and beat.is_alive(service.clock(), HEARTBEAT_MAX_AGE):
+            logger.info("A bot runs on %s (pid %s on %s): this process reads and kills", location, beat.pid, beat.host)
+            return None
+        hold_run_claim(directory, bot=getattr(service.store, "bot", None), heartbeat=beat, now=service.clock())
+    except NijaError as exc:
+        logger.warning("Not a bot run on %s (%s): this process never trades live", location, exc.message)
+        return None
+    compat_run = CompatRun(GuardRun(service, who, heartbeat_s=heartbeat_s, data_dir=directory), lock, directory)
+    logger.info(
+        "Bot run %s on %s: live trading needs a confirmation made for it", short_run(compat_run.run.run_id), location
+    )
+    return compat_run

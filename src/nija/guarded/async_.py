@@ -1,0 +1,418 @@
+"""``nija.guard`` for a ``ccxt.async_support`` exchange.
+
+Orders are decided and sent under one ``asyncio.Lock`` that the watcher task also takes
+before it cancels, so a kill either sees an order (and cancels it) or the order sees the
+kill (and is refused). The watcher task runs on the bot's event loop (it starts with the
+first awaited call if the guard was built outside a running loop): a bot that blocks
+its loop also delays the reaction, so keep blocking work off it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import ccxt
+
+from nija.domain.states import Mode
+from nija.guarded import methods
+from nija.guarded.core import GuardCore, OrderCall
+from nija.guarded.errors import OrderRefused
+from nija.guarded.methods import Kind
+from nija.runtime.brokers.exchange import describe
+from nija.runtime.orders import OrderStatus
+
+_OWN = frozenset({"_exchange", "_core", "_lock", "_task", "_stop"})
+log = logging.getLogger(__name__)
+TICK_S = 0.25  # as nija run's watcher: the poll and the heartbeat clock
+
+
+class AsyncGuardedExchange:
+    """Behaves like the wrapped async ccxt exchange; see docs/guard.md."""
+
+    _exchange: Any
+    _core: GuardCore
+    _lock: asyncio.Lock
+    _task: asyncio.Task[None] | None
+    _stop: asyncio.Event
+
+    def __init__(self, exchange: Any, core: GuardCore) -> None:
+        object.__setattr__(self, "_exchange", exchange)
+        object.__setattr__(self, "_core", core)
+        object.__setattr__(self, "_lock", asyncio.Lock())
+        object.__setattr__(self, "_task", None)
+        object.__setattr__(self, "_stop", asyncio.Event())
+        core.start()
+        with contextlib.suppress(RuntimeError):  # no running loop yet: started by the first call
+            self._ensure_watcher()
+
+    @property
+    def nija(self) -> GuardCore:
+        return self._core
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._exchange, name)
+        if not callable(value):
+            return value
+        kind = methods.classify(name)
+        snake = methods.snake(name)
+        if kind is Kind.READ:
+            return self._observing(value) if snake in ("fetch_ticker", "fetch_tickers") else value
+        if kind in (Kind.ORDER, Kind.CANCEL, Kind.PRIVATE_READ) and hasattr(type(self), snake):
+            return getattr(self, snake)
+        if kind is Kind.LIVE_ONLY:
+            return self._live_only(name, value)
+        raise self._core.refuse_method(name, "order_unknown")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _OWN:
+            raise AttributeError(f"{name} is the guard's own attribute")
+        setattr(self._exchange, name, value)
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(dir(self._exchange)) | set(type(self).__dict__))
+
+    def __repr__(self) -> str:
+        return f"<nija.guard of {self._exchange!r}>"
+
+    async def __aenter__(self) -> AsyncGuardedExchange:
+        self._ensure_watcher()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if not self._core.closed:
+            self._stop.set()
+            task = self._task
+            if task is not None:
+                with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                    await asyncio.wait_for(task, timeout=5)
+            async with self._lock:
+                await self._react()
+                self._core.finish()
+        await self._exchange.close()
+
+    # -- the watcher -------------------------------------------------------------------
+    def _ensure_watcher(self) -> None:
+        if self._task is None and not self._core.closed:
+            task = asyncio.get_running_loop().create_task(self._watch(), name="nija-guard-watcher")
+            object.__setattr__(self, "_task", task)
+
+    async def _watch(self) -> None:
+        """The store's change feed (inotify, LISTEN/NOTIFY) as nija run's watcher uses it,
+        waited on in a worker thread so the bot's loop never blocks on it."""
+        await self._adopt_own_orders()
+        await self._check()
+        try:
+            feed = self._core.run.service.store.changes()
+        except Exception as exc:  # noqa: BLE001 - poll rather than go blind
+            self._core.alert("WATCH_FAILED", f"the change feed could not start ({exc}); checking every 0.25 s")
+            feed = None
+        try:
+            while not self._stop.is_set():
+                if feed is not None:
+                    await asyncio.to_thread(feed.wait, TICK_S)
+                else:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stop.wait(), timeout=TICK_S)
+                await self._check()
+        finally:
+            if feed is not None:
+                feed.close()
+
+    async def _adopt_own_orders(self) -> None:
+        """Orders a crashed run of this bot left open are its own (see the sync guard)."""
+        if not getattr(self._exchange, "apiKey", None) or not self._exchange.has.get("fetchOpenOrders"):
+            return
+        try:
+            rows = await self._exchange.fetch_open_orders()
+        except ccxt.BaseError as exc:
+            self._core.alert("ADOPT_FAILED", f"open orders of a previous run could not be read: {describe(exc).reason}")
+            return
+        self._core.adopt(rows)
+
+    async def _check(self) -> None:
+        try:
+            async with self._lock:
+                await self._react()
+        except Exception:
+            log.exception("guard reaction failed")
+        try:
+            self._core.tick()
+        except Exception:
+            log.exception("guard tick failed")
+
+    async def _react(self) -> None:
+        """Cancel the bot's own live orders unless LIVE_ACTIVE, then the shared (paper) reaction."""
+        permission = self._core.permission()
+        if not (permission.allowed and permission.mode is Mode.LIVE):
+            for attempt in range(1, self._core.config.bot.cancel_retries + 1):
+                failed = []
+                for order in self._core.live.own_open():
+                    try:
+                        await self._exchange.cancel_order(order.id, order.symbol)
+                    except ccxt.OrderNotFound:
+                        pass
+                    except ccxt.BaseError as exc:
+                        failed.append(f"{order.id}: {describe(exc).reason}")
+                        continue
+                    self._core.live.forget(order.id)
+                if not failed:
+                    break
+                self._core.alert(
+                    "CANCEL_FAILED",
+                    f"{self._core.live.name}: {len(failed)} cancel(s) failed on attempt {attempt} "
+                    f"({permission.reason}): {'; '.join(failed[:5])}",
+                )
+                await asyncio.sleep(min(0.05 * 2 ** (attempt - 1), 1.0))
+            if self._core.live.own_open() and permission.code == "KILL_SWITCH_ACTIVE":
+                self._core.alert(
+                    "KILL_INCOMPLETE",
+                    f"KILL NOT COMPLETE: {len(self._core.live.own_open())} live order(s) still open; retrying. "
+                    "Check the exchange now.",
+                )
+        with self._core.gate.lock:
+            self._core.on_permission(permission)
+
+    # -- helpers -------------------------------------------------------------------------
+    def _live_only(self, name: str, method: Any) -> Any:
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            self._ensure_watcher()
+            async with self._lock:
+                permission = self._core.permission()
+                if not (permission.allowed and permission.mode is Mode.LIVE):
+                    raise self._core.refuse_method(name, "live_only")
+                return await method(*args, **kwargs)
+
+        return call
+
+    def _observing(self, method: Any) -> Any:
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            result = await method(*args, **kwargs)
+            tickers = result.values() if isinstance(result, dict) and "symbol" not in result else [result]
+            for ticker in tickers:
+                if isinstance(ticker, dict):
+                    self._core.observe_ticker(ticker)
+            return result
+
+        return call
+
+    # -- orders --------------------------------------------------------------------------
+    async def create_order(
+        self,
+        symbol: str,
+        type: str,
+        side: str,
+        amount: float,
+        price: float | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        self._ensure_watcher()
+        call = OrderCall(symbol, type, side, amount, price, dict(params or {}))
+        if self._core.needs_price(call):
+            self._core.observe_ticker(await self._exchange.fetch_ticker(symbol))
+        try:
+            async with self._lock:
+                with self._core.gate.lock:
+                    result = self._core.decide(call)
+                assert result.order is not None
+                if result.code != "APPROVED":
+                    return self._core.paper_order(result.order.id)
+                sent, client_id = self._core.live_params(call, result.order)
+                row: dict[str, Any] = await self._exchange.create_order(symbol, type, side, amount, price, sent)
+                self._core.live.track(row, client_id, result.order)
+                return row
+        finally:
+            self._core.after_order()
+
+    async def create_orders(
+        self, orders: list[dict[str, Any]], params: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        return [
+            await self.create_order(
+                o["symbol"],
+                o["type"],
+                o["side"],
+                o["amount"],
+                o.get("price"),
+                {**(params or {}), **o.get("params", {})},
+            )
+            for o in orders
+        ]
+
+    async def edit_order(
+        self,
+        id: str,
+        symbol: str,
+        type: str,
+        side: str,
+        amount: float | None = None,
+        price: float | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        if amount is None:
+            raise self._core.refuse_method("edit_order without an amount", "order_unknown")
+        if self._core.is_paper_id(id):
+            self._core.paper_cancel(id)
+            return await self.create_order(symbol, type, side, amount, price, params)
+        call = OrderCall(symbol, type, side, amount, price, dict(params or {}))
+        async with self._lock:
+            if not self._core.live.owns(id):
+                raise OrderRefused(
+                    "NOT_OWN_ORDER",
+                    f"order {id} was not placed through this guard (or is no longer open): NIJA never edits "
+                    "orders the bot did not create through it; cancel it and place a new order",
+                )
+            with self._core.gate.lock:
+                result = self._core.decide(call)
+            assert result.order is not None
+            if result.code != "APPROVED":
+                return self._core.paper_order(result.order.id)
+            sent, client_id = self._core.live_params(call, result.order)
+            row: dict[str, Any] = await self._exchange.edit_order(id, symbol, type, side, amount, price, sent)
+            if str(row.get("id")) != id:
+                self._core.live.forget(id)
+            self._core.live.track(row, client_id, result.order)
+            return row
+
+    async def create_limit_order(self, symbol: str, side: str, amount: float, price: float, params: Any = None) -> Any:
+        return await self.create_order(symbol, "limit", side, amount, price, params)
+
+    async def create_market_order(
+        self, symbol: str, side: str, amount: float, price: float | None = None, params: Any = None
+    ) -> Any:
+        return await self.create_order(symbol, "market", side, amount, price, params)
+
+    async def create_limit_buy_order(self, symbol: str, amount: float, price: float, params: Any = None) -> Any:
+        return await self.create_order(symbol, "limit", "buy", amount, price, params)
+
+    async def create_limit_sell_order(self, symbol: str, amount: float, price: float, params: Any = None) -> Any:
+        return await self.create_order(symbol, "limit", "sell", amount, price, params)
+
+    async def create_market_buy_order(self, symbol: str, amount: float, params: Any = None) -> Any:
+        return await self.create_order(symbol, "market", "buy", amount, None, params)
+
+    async def create_market_sell_order(self, symbol: str, amount: float, params: Any = None) -> Any:
+        return await self.create_order(symbol, "market", "sell", amount, None, params)
+
+    async def create_post_only_order(
+        self, symbol: str, type: str, side: str, amount: float, price: float | None = None, params: Any = None
+    ) -> Any:
+        return await self.create_order(symbol, type, side, amount, price, {**(params or {}), "postOnly": True})
+
+    async def create_reduce_only_order(
+        self, symbol: str, type: str, side: str, amount: float, price: float | None = None, params: Any = None
+    ) -> Any:
+        return await self.create_order(symbol, type, side, amount, price, {**(params or {}), "reduceOnly": True})
+
+    async def create_stop_order(
+        self,
+        symbol: str,
+        type: str,
+        side: str,
+        amount: float,
+        price: float | None = None,
+        trigger_price: float | None = None,
+        params: Any = None,
+    ) -> Any:
+        return await self.create_order(
+            symbol, type, side, amount, price, {**(params or {}), "stopPrice": trigger_price}
+        )
+
+    async def create_stop_limit_order(
+        self, symbol: str, side: str, amount: float, price: float, trigger_price: float, params: Any = None
+    ) -> Any:
+        return await self.create_stop_order(symbol, "limit", side, amount, price, trigger_price, params)
+
+    async def create_stop_market_order(
+        self, symbol: str, side: str, amount: float, trigger_price: float, params: Any = None
+    ) -> Any:
+        return await self.create_stop_order(symbol, "market", side, amount, None, trigger_price, params)
+
+    async def edit_limit_order(
+        self, id: str, symbol: str, side: str, amount: float, price: float | None = None, params: Any = None
+    ) -> Any:
+        return await self.edit_order(id, symbol, "limit", side, amount, price, params)
+
+    async def edit_limit_buy_order(
+        self, id: str, symbol: str, amount: float, price: float | None = None, params: Any = None
+    ) -> Any:
+        return await self.edit_order(id, symbol, "limit", "buy", amount, price, params)
+
+    async def edit_limit_sell_order(
+        self, id: str, symbol: str, amount: float, price: float | None = None, params: Any = None
+    ) -> Any:
+        return await self.edit_order(id, symbol, "limit", "sell", amount, price, params)
+
+    # -- cancels: always pass ----------------------------------------------------------------
+    async def cancel_order(self, id: str, symbol: str | None = None, params: dict[str, Any] | None = None) -> Any:
+        if self._core.is_paper_id(id):
+            return self._core.paper_cancel(id)
+        row = await self._exchange.cancel_order(id, symbol, params or {})
+        self._core.live.forget(id)
+        return row
+
+    async def cancel_orders(
+        self, ids: list[str], symbol: str | None = None, params: dict[str, Any] | None = None
+    ) -> Any:
+        return [await self.cancel_order(i, symbol, params) for i in ids]
+
+    async def cancel_all_orders(self, symbol: str | None = None, params: dict[str, Any] | None = None) -> Any:
+        """The bot's own orders through this guard only (see the sync guard)."""
+        paper = [o.id for o in self._core.paper.open_orders() if symbol is None or o.symbol == symbol]
+        live = [o for o in self._core.live.own_open() if symbol is None or o.symbol == symbol]
+        return [await self.cancel_order(i) for i in paper] + [
+            await self.cancel_order(o.id, o.symbol, params) for o in live
+        ]
+
+    # -- private reads -------------------------------------------------------------------------
+    async def fetch_order(self, id: str, symbol: str | None = None, params: dict[str, Any] | None = None) -> Any:
+        if self._core.is_paper_id(id):
+            await self._refresh_paper()
+            return self._core.paper_order(id)
+        row = await self._exchange.fetch_order(id, symbol, params or {})
+        self._core.live.observe(row)
+        return row
+
+    async def fetch_open_orders(
+        self, symbol: str | None = None, since: int | None = None, limit: int | None = None, params: Any = None
+    ) -> Any:
+        if self._core.answers_from_paper():
+            await self._refresh_paper()
+            return self._core.paper_orders(symbol, OrderStatus.OPEN)
+        return await self._exchange.fetch_open_orders(symbol, since, limit, params or {})
+
+    async def fetch_closed_orders(
+        self, symbol: str | None = None, since: int | None = None, limit: int | None = None, params: Any = None
+    ) -> Any:
+        if self._core.answers_from_paper():
+            await self._refresh_paper()
+            return self._core.paper_orders(symbol, None, closed_only=True)
+        return await self._exchange.fetch_closed_orders(symbol, since, limit, params or {})
+
+    async def fetch_orders(
+        self, symbol: str | None = None, since: int | None = None, limit: int | None = None, params: Any = None
+    ) -> Any:
+        if self._core.answers_from_paper():
+            await self._refresh_paper()
+            return self._core.paper_orders(symbol, None)
+        return await self._exchange.fetch_orders(symbol, since, limit, params or {})
+
+    async def fetch_balance(self, params: dict[str, Any] | None = None) -> Any:
+        if self._core.answers_from_paper():
+            await self._refresh_paper()
+            return self._core.paper_balance()
+        return await self._exchange.fetch_balance(params or {})
+
+    async def fetch_positions(self, symbols: list[str] | None = None, params: dict[str, Any] | None = None) -> Any:
+        if self._core.answers_from_paper():
+            return self._core.paper_positions(symbols)
+        return await self._exchange.fetch_positions(symbols, params or {})
+
+    async def _refresh_paper(self) -> None:
+        for symbol in sorted(self._core.paper_symbols_open()):
+            with contextlib.suppress(ccxt.BaseError):
+                self._core.observe_ticker(await self._exchange.fetch_ticker(symbol))

@@ -1,0 +1,376 @@
+"""What a guarded exchange decides, with no exchange I/O of its own: the sync and the
+async wrappers share it and differ only in how they call the exchange.
+
+It reuses the runtime's parts unchanged: the order gate (permission check, vetoes,
+denial counting), the paper broker and its ledger, and the kill reaction. Orders are
+decided under ``gate.lock``; the sync wrapper holds that lock while it sends, so a kill
+either sees the order (and cancels it) or the order sees the kill (and is refused)."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import math
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from nija.bot_report import Notice, write_report
+from nija.config import NijaConfig
+from nija.domain.events import Event, EventKind
+from nija.domain.permission import Permission
+from nija.domain.states import Mode
+from nija.domain.transitions import Who
+from nija.guarded import shapes
+from nija.guarded.errors import GuardCode, MethodRefused, OrderRefused
+from nija.guarded.live_book import Canceller, LiveBook
+from nija.guarded.report import guard_report
+from nija.guarded.run import GuardRun
+from nija.runtime.brokers.base import Broker
+from nija.runtime.brokers.paper import PaperBroker
+from nija.runtime.candles import Candle
+from nija.runtime.controls import ControlChain, GateControls, ReferenceBook
+from nija.runtime.gate import OrderGate
+from nija.runtime.orders import Order, OrderRequest, OrderStatus, OrderType, PlaceResult, Side
+from nija.runtime.reaction import Reaction
+from nija.runtime.risk import OrderLimits
+
+# Parameters that make an order something the paper broker cannot simulate.
+_PAPER_UNSUPPORTED = ("stopPrice", "triggerPrice", "stopLossPrice", "takeProfitPrice", "stopLoss", "takeProfit")
+
+
+@dataclass(frozen=True, slots=True)
+class OrderCall:
+    """A ccxt create_order call as the bot made it."""
+
+    symbol: str
+    type: str
+    side: str
+    amount: float
+    price: float | None
+    params: dict[str, Any]
+
+    def request(self) -> OrderRequest:
+        """The gate's view of the order (an exotic type is checked like a limit or market order)."""
+        if self.side not in ("buy", "sell"):
+            raise OrderRefused(GuardCode.BAD_ORDER, f"side must be 'buy' or 'sell', not {self.side!r}")
+        try:
+            amount = float(self.amount)
+            price = float(self.price) if self.price is not None else None
+        except (TypeError, ValueError):
+            raise OrderRefused(GuardCode.BAD_ORDER, "amount and price must be numbers") from None
+        if not math.isfinite(amount) or (price is not None and not math.isfinite(price)):
+            raise OrderRefused(GuardCode.BAD_ORDER, "amount and price must be finite numbers")
+        kind = OrderType.LIMIT if self.type == "limit" or (self.type != "market" and price) else OrderType.MARKET
+        try:
+            return OrderRequest(self.symbol, Side(self.side), kind, amount, price if kind is OrderType.LIMIT else None)
+        except ValueError as exc:
+            raise OrderRefused(GuardCode.BAD_ORDER, str(exc)) from None
+
+    def paper_problem(self) -> str | None:
+        if self.type not in ("market", "limit"):
+            return f"DRY_RUN simulates market and limit orders, not {self.type!r} orders"
+        unsupported = [p for p in _PAPER_UNSUPPORTED if self.params.get(p) is not None]
+        if unsupported:
+            return f"DRY_RUN cannot simulate orders with {', '.join(unsupported)}"
+        return None
+
+
+class GuardCore:
+    def __init__(
+        self,
+        run: GuardRun,
+        config: NijaConfig,
+        data_dir: Path,
+        exchange_id: str,
+        *,
+        canceller: Canceller | None,
+        reader: Callable[[], list[dict[str, Any]]] | None = None,
+    ) -> None:
+        self.run = run
+        self.config = config
+        self.data_dir = data_dir
+        self.quote = config.paper.quote_currency
+        self._seq = itertools.count(1)
+        where = f"{socket.gethostname()}:{data_dir.resolve()}:{run.service.store.location}"
+        self._client_prefix = "nj" + hashlib.sha256(where.encode()).hexdigest()[:6]
+        self.paper = PaperBroker(data_dir, config.paper, run_id=run.run_id)
+        self.live = LiveBook(exchange_id, self._next_client_id, canceller=canceller, reader=reader)
+        self.paper_client_ids: dict[str, str] = {}
+        brokers: dict[Mode, Broker] = {Mode.SIMULATED: self.paper, Mode.LIVE: self.live}
+        # The pre-trade controls of nija run (collar against a fresh reference, notional,
+        # throttles, daily caps, duplicates, runaway breaker), fed with the exchange's prices.
+        self.references = ReferenceBook()
+        self.controls = ControlChain(config.risk, time.time)
+        self.gate = OrderGate(
+            run,
+            brokers,
+            vetoes=[OrderLimits(config.risk)],
+            controls=GateControls(self.controls, self.references),
+            on_denied=self._publish_denial,
+        )
+        self.alerts: list[Notice] = []
+        self.reaction = Reaction(
+            self.gate, alert=self.alert, retries=config.bot.cancel_retries, on_kill_complete=self.write_report
+        )
+        self.last_mode: Mode | None = None
+        self.closed = False
+        self._react_lock = threading.RLock()
+        run.on_direct_kill = self._direct_kill
+        self._last_denial: dict[str, float] = {}
+        self._next_report = 0.0
+
+    def start(self) -> None:
+        outcome = self.run.start()
+        if outcome.changed:
+            self.alert("RESTART_RULE", f"{outcome.before} -> {outcome.after}: a restart never resumes live trading")
+        self.paper.begin_run()
+        self.run.beat()
+
+    # -- orders ----------------------------------------------------------------------
+    def _next_client_id(self) -> str:
+        # 18 alphanumeric characters (Kraken's limit for free text; others allow more): the
+        # bot's tag (stable for its data directory), then the run, then a sequence.
+        run = hashlib.sha256(self.run.run_id.encode()).hexdigest()[:4]
+        return f"{self.client_prefix}{run}{next(self._seq):06d}"
+
+    @property
+    def client_prefix(self) -> str:
+        """What every client order id of this bot starts with, across its runs: a crashed
+        run's orders are recognised (and cancelled) by the next one."""
+        return self._client_prefix
+
+    def adopt(self, rows: list[dict[str, Any]]) -> list[str]:
+        """Open orders at the exchange that a previous run of this bot placed: tracked as
+        its own, so the reaction cancels them (a restart starts OFF). Others are left alone."""
+        adopted = []
+        for row in rows:
+            client_id = str(row.get("clientOrderId") or "")
+            if not client_id.startswith(self.client_prefix) or not row.get("id"):
+                continue
+            try:
+                amount = float(row.get("amount") or 0.0)
+                price = float(row["price"]) if row.get("price") else None
+                side = Side(str(row.get("side")))
+            except (TypeError, ValueError):
+                continue
+            kind = OrderType.LIMIT if price else OrderType.MARKET
+            fallback = Order(str(row["id"]), str(row.get("symbol") or ""), side, kind, amount, price)
+            self.live.track(row, client_id, fallback)
+            adopted.append(str(row["id"]))
+        if adopted:
+            self.alert(
+                "ADOPTED_OWN_ORDERS", f"{len(adopted)} open order(s) of a previous run: {', '.join(adopted[:5])}"
+            )
+        return adopted
+
+    def permission(self) -> Permission:
+        if self.closed:
+            return Permission(False, None, GuardCode.GUARD_CLOSED, "the guard was closed")
+        return self.run.check()
+
+    def decide(self, call: OrderCall) -> PlaceResult:
+        """Under ``gate.lock``: the gate's answer, or a refusal raised as a ccxt exception.
+        DRY_RUN: the paper order is placed. LIVE_ACTIVE: approved, carrying the client id."""
+        request = call.request()
+        problem = call.paper_problem()  # asked first: most orders have none, and then one check suffices
+        if problem:
+            permission = self.permission()
+            if permission.allowed and permission.mode is Mode.SIMULATED:
+                raise OrderRefused(GuardCode.PAPER_UNSUPPORTED, problem)
+        if self.closed:
+            raise OrderRefused(GuardCode.GUARD_CLOSED, "the guard was closed: it places no more orders")
+        result = self.gate.place(request)
+        if not result.accepted:
+            raise OrderRefused(result.code, result.reason)
+        assert result.order is not None
+        self.last_mode = Mode.LIVE if result.code == "APPROVED" else Mode.SIMULATED
+        if self.last_mode is Mode.SIMULATED:
+            self.paper_client_ids[result.order.id] = str(call.params.get("clientOrderId") or self._next_client_id())
+            if request.type is OrderType.MARKET:
+                self._fill_at_mark(request.symbol)
+        return result
+
+    def live_params(self, call: OrderCall, approved: Order) -> tuple[dict[str, Any], str]:
+        """The bot's params with the guard's client id (a bot's own client id is kept)."""
+        own = call.params.get("clientOrderId")
+        client_id = str(own) if own else approved.id
+        return {**call.params, "clientOrderId": client_id}, client_id
+
+    def refuse_method(self, name: str, kind: str) -> MethodRefused:
+        if kind == "order_unknown":
+            return MethodRefused(
+                GuardCode.NOT_ON_ALLOW_LIST,
+                f"{name}() places or edits orders in a way the guard does not decide; it is refused in every "
+                "state. Use create_order() (or a helper such as create_limit_buy_order()).",
+            )
+        return MethodRefused(
+            GuardCode.LIVE_ONLY,
+            f"{name}() can move funds or reach the exchange past the guard; it is refused outside a verified "
+            f"LIVE_ACTIVE (now: {self.permission().reason})",
+        )
+
+    # -- paper answers ---------------------------------------------------------------
+    def answers_from_paper(self) -> bool:
+        """DRY_RUN answers from the ledger; so does a stopped guard that last traded on paper."""
+        permission = self.permission()
+        if permission.allowed:
+            return permission.mode is Mode.SIMULATED
+        return self.last_mode is not Mode.LIVE
+
+    def is_paper_id(self, order_id: str) -> bool:
+        return str(order_id).startswith("paper-")
+
+    def _ledger_open(self) -> None:
+        if self.closed:
+            raise OrderRefused(GuardCode.GUARD_CLOSED, "the guard was closed: its paper ledger is closed too")
+
+    def paper_order(self, order_id: str) -> dict[str, Any]:
+        import ccxt
+
+        self._ledger_open()
+        with self.paper.lock:  # one SQLite connection, shared with the watcher thread
+            rows = self.paper.ledger.orders(order_id=order_id)
+        if not rows:
+            raise ccxt.OrderNotFound(f"NIJA paper ledger: no order {order_id}")
+        return self._shape(rows[0])
+
+    def paper_orders(
+        self, symbol: str | None, status: OrderStatus | None, *, closed_only: bool = False
+    ) -> list[dict[str, Any]]:
+        self._ledger_open()
+        with self.paper.lock:
+            rows = self.paper.ledger.orders(symbol=symbol, status=status)
+        if closed_only:
+            rows = [r for r in rows if r.status is not OrderStatus.OPEN]
+        return [self._shape(r) for r in rows]
+
+    def paper_cancel(self, order_id: str) -> dict[str, Any]:
+        self._ledger_open()
+        with self.gate.lock:
+            self.gate.cancel(self.paper, order_id)
+        return self.paper_order(order_id)
+
+    def paper_balance(self) -> dict[str, Any]:
+        self._ledger_open()
+        reserved_cash, reserved = self.paper.reserved()
+        return shapes.balance(self.paper.account().cash, reserved_cash, self.paper.holdings(), reserved, self.quote)
+
+    def paper_positions(self, symbols: list[str] | None) -> list[dict[str, Any]]:
+        return [
+            shapes.position(h, self.paper.mark(h.symbol))
+            for h in self.paper.holdings()
+            if not symbols or h.symbol in symbols
+        ]
+
+    def paper_symbols_open(self) -> set[str]:
+        return {o.symbol for o in self.paper.open_orders()}
+
+    def _shape(self, row: Any) -> dict[str, Any]:
+        return shapes.order(row, client_order_id=self.paper_client_ids.get(row.order.id), quote=self.quote)
+
+    # -- prices ----------------------------------------------------------------------
+    def observe_ticker(self, ticker: Mapping[str, Any] | None) -> None:
+        """Public prices the bot fetched move the paper book (fills) and feed the risk limits."""
+        if not ticker:
+            return
+        price = ticker.get("last") or ticker.get("close")
+        symbol = ticker.get("symbol")
+        if isinstance(symbol, str) and isinstance(price, int | float) and price > 0:
+            self.observe_price(symbol, float(price))
+
+    def observe_price(self, symbol: str, price: float) -> None:
+        now = time.time()
+        self.live.marks[symbol] = price
+        self.references.observe(symbol, price, now, "ticker")
+        self._fills(self.paper.on_candle(Candle(now, symbol, price, price, price, price, 0.0)))
+
+    def needs_price(self, call: OrderCall) -> bool:
+        """A fresh reference is needed for every order (the collar and notional controls deny
+        without one); one older than half the allowed age is refreshed from the ticker."""
+        reference = self.references.get(call.symbol)
+        return reference is None or time.time() - reference.at > self.config.risk.reference_max_age_s / 2
+
+    def _fill_at_mark(self, symbol: str) -> None:
+        mark = self.paper.mark(symbol)
+        if mark is not None:
+            self._fills(self.paper.on_candle(Candle(time.time(), symbol, mark, mark, mark, mark, 0.0)))
+
+    def _fills(self, fills: list[Any]) -> None:
+        for _ in fills:
+            self.controls.filled()  # the order-to-fill ratio control counts paper fills
+
+    def after_order(self) -> None:
+        """Outside the gate's lock, after every order attempt: a tripped runaway breaker
+        becomes a latched kill, recorded, and the reaction cancels at once."""
+        trip = self.controls.take_trip()
+        if trip is None:
+            return
+        self.alert(trip.source, trip.reason)
+        self.run.service.activate_kill(trip.reason, Who(self.run.who.actor, trip.source, self.run.who.principal))
+
+    # -- watcher callbacks -----------------------------------------------------------
+    def on_permission(self, permission: Permission) -> None:
+        with self._react_lock:  # the watcher and a direct kill's listener both react
+            was_killed = self.reaction.kill.active
+            self.reaction(permission)
+            self.run.saw(permission)
+            if permission.allowed:
+                self.last_mode = permission.mode
+            if self.reaction.kill.active and not was_killed:
+                self.alert(
+                    "KILL", f"kill noticed ({permission.reason}): the guarded bot's open orders are being cancelled"
+                )
+
+    def _direct_kill(self) -> bool:
+        """A kill sent straight to this process (the disk could not take it): the latched
+        view denies from now on; cancel the bot's own orders at once."""
+        self.on_permission(self.run.check())
+        return self.reaction.kill.complete
+
+    def tick(self) -> None:
+        self.run.tick()
+        if time.monotonic() >= self._next_report:
+            self.write_report()
+
+    def alert(self, code: str, message: str) -> None:
+        if self.alerts and (self.alerts[-1].code, self.alerts[-1].message) == (code, message):
+            return
+        self.alerts.append(Notice(timestamp=datetime.now(UTC).isoformat(), code=code, message=message))
+        del self.alerts[:-50]
+
+    def _publish_denial(self, request: OrderRequest, result: PlaceResult) -> None:
+        now = time.monotonic()
+        if now - self._last_denial.get(result.code, -10.0) < 1.0:
+            return  # one event per reason per second: a refusal storm must not flood the audit trail
+        self._last_denial[result.code] = now
+        who = self.run.who
+        self.run.service.publish(
+            Event(
+                EventKind.ORDER_DENIED,
+                who.actor,
+                who.source,
+                result.reason,
+                datetime.now(UTC),
+                {"code": result.code, "symbol": request.symbol, "count": str(self.gate.denials[result.code])},
+            )
+        )
+
+    def write_report(self) -> None:
+        self._next_report = time.monotonic() + self.config.bot.report_s
+        write_report(self.data_dir, guard_report(self))
+
+    def finish(self) -> None:
+        """Stop deciding: the last permission check cancels what it must, then a stopped heartbeat."""
+        self.on_permission(self.run.check())
+        self.closed = True
+        self.paper.end_run()
+        self.write_report()
+        self.run.beat(stopped=True)
+        self.run.close()
+        self.paper.close()

@@ -1,0 +1,192 @@
+"""The guarded bot's run: the one seam between the guard and NIJA's core.
+
+Everything the guard asks NIJA goes through ``GuardRun``, exactly as ``nija run`` asks
+it: the permission check through the store's view with this run's ``LiveVerifier`` (so
+LIVE_ACTIVE is accepted only for a confirmation made for this very run, of a request it
+saw pending: DESIGN.md invariant 7), the heartbeat that publishes the run id, its DRY_RUN
+time and its live acknowledgments (and makes the guarded bot visible to ``status``, the
+web and the TUI), and the restart rule at construction."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from nija.domain.errors import NijaError
+from nija.domain.events import Event, EventKind
+from nija.domain.live import short_run
+from nija.domain.live_auth import LiveVerifier
+from nija.domain.permission import Permission, PermissionCode
+from nija.domain.records import Heartbeat
+from nija.domain.transitions import Who
+from nija.kill_adoption import BareKillAdopter
+from nija.kill_channel import KillListener, KillMessage
+from nija.runtime.direct_kill import DirectKill, LatchedView
+from nija.runtime.dry_run import DryRunClock
+from nija.service import Outcome, SafetyService
+from nija.store.ports import PermissionView
+
+
+@dataclass
+class GuardRun:
+    service: SafetyService
+    who: Who
+    heartbeat_s: float = 1.0
+    verifier: LiveVerifier = field(default_factory=lambda: LiveVerifier(secrets.token_urlsafe(24)))
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # The data directory: where ``kill activate`` tells the running bots directly when the
+    # kill cannot be written to disk (nija/kill_channel.py). None: no direct kills heard.
+    data_dir: Path | None = None
+    # What the owner does on a direct kill, at once (cancel its orders); True once complete.
+    on_direct_kill: Callable[[], bool] | None = None
+
+    def __post_init__(self) -> None:
+        # A kill sent straight here denies every order of this run, whatever the disk says.
+        self.direct_kill = DirectKill()
+        self.view: PermissionView = LatchedView(self.service.store.permission_view(self.verifier), self.direct_kill)
+        self._listener = KillListener(self.data_dir, self._heard) if self.data_dir is not None else None
+        self._next_record_try = 0.0
+        self._listening = False
+        self.dry_run = DryRunClock()
+        self._next_beat = 0.0
+        self._generation = -1
+        self._incident = False
+        self._adopter = BareKillAdopter(self.service, Who(self.who.actor, "FILE_SYSTEM", self.who.principal))
+        self._kill_recorded = False
+
+    @property
+    def run_id(self) -> str:
+        return self.verifier.run_id
+
+    def start(self) -> Outcome:
+        """The restart rule (a persisted live state becomes OFF), then adopt a bare kill file.
+        A fleet store's view first confirms the database answers (as ``nija run``)."""
+        wait_confirmed = getattr(self.view, "wait_confirmed", None)
+        if wait_confirmed is not None:
+            wait_confirmed(10.0)
+        outcome = self.service.on_bot_start(self.who)
+        self.service.adopt_kill_flag(self.who)
+        self.listen()
+        return outcome
+
+    def listen(self) -> None:
+        """Hear kills sent directly (``kill activate`` when the disk cannot take the kill)."""
+        if self._listener is not None and not self._listening:
+            self._listening = True
+            self._listener.start()
+
+    def _heard(self, message: KillMessage) -> dict[str, object]:
+        """A kill that could not be written to disk, sent straight here: from now on every
+        check denies; the owner cancels at once; the answer says whether that completed."""
+        self.direct_kill.latch(message.reason, message.actor, message.source)
+        complete = False
+        if self.on_direct_kill is not None:
+            try:
+                complete = self.on_direct_kill()
+            except Exception:  # noqa: BLE001 - the answer must still go out: trading is stopped
+                complete = False
+        return {"pid": os.getpid(), "stopped": True, "complete": complete}
+
+    def _record_direct_kill(self) -> None:
+        """Keep trying to write a direct kill to disk; once written, the disk's latch holds it."""
+        kill = self.direct_kill
+        if kill.recorded or kill.reason is None or time.monotonic() < self._next_record_try:
+            return
+        self._next_record_try = time.monotonic() + 1.0
+        try:
+            self.service.activate_kill(kill.reason, Who(kill.actor, kill.source), reach_bots=False)
+        except NijaError:
+            return
+        kill.release()
+
+    def check(self) -> Permission:
+        """The gate's question: may an order of this run be placed now, and in which mode?"""
+        return self.view.check()
+
+    def saw(self, permission: Permission) -> None:
+        """What the watcher saw: counts DRY_RUN time, records a bare kill file on sight, and
+        treats a LIVE_ACTIVE this run cannot verify as ``nija run`` does (an incident:
+        recorded, and the kill raised)."""
+        self.dry_run.saw(permission.code)
+        self._record_kill_file(permission)
+        if permission.code != PermissionCode.LIVE_NOT_VERIFIED:
+            self._incident = bool(self._incident and self.verifier.refused)
+            return
+        if self._incident:
+            return
+        self._incident = True
+        detail = self.verifier.refused or permission.reason
+        run = short_run(self.run_id)
+        self.service.publish(
+            Event(
+                EventKind.LIVE_NOT_VERIFIED,
+                self.who.actor,
+                "AUTO_LIVE_NOT_VERIFIED",
+                detail,
+                datetime.now(UTC),
+                {"code": PermissionCode.LIVE_NOT_VERIFIED, "run": run},
+            )
+        )
+        self.service.activate_kill(
+            f"The guarded bot (run {run}) refused a LIVE_ACTIVE it cannot verify: {detail}",
+            Who(self.who.actor, "AUTO_LIVE_NOT_VERIFIED", self.who.principal),
+        )
+
+    def _record_kill_file(self, permission: Permission) -> None:
+        """As ``nija run``: a kill raised by ``touch EMERGENCY_STOP`` alone is recorded as soon
+        as it is seen (no grace: a kill file NIJA raised carries its cause), so deleting the
+        file cannot undo it; retried on every sighting until it is recorded."""
+        if permission.code != PermissionCode.KILL_SWITCH_ACTIVE:
+            self._kill_recorded = False
+            return
+        if self._kill_recorded:
+            return
+        try:
+            status = self.service.status(history_items=0)
+        except NijaError:
+            return  # unreadable now: the kill stands; tried again on the next sighting
+        if not status.kill_file_exists or status.kill_record_active is not False:
+            self._kill_recorded = True  # recorded already, or no file to record (a fleet kill)
+        elif self._adopter.check(status):
+            self._kill_recorded = True
+
+    def tick(self) -> None:
+        """About every 250 ms: count DRY_RUN time; beat when due or when the verifier's
+        answer changed (a live confirmation waits for the acknowledgment in the beat)."""
+        now = time.monotonic()
+        self._record_direct_kill()
+        self.dry_run.tick(now)
+        if now >= self._next_beat or self.verifier.generation != self._generation:
+            self._next_beat = now + self.heartbeat_s
+            self._generation = self.verifier.generation
+            self.beat()
+
+    def beat(self, *, stopped: bool = False) -> None:
+        v = self.verifier
+        self.service.store.beat(
+            Heartbeat(
+                os.getpid(),
+                socket.gethostname(),
+                datetime.now(UTC),
+                self.started_at,
+                stopped=stopped,
+                run_id=v.run_id,
+                dry_run_s=self.dry_run.seconds,
+                seen_nonce=v.seen_nonce,
+                live_nonce=v.live_nonce,
+                live_refused=v.refused,
+            )
+        )
+
+    def close(self) -> None:
+        if self._listener is not None:
+            self._listener.stop()
+        close = getattr(self.view, "close", None)
+        if close is not None:
+            close()

@@ -1,0 +1,1 @@
+"""Integrations with bots NIJA does not run, through their documented extension points."""

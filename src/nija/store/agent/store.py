@@ -1,0 +1,86 @@
+"""``AgentStore``: the fleet store of a bot served by its host's agent (``[store] agent``).
+
+The permission view and the change feed come from the agent's socket, and heartbeats
+(the only steady writes) are handed to the agent, which writes them on its connection.
+Everything else (transitions, kill flags, the audit trail, account reports) is the
+PostgreSQL store's own code on a connection of the bot's own that is closed once it has
+been idle for ``IDLE_S``: at start, on a kill, while live (account reports), so between
+writes the bot holds no database connection. A kill the bot raises never depends on the
+agent being alive (and the bot enforces it itself meanwhile)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from nija.domain.live_auth import LiveVerifier
+from nija.domain.records import Heartbeat
+from nija.store.agent.client import AgentPermissionView, send_beat
+from nija.store.changes import SignalFeed
+from nija.store.postgres.store import PostgresStore
+
+IDLE_S = 1.0
+
+
+class AgentStore(PostgresStore):
+    def __init__(self, url: str, *, bot: str, socket_path: Path, stale_after_s: float | None = None) -> None:
+        super().__init__(url, bot=bot, stale_after_s=stale_after_s)
+        if self.is_group:
+            raise ValueError("the host agent serves bots, not the fleet or an account")
+        self.socket_path = socket_path
+        self._agent_view: AgentPermissionView | None = None
+
+    @property
+    def location(self) -> str:
+        return f"{super().location} through the host agent {self.socket_path}"
+
+    def permission_view(self, verifier: LiveVerifier | None = None) -> AgentPermissionView:  # type: ignore[override]
+        """As PostgresStore's: one shared view, or the caller's own with its verifier."""
+        if verifier is not None:
+            return self._new_view(verifier)
+        with self._view_lock:
+            if self._agent_view is None:
+                self._agent_view = self._new_view(None)
+            return self._agent_view
+
+    def _new_view(self, verifier: LiveVerifier | None) -> AgentPermissionView:
+        return AgentPermissionView(
+            self.socket_path,
+            self.scope,
+            stale_after_s=self.stale_after_s,
+            verifier=verifier,
+            on_update=self.release_idle,
+        )
+
+    def changes(self) -> SignalFeed:  # type: ignore[override]
+        """Wakes whenever the agent pushes a different row for this bot, a kill, or the
+        connection to the agent comes or goes (then readers re-read and see why)."""
+        return SignalFeed(self.permission_view().signal)
+
+    def beat(self, heartbeat: Heartbeat) -> None:
+        send_beat(self.socket_path, self.scope, heartbeat)
+
+    def release_idle(self) -> None:
+        """Close the bot's own connections once unused for IDLE_S (called on every update
+        from the agent); never while one is in use."""
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
+            if self._conn is not None and time.monotonic() - self._used > IDLE_S:
+                self._conn.close()
+                self._conn = None
+        finally:
+            self._lock.release()
+        if self._flag_conn is not None and self._flag_lock.acquire(blocking=False):
+            try:
+                if self._flag_conn is not None:
+                    self._flag_conn.close()
+                    self._flag_conn = None
+            finally:
+                self._flag_lock.release()
+
+    def close(self) -> None:
+        if self._agent_view is not None:
+            self._agent_view.close()
+            self._agent_view = None
+        super().close()

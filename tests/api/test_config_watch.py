@@ -1,0 +1,55 @@
+"""``nija serve`` notices a changed nija.toml through a change feed on its directory (no
+polling of the file): the notice appears without anyone asking, is logged once, and a
+rewrite with the same content is no change."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from nija.api.config_watch import CONFIG_CHANGED, ConfigWatch
+
+
+def wait_for(condition: Callable[[], bool], what: str, deadline_s: float = 30.0) -> None:
+    end = time.monotonic() + deadline_s
+    while not condition():
+        assert time.monotonic() < end, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def test_a_changed_file_is_noticed_by_the_feed_and_logged_once(tmp_path: Path) -> None:
+    config = tmp_path / "nija.toml"
+    config.write_text("[live]\nmin_dry_run_minutes = 60\n")
+    logged: list[str] = []
+    watch = ConfigWatch(config, logged.append)
+    watch.start()
+    try:
+        config.write_text("[live]\nmin_dry_run_minutes = 60\n")  # same bytes: not a change
+        watch.check()
+        assert watch.notice() is None
+        assert logged == []
+        config.write_text("[live]\nmin_dry_run_minutes = 5\n")
+        wait_for(lambda: watch.notice() is not None, "the feed to wake the watch")  # nobody called check()
+        notice = watch.notice()
+        assert notice is not None
+        assert notice["code"] == CONFIG_CHANGED
+        assert "restart" in notice["fix"].lower()
+        config.write_text("[live]\nmin_dry_run_minutes = 60\n")  # changed back: still not what runs
+        watch.check()
+        assert watch.notice() == notice
+    finally:
+        watch.close()
+    assert len(logged) == 1
+    assert "nija.toml changed after this server started" in logged[0]
+
+
+def test_a_file_created_after_start_is_a_change(tmp_path: Path) -> None:
+    config = tmp_path / "nija.toml"
+    watch = ConfigWatch(config, lambda _: None)
+    watch.start()
+    try:
+        config.write_text("[api]\nport = 9000\n")
+        wait_for(lambda: watch.notice() is not None, "the new file to be noticed")
+    finally:
+        watch.close()

@@ -1,0 +1,118 @@
+"""The example ccxt bot (examples/ccxt_bot.py), guarded, in its own process against the
+local fake Kraken: the operator's CLI in another process stops it."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, cli_env
+from tests.fakes.kraken_server import FakeKraken
+from tests.guard.helpers import KEYS, dry_run, go_live, ledger_orders, service
+from tests.runtime.runtime_helpers import wait_for
+
+BOT = """
+import sys, ccxt
+from examples.ccxt_bot import main
+exchange = ccxt.kraken({"apiKey": sys.argv[1], "secret": sys.argv[2], "enableRateLimit": False})
+exchange.urls["api"] = {"public": sys.argv[3], "private": sys.argv[3]}
+try:
+    main(exchange, pause_s=0.05)
+except KeyboardInterrupt:
+    pass
+"""
+
+
+def start_bot(fake: FakeKraken, data_dir: Path) -> subprocess.Popen[str]:
+    env = cli_env(NIJA_DATA_DIR=str(data_dir))
+    env["PYTHONPATH"] = f"{REPO}:{env['PYTHONPATH']}"
+    return subprocess.Popen(
+        [sys.executable, "-c", BOT, KEYS["apiKey"], KEYS["secret"], fake.url],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def stop(bot: subprocess.Popen[str]) -> tuple[str, str]:
+    if bot.poll() is None:
+        bot.send_signal(signal.SIGINT)
+    return bot.communicate(timeout=60)
+
+
+def kill_from_cli(data_dir: Path) -> None:
+    subprocess.run(
+        [sys.executable, str(REPO / "emergency_kill_switch.py"), "activate", "--data-dir", str(data_dir), "stop"],
+        env=cli_env(),
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+
+
+def test_a_live_guarded_bot_is_stopped_by_the_kill_switch_cli(fake: FakeKraken, data_dir: Path) -> None:
+    dry_run(data_dir)
+    bot = start_bot(fake, data_dir)
+    try:
+        wait_for(lambda: ledger_orders(data_dir) != [], timeout=60, what="a paper order while in DRY_RUN")
+        assert fake.calls("AddOrder") == []
+        wait_for(lambda: service(data_dir).status().bot_alive, timeout=30, what="the guarded bot's heartbeat")
+        go_live(data_dir)  # the operator confirms live for the running bot
+        wait_for(lambda: len(fake.open_orders()) == 1, timeout=30, what="a live order at the exchange")
+        (sent,) = fake.calls("AddOrder")
+        assert sent["cl_ord_id"].startswith("nj")
+        assert [s for _, _, s in ledger_orders(data_dir)] == ["cancelled"]  # leaving DRY_RUN cancelled it
+        kill_from_cli(data_dir)
+        wait_for(lambda: fake.open_orders() == {}, timeout=20, what="the live order cancelled")
+        placed = len(fake.calls("AddOrder"))
+        wait_for(
+            lambda: "KILL_SWITCH_ACTIVE" in (bot.stdout.readline() if bot.stdout else ""),
+            timeout=20,
+            what="the bot told its order was refused",
+        )
+        assert len(fake.calls("AddOrder")) == placed
+        assert bot.poll() is None  # the bot keeps running, refused
+    finally:
+        _, err = stop(bot)
+    assert "Traceback" not in err, err
+    assert not service(data_dir).status().bot_alive  # the stopped heartbeat was written
+
+
+def test_a_restarted_guarded_bot_never_resumes_live(fake: FakeKraken, data_dir: Path) -> None:
+    import nija
+    from nija.guarded import OrderRefused
+    from tests.guard.helpers import kraken
+
+    dry_run(data_dir)
+    bot = start_bot(fake, data_dir)
+    try:
+        wait_for(lambda: service(data_dir).status().bot_alive, timeout=60, what="the guarded bot's heartbeat")
+        go_live(data_dir)
+        wait_for(lambda: len(fake.open_orders()) == 1, timeout=30, what="a live order")
+    finally:
+        bot.kill()  # a crash: no clean stop, the state stays LIVE_ACTIVE
+        bot.communicate(timeout=60)
+    assert service(data_dir).snapshot().state == "LIVE_ACTIVE"
+    (left_behind,) = fake.open_orders()
+    foreign = kraken(fake).create_limit_buy_order("BTC/USDT", 0.02, 42_000.0)["id"]  # not this bot's
+    sent = len(fake.calls("AddOrder"))
+    exchange = nija.guard(kraken(fake), data_dir=data_dir)  # the restart: a new run takes the claim over
+    try:
+        assert service(data_dir).snapshot().state == "OFF"
+        last = service(data_dir).history()[0][-1]
+        assert (last.from_state, last.to_state, last.source) == ("LIVE_ACTIVE", "OFF", "guard")
+        codes = [a.code for a in exchange.nija.alerts]
+        assert codes[:3] == ["RUN_CLAIM_TAKEN_OVER", "RESTART_RULE", "ADOPTED_OWN_ORDERS"]
+        # The crashed run's order is recognised by its client id and cancelled (OFF); the other stays.
+        wait_for(lambda: left_behind not in fake.open_orders(), timeout=30, what="the crashed run's order cancelled")
+        assert set(fake.open_orders()) == {foreign}
+        with pytest.raises(OrderRefused, match="STATE_OFF"):
+            exchange.create_limit_buy_order("BTC/USDT", 0.01, 42_000.0)
+    finally:
+        exchange.close()
+    assert len(fake.calls("AddOrder")) == sent
