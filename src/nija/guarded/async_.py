@@ -16,23 +16,20 @@ from typing import Any
 import ccxt
 
 from nija.domain.states import Mode
-from nija.guarded import methods
 from nija.guarded.core import GuardCore, OrderCall
 from nija.guarded.errors import OrderRefused
-from nija.guarded.methods import Kind
+from nija.guarded.facade import GuardFacade
 from nija.runtime.brokers.exchange import describe
 from nija.runtime.orders import OrderStatus
 
-_OWN = frozenset({"_exchange", "_core", "_lock", "_task", "_stop"})
 log = logging.getLogger(__name__)
 TICK_S = 0.25  # as nija run's watcher: the poll and the heartbeat clock
 
 
-class AsyncGuardedExchange:
+class AsyncGuardedExchange(GuardFacade):
     """Behaves like the wrapped async ccxt exchange; see docs/guard.md."""
 
-    _exchange: Any
-    _core: GuardCore
+    _OWN = frozenset({"_exchange", "_core", "_lock", "_task", "_stop"})
     _lock: asyncio.Lock
     _task: asyncio.Task[None] | None
     _stop: asyncio.Event
@@ -46,35 +43,6 @@ class AsyncGuardedExchange:
         core.start()
         with contextlib.suppress(RuntimeError):  # no running loop yet: started by the first call
             self._ensure_watcher()
-
-    @property
-    def nija(self) -> GuardCore:
-        return self._core
-
-    def __getattr__(self, name: str) -> Any:
-        value = getattr(self._exchange, name)
-        if not callable(value):
-            return value
-        kind = methods.classify(name)
-        snake = methods.snake(name)
-        if kind is Kind.READ:
-            return self._observing(value) if snake in ("fetch_ticker", "fetch_tickers") else value
-        if kind in (Kind.ORDER, Kind.CANCEL, Kind.PRIVATE_READ) and hasattr(type(self), snake):
-            return getattr(self, snake)
-        if kind is Kind.LIVE_ONLY:
-            return self._live_only(name, value)
-        raise self._core.refuse_method(name, "order_unknown")
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in _OWN:
-            raise AttributeError(f"{name} is the guard's own attribute")
-        setattr(self._exchange, name, value)
-
-    def __dir__(self) -> list[str]:
-        return sorted(set(dir(self._exchange)) | set(type(self).__dict__))
-
-    def __repr__(self) -> str:
-        return f"<nija.guard of {self._exchange!r}>"
 
     async def __aenter__(self) -> AsyncGuardedExchange:
         self._ensure_watcher()
@@ -277,75 +245,6 @@ class AsyncGuardedExchange:
                 self._core.live.forget(id)
             self._core.live.track(row, client_id, result.order)
             return row
-
-    async def create_limit_order(self, symbol: str, side: str, amount: float, price: float, params: Any = None) -> Any:
-        return await self.create_order(symbol, "limit", side, amount, price, params)
-
-    async def create_market_order(
-        self, symbol: str, side: str, amount: float, price: float | None = None, params: Any = None
-    ) -> Any:
-        return await self.create_order(symbol, "market", side, amount, price, params)
-
-    async def create_limit_buy_order(self, symbol: str, amount: float, price: float, params: Any = None) -> Any:
-        return await self.create_order(symbol, "limit", "buy", amount, price, params)
-
-    async def create_limit_sell_order(self, symbol: str, amount: float, price: float, params: Any = None) -> Any:
-        return await self.create_order(symbol, "limit", "sell", amount, price, params)
-
-    async def create_market_buy_order(self, symbol: str, amount: float, params: Any = None) -> Any:
-        return await self.create_order(symbol, "market", "buy", amount, None, params)
-
-    async def create_market_sell_order(self, symbol: str, amount: float, params: Any = None) -> Any:
-        return await self.create_order(symbol, "market", "sell", amount, None, params)
-
-    async def create_post_only_order(
-        self, symbol: str, type: str, side: str, amount: float, price: float | None = None, params: Any = None
-    ) -> Any:
-        return await self.create_order(symbol, type, side, amount, price, {**(params or {}), "postOnly": True})
-
-    async def create_reduce_only_order(
-        self, symbol: str, type: str, side: str, amount: float, price: float | None = None, params: Any = None
-    ) -> Any:
-        return await self.create_order(symbol, type, side, amount, price, {**(params or {}), "reduceOnly": True})
-
-    async def create_stop_order(
-        self,
-        symbol: str,
-        type: str,
-        side: str,
-        amount: float,
-        price: float | None = None,
-        trigger_price: float | None = None,
-        params: Any = None,
-    ) -> Any:
-        return await self.create_order(
-            symbol, type, side, amount, price, {**(params or {}), "stopPrice": trigger_price}
-        )
-
-    async def create_stop_limit_order(
-        self, symbol: str, side: str, amount: float, price: float, trigger_price: float, params: Any = None
-    ) -> Any:
-        return await self.create_stop_order(symbol, "limit", side, amount, price, trigger_price, params)
-
-    async def create_stop_market_order(
-        self, symbol: str, side: str, amount: float, trigger_price: float, params: Any = None
-    ) -> Any:
-        return await self.create_stop_order(symbol, "market", side, amount, None, trigger_price, params)
-
-    async def edit_limit_order(
-        self, id: str, symbol: str, side: str, amount: float, price: float | None = None, params: Any = None
-    ) -> Any:
-        return await self.edit_order(id, symbol, "limit", side, amount, price, params)
-
-    async def edit_limit_buy_order(
-        self, id: str, symbol: str, amount: float, price: float | None = None, params: Any = None
-    ) -> Any:
-        return await self.edit_order(id, symbol, "limit", "buy", amount, price, params)
-
-    async def edit_limit_sell_order(
-        self, id: str, symbol: str, amount: float, price: float | None = None, params: Any = None
-    ) -> Any:
-        return await self.edit_order(id, symbol, "limit", "sell", amount, price, params)
 
     # -- cancels: always pass ----------------------------------------------------------------
     async def cancel_order(self, id: str, symbol: str | None = None, params: dict[str, Any] | None = None) -> Any:

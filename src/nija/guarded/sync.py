@@ -8,17 +8,14 @@ from typing import Any
 import ccxt
 
 from nija.domain.states import Mode
-from nija.guarded import methods
 from nija.guarded.account import GuardAccountWatch
 from nija.guarded.core import GuardCore, OrderCall
 from nija.guarded.errors import OrderRefused
-from nija.guarded.methods import Kind
+from nija.guarded.facade import GuardFacade
 from nija.runtime.brokers.base import CancelResult
 from nija.runtime.brokers.exchange import describe
 from nija.runtime.orders import OrderStatus
 from nija.runtime.watcher import StateWatcher
-
-_OWN = frozenset({"_exchange", "_core", "_watcher", "_account"})
 
 
 def sync_canceller(exchange: Any) -> Any:
@@ -36,11 +33,10 @@ def sync_canceller(exchange: Any) -> Any:
     return cancel
 
 
-class GuardedExchange:
+class GuardedExchange(GuardFacade):
     """Behaves like the wrapped ccxt exchange; see docs/guard.md for what each call does."""
 
-    _exchange: Any
-    _core: GuardCore
+    _OWN = frozenset({"_exchange", "_core", "_watcher", "_account"})
     _watcher: StateWatcher
     _account: GuardAccountWatch | None
 
@@ -67,38 +63,6 @@ class GuardedExchange:
         watcher.start()
 
     # -- plumbing ----------------------------------------------------------------------
-    @property
-    def nija(self) -> GuardCore:
-        """The guard's own state (run id, paper broker, gate counters, kill status)."""
-        return self._core
-
-    def __getattr__(self, name: str) -> Any:
-        value = getattr(self._exchange, name)
-        if not callable(value):
-            return value
-        kind = methods.classify(name)
-        if kind is Kind.READ:
-            if methods.snake(name) in ("fetch_ticker", "fetch_tickers"):
-                return self._observing(value)
-            return value
-        snake = methods.snake(name)
-        if kind in (Kind.ORDER, Kind.CANCEL, Kind.PRIVATE_READ) and hasattr(type(self), snake):
-            return getattr(self, snake)  # camelCase spelling of a method the guard implements
-        if kind is Kind.LIVE_ONLY:
-            return self._live_only(name, value)
-        raise self._core.refuse_method(name, "order_unknown")
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in _OWN:
-            raise AttributeError(f"{name} is the guard's own attribute")
-        setattr(self._exchange, name, value)
-
-    def __dir__(self) -> list[str]:
-        return sorted(set(dir(self._exchange)) | set(type(self).__dict__))
-
-    def __repr__(self) -> str:
-        return f"<nija.guard of {self._exchange!r}>"
-
     def __enter__(self) -> GuardedExchange:
         return self
 
@@ -225,74 +189,6 @@ class GuardedExchange:
                 self._core.live.forget(id)
             self._core.live.track(row, client_id, result.order)
             return row
-
-    # ccxt's helper variants, spelled out so each one reaches the guarded create_order.
-    def create_limit_order(self, symbol: str, side: str, amount: float, price: float, params: Any = None) -> Any:
-        return self.create_order(symbol, "limit", side, amount, price, params)
-
-    def create_market_order(
-        self, symbol: str, side: str, amount: float, price: float | None = None, params: Any = None
-    ) -> Any:
-        return self.create_order(symbol, "market", side, amount, price, params)
-
-    def create_limit_buy_order(self, symbol: str, amount: float, price: float, params: Any = None) -> Any:
-        return self.create_order(symbol, "limit", "buy", amount, price, params)
-
-    def create_limit_sell_order(self, symbol: str, amount: float, price: float, params: Any = None) -> Any:
-        return self.create_order(symbol, "limit", "sell", amount, price, params)
-
-    def create_market_buy_order(self, symbol: str, amount: float, params: Any = None) -> Any:
-        return self.create_order(symbol, "market", "buy", amount, None, params)
-
-    def create_market_sell_order(self, symbol: str, amount: float, params: Any = None) -> Any:
-        return self.create_order(symbol, "market", "sell", amount, None, params)
-
-    def create_post_only_order(
-        self, symbol: str, type: str, side: str, amount: float, price: float | None = None, params: Any = None
-    ) -> Any:
-        return self.create_order(symbol, type, side, amount, price, {**(params or {}), "postOnly": True})
-
-    def create_reduce_only_order(
-        self, symbol: str, type: str, side: str, amount: float, price: float | None = None, params: Any = None
-    ) -> Any:
-        return self.create_order(symbol, type, side, amount, price, {**(params or {}), "reduceOnly": True})
-
-    def create_stop_order(
-        self,
-        symbol: str,
-        type: str,
-        side: str,
-        amount: float,
-        price: float | None = None,
-        trigger_price: float | None = None,
-        params: Any = None,
-    ) -> Any:
-        return self.create_order(symbol, type, side, amount, price, {**(params or {}), "stopPrice": trigger_price})
-
-    def create_stop_limit_order(
-        self, symbol: str, side: str, amount: float, price: float, trigger_price: float, params: Any = None
-    ) -> Any:
-        return self.create_stop_order(symbol, "limit", side, amount, price, trigger_price, params)
-
-    def create_stop_market_order(
-        self, symbol: str, side: str, amount: float, trigger_price: float, params: Any = None
-    ) -> Any:
-        return self.create_stop_order(symbol, "market", side, amount, None, trigger_price, params)
-
-    def edit_limit_order(
-        self, id: str, symbol: str, side: str, amount: float, price: float | None = None, params: Any = None
-    ) -> Any:
-        return self.edit_order(id, symbol, "limit", side, amount, price, params)
-
-    def edit_limit_buy_order(
-        self, id: str, symbol: str, amount: float, price: float | None = None, params: Any = None
-    ) -> Any:
-        return self.edit_order(id, symbol, "limit", "buy", amount, price, params)
-
-    def edit_limit_sell_order(
-        self, id: str, symbol: str, amount: float, price: float | None = None, params: Any = None
-    ) -> Any:
-        return self.edit_order(id, symbol, "limit", "sell", amount, price, params)
 
     # -- cancels: always pass ----------------------------------------------------------------
     def cancel_order(self, id: str, symbol: str | None = None, params: dict[str, Any] | None = None) -> Any:
