@@ -16,9 +16,9 @@ from typing import Any
 import ccxt
 
 from nija.domain.states import Mode
-from nija.guarded.core import GuardCore, OrderCall
-from nija.guarded.errors import OrderRefused
-from nija.guarded.facade import GuardFacade
+from nija.guarded.call import Approved, OrderCall
+from nija.guarded.core import GuardCore
+from nija.guarded.facade import GuardFacade, each_order
 from nija.runtime.brokers.exchange import describe
 from nija.runtime.orders import OrderStatus
 
@@ -160,10 +160,7 @@ class AsyncGuardedExchange(GuardFacade):
     def _observing(self, method: Any) -> Any:
         async def call(*args: Any, **kwargs: Any) -> Any:
             result = await method(*args, **kwargs)
-            tickers = result.values() if isinstance(result, dict) and "symbol" not in result else [result]
-            for ticker in tickers:
-                if isinstance(ticker, dict):
-                    self._core.observe_ticker(ticker)
+            self._core.observe_tickers(result)
             return result
 
         return call
@@ -185,31 +182,18 @@ class AsyncGuardedExchange(GuardFacade):
         try:
             async with self._lock:
                 with self._core.gate.lock:
-                    result = self._core.decide(call)
-                assert result.order is not None
-                if result.code != "APPROVED":
-                    return self._core.paper_order(result.order.id)
-                sent, client_id = self._core.live_params(call, result.order)
-                row: dict[str, Any] = await self._exchange.create_order(symbol, type, side, amount, price, sent)
-                self._core.live.track(row, client_id, result.order)
-                return row
+                    approved = self._core.approve(call)
+                if not isinstance(approved, Approved):
+                    return approved  # the paper order
+                row = await self._exchange.create_order(symbol, type, side, amount, price, approved.params)
+                return self._core.sent(row, approved)
         finally:
             self._core.after_order()
 
     async def create_orders(
         self, orders: list[dict[str, Any]], params: dict[str, Any] | None = None
     ) -> list[dict[str, Any]]:
-        return [
-            await self.create_order(
-                o["symbol"],
-                o["type"],
-                o["side"],
-                o["amount"],
-                o.get("price"),
-                {**(params or {}), **o.get("params", {})},
-            )
-            for o in orders
-        ]
+        return [await self.create_order(*args) for args in each_order(orders, params)]
 
     async def edit_order(
         self,
@@ -228,23 +212,13 @@ class AsyncGuardedExchange(GuardFacade):
             return await self.create_order(symbol, type, side, amount, price, params)
         call = OrderCall(symbol, type, side, amount, price, dict(params or {}))
         async with self._lock:
-            if not self._core.live.owns(id):
-                raise OrderRefused(
-                    "NOT_OWN_ORDER",
-                    f"order {id} was not placed through this guard (or is no longer open): NIJA never edits "
-                    "orders the bot did not create through it; cancel it and place a new order",
-                )
+            self._core.require_own(id)
             with self._core.gate.lock:
-                result = self._core.decide(call)
-            assert result.order is not None
-            if result.code != "APPROVED":
-                return self._core.paper_order(result.order.id)
-            sent, client_id = self._core.live_params(call, result.order)
-            row: dict[str, Any] = await self._exchange.edit_order(id, symbol, type, side, amount, price, sent)
-            if str(row.get("id")) != id:
-                self._core.live.forget(id)
-            self._core.live.track(row, client_id, result.order)
-            return row
+                approved = self._core.approve(call)
+            if not isinstance(approved, Approved):
+                return approved  # the paper order
+            row = await self._exchange.edit_order(id, symbol, type, side, amount, price, approved.params)
+            return self._core.sent(row, approved, replaced=id)
 
     # -- cancels: always pass ----------------------------------------------------------------
     async def cancel_order(self, id: str, symbol: str | None = None, params: dict[str, Any] | None = None) -> Any:
@@ -261,8 +235,7 @@ class AsyncGuardedExchange(GuardFacade):
 
     async def cancel_all_orders(self, symbol: str | None = None, params: dict[str, Any] | None = None) -> Any:
         """The bot's own orders through this guard only (see the sync guard)."""
-        paper = [o.id for o in self._core.paper.open_orders() if symbol is None or o.symbol == symbol]
-        live = [o for o in self._core.live.own_open() if symbol is None or o.symbol == symbol]
+        paper, live = self._core.own_open(symbol)
         return [await self.cancel_order(i) for i in paper] + [
             await self.cancel_order(o.id, o.symbol, params) for o in live
         ]
@@ -279,26 +252,34 @@ class AsyncGuardedExchange(GuardFacade):
     async def fetch_open_orders(
         self, symbol: str | None = None, since: int | None = None, limit: int | None = None, params: Any = None
     ) -> Any:
-        if self._core.answers_from_paper():
-            await self._refresh_paper()
-            return self._core.paper_orders(symbol, OrderStatus.OPEN)
-        return await self._exchange.fetch_open_orders(symbol, since, limit, params or {})
+        return await self._orders("fetch_open_orders", symbol, since, limit, params, OrderStatus.OPEN)
 
     async def fetch_closed_orders(
         self, symbol: str | None = None, since: int | None = None, limit: int | None = None, params: Any = None
     ) -> Any:
-        if self._core.answers_from_paper():
-            await self._refresh_paper()
-            return self._core.paper_orders(symbol, None, closed_only=True)
-        return await self._exchange.fetch_closed_orders(symbol, since, limit, params or {})
+        return await self._orders("fetch_closed_orders", symbol, since, limit, params, None, closed_only=True)
 
     async def fetch_orders(
         self, symbol: str | None = None, since: int | None = None, limit: int | None = None, params: Any = None
     ) -> Any:
+        return await self._orders("fetch_orders", symbol, since, limit, params, None)
+
+    async def _orders(
+        self,
+        name: str,
+        symbol: str | None,
+        since: int | None,
+        limit: int | None,
+        params: Any,
+        status: OrderStatus | None,
+        *,
+        closed_only: bool = False,
+    ) -> Any:
+        """DRY_RUN: the paper ledger's orders; otherwise the exchange's own answer."""
         if self._core.answers_from_paper():
             await self._refresh_paper()
-            return self._core.paper_orders(symbol, None)
-        return await self._exchange.fetch_orders(symbol, since, limit, params or {})
+            return self._core.paper_orders(symbol, status, closed_only=closed_only)
+        return await getattr(self._exchange, name)(symbol, since, limit, params or {})
 
     async def fetch_balance(self, params: dict[str, Any] | None = None) -> Any:
         if self._core.answers_from_paper():

@@ -5,11 +5,20 @@ the guarded call (awaited by the bot as ccxt's own would be)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from nija.guarded import methods
 from nija.guarded.core import GuardCore
 from nija.guarded.methods import Kind
+
+
+def each_order(orders: list[dict[str, Any]], params: dict[str, Any] | None) -> list[tuple[Any, ...]]:
+    """create_orders: each order's create_order arguments (decided on its own, own client id)."""
+    return [
+        (o["symbol"], o["type"], o["side"], o["amount"], o.get("price"), {**(params or {}), **o.get("params", {})})
+        for o in orders
+    ]
 
 
 class GuardFacade:
@@ -19,6 +28,11 @@ class GuardFacade:
     _OWN: ClassVar[frozenset[str]]
     _exchange: Any
     _core: GuardCore
+    # What each guard implements, sync or async (the variants below call them).
+    _observing: Callable[[Any], Any]
+    _live_only: Callable[[str, Any], Any]
+    create_order: Callable[..., Any]
+    edit_order: Callable[..., Any]
 
     @property
     def nija(self) -> GuardCore:
@@ -50,36 +64,6 @@ class GuardFacade:
 
     def __repr__(self) -> str:
         return f"<nija.guard of {self._exchange!r}>"
-
-    # -- what each guard implements ------------------------------------------------------
-    def _observing(self, method: Any) -> Any:
-        raise NotImplementedError
-
-    def _live_only(self, name: str, method: Any) -> Any:
-        raise NotImplementedError
-
-    def create_order(
-        self,
-        symbol: str,
-        type: str,
-        side: str,
-        amount: float,
-        price: float | None = None,
-        params: dict[str, Any] | None = None,
-    ) -> Any:
-        raise NotImplementedError
-
-    def edit_order(
-        self,
-        id: str,
-        symbol: str,
-        type: str,
-        side: str,
-        amount: float | None = None,
-        price: float | None = None,
-        params: dict[str, Any] | None = None,
-    ) -> Any:
-        raise NotImplementedError
 
     # -- ccxt's helper variants ----------------------------------------------------------
     def create_limit_order(self, symbol: str, side: str, amount: float, price: float, params: Any = None) -> Any:

@@ -9,9 +9,9 @@ import ccxt
 
 from nija.domain.states import Mode
 from nija.guarded.account import GuardAccountWatch
-from nija.guarded.core import GuardCore, OrderCall
-from nija.guarded.errors import OrderRefused
-from nija.guarded.facade import GuardFacade
+from nija.guarded.call import Approved, OrderCall
+from nija.guarded.core import GuardCore
+from nija.guarded.facade import GuardFacade, each_order
 from nija.runtime.brokers.base import CancelResult
 from nija.runtime.brokers.exchange import describe
 from nija.runtime.orders import OrderStatus
@@ -106,10 +106,7 @@ class GuardedExchange(GuardFacade):
     def _observing(self, method: Any) -> Any:
         def call(*args: Any, **kwargs: Any) -> Any:
             result = method(*args, **kwargs)
-            tickers = result.values() if isinstance(result, dict) and "symbol" not in result else [result]
-            for ticker in tickers:
-                if isinstance(ticker, dict):
-                    self._core.observe_ticker(ticker)
+            self._core.observe_tickers(result)
             return result
 
         return call
@@ -129,30 +126,17 @@ class GuardedExchange(GuardFacade):
             self._core.observe_ticker(self._exchange.fetch_ticker(symbol))
         try:
             with self._core.gate.lock:  # held while sending: a kill cannot slip between check and send
-                result = self._core.decide(call)
-                assert result.order is not None
-                if result.code != "APPROVED":
-                    return self._core.paper_order(result.order.id)
-                sent, client_id = self._core.live_params(call, result.order)
-                row: dict[str, Any] = self._exchange.create_order(symbol, type, side, amount, price, sent)
-                self._core.live.track(row, client_id, result.order)
-                return row
+                approved = self._core.approve(call)
+                if not isinstance(approved, Approved):
+                    return approved  # the paper order
+                row = self._exchange.create_order(symbol, type, side, amount, price, approved.params)
+                return self._core.sent(row, approved)
         finally:
             self._core.after_order()  # outside the lock: a tripped breaker's kill reaction takes it
 
     def create_orders(self, orders: list[dict[str, Any]], params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Each order goes through create_order: decided on its own, with its own client id."""
-        return [
-            self.create_order(
-                o["symbol"],
-                o["type"],
-                o["side"],
-                o["amount"],
-                o.get("price"),
-                {**(params or {}), **o.get("params", {})},
-            )
-            for o in orders
-        ]
+        return [self.create_order(*args) for args in each_order(orders, params)]
 
     def edit_order(
         self,
@@ -173,22 +157,12 @@ class GuardedExchange(GuardFacade):
             if self._core.is_paper_id(id):
                 self._core.paper_cancel(id)
                 return self.create_order(symbol, type, side, amount, price, params)
-            if not self._core.live.owns(id):
-                raise OrderRefused(
-                    "NOT_OWN_ORDER",
-                    f"order {id} was not placed through this guard (or is no longer open): NIJA never edits "
-                    "orders the bot did not create through it; cancel it and place a new order",
-                )
-            result = self._core.decide(call)
-            assert result.order is not None
-            if result.code != "APPROVED":
-                return self._core.paper_order(result.order.id)
-            sent, client_id = self._core.live_params(call, result.order)
-            row: dict[str, Any] = self._exchange.edit_order(id, symbol, type, side, amount, price, sent)
-            if str(row.get("id")) != id:
-                self._core.live.forget(id)
-            self._core.live.track(row, client_id, result.order)
-            return row
+            self._core.require_own(id)
+            approved = self._core.approve(call)
+            if not isinstance(approved, Approved):
+                return approved  # the paper order
+            row = self._exchange.edit_order(id, symbol, type, side, amount, price, approved.params)
+            return self._core.sent(row, approved, replaced=id)
 
     # -- cancels: always pass ----------------------------------------------------------------
     def cancel_order(self, id: str, symbol: str | None = None, params: dict[str, Any] | None = None) -> Any:
@@ -204,8 +178,7 @@ class GuardedExchange(GuardFacade):
     def cancel_all_orders(self, symbol: str | None = None, params: dict[str, Any] | None = None) -> Any:
         """Cancels the orders the bot placed through this guard (paper and live), not the
         whole account's: orders others placed are not the bot's to cancel."""
-        paper = [o.id for o in self._core.paper.open_orders() if symbol is None or o.symbol == symbol]
-        live = [o for o in self._core.live.own_open() if symbol is None or o.symbol == symbol]
+        paper, live = self._core.own_open(symbol)
         return [self.cancel_order(i) for i in paper] + [self.cancel_order(o.id, o.symbol, params) for o in live]
 
     # -- private reads: the paper ledger in DRY_RUN -----------------------------------------
@@ -220,26 +193,34 @@ class GuardedExchange(GuardFacade):
     def fetch_open_orders(
         self, symbol: str | None = None, since: int | None = None, limit: int | None = None, params: Any = None
     ) -> Any:
-        if self._core.answers_from_paper():
-            self._refresh_paper()
-            return self._core.paper_orders(symbol, OrderStatus.OPEN)
-        return self._exchange.fetch_open_orders(symbol, since, limit, params or {})
+        return self._orders("fetch_open_orders", symbol, since, limit, params, OrderStatus.OPEN)
 
     def fetch_closed_orders(
         self, symbol: str | None = None, since: int | None = None, limit: int | None = None, params: Any = None
     ) -> Any:
-        if self._core.answers_from_paper():
-            self._refresh_paper()
-            return self._core.paper_orders(symbol, None, closed_only=True)
-        return self._exchange.fetch_closed_orders(symbol, since, limit, params or {})
+        return self._orders("fetch_closed_orders", symbol, since, limit, params, None, closed_only=True)
 
     def fetch_orders(
         self, symbol: str | None = None, since: int | None = None, limit: int | None = None, params: Any = None
     ) -> Any:
+        return self._orders("fetch_orders", symbol, since, limit, params, None)
+
+    def _orders(
+        self,
+        name: str,
+        symbol: str | None,
+        since: int | None,
+        limit: int | None,
+        params: Any,
+        status: OrderStatus | None,
+        *,
+        closed_only: bool = False,
+    ) -> Any:
+        """DRY_RUN: the paper ledger's orders; otherwise the exchange's own answer."""
         if self._core.answers_from_paper():
             self._refresh_paper()
-            return self._core.paper_orders(symbol, None)
-        return self._exchange.fetch_orders(symbol, since, limit, params or {})
+            return self._core.paper_orders(symbol, status, closed_only=closed_only)
+        return getattr(self._exchange, name)(symbol, since, limit, params or {})
 
     def fetch_balance(self, params: dict[str, Any] | None = None) -> Any:
         if self._core.answers_from_paper():
