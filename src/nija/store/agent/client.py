@@ -62,14 +62,6 @@ class AgentPermissionView(CachedPermission):
     def problem(self) -> str:
         return self._problem
 
-    def wait_confirmed(self, timeout_s: float) -> bool:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self._clock() - self._confirmed_at <= self.stale_after_s:
-                return True
-            time.sleep(0.01)
-        return False
-
     def close(self) -> None:
         self._stop.set()
         sock = self._sock

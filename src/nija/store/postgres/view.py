@@ -111,6 +111,15 @@ class CachedPermission:
             )
         return self._permission
 
+    def wait_confirmed(self, timeout_s: float) -> bool:
+        """For start-up: wait until the view has been confirmed once."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._clock() - self._confirmed_at <= self.stale_after_s:
+                return True
+            time.sleep(0.01)
+        return False
+
     def _set(self, permission: Permission) -> None:
         if permission != self._permission:
             self.changed_ns = time.time_ns()
@@ -140,15 +149,6 @@ class PostgresPermissionView(CachedPermission):
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"nija-view-{scope}", daemon=True)
         self._thread.start()
-
-    def wait_confirmed(self, timeout_s: float) -> bool:
-        """For start-up: wait until the view has been confirmed once."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self._clock() - self._confirmed_at <= self.stale_after_s:
-                return True
-            time.sleep(0.01)
-        return False
 
     def close(self) -> None:
         self._stop.set()
