@@ -31,12 +31,14 @@ from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from _fleet import commits
 from _stats import percentile
 from fleet_transitions import run as transitions
 
 from nija.domain.transitions import Who
 from nija.service import SafetyService
 from nija.store.agent import AgentPermissionView
+from nija.store.agent.watch import read_output
 from nija.store.postgres import PostgresStore
 from nija.store.postgres.connect import connect
 from nija.store.postgres.testing import admin_dsn, temporary_database
@@ -59,13 +61,11 @@ class Hosted:
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            parts = line.split()
-            if parts == ["READY"]:
-                self.ready.set()
-            elif len(parts) == 4:
-                with self.lock:
-                    self.seen.setdefault(parts[1], []).append((int(parts[0]), f"{parts[2]} {parts[3]}"))
+        read_output(self.proc.stdout, self.ready, self._record)
+
+    def _record(self, ns: int, bot: str, answer: str) -> None:
+        with self.lock:
+            self.seen.setdefault(bot, []).append((ns, answer))
 
     def first(self, answer: str, since_ns: int) -> dict[str, int]:
         with self.lock:
@@ -92,13 +92,6 @@ def connections(dbname: str) -> Counter[str]:
     with connect(admin_dsn()) as admin:
         rows = admin.execute("SELECT application_name FROM pg_stat_activity WHERE datname = %s", (dbname,)).fetchall()
     return Counter(str(r[0]) for r in rows)
-
-
-def commits(dbname: str) -> int:
-    with connect(admin_dsn()) as admin:
-        row = admin.execute("SELECT xact_commit FROM pg_stat_database WHERE datname = %s", (dbname,)).fetchone()
-    assert row is not None
-    return int(row[0])  # type: ignore[call-overload]
 
 
 def kill_round(url: str, hosts: list[Hosted], bots: list[str]) -> list[float]:

@@ -19,6 +19,8 @@ from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from _fleet import commits
+
 from nija.domain.transitions import Who
 from nija.service import SafetyService
 from nija.store.postgres import PostgresStore
@@ -35,13 +37,6 @@ def connections(dbname: str) -> Counter[str]:
             "SELECT application_name FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (dbname,)
         ).fetchall()
     return Counter(str(r[0]) for r in rows)
-
-
-def commits(dbname: str) -> int:
-    with connect(admin_dsn()) as admin:
-        row = admin.execute("SELECT xact_commit FROM pg_stat_database WHERE datname = %s", (dbname,)).fetchone()
-    assert row is not None
-    return int(row[0])  # type: ignore[call-overload]
 
 
 def main() -> None:

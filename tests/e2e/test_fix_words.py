@@ -3,7 +3,6 @@ shell command the operator would have to run elsewhere, in a real headless Chrom
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +18,7 @@ if TYPE_CHECKING:
 else:
     playwright_api = pytest.importorskip("playwright.sync_api")
 from tests.e2e.test_trust_the_screen import DESKTOP, browser, open_page, shot
+from tests.scenarios import stopped_without_kill
 from tests.serving import make_token, serving
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium: apt-get install -y chromium")
@@ -41,13 +41,7 @@ def test_a_refused_restore_names_the_deactivate_button(browser: playwright_api.B
 
 
 def test_an_inconsistency_names_the_restore_button(browser: playwright_api.Browser, data_dir: Path) -> None:
-    service = build_service(data_dir)
-    service.activate_kill("stop", OPERATOR)
-    service.deactivate_kill("fixed", OPERATOR)
-    state = json.loads((data_dir / ".nija_trading_state.json").read_text())
-    state["current_state"] = "EMERGENCY_STOP"  # the guide's case: stopped, kill switch off
-    state["history"].append({"from": "OFF", "to": "EMERGENCY_STOP", "reason": "x", "timestamp": state["last_updated"]})
-    (data_dir / ".nija_trading_state.json").write_text(json.dumps(state))
+    stopped_without_kill(data_dir)  # the guide's case: stopped, kill switch off
     token = make_token(data_dir, "alice", "admin")
     with serving(data_dir) as base:
         page = open_page(browser, base, token, DESKTOP)

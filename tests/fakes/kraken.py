@@ -16,9 +16,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import requests
-from requests.adapters import BaseAdapter
 
-from tests.fakes.transport import body_of, url_of
+from tests.fakes.transport import FakeTransport, body_of, json_response, url_of
 
 RECORDED = Path(__file__).resolve().parent.parent / "runtime" / "recorded" / "kraken"
 WRITES = frozenset(
@@ -139,20 +138,12 @@ def _order_row(
     return row
 
 
-class FakeKrakenAdapter(BaseAdapter):
+class FakeKrakenAdapter(FakeTransport):
     def __init__(self, directory: Path) -> None:
         super().__init__()
         self.state = FakeKrakenState(directory)
 
-    def send(
-        self,
-        request: requests.PreparedRequest,
-        stream: bool = False,
-        timeout: float | tuple[float | None, float | None] | None = None,
-        verify: bool | str = True,
-        cert: str | tuple[str, str] | None = None,
-        proxies: dict[str, str] | None = None,
-    ) -> requests.Response:
+    def answer(self, request: requests.PreparedRequest) -> requests.Response:
         url = urlparse(url_of(request))
         endpoint = url.path.rsplit("/", 1)[-1]
         body = body_of(request)
@@ -160,14 +151,14 @@ class FakeKrakenAdapter(BaseAdapter):
         with open(self.state.dir / LOG, "a") as log:
             log.write(json.dumps({"endpoint": endpoint, "params": params}) + "\n")
         if endpoint in ("Assets", "AssetPairs"):
-            return _response(request, (RECORDED / f"{endpoint}.json").read_bytes())
+            return json_response(request, (RECORDED / f"{endpoint}.json").read_bytes())
         with self.state.book() as state:
             error = state["fail"].get(endpoint)
             try:
                 result = {"error": [error]} if error else {"error": [], "result": self._answer(endpoint, params, state)}
             except _KrakenError as exc:
                 result = {"error": [str(exc)]}
-        return _response(request, json.dumps(result).encode())
+        return json_response(request, json.dumps(result).encode())
 
     def _answer(self, endpoint: str, params: dict[str, list[str]], state: dict[str, Any]) -> Any:
         orders: dict[str, dict[str, Any]] = state["orders"]
@@ -204,14 +195,3 @@ class FakeKrakenAdapter(BaseAdapter):
 
 class _KrakenError(Exception):
     pass
-
-
-def _response(request: requests.PreparedRequest, content: bytes) -> requests.Response:
-    response = requests.Response()
-    response.status_code = 200
-    response._content = content
-    response.headers["Content-Type"] = "application/json"
-    response.url = request.url or ""
-    response.request = request
-    response.reason = "OK"
-    return response

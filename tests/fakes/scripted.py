@@ -9,30 +9,21 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import requests
-from requests.adapters import BaseAdapter
 
-from tests.fakes.transport import body_of, url_of
+from tests.fakes.transport import FakeTransport, body_of, json_response, url_of
 
 # A reply: a JSON-able body (HTTP 200), (status, body), an exception class to raise, or a
 # callable taking (parameters, HTTP method). A list of replies is played in order, the last repeats.
 Reply = Any
 
 
-class Scripted(BaseAdapter):
+class Scripted(FakeTransport):
     def __init__(self, routes: Mapping[str, Reply]) -> None:
         super().__init__()
         self.routes = dict(routes)
         self.requests: list[tuple[str, str, dict[str, str]]] = []
 
-    def send(
-        self,
-        request: requests.PreparedRequest,
-        stream: bool = False,
-        timeout: float | tuple[float | None, float | None] | None = None,
-        verify: bool | str = True,
-        cert: str | tuple[str, str] | None = None,
-        proxies: dict[str, str] | None = None,
-    ) -> requests.Response:
+    def answer(self, request: requests.PreparedRequest) -> requests.Response:
         url = urlparse(url_of(request))
         body = body_of(request)
         params = {k: v[0] for k, v in parse_qs(url.query).items()}
@@ -54,14 +45,7 @@ class Scripted(BaseAdapter):
         if callable(reply):
             reply = reply(params, method)
         status, payload = reply if isinstance(reply, tuple) else (200, reply)
-        response = requests.Response()
-        response.status_code = status
-        response._content = json.dumps(payload).encode()
-        response.headers["Content-Type"] = "application/json"
-        response.url = request.url or ""
-        response.request = request
-        response.reason = "OK" if status == 200 else "Error"
-        return response
+        return json_response(request, json.dumps(payload).encode(), status, "OK" if status == 200 else "Error")
 
     def close(self) -> None:
         pass

@@ -11,6 +11,7 @@ from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from nija.store.agent.watch import read_output
 from nija.store.postgres.connect import connect
 from nija.store.postgres.testing import admin_dsn
 from tests.conftest import cli_env
@@ -80,13 +81,11 @@ class Host:
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            parts = line.split()
-            if parts == ["READY"]:
-                self.ready.set()
-            elif len(parts) == 4:
-                with self._lock:
-                    self.history[parts[1]].append(f"{parts[2]} {parts[3]}")
+        read_output(self.proc.stdout, self.ready, self._record)
+
+    def _record(self, _ns: int, bot: str, answer: str) -> None:
+        with self._lock:
+            self.history[bot].append(answer)
 
     def answer(self, bot: str) -> str:
         with self._lock:

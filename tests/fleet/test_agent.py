@@ -33,6 +33,13 @@ def _restore(url: str, bots: list[str]) -> None:
         store.close()
 
 
+def _nija_agent(*args: str) -> subprocess.CompletedProcess[str]:
+    """``nija agent ARGS`` run to its end (the cases where it refuses to start)."""
+    return subprocess.run(
+        [sys.executable, "-m", "nija", "agent", *args], capture_output=True, text=True, env=cli_env(), timeout=60
+    )
+
+
 def _fleet(url: str) -> tuple[SafetyService, PostgresStore]:
     store = PostgresStore(url)
     return SafetyService(store), store
@@ -145,13 +152,7 @@ def test_a_frozen_agent_ages_out_and_a_kill_recorded_meanwhile_is_obeyed_on_its_
 def test_a_second_agent_on_the_same_socket_is_refused(fleet_url: str, tmp_path: Path) -> None:
     agent = Agent(fleet_url, tmp_path / "agent.sock").start()
     try:
-        second = subprocess.run(
-            [sys.executable, "-m", "nija", "agent", "--store", fleet_url, "--socket", str(agent.path)],
-            capture_output=True,
-            text=True,
-            env=cli_env(),
-            timeout=60,
-        )
+        second = _nija_agent("--store", fleet_url, "--socket", str(agent.path))
         assert second.returncode == 2
         assert "Another host agent already listens" in second.stderr
         assert agent.proc is not None
@@ -161,13 +162,7 @@ def test_a_second_agent_on_the_same_socket_is_refused(fleet_url: str, tmp_path: 
 
 
 def test_an_agent_without_a_store_is_a_usage_error(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "nija", "agent", "--socket", str(tmp_path / "a.sock")],
-        capture_output=True,
-        text=True,
-        env=cli_env(),
-        timeout=60,
-    )
+    result = _nija_agent("--socket", str(tmp_path / "a.sock"))
     assert result.returncode == 2
     assert "--store" in result.stderr
     assert not (tmp_path / "a.sock").exists()

@@ -14,7 +14,6 @@ from urllib.parse import parse_qs, urlparse
 import ccxt
 import pytest
 import requests
-from requests.adapters import BaseAdapter
 
 from nija.domain.permission import Permission
 from nija.domain.states import Mode
@@ -24,7 +23,7 @@ from nija.runtime.gate import OrderGate
 from nija.runtime.orders import OrderRequest, OrderType, Outcome, Side
 from nija.runtime.reaction import Reaction
 from tests.conftest import cli_env
-from tests.fakes.transport import body_of, url_of
+from tests.fakes.transport import FakeTransport, body_of, json_response, url_of
 from tests.runtime.runtime_helpers import candle
 
 RECORDED = Path(__file__).parent / "recorded" / "kraken"
@@ -33,7 +32,7 @@ KILLED = Permission(False, None, "KILL_SWITCH_ACTIVE", "the kill file EMERGENCY_
 Reply = tuple[int, str] | type[Exception]  # (HTTP status, recorded file) or an exception to raise
 
 
-class RecordedKraken(BaseAdapter):
+class RecordedKraken(FakeTransport):
     """Serves recorded Kraken responses by endpoint; a list of replies is played in order
     (the last one repeats). Every request is kept for assertions."""
 
@@ -49,15 +48,7 @@ class RecordedKraken(BaseAdapter):
         self.routes = {**defaults, **routes}
         self.requests: list[tuple[str, dict[str, list[str]]]] = []
 
-    def send(
-        self,
-        request: requests.PreparedRequest,
-        stream: bool = False,
-        timeout: float | tuple[float | None, float | None] | None = None,
-        verify: bool | str = True,
-        cert: str | tuple[str, str] | None = None,
-        proxies: dict[str, str] | None = None,
-    ) -> requests.Response:
+    def answer(self, request: requests.PreparedRequest) -> requests.Response:
         endpoint = urlparse(url_of(request)).path.rsplit("/", 1)[-1]
         body = body_of(request)
         self.requests.append((endpoint, parse_qs(body)))
@@ -69,14 +60,8 @@ class RecordedKraken(BaseAdapter):
         if isinstance(reply, type):
             raise reply(f"simulated {reply.__name__} for {endpoint}")
         status, name = reply
-        response = requests.Response()
-        response.status_code = status
-        response._content = (RECORDED / name).read_bytes() if name else b""
-        response.headers["Content-Type"] = "application/json"
-        response.url = request.url or ""
-        response.request = request
-        response.reason = "OK" if status == 200 else "Too Many Requests"
-        return response
+        content = (RECORDED / name).read_bytes() if name else b""
+        return json_response(request, content, status, "OK" if status == 200 else "Too Many Requests")
 
     def close(self) -> None:
         pass

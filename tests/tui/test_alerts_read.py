@@ -18,6 +18,7 @@ from nija.domain.transitions import Who
 from nija.tui.app import ControlCenter
 from nija.tui.screens import ConfirmScreen, HistoryScreen, ReasonScreen
 from tests.conftest import Run
+from tests.scenarios import stopped_without_kill
 from tests.tui.helpers import drive, panel, type_text, until
 from tests.tui.test_snapshot import assert_fits_80x24, snapshot
 
@@ -178,13 +179,7 @@ def test_snapshot_of_live_active_says_real_money_first(run: Run, data_dir: Path)
 
 
 def test_an_inconsistency_on_the_screen_names_its_key_and_the_snapshot_its_command(run: Run, data_dir: Path) -> None:
-    service = build_service(data_dir)
-    service.activate_kill("stop", OPERATOR)
-    service.deactivate_kill("fixed", OPERATOR)
-    state = json.loads((data_dir / ".nija_trading_state.json").read_text())
-    state["current_state"] = "EMERGENCY_STOP"  # the guide's case: stopped, kill switch off
-    state["history"].append({"from": "OFF", "to": "EMERGENCY_STOP", "reason": "x", "timestamp": state["last_updated"]})
-    (data_dir / ".nija_trading_state.json").write_text(json.dumps(state))
+    stopped_without_kill(data_dir)  # the guide's case: stopped, kill switch off
 
     async def scenario(app: ControlCenter, pilot: Pilot[None]) -> None:
         assert "EMERGENCY_STOP_WITHOUT_KILL" in panel(app, "status")

@@ -26,7 +26,7 @@ import ccxt
 
 from nija.exchange_checks import ExchangeChecks, KeyAttestation, Reconciliation, Unexplained, write_checks
 from nija.guarded.live_book import LiveBook
-from nija.runtime.account_checks import ATTEST_EVERY_S, attest_key
+from nija.runtime.account_checks import ATTEST_EVERY_S, attest_key, settled
 from nija.runtime.brokers.exchange import describe
 
 _DUST = 1e-9
@@ -47,13 +47,7 @@ def reconcile(exchange: Any, book: LiveBook, quote: str, now: datetime) -> Recon
         if currency != quote and held > _DUST:
             mark = book.marks.get(f"{currency}/{quote}")
             unexplained.append(Unexplained(currency=currency, quantity=held, value=held * mark if mark else None))
-    return Reconciliation(
-        checked_at=now,
-        status="unexplained" if unexplained else "matching",
-        own_open=len(reading.own_open),
-        foreign_open=len(reading.foreign_open),
-        unexplained=tuple(unexplained),
-    )
+    return settled(now, reading, unexplained)
 
 
 class GuardAccountWatch:

@@ -16,23 +16,20 @@ from typing import Any
 import ccxt
 
 from nija.domain.states import Mode
-from nija.guarded import methods
-from nija.guarded.core import GuardCore, OrderCall
-from nija.guarded.errors import OrderRefused
-from nija.guarded.methods import Kind
+from nija.guarded.call import Approved, OrderCall
+from nija.guarded.core import GuardCore
+from nija.guarded.facade import GuardFacade, each_order
 from nija.runtime.brokers.exchange import describe
 from nija.runtime.orders import OrderStatus
 
-_OWN = frozenset({"_exchange", "_core", "_lock", "_task", "_stop"})
 log = logging.getLogger(__name__)
 TICK_S = 0.25  # as nija run's watcher: the poll and the heartbeat clock
 
 
-class AsyncGuardedExchange:
+class AsyncGuardedExchange(GuardFacade):
     """Behaves like the wrapped async ccxt exchange; see docs/guard.md."""
 
-    _exchange: Any
-    _core: GuardCore
+    _OWN = frozenset({"_exchange", "_core", "_lock", "_task", "_stop"})
     _lock: asyncio.Lock
     _task: asyncio.Task[None] | None
     _stop: asyncio.Event
@@ -46,35 +43,6 @@ class AsyncGuardedExchange:
         core.start()
         with contextlib.suppress(RuntimeError):  # no running loop yet: started by the first call
             self._ensure_watcher()
-
-    @property
-    def nija(self) -> GuardCore:
-        return self._core
-
-    def __getattr__(self, name: str) -> Any:
-        value = getattr(self._exchange, name)
-        if not callable(value):
-            return value
-        kind = methods.classify(name)
-        snake = methods.snake(name)
-        if kind is Kind.READ:
-            return self._observing(value) if snake in ("fetch_ticker", "fetch_tickers") else value
-        if kind in (Kind.ORDER, Kind.CANCEL, Kind.PRIVATE_READ) and hasattr(type(self), snake):
-            return getattr(self, snake)
-        if kind is Kind.LIVE_ONLY:
-            return self._live_only(name, value)
-        raise self._core.refuse_method(name, "order_unknown")
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in _OWN:
-            raise AttributeError(f"{name} is the guard's own attribute")
-        setattr(self._exchange, name, value)
-
-    def __dir__(self) -> list[str]:
-        return sorted(set(dir(self._exchange)) | set(type(self).__dict__))
-
-    def __repr__(self) -> str:
-        return f"<nija.guard of {self._exchange!r}>"
 
     async def __aenter__(self) -> AsyncGuardedExchange:
         self._ensure_watcher()
@@ -192,10 +160,7 @@ class AsyncGuardedExchange:
     def _observing(self, method: Any) -> Any:
         async def call(*args: Any, **kwargs: Any) -> Any:
             result = await method(*args, **kwargs)
-            tickers = result.values() if isinstance(result, dict) and "symbol" not in result else [result]
-            for ticker in tickers:
-                if isinstance(ticker, dict):
-                    self._core.observe_ticker(ticker)
+            self._core.observe_tickers(result)
             return result
 
         return call
@@ -217,31 +182,18 @@ class AsyncGuardedExchange:
         try:
             async with self._lock:
                 with self._core.gate.lock:
-                    result = self._core.decide(call)
-                assert result.order is not None
-                if result.code != "APPROVED":
-                    return self._core.paper_order(result.order.id)
-                sent, client_id = self._core.live_params(call, result.order)
-                row: dict[str, Any] = await self._exchange.create_order(symbol, type, side, amount, price, sent)
-                self._core.live.track(row, client_id, result.order)
-                return row
+                    approved = self._core.approve(call)
+                if not isinstance(approved, Approved):
+                    return approved  # the paper order
+                row = await self._exchange.create_order(symbol, type, side, amount, price, approved.params)
+                return self._core.sent(row, approved)
         finally:
             self._core.after_order()
 
     async def create_orders(
         self, orders: list[dict[str, Any]], params: dict[str, Any] | None = None
     ) -> list[dict[str, Any]]:
-        return [
-            await self.create_order(
-                o["symbol"],
-                o["type"],
-                o["side"],
-                o["amount"],
-                o.get("price"),
-                {**(params or {}), **o.get("params", {})},
-            )
-            for o in orders
-        ]
+        return [await self.create_order(*args) for args in each_order(orders, params)]
 
     async def edit_order(
         self,
@@ -260,92 +212,13 @@ class AsyncGuardedExchange:
             return await self.create_order(symbol, type, side, amount, price, params)
         call = OrderCall(symbol, type, side, amount, price, dict(params or {}))
         async with self._lock:
-            if not self._core.live.owns(id):
-                raise OrderRefused(
-                    "NOT_OWN_ORDER",
-                    f"order {id} was not placed through this guard (or is no longer open): NIJA never edits "
-                    "orders the bot did not create through it; cancel it and place a new order",
-                )
+            self._core.require_own(id)
             with self._core.gate.lock:
-                result = self._core.decide(call)
-            assert result.order is not None
-            if result.code != "APPROVED":
-                return self._core.paper_order(result.order.id)
-            sent, client_id = self._core.live_params(call, result.order)
-            row: dict[str, Any] = await self._exchange.edit_order(id, symbol, type, side, amount, price, sent)
-            if str(row.get("id")) != id:
-                self._core.live.forget(id)
-            self._core.live.track(row, client_id, result.order)
-            return row
-
-    async def create_limit_order(self, symbol: str, side: str, amount: float, price: float, params: Any = None) -> Any:
-        return await self.create_order(symbol, "limit", side, amount, price, params)
-
-    async def create_market_order(
-        self, symbol: str, side: str, amount: float, price: float | None = None, params: Any = None
-    ) -> Any:
-        return await self.create_order(symbol, "market", side, amount, price, params)
-
-    async def create_limit_buy_order(self, symbol: str, amount: float, price: float, params: Any = None) -> Any:
-        return await self.create_order(symbol, "limit", "buy", amount, price, params)
-
-    async def create_limit_sell_order(self, symbol: str, amount: float, price: float, params: Any = None) -> Any:
-        return await self.create_order(symbol, "limit", "sell", amount, price, params)
-
-    async def create_market_buy_order(self, symbol: str, amount: float, params: Any = None) -> Any:
-        return await self.create_order(symbol, "market", "buy", amount, None, params)
-
-    async def create_market_sell_order(self, symbol: str, amount: float, params: Any = None) -> Any:
-        return await self.create_order(symbol, "market", "sell", amount, None, params)
-
-    async def create_post_only_order(
-        self, symbol: str, type: str, side: str, amount: float, price: float | None = None, params: Any = None
-    ) -> Any:
-        return await self.create_order(symbol, type, side, amount, price, {**(params or {}), "postOnly": True})
-
-    async def create_reduce_only_order(
-        self, symbol: str, type: str, side: str, amount: float, price: float | None = None, params: Any = None
-    ) -> Any:
-        return await self.create_order(symbol, type, side, amount, price, {**(params or {}), "reduceOnly": True})
-
-    async def create_stop_order(
-        self,
-        symbol: str,
-        type: str,
-        side: str,
-        amount: float,
-        price: float | None = None,
-        trigger_price: float | None = None,
-        params: Any = None,
-    ) -> Any:
-        return await self.create_order(
-            symbol, type, side, amount, price, {**(params or {}), "stopPrice": trigger_price}
-        )
-
-    async def create_stop_limit_order(
-        self, symbol: str, side: str, amount: float, price: float, trigger_price: float, params: Any = None
-    ) -> Any:
-        return await self.create_stop_order(symbol, "limit", side, amount, price, trigger_price, params)
-
-    async def create_stop_market_order(
-        self, symbol: str, side: str, amount: float, trigger_price: float, params: Any = None
-    ) -> Any:
-        return await self.create_stop_order(symbol, "market", side, amount, None, trigger_price, params)
-
-    async def edit_limit_order(
-        self, id: str, symbol: str, side: str, amount: float, price: float | None = None, params: Any = None
-    ) -> Any:
-        return await self.edit_order(id, symbol, "limit", side, amount, price, params)
-
-    async def edit_limit_buy_order(
-        self, id: str, symbol: str, amount: float, price: float | None = None, params: Any = None
-    ) -> Any:
-        return await self.edit_order(id, symbol, "limit", "buy", amount, price, params)
-
-    async def edit_limit_sell_order(
-        self, id: str, symbol: str, amount: float, price: float | None = None, params: Any = None
-    ) -> Any:
-        return await self.edit_order(id, symbol, "limit", "sell", amount, price, params)
+                approved = self._core.approve(call)
+            if not isinstance(approved, Approved):
+                return approved  # the paper order
+            row = await self._exchange.edit_order(id, symbol, type, side, amount, price, approved.params)
+            return self._core.sent(row, approved, replaced=id)
 
     # -- cancels: always pass ----------------------------------------------------------------
     async def cancel_order(self, id: str, symbol: str | None = None, params: dict[str, Any] | None = None) -> Any:
@@ -362,8 +235,7 @@ class AsyncGuardedExchange:
 
     async def cancel_all_orders(self, symbol: str | None = None, params: dict[str, Any] | None = None) -> Any:
         """The bot's own orders through this guard only (see the sync guard)."""
-        paper = [o.id for o in self._core.paper.open_orders() if symbol is None or o.symbol == symbol]
-        live = [o for o in self._core.live.own_open() if symbol is None or o.symbol == symbol]
+        paper, live = self._core.own_open(symbol)
         return [await self.cancel_order(i) for i in paper] + [
             await self.cancel_order(o.id, o.symbol, params) for o in live
         ]
@@ -380,26 +252,34 @@ class AsyncGuardedExchange:
     async def fetch_open_orders(
         self, symbol: str | None = None, since: int | None = None, limit: int | None = None, params: Any = None
     ) -> Any:
-        if self._core.answers_from_paper():
-            await self._refresh_paper()
-            return self._core.paper_orders(symbol, OrderStatus.OPEN)
-        return await self._exchange.fetch_open_orders(symbol, since, limit, params or {})
+        return await self._orders("fetch_open_orders", symbol, since, limit, params, OrderStatus.OPEN)
 
     async def fetch_closed_orders(
         self, symbol: str | None = None, since: int | None = None, limit: int | None = None, params: Any = None
     ) -> Any:
-        if self._core.answers_from_paper():
-            await self._refresh_paper()
-            return self._core.paper_orders(symbol, None, closed_only=True)
-        return await self._exchange.fetch_closed_orders(symbol, since, limit, params or {})
+        return await self._orders("fetch_closed_orders", symbol, since, limit, params, None, closed_only=True)
 
     async def fetch_orders(
         self, symbol: str | None = None, since: int | None = None, limit: int | None = None, params: Any = None
     ) -> Any:
+        return await self._orders("fetch_orders", symbol, since, limit, params, None)
+
+    async def _orders(
+        self,
+        name: str,
+        symbol: str | None,
+        since: int | None,
+        limit: int | None,
+        params: Any,
+        status: OrderStatus | None,
+        *,
+        closed_only: bool = False,
+    ) -> Any:
+        """DRY_RUN: the paper ledger's orders; otherwise the exchange's own answer."""
         if self._core.answers_from_paper():
             await self._refresh_paper()
-            return self._core.paper_orders(symbol, None)
-        return await self._exchange.fetch_orders(symbol, since, limit, params or {})
+            return self._core.paper_orders(symbol, status, closed_only=closed_only)
+        return await getattr(self._exchange, name)(symbol, since, limit, params or {})
 
     async def fetch_balance(self, params: dict[str, Any] | None = None) -> Any:
         if self._core.answers_from_paper():

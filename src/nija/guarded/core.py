@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import math
 import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,9 +24,10 @@ from nija.domain.events import Event, EventKind
 from nija.domain.permission import Permission
 from nija.domain.states import Mode
 from nija.domain.transitions import Who
-from nija.guarded import shapes
+from nija.guarded.call import Approved, OrderCall
 from nija.guarded.errors import GuardCode, MethodRefused, OrderRefused
 from nija.guarded.live_book import Canceller, LiveBook
+from nija.guarded.paper_answers import PaperAnswers
 from nija.guarded.report import guard_report
 from nija.guarded.run import GuardRun
 from nija.runtime.brokers.base import Broker
@@ -36,52 +35,12 @@ from nija.runtime.brokers.paper import PaperBroker
 from nija.runtime.candles import Candle
 from nija.runtime.controls import ControlChain, GateControls, ReferenceBook
 from nija.runtime.gate import OrderGate
-from nija.runtime.orders import Order, OrderRequest, OrderStatus, OrderType, PlaceResult, Side
+from nija.runtime.orders import Order, OrderRequest, OrderType, PlaceResult, Side
 from nija.runtime.reaction import Reaction
 from nija.runtime.risk import OrderLimits
 
-# Parameters that make an order something the paper broker cannot simulate.
-_PAPER_UNSUPPORTED = ("stopPrice", "triggerPrice", "stopLossPrice", "takeProfitPrice", "stopLoss", "takeProfit")
 
-
-@dataclass(frozen=True, slots=True)
-class OrderCall:
-    """A ccxt create_order call as the bot made it."""
-
-    symbol: str
-    type: str
-    side: str
-    amount: float
-    price: float | None
-    params: dict[str, Any]
-
-    def request(self) -> OrderRequest:
-        """The gate's view of the order (an exotic type is checked like a limit or market order)."""
-        if self.side not in ("buy", "sell"):
-            raise OrderRefused(GuardCode.BAD_ORDER, f"side must be 'buy' or 'sell', not {self.side!r}")
-        try:
-            amount = float(self.amount)
-            price = float(self.price) if self.price is not None else None
-        except (TypeError, ValueError):
-            raise OrderRefused(GuardCode.BAD_ORDER, "amount and price must be numbers") from None
-        if not math.isfinite(amount) or (price is not None and not math.isfinite(price)):
-            raise OrderRefused(GuardCode.BAD_ORDER, "amount and price must be finite numbers")
-        kind = OrderType.LIMIT if self.type == "limit" or (self.type != "market" and price) else OrderType.MARKET
-        try:
-            return OrderRequest(self.symbol, Side(self.side), kind, amount, price if kind is OrderType.LIMIT else None)
-        except ValueError as exc:
-            raise OrderRefused(GuardCode.BAD_ORDER, str(exc)) from None
-
-    def paper_problem(self) -> str | None:
-        if self.type not in ("market", "limit"):
-            return f"DRY_RUN simulates market and limit orders, not {self.type!r} orders"
-        unsupported = [p for p in _PAPER_UNSUPPORTED if self.params.get(p) is not None]
-        if unsupported:
-            return f"DRY_RUN cannot simulate orders with {', '.join(unsupported)}"
-        return None
-
-
-class GuardCore:
+class GuardCore(PaperAnswers):
     def __init__(
         self,
         run: GuardRun,
@@ -196,11 +155,44 @@ class GuardCore:
                 self._fill_at_mark(request.symbol)
         return result
 
-    def live_params(self, call: OrderCall, approved: Order) -> tuple[dict[str, Any], str]:
-        """The bot's params with the guard's client id (a bot's own client id is kept)."""
+    def approve(self, call: OrderCall) -> Approved | dict[str, Any]:
+        """Under ``gate.lock``: DRY_RUN's answer (the paper order), or what to send live
+        (the bot's params with the guard's client id; a bot's own client id is kept)."""
+        result = self.decide(call)
+        assert result.order is not None
+        if result.code != "APPROVED":
+            return self.paper_order(result.order.id)
         own = call.params.get("clientOrderId")
-        client_id = str(own) if own else approved.id
-        return {**call.params, "clientOrderId": client_id}, client_id
+        client_id = str(own) if own else result.order.id
+        return Approved({**call.params, "clientOrderId": client_id}, client_id, result.order)
+
+    def sent(self, row: dict[str, Any], approved: Approved, *, replaced: str | None = None) -> dict[str, Any]:
+        """Track what the exchange answered for an approved order (an edit may renumber it)."""
+        if replaced is not None and str(row.get("id")) != replaced:
+            self.live.forget(replaced)
+        self.live.track(row, approved.client_id, approved.order)
+        return row
+
+    def require_own(self, order_id: str) -> None:
+        if not self.live.owns(order_id):
+            raise OrderRefused(
+                "NOT_OWN_ORDER",
+                f"order {order_id} was not placed through this guard (or is no longer open): NIJA never edits "
+                "orders the bot did not create through it; cancel it and place a new order",
+            )
+
+    def observe_tickers(self, result: Any) -> None:
+        """A fetch_ticker (one ticker) or fetch_tickers (symbol -> ticker) answer."""
+        tickers = result.values() if isinstance(result, dict) and "symbol" not in result else [result]
+        for ticker in tickers:
+            if isinstance(ticker, dict):
+                self.observe_ticker(ticker)
+
+    def own_open(self, symbol: str | None) -> tuple[list[str], list[Order]]:
+        """The bot's open orders through this guard (paper ids, live orders), for cancel_all_orders."""
+        paper = [o.id for o in self.paper.open_orders() if symbol is None or o.symbol == symbol]
+        live = [o for o in self.live.own_open() if symbol is None or o.symbol == symbol]
+        return paper, live
 
     def refuse_method(self, name: str, kind: str) -> MethodRefused:
         if kind == "order_unknown":
@@ -222,57 +214,6 @@ class GuardCore:
         if permission.allowed:
             return permission.mode is Mode.SIMULATED
         return self.last_mode is not Mode.LIVE
-
-    def is_paper_id(self, order_id: str) -> bool:
-        return str(order_id).startswith("paper-")
-
-    def _ledger_open(self) -> None:
-        if self.closed:
-            raise OrderRefused(GuardCode.GUARD_CLOSED, "the guard was closed: its paper ledger is closed too")
-
-    def paper_order(self, order_id: str) -> dict[str, Any]:
-        import ccxt
-
-        self._ledger_open()
-        with self.paper.lock:  # one SQLite connection, shared with the watcher thread
-            rows = self.paper.ledger.orders(order_id=order_id)
-        if not rows:
-            raise ccxt.OrderNotFound(f"NIJA paper ledger: no order {order_id}")
-        return self._shape(rows[0])
-
-    def paper_orders(
-        self, symbol: str | None, status: OrderStatus | None, *, closed_only: bool = False
-    ) -> list[dict[str, Any]]:
-        self._ledger_open()
-        with self.paper.lock:
-            rows = self.paper.ledger.orders(symbol=symbol, status=status)
-        if closed_only:
-            rows = [r for r in rows if r.status is not OrderStatus.OPEN]
-        return [self._shape(r) for r in rows]
-
-    def paper_cancel(self, order_id: str) -> dict[str, Any]:
-        self._ledger_open()
-        with self.gate.lock:
-            self.gate.cancel(self.paper, order_id)
-        return self.paper_order(order_id)
-
-    def paper_balance(self) -> dict[str, Any]:
-        self._ledger_open()
-        reserved_cash, reserved = self.paper.reserved()
-        return shapes.balance(self.paper.account().cash, reserved_cash, self.paper.holdings(), reserved, self.quote)
-
-    def paper_positions(self, symbols: list[str] | None) -> list[dict[str, Any]]:
-        return [
-            shapes.position(h, self.paper.mark(h.symbol))
-            for h in self.paper.holdings()
-            if not symbols or h.symbol in symbols
-        ]
-
-    def paper_symbols_open(self) -> set[str]:
-        return {o.symbol for o in self.paper.open_orders()}
-
-    def _shape(self, row: Any) -> dict[str, Any]:
-        return shapes.order(row, client_order_id=self.paper_client_ids.get(row.order.id), quote=self.quote)
 
     # -- prices ----------------------------------------------------------------------
     def observe_ticker(self, ticker: Mapping[str, Any] | None) -> None:

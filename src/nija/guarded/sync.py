@@ -8,17 +8,14 @@ from typing import Any
 import ccxt
 
 from nija.domain.states import Mode
-from nija.guarded import methods
 from nija.guarded.account import GuardAccountWatch
-from nija.guarded.core import GuardCore, OrderCall
-from nija.guarded.errors import OrderRefused
-from nija.guarded.methods import Kind
+from nija.guarded.call import Approved, OrderCall
+from nija.guarded.core import GuardCore
+from nija.guarded.facade import GuardFacade, each_order
 from nija.runtime.brokers.base import CancelResult
 from nija.runtime.brokers.exchange import describe
 from nija.runtime.orders import OrderStatus
 from nija.runtime.watcher import StateWatcher
-
-_OWN = frozenset({"_exchange", "_core", "_watcher", "_account"})
 
 
 def sync_canceller(exchange: Any) -> Any:
@@ -36,11 +33,10 @@ def sync_canceller(exchange: Any) -> Any:
     return cancel
 
 
-class GuardedExchange:
+class GuardedExchange(GuardFacade):
     """Behaves like the wrapped ccxt exchange; see docs/guard.md for what each call does."""
 
-    _exchange: Any
-    _core: GuardCore
+    _OWN = frozenset({"_exchange", "_core", "_watcher", "_account"})
     _watcher: StateWatcher
     _account: GuardAccountWatch | None
 
@@ -67,38 +63,6 @@ class GuardedExchange:
         watcher.start()
 
     # -- plumbing ----------------------------------------------------------------------
-    @property
-    def nija(self) -> GuardCore:
-        """The guard's own state (run id, paper broker, gate counters, kill status)."""
-        return self._core
-
-    def __getattr__(self, name: str) -> Any:
-        value = getattr(self._exchange, name)
-        if not callable(value):
-            return value
-        kind = methods.classify(name)
-        if kind is Kind.READ:
-            if methods.snake(name) in ("fetch_ticker", "fetch_tickers"):
-                return self._observing(value)
-            return value
-        snake = methods.snake(name)
-        if kind in (Kind.ORDER, Kind.CANCEL, Kind.PRIVATE_READ) and hasattr(type(self), snake):
-            return getattr(self, snake)  # camelCase spelling of a method the guard implements
-        if kind is Kind.LIVE_ONLY:
-            return self._live_only(name, value)
-        raise self._core.refuse_method(name, "order_unknown")
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in _OWN:
-            raise AttributeError(f"{name} is the guard's own attribute")
-        setattr(self._exchange, name, value)
-
-    def __dir__(self) -> list[str]:
-        return sorted(set(dir(self._exchange)) | set(type(self).__dict__))
-
-    def __repr__(self) -> str:
-        return f"<nija.guard of {self._exchange!r}>"
-
     def __enter__(self) -> GuardedExchange:
         return self
 
@@ -142,10 +106,7 @@ class GuardedExchange:
     def _observing(self, method: Any) -> Any:
         def call(*args: Any, **kwargs: Any) -> Any:
             result = method(*args, **kwargs)
-            tickers = result.values() if isinstance(result, dict) and "symbol" not in result else [result]
-            for ticker in tickers:
-                if isinstance(ticker, dict):
-                    self._core.observe_ticker(ticker)
+            self._core.observe_tickers(result)
             return result
 
         return call
@@ -165,30 +126,17 @@ class GuardedExchange:
             self._core.observe_ticker(self._exchange.fetch_ticker(symbol))
         try:
             with self._core.gate.lock:  # held while sending: a kill cannot slip between check and send
-                result = self._core.decide(call)
-                assert result.order is not None
-                if result.code != "APPROVED":
-                    return self._core.paper_order(result.order.id)
-                sent, client_id = self._core.live_params(call, result.order)
-                row: dict[str, Any] = self._exchange.create_order(symbol, type, side, amount, price, sent)
-                self._core.live.track(row, client_id, result.order)
-                return row
+                approved = self._core.approve(call)
+                if not isinstance(approved, Approved):
+                    return approved  # the paper order
+                row = self._exchange.create_order(symbol, type, side, amount, price, approved.params)
+                return self._core.sent(row, approved)
         finally:
             self._core.after_order()  # outside the lock: a tripped breaker's kill reaction takes it
 
     def create_orders(self, orders: list[dict[str, Any]], params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Each order goes through create_order: decided on its own, with its own client id."""
-        return [
-            self.create_order(
-                o["symbol"],
-                o["type"],
-                o["side"],
-                o["amount"],
-                o.get("price"),
-                {**(params or {}), **o.get("params", {})},
-            )
-            for o in orders
-        ]
+        return [self.create_order(*args) for args in each_order(orders, params)]
 
     def edit_order(
         self,
@@ -209,90 +157,12 @@ class GuardedExchange:
             if self._core.is_paper_id(id):
                 self._core.paper_cancel(id)
                 return self.create_order(symbol, type, side, amount, price, params)
-            if not self._core.live.owns(id):
-                raise OrderRefused(
-                    "NOT_OWN_ORDER",
-                    f"order {id} was not placed through this guard (or is no longer open): NIJA never edits "
-                    "orders the bot did not create through it; cancel it and place a new order",
-                )
-            result = self._core.decide(call)
-            assert result.order is not None
-            if result.code != "APPROVED":
-                return self._core.paper_order(result.order.id)
-            sent, client_id = self._core.live_params(call, result.order)
-            row: dict[str, Any] = self._exchange.edit_order(id, symbol, type, side, amount, price, sent)
-            if str(row.get("id")) != id:
-                self._core.live.forget(id)
-            self._core.live.track(row, client_id, result.order)
-            return row
-
-    # ccxt's helper variants, spelled out so each one reaches the guarded create_order.
-    def create_limit_order(self, symbol: str, side: str, amount: float, price: float, params: Any = None) -> Any:
-        return self.create_order(symbol, "limit", side, amount, price, params)
-
-    def create_market_order(
-        self, symbol: str, side: str, amount: float, price: float | None = None, params: Any = None
-    ) -> Any:
-        return self.create_order(symbol, "market", side, amount, price, params)
-
-    def create_limit_buy_order(self, symbol: str, amount: float, price: float, params: Any = None) -> Any:
-        return self.create_order(symbol, "limit", "buy", amount, price, params)
-
-    def create_limit_sell_order(self, symbol: str, amount: float, price: float, params: Any = None) -> Any:
-        return self.create_order(symbol, "limit", "sell", amount, price, params)
-
-    def create_market_buy_order(self, symbol: str, amount: float, params: Any = None) -> Any:
-        return self.create_order(symbol, "market", "buy", amount, None, params)
-
-    def create_market_sell_order(self, symbol: str, amount: float, params: Any = None) -> Any:
-        return self.create_order(symbol, "market", "sell", amount, None, params)
-
-    def create_post_only_order(
-        self, symbol: str, type: str, side: str, amount: float, price: float | None = None, params: Any = None
-    ) -> Any:
-        return self.create_order(symbol, type, side, amount, price, {**(params or {}), "postOnly": True})
-
-    def create_reduce_only_order(
-        self, symbol: str, type: str, side: str, amount: float, price: float | None = None, params: Any = None
-    ) -> Any:
-        return self.create_order(symbol, type, side, amount, price, {**(params or {}), "reduceOnly": True})
-
-    def create_stop_order(
-        self,
-        symbol: str,
-        type: str,
-        side: str,
-        amount: float,
-        price: float | None = None,
-        trigger_price: float | None = None,
-        params: Any = None,
-    ) -> Any:
-        return self.create_order(symbol, type, side, amount, price, {**(params or {}), "stopPrice": trigger_price})
-
-    def create_stop_limit_order(
-        self, symbol: str, side: str, amount: float, price: float, trigger_price: float, params: Any = None
-    ) -> Any:
-        return self.create_stop_order(symbol, "limit", side, amount, price, trigger_price, params)
-
-    def create_stop_market_order(
-        self, symbol: str, side: str, amount: float, trigger_price: float, params: Any = None
-    ) -> Any:
-        return self.create_stop_order(symbol, "market", side, amount, None, trigger_price, params)
-
-    def edit_limit_order(
-        self, id: str, symbol: str, side: str, amount: float, price: float | None = None, params: Any = None
-    ) -> Any:
-        return self.edit_order(id, symbol, "limit", side, amount, price, params)
-
-    def edit_limit_buy_order(
-        self, id: str, symbol: str, amount: float, price: float | None = None, params: Any = None
-    ) -> Any:
-        return self.edit_order(id, symbol, "limit", "buy", amount, price, params)
-
-    def edit_limit_sell_order(
-        self, id: str, symbol: str, amount: float, price: float | None = None, params: Any = None
-    ) -> Any:
-        return self.edit_order(id, symbol, "limit", "sell", amount, price, params)
+            self._core.require_own(id)
+            approved = self._core.approve(call)
+            if not isinstance(approved, Approved):
+                return approved  # the paper order
+            row = self._exchange.edit_order(id, symbol, type, side, amount, price, approved.params)
+            return self._core.sent(row, approved, replaced=id)
 
     # -- cancels: always pass ----------------------------------------------------------------
     def cancel_order(self, id: str, symbol: str | None = None, params: dict[str, Any] | None = None) -> Any:
@@ -308,8 +178,7 @@ class GuardedExchange:
     def cancel_all_orders(self, symbol: str | None = None, params: dict[str, Any] | None = None) -> Any:
         """Cancels the orders the bot placed through this guard (paper and live), not the
         whole account's: orders others placed are not the bot's to cancel."""
-        paper = [o.id for o in self._core.paper.open_orders() if symbol is None or o.symbol == symbol]
-        live = [o for o in self._core.live.own_open() if symbol is None or o.symbol == symbol]
+        paper, live = self._core.own_open(symbol)
         return [self.cancel_order(i) for i in paper] + [self.cancel_order(o.id, o.symbol, params) for o in live]
 
     # -- private reads: the paper ledger in DRY_RUN -----------------------------------------
@@ -324,26 +193,34 @@ class GuardedExchange:
     def fetch_open_orders(
         self, symbol: str | None = None, since: int | None = None, limit: int | None = None, params: Any = None
     ) -> Any:
-        if self._core.answers_from_paper():
-            self._refresh_paper()
-            return self._core.paper_orders(symbol, OrderStatus.OPEN)
-        return self._exchange.fetch_open_orders(symbol, since, limit, params or {})
+        return self._orders("fetch_open_orders", symbol, since, limit, params, OrderStatus.OPEN)
 
     def fetch_closed_orders(
         self, symbol: str | None = None, since: int | None = None, limit: int | None = None, params: Any = None
     ) -> Any:
-        if self._core.answers_from_paper():
-            self._refresh_paper()
-            return self._core.paper_orders(symbol, None, closed_only=True)
-        return self._exchange.fetch_closed_orders(symbol, since, limit, params or {})
+        return self._orders("fetch_closed_orders", symbol, since, limit, params, None, closed_only=True)
 
     def fetch_orders(
         self, symbol: str | None = None, since: int | None = None, limit: int | None = None, params: Any = None
     ) -> Any:
+        return self._orders("fetch_orders", symbol, since, limit, params, None)
+
+    def _orders(
+        self,
+        name: str,
+        symbol: str | None,
+        since: int | None,
+        limit: int | None,
+        params: Any,
+        status: OrderStatus | None,
+        *,
+        closed_only: bool = False,
+    ) -> Any:
+        """DRY_RUN: the paper ledger's orders; otherwise the exchange's own answer."""
         if self._core.answers_from_paper():
             self._refresh_paper()
-            return self._core.paper_orders(symbol, None)
-        return self._exchange.fetch_orders(symbol, since, limit, params or {})
+            return self._core.paper_orders(symbol, status, closed_only=closed_only)
+        return getattr(self._exchange, name)(symbol, since, limit, params or {})
 
     def fetch_balance(self, params: dict[str, Any] | None = None) -> Any:
         if self._core.answers_from_paper():

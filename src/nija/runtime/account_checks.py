@@ -21,6 +21,7 @@ from typing import Any
 import ccxt
 
 from nija.exchange_checks import ExchangeChecks, KeyAttestation, Reconciliation, Unexplained, write_checks
+from nija.runtime.brokers.base import BookReading
 from nija.runtime.brokers.exchange import ExchangeBroker, describe
 from nija.runtime.risk import Trigger
 from nija.runtime.settings import ExchangeSettings
@@ -28,6 +29,17 @@ from nija.runtime.settings import ExchangeSettings
 ATTEST_EVERY_S = 3600.0
 _DUST = 1e-9
 DERIVATIVES = frozenset({"binanceusdm", "binancecoinm", "krakenfutures"})
+
+
+def settled(now: datetime, reading: BookReading, unexplained: list[Unexplained]) -> Reconciliation:
+    """The reconciliation of a readable account: "matching" unless something is unexplained."""
+    return Reconciliation(
+        checked_at=now,
+        status="unexplained" if unexplained else "matching",
+        own_open=len(reading.own_open),
+        foreign_open=len(reading.foreign_open),
+        unexplained=tuple(unexplained),
+    )
 
 
 def reconcile_account(broker: ExchangeBroker, now: datetime) -> Reconciliation:
@@ -55,13 +67,7 @@ def reconcile_account(broker: ExchangeBroker, now: datetime) -> Reconciliation:
             unexplained.append(
                 Unexplained(currency=symbol, quantity=extra, value=abs(float(notional)) if notional else None)
             )
-    return Reconciliation(
-        checked_at=now,
-        status="unexplained" if unexplained else "matching",
-        own_open=len(reading.own_open),
-        foreign_open=len(reading.foreign_open),
-        unexplained=tuple(unexplained),
-    )
+    return settled(now, reading, unexplained)
 
 
 def attest_key(client: Any, now: datetime) -> KeyAttestation:

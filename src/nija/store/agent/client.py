@@ -19,18 +19,18 @@ from pathlib import Path
 
 from nija.domain.errors import StorageUnavailable
 from nija.domain.live_auth import LiveVerifier
-from nija.domain.permission import Permission, decide
+from nija.domain.permission import decide
 from nija.domain.records import Heartbeat, Snapshot
 from nija.store.agent import wire
 from nija.store.changes import Signal
-from nija.store.postgres.view import KILLED, NOT_CHECKED, snapshot_from_row
+from nija.store.postgres.view import KILLED, NOT_CHECKED, CachedPermission, snapshot_from_row
 
 RECONNECT_DELAY_S = 0.2
 BEAT_TIMEOUT_S = 2.0
 _CLOCK_SLACK_S = 0.05  # a confirmation "from the future" means another clock: not trusted
 
 
-class AgentPermissionView:
+class AgentPermissionView(CachedPermission):
     def __init__(
         self,
         socket_path: Path,
@@ -58,29 +58,9 @@ class AgentPermissionView:
         self._thread = threading.Thread(target=self._run, name=f"nija-agent-view-{bot}", daemon=True)
         self._thread.start()
 
-    def check(self) -> Permission:
-        age = self._clock() - self._confirmed_at
-        if age > self.stale_after_s:
-            return Permission(
-                False,
-                None,
-                "VIEW_STALE",
-                f"the fleet database view is not confirmed fresh within {self.stale_after_s:g} s "
-                f"({self._problem}): halted until reconnected",
-            )
-        return self._permission
-
     @property
     def problem(self) -> str:
         return self._problem
-
-    def wait_confirmed(self, timeout_s: float) -> bool:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self._clock() - self._confirmed_at <= self.stale_after_s:
-                return True
-            time.sleep(0.01)
-        return False
 
     def close(self) -> None:
         self._stop.set()
@@ -150,11 +130,6 @@ class AgentPermissionView:
         if fresh or update.row != self._last:
             self._last = update.row
             self.signal.notify()
-
-    def _set(self, permission: Permission) -> None:
-        if permission != self._permission:
-            self.changed_ns = time.time_ns()
-        self._permission = permission
 
     def _halt(self, problem: str) -> None:
         self._confirmed_at = float("-inf")

@@ -16,6 +16,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -66,6 +67,17 @@ def _follow(views: list[tuple[str, _View]], beat_s: float, sock: Path) -> None:
                 with contextlib.suppress(StorageProblem):  # the view says so too; the next beat retries
                     send_beat(sock, bot, beat)
         time.sleep(0.01)
+
+
+def read_output(lines: Iterable[str], ready: threading.Event, record: Callable[[int, str, str], None]) -> None:
+    """The reading side, for the tests and benchmarks that start this process: sets
+    ``ready`` at ``READY`` and hands each answer line to ``record(ns, bot, answer)``."""
+    for line in lines:
+        parts = line.split()
+        if parts == ["READY"]:
+            ready.set()
+        elif len(parts) == 4:
+            record(int(parts[0]), parts[1], f"{parts[2]} {parts[3]}")
 
 
 def main(argv: list[str]) -> int:

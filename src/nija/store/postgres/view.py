@@ -88,7 +88,45 @@ def stale_after_from_env() -> float:
     return value
 
 
-class PostgresPermissionView:
+class CachedPermission:
+    """A permission cached by a background reader, halted (VIEW_STALE) once its last
+    confirmation is older than ``stale_after_s``: the one ``check()`` of both views."""
+
+    stale_after_s: float
+    changed_ns: int  # when the cached answer last changed (diagnostics, benchmarks)
+    _clock: Callable[[], float]
+    _confirmed_at: float
+    _problem: str
+    _permission: Permission
+
+    def check(self) -> Permission:
+        age = self._clock() - self._confirmed_at
+        if age > self.stale_after_s:
+            return Permission(
+                False,
+                None,
+                "VIEW_STALE",
+                f"the fleet database view is not confirmed fresh within {self.stale_after_s:g} s "
+                f"({self._problem}): halted until reconnected",
+            )
+        return self._permission
+
+    def wait_confirmed(self, timeout_s: float) -> bool:
+        """For start-up: wait until the view has been confirmed once."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._clock() - self._confirmed_at <= self.stale_after_s:
+                return True
+            time.sleep(0.01)
+        return False
+
+    def _set(self, permission: Permission) -> None:
+        if permission != self._permission:
+            self.changed_ns = time.time_ns()
+        self._permission = permission
+
+
+class PostgresPermissionView(CachedPermission):
     def __init__(
         self,
         url: str,
@@ -111,32 +149,6 @@ class PostgresPermissionView:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"nija-view-{scope}", daemon=True)
         self._thread.start()
-
-    def check(self) -> Permission:
-        age = self._clock() - self._confirmed_at
-        if age > self.stale_after_s:
-            return Permission(
-                False,
-                None,
-                "VIEW_STALE",
-                f"the fleet database view is not confirmed fresh within {self.stale_after_s:g} s "
-                f"({self._problem}): halted until reconnected",
-            )
-        return self._permission
-
-    def _set(self, permission: Permission) -> None:
-        if permission != self._permission:
-            self.changed_ns = time.time_ns()
-        self._permission = permission
-
-    def wait_confirmed(self, timeout_s: float) -> bool:
-        """For start-up: wait until the view has been confirmed once."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self._clock() - self._confirmed_at <= self.stale_after_s:
-                return True
-            time.sleep(0.01)
-        return False
 
     def close(self) -> None:
         self._stop.set()
