@@ -21,6 +21,7 @@ from nija.bot_report import (
     OutageReport,
     Pnl,
     Position,
+    read_report,
     write_report,
 )
 from nija.domain.live_auth import LiveVerifier
@@ -32,7 +33,7 @@ from nija.runtime.brokers.paper import PaperBroker
 from nija.runtime.controls import ControlChain
 from nija.runtime.dry_run import DryRunClock
 from nija.runtime.gate import OrderGate
-from nija.runtime.orders import Order
+from nija.runtime.orders import Fill, Order
 from nija.runtime.outage import OutageTracker
 from nija.runtime.reaction import Reaction
 from nija.runtime.receipts import ReceiptTaker
@@ -62,6 +63,19 @@ def foreign_orders(live: Broker | None) -> tuple[Order, ...]:
 
 def open_order(o: Order) -> OpenOrder:
     return OpenOrder(id=o.id, symbol=o.symbol, side=o.side.value, type=o.type.value, quantity=o.quantity, price=o.price)
+
+
+def resume_daily_caps(data_dir: Path, controls: ControlChain, alert: Alert) -> None:
+    """The previous run's report (written at least once a second) carries its daily
+    counts; a crash loses at most that second."""
+    previous = read_report(data_dir)
+    figures = previous.controls if previous is not None else {}
+    if figures and controls.resume_day(figures.get("day"), figures.get("daily_orders"), figures.get("daily_notional")):
+        alert(
+            "DAILY_CAPS_RESUMED",
+            f"{figures.get('daily_orders')} orders and {figures.get('daily_notional')} notional of a previous "
+            f"run today ({figures.get('day')}) count towards today's caps",
+        )
 
 
 class Heartbeats:
@@ -151,7 +165,16 @@ class BotReporter:
     def due(self, now: float) -> bool:
         return now >= self._next
 
-    def add_fill(self, item: FillItem) -> None:
+    def add_fill(self, fill: Fill) -> None:
+        item = FillItem(
+            at=fill.timestamp,
+            symbol=fill.symbol,
+            side=fill.side.value,
+            quantity=fill.quantity,
+            price=fill.price,
+            fee=fill.fee,
+            realized=fill.realized_pnl,
+        )
         with self._lock:
             self.recent_fills.append(item)
 

@@ -9,57 +9,55 @@ end summary)."""
 
 from __future__ import annotations
 
-import math
 import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from nija.bot_report import EquityPoint, FillItem, Notice, read_report
+from nija.bot_report import EquityPoint, Notice
 from nija.config import NijaConfig
-from nija.domain.events import Event, EventKind
 from nija.domain.live_auth import LiveVerifier
 from nija.domain.permission import Permission
 from nija.domain.states import Mode, TradingState
 from nija.domain.transitions import Who
 from nija.kill_channel import KillListener
-from nija.kill_receipt import KillReceipt, write_receipt
+from nija.kill_receipt import KillReceipt
 from nija.observability.metrics import Metrics
 from nija.runtime.account_report import AccountReporter
-from nija.runtime.bot_reporter import BotReporter, Counters, Heartbeats, foreign_orders, now_iso
+from nija.runtime.bot_events import BotEvents
+from nija.runtime.bot_reporter import BotReporter, Counters, Heartbeats, now_iso, resume_daily_caps
 from nija.runtime.brokers.base import Broker
-from nija.runtime.brokers.owned import foreign_notice
 from nija.runtime.brokers.paper import PaperBroker
 from nija.runtime.candles import Candle
 from nija.runtime.controls import ControlChain, DataQuality, GateControls, ReferenceBook
 from nija.runtime.direct_kill import DirectKill, LatchedView
 from nija.runtime.dry_run import DryRunClock
 from nija.runtime.feeds import Freshness
-from nija.runtime.finish import end_notes, end_state, summarize
+from nija.runtime.finish import end_state, summarize
 from nija.runtime.gate import OrderGate
 from nija.runtime.kill_record import KillRecorder
+from nija.runtime.live_attach import attach_live
 from nija.runtime.orders import OrderRequest, PlaceResult
 from nija.runtime.outage import OutageTracker
 from nija.runtime.permission_reactor import PermissionReactor
 from nija.runtime.reaction import Reaction
-from nija.runtime.receipt_wiring import receipt_event
+from nija.runtime.receipt_wiring import publish_receipt
 from nija.runtime.receipts import ReceiptTaker
 from nija.runtime.risk import KillTriggers, OrderLimits, Trigger
 from nija.runtime.store_writes import StoreWrites
 from nija.runtime.strategy import Cancel, Place, Strategy, build_strategy
 from nija.runtime.summary import Summary
+from nija.runtime.ticks import usable
 from nija.runtime.watcher import StateWatcher
 from nija.service import SafetyService
 
+if TYPE_CHECKING:
+    from nija.runtime.account_checks import AccountWatch
+
 __all__ = ["Bot", "Counters"]
-
-
-def _plain(text: str) -> str:
-    """Feed text shown in alerts: control characters are shown escaped, never sent."""
-    return text if text.isprintable() else repr(text)
 
 
 class Bot:
@@ -92,6 +90,10 @@ class Bot:
         self.quality = DataQuality(on_alert=self._data_alert)
         self.references = ReferenceBook()
         self.controls = ControlChain(config.risk, market_clock, quality=self.quality)
+        # The service's metrics listener, fed directly with what only the runtime knows.
+        self._metrics = next((m for m in service.listeners if isinstance(m, Metrics)), None)
+        if self._metrics is not None:
+            self._metrics.watch_controls(self.controls.figures)
         self.paper = PaperBroker(data_dir, config.paper, new_account=new_account)
         brokers: dict[Mode, Broker] = {Mode.SIMULATED: self.paper}
         if live_broker is not None:
@@ -107,6 +109,7 @@ class Bot:
         )
         self.storing = StoreWrites(self.outage, self.alert)
         self.kill_complete = threading.Event()
+        self.events = BotEvents(service, self.who, self._metrics)
         self.kill_record = KillRecorder(
             service,
             self.who,
@@ -146,16 +149,11 @@ class Bot:
             self._on_permission,
             self._tick,
         )
-        self._last_denial_publish: dict[str, float] = {}
         self._book: Broker = self.paper
-        # The service's metrics listener, fed directly with what only the runtime knows.
-        self._metrics = next((m for m in service.listeners if isinstance(m, Metrics)), None)
-        if self._metrics is not None:
-            self._metrics.watch_controls(self.controls.figures)
         self.state_at_start = TradingState.OFF
         self.restart_rule_from: TradingState | None = None
         self.dry_run = DryRunClock()
-        self.account_watch: Any = None  # nija.runtime.account_checks.AccountWatch, with a live broker
+        self.account_watch: AccountWatch | None = None  # with the ccxt broker
         self.account_report = AccountReporter.for_store(service.store, config.exchange.account, self.who, data_dir)
         self.heartbeats = Heartbeats(service.store, self.storing, self.verifier, self.dry_run, config.bot.heartbeat_s)
         self.reporter = BotReporter(
@@ -196,7 +194,7 @@ class Bot:
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
         if self._live_prices:  # on the wall clock, today's orders of a previous run still count
-            self._resume_daily_caps()
+            resume_daily_caps(self.data_dir, self.controls, self.alert)
         # The database unreachable at start refuses the run (exit 4) right here; later
         # outages are ridden out fail closed. Let the view confirm before the watcher looks.
         wait_confirmed = getattr(self.view, "wait_confirmed", None)  # the view this bot trades through
@@ -212,27 +210,15 @@ class Bot:
         self.kill_record.adopter.check()
         self.paper.begin_run()
         if self.live is not None:
-            reconcile = getattr(self.live, "reconcile", None)
-            if reconcile is not None:
-                reconcile()
-            foreign = foreign_orders(self.live)
-            if foreign:
-                self.alert("FOREIGN_ORDERS", foreign_notice(len(foreign)))
-            if hasattr(self.live, "arming_allowed"):
-                self.live.arming_allowed = lambda: self.reaction.mode is Mode.LIVE
-            if hasattr(self.live, "owned"):  # the ccxt broker (ccxt is imported only then)
-                from nija.runtime.account_checks import AccountWatch
-
-                self.account_watch = AccountWatch(
-                    self.live,  # type: ignore[arg-type]
-                    self.config.exchange,
-                    self.data_dir,
-                    live=lambda: self.reaction.mode is Mode.LIVE,
-                    alert=self.alert,
-                    trip=self._trip,
-                    record=self._record_check,
-                )
-                self.account_watch.start()
+            self.account_watch = attach_live(
+                self.live,
+                self.config,
+                self.data_dir,
+                is_live=lambda: self.reaction.mode is Mode.LIVE,
+                alert=self.alert,
+                trip=self._trip,
+                record=self.events.exchange_check,
+            )
         self._watcher.start()
         self._listener.start()
 
@@ -259,7 +245,7 @@ class Bot:
     def step(self, candle: Candle) -> None:
         self._feed_time = candle.timestamp
         self.counters.candles += 1
-        if not self._usable(candle):
+        if not usable(candle, self.references, self._data_alert):
             return  # a bad tick reaches no broker (a paper fill at NaN) and no strategy
         self.freshness.saw_price(candle.timestamp)
         fills = self.paper.on_candle(candle)
@@ -268,16 +254,7 @@ class Bot:
         for fill in fills:
             self.counters.fills += 1
             self.controls.filled()
-            item = FillItem(
-                at=fill.timestamp,
-                symbol=fill.symbol,
-                side=fill.side.value,
-                quantity=fill.quantity,
-                price=fill.price,
-                fee=fill.fee,
-                realized=fill.realized_pnl,
-            )
-            self.reporter.add_fill(item)
+            self.reporter.add_fill(fill)
             self._trip(self.triggers.observe_fill(fill))
         book = self.live if self.reaction.mode is Mode.LIVE and self.live is not None else self.paper
         if book is self.live:
@@ -308,35 +285,6 @@ class Bot:
         self._trip(self.triggers.observe_result(result))
         return result
 
-    def _usable(self, candle: Candle) -> bool:
-        """Feed the reference book; a candle with an unusable price is reported and dropped.
-        Its symbol then has no reference (the newest price was bad) until a good candle."""
-        low, high = candle.low, candle.high
-        # NaN fails every comparison (min/max would hide it); 0 < low and high < inf bound all four
-        good = 0 < low <= candle.open <= high < math.inf and low <= candle.close <= high
-        self.references.observe(candle.symbol, candle.close if good else float("nan"), candle.timestamp)
-        if not good:
-            self._data_alert(
-                "DATA_QUALITY",
-                f"bad tick {_plain(candle.symbol)} at {candle.timestamp!r}: open {candle.open!r} high {candle.high!r} "
-                f"low {candle.low!r} close {candle.close!r}; its orders are denied until a good price",
-            )
-        return good
-
-    def _resume_daily_caps(self) -> None:
-        """The previous run's report (written at least once a second) carries its daily
-        counts; a crash loses at most that second."""
-        previous = read_report(self.data_dir)
-        figures = previous.controls if previous is not None else {}
-        if figures and self.controls.resume_day(
-            figures.get("day"), figures.get("daily_orders"), figures.get("daily_notional")
-        ):
-            self.alert(
-                "DAILY_CAPS_RESUMED",
-                f"{figures.get('daily_orders')} orders and {figures.get('daily_notional')} notional of a previous "
-                f"run today ({figures.get('day')}) count towards today's caps",
-            )
-
     def _data_alert(self, code: str, message: str) -> None:
         self.alert(code, message)
         if self._metrics is not None:
@@ -358,15 +306,6 @@ class Bot:
         self.write_report()
         self.heartbeats.beat(stopped=True)
         end = end_state(self.service, self.outage, self.alert)
-        notes = end_notes(
-            restart_rule_from=self.restart_rule_from,
-            live_refused=self.verifier.refused,
-            state_at_start=self.state_at_start,
-            orders_placed=self.gate.placed,
-            foreign=len(foreign_orders(self.live)),
-            data_dir=self.data_dir,
-            end=end,
-        )
         summary = summarize(
             paper=self.paper,
             live=self.live,
@@ -385,7 +324,9 @@ class Bot:
             state_at_end=end,
             kill_reason=self.reactor.kill_reason,
             stopped_by=stopped_by,
-            notes=notes,
+            restart_rule_from=self.restart_rule_from,
+            live_refused=self.verifier.refused,
+            data_dir=self.data_dir,
         )
         self.paper.close()
         close_view = getattr(self.view, "close", None)
@@ -404,19 +345,10 @@ class Bot:
         self.reactor.trip(trigger)
 
     def _on_receipt(self, receipt: KillReceipt) -> None:
-        """Called from the receipt thread: durable file, alert, audit and notifications, report."""
-        write_receipt(self.data_dir, receipt)
-        if receipt.confirmed and hasattr(self.live, "disarm_when_flat"):
-            self.live.disarm_when_flat()  # type: ignore[union-attr]
-        self.alert("KILL_RECEIPT" if receipt.confirmed else "KILL_NOT_CONFIRMED", receipt.verdict)
-        self.service.publish(receipt_event(receipt, self.who))
-        self.reporter.soon()
-
-    def _record_check(self, reason: str, details: dict[str, str]) -> None:
-        """An exchange check's result, for the audit trail (only when it changed)."""
-        self.service.publish(
-            Event(EventKind.EXCHANGE_CHECK, self.who.actor, self.who.source, reason, datetime.now(UTC), details)
+        publish_receipt(
+            receipt, data_dir=self.data_dir, live=self.live, alert=self.alert, service=self.service, who=self.who
         )
+        self.reporter.soon()
 
     def alert(self, code: str, message: str) -> None:
         last = self.counters.alerts[-1] if self.counters.alerts else None
@@ -426,29 +358,7 @@ class Bot:
         del self.counters.alerts[:-50]
 
     def _publish_denial(self, request: OrderRequest, result: PlaceResult) -> None:
-        """Every denial is metered; one event per reason per second at most: a denial
-        storm must not flood listeners."""
-        if self._metrics is not None:
-            self._metrics.order_denied(result.code)
-        now = time.monotonic()
-        if now - self._last_denial_publish.get(result.code, -10.0) < 1.0:
-            return
-        self._last_denial_publish[result.code] = now
-        self.service.publish(
-            Event(
-                EventKind.ORDER_DENIED,
-                self.who.actor,
-                self.who.source,
-                result.reason,
-                datetime.now(UTC),
-                {
-                    "code": result.code,
-                    "symbol": request.symbol,
-                    "count": str(self.gate.denials[result.code]),
-                    "metered": "true",  # counted above: the metrics listener must not count it again
-                },
-            )
-        )
+        self.events.denied(request, result, self.gate.denials[result.code])
 
     # -- heartbeat and report --------------------------------------------------------
     def _tick(self) -> None:

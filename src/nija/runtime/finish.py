@@ -52,7 +52,9 @@ def summarize(
     state_at_end: TradingState | None,
     kill_reason: str | None,
     stopped_by: str,
-    notes: tuple[str, ...],
+    restart_rule_from: TradingState | None,
+    live_refused: str,
+    data_dir: Path,
 ) -> Summary:
     """``totals`` and ``account``: the paper ledger's, read once the run has ended."""
     return Summary(
@@ -81,7 +83,15 @@ def summarize(
         kill_complete=not reaction.kill.active or reaction.kill.complete,
         auto_kill=next((t.reason for t in (triggers.fired, controls.tripped) if t), None),
         stopped_by=stopped_by,
-        notes=notes,
+        notes=end_notes(
+            restart_rule_from=restart_rule_from,
+            live_refused=live_refused,
+            state_at_start=state_at_start,
+            orders_placed=gate.placed,
+            foreign=len(foreign_orders(live)),
+            data_dir=data_dir,
+            end=state_at_end,
+        ),
         alerts=tuple(f"{a.code}: {a.message}" for a in counters.alerts),
         outages=tuple(outage.as_dicts()),
         foreign_orders=len(foreign_orders(live)),
