@@ -55,7 +55,9 @@ def stop(process: subprocess.Popen[str]) -> str:
 
 
 def cli(*args: str) -> None:
-    done = subprocess.run([sys.executable, *args], env=cli_env(), capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, *args], env=cli_env(), capture_output=True, text=True, timeout=60, check=False
+    )
     assert done.returncode == 0, (done.returncode, done.stdout, done.stderr)
 
 
