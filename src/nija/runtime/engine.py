@@ -90,10 +90,6 @@ class Bot:
         self.quality = DataQuality(on_alert=self._data_alert)
         self.references = ReferenceBook()
         self.controls = ControlChain(config.risk, market_clock, quality=self.quality)
-        # The service's metrics listener, fed directly with what only the runtime knows.
-        self._metrics = next((m for m in service.listeners if isinstance(m, Metrics)), None)
-        if self._metrics is not None:
-            self._metrics.watch_controls(self.controls.figures)
         self.paper = PaperBroker(data_dir, config.paper, new_account=new_account)
         brokers: dict[Mode, Broker] = {Mode.SIMULATED: self.paper}
         if live_broker is not None:
@@ -109,7 +105,6 @@ class Bot:
         )
         self.storing = StoreWrites(self.outage, self.alert)
         self.kill_complete = threading.Event()
-        self.events = BotEvents(service, self.who, self._metrics)
         self.kill_record = KillRecorder(
             service,
             self.who,
@@ -150,6 +145,11 @@ class Bot:
             self._tick,
         )
         self._book: Broker = self.paper
+        # The service's metrics listener, fed directly with what only the runtime knows.
+        self._metrics = next((m for m in service.listeners if isinstance(m, Metrics)), None)
+        if self._metrics is not None:
+            self._metrics.watch_controls(self.controls.figures)
+        self.events = BotEvents(service, self.who, self._metrics)
         self.state_at_start = TradingState.OFF
         self.restart_rule_from: TradingState | None = None
         self.dry_run = DryRunClock()
