@@ -5,6 +5,10 @@ both names are the one module ``nija.compat.kill_switch``, so there is one singl
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # what this module becomes at run time, for type checkers
+    from nija.compat.kill_switch import *  # noqa: F403
 
 _root = Path(__file__).resolve().parent.parent
 if (_root / "src" / "nija").is_dir() and str(_root / "src") not in sys.path:

@@ -5,6 +5,10 @@ Importable as ``bot.trading_state_machine`` and, with ``bot/`` on sys.path, as
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # what this module becomes at run time, for type checkers
+    from nija.compat.trading_state_machine import *  # noqa: F403
 
 _root = Path(__file__).resolve().parent.parent
 if (_root / "src" / "nija").is_dir() and str(_root / "src") not in sys.path:

@@ -4,6 +4,7 @@ benchmark runs (the API tests use the in-process test client)."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -40,8 +41,6 @@ def make_token(data_dir: Path, name: str, role: str) -> str:
         env=child_env(),
         check=True,
     )
-    import json
-
     return str(json.loads(out.stdout)["token"])
 
 
@@ -58,7 +57,7 @@ def serving(data_dir: Path, *, env: dict[str, str] | None = None, log: Path | No
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while True:
             if proc.poll() is not None:
                 raise RuntimeError(f"nija serve exited with {proc.returncode}: {Path(out.name).read_text()}")
@@ -68,7 +67,7 @@ def serving(data_dir: Path, *, env: dict[str, str] | None = None, log: Path | No
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError("nija serve did not start within 30 s")
+                raise RuntimeError("nija serve did not start within 60 s")
             time.sleep(0.1)
         yield base
     finally:
@@ -79,3 +78,30 @@ def serving(data_dir: Path, *, env: dict[str, str] | None = None, log: Path | No
             proc.kill()
             proc.wait()
         out.close()
+
+
+# Longer than any wait a loaded machine needs, far shorter than the suite's 300 s timeout.
+STREAM_DEADLINE_S = 60.0
+
+
+def events(response: httpx.Response, *, within_s: float = STREAM_DEADLINE_S) -> Iterator[tuple[str, dict[str, object]]]:
+    """Parse server-sent events from a streaming response, for at most ``within_s`` seconds.
+
+    The server's keep-alive pings arrive every 15 s, so a stream whose awaited event never
+    comes (or that the server never ends) would otherwise wait until the suite's timeout:
+    past the deadline it fails at the next line, saying so."""
+    deadline = time.monotonic() + within_s
+    name, data = "message", []
+    for line in response.iter_lines():
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"event stream: what the test waits for did not happen within {within_s:g} s "
+                "(an awaited event never came, or the server never ended the stream)"
+            )
+        if line.startswith("event:"):
+            name = line[6:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].strip())
+        elif line == "" and data:
+            yield name, json.loads("\n".join(data))
+            name, data = "message", []

@@ -177,11 +177,13 @@ class SafetyService:
                 f"but recording it failed: {exc.message}",
                 exc.fix,
             )
+        told = f"Trading is stopped in pid {', '.join(map(str, stopped))}. " if stopped else ""
         if (isinstance(flag_problem, KillFileNotWritten) and flag_problem.in_force) or self._kill_on_disk():
+            # A bot told directly may have recorded the kill meanwhile from its own access.
             detail = flag_problem.message if isinstance(flag_problem, KillFileNotWritten) else ""
             return KillNotRecorded(
-                f"The kill switch IS ACTIVE in {where} (every order is refused), but it could not be fully "
-                f"recorded.{f' {detail}.' if detail else ''} Recording failed: {exc.message}",
+                f"{told}The kill switch IS ACTIVE in {where} (every order is refused), but this command could "
+                f"not fully record it.{f' {detail}.' if detail else ''} Recording failed: {exc.message}",
                 exc.fix,
             )
         fix = (

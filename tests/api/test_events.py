@@ -3,31 +3,17 @@ in another process reaches a connected client, without any request from that cli
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.serving import child_env, free_port, make_token, serving
-
-
-def events(response: httpx.Response) -> Iterator[tuple[str, dict[str, object]]]:
-    """Parse server-sent events from a streaming response."""
-    name, data = "message", []
-    for line in response.iter_lines():
-        if line.startswith("event:"):
-            name = line[6:].strip()
-        elif line.startswith("data:"):
-            data.append(line[5:].strip())
-        elif line == "" and data:
-            yield name, json.loads("\n".join(data))
-            name, data = "message", []
+from tests.runtime.runtime_helpers import wait_for
+from tests.serving import child_env, events, free_port, make_token, serving
 
 
 @pytest.fixture
@@ -66,6 +52,14 @@ def test_when_the_cli_activates_the_kill_switch_then_a_connected_client_receives
     assert any(k["reason"] == "exchange outage" and k["source"] == "cli" for k in history["kill_switch"])
 
 
+def _answers(base: str) -> bool:
+    try:
+        httpx.get(base + "/healthz", timeout=1)
+    except httpx.TransportError:
+        return False
+    return True
+
+
 def _recorded_kill(status: dict[str, object]) -> bool:
     kill = status["kill_switch"]
     return isinstance(kill, dict) and kill["active"] is True and kill["reason"] is not None
@@ -90,7 +84,8 @@ def test_when_a_bot_publishes_its_report_then_a_runtime_event_follows(server: tu
             data_dir,
             BotReport(updated_at="2026-01-01T00:00:00+00:00", mode="simulated", broker="paper", pnl=Pnl(equity=123.5)),
         )
-        update = next(body for name, body in stream if name == "runtime")
+        # Runtime events may repeat the old report first (their order against the write is not ours).
+        update = next(body for name, body in stream if name == "runtime" and body["report"] is not None)
     report = update["report"]
     assert isinstance(report, dict)
     assert report["pnl"]["equity"] == 123.5
@@ -128,12 +123,7 @@ def test_when_the_server_is_interrupted_with_a_stream_open_then_it_ends_the_stre
         )
         try:
             base = f"http://127.0.0.1:{port}"
-            while True:  # until it answers (the test's own timeout bounds this)
-                try:
-                    httpx.get(base + "/healthz", timeout=1)
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.1)
+            wait_for(lambda: _answers(base), what="nija serve answering /healthz")
             with httpx.stream("GET", base + "/api/events", headers={"Authorization": f"Bearer {token}"}) as r:
                 stream = events(r)
                 next(body for name, body in stream if name == "status")

@@ -9,6 +9,7 @@ import atexit
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -36,6 +37,6 @@ schema = schemathesis.openapi.from_asgi(
 
 @schema.exclude(path="/api/events").parametrize()  # an endless stream: tested with a real server
 @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
-def test_generated_requests_get_documented_responses_and_never_a_500(case: schemathesis.Case) -> None:
+def test_generated_requests_get_documented_responses_and_never_a_500(case: schemathesis.Case[Any]) -> None:
     response = case.call(headers={"Authorization": f"Bearer {ADMIN}"})
     case.validate_response(response, checks=CHECKS)

@@ -20,9 +20,8 @@ from nija.api.ratelimit import FailureLimiter
 from nija.api.tokens import TOKENS_FILE
 from nija.store.postgres.testing import temporary_database
 from nija.store.selection import mask_url
-from tests.api.test_events import events
 from tests.conftest import Run
-from tests.serving import child_env, make_token, serving
+from tests.serving import child_env, events, make_token, serving
 
 SECRETS = ("hunter2", "s3cr3t-ssl", "/home/op/.pgpass-secret", "userpass")
 

@@ -25,7 +25,7 @@ OP = Who("op", "cli")
 
 
 def audit_rows(data_dir: Path) -> list[dict[str, object]]:
-    rows = []
+    rows: list[dict[str, object]] = []
     for _, record in records(AuditLog(data_dir).path):
         assert not isinstance(record, Exception), record
         rows.append({"kind": record.kind, "time": record.time, "details": record.details, "reason": record.reason})

@@ -102,10 +102,10 @@ def tamper(lines: list[bytes], kind: str, where: tuple[int, ...], text: str) -> 
         lines[i], lines[j] = lines[j], lines[i]
         return lines, Expected(i + 1, j + 1)
     # flip one byte of line i (never into a newline, which would split the line)
-    line = bytearray(lines[i])
-    position = where[1] % (len(line) - 1)
-    line[position] = (line[position] ^ 0x01) if line[position] ^ 0x01 != 0x0A else (line[position] ^ 0x02)
-    lines[i] = bytes(line)
+    flipped = bytearray(lines[i])
+    position = where[1] % (len(flipped) - 1)
+    flipped[position] ^= 0x01 if flipped[position] ^ 0x01 != 0x0A else 0x02
+    lines[i] = bytes(flipped)
     return lines, Expected(i + 1, None)
 
 

@@ -44,7 +44,7 @@ BAD_CONTENTS = {
 
 
 def status(run: Run) -> dict:  # type: ignore[type-arg]
-    return json.loads(run("safe_restore_trading.py", "status", "--json").stdout)
+    return json.loads(run("safe_restore_trading.py", "status", "--json").stdout)  # type: ignore[no-any-return]
 
 
 @pytest.mark.parametrize("name", sorted(BAD_CONTENTS))

@@ -11,6 +11,8 @@ import pytest
 
 from tests.conftest import Run
 
+pytestmark = pytest.mark.process  # what a fresh interpreter imports before the raise
+
 KILL = "emergency_kill_switch.py"
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import Run
 
 RESTORE = "safe_restore_trading.py"
@@ -12,11 +14,11 @@ KILL = "emergency_kill_switch.py"
 
 
 def state_file(data_dir: Path) -> dict:  # type: ignore[type-arg]
-    return json.loads((data_dir / ".nija_trading_state.json").read_text())
+    return json.loads((data_dir / ".nija_trading_state.json").read_text())  # type: ignore[no-any-return]
 
 
 def status_json(run: Run) -> dict:  # type: ignore[type-arg]
-    return json.loads(run(RESTORE, "status", "--json").stdout)
+    return json.loads(run(RESTORE, "status", "--json").stdout)  # type: ignore[no-any-return]
 
 
 def put_in_emergency_stop_with_kill_deactivated(run: Run) -> None:
@@ -114,6 +116,7 @@ def test_scenario_2_after_restart_restore_goes_to_dry_run_never_live(run: Run) -
     assert report["mode"] == "simulated"
 
 
+@pytest.mark.process
 def test_scenario_3_kill_switch_active_must_be_deactivated_first(run: Run, data_dir: Path) -> None:
     assert run(KILL, "activate", "Daily loss limit hit").returncode == 0
     status = status_json(run)
@@ -214,6 +217,7 @@ def test_data_dir_comes_from_flag_then_environment(run: Run, tmp_path: Path) -> 
     assert "does not exist" in missing.stderr
 
 
+@pytest.mark.process
 def test_usage_errors_exit_2(run: Run) -> None:
     assert run(RESTORE, "bogus").returncode == 2
     assert run(RESTORE, "status", "--no-such-flag").returncode == 2

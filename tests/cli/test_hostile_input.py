@@ -47,7 +47,7 @@ def kill_doc(reason: str, actor: str = "mallory") -> dict:  # type: ignore[type-
 def status(run: Run) -> dict:  # type: ignore[type-arg]
     result = run("nija", "status", "--json")
     assert result.returncode in (0, 5), result.stderr
-    return json.loads(result.stdout)
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
 
 
 def codes(report: dict) -> list[str]:  # type: ignore[type-arg]
@@ -282,7 +282,8 @@ def test_a_running_bot_stops_trading_and_keeps_beating_when_its_state_file_becom
 
 def _runtime_mode(data_dir: Path) -> str | None:
     try:
-        return json.loads((data_dir / REPORT).read_text()).get("mode")
+        mode = json.loads((data_dir / REPORT).read_text()).get("mode")
+        return str(mode) if mode is not None else None
     except (OSError, ValueError):
         return None
 

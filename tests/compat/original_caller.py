@@ -8,10 +8,12 @@ Each scenario prints one JSON document on stdout."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,7 @@ from bot.kill_switch import (  # noqa: E402 - the path set-up above is the point
 from bot.trading_state_machine import (  # noqa: E402
     StateTransitionError,
     TradingState,
+    TradingStateMachine,
     commit_activation,
     get_state_machine,
     require_live_trading,
@@ -109,6 +112,11 @@ def attempt(call: Any) -> dict[str, Any]:
         return {"returned": None, "raised": type(exc).__name__, "runtime_error": isinstance(exc, RuntimeError)}
 
 
+def release_then_dispatch(sm: TradingStateMachine) -> bool:
+    sm.release_core_loop_ownership()
+    return bool(sm.can_dispatch_trades())
+
+
 def unsafe() -> dict[str, Any]:
     """Every path by which the original could reach live trading or lose a kill."""
     sm = get_state_machine()
@@ -123,7 +131,7 @@ def unsafe() -> dict[str, Any]:
         "commit_activation_gate": attempt(lambda: commit_activation(False, True, True, True, True, True, True)),
         "submit_real_order": attempt(lambda: submit_real_order("BTC-USD")),
         "can_execute": attempt(lambda: sm.can_execute()),
-        "release_then_dispatch": attempt(lambda: (sm.release_core_loop_ownership(), sm.can_dispatch_trades())[1]),
+        "release_then_dispatch": attempt(lambda: release_then_dispatch(sm)),
     }
     # The original's own patches poke its privates and its table: here they change nothing.
     sm.VALID_TRANSITIONS[TradingState.DRY_RUN].append(TradingState.LIVE_ACTIVE)
@@ -210,7 +218,7 @@ def callbacks(timeout: str) -> dict[str, Any]:
     sm = get_state_machine()
     fired: list[str] = []
     for state in TradingState:
-        sm.register_callback(state, lambda s=state: fired.append(s.value))
+        sm.register_callback(state, functools.partial(fired.append, state.value))
     sm.transition_to(TradingState.DRY_RUN, "callback test")
     own = list(fired)
     signal_ready("ready")
@@ -373,7 +381,7 @@ def names() -> dict[str, Any]:
     return out
 
 
-SCENARIOS = {
+SCENARIOS: dict[str, Callable[..., dict[str, Any]]] = {
     "status": status,
     "transition": transition,
     "kill": kill,

@@ -78,7 +78,7 @@ def test_a_balance_that_is_not_a_number_stops_instead_of_disabling_the_checks() 
 
 
 def test_disabled_triggers_never_fire() -> None:
-    t, _ = trigger(enable_auto_trigger=False)  # type: ignore[arg-type]
+    t, _ = trigger(enable_auto_trigger=False)
     assert t.check_all_triggers(1000.0) is None
     assert t.check_all_triggers(1.0, last_trade_result=False) is None
     assert t.auto_trigger_if_needed(math.nan) is False

@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import REPO, Run, cli_env
 from tests.runtime.runtime_helpers import wait_for
 from tests.runtime.test_kill_without_disk import _mount, _mount_point, bot_fs, kill_activate  # noqa: F401
@@ -176,6 +178,7 @@ def test_a_deactivation_through_compat_is_read_by_the_cli_and_the_reverse(data_d
     assert status["activation_count"] == 2
 
 
+@pytest.mark.process
 def test_a_running_caller_is_stopped_by_a_cli_kill(data_dir: Path, run: Run) -> None:
     run("safe_restore_trading.py", "restore", "--yes", "--data-dir", str(data_dir))
     proc, ready = start_caller(data_dir, "wait_for_kill", "60")
@@ -214,6 +217,7 @@ def test_a_bare_kill_file_is_recorded_by_the_read_that_stops_a_running_caller(da
     assert caller(data_dir, "status")["status"]["recent_history"][-1]["source"] == "FILE_SYSTEM"
 
 
+@pytest.mark.process
 def test_callbacks_fire_for_own_transitions_and_for_kills_seen_from_other_processes(data_dir: Path, run: Run) -> None:
     proc, ready = start_caller(data_dir, "callbacks", "60")
     try:

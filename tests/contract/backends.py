@@ -48,7 +48,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Backend:
 
     def tamper(store: Store, state: str) -> None:
         assert isinstance(store, JsonFileStore)
-        doc = {"current_state": state, "history": [], "last_updated": None}
+        doc: dict[str, object] = {"current_state": state, "history": [], "last_updated": None}
         (store.data_dir / STATE_FILE).write_text(json.dumps(doc))
 
     return Backend("files", make, another, tamper)

@@ -30,7 +30,7 @@ def service(store: Store) -> SafetyService:
 
 def eventually(view: PermissionView, wanted: Callable[[Permission], bool]) -> Permission:
     """Wait for the view to show a change (the PostgreSQL view is pushed, not read)."""
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60
     answer = view.check()
     while not wanted(answer) and time.monotonic() < deadline:
         time.sleep(0.005)

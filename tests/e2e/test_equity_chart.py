@@ -6,13 +6,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from nija.bot_report import BotReport, EquityPoint, FillItem, Pnl, write_report
 from nija.domain.records import Heartbeat
 from nija.store.json_files import JsonFileStore
-from tests.e2e.test_control_center import CHROMIUM, expect, playwright_api
+from tests.e2e.test_control_center import CHROMIUM, expect
+
+if TYPE_CHECKING:
+    from playwright import sync_api as playwright_api
+else:
+    playwright_api = pytest.importorskip("playwright.sync_api")
 from tests.e2e.test_trust_the_screen import SIZES, browser, open_page, shot, size
 from tests.serving import make_token, serving
 

@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
 from nija.assembly import build_service
 from nija.domain.transitions import Who
-from tests.e2e.test_control_center import CHROMIUM, expect, playwright_api
+from tests.e2e.test_control_center import CHROMIUM, expect
+
+if TYPE_CHECKING:
+    from playwright import sync_api as playwright_api
+else:
+    playwright_api = pytest.importorskip("playwright.sync_api")
 from tests.e2e.test_trust_the_screen import DESKTOP, browser, open_page, shot
 from tests.serving import make_token, serving
 

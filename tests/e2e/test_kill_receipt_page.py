@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import signal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nija.assembly import build_service
 from nija.kill_receipt import read_receipt
@@ -14,9 +15,12 @@ from tests.fakes.kraken import FakeKrakenState
 from tests.runtime.live_process import CONFIG, OPERATOR, report, start_bot
 from tests.runtime.runtime_helpers import wait_for
 
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
 
 def test_the_kill_receipt_of_a_drill_is_shown_on_the_page(
-    page: object,  # noqa: F811 - the fixture
+    page: Page,  # noqa: F811 - the fixture
     server: tuple[str, str],  # noqa: F811 - the fixture
     data_dir: Path,
     tmp_path: Path,
@@ -29,14 +33,13 @@ def test_the_kill_receipt_of_a_drill_is_shown_on_the_page(
         wait_for(lambda: bool((r := report(data_dir)) and r.open_orders), what="a paper order")
         build_service(data_dir).activate_kill("drill from the web test", OPERATOR)
         wait_for(lambda: bool((r := report(data_dir)) and r.kill_receipt), timeout=30, what="the receipt reported")
-        tab = page
-        tab.goto(base + "/")  # type: ignore[attr-defined]
-        tab.fill("#token", token)  # type: ignore[attr-defined]
-        tab.click("#sign-in-form button")  # type: ignore[attr-defined]
-        receipt = tab.locator("#kill-receipt")  # type: ignore[attr-defined]
+        page.goto(base + "/")
+        page.fill("#token", token)
+        page.click("#sign-in-form button")
+        receipt = page.locator("#kill-receipt")
         expect(receipt).to_contain_text("Kill receipt: FLAT: confirmed by paper in")
         expect(receipt).to_contain_text("residual exposure")
-        shot(tab, "kill-receipt")  # type: ignore[arg-type]
+        shot(page, "kill-receipt")
     finally:
         bot.send_signal(signal.SIGTERM)
         bot.communicate(timeout=60)

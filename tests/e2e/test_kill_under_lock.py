@@ -7,10 +7,13 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from nija.store.json_files import JsonFileStore
 from tests.conftest import Run
 
 
+@pytest.mark.process
 def test_kill_is_effective_while_the_lock_is_held(run: Run, data_dir: Path) -> None:
     assert run("safe_restore_trading.py", "restore", "--yes").returncode == 0
     view = JsonFileStore(data_dir).permission_view()

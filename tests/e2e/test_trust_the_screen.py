@@ -11,14 +11,21 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import pytest
 
 from nija.bot_report import BotReport, Notice, OpenOrder, Pnl, Position, write_report
 from nija.domain.records import Heartbeat
 from nija.store.json_files import JsonFileStore
-from tests.e2e.test_control_center import ARGS, CHROMIUM, SHOTS, expect, playwright_api
+from tests.e2e.test_control_center import ARGS, CHROMIUM, SHOTS, expect
 from tests.serving import make_token, serving
+
+if TYPE_CHECKING:
+    from playwright import sync_api as playwright_api
+    from playwright.sync_api import ViewportSize
+else:
+    playwright_api = pytest.importorskip("playwright.sync_api")
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium: apt-get install -y chromium")
 
@@ -38,7 +45,7 @@ def browser() -> Iterator[playwright_api.Browser]:
 
 
 def open_page(browser: playwright_api.Browser, base: str, token: str, viewport: dict[str, int]) -> playwright_api.Page:
-    page = browser.new_context(viewport=viewport).new_page()  # type: ignore[arg-type]
+    page = browser.new_context(viewport=cast("ViewportSize", viewport)).new_page()
     page.set_default_timeout(15_000)
     page.goto(base + "/")
     page.fill("#token", token)

@@ -18,6 +18,8 @@ from urllib.parse import parse_qs, urlparse
 import requests
 from requests.adapters import BaseAdapter
 
+from tests.fakes.transport import body_of, url_of
+
 RECORDED = Path(__file__).resolve().parent.parent / "runtime" / "recorded" / "kraken"
 WRITES = frozenset(
     {
@@ -142,10 +144,18 @@ class FakeKrakenAdapter(BaseAdapter):
         super().__init__()
         self.state = FakeKrakenState(directory)
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        url = urlparse(request.url)
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float | None, float | None] | None = None,
+        verify: bool | str = True,
+        cert: str | tuple[str, str] | None = None,
+        proxies: dict[str, str] | None = None,
+    ) -> requests.Response:
+        url = urlparse(url_of(request))
         endpoint = url.path.rsplit("/", 1)[-1]
-        body = request.body.decode() if isinstance(request.body, bytes) else (request.body or "")
+        body = body_of(request)
         params = {k: v for k, v in parse_qs(body or url.query).items() if k != "nonce"}
         with open(self.state.dir / LOG, "a") as log:
             log.write(json.dumps({"endpoint": endpoint, "params": params}) + "\n")

@@ -11,6 +11,8 @@ from urllib.parse import parse_qs, urlparse
 import requests
 from requests.adapters import BaseAdapter
 
+from tests.fakes.transport import body_of, url_of
+
 # A reply: a JSON-able body (HTTP 200), (status, body), an exception class to raise, or a
 # callable taking (parameters, HTTP method). A list of replies is played in order, the last repeats.
 Reply = Any
@@ -22,9 +24,17 @@ class Scripted(BaseAdapter):
         self.routes = dict(routes)
         self.requests: list[tuple[str, str, dict[str, str]]] = []
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        url = urlparse(request.url)
-        body = request.body.decode() if isinstance(request.body, bytes) else (request.body or "")
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float | None, float | None] | None = None,
+        verify: bool | str = True,
+        cert: str | tuple[str, str] | None = None,
+        proxies: dict[str, str] | None = None,
+    ) -> requests.Response:
+        url = urlparse(url_of(request))
+        body = body_of(request)
         params = {k: v[0] for k, v in parse_qs(url.query).items()}
         if body:
             try:

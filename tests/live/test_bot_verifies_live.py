@@ -36,7 +36,7 @@ def status(data_dir: Path | None, *store: str) -> tuple[int, dict[str, object]]:
 
 
 def codes(report: dict[str, object]) -> set[str]:
-    return {str(i["code"]) for i in report["inconsistencies"]}  # type: ignore[attr-defined, index]
+    return {str(i["code"]) for i in report["inconsistencies"]}  # type: ignore[attr-defined]
 
 
 def request_and_confirm(data_dir: Path | None, *store: str) -> None:

@@ -31,7 +31,7 @@ def test_a_new_inconsistency_is_announced_once_and_again_when_it_returns(data_di
         kill_file.touch()
         assert watch.check() == codes
         assert notifier.flush(60)
-        messages = [receiver.messages.get(timeout=5) for _ in range(4)]
+        messages = [receiver.messages.get(timeout=60) for _ in range(4)]
     assert receiver.messages.empty()
     assert all("inconsistency detected" in m["title"] for m in messages)
     assert "code: KILL_FILE_WITHOUT_RECORD" in messages[1]["message"]

@@ -36,7 +36,7 @@ def test_a_kill_notification_reaches_the_receiver(data_dir: Path) -> None:
         service, notifier = service_notifying(data_dir, receiver.url(), retries=0)
         service.activate_kill("exchange outage", OPERATOR)
         assert notifier.flush(60)
-        message = receiver.messages.get(timeout=5)
+        message = receiver.messages.get(timeout=60)
     assert "kill switch ACTIVATED" in message["title"]
     assert "Reason: exchange outage" in message["message"]
     assert "By: alice@host via test" in message["message"]
@@ -57,7 +57,7 @@ def test_when_the_receiver_is_stuck_then_a_kill_still_completes_first(data_dir: 
         assert service.snapshot().kill_active
         receiver.release.set()
         assert notifier.flush(60)
-        titles = [receiver.messages.get(timeout=5)["title"] for _ in range(2)]
+        titles = [receiver.messages.get(timeout=60)["title"] for _ in range(2)]
     assert kill_done_while_held
     assert "restored" in titles[0]
     assert "kill switch ACTIVATED" in titles[1]
@@ -100,7 +100,7 @@ def test_events_not_chosen_are_not_sent(data_dir: Path) -> None:
         service.deactivate_kill("fixed", OPERATOR)
         assert notifier.flush(60)
         assert receiver.messages.qsize() == 1
-        assert "deactivated" in receiver.messages.get()["title"]
+        assert "deactivated" in receiver.messages.get(timeout=60)["title"]
 
 
 def write_config(data_dir: Path, url: str, extra: str = "") -> None:
@@ -118,7 +118,7 @@ def test_the_cli_kill_is_committed_before_its_notification_arrives(run: Run, dat
         write_config(data_dir, receiver.url())
         result = run("emergency_kill_switch.py", "activate", "from the cli")
         assert result.returncode == 0, result.stderr
-        message = receiver.messages.get(timeout=5)  # sent before the command exited
+        message = receiver.messages.get(timeout=60)  # sent before the command exited
     assert message["observed"] == {"kill_file": True, "state": "EMERGENCY_STOP"}
     assert "Reason: from the cli" in message["message"]
 

@@ -210,7 +210,7 @@ def test_reconciliation_matching_unexplained_and_unreadable(tmp_path: Path) -> N
     assert rec.status == "unexplained"
     assert rec.foreign_open == 1
     (btc,) = rec.unexplained
-    assert (btc.currency, btc.quantity, btc.value) == ("BTC", pytest.approx(0.05), pytest.approx(2_000.0))
+    assert (btc.currency, btc.quantity, btc.value) == ("BTC", pytest.approx(0.05), pytest.approx(2_000.0))  # type: ignore[comparison-overlap]
     held.fail("OpenOrders", "EService:Unavailable")
     down = reconcile_account(kraken(tmp_path, held), NOW)
     assert down.status == "unknown"

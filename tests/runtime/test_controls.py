@@ -5,6 +5,7 @@ Property-based where a rule has a boundary. Pure: an injected clock, no I/O."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -61,8 +62,8 @@ def ref(price: float = 100.0, at: float = T0) -> Reference:
     return Reference(price, at)
 
 
-def admit(c: ControlChain, request: OrderRequest, reference: Reference | None = None, **kw: object) -> Verdict | None:
-    return c.admit(request, ref() if reference is None else reference, open_orders=int(kw.pop("open_orders", 0)), **kw)  # type: ignore[arg-type]
+def admit(c: ControlChain, request: OrderRequest, reference: Reference | None = None, **kw: Any) -> Verdict | None:
+    return c.admit(request, ref() if reference is None else reference, open_orders=int(kw.pop("open_orders", 0)), **kw)
 
 
 def distinct(i: int) -> OrderRequest:

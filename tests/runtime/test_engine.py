@@ -63,7 +63,7 @@ def test_a_kill_reaction_is_timed_into_the_metrics_and_the_report(data_dir: Path
         resting = bot.place(OrderRequest("BTC/USDT", Side.BUY, OrderType.LIMIT, 0.01, below))
         assert resting.accepted
         service.activate_kill("drill", OPERATOR)
-        assert bot.kill_complete.wait(timeout=10)
+        assert bot.kill_complete.wait(timeout=60)
     finally:
         release.set()
         thread.join(timeout=30)

@@ -9,7 +9,6 @@ import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import ccxt
@@ -25,6 +24,7 @@ from nija.runtime.gate import OrderGate
 from nija.runtime.orders import OrderRequest, OrderType, Outcome, Side
 from nija.runtime.reaction import Reaction
 from tests.conftest import cli_env
+from tests.fakes.transport import body_of, url_of
 from tests.runtime.runtime_helpers import candle
 
 RECORDED = Path(__file__).parent / "recorded" / "kraken"
@@ -49,9 +49,17 @@ class RecordedKraken(BaseAdapter):
         self.routes = {**defaults, **routes}
         self.requests: list[tuple[str, dict[str, list[str]]]] = []
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        endpoint = urlparse(request.url).path.rsplit("/", 1)[-1]
-        body = request.body.decode() if isinstance(request.body, bytes) else (request.body or "")
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float | None, float | None] | None = None,
+        verify: bool | str = True,
+        cert: str | tuple[str, str] | None = None,
+        proxies: dict[str, str] | None = None,
+    ) -> requests.Response:
+        endpoint = urlparse(url_of(request)).path.rsplit("/", 1)[-1]
+        body = body_of(request)
         self.requests.append((endpoint, parse_qs(body)))
         route = self.routes.get(endpoint)
         if route is None:

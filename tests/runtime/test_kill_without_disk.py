@@ -85,9 +85,13 @@ def ended(bot: subprocess.Popen[str]) -> tuple[str, str]:
 
 
 def assert_stopped_in_memory(result: subprocess.CompletedProcess[str], bot: subprocess.Popen[str]) -> None:
+    """The bot told directly stops; whether it also recorded the kill (from its own, writable
+    access) before the command looked again is a race between two processes: either truth."""
     assert result.returncode == 4, result.stdout + result.stderr
-    assert f"Trading is stopped in pid {bot.pid}, but the kill could not be written to disk" in result.stderr
-    assert "only in the memory" in result.stderr
+    assert f"Trading is stopped in pid {bot.pid}" in result.stderr
+    in_memory = "but the kill could not be written to disk" in result.stderr and "only in the memory" in result.stderr
+    recorded_by_the_bot = "The kill switch IS ACTIVE in" in result.stderr
+    assert in_memory or recorded_by_the_bot, result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -102,10 +106,10 @@ def test_read_only_file_system_the_kill_reaches_the_running_bot(bot_fs: Path, tm
         assert_stopped_in_memory(result, bot)
         assert "read-only file system" in result.stderr
         # The bot cancelled its orders before answering; it keeps running and is denied.
-        wait_for(lambda: open_orders(bot_fs) == 0, timeout=10, what="every order cancelled")
+        wait_for(lambda: open_orders(bot_fs) == 0, what="every order cancelled")
         assert bot.poll() is None
         # The bot's own path to the directory is writable: it records the kill it holds.
-        wait_for(lambda: (bot_fs / "EMERGENCY_STOP").exists(), timeout=15, what="the kill recorded by the bot")
+        wait_for(lambda: (bot_fs / "EMERGENCY_STOP").exists(), what="the kill recorded by the bot")
     finally:
         subprocess.run(["umount", "-l", str(view)], check=False)
         summary = stop(bot)
@@ -124,7 +128,7 @@ def test_no_permission_to_write_the_kill_reaches_the_running_bot_which_records_i
         result = kill_activate(data_dir, "no write permission", *drop)
         assert_stopped_in_memory(result, bot)
         assert "permission denied" in result.stderr
-        wait_for(lambda: open_orders(data_dir) == 0, timeout=10, what="every order cancelled")
+        wait_for(lambda: open_orders(data_dir) == 0, what="every order cancelled")
         report = read_report(data_dir)
         assert report is not None
         assert bot.poll() is None
@@ -136,7 +140,7 @@ def test_no_permission_to_write_the_kill_reaches_the_running_bot_which_records_i
         kills = build_service(data_dir).history()[1]
         return bool(kills) and kills[-1].reason == "no write permission"
 
-    wait_for(recorded, timeout=15, what="the kill recorded by the bot")
+    wait_for(recorded, what="the kill recorded by the bot")
     assert build_service(data_dir).snapshot().kill_active
     summary = stop(bot)
     assert summary["kill_complete"] is True
@@ -201,9 +205,9 @@ def test_full_disk_with_a_free_inode_the_empty_kill_file_is_in_force_and_says_so
         if result.returncode == 4:
             assert "The kill switch IS ACTIVE" in result.stderr
         assert (bot_fs / "EMERGENCY_STOP").exists()
-        wait_for(lambda: build_service(bot_fs).permission_view().check().allowed is False, timeout=10)
+        wait_for(lambda: build_service(bot_fs).permission_view().check().allowed is False)
     finally:
-        out, err = ended(bot)
+        _, err = ended(bot)
     assert bot.returncode in (0, 4), err  # 4: its paper ledger could not be written on the full disk
 
 

@@ -29,7 +29,7 @@ def test_sandbox_uses_the_venues_testnet_and_keeps_its_records_apart(tmp_path: P
     assert "-sandbox-" in broker.owned.account
     live = build_live_broker(config(id="binanceusdm"), tmp_path)
     assert live is not None
-    assert "-sandbox-" not in live.owned.account  # type: ignore[attr-defined]
+    assert "-sandbox-" not in live.owned.account
 
 
 def test_sandbox_on_a_venue_without_one_is_refused_by_name(tmp_path: Path) -> None:
@@ -41,4 +41,4 @@ def test_sandbox_on_a_venue_without_one_is_refused_by_name(tmp_path: Path) -> No
 def test_the_bot_may_read_open_orders_of_every_symbol(tmp_path: Path) -> None:
     broker = build_live_broker(config(id="binance"), tmp_path)
     assert broker is not None
-    assert broker.client.options["warnOnFetchOpenOrdersWithoutSymbol"] is False  # type: ignore[attr-defined]
+    assert broker.client.options["warnOnFetchOpenOrdersWithoutSymbol"] is False

@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import Run, cli_env
 
 DEADLINE_S = 60.0
@@ -39,6 +41,7 @@ def _wait_for_claim(data_dir: Path, pid: int) -> None:
     raise AssertionError(f"the bot (pid {pid}) never claimed {lock}")
 
 
+@pytest.mark.process
 def test_a_second_run_on_the_same_directory_is_refused_with_the_first_ones_pid_and_host(
     run: Run, data_dir: Path
 ) -> None:
@@ -57,6 +60,7 @@ def test_a_second_run_on_the_same_directory_is_refused_with_the_first_ones_pid_a
         first.communicate(timeout=60)
 
 
+@pytest.mark.process
 def test_a_dead_bots_claim_is_taken_over_with_a_message(run: Run, data_dir: Path) -> None:
     first = _start_slow_bot(data_dir)
     try:
@@ -70,6 +74,7 @@ def test_a_dead_bots_claim_is_taken_over_with_a_message(run: Run, data_dir: Path
     assert f"pid {first.pid}" in after.stderr
 
 
+@pytest.mark.process
 def test_a_clean_exit_leaves_no_claim_to_take_over(run: Run, data_dir: Path) -> None:
     assert run("nija", "run", "--data-dir", str(data_dir), "--max-candles", "5").returncode == 0
     again = run("nija", "run", "--data-dir", str(data_dir), "--max-candles", "5")

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from nija.assembly import build_service
 from nija.bot_report import read_report
@@ -19,13 +20,19 @@ from nija.runtime.feeds import read_csv, sample_path
 from nija.service import SafetyService, system_clock
 from nija.testing import HeartbeatBot
 from tests.conftest import Run, cli_env
+from tests.runtime.runtime_helpers import wait_for
 
 OPERATOR = Who("alice@host", "cli")
 
 
-def summary_of(result: object) -> dict[str, object]:
+def summary_of(result: object) -> dict[str, Any]:
     stdout = getattr(result, "stdout")  # noqa: B009 - CompletedProcess
     return json.loads(stdout)  # type: ignore[no-any-return]
+
+
+def feed_failed(data_dir: Path) -> bool:
+    report = read_report(data_dir)
+    return report is not None and any(a.code == "FEED_ERROR" for a in report.alerts)
 
 
 def ledger(data_dir: Path) -> sqlite3.Connection:
@@ -49,16 +56,16 @@ def test_dry_run_session_on_the_shipped_sample_matches_the_ledger(run: Run, data
     assert fills > 0
     assert s["orders_placed"] == orders
     assert s["fills"] == fills
-    assert abs(s["fees"] - fees) < 1e-6  # type: ignore[operator]
-    assert abs(s["realized_pnl"] - realized) < 1e-6  # type: ignore[operator]
+    assert abs(s["fees"] - fees) < 1e-6
+    assert abs(s["realized_pnl"] - realized) < 1e-6
     # End equity is the ledger's cash plus its holdings at the sample's last closes.
     (cash,) = db.execute("SELECT cash FROM account").fetchone()
     last = {c.symbol: c.close for c in read_csv(sample_path())}
     holdings = sum(q * last[sym] for sym, q in db.execute("SELECT symbol, quantity FROM positions"))
-    assert abs(s["end_equity"] - (cash + holdings)) < 1e-6  # type: ignore[operator]
-    assert abs(s["net_pnl"] - (cash + holdings - 10_000.0)) < 1e-6  # type: ignore[operator]
+    assert abs(s["end_equity"] - (cash + holdings)) < 1e-6
+    assert abs(s["net_pnl"] - (cash + holdings - 10_000.0)) < 1e-6
     (open_orders,) = db.execute("SELECT COUNT(*) FROM orders WHERE status = 'open'").fetchone()
-    assert s["cancelled"] + s["fills"] + open_orders + s["rejected"] == orders  # type: ignore[operator]
+    assert s["cancelled"] + s["fills"] + open_orders + s["rejected"] == orders
     # The control centers' report and the heartbeat say the bot stopped cleanly.
     report = read_report(data_dir)
     assert report is not None
@@ -91,8 +98,8 @@ def test_in_off_no_order_is_placed_and_the_summary_says_how_to_enter_dry_run(run
     assert result.returncode == 0, result.stderr
     s = summary_of(result)
     assert s["orders_placed"] == 0
-    assert s["denials"]["STATE_OFF"] > 0  # type: ignore[index]
-    assert any("python safe_restore_trading.py restore --data-dir" in note for note in s["notes"])  # type: ignore[union-attr]
+    assert s["denials"]["STATE_OFF"] > 0
+    assert any("python safe_restore_trading.py restore --data-dir" in note for note in s["notes"])
     assert ledger(data_dir).execute("SELECT COUNT(*) FROM orders").fetchone() == (0,)
     assert s["state_at_end"] == "OFF"  # the run never changes the state by itself
 
@@ -102,7 +109,7 @@ def test_in_emergency_stop_no_order_is_placed(run: Run, data_dir: Path) -> None:
     run("emergency_kill_switch.py", "activate", "test", "--data-dir", str(data_dir))
     s = summary_of(run("nija", "run", "--data-dir", str(data_dir), "--json"))
     assert s["orders_placed"] == 0
-    assert set(s["denials"]) == {"KILL_SWITCH_ACTIVE"}  # type: ignore[arg-type]
+    assert set(s["denials"]) == {"KILL_SWITCH_ACTIVE"}
 
 
 def test_a_persisted_live_state_becomes_off_at_start(run: Run, data_dir: Path) -> None:
@@ -116,7 +123,7 @@ def test_a_persisted_live_state_becomes_off_at_start(run: Run, data_dir: Path) -
     previous_run.stop()
     s = summary_of(run("nija", "run", "--data-dir", str(data_dir), "--json", "--max-candles", "100"))
     assert s["state_at_start"] == "OFF"  # ... and never for a new one, which says why
-    assert any("bound to the bot run it was given to" in note for note in s["notes"])  # type: ignore[union-attr]
+    assert any("bound to the bot run it was given to" in note for note in s["notes"])
     assert s["orders_placed"] == 0
     last = build_service(data_dir).history()[0][-1]
     assert (last.from_state, last.to_state, last.source) == ("LIVE_ACTIVE", "OFF", "bot")
@@ -173,7 +180,7 @@ def test_daily_loss_limit_activates_the_kill_switch_with_its_figures(run: Run, d
     feed = str(crash_feed(tmp_path / "c.csv"))
     s = summary_of(run("nija", "run", "--data-dir", str(data_dir), "--json", "--feed", feed))
     assert s["state_at_end"] == "EMERGENCY_STOP"
-    assert "daily loss" in s["auto_kill"]  # type: ignore[operator]
+    assert "daily loss" in s["auto_kill"]
     kills = build_service(data_dir).history()[1]
     assert kills[-1].source == "AUTO_DAILY_LOSS"
     assert "reached the limit 250.00" in kills[-1].reason
@@ -184,7 +191,7 @@ def test_the_same_loss_below_the_limit_does_not_kill(run: Run, data_dir: Path, t
     run("nija", "restore", "--yes", "--data-dir", str(data_dir))
     feed = str(crash_feed(tmp_path / "c.csv"))
     s = summary_of(run("nija", "run", "--data-dir", str(data_dir), "--json", "--feed", feed))
-    assert -300 < s["net_pnl"] < -250  # type: ignore[operator]
+    assert -300 < s["net_pnl"] < -250
     assert s["auto_kill"] is None
     assert s["state_at_end"] == "DRY_RUN"
 
@@ -200,7 +207,9 @@ def test_live_prices_without_network_are_reported_and_sigterm_stops_cleanly(data
         text=True,
         env=cli_env(),
     )
-    time.sleep(3)
+    # Until the feed has failed once (no network) or for a while (network: candles arrive).
+    with contextlib.suppress(AssertionError):
+        wait_for(lambda: feed_failed(data_dir), what="the feed's first failure")
     bot.send_signal(signal.SIGTERM)
     out, err = bot.communicate(timeout=30)
     assert bot.returncode == 0, err

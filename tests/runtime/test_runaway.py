@@ -314,7 +314,7 @@ def live_priced_bot(data_dir: Path, clock: WallClock, **risk: object) -> Bot:
     if service.snapshot().state is not TradingState.DRY_RUN:
         service.restore(OPERATOR)
     idle = type("Idle", (), {"on_candle": lambda self, c, b: []})()
-    return Bot(service, config, data_dir, actor="test", strategy=idle, feed_clock=clock)  # type: ignore[arg-type]
+    return Bot(service, config, data_dir, actor="test", strategy=idle, feed_clock=clock)
 
 
 def test_a_restarted_bot_keeps_counting_todays_orders(data_dir: Path) -> None:

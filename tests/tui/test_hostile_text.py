@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from textual.pilot import Pilot
+from textual.widgets import Static
 
 from nija.domain.text import find_unsafe
 from nija.tui.app import ControlCenter
@@ -50,7 +51,7 @@ def test_every_panel_shows_stored_control_characters_as_escapes(data_dir: Path) 
         assert "\\u202e\\x9b1m" in shown["notices"]
         await pilot.press("h")
         await until(pilot, lambda: isinstance(app.screen, HistoryScreen), "the history screen")
-        full = app.screen.query_one("#history-full").content
+        full = app.screen.query_one("#history-full", Static).content
         assert find_unsafe(str(getattr(full, "plain", full)), multi_line=True) is None
 
     drive(data_dir, scenario)

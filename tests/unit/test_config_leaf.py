@@ -15,6 +15,7 @@ LEAVES = {
     "nija.config",
     "nija.config.model",
     "nija.domain",
+    "nija.domain.actions",
     "nija.domain.codes",
     "nija.domain.errors",
     "nija.domain.events",

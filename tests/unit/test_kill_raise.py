@@ -29,7 +29,7 @@ def names_seen_while_writing(monkeypatch: pytest.MonkeyPatch, directory: Path) -
         seen.append(os.path.lexists(directory / kill_raise.KILL_FILE))
         return real_write(fd, data)
 
-    monkeypatch.setattr(kill_raise.os, "write", write)
+    monkeypatch.setattr(os, "write", write)
     return seen
 
 
@@ -50,7 +50,7 @@ def test_without_hard_links_the_file_is_created_in_place_with_its_cause(
     def no_links(*_args: object, **_kwargs: object) -> None:
         raise OSError(errno.EPERM, "hard links not supported")
 
-    monkeypatch.setattr(kill_raise.os, "link", no_links)
+    monkeypatch.setattr(os, "link", no_links)
     kill_file.raise_file(tmp_path, "drill", WHO, NOW)
     flag = kill_file.inspect(tmp_path)
     assert flag is not None
@@ -65,7 +65,7 @@ def test_a_disk_too_full_for_the_cause_still_raises_the_kill_and_says_so(
     def full(_fd: int, _data: bytes) -> int:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(kill_raise.os, "write", full)
+    monkeypatch.setattr(os, "write", full)
     with pytest.raises(KillFileNotWritten) as raised:
         kill_file.raise_file(tmp_path, "drill", WHO, NOW)
     assert raised.value.in_force

@@ -144,7 +144,7 @@ def test_a_touch_that_opened_the_file_before_the_grab_and_lands_after_it_is_refu
     kill_file = data_dir / "EMERGENCY_STOP"
     before = _bytes(data_dir)
     touch_fd = os.open(kill_file, os.O_WRONLY)  # touch, part one
-    real_write = json_files.write_atomic
+    real_write = json_files.write_atomic  # type: ignore[attr-defined]
     landed: list[bool] = []
 
     def write_then_touch_lands(path: Path, data: bytes, **kwargs: object) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from nija.domain.records import Snapshot
 from nija.domain.states import Mode
 from nija.domain.transitions import Who
 from nija.service import SafetyService
@@ -25,7 +26,12 @@ def test_unchanged_files_are_not_parsed_again(store: JsonFileStore, monkeypatch:
     assert view.check().mode is Mode.SIMULATED
     loads = []
     original = store.load
-    monkeypatch.setattr(store, "load", lambda: loads.append(1) or original())
+
+    def counted() -> Snapshot:
+        loads.append(1)
+        return original()
+
+    monkeypatch.setattr(store, "load", counted)
     for _ in range(100):
         assert view.check().allowed
     assert loads == []

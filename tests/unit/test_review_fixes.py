@@ -33,7 +33,7 @@ def live_service(data_dir: Path, clock: FakeClock) -> SafetyService:
 def test_deactivation_failing_halfway_leaves_the_kill_standing(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     service = live_service(data_dir, FakeClock())
     (data_dir / "EMERGENCY_STOP").touch()  # a bare kill while LIVE_ACTIVE
-    real_write = json_files.write_atomic
+    real_write = json_files.write_atomic  # type: ignore[attr-defined]
 
     def disk_full_for_the_kill_record(path: Path, data: bytes, **kwargs: object) -> None:
         if path.name == json_files.KILL_STATE_FILE:
