@@ -1,16 +1,19 @@
-"""Which brokers a kill receipt asks, and the event that records it (audit trail,
-notifications, metrics)."""
+"""Which brokers a kill receipt asks, the event that records it (audit trail,
+notifications, metrics), and what the bot does with a receipt once taken."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 from nija.domain.events import Event, EventKind
 from nija.domain.states import Mode
 from nija.domain.transitions import Who
-from nija.kill_receipt import KillReceipt
+from nija.kill_receipt import KillReceipt, write_receipt
 from nija.runtime.brokers.base import Broker
 from nija.runtime.gate import OrderGate
+from nija.service import SafetyService
 
 
 def receipt_brokers(gate: OrderGate, trading_mode: Mode | None, live: Broker | None, trigger: str) -> list[Broker]:
@@ -50,3 +53,20 @@ def receipt_event(receipt: KillReceipt, who: Who) -> Event:
             "run_id": receipt.run_id,
         },
     )
+
+
+def publish_receipt(
+    receipt: KillReceipt,
+    *,
+    data_dir: Path,
+    live: Broker | None,
+    alert: Callable[[str, str], None],
+    service: SafetyService,
+    who: Who,
+) -> None:
+    """Called from the receipt thread: durable file, alert, audit and notifications."""
+    write_receipt(data_dir, receipt)
+    if receipt.confirmed and hasattr(live, "disarm_when_flat"):
+        live.disarm_when_flat()  # type: ignore[union-attr]
+    alert("KILL_RECEIPT" if receipt.confirmed else "KILL_NOT_CONFIRMED", receipt.verdict)
+    service.publish(receipt_event(receipt, who))

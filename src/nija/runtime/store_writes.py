@@ -1,0 +1,33 @@
+"""The bot's writes to the store, which an outage of the fleet database must not turn into a crash."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from nija.domain.errors import StorageProblem
+from nija.runtime.outage import OutageTracker
+
+Alert = Callable[[str, str], None]
+
+
+class StoreWrites:
+    def __init__(self, outage: OutageTracker, alert: Alert) -> None:
+        self.outage = outage
+        self.alert = alert
+        self._failing = False
+
+    def __call__(self, code: str, write: Callable[[], object]) -> bool:
+        """Alert once per failing streak and carry on (the caller retries on its next turn).
+        Not even tried while the view says the database is away: a connect into a network
+        black hole would hold the watcher thread for the connect timeout."""
+        if self.outage.current is not None:
+            return False
+        try:
+            write()
+        except StorageProblem as exc:
+            if not self._failing:
+                self.alert(code, f"{exc.message}; retrying")
+            self._failing = True
+            return False
+        self._failing = False
+        return True
