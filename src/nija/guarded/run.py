@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,12 +22,12 @@ from nija.domain.events import Event, EventKind
 from nija.domain.live import short_run
 from nija.domain.live_auth import LiveVerifier
 from nija.domain.permission import Permission, PermissionCode
-from nija.domain.records import Heartbeat
 from nija.domain.transitions import Who
 from nija.kill_adoption import BareKillAdopter
 from nija.kill_channel import KillListener, KillMessage
 from nija.runtime.direct_kill import DirectKill, LatchedView
 from nija.runtime.dry_run import DryRunClock
+from nija.runtime.heartbeat import process_heartbeat
 from nija.service import Outcome, SafetyService
 from nija.store.ports import PermissionView
 
@@ -168,21 +167,7 @@ class GuardRun:
             self.beat()
 
     def beat(self, *, stopped: bool = False) -> None:
-        v = self.verifier
-        self.service.store.beat(
-            Heartbeat(
-                os.getpid(),
-                socket.gethostname(),
-                datetime.now(UTC),
-                self.started_at,
-                stopped=stopped,
-                run_id=v.run_id,
-                dry_run_s=self.dry_run.seconds,
-                seen_nonce=v.seen_nonce,
-                live_nonce=v.live_nonce,
-                live_refused=v.refused,
-            )
-        )
+        self.service.store.beat(process_heartbeat(self.verifier, self.started_at, self.dry_run, stopped=stopped))
 
     def close(self) -> None:
         if self._listener is not None:

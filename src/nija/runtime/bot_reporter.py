@@ -3,8 +3,6 @@ what it saw for live authorization) and its runtime report file (the screens' so
 
 from __future__ import annotations
 
-import os
-import socket
 import threading
 import time
 from collections import deque
@@ -33,6 +31,7 @@ from nija.runtime.brokers.paper import PaperBroker
 from nija.runtime.controls import ControlChain
 from nija.runtime.dry_run import DryRunClock
 from nija.runtime.gate import OrderGate
+from nija.runtime.heartbeat import process_heartbeat
 from nija.runtime.orders import Fill, Order
 from nija.runtime.outage import OutageTracker
 from nija.runtime.reaction import Reaction
@@ -106,19 +105,42 @@ class Heartbeats:
         self.storing("HEARTBEAT_FAILED", lambda: self.store.beat(self.heartbeat(stopped=stopped)))
 
     def heartbeat(self, *, stopped: bool) -> Heartbeat:
-        verifier = self.verifier
-        return Heartbeat(
-            os.getpid(),
-            socket.gethostname(),
-            datetime.now(UTC),
-            self.started,
-            stopped=stopped,
-            run_id=verifier.run_id,
-            dry_run_s=self.dry_run.seconds,
-            seen_nonce=verifier.seen_nonce,
-            live_nonce=verifier.live_nonce,
-            live_refused=verifier.refused,
+        return process_heartbeat(self.verifier, self.started, self.dry_run, stopped=stopped)
+
+
+def mode_word(mode: Mode | None) -> str:
+    return "live" if mode is Mode.LIVE else "simulated" if mode is Mode.SIMULATED else "none"
+
+
+def positions_of(book: Broker) -> tuple[Position, ...]:
+    return tuple(
+        Position(
+            symbol=h.symbol,
+            quantity=h.quantity,
+            average_price=h.average_price,
+            market_price=book.mark(h.symbol),
+            unrealized_pnl=((book.mark(h.symbol) or h.average_price) - h.average_price) * h.quantity,
         )
+        for h in book.holdings()
+    )
+
+
+def pnl_of(book: Broker) -> Pnl:
+    account = book.account()
+    return Pnl(
+        cash=account.cash,
+        equity=account.equity,
+        realized=account.realized_pnl,
+        unrealized=account.unrealized_pnl,
+        fees=account.fees,
+    )
+
+
+def denial_notices(gate: OrderGate) -> tuple[Notice, ...]:
+    """The gate's recent denials, each with its own time."""
+    return tuple(
+        Notice(timestamp=d.at.isoformat(), code=d.code, message=f"{d.symbol}: {d.reason}") for d in gate.recent_denials
+    )
 
 
 class BotReporter:
@@ -186,37 +208,18 @@ class BotReporter:
         self._next = time.monotonic() + self.every_s
         mode = self.reaction.mode
         book = self.live if mode is Mode.LIVE and self.live is not None else self.paper
-        account = book.account()
         with self._lock:
             curve, recent = tuple(self.equity_curve), tuple(self.recent_fills)
         report = BotReport(
             updated_at=now_iso(),
-            mode="live" if mode is Mode.LIVE else "simulated" if mode is Mode.SIMULATED else "none",
+            mode=mode_word(mode),
             broker=book.name,
             open_orders=tuple(open_order(o) for b in self.gate.brokers for o in b.open_orders()),
-            positions=tuple(
-                Position(
-                    symbol=h.symbol,
-                    quantity=h.quantity,
-                    average_price=h.average_price,
-                    market_price=book.mark(h.symbol),
-                    unrealized_pnl=((book.mark(h.symbol) or h.average_price) - h.average_price) * h.quantity,
-                )
-                for h in book.holdings()
-            ),
-            pnl=Pnl(
-                cash=account.cash,
-                equity=account.equity,
-                realized=account.realized_pnl,
-                unrealized=account.unrealized_pnl,
-                fees=account.fees,
-            ),
+            positions=positions_of(book),
+            pnl=pnl_of(book),
             orders_placed=self.gate.placed,
             fills=self.counters.fills,
-            denials=tuple(
-                Notice(timestamp=d.at.isoformat(), code=d.code, message=f"{d.symbol}: {d.reason}")
-                for d in self.gate.recent_denials
-            ),
+            denials=denial_notices(self.gate),
             denial_counts=dict(self.gate.denials),
             denial_last={code: at.isoformat() for code, at in self.gate.last_denied.items()},
             controls=self.controls.figures(),
