@@ -27,6 +27,7 @@ from nija.identity import local_who
 from nija.kill_adoption import BareKillAdopter
 from nija.service import Outcome, SafetyService
 from nija.store import JsonFileStore, PermissionView
+from nija.store.ports import catch_up
 
 logger = logging.getLogger("nija.compat")
 
@@ -223,9 +224,7 @@ class Backend:
         # The original's callers read the state right after changing it ("transition, then
         # check"): a view cached by a reader thread must show this change first, or a kill
         # just recorded would read as not in force.
-        catch_up = getattr(self.view, "catch_up", None)
-        if catch_up is not None:
-            catch_up(CATCH_UP_S)
+        catch_up(self.view, CATCH_UP_S)
         self.observer.observe_change(outcome, started)
         return outcome
 
