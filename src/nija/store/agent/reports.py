@@ -18,9 +18,18 @@ from nija.store.postgres.connect import Conn
 REPORT_WAIT_S = 0.05  # how long a report waits for others to share its commit
 
 
-def write_reports(conn: Conn, batch: list[wire.Report]) -> list[dict[str, object]]:
-    """One reply per report, in order; raises psycopg.Error when the commit fails (then
-    none of them was written)."""
+def write_reports(conn: Conn, batch: list[wire.Report]) -> tuple[list[dict[str, object]], str]:
+    """One reply per report, in order, and the failure that rolled the whole batch back
+    ("" when it committed: then only the replies that say so were not written)."""
+    try:
+        return _write(conn, batch), ""
+    except psycopg.Error as exc:
+        text = str(exc).strip()
+        failure = text.splitlines()[0] if text else type(exc).__name__
+        return [{"ok": False, "error": f"the account report was not written: {failure}"}] * len(batch), failure
+
+
+def _write(conn: Conn, batch: list[wire.Report]) -> list[dict[str, object]]:
     replies: list[dict[str, object]] = []
     with conn.transaction():
         for report in batch:

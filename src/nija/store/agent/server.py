@@ -285,16 +285,11 @@ class HostAgent:
         if not batch or self._conn is None:
             self._fail_reports(batch, self._problem)
             return
-        lost = ""
-        try:
-            replies = reports.write_reports(self._conn, [r for _, r in batch])
-        except psycopg.Error as exc:
-            lost = _first_line(exc)
-            replies = [{"ok": False, "error": f"the account report was not written: {lost}"}] * len(batch)
+        replies, failure = reports.write_reports(self._conn, [r for _, r in batch])
         for (client, _), reply in zip(batch, replies, strict=True):
             self._answer(client, reply)
-        if lost and (self._conn.broken or self._conn.closed):
-            self._disconnect(f"connection lost: {lost}")
+        if failure and (self._conn.broken or self._conn.closed):
+            self._disconnect(f"connection lost: {failure}")
 
     def _fail_reports(self, batch: list[tuple[_Client, wire.Report]], problem: str) -> None:
         for client, _ in batch:
