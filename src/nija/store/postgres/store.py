@@ -237,9 +237,10 @@ class PostgresStore:
 
     def _flag_on_idle_connection(self, reason: str, who: Who, now: datetime) -> bool:
         """The store's own connection carries the flag when it is open and idle: a kill from
-        a process that has read the state (the CLI, the control center) opens no connection
-        on its way, which under load costs more than the rest of the kill. Never waited
-        for: one in a transaction, or used by another thread, leaves it to the kill's own."""
+        a process that has read the state (the control center, the API, a running bot)
+        opens no connection on its way, which under load costs more than the rest of the
+        kill. Never waited for: one in a transaction, or in another thread's use, leaves it
+        to the kill's own connection."""
         if not self._lock.acquire(blocking=False):
             return False
         try:
