@@ -103,11 +103,18 @@ class Trace:
 
     def __init__(self) -> None:
         self.flag: list[float] = []
+        self.earliest: list[float] = []
+        self.fanout: list[float] = []
         self.first: list[float] = []
         self.spread: list[float] = []
 
     def add(self, t0: int, flagged: int, hosts: list[Hosted]) -> None:
         self.flag.append((flagged - t0) / 1e6)
+        # Read on the bots' side only (the issuing process may be descheduled right after its
+        # commit): the first bot of the fleet refusing, then every bot after that one.
+        every = [t for host in hosts for t in host.first(KILLED, t0).values()]
+        self.earliest.append((min(every) - t0) / 1e6)
+        self.fanout += [(t - min(every)) / 1e6 for t in every]
         for host in hosts:
             stamps = host.first(KILLED, t0).values()
             self.first.append((min(stamps) - flagged) / 1e6)
@@ -265,6 +272,8 @@ def main() -> None:
     print("  " + figures(f"fleet kill to all {len(bots)} refusing, {args.rounds} rounds", latencies))
     print("  " + figures("    baseline, fleet kill to 20 bots with their own views", direct_lat))
     print("  where it went: " + figures("the kill call to its flag committed", trace.flag))
+    print("    " + figures("the kill call to the first bot of the fleet refusing", trace.earliest))
+    print("    " + figures("then to each bot refusing (fan-out: NOTIFY to 50 agents, push, readers)", trace.fanout))
     print("    " + figures("then to each host's first bot refusing (NOTIFY, agent, push)", trace.first))
     print("    " + figures("then to the host's last bot (its process's other readers)", trace.spread))
     print(
