@@ -1,8 +1,10 @@
 """``nija agent``: the host's one connection to the fleet database, shared by its bots.
 
 One thread, one ``selectors`` loop over the listening socket, the bots' sockets and the
-database connection. It LISTENs on the fleet channel; on a notification about a bot it
-serves (or the fleet) it first pushes ``kill`` to the bots concerned when it is a kill
+database connection. It LISTENs on the channels of the fleet, of each bot it serves and
+of their accounts (``store/postgres/channels.py``: added before the read that serves a
+new bot or follows a newly learnt account, removed when a bot leaves), so other hosts'
+notifications never wake it; on a notification it first pushes ``kill`` to the bots concerned when it is a kill
 (one line, before any read), then re-reads the permission rows of all its bots in one
 query and pushes each bot its row, as it does at least every ``stale_after / 4`` anyway,
 so every bot's view stays confirmed. Notifications that arrive during a query are taken
@@ -30,11 +32,12 @@ import psycopg
 from nija.domain.errors import StorageProblem
 from nija.domain.records import Heartbeat
 from nija.store.agent import listener, reports, wire
+from nija.store.postgres.channels import Subscriptions
 from nija.store.postgres.connect import Conn, connect, mask
 from nija.store.postgres.rows import FLEET
 from nija.store.postgres.schema import require_current
 from nija.store.postgres.store import write_heartbeats
-from nija.store.postgres.view import CHANNEL, DEFAULT_STALE_AFTER_S, account_scope, permission_rows
+from nija.store.postgres.view import DEFAULT_STALE_AFTER_S, account_scope, permission_rows
 from nija.store.selection import valid_bot_name
 
 log = logging.getLogger(__name__)
@@ -67,6 +70,7 @@ class HostAgent:
         self._sel = selectors.DefaultSelector()
         self._clients: dict[socket.socket, _Client] = {}
         self._conn: Conn | None = None
+        self._subscriptions = Subscriptions()  # the scope channels self._conn LISTENs on
         self._fd = -1
         self._confirmed: float | None = None
         self._problem = "not connected yet"
@@ -132,14 +136,15 @@ class HostAgent:
             self._write_reports()
         # Notifications that arrived during those queries wait in psycopg's backlog, where
         # select() cannot see them: take them now (a kill is pushed at once).
-        self._dirty = self._drain_notifications()
+        self._dirty |= self._drain_notifications()
 
     # -- the database ----------------------------------------------------------------
     def _connect(self) -> None:
         try:
             conn = connect(self.url, application_name=APPLICATION_NAME)
             require_current(conn, mask(self.url))
-            conn.execute(f"LISTEN {CHANNEL}")
+            subscriptions = Subscriptions()
+            subscriptions.sync(conn, [FLEET])  # its bots' and accounts' with the first read
         except (StorageProblem, psycopg.Error) as exc:
             problem = f"connection lost: {exc.message if isinstance(exc, StorageProblem) else _first_line(exc)}"
             if problem != self._problem:
@@ -147,7 +152,7 @@ class HostAgent:
             self._problem = problem
             self._next_connect = self._clock() + RECONNECT_DELAY_S
             return
-        self._conn = conn
+        self._conn, self._subscriptions = conn, subscriptions
         self._fd = conn.fileno()  # kept: a broken connection may no longer tell its fd
         self._sel.register(self._fd, selectors.EVENT_READ, "db")
         log.info("connected to %s", mask(self.url))
@@ -188,9 +193,18 @@ class HostAgent:
 
     def _refresh(self) -> None:
         assert self._conn is not None
-        started = self._clock()
+        served = sorted(self._served())
         try:
-            found = permission_rows(self._conn, sorted(self._served()))
+            # LISTEN before the read (a bot that just connected, and the accounts known so far).
+            self._subscriptions.sync(self._conn, [FLEET, *served, *self._accounts()])
+            started = self._clock()
+            found = permission_rows(self._conn, served)
+            learnt = {a for row in found.values() if (a := account_scope(row)) is not None}
+            if not learnt <= self._subscriptions.scopes:
+                # An account declared since the last read: LISTEN on it, and read again right
+                # away (its kill, committed before the LISTEN, is in that read).
+                self._subscriptions.sync(self._conn, self._subscriptions.scopes | learnt)
+                self._dirty = True
         except psycopg.Error as exc:
             self._disconnect(f"connection lost: {_first_line(exc)}")
             return
@@ -206,6 +220,10 @@ class HostAgent:
     # -- the bots ----------------------------------------------------------------------
     def _served(self) -> set[str]:
         return {c.bot for c in self._clients.values() if c.bot is not None}
+
+    def _accounts(self) -> set[str]:
+        """The kill scopes of the accounts its bots trade, as their last rows say."""
+        return {a for c in self._watchers() if c.last_row is not None and (a := account_scope(c.last_row)) is not None}
 
     def _accept(self) -> None:
         assert self._listener is not None
@@ -367,8 +385,9 @@ class HostAgent:
 
 def concerns(scope: str, served: set[str]) -> bool:
     """Whether a notification about ``scope`` calls for a re-read: the fleet, a bot of this
-    host, or a scope that is no bot at all (an exchange account's kill scope, or any kill
-    scope PERMISSION_SQL composes in later). Only another host's bots are ignored."""
+    host, or a scope that is no bot at all (its bots' accounts). Only the channels the agent
+    LISTENs on reach it; this drops a bot that left since (UNLISTENed at the next read).
+    A kill scope PERMISSION_SQL composes in later must be LISTENed on too (``_refresh``)."""
     return scope == FLEET or scope in served or not valid_bot_name(scope)
 
 

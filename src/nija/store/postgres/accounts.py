@@ -11,7 +11,7 @@ from psycopg.types.json import Jsonb
 from nija.domain.account_risk import AccountFigures, AccountLimits, BotFigures
 from nija.domain.codes import ErrorCode
 from nija.domain.errors import SafetyRefusal
-from nija.store.postgres import rows
+from nija.store.postgres import channels, rows
 from nija.store.postgres.connect import Conn
 
 # Per bot, each figure only when the report holds a JSON number there (else NULL: unreadable);
@@ -45,6 +45,8 @@ def declare(conn: Conn, scope: str, account: str) -> bool:
             code=ErrorCode.ACCOUNT_KILL_ACTIVE,
         )
     conn.execute("UPDATE nija_scope SET account = %s WHERE name = %s", (account, scope))
+    # Its views (own or agent's) re-read at once and LISTEN on the account's channel.
+    channels.notify(conn, "change", scope)
     return True
 
 

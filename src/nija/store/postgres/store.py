@@ -32,13 +32,13 @@ from nija.domain.records import (
     Snapshot,
 )
 from nija.domain.transitions import Who
-from nija.store.postgres import accounts, rows
+from nija.store.postgres import accounts, channels, rows
 from nija.store.postgres.connect import Conn, connect, database_errors, mask
 from nija.store.postgres.feed import PostgresChangeFeed
 from nija.store.postgres.rows import ACCOUNT_PREFIX, FLEET, is_account_scope
 from nija.store.postgres.schema import require_current
 from nija.store.postgres.transaction import PostgresTransaction, compose, read_heartbeat
-from nija.store.postgres.view import CHANNEL, PostgresPermissionView, stale_after_from_env
+from nija.store.postgres.view import PostgresPermissionView, stale_after_from_env
 
 _PROBE_AFTER_S = 1.0
 
@@ -329,7 +329,7 @@ def _insert_flag(conn: Conn, scope: str, reason: str, who: Who, now: datetime) -
             "INSERT INTO nija_kill_flag (scope, reason, actor, source, raised_at) VALUES (%s, %s, %s, %s, %s)",
             (scope, reason, who.actor, who.source, now),
         )
-        conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"kill:{scope}"))
+        channels.notify(conn, "kill", scope)
 
 
 def _not_writable(conn: Conn, store: PostgresStore) -> tuple[str, ...]:

@@ -24,10 +24,9 @@ from nija.domain.records import (
     Transition,
 )
 from nija.domain.states import TradingState
-from nija.store.postgres import cascade, rows
+from nija.store.postgres import cascade, channels, rows
 from nija.store.postgres.connect import Conn, mask
 from nija.store.postgres.rows import ACCOUNT_PREFIX, ScopeRows
-from nija.store.postgres.view import CHANNEL
 
 if TYPE_CHECKING:
     from nija.store.postgres.store import PostgresStore
@@ -98,7 +97,7 @@ class PostgresTransaction:
             self._audit(scope, rows.write_trading(conn, scope, self._own.trading, change.trading))
         if store.is_group and change.kill is not None:
             self._cascade(change.kill)
-        conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"change:{scope}"))
+        channels.notify(conn, "change", scope)
 
     def _audit(self, scope: str, written: Sequence[tuple[str, Transition | KillEvent]]) -> None:
         """Every history row written gets its record, with the row's id (completeness)."""
@@ -131,7 +130,7 @@ class PostgresTransaction:
                 self._audit(str(name), rows.write_kill(conn, str(name), bot.kill, change.kill))
             if change.trading is not None:
                 self._audit(str(name), rows.write_trading(conn, str(name), bot.trading, change.trading))
-            conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"change:{name}"))
+            channels.notify(conn, "change", str(name))
 
 
 def _clear_flags(conn: Conn, scope: str, seen: tuple[int, ...]) -> None:

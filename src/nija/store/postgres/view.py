@@ -1,7 +1,8 @@
 """The order gate's view of a PostgreSQL scope: a local cache kept fresh by LISTEN/NOTIFY.
 
-A background thread holds its own connection, LISTENs on one channel and re-reads the
-few values a permission needs when notified, and at least every ``stale_after / 4``
+A background thread holds its own connection, LISTENs on the channels of its scope, the
+fleet and its account (``channels``) and re-reads the few values a permission needs when
+notified, and at least every ``stale_after / 4``
 seconds to confirm the view. ``check()`` reads two attributes: it answers from the cache
 while the last confirmation is younger than ``stale_after``, and "halted" otherwise
 (connection lost, server gone, thread stuck): fail closed until it reconnects."""
@@ -22,11 +23,11 @@ from nija.domain.permission import Permission, decide
 from nija.domain.records import Heartbeat, KillRecord, Snapshot, TradingRecord, Transition, Unreadable
 from nija.domain.states import parse_state
 from nija.store import codec
+from nija.store.postgres.channels import Subscriptions
 from nija.store.postgres.connect import Conn, connect, mask
 from nija.store.postgres.rows import ACCOUNT_PREFIX, FLEET
 from nija.store.postgres.schema import require_current
 
-CHANNEL = "nija"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DEFAULT_STALE_AFTER_S = 2.0
 RECONNECT_DELAY_S = 0.2
@@ -176,9 +177,9 @@ class PostgresPermissionView(CachedPermission):
             try:
                 conn = connect(self.url, application_name=f"nija-view:{self.scope}")
                 require_current(conn, mask(self.url))
-                conn.execute(f"LISTEN {CHANNEL}")
-                self._refresh(conn)
-                self._listen(conn)
+                subscriptions = Subscriptions()
+                self._refresh(conn, subscriptions)
+                self._listen(conn, subscriptions)
             except Exception as exc:  # noqa: BLE001 - any failure halts the view until it reconnects
                 self._confirmed_at = float("-inf")
                 self._set(NOT_CHECKED)
@@ -188,9 +189,9 @@ class PostgresPermissionView(CachedPermission):
                     conn.close()
             self._stop.wait(RECONNECT_DELAY_S)
 
-    def _listen(self, conn: Conn) -> None:
-        """Re-read on a notification about this scope or the fleet (the channel carries
-        every bot's), and at least every ``stale_after / 4`` to confirm the view."""
+    def _listen(self, conn: Conn, subscriptions: Subscriptions) -> None:
+        """Re-read on a notification about this scope, the fleet or its account (the
+        channels it LISTENs on), and at least every ``stale_after / 4`` to confirm the view."""
         tick = self.stale_after_s / 4
         mine = {self.scope, FLEET}
         next_refresh = self._clock() + tick
@@ -205,13 +206,21 @@ class PostgresPermissionView(CachedPermission):
                         if self._verifier is not None:
                             self._verifier.interrupt()
             if relevant or self._clock() >= next_refresh:
-                self._refresh(conn)
+                self._refresh(conn, subscriptions)
                 next_refresh = self._clock() + tick
 
-    def _refresh(self, conn: Conn) -> None:
-        started = self._clock()
-        row = permission_rows(conn, [self.scope])[self.scope]
-        self._account_scope = account_scope(row)  # its account's kills wake it
+    def _refresh(self, conn: Conn, subscriptions: Subscriptions) -> None:
+        while True:
+            # LISTEN before the read; an account learnt from the row (declared since the
+            # last read) is LISTENed on, then read again: its kill is never missed.
+            account = [] if self._account_scope is None else [self._account_scope]
+            subscriptions.sync(conn, [self.scope, FLEET, *account])
+            started = self._clock()
+            row = permission_rows(conn, [self.scope])[self.scope]
+            learnt = account_scope(row)
+            if learnt == self._account_scope:
+                break
+            self._account_scope = learnt
         if self._verifier is None:
             self._set(decide(snapshot_from_row(row)))
         else:
