@@ -179,19 +179,19 @@ def _attach_exchange_checks(service: SafetyService, directory: Path, settings: N
     """A live request also needs what the running bot read from the exchange (issue 13).
     Imported only when a live request is made: a plain ``status`` must not pay pydantic."""
 
-    def check() -> tuple[str, ...]:
+    def check(now: datetime) -> tuple[str, ...]:
+        from nija.domain.diagnosis import report
         from nija.exchange_checks import live_request_check
 
         exchange = settings.exchange if settings is not None else None
         return live_request_check(
             directory,
-            bot_alive=lambda: service.status(history_items=0).bot_alive,
-            clock=lambda: service.clock(),
+            bot_alive=lambda at: report(service.snapshot(), at, history_items=0).bot_alive,
             reconcile_s=exchange.reconcile_s if exchange else 30.0,
             tolerance=exchange.exposure_tolerance if exchange else 0.0,
             require_dead_man_switch=exchange.require_dead_man_switch if exchange else False,
             require_key_attestation=exchange.require_key_attestation if exchange else False,
-        )()
+        )(now)
 
     service.live_request_checks.append(check)
 

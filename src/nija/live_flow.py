@@ -24,9 +24,9 @@ from nija.domain.transitions import Who
 from nija.service_changes import Outcome, ServiceChanges
 from nija.store.ports import Transaction
 
-# An exchange-side precondition of a live request: raises LiveRequestRefused with the
-# figures, or returns warnings for the operator.
-LiveCheck = Callable[[], tuple[str, ...]]
+# An exchange-side precondition of a live request, at the request's time: raises
+# LiveRequestRefused with the figures, or returns warnings for the operator.
+LiveCheck = Callable[[datetime], tuple[str, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +81,7 @@ class LiveFlow:
             # go: the first refusal an operator sees is the most basic one. Outside the
             # transaction (the checks read the store); the transaction decides again.
             self._request(self.changes.store.load(), who, code, nonce, credentials_configured, now)
-            exchange_warnings = tuple(w for check in self.checks for w in check())  # may refuse
+            exchange_warnings = tuple(w for check in self.checks for w in check(now))  # may refuse
         with self.changes.changing() as (tx, events):
             record = self._request(tx.snapshot, who, code, nonce, credentials_configured, now)
             outcome = self.changes.commit(tx, Change(trading=record), events)
