@@ -12,6 +12,7 @@ import pytest
 
 from nija.assembly import build_service
 from nija.domain.errors import LiveRequestRefused
+from nija.domain.states import TradingState
 from nija.exchange_checks import ExchangeChecks, read_checks
 from tests.fakes.kraken_server import FakeKraken
 from tests.freqtrade.harness import FREQTRADE, free_port, running_freqtrade
@@ -56,8 +57,17 @@ def bridge_alive(data_dir: Path) -> bool:
     return beat is not None and bool(beat.run_id) and not beat.stopped
 
 
-def test_a_cash_only_freqtrade_goes_live_through_the_clis_service_and_a_reset_cancels_its_live_order(
-    fake: FakeKraken, data_dir: Path, tmp_path: Path
+def leave_live(data_dir: Path, how: str) -> None:
+    """A move out of live that is no kill: ``nija reset`` (to OFF), or a move to DRY_RUN."""
+    if how == "reset":
+        cli("-m", "nija", "reset", "--yes", "--data-dir", str(data_dir))
+    else:
+        service(data_dir).move(TradingState.DRY_RUN, "back to dry-run", OPERATOR)
+
+
+@pytest.mark.parametrize(("how", "after", "code"), [("reset", "OFF", "STATE_OFF"), ("dry_run", "DRY_RUN", "DRY_RUN")])
+def test_a_cash_only_freqtrade_goes_live_through_the_clis_service_and_leaving_live_cancels_its_order(
+    fake: FakeKraken, data_dir: Path, tmp_path: Path, how: str, after: str, code: str
 ) -> None:
     (data_dir / "nija.toml").write_text(CONFIG)
     dry_run(data_dir)
@@ -76,15 +86,15 @@ def test_a_cash_only_freqtrade_goes_live_through_the_clis_service_and_a_reset_ca
         with running_freqtrade(fake, tmp_path / "ft-live", data_dir, dry_run=False, port=port) as live:
             wait_for(lambda: len(fake.open_orders()) == 1, timeout=90, what="a live entry at the exchange")
             assert live.state() == "running"  # a verified LIVE_ACTIVE lets a live freqtrade trade
-            cli("-m", "nija", "reset", "--yes", "--data-dir", str(data_dir))  # a move out of live, no kill
+            leave_live(data_dir, how)
             wait_for(lambda: fake.open_orders() == {}, timeout=60, what="the live order cancelled at the exchange")
             wait_for(lambda: live.state() == "stopped", timeout=60, what="freqtrade stopped")
             assert live.open_orders() == []
     finally:
         out = stop(bridge)
     snapshot = service(data_dir).snapshot()
-    assert (snapshot.state, snapshot.kill_active) == ("OFF", False)
-    assert "freqtrade trades live (dry_run = false) but NIJA is STATE_OFF" in out
+    assert (snapshot.state, snapshot.kill_active) == (after, False)
+    assert f"freqtrade trades live (dry_run = false) but NIJA is {code}" in out
     assert len(fake.calls("CancelOrder")) == 1
     assert fake.calls("CancelAll") == []  # its own order, by id
     actions = [e["details"]["action"] for e in audit(data_dir) if e["kind"] == "bridge_action"]  # type: ignore[index]
