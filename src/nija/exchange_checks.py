@@ -43,6 +43,7 @@ class Reconciliation(_Item):
     status: str  # "matching", "unexplained", "unknown"
     own_open: int = 0
     foreign_open: int = 0
+    own_positions: int = 0  # holdings the bot's own books explain (freqtrade's open trades)
     unexplained: tuple[Unexplained, ...] = ()
     error: str | None = None
 
@@ -133,6 +134,11 @@ def check_for_live(
             code=ErrorCode.EXPOSURE_UNEXPLAINED,
         )
     warnings: list[str] = []
+    if rec.own_open or rec.own_positions:
+        warnings.append(
+            f"the bot's own {rec.own_open} open order(s) and {rec.own_positions} open position(s) "
+            f"on {checks.venue} carry into live trading"
+        )
     key = checks.attestation
     if key is not None and key.status in ("can withdraw", "can transfer"):
         raise LiveRequestRefused(
