@@ -20,7 +20,8 @@ from nija.store.postgres.testing import admin_dsn
 def _read_only(url: str) -> None:
     name = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
     with psycopg.connect(admin_dsn(), autocommit=True) as conn:
-        conn.execute(sql.SQL("ALTER DATABASE {} SET default_transaction_read_only = on").format(sql.Identifier(str(name))))
+        statement = sql.SQL("ALTER DATABASE {} SET default_transaction_read_only = on")
+        conn.execute(statement.format(sql.Identifier(str(name))))
 
 
 @pytest.mark.parametrize("idle_connection_open", [True, False])
