@@ -8,8 +8,6 @@ safety action."""
 
 from __future__ import annotations
 
-import base64
-import secrets
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -330,6 +328,8 @@ class SafetyService:
         if credentials_configured is None:
             credentials_configured = self.credentials_configured()
         code = new_code()
+        import secrets
+
         nonce = secrets.token_hex(16)
         now = self.clock()
         exchange_warnings: tuple[str, ...] = ()
@@ -611,6 +611,9 @@ def _new_kill_entries(before: object, after: KillRecord) -> tuple[KillEvent, ...
 
 def new_code() -> str:
     """80 random bits, shown as four groups of four base32 characters."""
+    import base64
+    import secrets  # only for a live request
+
     text = base64.b32encode(secrets.token_bytes(live_auth.CODE_BYTES)).decode()
     return "-".join(text[i : i + 4] for i in range(0, len(text), 4))
 

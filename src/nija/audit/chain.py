@@ -11,7 +11,6 @@ byte, removed, inserted or reordered line breaks the chain at that line or the n
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -70,6 +69,8 @@ def encode(event: Event, seq: int, prev: str, *, scope: str | None = None) -> tu
         separators=(",", ":"),
         ensure_ascii=False,
     ).encode()
+    import hashlib  # OpenSSL loads only when the trail is written or checked
+
     digest = hashlib.sha256(body).hexdigest()
     return body[:-1] + _SUFFIX_HEAD + digest.encode() + b'"}\n', digest
 
@@ -130,6 +131,8 @@ def parse(body: bytes, stated: str) -> AuditRecord:
 
 
 def digest(body: bytes) -> str:
+    import hashlib
+
     return hashlib.sha256(body).hexdigest()
 
 
