@@ -3,7 +3,8 @@
 Appends from many processes are serialised by an flock on ``.nija_audit.lock`` (not the
 store's lock: listeners run after the store's transaction, and a kill must never wait
 for the audit). Each append reads the last record under the lock, writes one line with
-a single ``write``, fsyncs it, then overwrites ``.nija_audit.head`` with the new end."""
+a single ``write``, fsyncs it, then overwrites ``.nija_audit.head`` with the new end (for
+``append_all``'s batch once, after its last record: the head is only a lower bound)."""
 
 from __future__ import annotations
 
@@ -73,9 +74,13 @@ class AuditLog:
             with exclusive(self.lock_path, LOCK_TIMEOUT_S):
                 pending = [*(before() if before is not None else ()), *events]
                 head = None
-                while pending:
-                    head = self._append_locked(pending[0])
-                    pending.pop(0)
+                try:
+                    while pending:
+                        head = self._append_locked(pending[0], write_head=False)
+                        pending.pop(0)
+                finally:
+                    if head is not None:  # once per batch, not per record: a lower bound either way
+                        self._write_head(head)
                 return head
         except AuditWriteFailed:
             raise
@@ -90,7 +95,7 @@ class AuditLog:
     def verify(self) -> Verdict:
         return verify(self.path, self.head_path)
 
-    def _append_locked(self, event: Event) -> Head:
+    def _append_locked(self, event: Event, *, write_head: bool = True) -> Head:
         fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, PRIVATE_FILE)
         try:
             stat = os.fstat(fd)
@@ -111,7 +116,8 @@ class AuditLog:
             self._seen = _Seen(stat.st_ino, os.fstat(fd).st_size, head)
         finally:
             os.close(fd)
-        self._write_head(head)
+        if write_head:
+            self._write_head(head)
         return head
 
     def _write_head(self, head: Head) -> None:
