@@ -28,6 +28,14 @@ _SEQ_FIELD = re.compile(rb',"seq":(\d+),')
 
 
 @dataclass(frozen=True, slots=True)
+class Head:
+    """The last record the writer finished: the log must reach it, with this hash."""
+
+    seq: int
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
 class AuditRecord:
     seq: int
     kind: str

@@ -12,14 +12,17 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nija.audit import chain
-from nija.audit.chain import BadLine
+from nija.audit.chain import BadLine, Head
 from nija.audit.errors import AuditWriteFailed
-from nija.audit.verify import Head, Verdict, verify
 from nija.domain.events import Event
 from nija.store.atomic import PRIVATE_FILE
 from nija.store.lock import exclusive
+
+if TYPE_CHECKING:
+    from nija.audit.verify import Verdict
 
 LOG_FILE = ".nija_audit.jsonl"
 HEAD_FILE = ".nija_audit.head"
@@ -93,6 +96,8 @@ class AuditLog:
             ) from exc
 
     def verify(self) -> Verdict:
+        from nija.audit.verify import verify  # only when checked: appending needs none of it
+
         return verify(self.path, self.head_path)
 
     def _append_locked(self, event: Event, *, write_head: bool = True) -> Head:

@@ -6,7 +6,7 @@ changes the bytes (a terminal's colours), so a piped ``status`` does not pay for
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from nija.cli.output import Out
 from nija.domain.live import short_run
@@ -16,6 +16,7 @@ from nija.domain.text import printable
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from nija.cli.rich_console import SafeConsole as SafeConsole  # at run time: __getattr__
     from nija.domain.diagnosis import StatusReport
     from nija.domain.records import KillEvent, Transition
     from nija.domain.recovery import Plan
@@ -34,11 +35,11 @@ _STATE_STYLE = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> type[SafeConsole]:
     if name == "SafeConsole":  # rich loads only when asked for
-        from nija.cli.rich_console import SafeConsole
+        from nija.cli import rich_console
 
-        return SafeConsole
+        return rich_console.SafeConsole
     raise AttributeError(name)
 
 

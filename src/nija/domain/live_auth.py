@@ -13,7 +13,6 @@ Pure: hashing only. Randomness (codes, nonces, run ids) comes from the callers."
 
 from __future__ import annotations
 
-import hmac
 import threading
 from dataclasses import dataclass
 
@@ -62,6 +61,8 @@ def commitment(proof_hex: str) -> str:
 
 def same(a: str, b: str) -> bool:
     """Constant-time equality for any text a file may hold (compare_digest refuses non-ASCII str)."""
+    import hmac  # OpenSSL loads only for a live confirmation
+
     return hmac.compare_digest(a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass"))
 
 
