@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from nija.audit.changes import kill_event, transition_event
-from nija.domain import killswitch, live, live_auth, moves, recovery
+from nija.domain import killswitch, live, live_auth, moves
 from nija.domain.change import Change
 from nija.domain.clock import Clock
 from nija.domain.codes import ErrorCode
@@ -39,6 +39,9 @@ from nija.domain.states import TradingState
 from nija.domain.text import check_reason, printable
 from nija.domain.transitions import Who
 from nija.store.ports import PermissionView, Store, Transaction
+
+if TYPE_CHECKING:
+    from nija.domain import recovery  # loaded by the recovery commands only: status needs none of it
 
 Listener = Callable[[Event], None]
 # Tells every running bot of the store to stop trading, with no disk write; returns the
@@ -119,9 +122,13 @@ class SafetyService:
         return self.store.permission_view()
 
     def plan_restore(self) -> recovery.Plan:
+        from nija.domain import recovery
+
         return recovery.plan_restore(self.store.load())
 
     def plan_reset(self) -> recovery.Plan:
+        from nija.domain import recovery
+
         return recovery.plan_reset(self.store.load())
 
     # -- kill switch ---------------------------------------------------------------
@@ -256,9 +263,13 @@ class SafetyService:
 
     # -- recovery ------------------------------------------------------------------
     def restore(self, who: Who, *, expected: recovery.Plan | str | None = None) -> Outcome:
+        from nija.domain import recovery
+
         return self._run_plan(recovery.plan_restore, who, expected, EventKind.RESTORE)
 
     def reset(self, who: Who, *, expected: recovery.Plan | str | None = None) -> Outcome:
+        from nija.domain import recovery
+
         return self._run_plan(recovery.plan_reset, who, expected, EventKind.RESET)
 
     def move(self, target: TradingState, reason: str, who: Who) -> Outcome:
@@ -278,6 +289,8 @@ class SafetyService:
         """``expected``: the plan a person reviewed, or its path (the staleness token every
         front end passes); a different plan now is refused. None (``--yes``: nobody reviewed
         one) plans under the lock and applies that."""
+        from nija.domain import recovery
+
         who = _plain(who)
         token = expected.path if isinstance(expected, recovery.Plan) else expected
         with self._changing() as (tx, events):
