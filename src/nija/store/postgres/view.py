@@ -120,6 +120,19 @@ class CachedPermission:
             time.sleep(0.01)
         return False
 
+    def catch_up(self, timeout_s: float) -> bool:
+        """Read your own writes: wait until a reading begun after this call is in, so a
+        change this process committed a moment ago shows in ``check()`` (its NOTIFY wakes
+        the reader; the periodic confirmation bounds the wait). False on timeout: the
+        view then answers as it is, and ages into VIEW_STALE by itself."""
+        asked = self._clock()
+        deadline = time.monotonic() + timeout_s
+        while self._confirmed_at < asked:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.005)
+        return True
+
     def _set(self, permission: Permission) -> None:
         if permission != self._permission:
             self.changed_ns = time.time_ns()
