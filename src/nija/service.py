@@ -14,7 +14,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
-from nija.audit.changes import kill_event, transition_event
 from nija.domain import killswitch, live, live_auth, moves
 from nija.domain.change import Change
 from nija.domain.clock import Clock
@@ -556,6 +555,8 @@ class SafetyService:
             events.after = after
         # One record per history entry, with the entry's own time: the audit can be checked
         # against the histories (nija.audit.changes).
+        from nija.audit.changes import kill_event, transition_event  # only when something changed
+
         events.extend(transition_event(t) for t in outcome.transitions)
         if isinstance(after.kill, KillRecord) and after.kill is not before.kill:
             events.extend(kill_event(k) for k in _new_kill_entries(before.kill, after.kill))
