@@ -93,7 +93,7 @@ class CachedPermission:
     confirmation is older than ``stale_after_s``: the one ``check()`` of both views."""
 
     stale_after_s: float
-    changed_ns: int  # when the cached answer last changed (diagnostics, benchmarks)
+    changed_ns: int  # when the cached verdict (allowed, code) last changed: check() answers so since
     _clock: Callable[[], float]
     _confirmed_at: float
     _problem: str
@@ -134,7 +134,9 @@ class CachedPermission:
         return True
 
     def _set(self, permission: Permission) -> None:
-        if permission != self._permission:
+        # Stamped on a change of verdict only: the row read after a pushed kill denies with
+        # the same code (another message), and must not move the instant refusing began.
+        if (permission.allowed, permission.code) != (self._permission.allowed, self._permission.code):
             self.changed_ns = time.time_ns()
         self._permission = permission
 
@@ -155,7 +157,7 @@ class PostgresPermissionView(CachedPermission):
         self.stale_after_s = stale_after_s
         self._clock = clock
         self._permission = NOT_CHECKED
-        self.changed_ns = time.time_ns()  # when the cached answer last changed (diagnostics, benchmarks)
+        self.changed_ns = time.time_ns()  # when the cached verdict last changed (diagnostics, benchmarks)
         self._confirmed_at = float("-inf")
         self._problem = "not connected yet"
         self._account_scope: str | None = None  # learnt on each refresh
