@@ -28,6 +28,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -94,14 +95,52 @@ def connections(dbname: str) -> Counter[str]:
     return Counter(str(r[0]) for r in rows)
 
 
-def kill_round(url: str, hosts: list[Hosted], bots: list[str]) -> list[float]:
+class Trace:
+    """Where one round's time went: the kill call until its flag's NOTIFY was committed (the
+    kill's own connection and insert), then per host the first of its bots refusing (the
+    NOTIFY's delivery to that host's agent, its push, that bot's reader waking), then the
+    spread to its last bot (the other reader threads of the host's process being scheduled)."""
+
+    def __init__(self) -> None:
+        self.flag: list[float] = []
+        self.earliest: list[float] = []
+        self.fanout: list[float] = []
+        self.first: list[float] = []
+        self.spread: list[float] = []
+
+    def add(self, t0: int, flagged: int, hosts: list[Hosted]) -> None:
+        self.flag.append((flagged - t0) / 1e6)
+        # Read on the bots' side only (the issuing process may be descheduled right after its
+        # commit): the first bot of the fleet refusing, then every bot after that one.
+        every = [t for host in hosts for t in host.first(KILLED, t0).values()]
+        self.earliest.append((min(every) - t0) / 1e6)
+        self.fanout += [(t - min(every)) / 1e6 for t in every]
+        for host in hosts:
+            stamps = host.first(KILLED, t0).values()
+            self.first.append((min(stamps) - flagged) / 1e6)
+            self.spread.append((max(stamps) - min(stamps)) / 1e6)
+
+
+def kill_round(url: str, hosts: list[Hosted], bots: list[str], trace: Trace | None = None) -> list[float]:
     """Fleet kill; the ms until each bot's view denied; then lift it and restore every bot."""
     fleet = SafetyService(PostgresStore(url))
     fleet.status()  # the service's connection is open, as in a running control center
+    store = fleet.store
+    assert isinstance(store, PostgresStore)
+    raise_flag = store.raise_kill_flag
+    flagged = [0]
+
+    def timed_flag(reason: str, who: Who, now: datetime) -> None:
+        raise_flag(reason, who, now)
+        flagged[0] = time.time_ns()  # committed: its NOTIFY is on its way to every listener
+
+    store.raise_kill_flag = timed_flag  # type: ignore[method-assign]
     t0 = time.time_ns()
     fleet.activate_kill("benchmark fleet kill", WHO)
     wait(lambda: sum(len(h.first(KILLED, t0)) for h in hosts) == len(bots), "every bot refusing")
     latencies = [(t - t0) / 1e6 for h in hosts for t in h.first(KILLED, t0).values()]
+    if trace is not None:
+        trace.add(t0, flagged[0], hosts)
     fleet.deactivate_kill("benchmark round over", WHO)
     fleet.store.close()  # type: ignore[attr-defined]
     restore(url, bots)
@@ -199,8 +238,9 @@ def main() -> None:
             tx_rate = (commits(dbname) - before) / args.seconds
 
             latencies: list[float] = []
+            trace = Trace()
             for _ in range(args.rounds):
-                latencies += kill_round(url, hosts, bots)
+                latencies += kill_round(url, hosts, bots, trace)
 
             # The permission check's cost, in this process, through one of the agents.
             view = AgentPermissionView(Path(tmp) / "host0" / "agent.sock", "h0-b0", stale_after_s=args.stale)
@@ -231,6 +271,11 @@ def main() -> None:
     print(f"  database load with the fleet running: {tx_rate:,.0f} transactions/s")
     print("  " + figures(f"fleet kill to all {len(bots)} refusing, {args.rounds} rounds", latencies))
     print("  " + figures("    baseline, fleet kill to 20 bots with their own views", direct_lat))
+    print("  where it went: " + figures("the kill call to its flag committed", trace.flag))
+    print("    " + figures("the kill call to the first bot of the fleet refusing", trace.earliest))
+    print("    " + figures("then to each bot refusing (fan-out: NOTIFY to 50 agents, push, readers)", trace.fanout))
+    print("    " + figures("then to each host's first bot refusing (NOTIFY, agent, push)", trace.first))
+    print("    " + figures("then to the host's last bot (its process's other readers)", trace.spread))
     print(
         f"  permission check: {agent_ns:.0f} ns through the agent, {own_ns:.0f} ns with its own view "
         f"(ratio {agent_ns / own_ns:.2f})"

@@ -43,7 +43,7 @@ from nija.domain.permission import decide
 from nija.domain.records import TradingRecord
 from nija.domain.text import json_for_terminal
 from nija.store.json_files import KILL_STATE_FILE, STATE_FILE, JsonFileStore
-from nija.views import status_view
+from nija.views import status_view, to_json
 
 T0 = "2026-11-30T09:00:00+00:00"
 BOM = b"\xef\xbb\xbf"
@@ -327,7 +327,7 @@ def _render(diagnosis: Any, location: str) -> None:
     render_status(out, diagnosis, location)
     for entry in diagnosis.recent_history:
         transition_line(entry)
-    json_for_terminal(json.dumps(status_view(diagnosis, location), ensure_ascii=False)).encode("utf-8")
+    json_for_terminal(json.dumps(to_json(status_view(diagnosis, location)), ensure_ascii=False)).encode("utf-8")
     out.file.getvalue().encode("utf-8")
 
 

@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import REPO, cli_env
 from tests.fakes.kraken_server import FakeKraken
 from tests.freqtrade.harness import FREQTRADE, PASSWORD, USER, Freqtrade, free_port, running_freqtrade
-from tests.guard.helpers import dry_run, go_live
+from tests.guard.helpers import dry_run, go_live, service
 from tests.runtime.runtime_helpers import wait_for
 
 pytestmark = pytest.mark.skipif(
@@ -121,6 +121,37 @@ def test_a_freqtrade_trading_live_is_stopped_while_nija_is_dry_run(
     assert any("freqtrade may trade live only in a verified LIVE_ACTIVE" in r for r in reasons)
 
 
+def test_a_bridge_starting_on_a_persisted_live_state_turns_it_off_and_stops_a_live_freqtrade(
+    fake: FakeKraken, data_dir: Path, tmp_path: Path
+) -> None:
+    """The restart rule, as for every bot run: a LIVE_ACTIVE left on disk (a hand edit, a
+    restored backup, a crashed bridge) is a restart's, never resumed: OFF, recorded; the
+    live freqtrade is then stopped by the live rule."""
+    dry_run(data_dir)
+    path = data_dir / ".nija_trading_state.json"
+    record = json.loads(path.read_text())
+    record["current_state"] = "LIVE_ACTIVE"  # as a hand edit or a backup taken while live would
+    path.write_text(json.dumps(record))
+    with running_freqtrade(fake, tmp_path / "ft", data_dir, dry_run=False) as bot:
+        bridge = start_bridge(data_dir, bot)
+        try:
+            wait_for(lambda: bot.state() == "stopped", timeout=60, what="the bridge stopping a live freqtrade")
+        finally:
+            out = stop(bridge)
+    assert "LIVE_ACTIVE -> OFF: a restart never resumes live trading" in out
+    assert "freqtrade trades live (dry_run = false) but NIJA is STATE_OFF" in out
+    assert fake.calls("AddOrder") == []
+    snapshot = service(data_dir).snapshot()
+    assert (snapshot.state, snapshot.kill_active) == ("OFF", False)  # the restart rule, not an incident kill
+    restart = [e for e in audit(data_dir) if e["kind"] == "transition" and "Bot restart" in str(e["reason"])]
+    assert [(e["details"]["from"], e["details"]["to"], e["source"]) for e in restart] == [  # type: ignore[index]
+        ("LIVE_ACTIVE", "OFF", "bridge")
+    ]
+    assert any(e["kind"] == "bot_started" and e["source"] == "bridge" for e in audit(data_dir))
+    stops = [e["details"]["action"] for e in audit(data_dir) if e["kind"] == "bridge_action"]  # type: ignore[index]
+    assert stops[-2:] == ["stopentry", "stop"]
+
+
 def test_freqtrade_trades_live_only_on_a_confirmation_its_bridge_verified(
     fake: FakeKraken, data_dir: Path, tmp_path: Path
 ) -> None:
@@ -143,6 +174,43 @@ def test_freqtrade_trades_live_only_on_a_confirmation_its_bridge_verified(
             assert fake.calls("CancelAll") == []  # its own order, by id
     finally:
         stop(bridge)
+
+
+def test_a_bridge_restarted_after_a_crash_cancels_the_live_freqtrades_orders_and_stops_it(
+    fake: FakeKraken, data_dir: Path, tmp_path: Path
+) -> None:
+    """A crashed bridge leaves LIVE_ACTIVE on disk and a live freqtrade with an order at the
+    exchange. The next bridge run starts OFF; a restart is a move out of live, so the order
+    is cancelled (through freqtrade, at the exchange, by id) before freqtrade is stopped."""
+    dry_run(data_dir)
+    port = free_port()
+    with running_freqtrade(fake, tmp_path / "ft-dry", data_dir, port=port) as dry:
+        crashed = start_bridge(data_dir, dry)
+        go_live(data_dir)
+    try:
+        with running_freqtrade(fake, tmp_path / "ft-live", data_dir, dry_run=False, port=port) as live:
+            wait_for(lambda: len(fake.open_orders()) == 1, timeout=90, what="a live entry at the exchange")
+            crashed.kill()  # no clean stop: the state stays LIVE_ACTIVE
+            crashed.communicate(timeout=60)
+            assert service(data_dir).snapshot().state == "LIVE_ACTIVE"
+            bridge = start_bridge(data_dir, live)
+            try:
+                wait_for(lambda: live.state() == "stopped", timeout=60, what="the new bridge stopping freqtrade")
+                assert fake.open_orders() == {}  # the exchange's own book: the live order is gone
+                assert live.open_orders() == []
+            finally:
+                out = stop(bridge)
+    finally:
+        if crashed.poll() is None:
+            crashed.kill()
+    assert "LIVE_ACTIVE -> OFF: a restart never resumes live trading" in out
+    assert service(data_dir).snapshot().state == "OFF"
+    assert len(fake.calls("CancelOrder")) == 1
+    assert fake.calls("CancelAll") == []  # its own order, by id
+    actions = [e["details"]["action"] for e in audit(data_dir) if e["kind"] == "bridge_action"]  # type: ignore[index]
+    assert actions[-3] == "stopentry"
+    assert actions[-2].startswith("cancel open order of trade")
+    assert actions[-1] == "stop"
 
 
 FILLING = '''

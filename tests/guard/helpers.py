@@ -3,8 +3,10 @@ Kraken server, and the state changes an operator makes (restore, live, kill)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import sqlite3
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,29 @@ def async_kraken(fake: FakeKraken) -> Any:
     return fake.point_at(ccxt.async_support.kraken(dict(KEYS)))
 
 
+def run_async(body: Callable[[Any], Awaitable[None]], fake: FakeKraken, data_dir: Path) -> None:
+    """``body(exchange)`` on a guarded async kraken client, in its own event loop."""
+    import nija
+
+    async def main() -> None:
+        exchange = nija.guard(async_kraken(fake), data_dir=data_dir)
+        try:
+            await body(exchange)
+        finally:
+            await exchange.close()
+
+    asyncio.run(asyncio.wait_for(main(), timeout=120))
+
+
+async def eventually(predicate: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
 def service(data_dir: Path) -> SafetyService:
     return SafetyService(build_service(data_dir).store, policy=LivePolicy(min_dry_run=timedelta(0)))
 
@@ -41,10 +66,12 @@ def dry_run(data_dir: Path) -> None:
     service(data_dir).restore(OPERATOR)
 
 
-def go_live(data_dir: Path, timeout: float = 30.0) -> None:
+def go_live(data_dir: Path, timeout: float = 30.0, svc: SafetyService | None = None) -> None:
     """The confirmation flow against the running (guarded) bot: request for its run, wait
-    for its acknowledgment in the heartbeat, confirm, wait until it verified the grant."""
-    svc = service(data_dir)
+    for its acknowledgment in the heartbeat, confirm, wait until it verified the grant.
+    ``svc``: the service to go through (default: one without the exchange checks; pass
+    ``build_service(data_dir)`` for the CLI's, which reads the bot's account checks)."""
+    svc = svc or service(data_dir)
     if svc.snapshot().state != "DRY_RUN":
         svc.restore(OPERATOR)
     wait_for(lambda: _beat(svc) is not None, timeout=timeout, what="a running bot's heartbeat with its run id")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,29 +16,19 @@ import nija
 from nija.guarded import MethodRefused, OrderRefused
 from tests.conftest import REPO, cli_env
 from tests.fakes.kraken_server import FakeKraken
-from tests.guard.helpers import async_kraken, dry_run, go_live, kill, ledger_orders, service, writes
+from tests.guard.helpers import (
+    async_kraken,
+    dry_run,
+    eventually,
+    go_live,
+    kill,
+    ledger_orders,
+    run_async,
+    service,
+    writes,
+)
 
 SYMBOL = "BTC/USDT"
-
-
-def run(body: Callable[[Any], Awaitable[None]], fake: FakeKraken, data_dir: Path) -> None:
-    async def main() -> None:
-        exchange = nija.guard(async_kraken(fake), data_dir=data_dir)
-        try:
-            await body(exchange)
-        finally:
-            await exchange.close()
-
-    asyncio.run(asyncio.wait_for(main(), timeout=120))
-
-
-async def eventually(predicate: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 def test_async_dry_run_is_paper_traded(fake: FakeKraken, data_dir: Path) -> None:
@@ -54,7 +43,7 @@ def test_async_dry_run_is_paper_traded(fake: FakeKraken, data_dir: Path) -> None
         assert (await exchange.fetch_balance())["BTC"]["total"] == pytest.approx(0.01)
         assert (await exchange.cancel_order(order["id"]))["status"] == "canceled"
 
-    run(body, fake, data_dir)
+    run_async(body, fake, data_dir)
     assert [status for _, _, status in ledger_orders(data_dir)] == ["cancelled", "filled"]
     assert writes(fake) == []
 
@@ -88,7 +77,7 @@ def test_async_live_orders_carry_client_ids_and_a_kill_from_the_cli_cancels_them
         assert refused.value.code == "KILL_SWITCH_ACTIVE"
         assert isinstance(refused.value, ccxt.ExchangeError)
 
-    run(body, fake, data_dir)
+    run_async(body, fake, data_dir)
     assert set(fake.open_orders()) == set(foreign)
     assert ledger_orders(data_dir) == []
 
@@ -104,7 +93,7 @@ def test_async_refusals_in_off_and_funds_moving_outside_live(fake: FakeKraken, d
         kill(data_dir)
         assert (await exchange.fetch_ticker(SYMBOL))["last"] == fake.price  # market data passes
 
-    run(body, fake, data_dir)
+    run_async(body, fake, data_dir)
     assert writes(fake) == []
     assert service(data_dir).snapshot().state == "EMERGENCY_STOP"
 
@@ -141,4 +130,4 @@ def test_async_kill_with_failing_cancels_alerts_and_retries(fake: FakeKraken, da
         del fake.failures["CancelOrder"]
         await eventually(lambda: own not in fake.open_orders(), "the retried cancel", 30)
 
-    run(body, fake, data_dir)
+    run_async(body, fake, data_dir)

@@ -16,7 +16,8 @@ from tests.guard.helpers import KEYS, dry_run, go_live, ledger_orders, service
 from tests.runtime.runtime_helpers import wait_for
 
 BOT = """
-import sys, ccxt
+import faulthandler, signal, sys, ccxt
+faulthandler.register(signal.SIGUSR1)  # a bot that will not stop shows where it waits
 from examples.ccxt_bot import main
 exchange = ccxt.kraken({"apiKey": sys.argv[1], "secret": sys.argv[2], "enableRateLimit": False})
 exchange.urls["api"] = {"public": sys.argv[3], "private": sys.argv[3]}
@@ -42,7 +43,16 @@ def start_bot(fake: FakeKraken, data_dir: Path) -> subprocess.Popen[str]:
 def stop(bot: subprocess.Popen[str]) -> tuple[str, str]:
     if bot.poll() is None:
         bot.send_signal(signal.SIGINT)
-    return bot.communicate(timeout=60)
+    try:
+        return bot.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        bot.send_signal(signal.SIGUSR1)  # every thread's stack, to stderr
+        try:
+            _, err = bot.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            bot.kill()
+            _, err = bot.communicate()
+        pytest.fail(f"the guarded bot did not stop within 60 s of SIGINT; its threads:\n{err[-20000:]}")
 
 
 def kill_from_cli(data_dir: Path) -> None:

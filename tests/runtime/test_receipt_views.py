@@ -15,8 +15,9 @@ from nija.kill_receipt import RECEIPT_FILE as WRITTEN_RECEIPT
 from nija.kill_receipt import BrokerReceipt, KillReceipt, ReceiptOrder, ReceiptPosition
 from nija.observability.metrics import Metrics
 from nija.runtime.receipt_wiring import receipt_event
-from nija.tui.frame import Frame, StatusView
+from nija.tui.frame import Frame, parse
 from nija.tui.render import runtime_text
+from nija.views import StatusView
 
 
 def receipt(*, confirmed: bool) -> KillReceipt:
@@ -78,7 +79,8 @@ def test_the_tui_bot_panel_shows_the_receipt_and_the_dead_man_switch() -> None:
         kill_receipt=receipt(confirmed=False),
         dead_man_switch="NOT AVAILABLE on binance (spot): orders stay open if this bot dies",
     )
-    status = StatusView.model_validate(
+    status = parse(
+        StatusView,
         {
             "state": "EMERGENCY_STOP",
             "kill_switch": {
@@ -93,10 +95,13 @@ def test_the_tui_bot_panel_shows_the_receipt_and_the_dead_man_switch() -> None:
             },
             "can_trade": False,
             "permission": {"code": "KILL_SWITCH_ACTIVE", "reason": "x"},
+            "mode": None,
             "bot": {"alive": True, "pid": 1, "host": "h", "last_heartbeat": None},
+            "inconsistencies": [],
+            "recent_history": [],
             "store": "x",
             "checked_at": datetime.now(UTC).isoformat(),
-        }
+        },
     )
     text = runtime_text(Frame(status, report, "")).plain
     assert "Kill receipt: NOT CONFIRMED after 10 s" in text

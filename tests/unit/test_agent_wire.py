@@ -4,6 +4,7 @@ decodes from the agent, which notifications make the agent re-read, and the
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -65,3 +66,39 @@ def test_the_agent_key_must_be_an_absolute_path(tmp_path: Path) -> None:
         load_config(tmp_path)
     (tmp_path / "nija.toml").write_text('[store]\nagent = "/run/nija/agent.sock"\n')
     assert load_config(tmp_path).store.agent == Path("/run/nija/agent.sock")
+
+
+def test_an_account_report_and_its_figures_round_trip() -> None:
+    from datetime import date
+
+    from nija.domain.account_risk import AccountFigures, AccountLimits, BotFigures
+
+    report = wire.Report("b1", "acct", date(2026, 12, 1), {"daily_loss": 12.5, "gross_exposure": 3}, AT)
+    request = json.loads(wire.report_request(report))
+    assert wire.report_from(request["bot"], request) == report
+    figures = AccountFigures(
+        "acct", "2026-12-01", AccountLimits(1000.0, None), (BotFigures("b1", 12.5, None),), 12.5, 0.0
+    )
+    assert wire.figures_from(json.loads(json.dumps(wire.figures_doc(figures)))) == figures
+
+
+@pytest.mark.parametrize("figure", ["12.5", True, None, [1]], ids=["text", "bool", "null", "list"])
+def test_a_reported_figure_that_is_no_number_stays_unreadable_never_zero(figure: object) -> None:
+    request = {"account": "acct", "day": "2026-12-01", "now": AT.isoformat(), "figures": {"daily_loss": figure}}
+    assert wire.report_from("b1", request).figures == {"daily_loss": None}
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"account": ""}, "account must be a name"),
+        ({"now": "2026-12-01T12:00:00"}, "time zone"),
+        ({"figures": [1]}, "figures must be an object"),
+        ({"day": "yesterday"}, "isoformat"),
+    ],
+    ids=["no-account", "naive-time", "figures-list", "bad-day"],
+)
+def test_a_malformed_report_is_refused(change: dict[str, object], problem: str) -> None:
+    request = {"account": "acct", "day": "2026-12-01", "now": AT.isoformat(), "figures": {}, **change}
+    with pytest.raises(ValueError, match=problem):
+        wire.report_from("b1", request)

@@ -18,7 +18,7 @@ from nija.cli import render as cli_render
 from nija.domain.text import find_unsafe, json_for_terminal
 from nija.tui import render as tui_render
 from nija.tui.local import LocalBackend
-from nija.views import kill_event_view, status_view, transition_view
+from nija.views import kill_event_view, status_view, to_json, transition_view
 
 T = "2026-11-30T09:00:00+00:00"
 NOW = datetime(2026, 11, 30, 9, 5, tzinfo=UTC)
@@ -80,8 +80,8 @@ def test_every_output_of_any_stored_text_is_free_of_control_characters(
             "Can Trade: ❌ NO (the kill switch is active)"
         ]
         assert len([line for line in lines if line.startswith("Kill Switch Active")]) == 1
-        views = [status_view(report, service.store.location)]
-        views += [transition_view(t) for t in transitions] + [kill_event_view(k) for k in kills]
+        views = [to_json(status_view(report, service.store.location))]
+        views += [to_json(transition_view(t)) for t in transitions] + [to_json(kill_event_view(k)) for k in kills]
         for view in views:
             document = json_for_terminal(json.dumps(view, indent=2, ensure_ascii=False))
             assert find_unsafe(document, multi_line=True) is None

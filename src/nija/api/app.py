@@ -27,7 +27,7 @@ from nija.api.auth import Authenticator, Principal, requires
 from nija.api.config_watch import ConfigWatch
 from nija.api.events import KEEPALIVE_S, Watcher, stream
 from nija.api.headers import SecurityHeaders
-from nija.api.payloads import live_request_view, runtime_payload, status_payload
+from nija.api.payloads import runtime_payload, status_payload
 from nija.api.ratelimit import FailureLimiter
 from nija.api.schemas import (
     ActivateIn,
@@ -35,14 +35,9 @@ from nija.api.schemas import (
     ConfirmIn,
     DeactivateIn,
     HealthOut,
-    HistoryOut,
     LivePolicyOut,
-    LiveRequestOut,
-    OutcomeOut,
     PlanIn,
-    PlanOut,
     RuntimeOut,
-    StatusOut,
     WhoAmIOut,
 )
 from nija.api.tokens import Role, TokenFile
@@ -58,7 +53,18 @@ from nija.observability.inconsistencies import InconsistencyWatch
 from nija.observability.metrics import Metrics
 from nija.observability.request_id import RequestIdMiddleware
 from nija.service import SafetyService
-from nija.views import kill_event_view, outcome_view, transition_view
+from nija.views import (
+    ApiStatusView,
+    HistoryView,
+    LiveRequestView,
+    OutcomeView,
+    RecoveryPlanView,
+    history_view,
+    live_request_view,
+    outcome_view,
+    plan_view,
+    to_json,
+)
 
 WEB = resources.files("nija.api") / "web"
 SERVER = Who(actor="nija-serve", source="api")
@@ -102,7 +108,10 @@ def create_app(
             snapshot = service.snapshot()
             found = report(snapshot, service.clock(), history_items=0)
         announcer.check(found)  # newly found inconsistencies are audited and notified once
-        return {**status_payload(service, snapshot, data_dir=data_dir), "server_notice": config_watch.notice()}
+        payload: dict[str, Any] = to_json(
+            status_payload(service, snapshot, data_dir=data_dir, server_notice=config_watch.notice())
+        )
+        return payload
 
     def runtime_now() -> dict[str, Any]:
         return runtime_payload(data_dir, service, stale_after_s=stale_after_s)
@@ -192,37 +201,33 @@ def _routes(
         """The token's name and role (the web control center's sign-in check)."""
         return {"name": me.name, "role": str(me.role)}
 
-    @app.get("/api/status", response_model=StatusOut, responses=read, tags=["read"])
-    def status(me: Viewer) -> dict[str, Any]:
+    @app.get("/api/status", response_model=ApiStatusView, responses=read, tags=["read"])
+    def status(me: Viewer) -> ApiStatusView:
         """The same diagnosis as 'nija status --json', plus the outstanding live request and
         the server's own notice (nija.toml changed: restart to apply it). ``store`` (where
         the records live, secrets masked) is shown to admins only."""
-        return {
-            **status_payload(service, data_dir=data_dir, show_store=me.role is Role.ADMIN),
-            "server_notice": config_watch.notice(),
-        }
+        return status_payload(
+            service, data_dir=data_dir, show_store=me.role is Role.ADMIN, server_notice=config_watch.notice()
+        )
 
-    @app.get("/api/history", response_model=HistoryOut, responses={**read, 422: write[422]}, tags=["read"])
-    def history(_: Viewer, limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> dict[str, Any]:
+    @app.get("/api/history", response_model=HistoryView, responses={**read, 422: write[422]}, tags=["read"])
+    def history(_: Viewer, limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> HistoryView:
         """The newest trading state transitions and kill switch events, oldest first."""
         transitions, kills = service.history()
-        return {
-            "transitions": [transition_view(t) for t in transitions[-limit:]],
-            "kill_switch": [kill_event_view(k) for k in kills[-limit:]],
-        }
+        return history_view(transitions[-limit:], kills[-limit:])
 
     @app.get("/api/runtime", response_model=RuntimeOut, responses=read, tags=["read"])
     def runtime(_: Viewer) -> dict[str, Any]:
         """Open orders, positions and P&L as published by the running bot (none if no bot runs)."""
         return runtime_now()
 
-    @app.post("/api/kill-switch/activate", response_model=OutcomeOut, responses=write, tags=["kill switch"])
-    def activate(body: ActivateIn, me: Viewer) -> dict[str, Any]:
+    @app.post("/api/kill-switch/activate", response_model=OutcomeView, responses=write, tags=["kill switch"])
+    def activate(body: ActivateIn, me: Viewer) -> OutcomeView:
         """Stop all trading now (EMERGENCY_STOP). Every role may do this."""
         return outcome_view(service.activate_kill(body.reason, me.who))
 
-    @app.post("/api/kill-switch/deactivate", response_model=OutcomeOut, responses=write, tags=["kill switch"])
-    def deactivate(body: DeactivateIn, me: Admin) -> dict[str, Any]:
+    @app.post("/api/kill-switch/deactivate", response_model=OutcomeView, responses=write, tags=["kill switch"])
+    def deactivate(body: DeactivateIn, me: Admin) -> OutcomeView:
         """Deactivate the kill switch (admin): EMERGENCY_STOP → OFF, never to trading."""
         return outcome_view(service.deactivate_kill(body.reason, me.who, expected=body.expected))
 
@@ -244,19 +249,18 @@ def _routes(
             "credentials_configured": _credentials_state(service),
         }
 
-    @app.post("/api/live/request", response_model=LiveRequestOut, responses=write, tags=["live"])
-    def live_request(me: Operator) -> dict[str, Any]:
+    @app.post("/api/live/request", response_model=LiveRequestView, responses=write, tags=["live"])
+    def live_request(me: Operator) -> LiveRequestView:
         """DRY_RUN → LIVE_PENDING_CONFIRMATION; returns the one-time confirmation code and its expiry."""
-        result = service.request_live(me.who)
-        return live_request_view(result)
+        return live_request_view(service.request_live(me.who))
 
-    @app.post("/api/live/confirm", response_model=OutcomeOut, responses=write, tags=["live"])
-    def live_confirm(body: ConfirmIn, me: Admin) -> dict[str, Any]:
+    @app.post("/api/live/confirm", response_model=OutcomeView, responses=write, tags=["live"])
+    def live_confirm(body: ConfirmIn, me: Admin) -> OutcomeView:
         """LIVE_PENDING_CONFIRMATION → LIVE_ACTIVE with the code and the acknowledgment typed exactly (admin)."""
         return outcome_view(service.confirm_live(body.code, body.phrase, me.who))
 
-    @app.post("/api/live/cancel", response_model=OutcomeOut, responses=write, tags=["live"])
-    def live_cancel(body: CancelIn, me: Operator) -> dict[str, Any]:
+    @app.post("/api/live/cancel", response_model=OutcomeView, responses=write, tags=["live"])
+    def live_cancel(body: CancelIn, me: Operator) -> OutcomeView:
         """Withdraw the live request: back to DRY_RUN."""
         return outcome_view(service.cancel_live(me.who, body.reason))
 
@@ -267,7 +271,8 @@ def _routes(
             **read,
             200: {
                 "content": {"text/event-stream": {"schema": {"type": "string"}}},
-                "description": "Server-sent events: 'status' (StatusOut), 'runtime' (RuntimeOut), 'error' (ErrorBody)",
+                "description": "Server-sent events: 'status' (ApiStatusView), 'runtime' (RuntimeOut), "
+                "'error' (ProblemView)",
             },
         },
         tags=["read"],
@@ -302,16 +307,16 @@ def _plan_routes(
 ) -> None:
     target = "DRY_RUN (simulation)" if action == "restore" else "OFF"
 
-    def plan(_: Viewer) -> dict[str, Any]:
-        return _plan_view(planner())
+    def plan(_: Viewer) -> RecoveryPlanView:
+        return plan_view(planner())
 
-    def run(me: Operator, body: PlanIn | None = None) -> dict[str, Any]:
+    def run(me: Operator, body: PlanIn | None = None) -> OutcomeView:
         # The path shown is the staleness token; the service checks it under its lock.
         return outcome_view(runner(me.who, expected=body.expected_path if body is not None else None))
 
     app.get(
         f"/api/{action}/plan",
-        response_model=PlanOut,
+        response_model=RecoveryPlanView,
         responses=errors.READ_ERRORS,
         tags=["recovery"],
         summary=f"What {action} would do",
@@ -319,22 +324,12 @@ def _plan_routes(
     )(plan)
     app.post(
         f"/api/{action}",
-        response_model=OutcomeOut,
+        response_model=OutcomeView,
         responses=errors.WRITE_ERRORS,
         tags=["recovery"],
         summary=f"{action.capitalize()} to {target} (operator)",
         name=action,
     )(run)
-
-
-def _plan_view(plan: Plan) -> dict[str, Any]:
-    return {
-        "action": plan.action,
-        "path": plan.path,
-        "steps": [{"from_state": s.from_state, "to_state": s.to_state, "reason": s.reason} for s in plan.steps],
-        "nothing_to_do": plan.nothing_to_do,
-        "warnings": list(plan.warnings),
-    }
 
 
 def _credentials_state(service: SafetyService) -> bool:

@@ -1,18 +1,15 @@
-"""Request and response models: the OpenAPI contract. Response models mirror the plain
-views in ``nija.views`` (shared with the CLI's ``--json``), so both stay one shape."""
+"""Request models and the API's own responses: the OpenAPI contract. The views every
+front end shares (status, history, outcomes, plans) are declared once in ``nija.views``
+and used as response models directly."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from nija.bot_report import BotReport
-from nija.domain.actions import FixAction
-from nija.domain.states import TradingState
-
-State = Literal["OFF", "DRY_RUN", "LIVE_PENDING_CONFIRMATION", "LIVE_ACTIVE", "EMERGENCY_STOP"]
-assert set(State.__args__) == {str(s) for s in TradingState}  # type: ignore[attr-defined]
+from nija.views import ProblemView
 
 
 class _Out(BaseModel):
@@ -23,132 +20,7 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-# -- views ---------------------------------------------------------------------------
-class KillSwitchOut(_Out):
-    active: bool
-    kill_file_exists: bool
-    record_active: bool | None
-    reason: str | None
-    since: str | None
-    source: str | None
-    actor: str | None
-    seen: str = Field(description="Fingerprint of this kill switch state: send it back as 'expected' when deactivating")
-
-
-class PermissionOut(_Out):
-    code: str
-    reason: str
-
-
-class BotOut(_Out):
-    alive: bool
-    pid: int | None
-    host: str | None
-    last_heartbeat: str | None
-    run: str | None = Field(None, description="The running bot's run (a prefix of its id)")
-    dry_run_minutes: float | None = Field(None, description="How long this run has been running in DRY_RUN")
-    live_verified: bool = Field(False, description="The running bot verified the LIVE_ACTIVE confirmation")
-
-
-class InconsistencyOut(_Out):
-    code: str
-    message: str
-    fix: str  # the command line's words
-    action: FixAction | None = None  # the same fix as a code: the web names its button
-
-
-class TransitionOut(_Out):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    from_: State = Field(alias="from")
-    to: State
-    reason: str
-    timestamp: str
-    actor: str | None
-    source: str | None
-
-
-class PendingLiveOut(_Out):
-    requested_by: str
-    requested_at: str
-    expires_at: str
-    run: str | None = Field(None, description="The bot run the request was made for (a prefix of its id)")
-    acknowledged: bool = Field(False, description="The running bot has seen the request (confirm waits for it)")
-    wrong_codes: int = 0
-
-
-class StatusOut(_Out):
-    state: State
-    kill_switch: KillSwitchOut
-    can_trade: bool
-    mode: Literal["simulated", "live"] | None
-    permission: PermissionOut
-    bot: BotOut
-    inconsistencies: list[InconsistencyOut]
-    recent_history: list[TransitionOut]
-    store: str | None = Field(
-        description="Where the records live (passwords masked): admins only; null for other roles "
-        "and on the event stream"
-    )
-    checked_at: str
-    pending_live: PendingLiveOut | None = Field(
-        description="The outstanding live request (LIVE_PENDING_CONFIRMATION only); its code is never shown again"
-    )
-    kill_receipt: dict[str, Any] | None = Field(
-        None,
-        description="The newest kill receipt (.nija_kill_receipt.json plus its verdict line): what the broker "
-        "said remained after the last kill",
-    )
-    server_notice: ErrorBody | None = Field(
-        default=None, description="The server's own warning: nija.toml changed since it started (restart it)"
-    )
-
-
-class KillEventOut(_Out):
-    action: Literal["activate", "deactivate"] | None
-    reason: str
-    timestamp: str
-    actor: str | None
-    source: str | None
-    repeated: bool = False  # an activation while already active: a note, not the kill's cause
-
-
-class HistoryOut(_Out):
-    transitions: list[TransitionOut]
-    kill_switch: list[KillEventOut]
-
-
-class OutcomeOut(_Out):
-    before: State
-    after: State
-    changed: bool
-    kill_active: bool
-    transitions: list[TransitionOut]
-    messages: list[str]
-    warnings: list[str]
-
-
-class PlanStepOut(_Out):
-    from_state: str
-    to_state: str
-    reason: str = Field(description="What the transition records, e.g. 'Safe recovery: Enabling simulation mode'")
-
-
-class PlanOut(_Out):
-    action: str
-    path: str = Field(description="For example 'EMERGENCY_STOP → OFF → DRY_RUN'; empty when there is nothing to do")
-    steps: list[PlanStepOut] = Field(description="The transitions in order, structured: never parse the path")
-    nothing_to_do: bool
-    warnings: list[str]
-
-
-class LiveRequestOut(_Out):
-    code: str = Field(description="The one-time confirmation code (80 bits); shown only in this response")
-    expires_at: str
-    run: str = Field("", description="The running bot's run the request was made for (a prefix of its id)")
-    outcome: OutcomeOut
-
-
+# -- responses the views (nija.views) do not declare -----------------------------
 class LivePolicyOut(_Out):
     min_dry_run_minutes: float
     confirmation_minutes: float
@@ -175,15 +47,8 @@ class HealthOut(_Out):
     ok: bool
 
 
-class ErrorBody(_Out):
-    code: str
-    message: str
-    fix: str
-    action: FixAction | None = None
-
-
 class ErrorOut(_Out):
-    error: ErrorBody
+    error: ProblemView
 
 
 # -- requests ------------------------------------------------------------------------

@@ -138,7 +138,13 @@ def freqtrade(
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
     watcher = StateWatcher(service.store.changes, run, bridge.react, bridge.tick)
-    run.listen()  # a kill the disk cannot take is sent here: the watcher's next check denies
+    # As every bot run (the guard, nija run): the restart rule (a persisted live state
+    # becomes OFF, recorded), a bare kill file adopted, and kills the disk cannot take
+    # heard directly; before the watcher's first check, so it judges freqtrade on OFF.
+    outcome = run.start()
+    if outcome.changed:
+        bridge.restarted_from_live = True
+        say(f"⚠️ {outcome.before} -> {outcome.after}: a restart never resumes live trading")
     click.echo(f"NIJA bridge following {directory} for freqtrade at {url}", err=True)
     watcher.start()
     stop.wait()

@@ -16,7 +16,7 @@ from nija.domain.errors import InconsistenciesFound
 from nija.domain.text import printable
 from nija.service import system_clock
 from nija.store.ports import Store
-from nija.views import status_view
+from nija.views import status_view, to_json
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,15 +47,14 @@ def show_fleet(store: Store, as_json: bool) -> bool:
         return False
     status = fleet_status(store)
     if as_json:
-        print_json(
-            {
-                "fleet": status_view(status.fleet, store.location),
-                "bots": {name: status_view(r, f"{store.location} bot {name}") for name, r in status.bots.items()},
-                "accounts": {
-                    name: status_view(r, f"{store.location} account {name}") for name, r in status.accounts.items()
-                },
-            }
-        )
+        fleet = {
+            "fleet": status_view(status.fleet, store.location),
+            "bots": {name: status_view(r, f"{store.location} bot {name}") for name, r in status.bots.items()},
+            "accounts": {
+                name: status_view(r, f"{store.location} account {name}") for name, r in status.accounts.items()
+            },
+        }
+        print_json(to_json(fleet))
     else:
         _render(status, store.location)
     if status.inconsistent:

@@ -27,7 +27,6 @@ from nija.domain.errors import NijaError
 from nija.domain.text import printable
 from nija.service import SafetyService
 from nija.store import config_dir
-from nija.views import outcome_view, status_view
 
 
 @click.command(epilog=EXIT_CODES_HELP)
@@ -53,7 +52,9 @@ def activate(reason: tuple[str, ...], data_dir: Path | None, as_json: bool, yes:
         result = service.activate_kill(text, cli_who(), now=early.now, raised=True, raise_problem=early.problem())
     warn_listener_errors(service)
     if as_json:
-        print_json(outcome_view(result))
+        from nija.views import outcome_view, to_json  # the views load for --json only (start-up)
+
+        print_json(to_json(outcome_view(result)))
         return
     out = render.console()
     for warning in result.warnings:
@@ -125,7 +126,9 @@ def deactivate(reason: tuple[str, ...], data_dir: Path | None, as_json: bool, ye
     result = service.deactivate_kill(text, cli_who(), expected=seen)
     warn_listener_errors(service)
     if as_json:
-        print_json(outcome_view(result))
+        from nija.views import outcome_view, to_json  # the views load for --json only (start-up)
+
+        print_json(to_json(outcome_view(result)))
         return
     out = render.console()
     render.outcome(out, result, "Kill switch deactivated")
@@ -141,7 +144,9 @@ def kill_status(data_dir: Path | None, as_json: bool) -> None:
     service = _emergency_service(data_dir)  # seeing the kill must not depend on nija.toml either
     report = service.status()
     if as_json:
-        print_json(status_view(report, service.store.location)["kill_switch"])
+        from nija.views import status_view, to_json
+
+        print_json(to_json(status_view(report, service.store.location).kill_switch))
         return
     out = render.console()
     if report.kill_active:

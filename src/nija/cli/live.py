@@ -10,13 +10,12 @@ from pathlib import Path
 
 import click
 
-from nija.api.payloads import live_request_view
 from nija.cli import render
 from nija.cli.common import EXIT_CODES_HELP, Invocation, cli_who, common_options, handles_errors, print_json
 from nija.domain.errors import AcknowledgmentRequired
 from nija.domain.text import printable
 from nija.store import config_dir
-from nija.views import outcome_view
+from nija.views import live_request_view, outcome_view, to_json
 
 
 @click.group("live", help="Enable live trading (request, then confirm with the risk acknowledgment).")
@@ -33,7 +32,7 @@ def request(data_dir: Path | None, as_json: bool, yes: bool) -> None:
     service = Invocation(data_dir, as_json, yes=False, strict_config=True).service()
     result = service.request_live(cli_who())
     if as_json:
-        print_json(live_request_view(result))
+        print_json(to_json(live_request_view(result)))
         return
     out = render.console()
     out.print("⏳ Live trading requested: LIVE_PENDING_CONFIRMATION", style="bold yellow")
@@ -69,7 +68,7 @@ def confirm(code: str, phrase: str | None, data_dir: Path | None, as_json: bool)
         phrase = click.prompt("Acknowledgment", default="", show_default=False, err=True)
     result = service.confirm_live(code, phrase, cli_who())
     if as_json:
-        print_json(outcome_view(result))
+        print_json(to_json(outcome_view(result)))
         return
     render.outcome(render.console(), result, "🔴 LIVE TRADING ACTIVE")
 
@@ -83,6 +82,6 @@ def cancel(reason: tuple[str, ...], data_dir: Path | None, as_json: bool, yes: b
     service = Invocation(data_dir, as_json, yes=False).service()
     result = service.cancel_live(cli_who(), " ".join(reason))
     if as_json:
-        print_json(outcome_view(result))
+        print_json(to_json(outcome_view(result)))
         return
     render.outcome(render.console(), result, "Live request cancelled")

@@ -14,6 +14,7 @@ from nija.service import system_clock
 from nija.tui import render
 from nija.tui.backend import Backend
 from nija.tui.frame import Frame
+from nija.views import to_json
 
 
 @click.command(epilog=EXIT_CODES_HELP + " With --snapshot, 5 means the frame shows inconsistencies.")
@@ -36,7 +37,7 @@ def monitor(data_dir: Path | None, as_json: bool, api_url: str | None, token: st
         frame = asyncio.run(_snapshot_frame(backend))
         if as_json:
             runtime = frame.runtime.model_dump(mode="json") if frame.runtime else None
-            print_json({"status": frame.status.model_dump(mode="json", by_alias=True), "runtime": runtime})
+            print_json({"status": to_json(frame.status), "runtime": runtime})
         else:
             click.echo(render.snapshot(frame, system_clock()), nl=False)
         if frame.status.inconsistencies:

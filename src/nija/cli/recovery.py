@@ -26,8 +26,6 @@ if TYPE_CHECKING:
     from nija.exchange_checks import ExchangeChecks
     from nija.kill_receipt import KillReceipt
 
-from nija.views import kill_event_view, outcome_view, status_view, transition_view
-
 RECEIPT_FILE, CHECKS_FILE = ".nija_kill_receipt.json", ".nija_exchange_checks.json"  # as in those modules
 
 
@@ -46,7 +44,9 @@ def status(data_dir: Path | None, as_json: bool) -> None:
     directory = config_dir(data_dir)
     receipt, exchange = _exchange_reports(directory)
     if as_json:
-        view = status_view(report, service.store.location)
+        from nija.views import status_view, to_json  # the views load for --json only (start-up)
+
+        view = to_json(status_view(report, service.store.location))
         exchange_view = exchange.model_dump(mode="json") if exchange else None
         receipt_json = receipt.model_dump(mode="json") | {"verdict": receipt.verdict} if receipt else None
         print_json({**view, "kill_receipt": receipt_json, "exchange_checks": exchange_view})
@@ -80,7 +80,9 @@ def restore(data_dir: Path | None, as_json: bool, yes: bool) -> None:
     result = service.restore(cli_who(), expected=None if yes else plan)
     warn_listener_errors(service)
     if as_json:
-        print_json(outcome_view(result))
+        from nija.views import outcome_view, to_json
+
+        print_json(to_json(outcome_view(result)))
         return
     render.outcome(out, result, "Restored to simulation mode")
     if result.changed:
@@ -105,7 +107,9 @@ def reset(data_dir: Path | None, as_json: bool, yes: bool) -> None:
     result = service.reset(cli_who(), expected=None if yes else plan)
     warn_listener_errors(service)
     if as_json:
-        print_json(outcome_view(result))
+        from nija.views import outcome_view, to_json
+
+        print_json(to_json(outcome_view(result)))
     else:
         render.outcome(out, result, "Trading disabled")
 
@@ -122,12 +126,9 @@ def history(data_dir: Path | None, as_json: bool, limit: int) -> None:
     transitions, kills = service.history()
     transitions, kills = transitions[-limit:], kills[-limit:]
     if as_json:
-        print_json(
-            {
-                "transitions": [transition_view(t) for t in transitions],
-                "kill_switch": [kill_event_view(k) for k in kills],
-            }
-        )
+        from nija.views import history_view, to_json
+
+        print_json(to_json(history_view(transitions, kills)))
         return
     out = render.console()
     out.print("📜 TRADING STATE HISTORY", style="bold")

@@ -27,6 +27,7 @@ from nija.identity import local_who
 from nija.kill_adoption import BareKillAdopter
 from nija.service import Outcome, SafetyService
 from nija.store import JsonFileStore, PermissionView
+from nija.store.ports import catch_up
 
 logger = logging.getLogger("nija.compat")
 
@@ -36,6 +37,7 @@ UNTRUSTED_LIVE = (PermissionCode.HISTORY_MISMATCH, PermissionCode.LIVE_NOT_VERIF
 SOURCE = "compat"
 NOT_RECORDED = "Could not record the kill file EMERGENCY_STOP (the kill is in force): %s"
 ADOPT_LOCK_WAIT_S = 2.0  # a change of this process in progress (its own kill, maybe) finishes first
+CATCH_UP_S = 2.0  # a cached view (PostgreSQL, the host agent) shows this process's own change within this
 
 _project_root: Path | None = None
 
@@ -219,6 +221,10 @@ class Backend:
                 outcome = operation()
             finally:
                 self._adopter = BareKillAdopter(self.service, self.who("FILE_SYSTEM"))
+        # The original's callers read the state right after changing it ("transition, then
+        # check"): a view cached by a reader thread must show this change first, or a kill
+        # just recorded would read as not in force.
+        catch_up(self.view, CATCH_UP_S)
         self.observer.observe_change(outcome, started)
         return outcome
 

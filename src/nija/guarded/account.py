@@ -3,21 +3,25 @@
 A live request needs the running bot's reconciliation with the exchange
 (``.nija_exchange_checks.json``, nija/exchange_checks.py): the bot holds the connection,
 so it does the reading. A guarded bot with API keys does it like ``nija run``: at
-construction, then every ``exchange.reconcile_s``, reads only, in every state. The guard
-does not follow the account's fills, so every holding besides the quote currency counts
-as unexplained (beyond ``exchange.exposure_tolerance``): a guarded bot goes live from a
+start, then every ``exchange.reconcile_s``, reads only, in every state. The guard does
+not follow the account's fills, so every holding besides the quote currency counts as
+unexplained (beyond ``exchange.exposure_tolerance``): a guarded bot goes live from a
 dedicated account holding cash, never on top of positions nobody accounted for. The key
 attestation is the same as ``nija run``'s (hourly); the guard arms no dead man's switch.
 
-Sync exchanges only: an async guard's calls are awaited on the bot's loop, so it writes
-no checks, and a live request with it running is refused (EXPOSURE_UNKNOWN)."""
+One policy (``reconciliation``, ``AccountChecks``: pure or file-only), two transports:
+``GuardAccountWatch`` reads a sync exchange from its own thread under the gate's lock;
+``AsyncGuardAccountWatch`` awaits an async one in a task on the bot's loop, under the
+async guard's lock. Either way one private call at a time keeps the venue's nonces in order."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,58 +30,133 @@ import ccxt
 
 from nija.exchange_checks import ExchangeChecks, KeyAttestation, Reconciliation, Unexplained, write_checks
 from nija.guarded.live_book import LiveBook
-from nija.runtime.account_checks import ATTEST_EVERY_S, attest_key, settled
+from nija.runtime.account_checks import (
+    ATTEST_EVERY_S,
+    KEY_READ_ERRORS,
+    KEY_READS,
+    attest_key,
+    judge_key,
+    key_not_reported,
+    key_unanswered,
+    settled,
+)
+from nija.runtime.brokers.base import BookReading
 from nija.runtime.brokers.exchange import describe
 
 _DUST = 1e-9
 NO_DEAD_MAN = "not armed by the guard (nija.guard does not arm the venue's dead man's switch)"
+Alert = Callable[[str, str], None]
 
 
-def reconcile(exchange: Any, book: LiveBook, quote: str, now: datetime) -> Reconciliation:
-    reading = book.read_book()
+def reconciliation(
+    now: datetime, reading: BookReading, totals: Mapping[str, Any], quote: str, marks: Mapping[str, float]
+) -> Reconciliation:
+    """The policy, pure: every holding besides ``quote`` is unexplained (valued at the
+    last price the bot fetched, if any)."""
     if reading.error is not None:
-        return Reconciliation(checked_at=now, status="unknown", error=reading.error)
-    try:
-        totals: dict[str, Any] = exchange.fetch_balance().get("total") or {}
-    except ccxt.BaseError as exc:
-        return Reconciliation(checked_at=now, status="unknown", error=describe(exc).reason)
+        return unknown(now, reading.error)
     unexplained = []
     for currency, amount in sorted(totals.items()):
         held = float(amount or 0.0)
         if currency != quote and held > _DUST:
-            mark = book.marks.get(f"{currency}/{quote}")
+            mark = marks.get(f"{currency}/{quote}")
             unexplained.append(Unexplained(currency=currency, quantity=held, value=held * mark if mark else None))
     return settled(now, reading, unexplained)
 
 
+def unknown(now: datetime, error: str) -> Reconciliation:
+    return Reconciliation(checked_at=now, status="unknown", error=error)
+
+
+def reconcile(exchange: Any, book: LiveBook, quote: str, now: datetime) -> Reconciliation:
+    """The sync transport: the book's reader (``fetch_open_orders``), then the balances."""
+    reading = book.read_book()
+    if reading.error is not None:
+        return unknown(now, reading.error)
+    try:
+        totals: dict[str, Any] = exchange.fetch_balance().get("total") or {}
+    except ccxt.BaseError as exc:
+        return unknown(now, describe(exc).reason)
+    return reconciliation(now, reading, totals, quote, book.marks)
+
+
+async def reconcile_async(exchange: Any, book: LiveBook, quote: str, now: datetime) -> Reconciliation:
+    """The async transport: the same reads, awaited."""
+    try:
+        reading = book.classify(await exchange.fetch_open_orders())
+    except Exception as exc:  # noqa: BLE001 - unreadable is "unknown", never "flat"
+        reading = book.unreadable(exc)
+    if reading.error is not None:
+        return unknown(now, reading.error)
+    try:
+        totals: dict[str, Any] = (await exchange.fetch_balance()).get("total") or {}
+    except ccxt.BaseError as exc:
+        return unknown(now, describe(exc).reason)
+    return reconciliation(now, reading, totals, quote, book.marks)
+
+
+async def attest_key_async(client: Any, now: datetime) -> KeyAttestation:
+    """``attest_key`` for an async client: the same read, awaited, the same verdict."""
+    venue = str(client.id)
+    if venue not in KEY_READS:
+        return key_not_reported(venue, now)
+    try:
+        answer = await getattr(client, KEY_READS[venue])()
+    except KEY_READ_ERRORS as exc:
+        return key_unanswered(venue, exc, now)
+    return judge_key(venue, answer, now)
+
+
+class AccountChecks:
+    """What both transports write: the checks file, the hourly attestation's clock, the alert."""
+
+    def __init__(self, venue: str, quote: str, data_dir: Path, alert: Alert) -> None:
+        self.venue, self.quote, self.data_dir, self.alert = venue, quote, data_dir, alert
+        self.attestation: KeyAttestation | None = None
+        self._attested_at = float("-inf")
+
+    def attestation_due(self) -> bool:
+        return self.attestation is None or time.monotonic() - self._attested_at >= ATTEST_EVERY_S
+
+    def attested(self, key: KeyAttestation) -> None:
+        self.attestation, self._attested_at = key, time.monotonic()
+
+    def record(self, now: datetime, reconciliation: Reconciliation) -> ExchangeChecks:
+        checks = ExchangeChecks(
+            venue=self.venue,
+            currency=self.quote,
+            written_at=now,
+            pid=os.getpid(),
+            reconciliation=reconciliation,
+            attestation=self.attestation,
+            dead_man_switch=NO_DEAD_MAN,
+            dead_man_switch_available=False,
+        )
+        write_checks(self.data_dir, checks)
+        if reconciliation.status != "matching":
+            self.alert("RECONCILIATION", reconciliation.describe(self.quote))
+        return checks
+
+    def failed(self, exc: BaseException) -> None:
+        self.alert("RECONCILIATION", f"the account check failed: {type(exc).__name__}: {exc}")
+
+
 class GuardAccountWatch:
-    """Keeps the checks fresh from its own thread; exchange calls under ``lock`` (the
-    gate's: one private call at a time keeps the venue's nonces in order)."""
+    """Keeps the checks fresh from its own thread; exchange calls under ``lock`` (the gate's)."""
 
     def __init__(
-        self,
-        exchange: Any,
-        book: LiveBook,
-        *,
-        quote: str,
-        data_dir: Path,
-        every_s: float,
-        lock: threading.RLock,
-        alert: Callable[[str, str], None],
+        self, exchange: Any, book: LiveBook, checks: AccountChecks, *, every_s: float, lock: threading.RLock
     ) -> None:
-        self.exchange, self.book, self.quote, self.data_dir = exchange, book, quote, data_dir
-        self.every_s, self.lock, self.alert = every_s, lock, alert
+        self.exchange, self.book, self.checks, self.every_s, self.lock = exchange, book, checks, every_s, lock
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="nija-guard-account", daemon=True)
-        self._attestation: KeyAttestation | None = None
-        self._attested_at = float("-inf")
 
     def start(self) -> None:
         """One check at once (a live request may follow right away), then every ``every_s``."""
         try:
             self.check_once()
         except Exception as exc:  # noqa: BLE001 - no checks written: a live request is refused
-            self.alert("RECONCILIATION", f"the account check failed: {type(exc).__name__}: {exc}")
+            self.checks.failed(exc)
         self._thread.start()
 
     def stop(self) -> None:
@@ -90,26 +169,42 @@ class GuardAccountWatch:
             try:
                 self.check_once()
             except Exception as exc:  # noqa: BLE001 - a reading bug must not end the checks
-                self.alert("RECONCILIATION", f"the account check failed: {type(exc).__name__}: {exc}")
+                self.checks.failed(exc)
 
     def check_once(self) -> ExchangeChecks:
         now = datetime.now(UTC)
         with self.lock:
-            reconciliation = reconcile(self.exchange, self.book, self.quote, now)
-            if self._attestation is None or time.monotonic() - self._attested_at >= ATTEST_EVERY_S:
-                self._attestation = attest_key(self.exchange, now)
-                self._attested_at = time.monotonic()
-        checks = ExchangeChecks(
-            venue=str(self.exchange.id),
-            currency=self.quote,
-            written_at=now,
-            pid=os.getpid(),
-            reconciliation=reconciliation,
-            attestation=self._attestation,
-            dead_man_switch=NO_DEAD_MAN,
-            dead_man_switch_available=False,
-        )
-        write_checks(self.data_dir, checks)
-        if reconciliation.status != "matching":
-            self.alert("RECONCILIATION", reconciliation.describe(self.quote))
-        return checks
+            rec = reconcile(self.exchange, self.book, self.checks.quote, now)
+            if self.checks.attestation_due():
+                self.checks.attested(attest_key(self.exchange, now))
+        return self.checks.record(now, rec)
+
+
+class AsyncGuardAccountWatch:
+    """The same checks as a task on the bot's loop: reads awaited under the async guard's
+    ``lock``, the file written in a worker thread, so the loop never blocks on either."""
+
+    def __init__(
+        self, exchange: Any, book: LiveBook, checks: AccountChecks, *, every_s: float, lock: asyncio.Lock
+    ) -> None:
+        self.exchange, self.book, self.checks, self.every_s, self.lock = exchange, book, checks, every_s, lock
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """One check at once, then every ``every_s`` until ``stop``."""
+        while True:
+            try:
+                await self.check_once()
+            except Exception as exc:  # noqa: BLE001 - a reading bug must not end the checks
+                self.checks.failed(exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.every_s)
+            if stop.is_set():
+                return
+
+    async def check_once(self) -> ExchangeChecks:
+        now = datetime.now(UTC)
+        async with self.lock:
+            rec = await reconcile_async(self.exchange, self.book, self.checks.quote, now)
+            if self.checks.attestation_due():
+                self.checks.attested(await attest_key_async(self.exchange, now))
+        return await asyncio.to_thread(self.checks.record, now, rec)

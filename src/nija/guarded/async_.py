@@ -4,7 +4,8 @@ Orders are decided and sent under one ``asyncio.Lock`` that the watcher task als
 before it cancels, so a kill either sees an order (and cancels it) or the order sees the
 kill (and is refused). The watcher task runs on the bot's event loop (it starts with the
 first awaited call if the guard was built outside a running loop): a bot that blocks
-its loop also delays the reaction, so keep blocking work off it."""
+its loop also delays the reaction, so keep blocking work off it. With API keys a second
+task keeps the exchange account check (guarded/account.py) fresh, as the sync guard's thread."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Any
 import ccxt
 
 from nija.domain.states import Mode
+from nija.guarded.account import AccountChecks, AsyncGuardAccountWatch
 from nija.guarded.call import Approved, OrderCall
 from nija.guarded.core import GuardCore
 from nija.guarded.facade import GuardFacade, each_order
@@ -29,10 +31,12 @@ TICK_S = 0.25  # as nija run's watcher: the poll and the heartbeat clock
 class AsyncGuardedExchange(GuardFacade):
     """Behaves like the wrapped async ccxt exchange; see docs/guard.md."""
 
-    _OWN = frozenset({"_exchange", "_core", "_lock", "_task", "_stop"})
+    _OWN = frozenset({"_exchange", "_core", "_lock", "_task", "_stop", "_account", "_account_task"})
     _lock: asyncio.Lock
     _task: asyncio.Task[None] | None
     _stop: asyncio.Event
+    _account: AsyncGuardAccountWatch | None
+    _account_task: asyncio.Task[None] | None
 
     def __init__(self, exchange: Any, core: GuardCore) -> None:
         object.__setattr__(self, "_exchange", exchange)
@@ -40,6 +44,14 @@ class AsyncGuardedExchange(GuardFacade):
         object.__setattr__(self, "_lock", asyncio.Lock())
         object.__setattr__(self, "_task", None)
         object.__setattr__(self, "_stop", asyncio.Event())
+        account = None
+        if getattr(exchange, "apiKey", None):  # with keys: the reconciliation a live request needs
+            checks = AccountChecks(str(exchange.id), core.quote, core.data_dir, core.alert)
+            account = AsyncGuardAccountWatch(
+                exchange, core.live, checks, every_s=core.config.exchange.reconcile_s, lock=self._lock
+            )
+        object.__setattr__(self, "_account", account)
+        object.__setattr__(self, "_account_task", None)
         core.start()
         with contextlib.suppress(RuntimeError):  # no running loop yet: started by the first call
             self._ensure_watcher()
@@ -54,14 +66,18 @@ class AsyncGuardedExchange(GuardFacade):
     async def close(self) -> None:
         if not self._core.closed:
             self._stop.set()
-            task = self._task
-            if task is not None:
-                with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                    await asyncio.wait_for(task, timeout=5)
+            await self._finish_task("_task")
+            await self._finish_task("_account_task")  # after the watcher: it starts this one
             async with self._lock:
                 await self._react()
                 self._core.finish()
         await self._exchange.close()
+
+    async def _finish_task(self, name: str) -> None:
+        task = getattr(self, name)
+        if task is not None:
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(task, timeout=5)
 
     # -- the watcher -------------------------------------------------------------------
     def _ensure_watcher(self) -> None:
@@ -73,6 +89,9 @@ class AsyncGuardedExchange(GuardFacade):
         """The store's change feed (inotify, LISTEN/NOTIFY) as nija run's watcher uses it,
         waited on in a worker thread so the bot's loop never blocks on it."""
         await self._adopt_own_orders()
+        if self._account is not None:  # after the adoption: a crashed run's orders count as the bot's own
+            task = asyncio.get_running_loop().create_task(self._account.run(self._stop), name="nija-guard-account")
+            object.__setattr__(self, "_account_task", task)
         await self._check()
         try:
             feed = self._core.run.service.store.changes()

@@ -128,13 +128,21 @@ class LiveBook:
 
     def read_book(self, fresh_after: float | None = None) -> BookReading:
         """What the exchange says is open: the bot's own orders (tracked by this guard)
-        and the account's others. Not read for async exchanges (their calls are awaited)."""
+        and the account's others. Not read for async exchanges from here (their calls are
+        awaited: the async account check reads and hands the rows to ``classify``)."""
         if self._reader is None:
             return BookReading(error="the async guard does not read the exchange from this thread")
         try:
-            rows = self._reader()
+            return self.classify(self._reader())
         except Exception as exc:  # noqa: BLE001 - unreadable is "unknown", never "flat"
-            return BookReading(error=f"the exchange's open orders cannot be read: {exc}")
+            return self.unreadable(exc)
+
+    @staticmethod
+    def unreadable(exc: BaseException) -> BookReading:
+        return BookReading(error=f"the exchange's open orders cannot be read: {exc}")
+
+    def classify(self, rows: list[dict[str, Any]]) -> BookReading:
+        """The exchange's open orders (ccxt rows), split into the bot's own and the others."""
         own: list[Order] = []
         foreign: list[Order] = []
         for row in rows:

@@ -29,7 +29,7 @@ from nija.runtime.direct_kill import DirectKill, LatchedView
 from nija.runtime.dry_run import DryRunClock
 from nija.runtime.heartbeat import process_heartbeat
 from nija.service import Outcome, SafetyService
-from nija.store.ports import PermissionView
+from nija.store.ports import PermissionView, catch_up
 
 
 @dataclass
@@ -70,6 +70,8 @@ class GuardRun:
         if wait_confirmed is not None:
             wait_confirmed(10.0)
         outcome = self.service.on_bot_start(self.who)
+        if outcome.changed:  # the view confirmed the live state: it must not judge it again
+            catch_up(self.view, 10.0)
         self.service.adopt_kill_flag(self.who)
         self.listen()
         return outcome

@@ -8,7 +8,7 @@ from typing import Any
 import ccxt
 
 from nija.domain.states import Mode
-from nija.guarded.account import GuardAccountWatch
+from nija.guarded.account import AccountChecks, GuardAccountWatch
 from nija.guarded.call import Approved, OrderCall
 from nija.guarded.core import GuardCore
 from nija.guarded.facade import GuardFacade, each_order
@@ -47,14 +47,9 @@ class GuardedExchange(GuardFacade):
         self._adopt_own_orders()
         account = None
         if getattr(exchange, "apiKey", None):  # with keys: the reconciliation a live request needs
+            checks = AccountChecks(str(exchange.id), core.quote, core.data_dir, core.alert)
             account = GuardAccountWatch(
-                exchange,
-                core.live,
-                quote=core.quote,
-                data_dir=core.data_dir,
-                every_s=core.config.exchange.reconcile_s,
-                lock=core.gate.lock,
-                alert=core.alert,
+                exchange, core.live, checks, every_s=core.config.exchange.reconcile_s, lock=core.gate.lock
             )
             account.start()
         object.__setattr__(self, "_account", account)

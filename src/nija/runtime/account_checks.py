@@ -70,37 +70,64 @@ def reconcile_account(broker: ExchangeBroker, now: datetime) -> Reconciliation:
     return settled(now, reading, unexplained)
 
 
+# The ccxt method that says what an API key may do, per venue (the others cannot tell).
+KEY_READS = {
+    **dict.fromkeys(("binance", "binanceusdm", "binancecoinm"), "sapiGetAccountApiRestrictions"),
+    **dict.fromkeys(("okx", "myokx", "okxus"), "privateGetAccountConfig"),
+    **dict.fromkeys(("bybit", "bybiteu", "bybitid"), "privateGetV5UserQueryApi"),
+}
+KEY_READ_ERRORS = (ccxt.BaseError, KeyError, ValueError, TypeError)
+
+
 def attest_key(client: Any, now: datetime) -> KeyAttestation:
     """Read what the API key may do, where the venue says so through ccxt."""
     venue = str(client.id)
+    if venue not in KEY_READS:
+        return key_not_reported(venue, now)
     try:
-        if venue in ("binance", "binanceusdm", "binancecoinm"):
-            r = client.sapiGetAccountApiRestrictions()
-            withdraw, transfer = (
-                _true(r.get("enableWithdrawals")),
-                _true(r.get("enableInternalTransfer")) or _true(r.get("permitsUniversalTransfer")),
-            )
-            return _verdict(now, withdraw, transfer, _true(r.get("ipRestrict")), "binance apiRestrictions")
-        if venue in ("okx", "myokx", "okxus"):
-            (row,) = client.privateGetAccountConfig()["data"][:1]
-            perms = {p.strip() for p in str(row.get("perm", "")).split(",")}
-            return _verdict(now, "withdraw" in perms, False, bool(row.get("ip")), f"okx perm={','.join(sorted(perms))}")
-        if venue in ("bybit", "bybiteu", "bybitid"):
-            result = client.privateGetV5UserQueryApi()["result"]
-            wallet = set((result.get("permissions") or {}).get("Wallet") or [])
-            ips = result.get("ips") or []
-            return _verdict(
-                now,
-                "Withdraw" in wallet,
-                bool(wallet & {"AccountTransfer", "SubMemberTransfer"}),
-                bool(ips) and ips != ["*"],
-                f"bybit query-api Wallet={','.join(sorted(wallet)) or 'none'}",
-            )
-    except (ccxt.BaseError, KeyError, ValueError, TypeError) as exc:
-        return KeyAttestation(checked_at=now, status="unknown", detail=f"{venue} did not answer: {exc}"[:300])
+        answer = getattr(client, KEY_READS[venue])()
+    except KEY_READ_ERRORS as exc:
+        return key_unanswered(venue, exc, now)
+    return judge_key(venue, answer, now)
+
+
+def key_not_reported(venue: str, now: datetime) -> KeyAttestation:
     return KeyAttestation(
         checked_at=now, status="unknown", detail=f"{venue} does not report an API key's permissions through ccxt"
     )
+
+
+def key_unanswered(venue: str, exc: BaseException, now: datetime) -> KeyAttestation:
+    return KeyAttestation(checked_at=now, status="unknown", detail=f"{venue} did not answer: {exc}"[:300])
+
+
+def judge_key(venue: str, answer: Any, now: datetime) -> KeyAttestation:
+    """The verdict on the venue's answer to its ``KEY_READS`` method (pure: the sync and
+    the async readers share it)."""
+    try:
+        method = KEY_READS[venue]
+        if method == "sapiGetAccountApiRestrictions":
+            withdraw, transfer = (
+                _true(answer.get("enableWithdrawals")),
+                _true(answer.get("enableInternalTransfer")) or _true(answer.get("permitsUniversalTransfer")),
+            )
+            return _verdict(now, withdraw, transfer, _true(answer.get("ipRestrict")), "binance apiRestrictions")
+        if method == "privateGetAccountConfig":
+            (row,) = answer["data"][:1]
+            perms = {p.strip() for p in str(row.get("perm", "")).split(",")}
+            return _verdict(now, "withdraw" in perms, False, bool(row.get("ip")), f"okx perm={','.join(sorted(perms))}")
+        result = answer["result"]  # bybit
+        wallet = set((result.get("permissions") or {}).get("Wallet") or [])
+        ips = result.get("ips") or []
+        return _verdict(
+            now,
+            "Withdraw" in wallet,
+            bool(wallet & {"AccountTransfer", "SubMemberTransfer"}),
+            bool(ips) and ips != ["*"],
+            f"bybit query-api Wallet={','.join(sorted(wallet)) or 'none'}",
+        )
+    except (KeyError, ValueError, TypeError) as exc:
+        return key_unanswered(venue, exc, now)
 
 
 def _true(value: object) -> bool:

@@ -53,6 +53,7 @@ from nija.runtime.summary import Summary
 from nija.runtime.ticks import usable
 from nija.runtime.watcher import StateWatcher
 from nija.service import SafetyService
+from nija.store.ports import catch_up
 
 if TYPE_CHECKING:
     from nija.runtime.account_checks import AccountWatch
@@ -201,6 +202,8 @@ class Bot:
         if wait_confirmed is not None:
             wait_confirmed(10.0)
         outcome = self.service.on_bot_start(self.who)
+        if outcome.changed:  # the view confirmed the live state: it must not judge it again
+            catch_up(self.view, 10.0)
         self.state_at_start = outcome.after
         if self.account_report is not None:  # before any order: its account's kill covers it
             self.storing("ACCOUNT_NOT_DECLARED", self.account_report.declare)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
@@ -28,6 +29,14 @@ class PermissionView(Protocol):
     """The order gate's question, answered cheaply: a few stat calls when nothing changed."""
 
     def check(self) -> Permission: ...
+
+
+def catch_up(view: PermissionView, timeout_s: float) -> bool:
+    """Read your own writes through any view: a cached one (PostgreSQL, the host agent)
+    waits for a reading begun after this call; the others read the records on every check.
+    False: not confirmed in time (the view then ages into VIEW_STALE by itself)."""
+    wait: Callable[[float], bool] | None = getattr(view, "catch_up", None)
+    return True if wait is None else wait(timeout_s)
 
 
 class Store(Protocol):

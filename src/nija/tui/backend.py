@@ -9,12 +9,8 @@ from typing import Protocol
 
 from nija.domain.transitions import Who
 from nija.identity import local_who
-from nija.tui.frame import Frame, History
-
-
-def step_line(from_state: str, to_state: str, reason: str) -> str:
-    """One plan step as both backends show it (from the step's fields, never a parsed path)."""
-    return f"{from_state} → {to_state}: {reason}"
+from nija.tui.frame import Frame
+from nija.views import HistoryView, RecoveryPlanView
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +22,12 @@ class PlanView:
     steps: tuple[str, ...]
     warnings: tuple[str, ...] = ()
     token: object = None  # the backend's own plan, handed back to apply it unchanged
+
+    @classmethod
+    def of(cls, plan: RecoveryPlanView, token: object = None) -> PlanView:
+        """The wire plan as both backends show it: each step from its fields, never a parsed path."""
+        steps = tuple(f"{s.from_state} → {s.to_state}: {s.reason}" for s in plan.steps)
+        return cls(plan.action, plan.path, steps, plan.warnings, token=token)
 
     @property
     def nothing_to_do(self) -> bool:
@@ -48,7 +50,7 @@ class Backend(Protocol):
 
     async def frame(self) -> Frame: ...
 
-    async def history(self) -> History: ...
+    async def history(self) -> HistoryView: ...
 
     async def activate_kill(self, reason: str) -> ActionResult: ...
 

@@ -1,102 +1,57 @@
-"""What the control center shows, as typed data parsed from the shared JSON views.
+"""What the control center shows: the shared wire views (``nija.views``), as display text.
 
-Both backends speak the same shapes: the local one builds ``nija.views`` dicts, the
-remote one receives them from the HTTP API. Parsing both through these models means
-one rendering path and a clear error when the API answers something unexpected."""
+Both backends speak the same shapes: the local one builds them with ``nija.views``'
+converters, the remote one parses the API's JSON with the same declarations (``parse``:
+a clear error when the API answers something unexpected). Either way every text field
+is then display text: unsafe characters become visible escapes (invariant 12),
+whichever backend (files, a remote API) sent them."""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from enum import Enum
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import TypeAdapter
 
 from nija.bot_report import BotReport
 from nija.domain.text import printable
+from nija.views import StatusView
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+View = TypeVar("View", bound="DataclassInstance")
 
 
-class _View(BaseModel):
-    """Every text field is display text: unsafe characters arrive as visible escapes
-    (invariant 12), whichever backend (files, a remote API) sent them."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _displayable(cls, value: Any) -> Any:
-        return printable(value) if isinstance(value, str) else value
+def parse(shape: type[View], data: object) -> View:
+    """The API's JSON read as ``shape`` (unknown fields ignored), as display text."""
+    parsed: View = _adapter(shape).validate_python(data)
+    return displayable(parsed)
 
 
-class KillSwitchView(_View):
-    active: bool
-    kill_file_exists: bool
-    record_active: bool | None = None
-    reason: str | None = None
-    since: datetime | None = None
-    source: str | None = None
-    actor: str | None = None
+@functools.cache
+def _adapter(shape: type[Any]) -> TypeAdapter[Any]:
+    return TypeAdapter(shape)
 
 
-class PermissionView(_View):
-    code: str
-    reason: str
+def displayable(view: View) -> View:
+    """``view`` with every text field (nested views included) escaped for the screen."""
+    return dataclasses.replace(view, **{f.name: _shown(getattr(view, f.name)) for f in dataclasses.fields(view)})
 
 
-class BotView(_View):
-    alive: bool
-    pid: int | None = None
-    host: str | None = None
-    last_heartbeat: datetime | None = None
-
-
-class IssueView(_View):
-    code: str
-    message: str
-    fix: str
-    action: str | None = None  # a FixAction (a string: an older or newer server may differ)
-
-
-class TransitionView(_View):
-    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
-
-    from_state: str = Field(alias="from")
-    to: str
-    reason: str
-    timestamp: datetime
-    actor: str = "unknown"
-    source: str = "unknown"
-
-
-class KillEventView(_View):
-    action: str | None = None
-    reason: str
-    timestamp: datetime
-    actor: str = "unknown"
-    source: str = "unknown"
-    repeated: bool = False
-
-
-class StatusView(_View):
-    """``nija.views.status_view``, the body of ``GET /api/status``."""
-
-    state: str
-    kill_switch: KillSwitchView
-    can_trade: bool
-    mode: str | None = None
-    permission: PermissionView
-    bot: BotView
-    inconsistencies: tuple[IssueView, ...] = ()
-    recent_history: tuple[TransitionView, ...] = ()
-    store: str | None = None  # admins only over the API
-    checked_at: datetime
-
-
-class History(_View):
-    """The body of ``nija history --json`` and ``GET /api/history``."""
-
-    transitions: tuple[TransitionView, ...] = ()
-    kill_switch: tuple[KillEventView, ...] = ()
+def _shown(value: Any) -> Any:
+    if isinstance(value, Enum):  # the domain's codes: safe by construction
+        return value
+    if isinstance(value, str):
+        return printable(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return displayable(value)
+    if isinstance(value, tuple):
+        return tuple(_shown(item) for item in value)
+    return value
 
 
 @dataclass(frozen=True, slots=True)

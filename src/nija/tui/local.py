@@ -20,9 +20,9 @@ from nija.domain import recovery
 from nija.kill_adoption import BareKillAdopter
 from nija.service import Outcome, SafetyService
 from nija.store import StoreSelection, config_dir
-from nija.tui.backend import ActionResult, PlanView, step_line, tui_who
-from nija.tui.frame import Frame, History, StatusView
-from nija.views import kill_event_view, status_view, transition_view
+from nija.tui.backend import ActionResult, PlanView, tui_who
+from nija.tui.frame import Frame, displayable
+from nija.views import HistoryView, history_view, plan_view, status_view
 
 NO_BOT = "No bot is running here: no runtime report (.nija_runtime.json) in the data directory"
 WATCH_IDLE_MS = 250  # how often the bot's report is looked at
@@ -52,21 +52,16 @@ class LocalBackend:
         report = self.service.status()
         if self._adopter.check(report):  # a bare `touch EMERGENCY_STOP` is recorded at once
             report = self.service.status()
-        status = StatusView.model_validate(status_view(report, self.location))
+        status = displayable(status_view(report, self.location))
         runtime = read_report(self.data_dir)
         fresh = freshness(runtime, self.service.snapshot().heartbeat, self.service.clock(), STALE_AFTER_S)
         stopped = fresh.stopped_at.isoformat(timespec="seconds") if fresh.stopped_at else None
         note = stale_note(fresh.age_s, fresh.stale, stopped)
         return Frame(status, runtime, "" if runtime else NO_BOT, tuple(self.config_warnings), note)
 
-    async def history(self) -> History:
+    async def history(self) -> HistoryView:
         transitions, kills = await asyncio.to_thread(self.service.history)
-        return History.model_validate(
-            {
-                "transitions": [transition_view(t) for t in transitions],
-                "kill_switch": [kill_event_view(k) for k in kills],
-            }
-        )
+        return displayable(history_view(transitions, kills))
 
     async def activate_kill(self, reason: str) -> ActionResult:
         outcome = await asyncio.to_thread(self.service.activate_kill, reason, tui_who())
@@ -86,8 +81,7 @@ class LocalBackend:
     async def plan(self, action: str) -> PlanView:
         planner = self.service.plan_restore if action == "restore" else self.service.plan_reset
         shown: recovery.Plan = await asyncio.to_thread(planner)
-        steps = tuple(step_line(s.from_state, s.to_state, s.reason) for s in shown.steps)
-        return PlanView(action, shown.path, steps, shown.warnings, token=shown)
+        return PlanView.of(displayable(plan_view(shown)), token=shown)
 
     async def apply(self, plan: PlanView) -> ActionResult:
         assert isinstance(plan.token, recovery.Plan)  # plans come from self.plan()

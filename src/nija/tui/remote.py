@@ -22,18 +22,22 @@ from nija.domain.errors import (
     StorageUnavailable,
     UsageProblem,
 )
-from nija.tui.backend import ActionResult, PlanView, step_line
-from nija.tui.frame import Frame, History, StatusView
+from nija.tui.backend import ActionResult, PlanView
+from nija.tui.frame import Frame, parse
+from nija.views import ApiStatusView, HistoryView, OutcomeView, RecoveryPlanView
 
 NO_BOT = "No bot is running there: the control plane has no runtime report"
 RECONNECT_S = 2.0
 
 
 class RemoteBackend:
-    def __init__(self, url: str, token: str, *, timeout_s: float = 10.0) -> None:
+    def __init__(
+        self, url: str, token: str, *, timeout_s: float = 10.0, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
         self.url = url.rstrip("/")
+        # ``transport``: another way to reach the same API (tests: the app in process).
         self._client = httpx.AsyncClient(
-            base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=timeout_s
+            base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=timeout_s, transport=transport
         )
 
     @property
@@ -41,7 +45,7 @@ class RemoteBackend:
         return self.url
 
     async def frame(self) -> Frame:
-        status = StatusView.model_validate(await self._call("GET", "/api/status"))
+        status = parse(ApiStatusView, await self._call("GET", "/api/status"))
         runtime = await self._call("GET", "/api/runtime")
         try:
             report = BotReport.model_validate(runtime["report"]) if runtime.get("report") else None
@@ -50,27 +54,21 @@ class RemoteBackend:
         note = stale_note(runtime.get("age_s"), bool(runtime.get("stale")), runtime.get("stopped_at"))
         return Frame(status, report, "" if report else NO_BOT, stale_note=note)
 
-    async def history(self) -> History:
-        return History.model_validate(await self._call("GET", "/api/history"))
+    async def history(self) -> HistoryView:
+        return parse(HistoryView, await self._call("GET", "/api/history"))
 
     async def activate_kill(self, reason: str) -> ActionResult:
         return _result(await self._call("POST", "/api/kill-switch/activate", {"reason": reason}), "Kill switch")
 
     async def kill_seen(self) -> str | None:
-        seen = (await self._call("GET", "/api/status"))["kill_switch"].get("seen")
-        return seen if isinstance(seen, str) else None
+        return parse(ApiStatusView, await self._call("GET", "/api/status")).kill_switch.seen
 
     async def deactivate_kill(self, reason: str, seen: str | None = None) -> ActionResult:
         body = {"reason": reason, "expected": seen}
         return _result(await self._call("POST", "/api/kill-switch/deactivate", body), "Kill switch")
 
     async def plan(self, action: str) -> PlanView:
-        data = await self._call("GET", f"/api/{action}/plan")
-        path = str(data.get("path") or "")
-        steps = tuple(
-            step_line(str(s["from_state"]), str(s["to_state"]), str(s["reason"])) for s in data.get("steps", ())
-        )
-        return PlanView(action, path, steps, tuple(str(w) for w in data.get("warnings", ())))
+        return PlanView.of(parse(RecoveryPlanView, await self._call("GET", f"/api/{action}/plan")))
 
     async def apply(self, plan: PlanView) -> ActionResult:
         # The server refuses (409 STATE_CHANGED) if the plan is no longer the one shown.
@@ -141,8 +139,8 @@ def _action(value: object) -> FixAction | None:
 
 
 def _result(data: dict[str, Any], what: str) -> ActionResult:
-    messages = tuple(str(m) for m in (*data.get("warnings", ()), *data.get("messages", ())))
-    after = data.get("after", "?")
-    if data.get("changed"):
-        return ActionResult(f"{what}: done, now {after}", messages)
-    return ActionResult(messages[0] if messages else f"{what}: nothing changed, still {after}", messages[1:])
+    outcome = parse(OutcomeView, data)
+    messages = (*outcome.warnings, *outcome.messages)
+    if outcome.changed:
+        return ActionResult(f"{what}: done, now {outcome.after}", messages)
+    return ActionResult(messages[0] if messages else f"{what}: nothing changed, still {outcome.after}", messages[1:])

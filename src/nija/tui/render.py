@@ -14,8 +14,9 @@ from rich.text import Text
 from nija.bot_report import KILL_OUTCOME_CODES, BotReport, denial_groups, pinned_alerts
 from nija.domain.states import REAL_MONEY_BANNER
 from nija.domain.text import printable
-from nija.tui.frame import Frame, KillEventView, StatusView, TransitionView
+from nija.tui.frame import Frame
 from nija.tui.words import fix_here
+from nija.views import KillEventView, StatusView, TransitionView
 
 WIDTH = 80
 RULE = "-" * WIDTH
@@ -51,7 +52,7 @@ def status_text(status: StatusView, now: datetime) -> Text:
     if kill.active:
         text.append("YES", "bold red")
         if kill.since is not None:
-            text.append(f" since {when(kill.since)} by {kill.actor} via {kill.source}")
+            text.append(f" since {short_time(kill.since)} by {kill.actor} via {kill.source}")
     else:
         text.append("NO", "green")
     text.append("\nCan Trade: ").append(*_can_trade(status))
@@ -72,9 +73,10 @@ def _can_trade(status: StatusView) -> tuple[str, str]:
 
 def _bot(status: StatusView, now: datetime) -> tuple[str, str]:
     bot = status.bot
-    if bot.last_heartbeat is None:
+    beat = _moment(bot.last_heartbeat)
+    if beat is None:
         return "not running (no heartbeat)", "dim"
-    age = max(0.0, (now - bot.last_heartbeat).total_seconds())
+    age = max(0.0, (now - beat).total_seconds())
     where = f"pid {bot.pid} on {bot.host}"
     if bot.alive:
         return f"alive ({where}, last heartbeat {age:.0f}s ago)", "green"
@@ -184,19 +186,24 @@ def notices_text(frame: Frame, *, alerts: int = ALERTS_SHOWN, groups: int = DENI
 
 def short_time(stamp: str) -> str:
     """An ISO 8601 time as the terminal shows it: ``2026-11-24 09:59:00Z``."""
+    moment = _moment(stamp)
+    return when(moment) if moment is not None else printable(stamp) or "?"
+
+
+def _moment(stamp: str | None) -> datetime | None:
     try:
-        return when(datetime.fromisoformat(stamp))
+        return datetime.fromisoformat(stamp) if stamp is not None else None
     except ValueError:
-        return printable(stamp) or "?"
+        return None
 
 
 def transition_line(t: TransitionView) -> str:
-    return f"{when(t.timestamp)} {t.from_state} → {t.to} ({t.actor} via {t.source}) {t.reason}"
+    return f"{short_time(t.timestamp)} {t.from_} → {t.to} ({t.actor} via {t.source}) {t.reason}"
 
 
 def kill_event_line(e: KillEventView) -> str:
     action = "NOTE" if e.repeated else (e.action or "record").upper()
-    return f"{when(e.timestamp)} {action:<10} ({e.actor} via {e.source}) {e.reason}"
+    return f"{short_time(e.timestamp)} {action:<10} ({e.actor} via {e.source}) {e.reason}"
 
 
 def when(moment: datetime) -> str:
@@ -213,7 +220,7 @@ def snapshot(frame: Frame, now: datetime) -> str:
     book, history), each cut with a note when it does not fit."""
     status = frame.status
     where = status.store or "(store location: admins only)"
-    footer = _lines(Text(f"{where} checked {when(status.checked_at)}"))[:1]
+    footer = _lines(Text(f"{where} checked {short_time(status.checked_at)}"))[:1]
     head = _lines(status_text(status, now))
     by_importance = [
         _lines(issues_text(status)),

@@ -11,8 +11,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Input, Label, Static
 
-from nija.tui.frame import History
 from nija.tui.render import kill_event_line, transition_line
+from nija.views import HistoryView
 
 
 class ReasonScreen(ModalScreen[str | None]):
@@ -87,7 +87,7 @@ class HistoryScreen(Screen[None]):
         Binding("k", "app.kill", "Kill"),
     ]
 
-    def __init__(self, history: History) -> None:
+    def __init__(self, history: HistoryView) -> None:
         super().__init__()
         self.history = history
 

@@ -7,7 +7,7 @@
 const $ = (id) => document.getElementById(id);
 const TOKEN_KEY = "nija.token";
 let me = null;           // {name, role}
-let status = null;       // the latest StatusOut
+let status = null;       // the latest ApiStatusView (nija.views)
 let policy = null;       // the live policy
 let lastCode = null;     // {code, requestedAt} from this browser's own live request
 let streamAbort = null;

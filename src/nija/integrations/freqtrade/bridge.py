@@ -9,9 +9,12 @@ On a kill, in this order (freqtrade refuses cancels and exits once stopped):
 4. confirm through the same API that no order is open (the receipt), retrying;
 5. then ``/stop`` the bot (as configured).
 A freqtrade that trades live (``dry_run: false``) is stopped unless NIJA is in a verified
-LIVE_ACTIVE. Every action, and every failure to act or confirm, is published to NIJA's
-listeners (audit trail, notifications). freqtrade unreachable: retried, alerted, and the
-receipt names what is unknown instead of claiming it."""
+LIVE_ACTIVE. A bridge starting up applies the restart rule as every bot run does
+(``GuardRun.start``: a persisted live state becomes OFF, recorded); a restart is a move
+out of live, so a live freqtrade's open orders are then also cancelled before it is
+stopped, as ``nija run`` and the guard cancel theirs. Every action, and every failure to
+act or confirm, is published to NIJA's listeners (audit trail, notifications). freqtrade
+unreachable: retried, alerted, and the receipt names what is unknown instead of claiming it."""
 
 from __future__ import annotations
 
@@ -107,6 +110,8 @@ class FreqtradeBridge:
     seen_for_s: float = 5.0  # freqtrade counts as alive this long after it last answered
     receipt: Receipt | None = None
     kill_done: bool = False
+    # Set when this run began by turning a persisted live state into OFF (the restart rule).
+    restarted_from_live: bool = False
     _next_live_check: float = 0.0
     _last_code: str = ""
     _answered_at: float | None = None
@@ -155,8 +160,13 @@ class FreqtradeBridge:
             "stopped; freqtrade may trade live only in a verified LIVE_ACTIVE"
         )
         self.say(why)
-        self._step("stopentry", self.client.stop_entries, why, [])
-        self._step("stop", self.client.stop, why, [])
+        actions: list[str] = []
+        self._step("stopentry", self.client.stop_entries, why, actions)
+        if self.restarted_from_live:
+            # The orders of the live period before the restart: nobody verified them since.
+            _, trades = self._observe()
+            self._cancel_open_orders(trades or [], why, actions, set())
+        self._step("stop", self.client.stop, why, actions)
 
     # -- the kill sequence -------------------------------------------------------------------
     def kill(self, reason: str) -> Receipt:
@@ -176,16 +186,7 @@ class FreqtradeBridge:
             state, trades = observed
             orders = tuple(open_orders(trades)) if trades is not None else None
             if trades is not None and self.options.cancel_open_orders:
-                for trade in trades:
-                    trade_id = int(trade["trade_id"])
-                    if trade_id not in cancelled and (trade.get("has_open_orders") or open_orders([trade])):
-                        cancelled.add(trade_id)  # once per kill pass; the next pass retries
-                        self._step(
-                            f"cancel open order of trade {trade_id}",
-                            functools.partial(self.client.cancel_open_order, trade_id),
-                            why,
-                            actions,
-                        )
+                self._cancel_open_orders(trades, why, actions, cancelled)
             if self.options.force_exit and not forced and trades:
                 forced = self._step("forceexit all", self.client.force_exit_all, why, actions, unknown)
             flat = not self.options.force_exit or trades == []
@@ -215,6 +216,21 @@ class FreqtradeBridge:
         return receipt
 
     # -- plumbing ----------------------------------------------------------------------------
+    def _cancel_open_orders(
+        self, trades: list[dict[str, Any]], why: str, actions: list[str], cancelled: set[int]
+    ) -> None:
+        """``DELETE /trades/{id}/open-order`` for each trade with an open order, once per pass."""
+        for trade in trades:
+            trade_id = int(trade["trade_id"])
+            if trade_id not in cancelled and (trade.get("has_open_orders") or open_orders([trade])):
+                cancelled.add(trade_id)
+                self._step(
+                    f"cancel open order of trade {trade_id}",
+                    functools.partial(self.client.cancel_open_order, trade_id),
+                    why,
+                    actions,
+                )
+
     def _observe(self) -> tuple[str | None, list[dict[str, Any]] | None]:
         try:
             state = plain(self.client.show_config().get("state"), 20)

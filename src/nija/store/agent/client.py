@@ -17,7 +17,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from nija.domain.errors import StorageUnavailable
+from nija.domain.account_risk import AccountFigures
+from nija.domain.codes import ErrorCode
+from nija.domain.errors import SafetyRefusal, StorageUnavailable
 from nija.domain.live_auth import LiveVerifier
 from nija.domain.permission import decide
 from nija.domain.records import Heartbeat, Snapshot
@@ -50,7 +52,7 @@ class AgentPermissionView(CachedPermission):
         self._permission = NOT_CHECKED
         self._confirmed_at = float("-inf")
         self._problem = "the host agent is not connected yet"
-        self.changed_ns = time.time_ns()  # when the cached answer last changed (diagnostics, benchmarks)
+        self.changed_ns = time.time_ns()  # when the cached verdict last changed (diagnostics, benchmarks)
         self.signal = Signal()  # every new answer or row, and every (dis)connection
         self._last: tuple[object, ...] | None = None
         self._stop = threading.Event()
@@ -144,23 +146,45 @@ class AgentPermissionView(CachedPermission):
 def send_beat(socket_path: Path, bot: str, beat: Heartbeat, *, timeout_s: float = BEAT_TIMEOUT_S) -> None:
     """Hand the beat to the agent (it writes it with its next re-read); StorageUnavailable
     (exit 4) if the agent is unreachable or has no database connection."""
+    _ask(socket_path, wire.beat_request(bot, beat), f"The heartbeat of bot {bot} was not written", timeout_s)
+
+
+def send_report(socket_path: Path, report: wire.Report, *, timeout_s: float = BEAT_TIMEOUT_S) -> AccountFigures:
+    """The bot's account report through the agent; its account's figures, summed by the
+    database in the commit that wrote this report. StorageUnavailable when it was not
+    written (the agent unreachable, without a database, or silent past ``timeout_s``): the
+    bot's last written figures keep counting, never zero; SafetyRefusal as the database
+    refused it (a bot never leaves an account under its kill)."""
+    what = f"The account report of bot {report.bot} was not written"
+    answer = _ask(socket_path, wire.report_request(report), what, timeout_s)
+    try:
+        return wire.figures_from(answer.get("account"))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise StorageUnavailable(f"{what}: the host agent's answer cannot be read ({exc})", _CHECK_AGENT) from exc
+
+
+_CHECK_AGENT = "Check the host agent (systemctl status nija-agent; journalctl -u nija-agent)"
+
+
+def _ask(socket_path: Path, request: bytes, what: str, timeout_s: float) -> dict[str, object]:
+    """One request, one answer line; raises unless the answer says ``ok``."""
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(timeout_s)
             sock.connect(str(socket_path))
-            sock.sendall(wire.beat_request(bot, beat))
+            sock.sendall(request)
             reply = b""
             while b"\n" not in reply and len(reply) < wire.MAX_LINE:
-                chunk = sock.recv(4096)
+                chunk = sock.recv(wire.MAX_LINE)
                 if not chunk:
                     break
                 reply += chunk
         answer = json.loads(reply.split(b"\n", 1)[0] or b"{}")
     except (OSError, ValueError) as exc:
         answer = {"ok": False, "error": f"the host agent at {socket_path} is unreachable: {exc}"}
-    if not isinstance(answer, dict) or answer.get("ok") is not True:
-        error = answer.get("error") if isinstance(answer, dict) else None
-        raise StorageUnavailable(
-            f"The heartbeat of bot {bot} was not written: {error or 'no answer from the host agent'}",
-            "Check the host agent (systemctl status nija-agent; journalctl -u nija-agent)",
-        )
+    if isinstance(answer, dict) and answer.get("ok") is True:
+        return answer
+    error = answer.get("error") if isinstance(answer, dict) else None
+    if isinstance(answer, dict) and answer.get("refused") is True:
+        raise SafetyRefusal(str(error), str(answer.get("fix", "")), code=str(answer.get("code", ErrorCode.REFUSED)))
+    raise StorageUnavailable(f"{what}: {error or 'no answer from the host agent'}", _CHECK_AGENT)

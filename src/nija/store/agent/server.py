@@ -2,20 +2,21 @@
 
 One thread, one ``selectors`` loop over the listening socket, the bots' sockets and the
 database connection. It LISTENs on the fleet channel; on a notification about a bot it
-serves (or the fleet) it first pushes ``kill`` to the bots concerned when it is a kill,
-then re-reads the permission rows of all its bots in one query and pushes each bot its
-row, as it does at least every ``stale_after / 4`` anyway, so every bot's view stays
-confirmed. A lost connection pushes "not confirmed" to every bot at once (they deny) and
-reconnects every 0.2 s. A bot that does not read what is pushed (frozen) is dropped
-rather than allowed to hold the others up: it sees the close and reconnects."""
+serves (or the fleet) it first pushes ``kill`` to the bots concerned when it is a kill
+(one line, before any read), then re-reads the permission rows of all its bots in one
+query and pushes each bot its row, as it does at least every ``stale_after / 4`` anyway,
+so every bot's view stays confirmed. Notifications that arrive during a query are taken
+right after it, not at the next wake-up. It writes its bots' heartbeats (with the
+re-read) and their account reports (``reports``) in batches. A lost connection pushes
+"not confirmed" to every bot at once (they deny) and reconnects every 0.2 s. A bot that
+does not read what is pushed (frozen) is dropped rather than allowed to hold the others
+up: it sees the close and reconnects."""
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import logging
-import os
 import selectors
 import socket
 import threading
@@ -26,9 +27,9 @@ from pathlib import Path
 
 import psycopg
 
-from nija.domain.errors import StorageProblem, UsageProblem
+from nija.domain.errors import StorageProblem
 from nija.domain.records import Heartbeat
-from nija.store.agent import wire
+from nija.store.agent import listener, reports, wire
 from nija.store.postgres.connect import Conn, connect, mask
 from nija.store.postgres.rows import FLEET
 from nija.store.postgres.schema import require_current
@@ -46,6 +47,7 @@ class _Client:
     sock: socket.socket
     inbox: bytes = b""
     bot: str | None = None  # set once it asked to watch
+    reporting: bool = False  # its account report waits for the next batch (answered after the commit)
     last_row: tuple[object, ...] | None = field(default=None, repr=False)
 
 
@@ -70,6 +72,9 @@ class HostAgent:
         self._problem = "not connected yet"
         self._seq = 0
         self._beats: dict[str, Heartbeat] = {}  # accepted, written with the next re-read (one commit)
+        self._reports: list[tuple[_Client, wire.Report]] = []  # written together, answered after the commit
+        self._reports_due = float("inf")
+        self._dirty = False  # a notification about a served bot arrived during a query: re-read now
         self._next_connect = 0.0
         self._next_refresh = 0.0
         self._listener: socket.socket | None = None
@@ -78,26 +83,8 @@ class HostAgent:
     # -- life cycle ------------------------------------------------------------------
     def bind(self) -> None:
         """Listen on the socket path; a socket nobody answers on (a dead agent's) is replaced."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if self.path.exists() or self.path.is_symlink():
-            if _answers(self.path):
-                raise UsageProblem(
-                    f"Another host agent already listens on {self.path}",
-                    "Run one agent per host (systemctl status nija-agent), or pass another --socket",
-                )
-            if not self.path.is_socket():
-                raise UsageProblem(f"{self.path} exists and is not a socket", "Remove it or pass another --socket")
-            self.path.unlink()
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        old = os.umask(0o077)  # the agent's user only (root may always connect)
-        try:
-            sock.bind(str(self.path))
-        finally:
-            os.umask(old)
-        sock.listen(256)
-        sock.setblocking(False)
-        self._listener = sock
-        self._sel.register(sock, selectors.EVENT_READ, "listen")
+        self._listener = listener.bind(self.path)
+        self._sel.register(self._listener, selectors.EVENT_READ, "listen")
 
     def close(self) -> None:
         for client in list(self._clients.values()):
@@ -125,22 +112,27 @@ class HostAgent:
     # -- one turn of the loop ------------------------------------------------------------
     def step(self) -> None:
         now = self._clock()
-        due = self._next_refresh if self._conn is not None else self._next_connect
-        timeout = min(max(0.0, due - now), 0.25)  # 0.25: notice stop() promptly
-        relevant = False
-        for key, _ in self._sel.select(timeout):
+        due = min(self._next_refresh, self._reports_due) if self._conn is not None else self._next_connect
+        timeout = 0.0 if self._dirty else min(max(0.0, due - now), 0.25)  # 0.25: notice stop() promptly
+        relevant, self._dirty = self._dirty, False
+        ready = self._sel.select(timeout)
+        # The database first: a kill is pushed before any bot's request is looked at.
+        relevant |= self._drain_notifications()
+        for key, _ in ready:
             if key.data == "listen":
                 self._accept()
-            elif key.data == "db":
-                pass  # drained below
-            elif (client := self._clients.get(key.fileobj)) is not None:  # type: ignore[call-overload]
+            elif key.data == "client" and (client := self._clients.get(key.fileobj)) is not None:  # type: ignore[call-overload]
                 relevant |= self._read(client)  # (None: dropped earlier in this turn)
-        relevant |= self._drain_notifications()
         if self._conn is None and self._clock() >= self._next_connect:
             self._connect()
             relevant = True
         if self._conn is not None and (relevant or self._clock() >= self._next_refresh):
             self._refresh()
+        if self._conn is not None and self._reports and self._clock() >= self._reports_due:
+            self._write_reports()
+        # Notifications that arrived during those queries wait in psycopg's backlog, where
+        # select() cannot see them: take them now (a kill is pushed at once).
+        self._dirty = self._drain_notifications()
 
     # -- the database ----------------------------------------------------------------
     def _connect(self) -> None:
@@ -172,6 +164,8 @@ class HostAgent:
         self._next_connect = self._clock() + RECONNECT_DELAY_S
         if was_confirmed:
             log.warning("fleet database: %s", problem)
+        pending, self._reports, self._reports_due = self._reports, [], float("inf")
+        self._fail_reports(pending, problem)  # never answered "written" without a commit
         self._push_all(row=False)  # every bot denies now, not after its freshness window
 
     def _drain_notifications(self) -> bool:
@@ -215,21 +209,8 @@ class HostAgent:
 
     def _accept(self) -> None:
         assert self._listener is not None
-        while True:
-            try:
-                sock, _ = self._listener.accept()
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as exc:
-                if exc.errno in (errno.EMFILE, errno.ENFILE):
-                    log.warning("cannot accept a bot: %s", exc)
-                return
-            if not wire.trusted(wire.peer_uid(sock)):
-                sock.close()  # another user may neither read the views nor write beats
-                continue
-            sock.setblocking(False)
-            client = _Client(sock)
-            self._clients[sock] = client
+        for sock in listener.accept(self._listener):
+            self._clients[sock] = _Client(sock)
             self._sel.register(sock, selectors.EVENT_READ, "client")
 
     def _read(self, client: _Client) -> bool:
@@ -240,7 +221,7 @@ class HostAgent:
             return False
         except OSError:
             data = b""
-        if not data or client.bot is not None:  # a watcher says nothing more: data means misuse
+        if not data or client.bot is not None or client.reporting:  # one request each: more is misuse
             self._drop(client)
             return False
         client.inbox += data
@@ -263,6 +244,9 @@ class HostAgent:
         if op == "beat":
             self._answer(client, self._beat(bot, request.get("heartbeat")))
             return False
+        if op == "report":
+            self._report(client, bot, request)
+            return False
         self._answer(client, {"ok": False, "error": f"unknown op {op!r}"})
         return False
 
@@ -278,6 +262,38 @@ class HostAgent:
             return {"ok": False, "error": f"the host agent has no database connection ({self._problem})"}
         self._beats[bot] = beat
         return {"ok": True}
+
+    def _report(self, client: _Client, bot: str, request: dict[str, object]) -> None:
+        """Queue a live bot's account report for the next batch (within REPORT_WAIT_S); the
+        bot is answered after the commit, with its account's figures as the database summed them."""
+        if self._conn is None or self._confirmed is None:
+            self._answer(client, {"ok": False, "error": f"the host agent has no database connection ({self._problem})"})
+            return
+        try:
+            report = wire.report_from(bot, request)
+        except (ValueError, KeyError, TypeError) as exc:
+            self._answer(client, {"ok": False, "error": f"bad report: {exc}"})
+            return
+        client.reporting = True
+        self._reports.append((client, report))
+        self._reports_due = min(self._reports_due, self._clock() + reports.REPORT_WAIT_S)
+
+    def _write_reports(self) -> None:
+        # Sorted by bot: every batch takes its rows' locks in the same order.
+        batch = sorted(((c, r) for c, r in self._reports if c.sock in self._clients), key=lambda cr: cr[1].bot)
+        self._reports, self._reports_due = [], float("inf")
+        if not batch or self._conn is None:
+            self._fail_reports(batch, self._problem)
+            return
+        replies, failure = reports.write_reports(self._conn, [r for _, r in batch])
+        for (client, _), reply in zip(batch, replies, strict=True):
+            self._answer(client, reply)
+        if failure and (self._conn.broken or self._conn.closed):
+            self._disconnect(f"connection lost: {failure}")
+
+    def _fail_reports(self, batch: list[tuple[_Client, wire.Report]], problem: str) -> None:
+        for client, _ in batch:
+            self._answer(client, {"ok": False, "error": f"the account report was not written ({problem})"})
 
     def _write_beats(self) -> None:
         beats, self._beats = self._beats, {}
@@ -295,29 +311,42 @@ class HostAgent:
             client.sock.send(json.dumps(reply).encode() + b"\n")  # a few bytes: fits any buffer
         self._drop(client)
 
+    def _watchers(self) -> list[_Client]:
+        return [c for c in self._clients.values() if c.bot is not None]
+
     def _push_kill(self, scope: str) -> None:
         """Deny first, then re-read: the fleet's kill, a bot's own, or its account's (the
-        account a bot trades is in its last row)."""
-        for client in list(self._clients.values()):
-            if client.bot is None:
-                continue
-            account = account_scope(client.last_row) if client.last_row is not None else None
-            if scope in (FLEET, client.bot, account):
-                self._send(client, row=False, kill=True)
+        account a bot trades is in its last row). One line, encoded once, for all of them."""
+        if scope == FLEET:
+            targets = self._watchers()
+        else:
+            targets = [
+                c
+                for c in self._watchers()
+                if scope == c.bot or (c.last_row is not None and scope == account_scope(c.last_row))
+            ]
+        if targets:
+            self._seq += 1
+            data = wire.encode_update(wire.Update(self._seq, self._confirmed, self._problem, None, kill=True))
+            for client in targets:
+                self._write(client, data)
 
     def _push_all(self, *, row: bool) -> None:
-        for client in list(self._clients.values()):
-            if client.bot is not None:
-                self._send(client, row=row)
+        if not row:  # "not confirmed": the same line for every bot
+            self._seq += 1
+            data = wire.encode_update(wire.Update(self._seq, None, self._problem, None))
+            for client in self._watchers():
+                self._write(client, data)
+            return
+        for client in self._watchers():
+            if client.last_row is None:
+                continue  # nothing to say yet (the bot's first row comes with the next read)
+            self._seq += 1
+            self._write(
+                client, wire.encode_update(wire.Update(self._seq, self._confirmed, self._problem, client.last_row))
+            )
 
-    def _send(self, client: _Client, *, row: bool, kill: bool = False) -> None:
-        self._seq += 1
-        update = wire.Update(
-            self._seq, self._confirmed, self._problem, client.last_row if row and not kill else None, kill=kill
-        )
-        if update.confirmed is not None and update.row is None and not kill:
-            return  # nothing to say yet (the bot's first row comes with the next read)
-        data = wire.encode_update(update)
+    def _write(self, client: _Client, data: bytes) -> None:
         try:
             sent = client.sock.send(data)
         except (BlockingIOError, InterruptedError):
@@ -341,16 +370,6 @@ def concerns(scope: str, served: set[str]) -> bool:
     host, or a scope that is no bot at all (an exchange account's kill scope, or any kill
     scope PERMISSION_SQL composes in later). Only another host's bots are ignored."""
     return scope == FLEET or scope in served or not valid_bot_name(scope)
-
-
-def _answers(path: Path) -> bool:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
-        probe.settimeout(1.0)
-        try:
-            probe.connect(str(path))
-        except OSError:
-            return False
-    return True
 
 
 def _first_line(exc: BaseException) -> str:

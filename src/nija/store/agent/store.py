@@ -1,21 +1,25 @@
 """``AgentStore``: the fleet store of a bot served by its host's agent (``[store] agent``).
 
-The permission view and the change feed come from the agent's socket, and heartbeats
-(the only steady writes) are handed to the agent, which writes them on its connection.
-Everything else (transitions, kill flags, the audit trail, account reports) is the
-PostgreSQL store's own code on a connection of the bot's own that is closed once it has
-been idle for ``IDLE_S``: at start, on a kill, while live (account reports), so between
-writes the bot holds no database connection. A kill the bot raises never depends on the
-agent being alive (and the bot enforces it itself meanwhile)."""
+The permission view and the change feed come from the agent's socket, and the steady
+writes (heartbeats, and a live bot's account reports) are handed to the agent, which
+writes them on its connection, batched. Everything else (transitions, kill flags, the
+audit trail, the account declared at start) is the PostgreSQL store's own code on a
+connection of the bot's own, opened on use and closed once it has been idle for
+``IDLE_S``: at start, on a kill, so between writes the bot holds no database connection.
+A kill the bot raises never depends on the agent being alive (and the bot enforces it
+itself meanwhile)."""
 
 from __future__ import annotations
 
 import time
+from datetime import date, datetime
 from pathlib import Path
 
+from nija.domain.account_risk import AccountFigures
 from nija.domain.live_auth import LiveVerifier
 from nija.domain.records import Heartbeat
-from nija.store.agent.client import AgentPermissionView, send_beat
+from nija.store.agent import wire
+from nija.store.agent.client import AgentPermissionView, send_beat, send_report
 from nija.store.changes import SignalFeed
 from nija.store.postgres.store import PostgresStore
 
@@ -59,6 +63,13 @@ class AgentStore(PostgresStore):
 
     def beat(self, heartbeat: Heartbeat) -> None:
         send_beat(self.socket_path, self.scope, heartbeat)
+
+    def report_account(
+        self, account: str, day: date, figures: dict[str, float | None], now: datetime
+    ) -> AccountFigures:
+        """As PostgresStore's (declare, store, sum: each report's own sum), through the agent;
+        never over a connection of the bot's own (so a host's live bots hold none)."""
+        return send_report(self.socket_path, wire.Report(self.scope, account, day, dict(figures), now))
 
     def release_idle(self) -> None:
         """Close the bot's own connections once unused for IDLE_S (called on every update

@@ -8,7 +8,13 @@ A bot opens the agent's Unix socket and sends one request line:
 - ``{"op": "beat", "bot": NAME, "heartbeat": {...}}``: the agent accepts the beat and
   answers ``{"ok": true}`` (written with its next re-read, at most ``stale_after / 4``
   later, all its bots' beats in one commit) or ``{"ok": false, "error": ...}`` when it
-  has no confirmed database connection.
+  has no confirmed database connection;
+- ``{"op": "report", "bot": NAME, "account": A, "day": "YYYY-MM-DD", "figures": {...},
+  "now": ISO}``: a live bot's account report; the agent writes it with the others that
+  arrive within ``REPORT_WAIT_S`` (one commit, each report's sum taken in it after its own
+  figures, as in the bot's own transaction) and answers, after the commit, ``{"ok": true,
+  "account": {...}}`` (the account's figures summed by the database) or ``{"ok": false,
+  "error": ...}`` (``"refused"`` with ``"code"`` and ``"fix"`` for a safety refusal).
 
 ``confirmed`` is the agent's CLOCK_MONOTONIC time when the database last confirmed the
 row (the clock every process of a host shares), so a bot ages its view exactly as a
@@ -21,10 +27,11 @@ import os
 import socket
 import struct
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from nija.domain.account_risk import AccountFigures, AccountLimits, BotFigures
 from nija.domain.records import Heartbeat
 
 MAX_LINE = 64 * 1024
@@ -131,3 +138,75 @@ def peer_uid(sock: socket.socket) -> int:
 def trusted(uid: int) -> bool:
     """Only the agent's own user (or root) may read its bots' views or write their beats."""
     return uid in (0, os.getuid())
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    bot: str
+    account: str
+    day: date
+    figures: dict[str, float | None]
+    now: datetime
+
+
+def report_request(report: Report) -> bytes:
+    doc = {
+        "op": "report",
+        "bot": report.bot,
+        "account": report.account,
+        "day": report.day.isoformat(),
+        "figures": report.figures,
+        "now": report.now.isoformat(),
+    }
+    return json.dumps(doc).encode() + b"\n"
+
+
+def report_from(bot: str, doc: dict[str, Any]) -> Report:
+    figures = doc["figures"]
+    if not isinstance(figures, dict) or not all(isinstance(k, str) for k in figures):
+        raise ValueError("figures must be an object")
+    clean = {
+        k: (float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None) for k, v in figures.items()
+    }
+    account = doc["account"]
+    if not isinstance(account, str) or not account:
+        raise ValueError("account must be a name")
+    now = datetime.fromisoformat(str(doc["now"]))
+    if now.tzinfo is None:
+        raise ValueError("now must carry its time zone")
+    return Report(bot, account, date.fromisoformat(str(doc["day"])), clean, now)
+
+
+def figures_doc(figures: AccountFigures) -> dict[str, Any]:
+    return {
+        "account": figures.account,
+        "day": figures.day,
+        "limits": [figures.limits.daily_loss, figures.limits.gross_exposure],
+        "bots": [[b.bot, b.daily_loss, b.gross_exposure] for b in figures.bots],
+        "daily_loss": figures.daily_loss,
+        "gross_exposure": figures.gross_exposure,
+    }
+
+
+def figures_from(doc: object) -> AccountFigures:
+    """Raises ValueError/KeyError/TypeError for anything else (the report then failed)."""
+    if not isinstance(doc, dict):
+        raise ValueError("account figures must be an object")
+    loss_limit, exposure_limit = doc["limits"]
+    bots = tuple(BotFigures(str(b), _figure(loss), _figure(exposure)) for b, loss, exposure in doc["bots"])
+    return AccountFigures(
+        str(doc["account"]),
+        str(doc["day"]),
+        AccountLimits(_figure(loss_limit), _figure(exposure_limit)),
+        bots,
+        float(doc["daily_loss"]),
+        float(doc["gross_exposure"]),
+    )
+
+
+def _figure(value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"not a figure: {value!r}")
+    return float(value)

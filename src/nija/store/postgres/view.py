@@ -93,7 +93,7 @@ class CachedPermission:
     confirmation is older than ``stale_after_s``: the one ``check()`` of both views."""
 
     stale_after_s: float
-    changed_ns: int  # when the cached answer last changed (diagnostics, benchmarks)
+    changed_ns: int  # when the cached verdict (allowed, code) last changed: check() answers so since
     _clock: Callable[[], float]
     _confirmed_at: float
     _problem: str
@@ -120,8 +120,23 @@ class CachedPermission:
             time.sleep(0.01)
         return False
 
+    def catch_up(self, timeout_s: float) -> bool:
+        """Read your own writes: wait until a reading begun after this call is in, so a
+        change this process committed a moment ago shows in ``check()`` (its NOTIFY wakes
+        the reader; the periodic confirmation bounds the wait). False on timeout: the
+        view then answers as it is, and ages into VIEW_STALE by itself."""
+        asked = self._clock()
+        deadline = time.monotonic() + timeout_s
+        while self._confirmed_at < asked:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.005)
+        return True
+
     def _set(self, permission: Permission) -> None:
-        if permission != self._permission:
+        # Stamped on a change of verdict only: the row read after a pushed kill denies with
+        # the same code (another message), and must not move the instant refusing began.
+        if (permission.allowed, permission.code) != (self._permission.allowed, self._permission.code):
             self.changed_ns = time.time_ns()
         self._permission = permission
 
@@ -142,7 +157,7 @@ class PostgresPermissionView(CachedPermission):
         self.stale_after_s = stale_after_s
         self._clock = clock
         self._permission = NOT_CHECKED
-        self.changed_ns = time.time_ns()  # when the cached answer last changed (diagnostics, benchmarks)
+        self.changed_ns = time.time_ns()  # when the cached verdict last changed (diagnostics, benchmarks)
         self._confirmed_at = float("-inf")
         self._problem = "not connected yet"
         self._account_scope: str | None = None  # learnt on each refresh
