@@ -22,7 +22,8 @@ from nija.config import CONFIG_FILE
 from nija.domain.live import ACKNOWLEDGMENT_PHRASE, LivePolicy
 from nija.observability.event_logger import EventLogger
 from nija.observability.metrics import Metrics
-from nija.service import Listener, SafetyService
+from nija.service import SafetyService, system_clock
+from nija.service_changes import Listener, Recorder
 from nija.store import Store, StoreSelection, config_dir, open_store
 from nija.store.json_files import JsonFileStore
 
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from nija.config import LiveSettings, NijaConfig
+    from nija.domain.clock import Clock
     from nija.domain.transitions import Who
 
 __all__ = ["CONFIG_FILE", "Wired", "build_service", "live_policy", "wire"]
@@ -52,12 +54,16 @@ def wire(
     selection: StoreSelection | None = None,
     store: Store | None = None,
     config_warning: Callable[[str], None] | None = None,
+    config_problem: str | None = None,
+    clock: Clock = system_clock,
 ) -> Wired:
     """``store``: an already opened store (a guarded bot's fleet scope); else ``selection``;
     ``selection`` None: NIJA_STORE / NIJA_BOT decide, else the JSON files of ``data_dir``.
 
     ``config_warning`` given: a bad ``nija.toml`` is reported through it and its valid
-    sections are used (diagnosis and recovery); otherwise it is refused (exit 2)."""
+    sections are used (diagnosis and recovery); otherwise it is refused (exit 2).
+    ``config_problem``: the caller carries on past a bad ``nija.toml`` it already found
+    (``nija serve``): the live flow refuses. ``clock``: for tests (expiry without waiting)."""
     given = store is not None  # a caller's store (nija.guard(store=)) stays the caller's
     store = store if store is not None else open_store(data_dir, selection)
     directory = config_dir(data_dir)
@@ -72,15 +78,22 @@ def wire(
     settings = config if config is not None else _load_if_present(directory, lenient)
     if settings is not None and settings.store.agent is not None and not given:
         store = _through_agent(store, settings.store.agent)
+    audit = AuditLog(directory)
+    recorder = _recorder(store, directory, audit)
     # Bots of this directory hear a kill directly when it cannot be written to disk.
     service = SafetyService(
         store,
+        clock=clock,
         policy=live_policy(settings.live) if settings is not None else LivePolicy(),
-        config_problem=problems[0] if problems else None,
+        # Not beside the store's history: each host also keeps its own trail of what was
+        # done from here (order denials too), appended after the commit, as a listener.
+        listeners=[] if isinstance(recorder, AuditTrail) else [audit],
+        recorder=recorder,
+        config_problem=config_problem if config_problem is not None else (problems[0] if problems else None),
         messenger=functools.partial(_tell_bots, directory),
         credentials=functools.partial(_credentials_configured, directory),
     )
-    metrics, audit = _attach_accountability(service, directory, settings)
+    metrics = _attach_accountability(service, directory, settings)
     _attach_exchange_checks(service, directory, settings)
     return Wired(service, metrics, audit, directory)
 
@@ -92,9 +105,12 @@ def build_service(
     selection: StoreSelection | None = None,
     store: Store | None = None,
     config_warning: Callable[[str], None] | None = None,
+    clock: Clock = system_clock,
 ) -> SafetyService:
     """``wire(...).service``, for the front ends that need no other wired part."""
-    return wire(data_dir, config=config, selection=selection, store=store, config_warning=config_warning).service
+    return wire(
+        data_dir, config=config, selection=selection, store=store, config_warning=config_warning, clock=clock
+    ).service
 
 
 def live_policy(live: LiveSettings) -> LivePolicy:
@@ -107,23 +123,22 @@ def live_policy(live: LiveSettings) -> LivePolicy:
     )
 
 
-def _attach_accountability(
-    service: SafetyService, directory: Path, config: NijaConfig | None
-) -> tuple[Metrics, AuditLog]:
-    metrics = Metrics(service.status)
-    audit = AuditLog(directory)
-    listeners: list[Listener] = [metrics, EventLogger()]
-    if _history_beside(service, directory):
-        service.recorder = AuditTrail(audit)  # complete: audited under the store's lock
-    else:
-        from nija.audit.fleet import FleetAuditStore, FleetAuditTrail
+def _recorder(store: Store, directory: Path, audit: AuditLog) -> Recorder | None:
+    """The audit trail kept under the store's lock, when it can be: the JSON files beside
+    it, or the fleet's chain in the database (written in each change's own transaction)."""
+    if isinstance(store, JsonFileStore) and store.data_dir.resolve() == directory.resolve():
+        return AuditTrail(audit)  # complete: audited under the store's lock
+    from nija.audit.fleet import FleetAuditStore, FleetAuditTrail
 
-        if isinstance(service.store, FleetAuditStore):
-            # The fleet's chain in the database, written in each change's own transaction.
-            service.recorder = FleetAuditTrail(service.store)
-        # Each host also keeps its own trail: what was done from here (order denials too),
-        # appended after the database commit.
-        listeners.insert(0, audit)
+    if isinstance(store, FleetAuditStore):
+        return FleetAuditTrail(store)
+    return None
+
+
+def _attach_accountability(service: SafetyService, directory: Path, config: NijaConfig | None) -> Metrics:
+    """After the audit record (the proof, first): metrics and logs, then notifications."""
+    metrics = Metrics(service.status)
+    listeners: list[Listener] = [metrics, EventLogger()]
     if config is not None:
         from nija.observability.logs import configure_logging
 
@@ -133,12 +148,7 @@ def _attach_accountability(
 
             listeners.append(Notifier(config.notifications, str(directory), on_failure=metrics.notification_failed))
     service.listeners.extend(listeners)
-    return metrics, audit
-
-
-def _history_beside(service: SafetyService, directory: Path) -> bool:
-    store = service.store
-    return isinstance(store, JsonFileStore) and store.data_dir.resolve() == directory.resolve()
+    return metrics
 
 
 def _tell_bots(directory: Path, reason: str, who: Who, now: datetime) -> tuple[int, ...]:
@@ -172,19 +182,19 @@ def _attach_exchange_checks(service: SafetyService, directory: Path, settings: N
     """A live request also needs what the running bot read from the exchange (issue 13).
     Imported only when a live request is made: a plain ``status`` must not pay pydantic."""
 
-    def check() -> tuple[str, ...]:
+    def check(now: datetime) -> tuple[str, ...]:
+        from nija.domain.diagnosis import report
         from nija.exchange_checks import live_request_check
 
         exchange = settings.exchange if settings is not None else None
         return live_request_check(
             directory,
-            bot_alive=lambda: service.status(history_items=0).bot_alive,
-            clock=lambda: service.clock(),
+            bot_alive=lambda at: report(service.snapshot(), at, history_items=0).bot_alive,
             reconcile_s=exchange.reconcile_s if exchange else 30.0,
             tolerance=exchange.exposure_tolerance if exchange else 0.0,
             require_dead_man_switch=exchange.require_dead_man_switch if exchange else False,
             require_key_attestation=exchange.require_key_attestation if exchange else False,
-        )()
+        )(now)
 
     service.live_request_checks.append(check)
 

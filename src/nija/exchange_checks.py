@@ -43,6 +43,7 @@ class Reconciliation(_Item):
     status: str  # "matching", "unexplained", "unknown"
     own_open: int = 0
     foreign_open: int = 0
+    own_positions: int = 0  # holdings the bot's own books explain (freqtrade's open trades)
     unexplained: tuple[Unexplained, ...] = ()
     error: str | None = None
 
@@ -133,6 +134,11 @@ def check_for_live(
             code=ErrorCode.EXPOSURE_UNEXPLAINED,
         )
     warnings: list[str] = []
+    if rec.own_open or rec.own_positions:
+        warnings.append(
+            f"the bot's own {rec.own_open} open order(s) and {rec.own_positions} open position(s) "
+            f"on {checks.venue} carry into live trading"
+        )
     key = checks.attestation
     if key is not None and key.status in ("can withdraw", "can transfer"):
         raise LiveRequestRefused(
@@ -167,20 +173,20 @@ def check_for_live(
 def live_request_check(
     data_dir: Path,
     *,
-    bot_alive: Callable[[], bool],
-    clock: Callable[[], datetime],
+    bot_alive: Callable[[datetime], bool],
     reconcile_s: float = 30.0,
     tolerance: float = 0.0,
     require_dead_man_switch: bool = False,
     require_key_attestation: bool = False,
-) -> Callable[[], tuple[str, ...]]:
-    """The check ``SafetyService.request_live`` runs (registered by ``nija.assembly``)."""
+) -> Callable[[datetime], tuple[str, ...]]:
+    """The check ``SafetyService.request_live`` runs (registered by ``nija.assembly``), at
+    the request's own time: one clock read per operation."""
 
-    def check() -> tuple[str, ...]:
+    def check(now: datetime) -> tuple[str, ...]:
         return check_for_live(
             read_checks(data_dir),
-            clock(),
-            bot_alive=bot_alive(),
+            now,
+            bot_alive=bot_alive(now),
             max_age=timedelta(seconds=2 * reconcile_s + 30),
             tolerance=tolerance,
             require_dead_man_switch=require_dead_man_switch,

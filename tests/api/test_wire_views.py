@@ -53,8 +53,7 @@ RESPONSES = {
 def _killed_with_a_bot(data_dir: Path, clock: FakeClock) -> LocalBackend:
     """A kill whose file was then deleted (an inconsistency with its fix code) and a beating bot."""
     HeartbeatBot(JsonFileStore(data_dir), clock)
-    local = LocalBackend(data_dir)
-    local.service.clock = clock
+    local = LocalBackend(data_dir, clock=clock)
     local.service.activate_kill("feed outage", WHO)
     (data_dir / "EMERGENCY_STOP").unlink()
     return local

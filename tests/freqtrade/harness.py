@@ -88,14 +88,17 @@ class Freqtrade:
         return self.log.read_text(errors="replace")
 
 
-def config(fake: FakeKraken, workdir: Path, port: int, *, dry_run: bool) -> dict[str, Any]:
+def config(
+    fake: FakeKraken, workdir: Path, port: int, *, dry_run: bool, wallet: float | dict[str, float] = 1000
+) -> dict[str, Any]:
+    """``wallet``: freqtrade's ``dry_run_wallet``, the stake amount or a dict of currencies."""
     api = {"public": fake.url, "private": fake.url}
     return {
         "max_open_trades": 1,
         "stake_currency": "USDT",
         "stake_amount": 100,
         "dry_run": dry_run,
-        "dry_run_wallet": 1000,
+        "dry_run_wallet": wallet,
         "trading_mode": "spot",
         "timeframe": "1m",
         "entry_pricing": {"price_side": "same", "use_order_book": False},
@@ -140,19 +143,23 @@ def running_freqtrade(
     dry_run: bool = True,
     extra_strategy: str = "",
     port: int | None = None,
+    wallet: float | dict[str, float] = 1000,
 ) -> Iterator[Freqtrade]:
     """``extra_strategy``: more source for the strategy module (e.g. a subclass named Resting2)."""
     strategies = workdir / "user_data" / "strategies"
     strategies.mkdir(parents=True)
     (strategies / "resting.py").write_text(STRATEGY.format(data_dir=str(nija_dir)) + extra_strategy)
     port = port or free_port()
-    settings = config(fake, workdir, port, dry_run=dry_run)
+    settings = config(fake, workdir, port, dry_run=dry_run, wallet=wallet)
     if extra_strategy:
         settings["strategy"] = extra_strategy.split("class ", 1)[1].split("(", 1)[0]
     (workdir / "config.json").write_text(json.dumps(settings))
     log = workdir / "freqtrade.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NIJA_", "VIRTUAL_ENV", "PYTHON"))}
     env["PYTHONPATH"] = str(REPO / "src")  # the strategy imports NIJA's mixin from this checkout
+    # freqtrade logs through rich, which wraps at the terminal width (80 without one): a log
+    # line the tests look for must stay on one line, whatever COLUMNS the test process has.
+    env["COLUMNS"] = "1000"
     with log.open("wb") as out:
         process = subprocess.Popen(
             [str(FREQTRADE), "trade", "-c", str(workdir / "config.json"), "--userdir", str(workdir / "user_data")],

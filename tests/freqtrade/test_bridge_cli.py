@@ -1,16 +1,20 @@
 """``nija bridge freqtrade`` without a freqtrade: bad input, and a freqtrade that does not
-answer during a kill (retried, alerted, the receipt says what is unknown)."""
+answer during a kill (retried, alerted, the receipt says what is unknown) or to the
+account checks (exposure unknown)."""
 
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
+from nija.exchange_checks import read_checks
 from tests.conftest import cli_env
 from tests.freqtrade.harness import PASSWORD, USER, free_port
 from tests.guard.helpers import kill
+from tests.runtime.runtime_helpers import wait_for
 
 
 def audit(data_dir: Path) -> list[dict[str, object]]:
@@ -66,3 +70,28 @@ def test_an_unreachable_freqtrade_during_a_kill_is_alerted_and_the_receipt_says_
     alerts = [e for e in audit(data_dir) if e["kind"] == "bridge_alert"]
     assert [e["details"]["action"] for e in alerts] == ["stopentry", "kill receipt"]  # type: ignore[index]
     assert "NOT confirmed stopped" in str(alerts[-1]["reason"])
+
+
+def test_a_running_bridge_that_cannot_reach_freqtrade_reports_its_exposure_unknown(data_dir: Path) -> None:
+    """The account checks a live request reads: unknown (never flat) while freqtrade does not answer."""
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    process = subprocess.Popen(
+        [sys.executable, "-m", "nija", "bridge", "freqtrade", "--data-dir", str(data_dir), "--url", url],
+        env=cli_env(FREQTRADE_USERNAME=USER, FREQTRADE_PASSWORD=PASSWORD),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(lambda: read_checks(data_dir) is not None, timeout=60, what="the bridge's account checks")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    assert "Traceback" not in err, err
+    checks = read_checks(data_dir)
+    assert checks is not None
+    assert checks.reconciliation is not None
+    assert checks.reconciliation.status == "unknown"
+    assert f"freqtrade at {url} did not answer" in str(checks.reconciliation.error)
+    alerts = [str(e["reason"]) for e in audit(data_dir) if e["kind"] == "bridge_alert"]
+    assert any(a.startswith("RECONCILIATION: the account could not be read") for a in alerts)

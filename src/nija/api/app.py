@@ -52,7 +52,7 @@ from nija.kill_adoption import BareKillAdopter
 from nija.observability.inconsistencies import InconsistencyWatch
 from nija.observability.metrics import Metrics
 from nija.observability.request_id import RequestIdMiddleware
-from nija.service import SafetyService
+from nija.service import SafetyService, system_clock
 from nija.views import (
     ApiStatusView,
     HistoryView,
@@ -90,12 +90,10 @@ def create_app(
     """The app for one data directory; ``clock`` is for tests (expiry without waiting)."""
     data_dir = Path(data_dir).resolve()
     settings = config if config is not None else load_config(data_dir)
-    wired = wire(data_dir, config=settings)
+    # A bad nija.toml: the server carries on with ``config``, and the live flow refuses.
+    wired = wire(data_dir, config=settings, config_problem=config_problem, clock=clock or system_clock)
     service = wired.service
-    service.config_problem = config_problem  # the server carries on; the live flow refuses
     config_watch = ConfigWatch(data_dir / CONFIG_FILE, on_config_change or _log_config_change)
-    if clock is not None:
-        service.clock = clock
     # A report older than a few of the bot's report periods is marked stale on every screen.
     stale_after_s = max(3.0, 3 * settings.bot.report_s)
     announcer = InconsistencyWatch(service, SERVER)

@@ -68,7 +68,9 @@ def freqtrade(
     freqtrade trading live (dry_run = false) is stopped unless NIJA is LIVE_ACTIVE."""
     from nija.assembly import build_service
     from nija.config import load_config
+    from nija.guarded.account import AccountChecks
     from nija.guarded.run import GuardRun
+    from nija.integrations.freqtrade.account import NO_DEAD_MAN, FreqtradeAccountWatch
     from nija.integrations.freqtrade.bridge import BridgeOptions, FreqtradeBridge
     from nija.integrations.freqtrade.client import FreqtradeClient
     from nija.runtime.run_claim import hold_run_claim
@@ -143,12 +145,23 @@ def freqtrade(
     # heard directly; before the watcher's first check, so it judges freqtrade on OFF.
     outcome = run.start()
     if outcome.changed:
-        bridge.restarted_from_live = True
+        bridge.left_live = True
         say(f"⚠️ {outcome.before} -> {outcome.after}: a restart never resumes live trading")
     click.echo(f"NIJA bridge following {directory} for freqtrade at {url}", err=True)
     watcher.start()
+    # What a live request needs from the running bot: freqtrade's account, read through its
+    # API now (a request may follow right away) and every exchange.reconcile_s. After the
+    # watcher starts: a freqtrade slow to answer here must not delay a kill.
+    account = FreqtradeAccountWatch(
+        FreqtradeClient(url, username, password),
+        AccountChecks("freqtrade", "", directory, bridge.alert, dead_man=NO_DEAD_MAN),
+        every_s=config.exchange.reconcile_s if config else 30.0,
+    )
+    account.start()
     stop.wait()
     watcher.stop()
+    account.stop()
+    account.client.close()
     run.beat(stopped=True)
     run.close()
     client.close()

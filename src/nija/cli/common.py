@@ -14,6 +14,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import click
 
+from nija import kill_truth
 from nija.assembly import build_service
 from nija.domain.codes import ErrorCode
 from nija.domain.errors import ConfirmationDeclined, NijaError
@@ -55,10 +56,7 @@ def adopting(service: SafetyService) -> SafetyService:
     after any NIJA command has seen it, deleting the file deactivates nothing."""
     problem = service.adopt_quietly(cli_who())
     if problem is not None:
-        click.echo(
-            f"⚠️ Warning: the kill file EMERGENCY_STOP is in force but could not be recorded yet: {problem}",
-            err=True,
-        )
+        click.echo(f"⚠️ Warning: {kill_truth.unrecorded_flag(problem)}", err=True)
     return service
 
 

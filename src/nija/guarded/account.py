@@ -49,19 +49,26 @@ Alert = Callable[[str, str], None]
 
 
 def reconciliation(
-    now: datetime, reading: BookReading, totals: Mapping[str, Any], quote: str, marks: Mapping[str, float]
+    now: datetime,
+    reading: BookReading,
+    totals: Mapping[str, Any],
+    quote: str,
+    marks: Mapping[str, float],
+    explained: Mapping[str, float] | None = None,
 ) -> Reconciliation:
     """The policy, pure: every holding besides ``quote`` is unexplained (valued at the
-    last price the bot fetched, if any)."""
+    last price the bot fetched, if any), except the amounts in ``explained``: what the
+    bot's own books account for (the guard has none; freqtrade's open trades are its bridge's)."""
     if reading.error is not None:
         return unknown(now, reading.error)
     unexplained = []
     for currency, amount in sorted(totals.items()):
-        held = float(amount or 0.0)
+        held = float(amount or 0.0) - (explained or {}).get(currency, 0.0)
         if currency != quote and held > _DUST:
             mark = marks.get(f"{currency}/{quote}")
             unexplained.append(Unexplained(currency=currency, quantity=held, value=held * mark if mark else None))
-    return settled(now, reading, unexplained)
+    own = sum(1 for amount in (explained or {}).values() if amount > _DUST)
+    return settled(now, reading, unexplained).model_copy(update={"own_positions": own})
 
 
 def unknown(now: datetime, error: str) -> Reconciliation:
@@ -110,8 +117,8 @@ async def attest_key_async(client: Any, now: datetime) -> KeyAttestation:
 class AccountChecks:
     """What both transports write: the checks file, the hourly attestation's clock, the alert."""
 
-    def __init__(self, venue: str, quote: str, data_dir: Path, alert: Alert) -> None:
-        self.venue, self.quote, self.data_dir, self.alert = venue, quote, data_dir, alert
+    def __init__(self, venue: str, quote: str, data_dir: Path, alert: Alert, dead_man: str = NO_DEAD_MAN) -> None:
+        self.venue, self.quote, self.data_dir, self.alert, self.dead_man = venue, quote, data_dir, alert, dead_man
         self.attestation: KeyAttestation | None = None
         self._attested_at = float("-inf")
 
@@ -129,7 +136,7 @@ class AccountChecks:
             pid=os.getpid(),
             reconciliation=reconciliation,
             attestation=self.attestation,
-            dead_man_switch=NO_DEAD_MAN,
+            dead_man_switch=self.dead_man,
             dead_man_switch_available=False,
         )
         write_checks(self.data_dir, checks)
@@ -141,18 +148,22 @@ class AccountChecks:
         self.alert("RECONCILIATION", f"the account check failed: {type(exc).__name__}: {exc}")
 
 
-class GuardAccountWatch:
-    """Keeps the checks fresh from its own thread; exchange calls under ``lock`` (the gate's)."""
+class CheckThread:
+    """Keeps the checks fresh from its own thread: one ``check_once`` at start (a live
+    request may follow right away), then every ``every_s``; a failure is alerted and the
+    checks go on (the file then ages, and a live request is refused as unknown)."""
 
-    def __init__(
-        self, exchange: Any, book: LiveBook, checks: AccountChecks, *, every_s: float, lock: threading.RLock
-    ) -> None:
-        self.exchange, self.book, self.checks, self.every_s, self.lock = exchange, book, checks, every_s, lock
+    checks: AccountChecks
+
+    def __init__(self, every_s: float, name: str) -> None:
+        self.every_s = every_s
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="nija-guard-account", daemon=True)
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+
+    def check_once(self) -> ExchangeChecks:
+        raise NotImplementedError
 
     def start(self) -> None:
-        """One check at once (a live request may follow right away), then every ``every_s``."""
         try:
             self.check_once()
         except Exception as exc:  # noqa: BLE001 - no checks written: a live request is refused
@@ -170,6 +181,16 @@ class GuardAccountWatch:
                 self.check_once()
             except Exception as exc:  # noqa: BLE001 - a reading bug must not end the checks
                 self.checks.failed(exc)
+
+
+class GuardAccountWatch(CheckThread):
+    """The sync guard's checks; exchange calls under ``lock`` (the gate's)."""
+
+    def __init__(
+        self, exchange: Any, book: LiveBook, checks: AccountChecks, *, every_s: float, lock: threading.RLock
+    ) -> None:
+        super().__init__(every_s, "nija-guard-account")
+        self.exchange, self.book, self.checks, self.lock = exchange, book, checks, lock
 
     def check_once(self) -> ExchangeChecks:
         now = datetime.now(UTC)

@@ -131,9 +131,9 @@ class BotSettings(_Section):
     flatten_on_kill: bool = False
     heartbeat_s: float = Field(1.0, gt=0, le=60)
     report_s: float = Field(1.0, gt=0, le=60)
-    # Accepted so that existing files stay valid; the store's change feed now decides how
-    # kills are noticed (inotify, LISTEN/NOTIFY, or a 10 ms poll).
-    kill_poll_ms: int = Field(2, ge=1, le=1000, description="ignored (kept for existing nija.toml files)")
+    # Deprecated: accepted so that existing files stay valid; the store's change feed now
+    # decides how kills are noticed (inotify, LISTEN/NOTIFY, or a 10 ms poll).
+    kill_poll_ms: int = Field(2, ge=1, le=1000, description="deprecated, ignored (kept for existing nija.toml files)")
     cancel_retries: int = Field(5, ge=1, le=100)
     # Fleet store only: while the database is unreachable every order is denied
     # (VIEW_STALE); resting orders are kept this long, then cancelled as on a kill.

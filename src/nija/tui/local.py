@@ -17,8 +17,9 @@ import anyio
 from nija.assembly import build_service
 from nija.bot_report import freshness, read_report, report_signature, stale_note
 from nija.domain import recovery
+from nija.domain.clock import Clock
 from nija.kill_adoption import BareKillAdopter
-from nija.service import Outcome, SafetyService
+from nija.service import Outcome, SafetyService, system_clock
 from nija.store import StoreSelection, config_dir
 from nija.tui.backend import ActionResult, PlanView, tui_who
 from nija.tui.frame import Frame, displayable
@@ -31,11 +32,13 @@ STALE_AFTER_S = 3.0  # a few of the bot's report periods (1 s by default)
 
 
 class LocalBackend:
-    def __init__(self, data_dir: Path | str | None, selection: StoreSelection | None = None) -> None:
+    def __init__(
+        self, data_dir: Path | str | None, selection: StoreSelection | None = None, clock: Clock = system_clock
+    ) -> None:
         # A bad nija.toml must not stop the control center: it says so and carries on.
         self.config_warnings: list[str] = []
         self.service: SafetyService = build_service(
-            data_dir, selection=selection, config_warning=self.config_warnings.append
+            data_dir, selection=selection, config_warning=self.config_warnings.append, clock=clock
         )
         self._adopter = BareKillAdopter(self.service, tui_who())
         self.data_dir = config_dir(data_dir)  # the bot's runtime report lives here for every store

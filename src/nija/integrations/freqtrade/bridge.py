@@ -9,12 +9,14 @@ On a kill, in this order (freqtrade refuses cancels and exits once stopped):
 4. confirm through the same API that no order is open (the receipt), retrying;
 5. then ``/stop`` the bot (as configured).
 A freqtrade that trades live (``dry_run: false``) is stopped unless NIJA is in a verified
-LIVE_ACTIVE. A bridge starting up applies the restart rule as every bot run does
-(``GuardRun.start``: a persisted live state becomes OFF, recorded); a restart is a move
-out of live, so a live freqtrade's open orders are then also cancelled before it is
-stopped, as ``nija run`` and the guard cancel theirs. Every action, and every failure to
-act or confirm, is published to NIJA's listeners (audit trail, notifications). freqtrade
-unreachable: retried, alerted, and the receipt names what is unknown instead of claiming it."""
+LIVE_ACTIVE. Every move out of live (a reset, a move to DRY_RUN or OFF, a confirmation
+that no longer verifies, and the restart rule a starting bridge applies as every bot run
+does: ``GuardRun.start`` turns a persisted live state into OFF, recorded) also cancels a
+live freqtrade's open orders, between pausing its entries and stopping it, as ``nija run``
+and the guard cancel theirs. Every action, and every failure to act or confirm, is
+published to NIJA's listeners (audit trail, notifications). freqtrade unreachable:
+retried, alerted, and the receipt names what is unknown instead of claiming it. The
+bridge's account checks for a live request: nija/integrations/freqtrade/account.py."""
 
 from __future__ import annotations
 
@@ -110,8 +112,11 @@ class FreqtradeBridge:
     seen_for_s: float = 5.0  # freqtrade counts as alive this long after it last answered
     receipt: Receipt | None = None
     kill_done: bool = False
-    # Set when this run began by turning a persisted live state into OFF (the restart rule).
-    restarted_from_live: bool = False
+    # Set on a move out of live (this run's, or the restart rule's at start), until the
+    # next verified LIVE_ACTIVE: the orders of that live period are cancelled with the stop.
+    left_live: bool = False
+    _was_live: bool = False
+    _last_alert: str = ""
     _next_live_check: float = 0.0
     _last_code: str = ""
     _answered_at: float | None = None
@@ -134,6 +139,9 @@ class FreqtradeBridge:
         permission as this run's verifier judges it."""
         if self.run is not None:
             self.run.saw(permission)
+        live = permission.allowed and permission.mode is Mode.LIVE
+        if self._was_live != live:
+            self._was_live, self.left_live = live, not live
         if permission.code in KILL_CODES:
             if not self.kill_done:
                 self.receipt = self.kill(permission.reason)
@@ -162,8 +170,8 @@ class FreqtradeBridge:
         self.say(why)
         actions: list[str] = []
         self._step("stopentry", self.client.stop_entries, why, actions)
-        if self.restarted_from_live:
-            # The orders of the live period before the restart: nobody verified them since.
+        if self.left_live:
+            # The orders of the live period just left: nobody may trade on them outside it.
             _, trades = self._observe()
             self._cancel_open_orders(trades or [], why, actions, set())
         self._step("stop", self.client.stop, why, actions)
@@ -268,6 +276,14 @@ class FreqtradeBridge:
         self._publish(EventKind.BRIDGE_ACTION, f"{why}: {line}", {"action": name})
         self.say(line)
         return ok
+
+    def alert(self, code: str, message: str) -> None:
+        """The account checks' alert (every ``reconcile_s`` while it lasts): recorded once per change."""
+        line = f"{code}: {message}"
+        if line != self._last_alert:
+            self._last_alert = line
+            self._publish(EventKind.BRIDGE_ALERT, line, {"action": code.lower()})
+            self.say(line)
 
     def _publish(self, kind: EventKind, reason: str, details: dict[str, str]) -> None:
         self.service.publish(

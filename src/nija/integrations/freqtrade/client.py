@@ -79,6 +79,10 @@ class FreqtradeClient:
         answer: list[dict[str, Any]] = self.call("GET", "/status")
         return answer
 
+    def balance(self) -> dict[str, Any]:
+        answer: dict[str, Any] = self.call("GET", "/balance")
+        return answer
+
     def stop_entries(self) -> str:
         return plain(self.call("POST", "/stopentry").get("status", ""))
 
