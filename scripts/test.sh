@@ -46,4 +46,7 @@ bash scripts/install_freqtrade.sh
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
-.venv/bin/python -m pytest "$@"
+# Several workers even on 2 cores: the suite mostly waits (bot processes, browsers,
+# freqtrade, PostgreSQL), it computes little. NIJA_TEST_WORKERS=0 runs it in this process;
+# tests that must not overlap share an xdist_group (loadgroup keeps a group on one worker).
+.venv/bin/python -m pytest -n "${NIJA_TEST_WORKERS:-4}" --dist loadgroup "$@"

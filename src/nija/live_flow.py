@@ -7,8 +7,6 @@ operation reads the clock once: its checks, its record and its events agree."""
 
 from __future__ import annotations
 
-import base64
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -73,6 +71,8 @@ class LiveFlow:
         if credentials_configured is None:
             credentials_configured = self.credentials_configured()
         code = new_code()
+        import secrets  # only for a live request: status never loads it
+
         nonce = secrets.token_hex(16)
         now = self.clock()
         exchange_warnings: tuple[str, ...] = ()
@@ -220,6 +220,9 @@ class LiveFlow:
 
 def new_code() -> str:
     """80 random bits, shown as four groups of four base32 characters."""
+    import base64
+    import secrets
+
     text = base64.b32encode(secrets.token_bytes(live_auth.CODE_BYTES)).decode()
     return "-".join(text[i : i + 4] for i in range(0, len(text), 4))
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from nija import kill_truth
-from nija.domain import killswitch, live, moves, recovery
+from nija.domain import killswitch, live, moves
 from nija.domain.change import Change
 from nija.domain.clock import Clock
 from nija.domain.diagnosis import StatusReport, report
@@ -27,6 +28,9 @@ from nija.domain.transitions import Who
 from nija.live_flow import LiveCheck, LiveFlow, LiveRequest, new_code
 from nija.service_changes import Listener, Outcome, Recorder, ServiceChanges, outcome_of
 from nija.store.ports import PermissionView, Store
+
+if TYPE_CHECKING:
+    from nija.domain import recovery  # loaded by the recovery commands only: status needs none of it
 
 # Tells every running bot of the store to stop trading, with no disk write; returns the
 # pids that acknowledged. Used when the kill cannot be written (read-only or full disk).
@@ -144,9 +148,13 @@ class SafetyService:
         return self.store.permission_view()
 
     def plan_restore(self) -> recovery.Plan:
+        from nija.domain import recovery
+
         return recovery.plan_restore(self.store.load())
 
     def plan_reset(self) -> recovery.Plan:
+        from nija.domain import recovery
+
         return recovery.plan_reset(self.store.load())
 
     # -- kill switch ---------------------------------------------------------------
@@ -234,9 +242,13 @@ class SafetyService:
 
     # -- recovery ------------------------------------------------------------------
     def restore(self, who: Who, *, expected: recovery.Plan | str | None = None) -> Outcome:
+        from nija.domain import recovery
+
         return self._run_plan(recovery.plan_restore, who, expected, EventKind.RESTORE)
 
     def reset(self, who: Who, *, expected: recovery.Plan | str | None = None) -> Outcome:
+        from nija.domain import recovery
+
         return self._run_plan(recovery.plan_reset, who, expected, EventKind.RESET)
 
     def move(self, target: TradingState, reason: str, who: Who) -> Outcome:
@@ -256,6 +268,8 @@ class SafetyService:
         """``expected``: the plan a person reviewed, or its path (the staleness token every
         front end passes); a different plan now is refused. None (``--yes``: nobody reviewed
         one) plans under the lock and applies that."""
+        from nija.domain import recovery
+
         who = _plain(who)
         token = expected.path if isinstance(expected, recovery.Plan) else expected
         with self._changes.changing() as (tx, events):

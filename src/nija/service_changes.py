@@ -11,7 +11,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
-from nija.audit.changes import kill_event, transition_event
 from nija.domain.change import Change
 from nija.domain.events import Event
 from nija.domain.records import KillEvent, KillRecord, Snapshot, TradingRecord, Transition
@@ -93,6 +92,8 @@ class ServiceChanges:
             events.after = after
         # One record per history entry, with the entry's own time: the audit can be checked
         # against the histories (nija.audit.changes).
+        from nija.audit.changes import kill_event, transition_event  # only when something changed
+
         events.extend(transition_event(t) for t in result.transitions)
         if isinstance(after.kill, KillRecord) and after.kill is not before.kill:
             events.extend(kill_event(k) for k in _new_kill_entries(before.kill, after.kill))

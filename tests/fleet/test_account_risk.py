@@ -123,6 +123,35 @@ def test_gross_exposure_is_summed_across_the_account_too(fleet_url: str, tmp_pat
     assert denial(fleet_url, "e1") == denial(fleet_url, "e2") == "KILL_SWITCH_ACTIVE"
 
 
+def test_yesterdays_exposure_still_counts_and_yesterdays_loss_does_not(fleet_url: str, tmp_path: Path) -> None:
+    """A bot that last reported before midnight (UTC) still holds its positions: its exposure
+    counts toward the account today; its loss was yesterday's."""
+    on_dry_run(fleet_url, tmp_path, "overnight", "today")
+    nija(
+        "account",
+        "limits",
+        "acct",
+        "--store",
+        fleet_url,
+        "--gross-exposure",
+        "1000",
+        "--daily-loss",
+        "500",
+        cwd=tmp_path,
+    )
+    with connect(fleet_url) as conn:
+        conn.execute("UPDATE nija_scope SET account = 'acct' WHERE name = 'overnight'")
+        conn.execute(
+            "INSERT INTO nija_bot_report (scope, account, day, figures, reported_at)"
+            " VALUES ('overnight', 'acct', (now() AT TIME ZONE 'UTC')::date - 1,"
+            " '{\"daily_loss\": 450, \"gross_exposure\": 900}'::jsonb, now() - interval '1 day')",
+        )
+    assert bot_reports(fleet_url, "today", "acct", 100, 300, tmp_path) == "breach ACCOUNT_GROSS_EXPOSURE"
+    view = json.loads(nija("account", "status", "acct", "--store", fleet_url, "--json", cwd=tmp_path).stdout)
+    assert view["daily_loss"] == pytest.approx(100)  # 450 was yesterday's
+    assert view["gross_exposure"] == pytest.approx(1200)
+
+
 @pytest.mark.parametrize(
     "figures", ['{"daily_loss": "12.5"}', '{"daily_loss": null}', "{}"], ids=["text", "null", "missing"]
 )

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from nija.domain.errors import StorageUnavailable
@@ -134,3 +135,30 @@ def test_the_agent_sigkilled_while_a_report_is_due_the_bot_denies_and_its_figure
         wait_for(lambda: view.check().code == "KILL_SWITCH_ACTIVE", what="the bot back, obeying the account kill")
     finally:
         store.close()
+
+
+def test_a_row_lock_held_elsewhere_fails_one_report_and_never_stalls_the_hosts_kills(
+    fleet_url: str, tmp_path: Path, agent: Agent
+) -> None:
+    _restore(fleet_url, "watched", "locked")
+    watched = AgentStore(fleet_url, bot="watched", socket_path=agent.path)
+    store, reporter = _reporter(fleet_url, "locked", "acct", agent, tmp_path)
+    book = PaperBroker(tmp_path, PaperSettings())
+    locker = psycopg.connect(fleet_url)  # an operator's psql session, left open
+    try:
+        view = watched.permission_view()
+        assert view.wait_confirmed(30)
+        reporter.report(book, 10.0)
+        locker.execute("SELECT * FROM nija_bot_report WHERE scope = 'locked' FOR UPDATE")
+        with pytest.raises(StorageUnavailable, match="not written"):
+            reporter.report(book, 20.0)  # refused while the row is locked: never waited for
+        killer = PostgresStore(fleet_url, bot="watched")
+        SafetyService(killer).activate_kill("operator kill", WHO)
+        killer.close()
+        # The lock is still held: the agent's loop pushes the kill all the same.
+        wait_for(lambda: view.check().code == "KILL_SWITCH_ACTIVE", what="the other bot obeying its kill")
+    finally:
+        locker.rollback()
+        locker.close()
+        store.close()
+        watched.close()

@@ -157,6 +157,9 @@ def running_freqtrade(
     log = workdir / "freqtrade.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NIJA_", "VIRTUAL_ENV", "PYTHON"))}
     env["PYTHONPATH"] = str(REPO / "src")  # the strategy imports NIJA's mixin from this checkout
+    # freqtrade logs through rich, which wraps at the terminal width (80 without one): a log
+    # line the tests look for must stay on one line, whatever COLUMNS the test process has.
+    env["COLUMNS"] = "1000"
     with log.open("wb") as out:
         process = subprocess.Popen(
             [str(FREQTRADE), "trade", "-c", str(workdir / "config.json"), "--userdir", str(workdir / "user_data")],

@@ -28,6 +28,9 @@ BUSY = (
     # tests are about whose confirmation may trade (tests/runtime/test_account_checks.py
     # pins the refusal of unexplained exposure).
     "[exchange]\nexposure_tolerance = 100000\n"
+    # A live request needs a reconciliation with prices: the first one may come before the
+    # first candle, so the next one is soon rather than the default 30 s later.
+    "reconcile_s = 0.5\n"
     '[feed]\nsymbols = ["BTC/USDT"]\n'  # the only pair of the recorded AssetPairs
 )
 PHRASE = "I understand that live trading risks real capital"

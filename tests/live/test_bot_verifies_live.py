@@ -14,6 +14,7 @@ import psycopg
 import pytest
 
 from nija.bot_report import read_report
+from nija.exchange_checks import read_checks
 from nija.store.postgres.store import PostgresStore
 from nija.store.postgres.testing import temporary_database
 from tests.live.bot_process import BUSY, CREDENTIALS, PHRASE, BotProcess, file_heartbeat, nija, wait_for
@@ -39,7 +40,17 @@ def codes(report: dict[str, object]) -> set[str]:
     return {str(i["code"]) for i in report["inconsistencies"]}  # type: ignore[attr-defined]
 
 
+def priced(data_dir: Path) -> bool:
+    """The bot has reported a reconciliation whose every unexplained holding has a price:
+    one made before the bot's first candle refuses any live request (unknown value)."""
+    checks = read_checks(data_dir)
+    rec = checks.reconciliation if checks is not None else None
+    return rec is not None and all(u.value is not None for u in rec.unexplained)
+
+
 def request_and_confirm(data_dir: Path | None, *store: str) -> None:
+    if data_dir is not None:
+        wait_for(lambda: priced(data_dir), what="a reconciliation with prices")
     requested = nija(data_dir, "live", "request", "--json", *store, env=CREDENTIALS)
     assert requested.returncode == 0, requested.stderr
     code = json.loads(requested.stdout)["code"]

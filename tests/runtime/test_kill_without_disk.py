@@ -23,7 +23,10 @@ from tests.conftest import REPO, cli_env
 from tests.runtime.runtime_helpers import wait_for
 from tests.runtime.test_kill_process import RESTING, open_orders, start_bot
 
-pytestmark = pytest.mark.slow
+# One worker for these: each mounts a tmpfs and a running bot listens on an abstract socket
+# named after the data directory's device and inode; two failed once on 4 workers under load
+# (the kill reached no bot), not reproduced alone: kept apart until that is understood.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("tmpfs-kill-channel")]
 
 
 def _mount(*args: str) -> bool:

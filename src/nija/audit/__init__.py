@@ -10,10 +10,10 @@ import importlib
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from nija.audit.chain import AuditRecord, BadLine
+    from nija.audit.chain import AuditRecord, BadLine, Head
     from nija.audit.errors import AuditChainBroken, AuditWriteFailed
     from nija.audit.log import HEAD_FILE, LOG_FILE, AuditLog
-    from nija.audit.verify import Head, Problem, Verdict, records
+    from nija.audit.verify import Problem, Verdict, records
 
 _LAZY = {
     "AuditRecord": "chain",
@@ -23,7 +23,7 @@ _LAZY = {
     "HEAD_FILE": "log",
     "LOG_FILE": "log",
     "AuditLog": "log",
-    "Head": "verify",
+    "Head": "chain",
     "Problem": "verify",
     "Verdict": "verify",
     "records": "verify",

@@ -11,7 +11,6 @@ byte, removed, inserted or reordered line breaks the chain at that line or the n
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -26,6 +25,14 @@ _SUFFIX_LEN = len(_SUFFIX_HEAD) + 64 + 2  # ,"hash":"<64 hex>"}
 _DECODER = json.JSONDecoder()
 # Inside JSON strings every quote is escaped, so `,"seq":N,` only ever matches the real key.
 _SEQ_FIELD = re.compile(rb',"seq":(\d+),')
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """The last record the writer finished: the log must reach it, with this hash."""
+
+    seq: int
+    hash: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +77,8 @@ def encode(event: Event, seq: int, prev: str, *, scope: str | None = None) -> tu
         separators=(",", ":"),
         ensure_ascii=False,
     ).encode()
+    import hashlib  # OpenSSL loads only when the trail is written or checked
+
     digest = hashlib.sha256(body).hexdigest()
     return body[:-1] + _SUFFIX_HEAD + digest.encode() + b'"}\n', digest
 
@@ -130,6 +139,8 @@ def parse(body: bytes, stated: str) -> AuditRecord:
 
 
 def digest(body: bytes) -> str:
+    import hashlib
+
     return hashlib.sha256(body).hexdigest()
 
 

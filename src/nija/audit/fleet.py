@@ -17,8 +17,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from nija.audit import chain
-from nija.audit.chain import AuditRecord, BadLine
-from nija.audit.verify import Head, Problem, Verdict
+from nija.audit.chain import AuditRecord, BadLine, Head
+from nija.audit.verify import Problem, Verdict
 from nija.domain.events import Event
 
 if TYPE_CHECKING:  # psycopg loads only where the fleet store is used

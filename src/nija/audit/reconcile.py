@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import json
 import os
 from collections import Counter
@@ -130,6 +129,8 @@ def _without(
 
 @functools.lru_cache(maxsize=4096)  # the same history entries are looked at on every change
 def _digest(key: Key) -> str:
+    import hashlib
+
     return hashlib.sha256("\x1f".join(key).encode()).hexdigest()[:20]
 
 

@@ -13,19 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nija.audit import chain
-from nija.audit.chain import AuditRecord, BadLine
+from nija.audit.chain import AuditRecord, BadLine, Head
 from nija.store.record_file import RecordUnreadable, open_regular, read_record
 
 READ_BUFFER = 1 << 20
 HEAD_READ_ATTEMPTS = 3
-
-
-@dataclass(frozen=True, slots=True)
-class Head:
-    """The last record the writer finished: the log must reach it, with this hash."""
-
-    seq: int
-    hash: str
 
 
 @dataclass(frozen=True, slots=True)

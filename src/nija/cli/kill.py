@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.text import Text
 
 from nija import emergency
 from nija.assembly import build_service
@@ -56,11 +55,11 @@ def activate(reason: tuple[str, ...], data_dir: Path | None, as_json: bool, yes:
 
         print_json(to_json(outcome_view(result)))
         return
-    out = render.console()
+    out = render.out()
     for warning in result.warnings:
-        out.print(Text(f"⚠️ {warning}", style="yellow"))
+        out.text(f"⚠️ {warning}", style="yellow")
     if result.messages:  # already active: the cause and its "since" stay the first activation's
-        out.print(Text(f"🛑 {' '.join(result.messages)}", style="bold red"))
+        out.text(f"🛑 {' '.join(result.messages)}", style="bold red")
     else:
         out.print("🛑 KILL SWITCH ACTIVATED: all trading is stopped (EMERGENCY_STOP)", style="bold red")
     out.print(
@@ -130,7 +129,7 @@ def deactivate(reason: tuple[str, ...], data_dir: Path | None, as_json: bool, ye
 
         print_json(to_json(outcome_view(result)))
         return
-    out = render.console()
+    out = render.out()
     render.outcome(out, result, "Kill switch deactivated")
     if result.changed or not result.kill_active:
         out.print("Trading stays disabled (OFF). Next: 'python safe_restore_trading.py restore' to resume in DRY_RUN.")
@@ -148,16 +147,14 @@ def kill_status(data_dir: Path | None, as_json: bool) -> None:
 
         print_json(to_json(status_view(report, service.store.location).kill_switch))
         return
-    out = render.console()
+    out = render.out()
     if report.kill_active:
         out.print("🛑 KILL SWITCH: ACTIVE", style="bold red")
         act = report.last_activation
         if act is not None:
-            out.print(
-                Text(
-                    f"Reason: {printable(act.reason)}\nSince: {act.timestamp.isoformat(timespec='seconds')}"
-                    f"\nBy: {printable(act.actor)} via {printable(act.source)}"
-                )
+            out.text(
+                f"Reason: {printable(act.reason)}\nSince: {act.timestamp.isoformat(timespec='seconds')}"
+                f"\nBy: {printable(act.actor)} via {printable(act.source)}"
             )
     else:
         out.print("✅ KILL SWITCH: inactive", style="green")

@@ -51,11 +51,12 @@ def status(data_dir: Path | None, as_json: bool) -> None:
         receipt_json = receipt.model_dump(mode="json") | {"verdict": receipt.verdict} if receipt else None
         print_json({**view, "kill_receipt": receipt_json, "exchange_checks": exchange_view})
     else:
-        render.status(render.console(), report, service.store.location)
+        out = render.out()
+        render.status(out, report, service.store.location)
         if exchange is not None:
-            render.exchange_checks(render.console(), exchange)
+            render.exchange_checks(out, exchange)
         if receipt is not None:
-            render.kill_receipt(render.console(), receipt)
+            render.kill_receipt(out, receipt)
     if report.inconsistencies:
         sys.exit(InconsistenciesFound.exit_code)
 
@@ -70,7 +71,7 @@ def restore(data_dir: Path | None, as_json: bool, yes: bool) -> None:
     Never enables LIVE trading."""
     service = Invocation(data_dir, as_json, yes).service()
     plan = service.plan_restore()
-    out = render.console()
+    out = render.out()
     if not plan.nothing_to_do:
         if not as_json:
             render.plan(out, plan, "🔄 SAFE RESTORE TO DRY_RUN")
@@ -99,7 +100,7 @@ def reset(data_dir: Path | None, as_json: bool, yes: bool) -> None:
     """Disable all trading: move to OFF. Refuses while the kill switch is active."""
     service = Invocation(data_dir, as_json, yes).service()
     plan = service.plan_reset()
-    out = render.console()
+    out = render.out()
     if not plan.nothing_to_do:
         if not as_json:
             render.plan(out, plan, "⏹️ RESET TO OFF")
@@ -130,15 +131,15 @@ def history(data_dir: Path | None, as_json: bool, limit: int) -> None:
 
         print_json(to_json(history_view(transitions, kills)))
         return
-    out = render.console()
+    out = render.out()
     out.print("📜 TRADING STATE HISTORY", style="bold")
     for t in transitions:
-        out.print(render.transition_line(t), markup=False)
+        out.print(render.transition_line(t))
     if not transitions:
         out.print("(none)")
     out.print("🛑 KILL SWITCH HISTORY", style="bold")
     for k in kills:
-        out.print(render.kill_event_line(k), markup=False)
+        out.print(render.kill_event_line(k))
     if not kills:
         out.print("(none)")
 

@@ -22,7 +22,7 @@ from rich.text import Text
 
 from nija.assembly import wire
 from nija.cli.common import EXIT_CODES_HELP, common_options, current_selection, handles_errors
-from nija.cli.render import SafeConsole
+from nija.cli.rich_console import SafeConsole
 from nija.config import load_config
 from nija.domain.codes import ErrorCode
 from nija.domain.errors import NijaError, StorageUnavailable, UsageProblem

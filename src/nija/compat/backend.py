@@ -221,11 +221,12 @@ class Backend:
                 outcome = operation()
             finally:
                 self._adopter = BareKillAdopter(self.service, self.who("FILE_SYSTEM"))
+        self.observer.observe_change(outcome, started)  # the callbacks first: a kill's never wait
         # The original's callers read the state right after changing it ("transition, then
         # check"): a view cached by a reader thread must show this change first, or a kill
         # just recorded would read as not in force.
-        catch_up(self.view, CATCH_UP_S)
-        self.observer.observe_change(outcome, started)
+        if not catch_up(self.view, CATCH_UP_S):
+            logger.warning("The store's view did not confirm this change within %g s: reads may lag", CATCH_UP_S)
         return outcome
 
 

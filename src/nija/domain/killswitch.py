@@ -9,7 +9,6 @@ it is also the operator's repair path for unreadable records, whose bytes the st
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import replace
 from datetime import datetime
 
@@ -189,6 +188,8 @@ def seen(snapshot: Snapshot) -> str:
         basis = f"{newest}|{kill.is_active}|{snapshot.kill_flag}"
     if snapshot.flag is not None:
         basis += f"|{snapshot.flag.kind}|{snapshot.flag.identity}"  # a touch or a new file changes it
+    import hashlib  # OpenSSL loads only when a fingerprint is taken, not for every status
+
     return hashlib.sha256(basis.encode()).hexdigest()[:16]
 
 

@@ -13,8 +13,6 @@ Pure: hashing only. Randomness (codes, nonces, run ids) comes from the callers."
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import threading
 from dataclasses import dataclass
 
@@ -49,16 +47,22 @@ def normalize_code(code: str) -> str:
 def proof(nonce: str, code: str) -> str:
     """What a confirmation stores: useless for any other request (the nonce is mixed in)."""
     text = f"nija-live-proof\0{nonce}\0{normalize_code(code)}"
+    import hashlib  # OpenSSL loads only for a live request, not for every status
+
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def commitment(proof_hex: str) -> str:
     """What a request stores: the proof's hash, so the code is never on disk."""
+    import hashlib
+
     return hashlib.sha256(f"nija-live-commit\0{proof_hex}".encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def same(a: str, b: str) -> bool:
     """Constant-time equality for any text a file may hold (compare_digest refuses non-ASCII str)."""
+    import hmac  # OpenSSL loads only for a live confirmation
+
     return hmac.compare_digest(a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass"))
 
 

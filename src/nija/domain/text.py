@@ -13,6 +13,7 @@ them), the line and paragraph separators, and lone surrogates (no encoder can wr
 
 from __future__ import annotations
 
+import functools
 import re
 
 from nija.domain.errors import UnsafeText
@@ -24,13 +25,19 @@ _ALWAYS = (
     "\u2028\u2029"  # line and paragraph separators
     "\ud800-\udfff"  # lone surrogates (a str can only hold them unpaired)
 )
-_UNSAFE_IN_TEXT = re.compile(f"[{_ALWAYS}]")
-_UNSAFE_IN_LINE = re.compile(f"[{_ALWAYS}\t\n]")
+
+
+@functools.cache
+def _unsafe(multi_line: bool) -> re.Pattern[str]:
+    # Compiled on first use (a few ms for these classes): most text is printable and never needs it.
+    return re.compile(f"[{_ALWAYS}]" if multi_line else f"[{_ALWAYS}\t\n]")
 
 
 def find_unsafe(value: str, *, multi_line: bool = False) -> int | None:
     """Index of the first unsafe character; newline and tab count only if not ``multi_line``."""
-    found = (_UNSAFE_IN_TEXT if multi_line else _UNSAFE_IN_LINE).search(value)
+    if value.isprintable():  # every unsafe character is of a non-printable category (Cc, Cf, Zl, Zp, Cs)
+        return None
+    found = _unsafe(multi_line).search(value)
     return None if found is None else found.start()
 
 
@@ -49,8 +56,9 @@ def printable(value: str, *, multi_line: bool = False) -> str:
 
     One-line by default: a newline in a reason shown on a status line would paint a line
     of its own (say "Can Trade: NO") under the real one."""
-    pattern = _UNSAFE_IN_TEXT if multi_line else _UNSAFE_IN_LINE
-    return pattern.sub(lambda m: escape(m.group()), value)
+    if value.isprintable():
+        return value
+    return _unsafe(multi_line).sub(lambda m: escape(m.group()), value)
 
 
 def json_for_terminal(document: str) -> str:
@@ -58,7 +66,7 @@ def json_for_terminal(document: str) -> str:
     escape: the same JSON values, but safe to print (``json.dumps(ensure_ascii=False)``
     escapes C0 itself but leaves C1, bidi controls and separators raw). Outside strings
     JSON holds only ASCII, so the newlines left are the document's own."""
-    return _UNSAFE_IN_TEXT.sub(lambda m: f"\\u{ord(m.group()):04x}", document)
+    return _unsafe(True).sub(lambda m: f"\\u{ord(m.group()):04x}", document)
 
 
 def check_reason(value: str, what: str = "reason") -> str:

@@ -9,14 +9,12 @@ must never sleep through one: every backend that cannot watch falls back to poll
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
 
-log = logging.getLogger(__name__)
 POLL_S = 0.01  # the polling fallback's period: a kill is seen within it
 ARM_TICK_MS = 200  # the inotify thread wakes this often when idle (its first wake arms the feed)
 ARM_TIMEOUT_S = 5.0
@@ -114,7 +112,9 @@ class FileChangeFeed(SignalFeed):
                     self._signal.notify()
         except Exception as exc:  # noqa: BLE001 - fall back to polling rather than go blind
             self.problem = f"inotify watch of {self._dir} failed ({exc}); polling every {POLL_S * 1000:g} ms"
-            log.warning(self.problem)
+            import logging  # loaded only when a watcher has a problem to log
+
+            logging.getLogger(__name__).warning(self.problem)
             self._poll()
 
     def _poll(self) -> None:

@@ -39,6 +39,7 @@ from nija.store.selection import valid_bot_name
 
 log = logging.getLogger(__name__)
 RECONNECT_DELAY_S = 0.2
+LOCK_TIMEOUT_MS = 250  # a report or beat waiting longer for a row lock is refused, not waited for
 APPLICATION_NAME = "nija-agent"
 
 
@@ -139,6 +140,10 @@ class HostAgent:
         try:
             conn = connect(self.url, application_name=APPLICATION_NAME)
             require_current(conn, mask(self.url))
+            # One loop serves every bot of the host: a row lock held elsewhere (an operator's
+            # open psql session) may fail one report or beat, never stall the kills' push.
+            conn.execute(f"SET lock_timeout = {LOCK_TIMEOUT_MS}")
+            conn.execute(f"SET statement_timeout = {int(self.stale_after_s * 500)}")
             conn.execute(f"LISTEN {CHANNEL}")
         except (StorageProblem, psycopg.Error) as exc:
             problem = f"connection lost: {exc.message if isinstance(exc, StorageProblem) else _first_line(exc)}"

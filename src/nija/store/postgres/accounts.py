@@ -15,14 +15,17 @@ from nija.store.postgres import rows
 from nija.store.postgres.connect import Conn
 
 # Per bot, each figure only when the report holds a JSON number there (else NULL: unreadable);
-# the sums over the account are the database's, of the readable figures.
+# the sums over the account are the database's, of the readable figures. Every bot's last
+# report counts: its exposure whatever the day (positions do not close at midnight), its
+# loss only from a report of ``day`` (an earlier one: it has not traded today, 0).
 _FIGURES_SQL = """
 SELECT r.scope, l.loss, l.exposure,
        coalesce(sum(l.loss) OVER (), 0), coalesce(sum(l.exposure) OVER (), 0)
 FROM nija_scope s
-JOIN nija_bot_report r ON r.scope = s.name AND r.day = %(day)s
+JOIN nija_bot_report r ON r.scope = s.name
 CROSS JOIN LATERAL (SELECT
-    CASE WHEN jsonb_typeof(r.figures -> 'daily_loss') = 'number' THEN (r.figures ->> 'daily_loss')::float8 END AS loss,
+    CASE WHEN r.day <> %(day)s THEN 0::float8
+         WHEN jsonb_typeof(r.figures -> 'daily_loss') = 'number' THEN (r.figures ->> 'daily_loss')::float8 END AS loss,
     CASE WHEN jsonb_typeof(r.figures -> 'gross_exposure') = 'number'
          THEN (r.figures ->> 'gross_exposure')::float8 END AS exposure) l
 WHERE s.account = %(account)s AND r.account = %(account)s

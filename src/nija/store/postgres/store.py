@@ -249,8 +249,11 @@ class PostgresStore:
                 return False
             try:
                 _insert_flag(conn, self.scope, reason, who, now)
-            except psycopg.OperationalError:
-                conn.close()  # dropped by the server meanwhile: the kill's own connection, fresh
+            except psycopg.Error:
+                # Dropped by the server meanwhile, or refused (a read-only failover, a missing
+                # grant): the kill's own connection tries again, and its errors are mapped
+                # (the bots are then told directly and the message says where the kill holds).
+                conn.close()
                 return False
             return True
         finally:
