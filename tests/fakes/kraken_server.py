@@ -30,6 +30,15 @@ class Call:
     at: float = field(default_factory=time.monotonic)
 
 
+@dataclass
+class Hold:
+    reached: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+
+    def release(self) -> None:
+        self.released.set()
+
+
 class FakeKraken:
     def __init__(self, price: float = 43_000.0) -> None:
         self.price = price
@@ -38,6 +47,7 @@ class FakeKraken:
         self.failures: dict[str, str] = {}  # endpoint -> Kraken error string
         self.balances: dict[str, str] = {"USDT": "2500.0"}  # Kraken asset code -> amount
         self.lock = threading.Lock()
+        self.holds: dict[str, Hold] = {}  # endpoint -> held after answering (see ``hold``)
         self._ids = itertools.count(1)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
@@ -73,8 +83,22 @@ class FakeKraken:
     def fail(self, endpoint: str, error: str) -> None:
         self.failures[endpoint] = error
 
+    def hold(self, endpoint: str) -> Hold:
+        """The next answers of ``endpoint`` are decided, then held until ``release``: a
+        slow venue whose answer says what the account held when the request arrived."""
+        self.holds[endpoint] = Hold()
+        return self.holds[endpoint]
+
     # -- serving -----------------------------------------------------------------------
     def answer(self, endpoint: str, params: dict[str, str]) -> tuple[int, Any]:
+        answer = self._answer(endpoint, params)
+        hold = self.holds.get(endpoint)
+        if hold is not None:
+            hold.reached.set()
+            hold.released.wait(60)
+        return answer
+
+    def _answer(self, endpoint: str, params: dict[str, str]) -> tuple[int, Any]:
         with self.lock:
             self.requests.append(Call(endpoint, params))
             if endpoint in self.failures:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
@@ -150,6 +151,48 @@ def test_a_bridge_starting_on_a_persisted_live_state_turns_it_off_and_stops_a_li
     assert any(e["kind"] == "bot_started" and e["source"] == "bridge" for e in audit(data_dir))
     stops = [e["details"]["action"] for e in audit(data_dir) if e["kind"] == "bridge_action"]  # type: ignore[index]
     assert stops[-2:] == ["stopentry", "stop"]
+
+
+def test_a_bridge_whose_store_cannot_take_the_restart_rule_still_stops_a_live_freqtrade(
+    fake: FakeKraken, data_dir: Path, tmp_path: Path
+) -> None:
+    """The store's lock held by another process (a hung CLI, a backup tool) when the bridge
+    starts on a persisted LIVE_ACTIVE: the restart rule cannot be written, yet the bridge
+    keeps supervising (NIJA is not verifiably LIVE_ACTIVE for this run: the live freqtrade
+    is stopped), alerts, and applies the rule once the lock is free."""
+    dry_run(data_dir)
+    path = data_dir / ".nija_trading_state.json"
+    record = json.loads(path.read_text())
+    record["current_state"] = "LIVE_ACTIVE"
+    path.write_text(json.dumps(record))
+    lock = os.open(data_dir / ".nija.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(lock, fcntl.LOCK_EX)  # another open file description: excludes the bridge's process
+    try:
+        with running_freqtrade(fake, tmp_path / "ft", data_dir, dry_run=False) as bot:
+            bridge = start_bridge(data_dir, bot)
+            try:
+                wait_for(
+                    lambda: bridge.poll() is not None or bot.state() == "stopped",
+                    timeout=90,
+                    what="the bridge stopping a live freqtrade (or exiting)",
+                )
+                assert bridge.poll() is None  # still supervising, not exited
+                assert bot.state() == "stopped"
+                assert service(data_dir).snapshot().state == "LIVE_ACTIVE"  # the rule is not written yet
+                fcntl.flock(lock, fcntl.LOCK_UN)
+                wait_for(lambda: service(data_dir).snapshot().state == "OFF", timeout=60, what="the restart rule")
+                assert bridge.poll() is None
+            finally:
+                out = stop(bridge)
+    finally:
+        os.close(lock)
+    assert "freqtrade trades live (dry_run = false) but NIJA is LIVE_NOT_VERIFIED" in out
+    assert "LIVE_ACTIVE -> OFF: a restart never resumes live trading" in out
+    assert fake.calls("AddOrder") == []
+    snapshot = service(data_dir).snapshot()
+    assert (snapshot.state, snapshot.kill_active) == ("OFF", False)  # the restart rule, not an incident kill
+    alerts = [e for e in audit(data_dir) if e["kind"] == "bridge_alert"]
+    assert any(e["details"]["action"] == "restart_rule_not_applied" for e in alerts)  # type: ignore[index]
 
 
 def test_freqtrade_trades_live_only_on_a_confirmation_its_bridge_verified(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,19 @@ def start_bot(fake: FakeKraken, data_dir: Path) -> subprocess.Popen[str]:
     )
 
 
+def reading(bot: subprocess.Popen[str]) -> list[str]:
+    """The bot's lines as it prints them: a pipe nobody reads fills up and blocks the bot."""
+    printed: list[str] = []
+
+    def drain() -> None:
+        assert bot.stdout is not None
+        for line in bot.stdout:
+            printed.append(line)
+
+    threading.Thread(target=drain, daemon=True).start()
+    return printed
+
+
 def stop(bot: subprocess.Popen[str]) -> tuple[str, str]:
     if bot.poll() is None:
         bot.send_signal(signal.SIGINT)
@@ -68,6 +82,7 @@ def kill_from_cli(data_dir: Path) -> None:
 def test_a_live_guarded_bot_is_stopped_by_the_kill_switch_cli(fake: FakeKraken, data_dir: Path) -> None:
     dry_run(data_dir)
     bot = start_bot(fake, data_dir)
+    printed = reading(bot)
     try:
         wait_for(lambda: ledger_orders(data_dir) != [], timeout=60, what="a paper order while in DRY_RUN")
         assert fake.calls("AddOrder") == []
@@ -81,7 +96,7 @@ def test_a_live_guarded_bot_is_stopped_by_the_kill_switch_cli(fake: FakeKraken, 
         wait_for(lambda: fake.open_orders() == {}, timeout=20, what="the live order cancelled")
         placed = len(fake.calls("AddOrder"))
         wait_for(
-            lambda: "KILL_SWITCH_ACTIVE" in (bot.stdout.readline() if bot.stdout else ""),
+            lambda: any("KILL_SWITCH_ACTIVE" in line for line in printed),
             timeout=20,
             what="the bot told its order was refused",
         )

@@ -217,6 +217,18 @@ def test_reconciliation_matching_unexplained_and_unreadable(tmp_path: Path) -> N
     assert down.error
 
 
+@pytest.mark.parametrize("btc", ["", "-1.0", "NaN"], ids=["total-none", "negative", "nan"])
+def test_a_balance_that_cannot_be_read_is_unknown_never_flat(tmp_path: Path, btc: str) -> None:
+    # "": ccxt's total is None (free/used only); "NaN": ccxt's parser raises ValueError.
+    fake = FakeKrakenState(tmp_path / "k", balances={"USDT": "2500.0", "XXBT": btc})
+    rec = reconcile_account(kraken(tmp_path, fake), NOW)
+    assert rec.status == "unknown"
+    assert rec.error
+    with pytest.raises(LiveRequestRefused) as refused:
+        judge(checks(rec))
+    assert refused.value.code == "EXPOSURE_UNKNOWN"
+
+
 # -- in real processes ---------------------------------------------------------------
 FAST = CONFIG + "[exchange]\nreconcile_s = 0.5\n[live]\nmin_dry_run_minutes = 0\n"
 

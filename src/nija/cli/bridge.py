@@ -9,8 +9,10 @@ import json
 import os
 import signal
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import click
@@ -19,6 +21,10 @@ from nija.cli.common import EXIT_CODES_HELP, common_options, current_selection, 
 from nija.domain.errors import NijaError, UsageProblem
 from nija.identity import local_who
 from nija.store import config_dir
+
+if TYPE_CHECKING:
+    from nija.guarded.run import GuardRun
+    from nija.integrations.freqtrade.bridge import FreqtradeBridge
 
 BRIDGE_EXIT_HELP = EXIT_CODES_HELP + " --once exits 1 when a kill could not be confirmed at freqtrade."
 
@@ -140,13 +146,17 @@ def freqtrade(
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
     watcher = StateWatcher(service.store.changes, run, bridge.react, bridge.tick)
-    # As every bot run (the guard, nija run): the restart rule (a persisted live state
-    # becomes OFF, recorded), a bare kill file adopted, and kills the disk cannot take
-    # heard directly; before the watcher's first check, so it judges freqtrade on OFF.
-    outcome = run.start()
-    if outcome.changed:
-        bridge.left_live = True
-        say(f"⚠️ {outcome.before} -> {outcome.after}: a restart never resumes live trading")
+    # As every bot run (the guard, nija run): kills the disk cannot take heard directly from
+    # the start, then the restart rule (a persisted live state becomes OFF, recorded) and a
+    # bare kill file adopted, before the watcher's first check, so it judges freqtrade on OFF.
+    run.listen()
+    if not _apply_restart_rule(run, bridge, say):
+        # The store cannot take the restart rule: the bridge supervises anyway (a live
+        # freqtrade is not verifiably LIVE_ACTIVE for this run, so it is paused, its orders
+        # cancelled, stopped) and retries the rule every second until the store takes it.
+        threading.Thread(
+            target=_retry_restart_rule, args=(run, bridge, say, stop), name="nija-restart-rule", daemon=True
+        ).start()
     click.echo(f"NIJA bridge following {directory} for freqtrade at {url}", err=True)
     watcher.start()
     # What a live request needs from the running bot: freqtrade's account, read through its
@@ -165,3 +175,39 @@ def freqtrade(
     run.beat(stopped=True)
     run.close()
     client.close()
+
+
+def _apply_restart_rule(run: GuardRun, bridge: FreqtradeBridge, say: Callable[[str], None]) -> bool:
+    """``GuardRun.start``; False (alerted, on stderr) when the store could not take it."""
+    try:
+        outcome = run.start()
+    except NijaError as exc:
+        # Whether this run restarted from live is unknown: treated as if it did, so a live
+        # freqtrade's open orders are cancelled with its stop.
+        bridge.left_live = True
+        problem = f"the restart rule could not be applied: {exc.message}"
+        bridge.alert("RESTART_RULE_NOT_APPLIED", problem)
+        click.echo(
+            f"⚠️ {problem}\nFix: {exc.fix or 'make the data directory writable'}; the bridge keeps stopping a live "
+            "freqtrade and retries every second",
+            err=True,
+        )
+        return False
+    if outcome.changed:
+        bridge.left_live = True
+        say(f"⚠️ {outcome.before} -> {outcome.after}: a restart never resumes live trading")
+    return True
+
+
+def _retry_restart_rule(
+    run: GuardRun, bridge: FreqtradeBridge, say: Callable[[str], None], stop: threading.Event
+) -> None:
+    while not stop.wait(1.0):
+        try:
+            outcome = run.start()
+        except NijaError:
+            continue  # alerted once at start; the watcher keeps freqtrade stopped meanwhile
+        if outcome.changed:
+            say(f"⚠️ {outcome.before} -> {outcome.after}: a restart never resumes live trading")
+        click.echo("NIJA bridge: the restart rule is applied now", err=True)
+        return

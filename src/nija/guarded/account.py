@@ -10,9 +10,11 @@ dedicated account holding cash, never on top of positions nobody accounted for. 
 attestation is the same as ``nija run``'s (hourly); the guard arms no dead man's switch.
 
 One policy (``reconciliation``, ``AccountChecks``: pure or file-only), two transports:
-``GuardAccountWatch`` reads a sync exchange from its own thread under the gate's lock;
-``AsyncGuardAccountWatch`` awaits an async one in a task on the bot's loop, under the
-async guard's lock. Either way one private call at a time keeps the venue's nonces in order."""
+``GuardAccountWatch`` reads a sync exchange from its own thread, ``AsyncGuardAccountWatch``
+awaits an async one in a task on the bot's loop. Neither holds the order lock across a
+read (a kill's cancels take it and must not wait for a slow venue): only around the book,
+so an order sent during a read is classified as the bot's own. A derivatives account's
+positions are read too (``fetch_positions``); what cannot be read is "unknown", never zero."""
 
 from __future__ import annotations
 
@@ -26,8 +28,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import ccxt
-
 from nija.exchange_checks import ExchangeChecks, KeyAttestation, Reconciliation, Unexplained, write_checks
 from nija.guarded.live_book import LiveBook
 from nija.runtime.account_checks import (
@@ -40,8 +40,16 @@ from nija.runtime.account_checks import (
     key_unanswered,
     settled,
 )
+from nija.runtime.account_reading import (
+    Unreadable,
+    amount,
+    balance_totals,
+    positions_reader,
+    unreadable_reason,
+)
+from nija.runtime.account_reading import positions as read_positions
 from nija.runtime.brokers.base import BookReading
-from nija.runtime.brokers.exchange import describe
+from nija.runtime.brokers.exchange import READ_ERRORS
 
 _DUST = 1e-9
 NO_DEAD_MAN = "not armed by the guard (nija.guard does not arm the venue's dead man's switch)"
@@ -55,19 +63,29 @@ def reconciliation(
     quote: str,
     marks: Mapping[str, float],
     explained: Mapping[str, float] | None = None,
+    positions: list[Any] | None = None,
 ) -> Reconciliation:
     """The policy, pure: every holding besides ``quote`` is unexplained (valued at the
     last price the bot fetched, if any), except the amounts in ``explained``: what the
-    bot's own books account for (the guard has none; freqtrade's open trades are its bridge's)."""
+    bot's own books account for (the guard has none; freqtrade's open trades are its bridge's).
+    ``positions``: a derivatives account's ccxt position rows, every one held unexplained.
+    An amount that cannot be read makes the account "unknown", never flat (account_reading)."""
     if reading.error is not None:
         return unknown(now, reading.error)
+    try:
+        held_totals = {str(c): amount(value, f"the {c} balance") for c, value in sorted(totals.items())}
+        held_positions = read_positions(positions or [])
+    except Unreadable as exc:
+        return unknown(now, str(exc))
     unexplained = []
-    for currency, amount in sorted(totals.items()):
-        held = float(amount or 0.0) - (explained or {}).get(currency, 0.0)
+    for currency, total in held_totals.items():
+        held = total - (explained or {}).get(currency, 0.0)
         if currency != quote and held > _DUST:
             mark = marks.get(f"{currency}/{quote}")
             unexplained.append(Unexplained(currency=currency, quantity=held, value=held * mark if mark else None))
-    own = sum(1 for amount in (explained or {}).values() if amount > _DUST)
+    for position in held_positions:
+        unexplained.append(Unexplained(currency=position.symbol, quantity=position.contracts, value=position.notional))
+    own = sum(1 for amount_ in (explained or {}).values() if amount_ > _DUST)
     return settled(now, reading, unexplained).model_copy(update={"own_positions": own})
 
 
@@ -75,31 +93,48 @@ def unknown(now: datetime, error: str) -> Reconciliation:
     return Reconciliation(checked_at=now, status="unknown", error=error)
 
 
-def reconcile(exchange: Any, book: LiveBook, quote: str, now: datetime) -> Reconciliation:
-    """The sync transport: the book's reader (``fetch_open_orders``), then the balances."""
-    reading = book.read_book()
-    if reading.error is not None:
-        return unknown(now, reading.error)
+# Both transports take the order lock only around the book, never across a read: a kill's
+# cancels (which take it) must not wait for a slow venue. ccxt does not serialise private
+# calls itself (its nonce is a clock, its throttler only spaces requests), and the bot's
+# own reads and cancels already run beside the guard's: a nonce refused on a busy venue
+# makes one check "unknown" (the next one reads again), it moves nothing. The rows are
+# classified under the lock after the read: every order sent while they were read is
+# tracked by then (sends hold the lock), and one forgotten since (a kill's cancel, a fill)
+# is still known as the bot's (``LiveBook.placed``).
+def reconcile(exchange: Any, book: LiveBook, quote: str, now: datetime, lock: threading.RLock) -> Reconciliation:
+    """The sync transport: the open orders, then the balances (and positions), no lock held while reading."""
     try:
-        totals: dict[str, Any] = exchange.fetch_balance().get("total") or {}
-    except ccxt.BaseError as exc:
-        return unknown(now, describe(exc).reason)
-    return reconciliation(now, reading, totals, quote, book.marks)
-
-
-async def reconcile_async(exchange: Any, book: LiveBook, quote: str, now: datetime) -> Reconciliation:
-    """The async transport: the same reads, awaited."""
-    try:
-        reading = book.classify(await exchange.fetch_open_orders())
+        rows = exchange.fetch_open_orders()
     except Exception as exc:  # noqa: BLE001 - unreadable is "unknown", never "flat"
-        reading = book.unreadable(exc)
-    if reading.error is not None:
-        return unknown(now, reading.error)
+        return unknown(now, str(book.unreadable(exc).error))
+    with lock:
+        reading = book.classify(rows)
     try:
-        totals: dict[str, Any] = (await exchange.fetch_balance()).get("total") or {}
-    except ccxt.BaseError as exc:
-        return unknown(now, describe(exc).reason)
-    return reconciliation(now, reading, totals, quote, book.marks)
+        reader = positions_reader(exchange)
+        totals = balance_totals(exchange.fetch_balance())
+        rows_held = reader() if reader is not None else []
+    except READ_ERRORS as exc:
+        return unknown(now, unreadable_reason(exc))
+    return reconciliation(now, reading, totals, quote, book.marks, positions=rows_held)
+
+
+async def reconcile_async(
+    exchange: Any, book: LiveBook, quote: str, now: datetime, lock: asyncio.Lock
+) -> Reconciliation:
+    """The async transport: the same reads, awaited, the same lock discipline."""
+    try:
+        rows = await exchange.fetch_open_orders()
+    except Exception as exc:  # noqa: BLE001 - unreadable is "unknown", never "flat"
+        return unknown(now, str(book.unreadable(exc).error))
+    async with lock:
+        reading = book.classify(rows)
+    try:
+        reader = positions_reader(exchange)
+        totals = balance_totals(await exchange.fetch_balance())
+        rows_held = await reader() if reader is not None else []
+    except READ_ERRORS as exc:
+        return unknown(now, unreadable_reason(exc))
+    return reconciliation(now, reading, totals, quote, book.marks, positions=rows_held)
 
 
 async def attest_key_async(client: Any, now: datetime) -> KeyAttestation:
@@ -184,7 +219,7 @@ class CheckThread:
 
 
 class GuardAccountWatch(CheckThread):
-    """The sync guard's checks; exchange calls under ``lock`` (the gate's)."""
+    """The sync guard's checks; ``lock`` (the gate's) taken only around the book (``reconcile``)."""
 
     def __init__(
         self, exchange: Any, book: LiveBook, checks: AccountChecks, *, every_s: float, lock: threading.RLock
@@ -194,16 +229,15 @@ class GuardAccountWatch(CheckThread):
 
     def check_once(self) -> ExchangeChecks:
         now = datetime.now(UTC)
-        with self.lock:
-            rec = reconcile(self.exchange, self.book, self.checks.quote, now)
-            if self.checks.attestation_due():
-                self.checks.attested(attest_key(self.exchange, now))
+        rec = reconcile(self.exchange, self.book, self.checks.quote, now, self.lock)
+        if self.checks.attestation_due():
+            self.checks.attested(attest_key(self.exchange, now))
         return self.checks.record(now, rec)
 
 
 class AsyncGuardAccountWatch:
-    """The same checks as a task on the bot's loop: reads awaited under the async guard's
-    ``lock``, the file written in a worker thread, so the loop never blocks on either."""
+    """The same checks as a task on the bot's loop: reads awaited, the async guard's
+    ``lock`` taken only around the book, the file written in a worker thread, so the loop never blocks on either."""
 
     def __init__(
         self, exchange: Any, book: LiveBook, checks: AccountChecks, *, every_s: float, lock: asyncio.Lock
@@ -224,8 +258,7 @@ class AsyncGuardAccountWatch:
 
     async def check_once(self) -> ExchangeChecks:
         now = datetime.now(UTC)
-        async with self.lock:
-            rec = await reconcile_async(self.exchange, self.book, self.checks.quote, now)
-            if self.checks.attestation_due():
-                self.checks.attested(await attest_key_async(self.exchange, now))
+        rec = await reconcile_async(self.exchange, self.book, self.checks.quote, now, self.lock)
+        if self.checks.attestation_due():
+            self.checks.attested(await attest_key_async(self.exchange, now))
         return await asyncio.to_thread(self.checks.record, now, rec)

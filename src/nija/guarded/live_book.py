@@ -40,6 +40,7 @@ class LiveBook:
         self.lock = threading.RLock()
         self._open: dict[str, Order] = {}
         self.client_ids: dict[str, str] = {}  # exchange id -> the client id the guard sent
+        self._placed: set[str] = set()  # every order tracked this run, open or done since
         self.marks: dict[str, float] = {}
 
     @property
@@ -57,6 +58,7 @@ class LiveBook:
             return
         order_id = str(row["id"])
         with self.lock:
+            self._placed.add(order_id)
             if client_id:
                 self.client_ids[order_id] = client_id
             if str(row.get("status") or "open") in _CLOSED:
@@ -141,8 +143,15 @@ class LiveBook:
     def unreadable(exc: BaseException) -> BookReading:
         return BookReading(error=f"the exchange's open orders cannot be read: {exc}")
 
+    def placed(self, order_id: str) -> bool:
+        """Whether the guard tracked this order this run (open, or cancelled or filled since)."""
+        with self.lock:
+            return order_id in self._placed
+
     def classify(self, rows: list[dict[str, Any]]) -> BookReading:
-        """The exchange's open orders (ccxt rows), split into the bot's own and the others."""
+        """The exchange's open orders (ccxt rows), split into the bot's own and the others.
+        An order the guard placed is the bot's even if forgotten since: the rows may have
+        been read before a kill's cancel (or a fill) made the guard forget it."""
         own: list[Order] = []
         foreign: list[Order] = []
         for row in rows:
@@ -156,7 +165,7 @@ class LiveBook:
                 float(row.get("amount") or 0.0),
                 float(row["price"]) if row.get("price") else None,
             )
-            (own if self.owns(order_id) else foreign).append(order)
+            (own if self.placed(order_id) else foreign).append(order)
         return BookReading(own_open=tuple(own), foreign_open=tuple(foreign), orders_at=time.monotonic())
 
     def close(self) -> None:

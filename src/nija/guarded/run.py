@@ -58,6 +58,9 @@ class GuardRun:
         self._incident = False
         self._adopter = BareKillAdopter(self.service, Who(self.who.actor, "FILE_SYSTEM", self.who.principal))
         self._kill_recorded = False
+        # Between a start() that failed and one that succeeded, a persisted live state is the
+        # previous run's, waiting for the restart rule (denied meanwhile), not an incident.
+        self._restart_pending = False
 
     @property
     def run_id(self) -> str:
@@ -65,13 +68,16 @@ class GuardRun:
 
     def start(self) -> Outcome:
         """The restart rule (a persisted live state becomes OFF), then adopt a bare kill file.
-        A fleet store's view first confirms the database answers (as ``nija run``)."""
+        A fleet store's view first confirms the database answers (as ``nija run``). Raises
+        a NijaError when the store cannot take it; calling it again retries."""
+        self._restart_pending = True
         wait_confirmed = getattr(self.view, "wait_confirmed", None)
         if wait_confirmed is not None:
             wait_confirmed(10.0)
         outcome = self.service.on_bot_start(self.who)
         if outcome.changed:  # the view confirmed the live state: it must not judge it again
             catch_up(self.view, 10.0)
+        self._restart_pending = False
         self.service.adopt_kill_flag(self.who)
         self.listen()
         return outcome
@@ -119,7 +125,7 @@ class GuardRun:
         if permission.code != PermissionCode.LIVE_NOT_VERIFIED:
             self._incident = bool(self._incident and self.verifier.refused)
             return
-        if self._incident:
+        if self._incident or self._restart_pending:
             return
         self._incident = True
         detail = self.verifier.refused or permission.reason

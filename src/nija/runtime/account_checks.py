@@ -21,14 +21,14 @@ from typing import Any
 import ccxt
 
 from nija.exchange_checks import ExchangeChecks, KeyAttestation, Reconciliation, Unexplained, write_checks
+from nija.runtime.account_reading import balance_totals, positions, positions_reader, unreadable_reason
 from nija.runtime.brokers.base import BookReading
-from nija.runtime.brokers.exchange import ExchangeBroker, describe
+from nija.runtime.brokers.exchange import READ_ERRORS, ExchangeBroker
 from nija.runtime.risk import Trigger
 from nija.runtime.settings import ExchangeSettings
 
 ATTEST_EVERY_S = 3600.0
 _DUST = 1e-9
-DERIVATIVES = frozenset({"binanceusdm", "binancecoinm", "krakenfutures"})
 
 
 def settled(now: datetime, reading: BookReading, unexplained: list[Unexplained]) -> Reconciliation:
@@ -48,25 +48,22 @@ def reconcile_account(broker: ExchangeBroker, now: datetime) -> Reconciliation:
     if reading.error is not None:
         return Reconciliation(checked_at=now, status="unknown", error=reading.error)
     try:
-        totals: dict[str, Any] = broker.balance().get("total") or {}
-        positions = client.fetch_positions() if client.id in DERIVATIVES and client.has.get("fetchPositions") else []
-    except ccxt.BaseError as exc:
-        return Reconciliation(checked_at=now, status="unknown", error=describe(exc).reason)
+        totals = balance_totals(broker.balance())
+        reader = positions_reader(client)
+        held = positions(reader()) if reader is not None else []
+    except READ_ERRORS as exc:
+        return Reconciliation(checked_at=now, status="unknown", error=unreadable_reason(exc))
     unexplained: list[Unexplained] = []
     for currency, amount in sorted(totals.items()):
         symbol = f"{currency}/{broker.quote}"
-        extra = float(amount or 0.0) - broker.owned.position(symbol)
+        extra = amount - broker.owned.position(symbol)
         if currency != broker.quote and extra > _DUST:
             mark = broker.mark(symbol)
             unexplained.append(Unexplained(currency=currency, quantity=extra, value=extra * mark if mark else None))
-    for row in positions:
-        symbol = str(row.get("symbol"))
-        extra = abs(float(row.get("contracts") or 0.0)) - broker.owned.position(symbol)
+    for row in held:
+        extra = row.contracts - broker.owned.position(row.symbol)
         if extra > _DUST:
-            notional = row.get("notional")
-            unexplained.append(
-                Unexplained(currency=symbol, quantity=extra, value=abs(float(notional)) if notional else None)
-            )
+            unexplained.append(Unexplained(currency=row.symbol, quantity=extra, value=row.notional))
     return settled(now, reading, unexplained)
 
 

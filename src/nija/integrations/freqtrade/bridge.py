@@ -170,11 +170,13 @@ class FreqtradeBridge:
         self.say(why)
         actions: list[str] = []
         self._step("stopentry", self.client.stop_entries, why, actions)
-        if self.left_live:
-            # The orders of the live period just left: nobody may trade on them outside it.
-            _, trades = self._observe()
-            self._cancel_open_orders(trades or [], why, actions, set())
-        self._step("stop", self.client.stop, why, actions)
+        try:
+            if self.left_live:
+                # The orders of the live period just left: nobody may trade on them outside it.
+                _, trades, _ = self._observe()
+                self._cancel_open_orders(trades or [], why, actions, set())
+        finally:  # whatever freqtrade answered above, it is told to stop
+            self._step("stop", self.client.stop, why, actions)
 
     # -- the kill sequence -------------------------------------------------------------------
     def kill(self, reason: str) -> Receipt:
@@ -190,10 +192,9 @@ class FreqtradeBridge:
         orders: tuple[str, ...] | None = None
         trades: list[dict[str, Any]] | None = None
         while True:
-            observed = self._observe()
-            state, trades = observed
-            orders = tuple(open_orders(trades)) if trades is not None else None
-            if trades is not None and self.options.cancel_open_orders:
+            state, trades, unreadable = self._observe()
+            orders = tuple(open_orders(trades)) if trades is not None and not unreadable else None
+            if trades is not None:
                 self._cancel_open_orders(trades, why, actions, cancelled)
             if self.options.force_exit and not forced and trades:
                 forced = self._step("forceexit all", self.client.force_exit_all, why, actions, unknown)
@@ -201,14 +202,16 @@ class FreqtradeBridge:
             if (orders == () and flat and state in _STOPPED_ENTRIES) or time.monotonic() > deadline:
                 break
             time.sleep(0.2)
-        state, trades = self._observe()
-        orders = tuple(open_orders(trades)) if trades is not None else None
+        state, trades, unreadable = self._observe()
+        orders = tuple(open_orders(trades)) if trades is not None and not unreadable else None
         if state is None or trades is None:
             unknown.append("freqtrade did not answer the final check: its state and open orders are unknown")
         if self.options.stop_on_kill and orders == () and state != "stopped":
             self._step("stop", self.client.stop, why, actions, unknown)
-            state, trades = self._observe()
-            orders = tuple(open_orders(trades)) if trades is not None else None
+            state, trades, unreadable = self._observe()
+            orders = tuple(open_orders(trades)) if trades is not None and not unreadable else None
+        if unreadable:  # a row the bridge cannot read may hold an open order: never "none open"
+            unknown.append(unreadable)
         receipt = Receipt(
             reason=reason,
             actions=tuple(actions),
@@ -227,7 +230,11 @@ class FreqtradeBridge:
     def _cancel_open_orders(
         self, trades: list[dict[str, Any]], why: str, actions: list[str], cancelled: set[int]
     ) -> None:
-        """``DELETE /trades/{id}/open-order`` for each trade with an open order, once per pass."""
+        """``DELETE /trades/{id}/open-order`` for each trade with an open order, once per
+        pass, unless ``--keep-open-orders``: the one cancel step of a kill and of a move out
+        of live (the trades come validated from ``_observe``)."""
+        if not self.options.cancel_open_orders:
+            return
         for trade in trades:
             trade_id = int(trade["trade_id"])
             if trade_id not in cancelled and (trade.get("has_open_orders") or open_orders([trade])):
@@ -239,14 +246,19 @@ class FreqtradeBridge:
                     actions,
                 )
 
-    def _observe(self) -> tuple[str | None, list[dict[str, Any]] | None]:
+    def _observe(self) -> tuple[str | None, list[dict[str, Any]] | None, str]:
+        """freqtrade's state and its open trades (None: unknown), and what of its ``/status``
+        answer could not be read ("" when all of it could): alerted, never acted on."""
         try:
             state = plain(self.client.show_config().get("state"), 20)
-            trades = self.client.open_trades()
+            answer: object = self.client.open_trades()
         except (FreqtradeUnreachable, FreqtradeRefused):
-            return None, None
+            return None, None, ""
         self._beat()
-        return state, trades
+        trades, unreadable = readable_trades(answer)
+        if unreadable:
+            self.alert("FREQTRADE_STATUS_UNREADABLE", unreadable)
+        return state, trades, unreadable
 
     def _step(
         self,
@@ -303,3 +315,19 @@ class FreqtradeBridge:
         self._answered_at = time.monotonic()
         if first and self.run is not None:
             self.run.tick()
+
+
+def readable_trades(answer: object) -> tuple[list[dict[str, Any]] | None, str]:
+    """The rows of freqtrade's ``/status`` the bridge can act on (a dict with an integer
+    ``trade_id``), and what it could not read: an answer that is not a list is unknown."""
+    if not isinstance(answer, list):
+        return None, f"freqtrade's /status answered {type(answer).__name__}, not a list of trades: {plain(answer, 200)}"
+    rows = [row for row in answer if isinstance(row, dict) and _is_id(row.get("trade_id"))]
+    skipped = len(answer) - len(rows)
+    if not skipped:
+        return rows, ""
+    return rows, f"{skipped} row(s) of freqtrade's /status without an integer trade_id were skipped"
+
+
+def _is_id(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -109,9 +109,12 @@ def _error_of(response: httpx.Response) -> str:
 def open_orders(trades: list[dict[str, Any]]) -> list[str]:
     """The ids of open orders across freqtrade's open trades (an order without the flag
     counts as open: the receipt must never say "none open" on a doubt)."""
-    return [
-        str(order.get("order_id"))
-        for trade in trades
-        for order in trade.get("orders") or []
-        if order.get("is_open", True)
-    ]
+    found = []
+    for trade in trades:
+        orders = trade.get("orders") or []
+        for order in orders if isinstance(orders, list) else [orders]:
+            if not isinstance(order, dict):
+                found.append(f"unreadable order {plain(order, 40)}")  # unknown counts as open
+            elif order.get("is_open", True):
+                found.append(str(order.get("order_id")))
+    return found

@@ -43,6 +43,18 @@ SYNC_S = 5.0
 _EPS = 1e-12
 
 
+# What a read may raise: the venue's refusal, or ccxt failing to parse its answer (a
+# balance "NaN" raises ValueError inside ccxt). Either way the answer is unknown.
+READ_ERRORS = (ccxt.BaseError, ValueError, TypeError, KeyError)
+
+
+def read_failure(exc: BaseException) -> str:
+    """Why a read failed, for a reading's ``error``."""
+    if isinstance(exc, ccxt.BaseError):
+        return describe(exc).reason
+    return f"the exchange's answer could not be read ({type(exc).__name__}: {exc})"[:300]
+
+
 def describe(exc: BaseException) -> PlaceResult:
     """Map a ccxt error onto an outcome with a stable code (order of checks matters:
     ccxt's RateLimitExceeded is a NetworkError, InsufficientFunds an ExchangeError)."""
@@ -337,8 +349,8 @@ class ExchangeBroker:
                 if not self._open:
                     self._balance = None
                     self.balance()
-            except ccxt.BaseError as exc:
-                return BookReading(error=describe(exc).reason)
+            except READ_ERRORS as exc:
+                return BookReading(error=read_failure(exc))
             positions = tuple((h, h.quantity * self._marks.get(h.symbol, h.average_price)) for h in self.holdings())
             return BookReading(tuple(self._open.values()), self.foreign, positions, orders_at=self._orders_read_at)
 
