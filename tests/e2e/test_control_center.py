@@ -50,7 +50,9 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's ch
 @pytest.fixture
 def server(data_dir: Path) -> Iterator[tuple[str, str]]:
     """``nija serve`` and a running ``nija run`` bot: live is granted to a running bot."""
-    (data_dir / "nija.toml").write_text("[live]\nmin_dry_run_minutes = 0\n")
+    # BTC/USDT: the one pair of the fake's markets (the sample's other symbols would make
+    # the live bot's orders fail until its exchange-error breaker kills, racing the test's kill).
+    (data_dir / "nija.toml").write_text('[live]\nmin_dry_run_minutes = 0\n[feed]\nsymbols = ["BTC/USDT"]\n')
     token = make_token(data_dir, "alice", "admin")
     # The bot holds the exchange connection (a fake of Kraken's HTTP API, cash only): its
     # reconciliation must find the account explained before a live request passes.
