@@ -163,3 +163,20 @@ def test_a_kill_with_unreadable_rows_never_claims_none_open(data_dir: Path, answ
     assert "POST /stop" not in answers.calls  # freqtrade refuses cancels once stopped: it stays paused
     assert answers.state == "paused"
     assert len(unreadable_alerts(data_dir)) == 1  # once per change, not once per poll
+
+
+@pytest.mark.parametrize("answers", [[]], indirect=True)
+def test_a_freqtrade_started_again_during_a_kill_is_stopped_again(data_dir: Path, answers: FakeFreqtradeApi) -> None:
+    kill(data_dir, "operator kill")
+    run = bridge(data_dir, answers, stop_on_kill=True)
+    run.live_check_s = 0.0  # every tick asks (the watcher's clock is not under test)
+    permission = run.service.store.permission_view().check()
+    run.react(permission)
+    assert run.kill_done
+    assert answers.state == "stopped"
+    answers.state = "running"  # an operator's /start, or a supervisor restarting it, live
+    calls = len(answers.calls)
+    run.react(permission)  # the kill still stands: the next check sees it trading
+    assert "POST /stopentry" in answers.calls[calls:]
+    assert answers.state == "stopped"
+    assert run.kill_done

@@ -142,16 +142,31 @@ class FreqtradeBridge:
         live = permission.allowed and permission.mode is Mode.LIVE
         if self._was_live != live:
             self._was_live, self.left_live = live, not live
+        now = time.monotonic()
         if permission.code in KILL_CODES:
+            if self.kill_done and now >= self._next_live_check:
+                # A kill stays a kill: a freqtrade started again meanwhile (an operator's
+                # /start, a supervisor's restart) gets the kill sequence again.
+                self._next_live_check = now + self.live_check_s
+                self.kill_done = self._entries_still_stopped()
             if not self.kill_done:
                 self.receipt = self.kill(permission.reason)
                 self.kill_done = self.receipt.complete
             return
         self.kill_done = False
-        now = time.monotonic()
         if permission.code != self._last_code or now >= self._next_live_check:
             self._last_code, self._next_live_check = permission.code, now + self.live_check_s
             self.enforce_live_rule(permission)
+
+    def _entries_still_stopped(self) -> bool:
+        """During a kill: are freqtrade's entries still stopped? No: the kill sequence runs
+        again. Unanswered: asked again at the next check."""
+        try:
+            state = plain(self.client.show_config().get("state"), 20)
+        except (FreqtradeUnreachable, FreqtradeRefused):
+            return True  # asked again on the next check; the heartbeat says freqtrade is not seen
+        self._beat()
+        return state in _STOPPED_ENTRIES
 
     def enforce_live_rule(self, permission: Permission) -> None:
         try:
