@@ -205,8 +205,8 @@ def _retry_restart_rule(
     while not stop.wait(1.0):
         try:
             outcome = run.start()
-        except NijaError:
-            continue  # alerted once at start; the watcher keeps freqtrade stopped meanwhile
+        except Exception:  # noqa: BLE001, S112 - alerted once at start; retried while the watcher keeps freqtrade stopped
+            continue
         if outcome.changed:
             say(f"⚠️ {outcome.before} -> {outcome.after}: a restart never resumes live trading")
         click.echo("NIJA bridge: the restart rule is applied now", err=True)

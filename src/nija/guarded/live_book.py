@@ -40,7 +40,9 @@ class LiveBook:
         self.lock = threading.RLock()
         self._open: dict[str, Order] = {}
         self.client_ids: dict[str, str] = {}  # exchange id -> the client id the guard sent
-        self._placed: set[str] = set()  # every order tracked this run, open or done since
+        # Every order tracked this run, open or done since, by symbol and id: some venues
+        # number orders per symbol, so an id alone could name another program's order.
+        self._placed: set[tuple[str, str]] = set()
         self.marks: dict[str, float] = {}
 
     @property
@@ -58,7 +60,7 @@ class LiveBook:
             return
         order_id = str(row["id"])
         with self.lock:
-            self._placed.add(order_id)
+            self._placed.add((str(row.get("symbol") or fallback.symbol), order_id))
             if client_id:
                 self.client_ids[order_id] = client_id
             if str(row.get("status") or "open") in _CLOSED:
@@ -143,10 +145,16 @@ class LiveBook:
     def unreadable(exc: BaseException) -> BookReading:
         return BookReading(error=f"the exchange's open orders cannot be read: {exc}")
 
-    def placed(self, order_id: str) -> bool:
-        """Whether the guard tracked this order this run (open, or cancelled or filled since)."""
+    def placed(self, row: dict[str, Any]) -> bool:
+        """Whether the guard tracked this order this run (open, or cancelled or filled since):
+        the same symbol and id, and no other client id than the one the guard sent."""
+        order_id = str(row.get("id") or "")
         with self.lock:
-            return order_id in self._placed
+            if (str(row.get("symbol") or ""), order_id) not in self._placed:
+                return False
+            sent = self.client_ids.get(order_id)
+            theirs = row.get("clientOrderId")
+            return not (sent and theirs and str(theirs) != sent)
 
     def classify(self, rows: list[dict[str, Any]]) -> BookReading:
         """The exchange's open orders (ccxt rows), split into the bot's own and the others.
@@ -165,7 +173,7 @@ class LiveBook:
                 float(row.get("amount") or 0.0),
                 float(row["price"]) if row.get("price") else None,
             )
-            (own if self.placed(order_id) else foreign).append(order)
+            (own if self.placed(row) else foreign).append(order)
         return BookReading(own_open=tuple(own), foreign_open=tuple(foreign), orders_at=time.monotonic())
 
     def close(self) -> None:
