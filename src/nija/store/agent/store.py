@@ -11,24 +11,41 @@ itself meanwhile)."""
 
 from __future__ import annotations
 
+import logging
+import random
 import time
 from datetime import date, datetime
 from pathlib import Path
 
 from nija.domain.account_risk import AccountFigures
+from nija.domain.errors import StorageUnavailable
 from nija.domain.live_auth import LiveVerifier
 from nija.domain.records import Heartbeat
 from nija.store.agent import wire
 from nija.store.agent.client import AgentPermissionView, send_beat, send_report
 from nija.store.changes import SignalFeed
+from nija.store.postgres.connect import Conn, server_full
 from nija.store.postgres.store import PostgresStore
 
 IDLE_S = 1.0
+# A fleet starting all at once may find the server's slots taken for a moment (each bot's
+# start-up transaction opens a connection of its own): wait for one rather than refuse the run.
+CAPACITY_WAIT_S = 30.0
+log = logging.getLogger("nija.store.agent")
 
 
 class AgentStore(PostgresStore):
-    def __init__(self, url: str, *, bot: str, socket_path: Path, stale_after_s: float | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        bot: str,
+        socket_path: Path,
+        stale_after_s: float | None = None,
+        capacity_wait_s: float = CAPACITY_WAIT_S,
+    ) -> None:
         super().__init__(url, bot=bot, stale_after_s=stale_after_s)
+        self.capacity_wait_s = capacity_wait_s
         if self.is_group:
             raise ValueError("the host agent serves bots, not the fleet or an account")
         self.socket_path = socket_path
@@ -70,6 +87,28 @@ class AgentStore(PostgresStore):
         """As PostgresStore's (declare, store, sum: each report's own sum), through the agent;
         never over a connection of the bot's own (so a host's live bots hold none)."""
         return send_report(self.socket_path, wire.Report(self.scope, account, day, dict(figures), now))
+
+    def _connection(self) -> Conn:
+        """The bot's own connection; while the server has no free slot (a whole fleet
+        starting at once), retried with jitter for up to ``capacity_wait_s``, then refused
+        as before (exit 4 at start)."""
+        deadline = time.monotonic() + self.capacity_wait_s
+        wait = 0.05
+        while True:
+            try:
+                return super()._connection()
+            except StorageUnavailable as exc:
+                if not server_full(exc):
+                    raise
+                if time.monotonic() + wait > deadline:
+                    raise StorageUnavailable(
+                        f"The fleet database had no free connection for {self.capacity_wait_s:g} s ({exc.message})",
+                        "Raise max_connections on the server, or start fewer bots at once: each bot needs a "
+                        "connection of its own for a moment at start and on a kill",
+                    ) from exc
+                log.warning("fleet database full (%s): waiting %.2f s for a connection slot", exc.message, wait)
+            time.sleep(wait * random.uniform(0.5, 1.5))  # noqa: S311 - jitter, not a secret
+            wait = min(wait * 2, 1.0)
 
     def release_idle(self) -> None:
         """Close the bot's own connections once unused for IDLE_S (called on every update

@@ -42,6 +42,16 @@ def connect(url: str, *, application_name: str = "nija") -> Conn:
         ) from exc
 
 
+def server_full(exc: BaseException) -> bool:
+    """The server (or the database) refused a connection for want of a free slot (SQLSTATE
+    53300): transient by nature, unlike a wrong address or a missing database."""
+    cause = exc.__cause__ if isinstance(exc, StorageUnavailable) else exc
+    if not isinstance(cause, psycopg.Error):
+        return False
+    text = str(cause)
+    return cause.sqlstate == "53300" or "too many clients" in text or "too many connections" in text
+
+
 @contextmanager
 def database_errors(url: str) -> Iterator[None]:
     """Turn driver errors into StorageProblem (exit 4); our own errors pass through."""
