@@ -83,3 +83,19 @@ def test_bare_kill_file_is_adopted_as_soon_as_it_is_seen(data_dir: Path) -> None
     assert status.kill_active  # deleting the file now deactivates nothing
     assert status.state is TradingState.EMERGENCY_STOP
     assert not adopter.check(status)
+
+
+def test_a_kill_file_with_its_cause_adopted_by_another_process_keeps_its_author_on_the_stop(data_dir: Path) -> None:
+    """The API (or CLI) raises the kill file with its cause before its record; a server, a bot
+    or a status that records it first writes the stop under the kill's author, not its own."""
+    clock = FakeClock()
+    service = SafetyService(JsonFileStore(data_dir), clock=clock)
+    service.restore(WHO)
+    service.store.raise_kill_flag("operator pulled the plug", Who("alice", "api"), clock())
+    assert BareKillAdopter(service, Who("nija-serve", "api")).check(service.status())
+    *_, stop = service.history()[0]
+    assert (stop.to_state, stop.actor, stop.source) == ("EMERGENCY_STOP", "alice", "api")
+    assert "operator pulled the plug" in stop.reason
+    cause = service.status(history_items=1).last_activation
+    assert cause is not None
+    assert (cause.actor, cause.source) == ("alice", "api")

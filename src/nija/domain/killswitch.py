@@ -55,7 +55,16 @@ def adopt(snapshot: Snapshot, who: Who, now: datetime) -> Change:
     if not _unrecorded_flag(snapshot):
         return Change()
     kill = _with_flag_cause(snapshot, who, now, None)
-    return _stop(snapshot, kill, kill.last_activation, who, now)
+    cause = kill.last_activation
+    # A flag that says who raised it (the CLI's or the API's, ahead of its own record) is
+    # that person's stop, whichever process records it first; a bare one is the adopter's.
+    by = who if cause is None or _flag_is_bare(snapshot) else Who(cause.actor, cause.source)
+    return _stop(snapshot, kill, cause, by, now)
+
+
+def _flag_is_bare(snapshot: Snapshot) -> bool:
+    flag = _unrecorded_flag(snapshot)
+    return flag is None or flag.raised is None
 
 
 def already_active(cause: KillEvent | None) -> str:
