@@ -148,6 +148,31 @@ def kill_round(url: str, hosts: list[Hosted], bots: list[str], trace: Trace | No
     return latencies
 
 
+ACCOUNT = "bench-account"
+
+
+def account_round(url: str, hosts: list[Hosted], members: set[str], bots: list[str]) -> tuple[list[float], int]:
+    """An account kill: the ms until each bot on the account refused, and how many bots not on
+    it refused meanwhile (must be 0); then lift it and restore the account's bots."""
+    account = SafetyService(PostgresStore(url, bot=f"@account:{ACCOUNT}"))
+    account.status()  # its connection open, as in a running control center
+    t0 = time.time_ns()
+    account.activate_kill("benchmark account kill", WHO)
+
+    def refused() -> dict[str, int]:
+        return {b: t for h in hosts for b, t in h.first(KILLED, t0).items()}
+
+    wait(lambda: members <= set(refused()), "the account's bots refusing")
+    seen = refused()
+    latencies = [(seen[b] - t0) / 1e6 for b in members]
+    spilled = len(set(seen) - members)
+    account.deactivate_kill("benchmark round over", WHO)
+    account.store.close()  # type: ignore[attr-defined]
+    restore(url, sorted(members))
+    wait(lambda: sum(h.now(DRY) for h in hosts) == len(bots), "every bot trading again")
+    return latencies, spilled
+
+
 def restore(url: str, bots: list[str]) -> None:
     for bot in bots:  # one short connection at a time: a default server has 100
         store = PostgresStore(url, bot=bot)
@@ -212,6 +237,12 @@ def main() -> None:
         started = time.monotonic()
         restore(url, bots)
         setup_s = time.monotonic() - started
+        # Two bots of every host trade one exchange account (an account spans hosts).
+        members = {b for host in names.values() for b in host[:2]}
+        for bot in sorted(members):
+            member = PostgresStore(url, bot=bot)
+            member.declare_account(ACCOUNT)
+            member.close()
         agents, hosts = [], []
         for h in names:
             sock = Path(tmp) / f"host{h}" / "agent.sock"
@@ -241,6 +272,12 @@ def main() -> None:
             trace = Trace()
             for _ in range(args.rounds):
                 latencies += kill_round(url, hosts, bots, trace)
+            account_lat: list[float] = []
+            spilled = 0
+            for _ in range(args.rounds):
+                lat, spill = account_round(url, hosts, members, bots)
+                account_lat += lat
+                spilled += spill
 
             # The permission check's cost, in this process, through one of the agents.
             view = AgentPermissionView(Path(tmp) / "host0" / "agent.sock", "h0-b0", stale_after_s=args.stale)
@@ -271,6 +308,8 @@ def main() -> None:
     print(f"  database load with the fleet running: {tx_rate:,.0f} transactions/s")
     print("  " + figures(f"fleet kill to all {len(bots)} refusing, {args.rounds} rounds", latencies))
     print("  " + figures("    baseline, fleet kill to 20 bots with their own views", direct_lat))
+    print("  " + figures(f"account kill to its {len(members)} bots (2 per host) refusing", account_lat))
+    print(f"    bots not on the account that refused during its kill: {spilled} (must be 0)")
     print("  where it went: " + figures("the kill call to its flag committed", trace.flag))
     print("    " + figures("the kill call to the first bot of the fleet refusing", trace.earliest))
     print("    " + figures("then to each bot refusing (fan-out: NOTIFY to 50 agents, push, readers)", trace.fanout))
