@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -398,7 +399,11 @@ def test_every_public_name_of_the_original_is_provided_with_its_signature(data_d
 
 def test_the_originals_deadlock_patterns_complete_with_reader_threads_running(data_dir: Path) -> None:
     result = caller(data_dir, "threads")  # a hang fails on the 60 s process timeout
-    assert result["seen"] == [item for n in range(5) for item in ("ES EMERGENCY_STOP", "OFF active=False")]
+    # Every state entered fires its callbacks exactly once. A callback may run in the reader
+    # thread that saw the state first, so its place in the list, and what it reads (the next
+    # round may have begun), depend on scheduling: only the counts are the rule.
+    fired = Counter(entry.split(" ")[0] for entry in result["seen"])
+    assert fired == {"ES": 5, "OFF": 5}, result["seen"]
     assert result["all_read"] is True
     assert result["alive"] == [False] * 8
     assert result["kill_active"] is False
