@@ -15,6 +15,8 @@ from enum import StrEnum
 from nija.domain import live_auth
 from nija.domain.actions import FixAction
 from nija.domain.errors import AcknowledgmentRequired, LiveRequestRefused
+from nija.domain.events import Event, EventKind
+from nija.domain.permission import PermissionCode
 from nija.domain.records import HEARTBEAT_MAX_AGE, Heartbeat, LiveGrant, PendingLive, Snapshot, TradingRecord
 from nija.domain.states import TradingState
 from nija.domain.transitions import Who, confirmed_live, transition
@@ -136,6 +138,19 @@ def running_bot(snapshot: Snapshot, now: datetime, policy: LivePolicy) -> Heartb
 def short_run(run_id: str) -> str:
     """Enough of a run id to tell runs apart in messages and history."""
     return run_id[:8]
+
+
+def live_not_verified(actor: str, detail: str, run_id: str, now: datetime) -> Event:
+    """The incident of a running bot shown a LIVE_ACTIVE its run cannot verify (``nija run``
+    and every other bot run publish the same event, then raise the kill)."""
+    return Event(
+        EventKind.LIVE_NOT_VERIFIED,
+        actor,
+        "AUTO_LIVE_NOT_VERIFIED",
+        detail,
+        now,
+        {"code": PermissionCode.LIVE_NOT_VERIFIED, "run": short_run(run_id)},
+    )
 
 
 def confirm_live(

@@ -18,8 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from nija.domain.errors import NijaError
-from nija.domain.events import Event, EventKind
-from nija.domain.live import short_run
+from nija.domain.live import live_not_verified, short_run
 from nija.domain.live_auth import LiveVerifier
 from nija.domain.permission import Permission, PermissionCode
 from nija.domain.transitions import Who
@@ -50,7 +49,6 @@ class GuardRun:
         self.direct_kill = DirectKill()
         self.view: PermissionView = LatchedView(self.service.store.permission_view(self.verifier), self.direct_kill)
         self._listener = KillListener(self.data_dir, self._heard) if self.data_dir is not None else None
-        self._next_record_try = 0.0
         self._listening = False
         self.dry_run = DryRunClock()
         self._next_beat = 0.0
@@ -102,15 +100,7 @@ class GuardRun:
 
     def _record_direct_kill(self) -> None:
         """Keep trying to write a direct kill to disk; once written, the disk's latch holds it."""
-        kill = self.direct_kill
-        if kill.recorded or kill.reason is None or time.monotonic() < self._next_record_try:
-            return
-        self._next_record_try = time.monotonic() + 1.0
-        try:
-            self.service.activate_kill(kill.reason, Who(kill.actor, kill.source), reach_bots=False)
-        except NijaError:
-            return
-        kill.release()
+        self.direct_kill.try_record(lambda reason, who: self.service.activate_kill(reason, who, reach_bots=False))
 
     def check(self) -> Permission:
         """The gate's question: may an order of this run be placed now, and in which mode?"""
@@ -130,16 +120,7 @@ class GuardRun:
         self._incident = True
         detail = self.verifier.refused or permission.reason
         run = short_run(self.run_id)
-        self.service.publish(
-            Event(
-                EventKind.LIVE_NOT_VERIFIED,
-                self.who.actor,
-                "AUTO_LIVE_NOT_VERIFIED",
-                detail,
-                datetime.now(UTC),
-                {"code": PermissionCode.LIVE_NOT_VERIFIED, "run": run},
-            )
-        )
+        self.service.publish(live_not_verified(self.who.actor, detail, self.run_id, datetime.now(UTC)))
         self.service.activate_kill(
             f"The guarded bot (run {run}) refused a LIVE_ACTIVE it cannot verify: {detail}",
             Who(self.who.actor, "AUTO_LIVE_NOT_VERIFIED", self.who.principal),

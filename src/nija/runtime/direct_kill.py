@@ -7,9 +7,15 @@ full now may have room later); once it is recorded the disk's latched kill takes
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 
+from nija.domain.errors import NijaError
 from nija.domain.permission import Permission
+from nija.domain.transitions import Who
 from nija.store.ports import PermissionView
+
+RECORD_RETRY_S = 1.0  # a full disk may have room a moment later: try again, not in a loop
 
 
 class DirectKill:
@@ -19,6 +25,7 @@ class DirectKill:
         self.actor = "unknown"
         self.source = "unknown"
         self.recorded = True  # nothing to record until a direct kill arrives
+        self._next_try = 0.0
 
     def latch(self, reason: str, actor: str, source: str) -> None:
         with self._lock:
@@ -35,6 +42,19 @@ class DirectKill:
     @property
     def active(self) -> bool:
         return self.reason is not None
+
+    def try_record(self, activate: Callable[[str, Who], object]) -> bool:
+        """Try to write the held kill to disk with ``activate`` (at most every
+        ``RECORD_RETRY_S``); True once written: the disk's latch holds it from then on."""
+        if self.recorded or self.reason is None or time.monotonic() < self._next_try:
+            return False
+        self._next_try = time.monotonic() + RECORD_RETRY_S
+        try:
+            activate(self.reason, Who(self.actor, self.source))
+        except NijaError:
+            return False
+        self.release()
+        return True
 
 
 class LatchedView:

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Callable
 
-from nija.domain.errors import NijaError, StorageProblem
+from nija.domain.errors import StorageProblem
 from nija.domain.permission import Permission
 from nija.domain.records import KillRecord
 from nija.domain.transitions import Who
@@ -50,7 +49,6 @@ class KillRecorder:
         # An automatic kill that could not be recorded (the database was unreachable).
         self.unrecorded: tuple[str, Who] | None = None  # (reason, who)
         self.adopted = False  # the active kill is in the store (or being recorded by its raiser)
-        self._next_record_try = 0.0
 
     def veto(self, request: OrderRequest, broker: Broker) -> tuple[str, str] | None:
         if self.unrecorded is None:
@@ -116,16 +114,11 @@ class KillRecorder:
 
     def record_direct_kill(self) -> None:
         """Keep trying to write a direct kill to disk; once written, the disk's latch holds it."""
-        kill = self.direct_kill
-        if kill.recorded or kill.reason is None or time.monotonic() < self._next_record_try:
-            return
         if self.outage.current is not None:
             return
-        self._next_record_try = time.monotonic() + 1.0
-        try:
-            self.service.activate_kill(kill.reason, Who(kill.actor, kill.source), reach_bots=False)
-        except NijaError:
+        if not self.direct_kill.try_record(
+            lambda reason, who: self.service.activate_kill(reason, who, reach_bots=False)
+        ):
             return
-        kill.release()
         self.alert("KILL_RECORDED", "the kill sent directly is now recorded on disk")
         self.react()

@@ -8,8 +8,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from nija.domain.events import Event, EventKind
-from nija.domain.live import short_run
+from nija.domain.live import live_not_verified, short_run
 from nija.domain.live_auth import LiveVerifier
 from nija.domain.permission import Permission, PermissionCode
 from nija.domain.states import Mode
@@ -136,16 +135,7 @@ class PermissionReactor:
             return
         self._live_incident = True
         detail = self.verifier.refused or permission.reason
-        self.service.publish(
-            Event(
-                EventKind.LIVE_NOT_VERIFIED,
-                self.who.actor,
-                "AUTO_LIVE_NOT_VERIFIED",
-                detail,
-                datetime.now(UTC),
-                {"code": PermissionCode.LIVE_NOT_VERIFIED, "run": short_run(self.verifier.run_id)},
-            )
-        )
+        self.service.publish(live_not_verified(self.who.actor, detail, self.verifier.run_id, datetime.now(UTC)))
         self.beat_soon()  # publish the refusal at once (status shows it)
         self.trip(
             Trigger(
