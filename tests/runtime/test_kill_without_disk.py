@@ -63,10 +63,23 @@ def kill_activate(data_dir: Path, reason: str, *prefix: str) -> subprocess.Compl
     )
 
 
+def steady_rise(path: Path, candles: int = 60_000) -> Path:
+    """A price that only rises: the crossover places one entry, far below, that never fills
+    and is never cancelled, so the bot writes nothing more of its own until the kill. On
+    the sample feed it places and cancels entries all along, and on a full disk its ledger
+    write could end it (exit 4) before the kill reached it: a race the test must not run."""
+    rows = ["timestamp,symbol,open,high,low,close,volume"]
+    rows += [f"{1_767_225_600 + 60 * i},BTC/USDT,{100 + i},{100.5 + i},{99.5 + i},{100 + i},1" for i in range(candles)]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
 def running_bot(data_dir: Path) -> subprocess.Popen[str]:
+    """A DRY_RUN bot with one resting order; its feed lies outside ``data_dir`` (the small
+    file system the tests fill)."""
     (data_dir / "nija.toml").write_text(RESTING)
     build_service(data_dir).restore(Who("alice@host", "cli"))
-    bot = start_bot(data_dir)
+    bot = start_bot(data_dir, "--feed", str(steady_rise(data_dir.parent / f"feed-{data_dir.name}.csv")))
     wait_for(lambda: open_orders(data_dir) >= 1, what="an open limit order")
     return bot
 
