@@ -43,7 +43,11 @@ def test_an_automatic_kill_during_an_outage_is_enforced_then_recorded(fleet_url:
     thread = threading.Thread(target=lambda: summaries.append(bot.run(candles(release))))
     thread.start()
     try:
-        wait_for(lambda: bot.reaction.mode is not None, what="the bot in DRY_RUN")
+        # Two events: the mode is set at the start, the reference price at the first candle.
+        wait_for(
+            lambda: bot.reaction.mode is not None and bot.references.get("BTC/USDT") is not None,
+            what="the bot in DRY_RUN with a market price",
+        )
         resting = bot.place(OrderRequest("BTC/USDT", Side.BUY, OrderType.LIMIT, 0.01, 97.0))
         assert resting.accepted
         cut(fleet_url)

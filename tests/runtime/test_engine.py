@@ -56,7 +56,11 @@ def test_a_kill_reaction_is_timed_into_the_metrics_and_the_report(data_dir: Path
     thread = threading.Thread(target=lambda: summaries.append(bot.run(candles())))  # type: ignore[arg-type]
     thread.start()
     try:
-        wait_for(lambda: bot.reaction.mode is not None, what="the bot in DRY_RUN")
+        # Two events: the mode is set at the start, the price at the first candle.
+        wait_for(
+            lambda: bot.reaction.mode is not None and bot.references.get("BTC/USDT") is not None,
+            what="the bot in DRY_RUN with a market price",
+        )
         reference = bot.references.get("BTC/USDT")
         assert reference is not None
         below = reference.price * 0.97  # inside the 5 % price collar, below the market: it rests
