@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
-from nija.audit.log import AuditLog
-from nija.audit.reconcile import AuditTrail
 from nija.config import CONFIG_FILE
 from nija.domain.live import ACKNOWLEDGMENT_PHRASE, LivePolicy
 from nija.observability.event_logger import EventLogger
@@ -28,23 +25,59 @@ from nija.store import Store, StoreSelection, config_dir, open_store
 from nija.store.json_files import JsonFileStore
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from datetime import datetime
 
+    from nija.audit.log import AuditLog
+    from nija.audit.reconcile import AuditTrail
     from nija.config import LiveSettings, NijaConfig
     from nija.domain.clock import Clock
+    from nija.domain.events import Event
+    from nija.domain.records import Snapshot
     from nija.domain.transitions import Who
 
-__all__ = ["CONFIG_FILE", "Wired", "build_service", "live_policy", "wire"]
+__all__ = ["CONFIG_FILE", "Wired", "audit_trail", "build_service", "live_policy", "wire"]
 
 
-@dataclass(frozen=True, slots=True)
-class Wired:
-    """What ``wire`` built: the service and the listeners other parts need by name."""
+class Wired(NamedTuple):
+    """What ``wire`` built: the service and the listeners other parts need by name (a
+    NamedTuple: a tenth of a frozen dataclass's cost to define, on every command's start)."""
 
     service: SafetyService
     metrics: Metrics  # served by ``nija serve`` (/metrics) and ``nija run --metrics-port``
-    audit: AuditLog
     directory: Path  # nija.toml and the audit trail live here for every store
+
+
+class DirectoryAuditTrail:
+    """The audit trail of a data directory's JSON files (``nija.audit.reconcile``), loaded
+    at its first record: a ``status`` that changes nothing never imports the audit code."""
+
+    __name__ = "audit"  # how SafetyService names this listener in listener_errors
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._trail: AuditTrail | None = None
+
+    @property
+    def trail(self) -> AuditTrail:
+        if self._trail is None:
+            from nija.audit.log import AuditLog
+            from nija.audit.reconcile import AuditTrail
+
+            self._trail = AuditTrail(AuditLog(self.directory))
+        return self._trail
+
+    def __call__(self, event: Event) -> None:
+        self.trail(event)
+
+    def record(self, snapshot: Snapshot, events: Sequence[Event]) -> object:
+        return self.trail.record(snapshot, events)
+
+
+def audit_trail(service: SafetyService) -> AuditTrail | None:
+    """The complete audit trail of a data directory's JSON files, if the service keeps one."""
+    recorder = service.recorder
+    return recorder.trail if isinstance(recorder, DirectoryAuditTrail) else None
 
 
 def wire(
@@ -78,8 +111,7 @@ def wire(
     settings = config if config is not None else _load_if_present(directory, lenient)
     if settings is not None and settings.store.agent is not None and not given:
         store = _through_agent(store, settings.store.agent)
-    audit = AuditLog(directory)
-    recorder = _recorder(store, directory, audit)
+    recorder = _recorder(store, directory)
     # Bots of this directory hear a kill directly when it cannot be written to disk.
     service = SafetyService(
         store,
@@ -87,7 +119,7 @@ def wire(
         policy=live_policy(settings.live) if settings is not None else LivePolicy(),
         # Not beside the store's history: each host also keeps its own trail of what was
         # done from here (order denials too), appended after the commit, as a listener.
-        listeners=[] if isinstance(recorder, AuditTrail) else [audit],
+        listeners=[] if isinstance(recorder, DirectoryAuditTrail) else [_audit_log(directory)],
         recorder=recorder,
         config_problem=config_problem if config_problem is not None else (problems[0] if problems else None),
         messenger=functools.partial(_tell_bots, directory),
@@ -95,7 +127,7 @@ def wire(
     )
     metrics = _attach_accountability(service, directory, settings)
     _attach_exchange_checks(service, directory, settings)
-    return Wired(service, metrics, audit, directory)
+    return Wired(service, metrics, directory)
 
 
 def build_service(
@@ -123,16 +155,23 @@ def live_policy(live: LiveSettings) -> LivePolicy:
     )
 
 
-def _recorder(store: Store, directory: Path, audit: AuditLog) -> Recorder | None:
+def _recorder(store: Store, directory: Path) -> Recorder | None:
     """The audit trail kept under the store's lock, when it can be: the JSON files beside
     it, or the fleet's chain in the database (written in each change's own transaction)."""
     if isinstance(store, JsonFileStore) and store.data_dir.resolve() == directory.resolve():
-        return AuditTrail(audit)  # complete: audited under the store's lock
+        return DirectoryAuditTrail(directory)  # complete: audited under the store's lock
     from nija.audit.fleet import FleetAuditStore, FleetAuditTrail
 
     if isinstance(store, FleetAuditStore):
         return FleetAuditTrail(store)
     return None
+
+
+def _audit_log(directory: Path) -> AuditLog:
+    """This host's own trail, appended after each commit (a store without one beside it)."""
+    from nija.audit.log import AuditLog
+
+    return AuditLog(directory)
 
 
 def _attach_accountability(service: SafetyService, directory: Path, config: NijaConfig | None) -> Metrics:

@@ -25,12 +25,12 @@ from nija.domain.records import KillEvent, KillRecord, Snapshot, TradingRecord, 
 from nija.domain.states import TradingState
 from nija.domain.text import check_reason, printable
 from nija.domain.transitions import Who
-from nija.live_flow import LiveCheck, LiveFlow, LiveRequest, new_code
 from nija.service_changes import Listener, Outcome, Recorder, ServiceChanges, outcome_of
 from nija.store.ports import PermissionView, Store
 
 if TYPE_CHECKING:
     from nija.domain import recovery  # loaded by the recovery commands only: status needs none of it
+    from nija.live_flow import LiveCheck, LiveFlow, LiveRequest  # loaded at the first live operation
 
 # Tells every running bot of the store to stop trading, with no disk write; returns the
 # pids that acknowledged. Used when the kill cannot be written (read-only or full disk).
@@ -79,14 +79,11 @@ class SafetyService:
             errors=listener_errors if listener_errors is not None else [],
             recorder=recorder,
         )
-        self._live = LiveFlow(
-            self._changes,
-            clock=clock,
-            policy=policy if policy is not None else live.LivePolicy(),
-            checks=live_request_checks if live_request_checks is not None else [],
-            config_problem=config_problem,
-            credentials=credentials,
-        )
+        self._policy = policy if policy is not None else live.LivePolicy()
+        self._live_checks = live_request_checks if live_request_checks is not None else []
+        self._config_problem = config_problem
+        self._credentials = credentials
+        self._live: LiveFlow | None = None  # built, from the values above, at the first live operation
 
     # -- what it was given (read-only) -----------------------------------------------
     @property
@@ -99,7 +96,7 @@ class SafetyService:
 
     @property
     def policy(self) -> live.LivePolicy:
-        return self._live.policy
+        return self._policy
 
     @property
     def listeners(self) -> list[Listener]:
@@ -113,7 +110,7 @@ class SafetyService:
 
     @property
     def live_request_checks(self) -> list[LiveCheck]:
-        return self._live.checks
+        return self._live_checks
 
     @property
     def messenger(self) -> BotMessenger | None:
@@ -125,11 +122,11 @@ class SafetyService:
 
     @property
     def config_problem(self) -> str | None:
-        return self._live.config_problem
+        return self._config_problem
 
     @property
     def credentials(self) -> Callable[[], bool] | None:
-        return self._live.credentials
+        return self._credentials
 
     # -- reading -------------------------------------------------------------------
     def status(self, *, history_items: int = 5) -> StatusReport:
@@ -201,7 +198,9 @@ class SafetyService:
         """Record a kill raised only by the kill file (``touch EMERGENCY_STOP``), so that
         deleting the file afterwards deactivates nothing. Returns None if nothing to adopt.
         Cheap when there is nothing to adopt: a read, no lock."""
-        snap = self.store.load()
+        return self._adopt(self.store.load(), who, timeout_s)
+
+    def _adopt(self, snap: Snapshot, who: Who, timeout_s: float | None) -> Outcome | None:
         now = self.clock()  # one clock read per operation (the check and the record agree)
         if killswitch.adopt(snap, who, now).is_empty:
             return None
@@ -216,7 +215,11 @@ class SafetyService:
         """Adopt for a command that only looks (status): never waits long, never fails.
         Returns why the kill could not be recorded now, if so (it is reported, still in force)."""
         try:
-            self.adopt_kill_flag(who, timeout_s=0.5)
+            snap = self.store.load()
+        except NijaError:
+            return None  # no kill file seen, so none to report: the command's own read says what is wrong
+        try:
+            self._adopt(snap, who, timeout_s=0.5)
         except LockTimeout:
             return "another NIJA process holds the lock; the next command records the kill file"
         except NijaError as exc:
@@ -307,25 +310,25 @@ class SafetyService:
     # -- live trading (nija.live_flow) ----------------------------------------------
     def credentials_configured(self) -> bool:
         """Raises CredentialsUnreadable (a refusal, for every front end) when they are unusable."""
-        return self._live.credentials_configured()
+        return self._live_flow().credentials_configured()
 
     def request_live(self, who: Who, *, credentials_configured: bool | None = None) -> LiveRequest:
         """Granted to the bot running in DRY_RUN: the request names its run and a fresh nonce.
         ``credentials_configured``: for tests; the injected ``credentials`` decide otherwise."""
-        return self._live.request(who, credentials_configured)
+        return self._live_flow().request(who, credentials_configured)
 
     def confirm_live(self, code: str, phrase: str, who: Who) -> Outcome:
         """A wrong code is counted on the request (recorded, then refused); the
         ``MAX_WRONG_CODES``-th cancels the request. Every refusal leaves the transaction
         first, so what was counted is committed on every store."""
-        return self._live.confirm(code, phrase, who)
+        return self._live_flow().confirm(code, phrase, who)
 
     def cancel_live(self, who: Who, reason: str = "") -> Outcome:
         self._check_reason(reason, "cancellation reason")
-        return self._live.cancel(_plain(who), reason)
+        return self._live_flow().cancel(_plain(who), reason)
 
     def expire_live_request(self, who: Who) -> Outcome | None:
-        return self._live.expire(who)
+        return self._live_flow().expire(who)
 
     def reconcile_audit(self) -> None:
         """Append the audit records of committed changes that have none (a process killed
@@ -335,6 +338,21 @@ class SafetyService:
             pass
 
     # -- plumbing ------------------------------------------------------------------
+    def _live_flow(self) -> LiveFlow:
+        """The live flow (``nija.live_flow``): loaded only by a process that goes near live."""
+        if self._live is None:
+            from nija.live_flow import LiveFlow
+
+            self._live = LiveFlow(
+                self._changes,
+                clock=self._clock,
+                policy=self._policy,
+                checks=self._live_checks,
+                config_problem=self._config_problem,
+                credentials=self._credentials,
+            )
+        return self._live
+
     def _check_reason(self, reason: str, what: str, *, activating: bool = False) -> None:
         """Refuse free text that could repaint a terminal (invariant 12), for every front end."""
         try:
@@ -357,4 +375,4 @@ def _plain(who: Who) -> Who:
     return who if actor == who.actor else Who(actor, who.source)
 
 
-__all__ = ["BotMessenger", "LiveRequest", "NijaError", "Outcome", "SafetyService", "new_code", "system_clock"]
+__all__ = ["BotMessenger", "NijaError", "Outcome", "SafetyService", "system_clock"]

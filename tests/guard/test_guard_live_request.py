@@ -14,7 +14,7 @@ import pytest
 from nija.assembly import build_service
 from nija.domain.errors import LiveRequestRefused
 from nija.exchange_checks import ExchangeChecks, read_checks
-from nija.service import LiveRequest
+from nija.live_flow import LiveRequest
 from tests.fakes.kraken_server import FakeKraken
 from tests.guard.helpers import OPERATOR, dry_run, eventually, go_live, kraken, run_async
 

@@ -37,6 +37,8 @@ class Head:
 
 @dataclass(frozen=True, slots=True)
 class AuditRecord:
+    """One line of the audit log: the event, its place in the chain and the hash it follows."""
+
     seq: int
     kind: str
     actor: str

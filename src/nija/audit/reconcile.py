@@ -40,6 +40,8 @@ _KEYED = (EventKind.TRANSITION, EventKind.KILL_ACTIVATED, EventKind.KILL_DEACTIV
 
 @dataclass(frozen=True, slots=True)
 class _Checkpoint:
+    """What the reconciliation checkpoint says: the log (inode, size) it covered and what was audited."""
+
     inode: int
     size: int
     audited: Counter[str]  # digests of history entries known to have their record

@@ -10,11 +10,11 @@ from pathlib import Path
 import click
 from rich.text import Text
 
-from nija.assembly import build_service
+from nija.assembly import audit_trail, build_service
 from nija.audit import AuditLog, AuditRecord, BadLine, Verdict, records
 from nija.audit.changes import Committed
 from nija.audit.errors import AuditChainBroken, AuditIncomplete, AuditWriteFailed
-from nija.audit.reconcile import AuditTrail, unaudited
+from nija.audit.reconcile import unaudited
 from nija.audit.since import parse_since
 from nija.cli import render
 from nija.cli.common import EXIT_CODES_HELP, common_options, current_selection, handles_errors, print_json
@@ -99,8 +99,8 @@ def verify(data_dir: Path | None, as_json: bool, local: bool) -> None:
 def reconcile(data_dir: Path | None, as_json: bool) -> None:
     """Append the audit records of committed changes that have none, marked as recovered."""
     service = build_service(data_dir, selection=StoreSelection())
-    trail = service.recorder
-    assert isinstance(trail, AuditTrail)  # the JSON files of a data directory always get one
+    trail = audit_trail(service)
+    assert trail is not None  # the JSON files of a data directory always get one
     service.reconcile_audit()
     if service.listener_errors:
         raise AuditWriteFailed(

@@ -44,6 +44,8 @@ _ACTION_FOR_CODE: dict[str, FixAction] = {
 
 @dataclass(frozen=True, slots=True)
 class Inconsistency:
+    """Something in the records that does not add up, with the command that repairs it."""
+
     code: str
     message: str
     fix: str  # the command line's words
@@ -56,6 +58,8 @@ class Inconsistency:
 
 @dataclass(frozen=True, slots=True)
 class StatusReport:
+    """What ``status`` says: the state, the kill switch, what may trade, the bot and what is wrong."""
+
     state: TradingState
     kill_active: bool
     kill_record_active: bool | None  # None when the record is unreadable
@@ -67,11 +71,17 @@ class StatusReport:
     inconsistencies: tuple[Inconsistency, ...]
     recent_history: tuple[Transition, ...]
     checked_at: datetime
-    kill_seen: str = ""  # fingerprint to pass back when deactivating (killswitch.seen)
+    snapshot: Snapshot  # what the report was made from
 
     @property
     def can_trade(self) -> bool:
         return self.permission.allowed
+
+    @property
+    def kill_seen(self) -> str:
+        """The fingerprint to pass back when deactivating (``killswitch.seen``): taken only
+        when asked, since a plain ``status`` shows none and hashing loads OpenSSL."""
+        return seen(self.snapshot)
 
 
 def report(snapshot: Snapshot, now: datetime, *, history_items: int = 5) -> StatusReport:
@@ -90,7 +100,7 @@ def report(snapshot: Snapshot, now: datetime, *, history_items: int = 5) -> Stat
         inconsistencies=diagnose(snapshot, now, bot_alive=bot_alive),
         recent_history=history[-history_items:] if history_items else (),
         checked_at=now,
-        kill_seen=seen(snapshot),
+        snapshot=snapshot,
     )
 
 

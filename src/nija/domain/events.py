@@ -35,6 +35,8 @@ class EventKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Event:
+    """One safety event, for the audit trail, the listeners and the event stream."""
+
     kind: EventKind
     actor: str
     source: str

@@ -43,6 +43,8 @@ ACKNOWLEDGMENT_PHRASE = "I understand that live trading risks real capital"
 
 @dataclass(frozen=True, slots=True)
 class LivePolicy:
+    """The rules of the live flow (nija.toml ``[live]``): how long in DRY_RUN, who confirms, the phrase."""
+
     min_dry_run: timedelta = timedelta(minutes=60)
     confirmation_window: timedelta = timedelta(minutes=10)
     require_second_person: bool = False

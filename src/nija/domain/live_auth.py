@@ -72,6 +72,9 @@ def opens(commitment_hex: str, proof_hex: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
+    """Whether a trading record this bot read may stand (LIVE_ACTIVE only with a grant it
+    verifies), and if not, why."""
+
     ok: bool
     detail: str = ""
 

@@ -25,6 +25,8 @@ class PermissionCode(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Permission:
+    """Whether orders may be placed now, in which mode, and the stable code and reason."""
+
     allowed: bool
     mode: Mode | None
     code: str

@@ -17,6 +17,8 @@ HEARTBEAT_MAX_AGE = timedelta(seconds=15)
 
 @dataclass(frozen=True, slots=True)
 class Transition:
+    """One move of the trading state machine, with who made it, why and when."""
+
     from_state: TradingState
     to_state: TradingState
     reason: str
@@ -64,6 +66,8 @@ class LiveGrant:
 
 @dataclass(frozen=True, slots=True)
 class TradingRecord:
+    """The trading state machine's record: the state, its history and any live request or grant."""
+
     current_state: TradingState = TradingState.OFF
     history: tuple[Transition, ...] = ()
     last_updated: datetime | None = None
@@ -99,6 +103,8 @@ class KillAction(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class KillEvent:
+    """One activation or deactivation in the kill switch's history."""
+
     action: KillAction | None  # None: a legacy entry (the guide's format has no action)
     reason: str
     timestamp: datetime
@@ -111,6 +117,8 @@ class KillEvent:
 
 @dataclass(frozen=True, slots=True)
 class KillRecord:
+    """The kill switch's record: whether it is active and its history."""
+
     is_active: bool = False
     history: tuple[KillEvent, ...] = ()
     last_updated: datetime | None = None

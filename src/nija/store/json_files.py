@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
@@ -270,7 +269,7 @@ class _FileTransaction:
         What could not be read (a FIFO, a directory, a file too large or unreadable to
         us) is kept whole under the backup name instead: hard-linked (the entry itself,
         never followed), or for a directory moved aside. Nothing is opened, so nothing blocks."""
-        backup = path.with_name(f"{path.name}.corrupt-{uuid.uuid4().hex[:8]}")
+        backup = path.with_name(f"{path.name}.corrupt-{os.urandom(4).hex()}")
         if isinstance(raw, _Raw) and raw.data is not None:
             write_atomic(backup, raw.data)
             return

@@ -60,7 +60,7 @@ def exists(directory: Path) -> bool:
     for name in (KILL_FILE, REMOVING):
         try:
             os.lstat(directory / name)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # no such entry (the "directory" is a file)
             continue
         except OSError:
             return True  # exists but cannot be inspected: still a kill
@@ -75,7 +75,7 @@ def inspect(directory: Path, *, settle: bool = False) -> KillFlag | None:
     for name in (KILL_FILE, REMOVING):
         try:
             st = os.lstat(directory / name)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             continue
         except OSError as exc:
             return KillFlag(f"uninspectable:{exc.errno}", KillFlagKind.UNKNOWN, str(path))

@@ -15,7 +15,8 @@ from nija.domain.live import short_run
 from nija.domain.records import KillEvent, Snapshot, TradingRecord, Transition
 from nija.domain.recovery import Plan
 from nija.domain.states import Mode, TradingState
-from nija.service import LiveRequest, Outcome
+from nija.live_flow import LiveRequest
+from nija.service import Outcome
 from nija.views.shapes import (
     ApiStatusView,
     BotView,
