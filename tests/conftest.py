@@ -44,8 +44,12 @@ def cli_env(**extra: str) -> dict[str, str]:
     return env
 
 
-# The arguments after which the real entry points (nija.cli.entry) raise the kill file first.
-EARLY_RAISE = {"nija": ["kill", "activate"], "emergency_kill_switch.py": ["activate"]}
+# The programs whose entry points (nija.cli.entry) serve a plain activation or status first.
+FAST_PATH_PROGRAMS = {
+    "nija": "nija",
+    "emergency_kill_switch.py": "emergency_kill_switch",
+    "safe_restore_trading.py": "safe_restore_trading",
+}
 
 
 def script_command(script: str) -> click.Command:
@@ -67,6 +71,28 @@ def script_command(script: str) -> click.Command:
 
         return monitor
     raise ValueError(f"no in-process command for {script!r}: mark the test @pytest.mark.process")
+
+
+def _fast_path(script: str, args: list[str], input: str | None) -> subprocess.CompletedProcess[str] | None:
+    """What ``nija.cli.entry.fast_path`` does for ``script``, with click's output capture;
+    None when the command is not one it serves (click runs it)."""
+    from nija.cli.entry import fast_path
+
+    program = FAST_PATH_PROGRAMS.get(script)
+    if program is None:
+        return None
+    with CliRunner().isolation(input=input) as (out, err, _):
+        try:
+            fast_path(program, args)
+            return None
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        except Exception:  # noqa: BLE001 - as a process would: exit 1, the traceback on stderr
+            sys.stderr.write(traceback.format_exc())
+            code = 1
+        sys.stdout.flush()
+        sys.stderr.flush()
+        return subprocess.CompletedProcess([script, *args], code, out.getvalue().decode(), err.getvalue().decode())
 
 
 def run_in_process(
@@ -104,9 +130,9 @@ def run_in_process(
         patch.setattr(emergency, "_raised", None)  # a process's own early kill, never the last test's
         patch.setattr(atexit, "register", register)  # run when the command returns, as at a process's exit
         try:
-            early = EARLY_RAISE.get(script)
-            if early is not None and list(args[: len(early)]) == early:
-                emergency.raise_first(list(args[len(early) :]))  # as nija.cli.entry does, before the command
+            served = _fast_path(script, list(args), input)  # as nija.cli.entry does, before click
+            if served is not None:
+                return served
             result = CliRunner().invoke(command, list(args), input=input, prog_name=script, catch_exceptions=True)
         finally:
             for func, a, kw in reversed(at_exit):

@@ -11,6 +11,7 @@ alone, which raises, refuses or reports exactly as before."""
 from __future__ import annotations
 
 import os
+import stat
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -52,10 +53,10 @@ _raised: EarlyKill | None = None
 def raise_first(args: list[str]) -> None:
     """``args``: what follows ``activate`` on the command line."""
     global _raised
-    parsed = _parse(args)
+    parsed = plain_activation(args)
     if parsed is None:
         return
-    directory, reason = parsed
+    directory, reason = parsed.directory, parsed.text.strip()
     from datetime import UTC, datetime
 
     from nija.identity import local_actor
@@ -81,26 +82,58 @@ def raised(directory: str, reason: str) -> EarlyKill | None:
     return early
 
 
-def _parse(args: list[str]) -> tuple[str, str] | None:
-    """(absolute data directory, stripped reason) for a plain activation of the JSON files."""
+class PlainActivation:
+    """A plain activation of the JSON files: only a reason of printable ASCII and
+    ``--data-dir``, ``--json``, ``--yes``/``--force``, no store in the environment."""
+
+    __slots__ = ("as_json", "data_dir", "directory", "text")
+
+    def __init__(self, data_dir: str | None, text: str, as_json: bool) -> None:
+        self.data_dir = data_dir  # as click would pass it: None when neither given nor set
+        self.directory = os.path.abspath(data_dir if data_dir is not None else ".")
+        self.text = text  # the reason's words joined, as the click command joins them
+        self.as_json = as_json
+
+
+def plain_activation(args: list[str]) -> PlainActivation | None:
+    """``args``: what follows ``activate``. None: anything else, left to the full command."""
     if os.environ.get("NIJA_STORE") or os.environ.get("NIJA_BOT"):
         return None
-    directory = os.environ.get("NIJA_DATA_DIR") or "."
+    data_dir = os.environ.get("NIJA_DATA_DIR") or None
     words: list[str] = []
+    as_json = False
     rest = iter(args)
     for arg in rest:
         if arg == "--data-dir":
-            directory = next(rest, "")
+            data_dir = next(rest, "")
         elif arg.startswith("--data-dir="):
-            directory = arg.partition("=")[2]
+            data_dir = arg.partition("=")[2]
         elif arg.startswith("-"):
             if arg not in _FLAGS:
                 return None
+            as_json = as_json or arg == "--json"
         else:
             words.append(arg)
-    reason = " ".join(words).strip()
+    text = " ".join(words)
+    reason = text.strip()
     # Plain printable ASCII only: anything else is checked by the full command first
-    # (invariant 12: a refused reason must not have raised anything).
-    if not directory or not reason or not all(" " <= ch <= "~" for ch in reason):
+    # (invariant 12: a refused reason must not have raised anything). A data directory
+    # that is a file is click's usage error.
+    if not reason or not all(" " <= ch <= "~" for ch in text) or not click_accepts(data_dir):
         return None
-    return os.path.abspath(directory), reason
+    return PlainActivation(data_dir, text, as_json)
+
+
+def click_accepts(data_dir: str | None) -> bool:
+    """Whether click's ``--data-dir`` (a ``click.Path(file_okay=False)``) takes this value:
+    not empty, and if it exists, not a regular file and readable. Its refusal is a usage
+    error (exit 2, nothing written), which the fast paths leave to click to say."""
+    if data_dir is None:
+        return True
+    if not data_dir:
+        return False
+    try:
+        st = os.stat(data_dir)
+    except OSError:
+        return True  # click passes what does not exist; the store says what is wrong
+    return not stat.S_ISREG(st.st_mode) and os.access(data_dir, os.R_OK)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from nija.assembly import build_service
 from nija.bot_report import BotReport
-from nija.cli.recovery import CHECKS_FILE, RECEIPT_FILE
+from nija.cli.show_status import CHECKS_FILE, RECEIPT_FILE
 from nija.domain.transitions import Who
 from nija.exchange_checks import CHECKS_FILE as WRITTEN_CHECKS
 from nija.kill_receipt import RECEIPT_FILE as WRITTEN_RECEIPT

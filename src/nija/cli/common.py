@@ -4,25 +4,33 @@ maps the exception tree onto exit codes without a traceback."""
 from __future__ import annotations
 
 import functools
-import json
-import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import click
 
-from nija import kill_truth
-from nija.assembly import build_service
+from nija.cli.invocation import SELECTION_KEY, adopting, cli_who, command_service, current_selection, warn_config
+from nija.cli.output import print_json
+from nija.cli.reporting import fail, report_error, warn_listener_errors
 from nija.domain.codes import ErrorCode
-from nija.domain.errors import ConfirmationDeclined, NijaError
-from nija.domain.text import json_for_terminal, printable
-from nija.domain.transitions import Who
-from nija.identity import local_who
-from nija.service import SafetyService
+from nija.domain.errors import ConfirmationDeclined
 from nija.store.selection import StoreSelection
+
+__all__ = [
+    "EXIT_CODES_HELP",
+    "adopting",
+    "cli_who",
+    "command_service",
+    "common_options",
+    "confirm",
+    "current_selection",
+    "handles_errors",
+    "print_json",
+    "warn_config",
+    "warn_listener_errors",
+]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -33,46 +41,9 @@ EXIT_CODES_HELP = (
 )
 
 
-@dataclass(frozen=True)
-class Invocation:
-    data_dir: Path | None
-    as_json: bool
-    yes: bool
-    # Diagnosis and recovery carry on past a bad nija.toml (with a warning); commands whose
-    # behaviour the settings change (live) refuse it.
-    strict_config: bool = False
-
-    def service(self) -> SafetyService:
-        warn = None if self.strict_config else warn_config
-        return adopting(build_service(self.data_dir, selection=current_selection(), config_warning=warn))
-
-
-def warn_config(message: str) -> None:
-    click.echo(f"⚠️ Warning: {message}", err=True)
-
-
-def adopting(service: SafetyService) -> SafetyService:
-    """Record an unrecorded kill file at once, whatever the command (status included):
-    after any NIJA command has seen it, deleting the file deactivates nothing."""
-    problem = service.adopt_quietly(cli_who())
-    if problem is not None:
-        click.echo(f"⚠️ Warning: {kill_truth.unrecorded_flag(problem)}", err=True)
-    return service
-
-
-_SELECTION_KEY = "nija.store_selection"
-
-
-def current_selection() -> StoreSelection:
-    """The ``--store``/``--bot``/``--fleet`` of the running command (NIJA_STORE/NIJA_BOT otherwise)."""
-    ctx = click.get_current_context(silent=True)
-    chosen = ctx.meta.get(_SELECTION_KEY) if ctx is not None else None
-    return chosen if isinstance(chosen, StoreSelection) else StoreSelection.from_env()
-
-
 def _remember_selection(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     """Collect the store options in the context, so command signatures stay unchanged."""
-    chosen = ctx.meta.get(_SELECTION_KEY, StoreSelection())
+    chosen = ctx.meta.get(SELECTION_KEY, StoreSelection())
     if param.name == "store_url" and value:
         chosen = StoreSelection(value, chosen.bot, chosen.fleet, chosen.account)
     elif param.name == "bot" and value:
@@ -81,12 +52,8 @@ def _remember_selection(ctx: click.Context, param: click.Parameter, value: Any) 
         chosen = StoreSelection(chosen.url, chosen.bot, True, chosen.account)
     elif param.name == "account" and value:
         chosen = StoreSelection(chosen.url, chosen.bot, chosen.fleet, value)
-    ctx.meta[_SELECTION_KEY] = chosen
+    ctx.meta[SELECTION_KEY] = chosen
     return value
-
-
-def cli_who() -> Who:
-    return local_who("cli")
 
 
 def common_options(*, mutating: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -151,39 +118,15 @@ def handles_errors(fn: Callable[P, T]) -> Callable[P, T]:
         as_json = bool(kwargs.get("as_json"))
         try:
             return fn(*args, **kwargs)
-        except NijaError as exc:
-            _report_error(exc.code, exc.message, exc.fix, as_json)
-            sys.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException):
             raise
         except click.Abort:  # Ctrl-C or Ctrl-D at a prompt: a refusal like answering no
-            _report_error("DECLINED", "Declined: nothing was done", "", as_json)
+            report_error("DECLINED", "Declined: nothing was done", "", as_json)
             sys.exit(ConfirmationDeclined.exit_code)
-        except KeyboardInterrupt:
-            _report_error("INTERRUPTED", "Interrupted", "", as_json)
-            sys.exit(ConfirmationDeclined.exit_code)
-        except Exception as exc:
-            if os.environ.get("NIJA_DEBUG"):
-                raise
-            _report_error(
-                "UNEXPECTED",
-                f"Unexpected error: {type(exc).__name__}: {exc}",
-                "Set NIJA_DEBUG=1 to see the traceback and report it",
-                as_json,
-            )
-            sys.exit(NijaError.exit_code)
+        except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - fail reports it (NIJA_DEBUG: raises)
+            fail(exc, as_json)
 
     return wrapper
-
-
-def _report_error(code: str, message: str, fix: str, as_json: bool) -> None:
-    if as_json:
-        click.echo(json.dumps({"error": {"code": code, "message": message, "fix": fix}}, indent=2))
-        return
-    # Messages may quote stored or typed text: never let it reach the terminal raw.
-    click.echo(f"❌ {printable(message, multi_line=True)}", err=True)
-    if fix:
-        click.echo(f"💡 Fix: {printable(fix, multi_line=True)}", err=True)
 
 
 def confirm(question: str, *, yes: bool) -> None:
@@ -203,15 +146,3 @@ def confirm(question: str, *, yes: bool) -> None:
         answer = "no"
     if answer.strip().lower() not in ("y", "yes"):
         raise ConfirmationDeclined("Declined: nothing was done", "", code=ErrorCode.DECLINED)
-
-
-def warn_listener_errors(service: SafetyService) -> None:
-    """Say on stderr what the audit, notification or metrics listeners failed to do.
-    The action itself is done; these never block it, but must never fail silently."""
-    for error in service.listener_errors:
-        click.echo(f"⚠️ Warning: the action was done, but {printable(error, multi_line=True)}", err=True)
-
-
-def print_json(data: Any) -> None:
-    """JSON as ever (UTF-8, the same values), with every control character escaped."""
-    click.echo(json_for_terminal(json.dumps(data, indent=2, ensure_ascii=False)))

@@ -6,26 +6,18 @@ from pathlib import Path
 
 import click
 
-from nija import emergency
-from nija.assembly import build_service
-from nija.cli import render
+from nija.cli import kill_activation, render
 from nija.cli.common import (
     EXIT_CODES_HELP,
-    Invocation,
-    adopting,
     cli_who,
+    command_service,
     common_options,
     confirm,
-    current_selection,
     handles_errors,
     print_json,
     warn_listener_errors,
 )
-from nija.config import CONFIG_FILE
-from nija.domain.errors import NijaError
 from nija.domain.text import printable
-from nija.service import SafetyService
-from nija.store import config_dir
 
 
 @click.command(epilog=EXIT_CODES_HELP)
@@ -41,69 +33,7 @@ def activate(reason: tuple[str, ...], data_dir: Path | None, as_json: bool, yes:
     (read-only or full file system, permissions), every running bot of the data
     directory is told directly and the command exits 4, saying whether the kill is in
     force in their memory only (KILL_IN_MEMORY_ONLY) or not at all (KILL_NOT_IN_FORCE)."""
-    text = " ".join(reason)
-    early = emergency.raised(str(config_dir(data_dir)), text)  # raised before NIJA loaded
-    # Not adopted first: this activation records that flag itself, at the raise's time.
-    service = _emergency_service(data_dir, adopt=early is None)
-    if early is None:
-        result = service.activate_kill(text, cli_who())
-    else:  # the flag is up already: record it at the raise's time, with what its raise met
-        result = service.activate_kill(text, cli_who(), now=early.now, raised=True, raise_problem=early.problem())
-    warn_listener_errors(service)
-    if as_json:
-        from nija.views import outcome_view, to_json  # the views load for --json only (start-up)
-
-        print_json(to_json(outcome_view(result)))
-        return
-    out = render.out()
-    for warning in result.warnings:
-        out.text(f"⚠️ {warning}", style="yellow")
-    if result.messages:  # already active: the cause and its "since" stay the first activation's
-        out.text(f"🛑 {' '.join(result.messages)}", style="bold red")
-    else:
-        out.print("🛑 KILL SWITCH ACTIVATED: all trading is stopped (EMERGENCY_STOP)", style="bold red")
-    out.print(
-        "To resume later: fix the cause, then run "
-        "'python emergency_kill_switch.py deactivate \"<what was fixed>\"' and "
-        "'python safe_restore_trading.py restore'."
-    )
-
-
-def _emergency_service(data_dir: Path | None, *, adopt: bool = True) -> SafetyService:
-    """The service, even when nija.toml is broken: a bad setting must never stop a stop
-    (nor hide one). Falls back to the default settings (same store) and says so on stderr."""
-    record = adopting if adopt else _as_is
-    try:
-        return record(build_service(data_dir, selection=current_selection()))
-    except NijaError:
-        problem = _config_problem(data_dir)
-        if problem is None:
-            raise  # not the configuration: the store itself cannot be opened
-    click.echo(
-        f"⚠️ Warning: {problem.message}. Using the default settings "
-        f"(notifications configured there are not sent); fix: {problem.fix}",
-        err=True,
-    )
-    from nija.config import NijaConfig
-
-    return record(build_service(data_dir, config=NijaConfig(), selection=current_selection()))
-
-
-def _as_is(service: SafetyService) -> SafetyService:
-    return service
-
-
-def _config_problem(data_dir: Path | None) -> NijaError | None:
-    directory = config_dir(data_dir)
-    if not (directory / CONFIG_FILE).exists():
-        return None
-    from nija.config import load_config  # pydantic loads only on this rare path
-
-    try:
-        load_config(directory)
-    except NijaError as exc:
-        return exc
-    return None
+    kill_activation.activate(" ".join(reason), data_dir, as_json)
 
 
 @click.command(epilog=EXIT_CODES_HELP)
@@ -117,7 +47,7 @@ def deactivate(reason: tuple[str, ...], data_dir: Path | None, as_json: bool, ye
     Refused (exit 3, nothing written) if a new kill arrived since you looked (a new or
     touched kill file included), or if EMERGENCY_STOP is not a regular file (a
     directory, link, FIFO...): remove it yourself as the message says, then run again."""
-    service = Invocation(data_dir, as_json, yes).service()
+    service = command_service(data_dir)
     text = " ".join(reason)
     seen = service.kill_seen()  # a kill raised while the prompt waits must not be cleared by it
     if text.strip() and service.snapshot().kill_active:
@@ -140,7 +70,7 @@ def deactivate(reason: tuple[str, ...], data_dir: Path | None, as_json: bool, ye
 @handles_errors
 def kill_status(data_dir: Path | None, as_json: bool) -> None:
     """Show whether the kill switch is active, why, since when and by whom."""
-    service = _emergency_service(data_dir)  # seeing the kill must not depend on nija.toml either
+    service = kill_activation.emergency_service(data_dir)  # seeing the kill must not depend on nija.toml either
     report = service.status()
     if as_json:
         from nija.views import status_view, to_json

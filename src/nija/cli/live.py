@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from nija.cli import render
-from nija.cli.common import EXIT_CODES_HELP, Invocation, cli_who, common_options, handles_errors, print_json
+from nija.cli.common import EXIT_CODES_HELP, cli_who, command_service, common_options, handles_errors, print_json
 from nija.domain.errors import AcknowledgmentRequired
 from nija.domain.text import printable
 from nija.store import config_dir
@@ -29,7 +29,7 @@ def live_group() -> None:
 def request(data_dir: Path | None, as_json: bool, yes: bool) -> None:
     """DRY_RUN → LIVE_PENDING_CONFIRMATION; prints the one-time confirmation code
     (never asks: --yes/--force are accepted and change nothing)."""
-    service = Invocation(data_dir, as_json, yes=False, strict_config=True).service()
+    service = command_service(data_dir, strict_config=True)
     result = service.request_live(cli_who())
     if as_json:
         print_json(to_json(live_request_view(result)))
@@ -56,7 +56,7 @@ def request(data_dir: Path | None, as_json: bool, yes: bool) -> None:
 @handles_errors
 def confirm(code: str, phrase: str | None, data_dir: Path | None, as_json: bool) -> None:
     """LIVE_PENDING_CONFIRMATION → LIVE_ACTIVE: REAL CAPITAL AT RISK."""
-    service = Invocation(data_dir, as_json, yes=False, strict_config=True).service()
+    service = command_service(data_dir, strict_config=True)
     if phrase is None:
         expected = service.policy.phrase
         if not sys.stdin.isatty():
@@ -79,7 +79,7 @@ def confirm(code: str, phrase: str | None, data_dir: Path | None, as_json: bool)
 @handles_errors
 def cancel(reason: tuple[str, ...], data_dir: Path | None, as_json: bool, yes: bool) -> None:
     """Withdraw the live request: back to DRY_RUN (never asks: --yes/--force change nothing)."""
-    service = Invocation(data_dir, as_json, yes=False).service()
+    service = command_service(data_dir)
     result = service.cancel_live(cli_who(), " ".join(reason))
     if as_json:
         print_json(to_json(outcome_view(result)))

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import builtins
 import codecs
+import json
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from nija.domain.text import printable
+from nija.domain.text import json_for_terminal, printable
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -67,6 +68,37 @@ class Out:
         stream = self._stream()
         stream.write(printable(text, multi_line=True) + "\n")  # type: ignore[attr-defined]
         stream.flush()  # type: ignore[attr-defined]
+
+
+def echo(text: str, *, err: bool = False) -> None:
+    """One line, as ``click.echo`` writes it (the text, a newline, a flush), without loading
+    click: a stream the locale left at ASCII gets UTF-8 bytes, as click gives it, and any
+    other encoding is used as it is. ``text`` must already be safe to show (``printable``,
+    ``json_for_terminal``)."""
+    stream = sys.stderr if err else sys.stdout
+    if stream is None:  # no console at all (pythonw): nowhere to write, as click.echo
+        return
+    data = text + "\n"
+    binary = getattr(stream, "buffer", None)
+    if binary is not None and _ascii(getattr(stream, "encoding", None) or "ascii"):
+        stream.flush()
+        binary.write(data.encode("utf-8", "replace"))
+        binary.flush()
+        return
+    stream.write(data)
+    stream.flush()
+
+
+def _ascii(encoding: str) -> bool:
+    try:
+        return codecs.lookup(encoding).name == "ascii"
+    except LookupError:
+        return False
+
+
+def print_json(data: Any) -> None:
+    """JSON as ever (UTF-8, the same values), with every control character escaped."""
+    echo(json_for_terminal(json.dumps(data, indent=2, ensure_ascii=False)))
 
 
 def _may_hold_emoji_code(text: str) -> bool:

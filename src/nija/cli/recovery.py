@@ -4,29 +4,21 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from nija.cli import render
 from nija.cli.common import (
     EXIT_CODES_HELP,
-    Invocation,
     cli_who,
+    command_service,
     common_options,
     confirm,
     handles_errors,
     print_json,
     warn_listener_errors,
 )
-from nija.domain.errors import InconsistenciesFound
-from nija.store import config_dir
-
-if TYPE_CHECKING:
-    from nija.exchange_checks import ExchangeChecks
-    from nija.kill_receipt import KillReceipt
-
-RECEIPT_FILE, CHECKS_FILE = ".nija_kill_receipt.json", ".nija_exchange_checks.json"  # as in those modules
+from nija.cli.show_status import show_status
 
 
 @click.command(epilog=EXIT_CODES_HELP)
@@ -34,31 +26,9 @@ RECEIPT_FILE, CHECKS_FILE = ".nija_kill_receipt.json", ".nija_exchange_checks.js
 @handles_errors
 def status(data_dir: Path | None, as_json: bool) -> None:
     """Diagnose the trading state and detect inconsistencies (always run this first)."""
-    service = Invocation(data_dir, as_json, yes=False).service()
-    if getattr(service.store, "is_fleet", False):  # rich's tables load only for the fleet
-        from nija.cli.fleet_status import show_fleet
-
-        show_fleet(service.store, as_json)
-        return
-    report = service.status()
-    directory = config_dir(data_dir)
-    receipt, exchange = _exchange_reports(directory)
-    if as_json:
-        from nija.views import status_view, to_json  # the views load for --json only (start-up)
-
-        view = to_json(status_view(report, service.store.location))
-        exchange_view = exchange.model_dump(mode="json") if exchange else None
-        receipt_json = receipt.model_dump(mode="json") | {"verdict": receipt.verdict} if receipt else None
-        print_json({**view, "kill_receipt": receipt_json, "exchange_checks": exchange_view})
-    else:
-        out = render.out()
-        render.status(out, report, service.store.location)
-        if exchange is not None:
-            render.exchange_checks(out, exchange)
-        if receipt is not None:
-            render.kill_receipt(out, receipt)
-    if report.inconsistencies:
-        sys.exit(InconsistenciesFound.exit_code)
+    code = show_status(data_dir, as_json)
+    if code:
+        sys.exit(code)
 
 
 @click.command(epilog=EXIT_CODES_HELP)
@@ -69,7 +39,7 @@ def restore(data_dir: Path | None, as_json: bool, yes: bool) -> None:
 
     EMERGENCY_STOP → OFF → DRY_RUN. Refuses while the kill switch is active.
     Never enables LIVE trading."""
-    service = Invocation(data_dir, as_json, yes).service()
+    service = command_service(data_dir)
     plan = service.plan_restore()
     out = render.out()
     if not plan.nothing_to_do:
@@ -98,7 +68,7 @@ def restore(data_dir: Path | None, as_json: bool, yes: bool) -> None:
 @handles_errors
 def reset(data_dir: Path | None, as_json: bool, yes: bool) -> None:
     """Disable all trading: move to OFF. Refuses while the kill switch is active."""
-    service = Invocation(data_dir, as_json, yes).service()
+    service = command_service(data_dir)
     plan = service.plan_reset()
     out = render.out()
     if not plan.nothing_to_do:
@@ -123,7 +93,7 @@ def reset(data_dir: Path | None, as_json: bool, yes: bool) -> None:
 @handles_errors
 def history(data_dir: Path | None, as_json: bool, limit: int) -> None:
     """Show the trading state history and the kill switch history."""
-    service = Invocation(data_dir, as_json, yes=False).service()
+    service = command_service(data_dir)
     transitions, kills = service.history()
     transitions, kills = transitions[-limit:], kills[-limit:]
     if as_json:
@@ -142,13 +112,3 @@ def history(data_dir: Path | None, as_json: bool, limit: int) -> None:
         out.print(render.kill_event_line(k))
     if not kills:
         out.print("(none)")
-
-
-def _exchange_reports(directory: Path) -> tuple[KillReceipt | None, ExchangeChecks | None]:
-    """The bot's kill receipt and exchange checks, if it wrote any (pydantic loads only then)."""
-    if not (directory / RECEIPT_FILE).exists() and not (directory / CHECKS_FILE).exists():
-        return None, None
-    from nija.exchange_checks import read_checks
-    from nija.kill_receipt import read_receipt
-
-    return read_receipt(directory), read_checks(directory)
