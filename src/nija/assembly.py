@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from nija.config import CONFIG_FILE
-from nija.domain.live import ACKNOWLEDGMENT_PHRASE, LivePolicy
 from nija.observability.event_logger import EventLogger
 from nija.observability.metrics import Metrics
 from nija.service import SafetyService, system_clock
@@ -33,6 +32,7 @@ if TYPE_CHECKING:
     from nija.config import LiveSettings, NijaConfig
     from nija.domain.clock import Clock
     from nija.domain.events import Event
+    from nija.domain.live import LivePolicy
     from nija.domain.records import Snapshot
     from nija.domain.transitions import Who
 
@@ -116,7 +116,7 @@ def wire(
     service = SafetyService(
         store,
         clock=clock,
-        policy=live_policy(settings.live) if settings is not None else LivePolicy(),
+        policy=live_policy(settings.live) if settings is not None else None,
         # Not beside the store's history: each host also keeps its own trail of what was
         # done from here (order denials too), appended after the commit, as a listener.
         listeners=[] if isinstance(recorder, DirectoryAuditTrail) else [_audit_log(directory)],
@@ -147,6 +147,8 @@ def build_service(
 
 def live_policy(live: LiveSettings) -> LivePolicy:
     """nija.toml ``[live]`` as the domain's policy (the domain's phrase unless one is set)."""
+    from nija.domain.live import ACKNOWLEDGMENT_PHRASE, LivePolicy
+
     return LivePolicy(
         min_dry_run=timedelta(minutes=live.min_dry_run_minutes),
         confirmation_window=timedelta(minutes=live.confirmation_minutes),

@@ -14,13 +14,11 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from nija import kill_truth
-from nija.domain import killswitch, live, moves
+from nija.domain import killswitch
 from nija.domain.change import Change
 from nija.domain.clock import Clock
 from nija.domain.diagnosis import StatusReport, report
 from nija.domain.errors import LockTimeout, NijaError, StateChanged, StorageProblem
-from nija.domain.events import Event, EventKind
 from nija.domain.records import KillEvent, KillRecord, Snapshot, TradingRecord, Transition
 from nija.domain.states import TradingState
 from nija.domain.text import check_reason, printable
@@ -29,7 +27,11 @@ from nija.service_changes import Listener, Outcome, Recorder, ServiceChanges, ou
 from nija.store.ports import PermissionView, Store
 
 if TYPE_CHECKING:
+    # Loaded where used: a status (the commonest command) changes nothing, publishes nothing
+    # and goes nowhere near live, and each module costs every start.
     from nija.domain import recovery  # loaded by the recovery commands only: status needs none of it
+    from nija.domain.events import Event, EventKind
+    from nija.domain.live import LivePolicy
     from nija.live_flow import LiveCheck, LiveFlow, LiveRequest  # loaded at the first live operation
 
 # Tells every running bot of the store to stop trading, with no disk write; returns the
@@ -61,7 +63,7 @@ class SafetyService:
         self,
         store: Store,
         clock: Clock = system_clock,
-        policy: live.LivePolicy | None = None,
+        policy: LivePolicy | None = None,
         listeners: list[Listener] | None = None,
         listener_errors: list[str] | None = None,
         live_request_checks: list[LiveCheck] | None = None,
@@ -79,7 +81,7 @@ class SafetyService:
             errors=listener_errors if listener_errors is not None else [],
             recorder=recorder,
         )
-        self._policy = policy if policy is not None else live.LivePolicy()
+        self._policy = policy  # None: the domain's defaults, made at the first use
         self._live_checks = live_request_checks if live_request_checks is not None else []
         self._config_problem = config_problem
         self._credentials = credentials
@@ -95,7 +97,11 @@ class SafetyService:
         return self._clock
 
     @property
-    def policy(self) -> live.LivePolicy:
+    def policy(self) -> LivePolicy:
+        if self._policy is None:
+            from nija.domain.live import LivePolicy
+
+            self._policy = LivePolicy()
         return self._policy
 
     @property
@@ -188,8 +194,12 @@ class SafetyService:
                 change = killswitch.activate(tx.snapshot, reason, who, now)
                 outcome = self._changes.commit(tx, change, events)
         except StorageProblem as exc:
+            from nija import kill_truth
+
             raise kill_truth.not_recorded(self.store, exc, flag_problem, stopped) from exc
         if flag_problem is not None:
+            from nija import kill_truth
+
             outcome = replace(outcome, warnings=(*outcome.warnings, kill_truth.flag_warning(flag_problem, stopped)))
         # No publish here: every new kill-history entry is audited and announced by ServiceChanges.commit.
         return outcome
@@ -246,17 +256,21 @@ class SafetyService:
     # -- recovery ------------------------------------------------------------------
     def restore(self, who: Who, *, expected: recovery.Plan | str | None = None) -> Outcome:
         from nija.domain import recovery
+        from nija.domain.events import EventKind
 
         return self._run_plan(recovery.plan_restore, who, expected, EventKind.RESTORE)
 
     def reset(self, who: Who, *, expected: recovery.Plan | str | None = None) -> Outcome:
         from nija.domain import recovery
+        from nija.domain.events import EventKind
 
         return self._run_plan(recovery.plan_reset, who, expected, EventKind.RESET)
 
     def move(self, target: TradingState, reason: str, who: Who) -> Outcome:
         """A transition named by its target, OFF or DRY_RUN only (``domain.moves``), for
         front ends that say "go to X" (nija.compat); the caller's reason is recorded."""
+        from nija.domain import moves
+
         with self._changes.changing() as (tx, events):
             change = moves.move(tx.snapshot, target, reason, who, self.clock())
             return self._changes.commit(tx, change, events)
@@ -289,6 +303,8 @@ class SafetyService:
             now = self.clock()
             updated = recovery.apply_plan(record, plan, who, now)
             outcome = self._changes.commit(tx, Change(trading=updated), events, warnings=plan.warnings)
+        from nija.domain.events import Event
+
         self.publish(Event(kind, who.actor, who.source, plan.path, now, {"path": plan.path}))
         return outcome
 
@@ -304,6 +320,8 @@ class SafetyService:
                 Transition(snap.state, TradingState.OFF, reason, now, who.actor, who.source)
             )
             outcome = self._changes.commit(tx, Change(trading=updated), events)
+        from nija.domain.events import Event, EventKind
+
         self.publish(Event(EventKind.BOT_STARTED, who.actor, who.source, reason, now))
         return outcome
 
@@ -346,7 +364,7 @@ class SafetyService:
             self._live = LiveFlow(
                 self._changes,
                 clock=self._clock,
-                policy=self._policy,
+                policy=self.policy,
                 checks=self._live_checks,
                 config_problem=self._config_problem,
                 credentials=self._credentials,
@@ -359,6 +377,8 @@ class SafetyService:
             check_reason(reason, what)
         except NijaError as exc:
             if activating:
+                from nija import kill_truth
+
                 exc.message += f". This request did NOT activate the kill switch; {kill_truth.in_force(self.store)}"
             raise
 

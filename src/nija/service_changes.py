@@ -9,15 +9,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from nija.domain.change import Change
-from nija.domain.events import Event
 from nija.domain.records import KillEvent, KillRecord, Snapshot, TradingRecord, Transition
 from nija.domain.states import TradingState
 from nija.store.ports import Store, Transaction
 
-Listener = Callable[[Event], None]
+if TYPE_CHECKING:
+    from nija.domain.events import Event  # built by the service and nija.audit.changes, loaded there
+
+Listener = Callable[["Event"], None]
 
 
 class Recorder(Protocol):
@@ -132,7 +134,7 @@ def outcome_of(before: Snapshot, after: Snapshot, messages: tuple[str, ...], war
     return Outcome(before.state, after.state, after.kill_active, new, messages, warnings)
 
 
-class _Events(list[Event]):
+class _Events(list["Event"]):
     """A transaction's events, and the records as its last commit left them."""
 
     after: Snapshot | None = None

@@ -7,7 +7,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from nija import kill_truth
 from nija.assembly import build_service
 from nija.cli.reporting import warn
 from nija.domain.transitions import Who
@@ -35,6 +34,8 @@ def adopting(service: SafetyService) -> SafetyService:
     after any NIJA command has seen it, deleting the file deactivates nothing."""
     problem = service.adopt_quietly(cli_who())
     if problem is not None:
+        from nija import kill_truth
+
         warn(kill_truth.unrecorded_flag(problem))
     return service
 

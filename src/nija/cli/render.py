@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from nija.cli.output import Out
-from nija.domain.live import short_run
 from nija.domain.states import REAL_MONEY_BANNER, Mode, TradingState
 from nija.domain.text import printable
 
@@ -116,7 +115,7 @@ def _bot_text(report: StatusReport) -> tuple[str, str]:
     host = printable(beat.host)
     if report.bot_alive:
         run = (
-            f", run {printable(short_run(beat.run_id))}, {beat.dry_run_s / 60:.1f} min in DRY_RUN"
+            f", run {printable(_short_run(beat.run_id))}, {beat.dry_run_s / 60:.1f} min in DRY_RUN"
             if beat.run_id
             else ""
         )
@@ -196,3 +195,9 @@ def _line(out: Out, text: str) -> None:
 
 def _order(order: ReceiptOrder) -> str:
     return f"{order.id} {order.side} {order.quantity:g} {order.symbol}"
+
+
+def _short_run(run_id: str) -> str:
+    from nija.domain.live import short_run  # the live rules load only for a running bot's line
+
+    return short_run(run_id)

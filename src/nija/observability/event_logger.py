@@ -5,7 +5,9 @@ not even loaded for them: a kill command must not wait for its logging library."
 
 from __future__ import annotations
 
-from nija.domain.events import Event
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from nija.domain.events import Event
 
 # The level configure_logging set in this process (None: never called, the defaults).
 configured_level: str | None = None

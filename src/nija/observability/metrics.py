@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from nija.domain.diagnosis import StatusReport
-from nija.domain.events import Event, EventKind
 from nija.domain.states import TradingState
 
 if TYPE_CHECKING:
@@ -25,6 +24,8 @@ if TYPE_CHECKING:
 
     from prometheus_client import CollectorRegistry
     from prometheus_client.core import Metric
+
+    from nija.domain.events import Event
 
 StatusSource = Callable[[], StatusReport]
 KILL_REACTION_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -52,6 +53,8 @@ class Metrics:
 
     # -- feeding -------------------------------------------------------------------
     def __call__(self, event: Event) -> None:
+        from nija.domain.events import EventKind  # loaded with the first event (a status has none)
+
         with self._lock:
             self.events[str(event.kind)] += 1
             if event.kind is EventKind.ORDER_DENIED and event.details.get("metered") != "true":

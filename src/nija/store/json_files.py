@@ -159,14 +159,25 @@ class JsonFileStore:
 
         A kill file grabbed by a deactivation that died is put back, never deleted: when
         in doubt, the kill stands (status then shows KILL_FILE_WITHOUT_RECORD)."""
-        for pattern in (f"{STATE_FILE}.*.tmp", f"{KILL_STATE_FILE}.*.tmp"):
-            for leftover in self.data_dir.glob(pattern):
+        # One listing matched by hand: a glob compiles a pattern per call, on every change.
+        try:
+            names = os.listdir(self.data_dir)
+        except OSError:
+            names = []
+        for name in names:
+            if _matches(name, f"{STATE_FILE}.", ".tmp") or _matches(name, f"{KILL_STATE_FILE}.", ".tmp"):
                 with suppress(OSError):
-                    leftover.unlink()
-        for grabbed in (*self.data_dir.glob(f".{KILL_FILE}.*.removing"), self.data_dir / REMOVING):
-            if os.path.lexists(grabbed):
+                    (self.data_dir / name).unlink()
+        grabbed = [self.data_dir / n for n in names if _matches(n, f".{KILL_FILE}.", ".removing")]
+        for path in (*grabbed, self.data_dir / REMOVING):
+            if os.path.lexists(path):
                 with suppress(OSError):
-                    kill_file.put_back(grabbed, self.kill_path)
+                    kill_file.put_back(path, self.kill_path)
+
+
+def _matches(name: str, prefix: str, suffix: str) -> bool:
+    """``prefix*suffix`` as a glob reads it (the two never overlap)."""
+    return len(name) >= len(prefix) + len(suffix) and name.startswith(prefix) and name.endswith(suffix)
 
 
 class _FileTransaction:
