@@ -10,6 +10,7 @@ plain ``status``, builds its service here."""
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -57,14 +58,17 @@ class DirectoryAuditTrail:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self._trail: AuditTrail | None = None
+        self._building = threading.Lock()  # one trail per service, whichever thread records first
 
     @property
     def trail(self) -> AuditTrail:
         if self._trail is None:
-            from nija.audit.log import AuditLog
-            from nija.audit.reconcile import AuditTrail
+            with self._building:
+                if self._trail is None:
+                    from nija.audit.log import AuditLog
+                    from nija.audit.reconcile import AuditTrail
 
-            self._trail = AuditTrail(AuditLog(self.directory))
+                    self._trail = AuditTrail(AuditLog(self.directory))
         return self._trail
 
     def __call__(self, event: Event) -> None:

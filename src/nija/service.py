@@ -9,6 +9,7 @@ that could not be fully written means is ``nija.kill_truth``."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -86,6 +87,7 @@ class SafetyService:
         self._config_problem = config_problem
         self._credentials = credentials
         self._live: LiveFlow | None = None  # built, from the values above, at the first live operation
+        self._building = threading.Lock()  # one live flow (and one default policy) per service
 
     # -- what it was given (read-only) -----------------------------------------------
     @property
@@ -101,7 +103,9 @@ class SafetyService:
         if self._policy is None:
             from nija.domain.live import LivePolicy
 
-            self._policy = LivePolicy()
+            with self._building:
+                if self._policy is None:
+                    self._policy = LivePolicy()
         return self._policy
 
     @property
@@ -361,14 +365,17 @@ class SafetyService:
         if self._live is None:
             from nija.live_flow import LiveFlow
 
-            self._live = LiveFlow(
-                self._changes,
-                clock=self._clock,
-                policy=self.policy,
-                checks=self._live_checks,
-                config_problem=self._config_problem,
-                credentials=self._credentials,
-            )
+            policy = self.policy
+            with self._building:
+                if self._live is None:
+                    self._live = LiveFlow(
+                        self._changes,
+                        clock=self._clock,
+                        policy=policy,
+                        checks=self._live_checks,
+                        config_problem=self._config_problem,
+                        credentials=self._credentials,
+                    )
         return self._live
 
     def _check_reason(self, reason: str, what: str, *, activating: bool = False) -> None:

@@ -62,3 +62,29 @@ def test_a_wired_live_request_and_confirm_read_the_clock_once_each(tmp_path: Pat
     confirmed = service.confirm_live(request.code, ACKNOWLEDGMENT_PHRASE, ALICE)
     assert clock.reads == 1
     assert confirmed.after.is_live
+
+
+def test_threads_that_first_need_the_lazy_parts_together_share_one_of_each(tmp_path: Path) -> None:
+    """The audit trail, the live flow and the default policy are built at first use; the API
+    server and a bot use one service from several threads, and a second trail (or flow) would
+    keep its own memory of what it recovered (or of the live request)."""
+    import threading
+
+    from nija.assembly import audit_trail
+
+    service = wire(tmp_path).service
+    start = threading.Barrier(8)
+    seen: list[tuple[object, object, object]] = []
+
+    def first_use() -> None:
+        start.wait()
+        seen.append((audit_trail(service), service.policy, service._live_flow()))
+
+    threads = [threading.Thread(target=first_use) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(seen) == 8
+    assert len({id(part) for parts in seen for part in parts}) == 3
+    assert service.policy.phrase == ACKNOWLEDGMENT_PHRASE  # the domain's default, as before
