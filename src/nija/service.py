@@ -15,6 +15,9 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+# kill_truth at the top, never where a kill fails: the failure may be the very one (no file
+# descriptor left) that would stop a late import, and the truth of the kill with it.
+from nija import kill_truth
 from nija.domain import killswitch
 from nija.domain.change import Change
 from nija.domain.clock import Clock
@@ -198,12 +201,8 @@ class SafetyService:
                 change = killswitch.activate(tx.snapshot, reason, who, now)
                 outcome = self._changes.commit(tx, change, events)
         except StorageProblem as exc:
-            from nija import kill_truth
-
             raise kill_truth.not_recorded(self.store, exc, flag_problem, stopped) from exc
         if flag_problem is not None:
-            from nija import kill_truth
-
             outcome = replace(outcome, warnings=(*outcome.warnings, kill_truth.flag_warning(flag_problem, stopped)))
         # No publish here: every new kill-history entry is audited and announced by ServiceChanges.commit.
         return outcome
@@ -384,8 +383,6 @@ class SafetyService:
             check_reason(reason, what)
         except NijaError as exc:
             if activating:
-                from nija import kill_truth
-
                 exc.message += f". This request did NOT activate the kill switch; {kill_truth.in_force(self.store)}"
             raise
 

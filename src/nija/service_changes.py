@@ -94,8 +94,11 @@ class ServiceChanges:
             events.after = after
         # One record per history entry, with the entry's own time: the audit can be checked
         # against the histories (nija.audit.changes).
-        from nija.audit.changes import kill_event, transition_event  # only when something changed
-
+        try:
+            from nija.audit.changes import kill_event, transition_event  # only when something changed
+        except (ImportError, OSError) as exc:  # the change is committed: it stands, unaudited until reconciled
+            self.errors.append(f"audit: the records of this change could not be built: {exc}")
+            return result
         events.extend(transition_event(t) for t in result.transitions)
         if isinstance(after.kill, KillRecord) and after.kill is not before.kill:
             events.extend(kill_event(k) for k in _new_kill_entries(before.kill, after.kill))

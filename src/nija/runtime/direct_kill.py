@@ -10,7 +10,6 @@ import threading
 import time
 from collections.abc import Callable
 
-from nija.domain.errors import NijaError
 from nija.domain.permission import Permission
 from nija.domain.transitions import Who
 from nija.store.ports import PermissionView
@@ -51,7 +50,7 @@ class DirectKill:
         self._next_try = time.monotonic() + RECORD_RETRY_S
         try:
             activate(self.reason, Who(self.actor, self.source))
-        except NijaError:
+        except Exception:  # noqa: BLE001 - any failure: the kill stays held in memory, retried later
             return False
         self.release()
         return True

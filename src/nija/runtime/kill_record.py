@@ -66,10 +66,12 @@ class KillRecorder:
         self.adopted = True
         try:
             self.service.activate_kill(reason, who)
-        except StorageProblem as exc:
-            # The database is away: enforce the kill here (deny, cancel) and record it when it returns.
+        except Exception as exc:  # noqa: BLE001 - whatever stopped the record, the kill is enforced
+            # The database is away, the disk full, no file descriptor left...: enforce the kill
+            # here (deny, cancel) and record it when that passes.
             self.unrecorded = (reason, who)
-            self.alert("KILL_NOT_RECORDED", f"{exc.message}; the bot enforces the kill itself until it is recorded")
+            said = exc.message if isinstance(exc, StorageProblem) else f"{type(exc).__name__}: {exc}"
+            self.alert("KILL_NOT_RECORDED", f"{said}; the bot enforces the kill itself until it is recorded")
 
     def record_unrecorded(self) -> None:
         if self.unrecorded is None or self.outage.current is not None:
@@ -80,8 +82,8 @@ class KillRecorder:
             # The kill channel's in-memory kill may have recorded it already: not twice.
             if not (isinstance(recorded, KillRecord) and recorded.is_active):
                 self.service.activate_kill(reason, who)
-        except StorageProblem:
-            return  # still unreachable: the bot keeps enforcing the kill itself
+        except Exception:  # noqa: BLE001 - still not recorded: the bot keeps enforcing the kill itself
+            return
         self.unrecorded = None
         self.alert("KILL_RECORDED", f"the automatic kill is now recorded in the store: {reason}")
 
