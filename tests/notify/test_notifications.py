@@ -123,6 +123,25 @@ def test_the_cli_kill_is_committed_before_its_notification_arrives(run: Run, dat
     assert "Reason: from the cli" in message["message"]
 
 
+def test_a_kill_by_the_real_entry_point_is_notified_before_the_process_ends(data_dir: Path) -> None:
+    """The fast path (no click) and its exit (the collector's last pass skipped) still
+    deliver the notification: the process waits for it (flush_timeout_seconds)."""
+    with receiving(Receiver()) as receiver:
+        write_config(data_dir, receiver.url())
+        result = subprocess.run(
+            [sys.executable, str(REPO / "emergency_kill_switch.py"), "activate", "from", "the", "entry"],
+            cwd=data_dir,
+            env=cli_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        assert receiver.messages.qsize() == 1  # delivered before the command exited
+        assert "Reason: from the entry" in receiver.messages.get(timeout=1)["message"]
+
+
 def test_a_held_receiver_does_not_delay_the_cli_kill(data_dir: Path) -> None:
     with receiving(Receiver(hold=True)) as receiver:
         write_config(data_dir, receiver.url(), "timeout_seconds = 600\n")

@@ -43,21 +43,34 @@ def fast_path(program: str, args: list[str]) -> None:
 
 
 def nija(prog_name: str | None = None) -> None:
-    fast_path("nija", sys.argv[1:])
+    _fast_then_exit("nija")
     from nija.cli.main import nija as group
 
     group(prog_name=prog_name)
 
 
 def emergency_kill_switch(prog_name: str | None = None) -> None:
-    fast_path("emergency_kill_switch", sys.argv[1:])
+    _fast_then_exit("emergency_kill_switch")
     from nija.cli.main import emergency_kill_switch as group
 
     group(prog_name=prog_name)
 
 
 def safe_restore_trading(prog_name: str | None = None) -> None:
-    fast_path("safe_restore_trading", sys.argv[1:])
+    _fast_then_exit("safe_restore_trading")
     from nija.cli.main import safe_restore_trading as group
 
     group(prog_name=prog_name)
+
+
+def _fast_then_exit(program: str) -> None:
+    """The fast path of this process's command line. When it served the command, the
+    process exits now: the objects it loaded are frozen out of the collector's last pass,
+    which would otherwise walk every one of them (up to a fifth of the command's time on a
+    busy machine) to free memory the exit returns anyway. Files are unaffected: every file
+    NIJA writes is closed (and synced) before the command returns."""
+    try:
+        fast_path(program, sys.argv[1:])
+    except SystemExit:
+        gc.freeze()
+        raise
