@@ -50,12 +50,14 @@ class EarlyKill:
 _raised: EarlyKill | None = None
 
 
-def raise_first(args: list[str]) -> None:
-    """``args``: what follows ``activate`` on the command line."""
+def raise_first(args: list[str]) -> PlainActivation | None:
+    """``args``: what follows ``activate`` on the command line. Returns the plain activation
+    it read (raised or not: a failed raise is the full command's to retry and report), or
+    None when the activation is not plain."""
     global _raised
     parsed = plain_activation(args)
     if parsed is None:
-        return
+        return None
     directory, reason = parsed.directory, parsed.text.strip()
     from datetime import UTC, datetime
 
@@ -68,10 +70,11 @@ def raise_first(args: list[str]) -> None:
         kill_raise.raise_new(os.path.join(directory, kill_raise.KILL_FILE), data)
     except kill_raise.CauseNotWritten as lost:
         _raised = EarlyKill(directory, reason, now, details_lost=lost.error)
-        return
+        return parsed
     except OSError:
-        return  # nothing raised: the full command raises again and tells the truth about it
+        return parsed  # nothing raised: the full command raises again and tells the truth about it
     _raised = EarlyKill(directory, reason, now)
+    return parsed
 
 
 def raised(directory: str, reason: str) -> EarlyKill | None:
@@ -95,8 +98,22 @@ class PlainActivation:
         self.as_json = as_json
 
 
-def plain_activation(args: list[str]) -> PlainActivation | None:
-    """``args``: what follows ``activate``. None: anything else, left to the full command."""
+class PlainOptions:
+    """What a plain command line gave: ``--data-dir`` as click would pass it, ``--json``,
+    and the words that are not options."""
+
+    __slots__ = ("as_json", "data_dir", "words")
+
+    def __init__(self, data_dir: str | None, as_json: bool, words: list[str]) -> None:
+        self.data_dir = data_dir
+        self.as_json = as_json
+        self.words = words
+
+
+def plain_options(args: list[str], flags: frozenset[str]) -> PlainOptions | None:
+    """``--data-dir``/``--data-dir=``, the flags in ``flags`` and words, nothing else, and no
+    store chosen by the environment (NIJA_STORE, NIJA_BOT); NIJA_DATA_DIR as click reads
+    it. None: not plain, or a data directory click would refuse."""
     if os.environ.get("NIJA_STORE") or os.environ.get("NIJA_BOT"):
         return None
     data_dir = os.environ.get("NIJA_DATA_DIR") or None
@@ -109,19 +126,25 @@ def plain_activation(args: list[str]) -> PlainActivation | None:
         elif arg.startswith("--data-dir="):
             data_dir = arg.partition("=")[2]
         elif arg.startswith("-"):
-            if arg not in _FLAGS:
+            if arg not in flags:
                 return None
             as_json = as_json or arg == "--json"
         else:
             words.append(arg)
-    text = " ".join(words)
-    reason = text.strip()
-    # Plain printable ASCII only: anything else is checked by the full command first
-    # (invariant 12: a refused reason must not have raised anything). A data directory
-    # that is a file is click's usage error.
-    if not reason or not all(" " <= ch <= "~" for ch in text) or not click_accepts(data_dir):
+    return PlainOptions(data_dir, as_json, words) if click_accepts(data_dir) else None
+
+
+def plain_activation(args: list[str]) -> PlainActivation | None:
+    """``args``: what follows ``activate``. None: anything else, left to the full command."""
+    options = plain_options(args, _FLAGS)
+    if options is None:
         return None
-    return PlainActivation(data_dir, text, as_json)
+    text = " ".join(options.words)
+    # Plain printable ASCII only: anything else is checked by the full command first
+    # (invariant 12: a refused reason must not have raised anything).
+    if not text.strip() or not all(" " <= ch <= "~" for ch in text):
+        return None
+    return PlainActivation(options.data_dir, text, options.as_json)
 
 
 def click_accepts(data_dir: str | None) -> bool:

@@ -11,7 +11,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import click
 
-from nija.cli.invocation import SELECTION_KEY, adopting, cli_who, command_service, current_selection, warn_config
+from nija.cli.invocation import SELECTION_KEY, adopting, cli_who, command_service, current_selection
 from nija.cli.output import print_json
 from nija.cli.reporting import fail, report_error, warn_listener_errors
 from nija.domain.codes import ErrorCode
@@ -28,7 +28,6 @@ __all__ = [
     "current_selection",
     "handles_errors",
     "print_json",
-    "warn_config",
     "warn_listener_errors",
 ]
 

@@ -23,23 +23,24 @@ def fast_path(program: str, args: list[str]) -> None:
     if activate is not None and args[: len(activate)] == activate:
         from nija import emergency
 
-        rest = args[len(activate) :]
-        emergency.raise_first(rest)  # first: before anything else loads
-        gc.disable()
-        try:
-            from nija.cli import plain
-
-            plain.activate(rest)
-        finally:
-            gc.enable()
+        parsed = emergency.raise_first(args[len(activate) :])  # first: before anything else loads
+        if parsed is None:
+            return
+        rest: list[str] = []
     elif status is not None and args[: len(status)] == status:
-        gc.disable()
-        try:
-            from nija.cli import plain
+        parsed, rest = None, args[len(status) :]
+    else:
+        return
+    gc.disable()
+    try:
+        from nija.cli import plain
 
-            plain.status(args[len(status) :])
-        finally:
-            gc.enable()
+        if parsed is not None:
+            plain.activate(parsed)
+        else:
+            plain.status(rest)
+    finally:
+        gc.enable()
 
 
 def nija(prog_name: str | None = None) -> None:

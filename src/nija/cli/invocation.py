@@ -21,12 +21,8 @@ def command_service(data_dir: Path | None, *, strict_config: bool = False) -> Sa
     """The service of the store the command names, an unrecorded kill file adopted first.
     Diagnosis and recovery carry on past a bad nija.toml (with a warning); the commands
     whose behaviour the settings change (live) pass ``strict_config`` and refuse it."""
-    warning = None if strict_config else warn_config
+    warning = None if strict_config else warn
     return adopting(build_service(data_dir, selection=current_selection(), config_warning=warning))
-
-
-def warn_config(message: str) -> None:
-    warn(message)
 
 
 def adopting(service: SafetyService) -> SafetyService:

@@ -15,6 +15,10 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from nija.emergency import PlainActivation
 
 
 def status(args: list[str]) -> None:
@@ -32,14 +36,10 @@ def status(args: list[str]) -> None:
     _serve(show, as_json)
 
 
-def activate(args: list[str]) -> None:
-    """``args``: what follows ``activate``, after ``emergency.raise_first`` read the same.
-    Exits when it is plain; else returns."""
+def activate(parsed: PlainActivation) -> None:
+    """Record and show the plain activation ``emergency.raise_first`` read (and raised); exits."""
     from nija import emergency
 
-    parsed = emergency.plain_activation(args)
-    if parsed is None:
-        return
     data_dir = Path(parsed.data_dir) if parsed.data_dir is not None else None
     recorded = False
 
@@ -101,22 +101,9 @@ def _quiet_broken_pipe() -> None:
 
 def _status_args(args: list[str]) -> tuple[Path | None, bool] | None:
     """(``--data-dir`` as click would pass it, ``--json``), or None: not plain."""
-    if os.environ.get("NIJA_STORE") or os.environ.get("NIJA_BOT"):
-        return None
-    data_dir = os.environ.get("NIJA_DATA_DIR") or None
-    as_json = False
-    rest = iter(args)
-    for arg in rest:
-        if arg == "--json":
-            as_json = True
-        elif arg == "--data-dir":
-            data_dir = next(rest, "")
-        elif arg.startswith("--data-dir="):
-            data_dir = arg.partition("=")[2]
-        else:
-            return None
-    from nija.emergency import click_accepts
+    from nija.emergency import plain_options
 
-    if not click_accepts(data_dir):
-        return None  # click's own usage error: a missing value, a file, an unreadable directory
-    return (Path(data_dir) if data_dir is not None else None), as_json
+    options = plain_options(args, frozenset({"--json"}))
+    if options is None or options.words:
+        return None
+    return (Path(options.data_dir) if options.data_dir is not None else None), options.as_json

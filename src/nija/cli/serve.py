@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from nija.cli.common import EXIT_CODES_HELP, handles_errors, warn_config
+from nija.cli.common import EXIT_CODES_HELP, handles_errors
+from nija.cli.reporting import warn
 from nija.config import load_config_lenient
 from nija.domain.errors import AddressInUse, UsageProblem
 from nija.store import config_dir
@@ -54,7 +55,7 @@ def serve(host: str | None, port: int | None, allow_remote: bool, data_dir: Path
 
     def noted(message: str) -> None:
         problems.append(message)
-        warn_config(f"{message}. Live trading cannot be requested until nija.toml is fixed and the server restarted")
+        warn(f"{message}. Live trading cannot be requested until nija.toml is fixed and the server restarted")
 
     settings = load_config_lenient(directory, noted)
     bind = host or settings.api.host
@@ -74,9 +75,7 @@ def serve(host: str | None, port: int | None, allow_remote: bool, data_dir: Path
     if exposure is not None:
         click.echo(f"⚠️  {exposure}", err=True)
     listening = _bind(bind, chosen_port)  # before the success line: a busy port is an error, not a banner
-    app = create_app(
-        directory, settings, config_problem=problems[0] if problems else None, on_config_change=warn_config
-    )
+    app = create_app(directory, settings, config_problem=problems[0] if problems else None, on_config_change=warn)
     proxies = settings.api.trusted_proxies
     click.echo(f"NIJA control center on http://{bind}:{chosen_port}/ (data directory {directory})", err=True)
     if proxies:
