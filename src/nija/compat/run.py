@@ -33,6 +33,11 @@ logger = logging.getLogger("nija.compat")
 TICK_S = 0.25  # as nija run's watcher: DRY_RUN time, acknowledgments and beats follow within this
 
 
+def beat_thread_name(directory: Path) -> str:
+    """The beating thread's name: which directory a process beats in, for a thread dump."""
+    return f"nija-compat-run {directory}"
+
+
 class CompatRun:
     """The run and its beating thread; ``stop`` (at exit) writes the stopped heartbeat."""
 
@@ -43,7 +48,7 @@ class CompatRun:
         # is not a bare kill file for the beating thread to record.
         self._lock = lock
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._beat_loop, name="nija-compat-run", daemon=True)
+        self._thread = threading.Thread(target=self._beat_loop, name=beat_thread_name(directory), daemon=True)
         self._problem = ""
 
     def start(self) -> Outcome:
