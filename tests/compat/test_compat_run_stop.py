@@ -1,53 +1,88 @@
 """A process that stops being the store's bot run before it exits (a bot embedding the
 compat modules that shuts down, a test that removes its directory): its beats end, its
-stopped heartbeat is the last thing it writes there, and the live trading granted to its
-run is no longer its own."""
+stopped heartbeat is the last thing they write, it still hears kills, and the live trading
+granted to its run is no longer its own."""
 
 from __future__ import annotations
 
 import os
 import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
+from nija.assembly import build_service
 from nija.compat.backend import backend_for
 from nija.compat.run import beat_thread_name
 from nija.compat.trading_state_machine import TradingState, TradingStateMachine
 from nija.domain.transitions import Who
-from nija.service import SafetyService
-from nija.store import JsonFileStore
+from nija.store.postgres.testing import temporary_database
 from tests.runtime.live_process import go_live
 from tests.runtime.runtime_helpers import wait_for
 
 ALICE = Who("alice@host", "cli")
+STATE = ".nija_trading_state.json"
+
+
+@pytest.fixture(params=["files", "postgresql"])
+def store(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    if request.param == "files":
+        yield "files"
+        return
+    with temporary_database() as url:
+        monkeypatch.setenv("NIJA_STORE", url)
+        monkeypatch.setenv("NIJA_BOT", "original-bot")
+        yield "postgresql"
 
 
 def beating(directory: Path) -> bool:
     return any(t.name == beat_thread_name(directory) and t.is_alive() for t in threading.enumerate())
 
 
-def test_a_stopped_bot_run_beats_no_more_and_never_trades_live(data_dir: Path) -> None:
-    SafetyService(JsonFileStore(data_dir)).restore(ALICE)
-    machine = TradingStateMachine(data_dir / ".nija_trading_state.json")
+def last_heartbeat_is_stopped(directory: Path) -> bool:
+    beat = build_service(directory).snapshot().heartbeat
+    return beat is not None and beat.stopped and beat.pid == os.getpid()
+
+
+def test_a_stopped_bot_run_beats_no_more_never_trades_live_and_still_hears_kills(data_dir: Path, store: str) -> None:
+    build_service(data_dir).restore(ALICE)
+    machine = TradingStateMachine(data_dir / STATE)
     assert beating(data_dir)  # this process is the store's bot run
     go_live(data_dir)  # requested for this process's run, acknowledged in its beat, confirmed
     wait_for(machine.is_live_trading_active, what="live verified for this process's run")
 
-    backend_for(data_dir).stop_run()
+    assert backend_for(data_dir).stop_run() is True
 
     assert not beating(data_dir)
-    beat = JsonFileStore(data_dir).load().heartbeat
-    assert beat is not None
-    assert beat.stopped
-    assert beat.pid == os.getpid()
+    assert last_heartbeat_is_stopped(data_dir)
     assert machine.get_current_state() is TradingState.LIVE_ACTIVE  # the record, for display
     assert machine.is_live_trading_active() is False
     assert machine.can_make_broker_calls() is False
     assert machine.get_state_summary()["permission"]["code"] == "LIVE_BLOCKED"
-    backend_for(data_dir).stop_run()  # again: nothing more to stop
+    # Another process's kill still reaches it, as fast as before (its view stays open).
+    build_service(data_dir).activate_kill("kill after the run stopped", ALICE)
+    wait_for(machine.is_emergency_stopped, what="the kill seen after the run stopped")
+    assert machine.is_trading_allowed() is False
+    assert backend_for(data_dir).stop_run() is True  # again: nothing more to stop
+    assert last_heartbeat_is_stopped(data_dir)
+
+
+def test_a_stop_while_this_thread_holds_the_beats_lock_still_ends_with_the_stopped_heartbeat(data_dir: Path) -> None:
+    """A signal handler that stops the run while the process is in one of its own changes:
+    the beat waiting for that change's lock must not land after the stopped heartbeat."""
+    build_service(data_dir).restore(ALICE)
+    TradingStateMachine(data_dir / STATE)
+    backend = backend_for(data_dir)
+    with backend._adopt_lock:  # what a change of this process holds
+        time.sleep(0.5)  # a beat comes due meanwhile and waits for the lock (or not: either way)
+        backend.stop_run()
+    wait_for(lambda: not beating(data_dir), what="the beating thread ending")
+    assert last_heartbeat_is_stopped(data_dir)
 
 
 def test_a_process_that_never_became_the_run_has_nothing_to_stop(data_dir: Path) -> None:
-    backend = backend_for(data_dir)  # no state machine started: a reader
-    backend.stop_run()
+    assert backend_for(data_dir).stop_run() is True  # no state machine started: a reader
     assert not beating(data_dir)
-    assert JsonFileStore(data_dir).load().heartbeat is None
+    assert build_service(data_dir).snapshot().heartbeat is None

@@ -13,7 +13,7 @@ import pytest
 from nija.bot_report import BotReport, EquityPoint, FillItem, Pnl, write_report
 from nija.domain.records import Heartbeat
 from nija.store.json_files import JsonFileStore
-from tests.e2e.test_control_center import CHROMIUM, expect
+from tests.e2e.test_control_center import NEEDS_CHROMIUM, expect
 
 if TYPE_CHECKING:
     from playwright import sync_api as playwright_api
@@ -22,7 +22,7 @@ else:
 from tests.e2e.test_trust_the_screen import SIZES, browser, open_page, shot, size
 from tests.serving import make_token, serving
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium: apt-get install -y chromium")
+pytestmark = NEEDS_CHROMIUM
 __all__ = ["browser"]
 
 

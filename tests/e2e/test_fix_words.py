@@ -11,7 +11,7 @@ import pytest
 
 from nija.assembly import build_service
 from nija.domain.transitions import Who
-from tests.e2e.test_control_center import CHROMIUM, expect
+from tests.e2e.test_control_center import NEEDS_CHROMIUM, expect
 
 if TYPE_CHECKING:
     from playwright import sync_api as playwright_api
@@ -21,7 +21,7 @@ from tests.e2e.test_trust_the_screen import DESKTOP, browser, open_page, shot
 from tests.scenarios import stopped_without_kill
 from tests.serving import make_token, serving
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium: apt-get install -y chromium")
+pytestmark = NEEDS_CHROMIUM
 __all__ = ["browser"]  # the fixture, shared
 
 OPERATOR = Who("operator@test", "cli")

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_control_center import ARGS, CHROMIUM
+from tests.e2e.test_control_center import ARGS, CHROMIUM, NEEDS_CHROMIUM
 from tests.serving import make_token, serving
 
 playwright_api = pytest.importorskip("playwright.sync_api")
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium: apt-get install -y chromium")
+pytestmark = NEEDS_CHROMIUM
 
 T = "2026-11-30T09:00:00+00:00"
 REASON = "\x1b[2Jbackup \u202etxt.exe\u202c done\x9b31m"

@@ -10,13 +10,15 @@ from typing import TYPE_CHECKING
 
 from nija.assembly import build_service
 from nija.kill_receipt import read_receipt
-from tests.e2e.test_control_center import expect, page, server, shot  # noqa: F401 - fixtures
+from tests.e2e.test_control_center import NEEDS_CHROMIUM, expect, page, server, shot  # noqa: F401 - fixtures
 from tests.fakes.kraken import FakeKrakenState
 from tests.runtime.live_process import CONFIG, OPERATOR, report, start_bot
 from tests.runtime.runtime_helpers import wait_for
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
+
+pytestmark = NEEDS_CHROMIUM
 
 
 def test_the_kill_receipt_of_a_drill_is_shown_on_the_page(

@@ -18,7 +18,7 @@ import pytest
 from nija.bot_report import BotReport, Notice, OpenOrder, Pnl, Position, write_report
 from nija.domain.records import Heartbeat
 from nija.store.json_files import JsonFileStore
-from tests.e2e.test_control_center import ARGS, CHROMIUM, SHOTS, expect
+from tests.e2e.test_control_center import ARGS, CHROMIUM, NEEDS_CHROMIUM, SHOTS, expect
 from tests.serving import make_token, serving
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 else:
     playwright_api = pytest.importorskip("playwright.sync_api")
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium: apt-get install -y chromium")
+pytestmark = NEEDS_CHROMIUM
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1200, "height": 900}

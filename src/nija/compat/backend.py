@@ -128,17 +128,17 @@ class Backend:
         self.view = run.run.view  # reads verify a LIVE_ACTIVE with this run's verifier from now on
         return self.change(run.start)
 
-    def stop_run(self) -> None:
-        """This process stops being the store's bot run before it exits (as it does at exit):
-        its beats end and its stopped heartbeat is the last thing it writes. It may read and
-        kill as before, never trade live again: a LIVE_ACTIVE granted to its run is no longer
-        its own (the next bot's start makes it OFF). Its run claim is held until it exits."""
-        with self._adopt_lock:
-            run, self.run = self.run, None
-            if run is None:
-                return
-            self.live_blocked = "this process's bot run has stopped: it never trades live again"
-        run.stop()
+    def stop_run(self) -> bool:
+        """This process stops being the store's bot run before it exits (a bot that shuts
+        down, a test that removes its directory): its beats end, and its stopped heartbeat
+        is the last thing they write. It still hears, reads and raises kills; it never
+        trades live again (a LIVE_ACTIVE granted to its run is no longer its own). Its run
+        claim is held until it exits. False: see ``CompatRun.stop_beating``."""
+        run = self.run
+        if run is None:
+            return True
+        self.live_blocked = "this process's bot run has stopped: it never trades live again"
+        return run.stop_beating()
 
     def permission(self) -> Permission:
         return self.read()[0]

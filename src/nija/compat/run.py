@@ -31,6 +31,7 @@ from nija.service import Outcome, SafetyService
 logger = logging.getLogger("nija.compat")
 
 TICK_S = 0.25  # as nija run's watcher: DRY_RUN time, acknowledgments and beats follow within this
+STOP_WAIT_S = 5.0  # a beat under way when the run stops (a slow store) ends within this, normally
 
 
 def beat_thread_name(directory: Path) -> str:
@@ -39,7 +40,7 @@ def beat_thread_name(directory: Path) -> str:
 
 
 class CompatRun:
-    """The run and its beating thread; ``stop`` (at exit) writes the stopped heartbeat."""
+    """The run and its beating thread, whose last write is the stopped heartbeat."""
 
     def __init__(self, run: GuardRun, lock: threading.RLock, directory: Path) -> None:
         self.run = run
@@ -71,6 +72,8 @@ class CompatRun:
                 return
             try:
                 with self._lock:
+                    if self._stopping.is_set():
+                        break  # stopped while this beat waited for the lock: the stopped beat is next
                     self.run.saw(self.run.check())  # sees a pending request; an unverifiable live is a kill
                 self.run.tick()
                 self._problem = ""
@@ -78,19 +81,31 @@ class CompatRun:
                 if str(exc) != self._problem:
                     self._problem = str(exc)
                     logger.warning("The heartbeat could not be written (live trading needs it): %s", exc)
+        self._beat_stopped()
 
-    def stop(self) -> None:
-        if self._stopping.is_set():
-            return  # stopped already (at exit, or its directory is gone)
-        self._stopping.set()
-        self._thread.join(timeout=5.0)
+    def _beat_stopped(self) -> None:
+        """The thread's last write, so that no beat of it can land after the stopped one."""
         if not self.directory.is_dir():
-            self.run.close()
-            return
+            return  # removed: nothing to say there
         try:
             self.run.beat(stopped=True)
-        except Exception as exc:  # noqa: BLE001 - at exit: the heartbeat goes stale by itself
+        except Exception as exc:  # noqa: BLE001 - the heartbeat goes stale by itself
             logger.warning("The stopped heartbeat could not be written: %s", exc)
+
+    def stop_beating(self, timeout_s: float = STOP_WAIT_S) -> bool:
+        """The beats end with the stopped heartbeat; the run still hears and reads kills.
+        False: a beat was still under way after ``timeout_s`` (a slow store, or this thread
+        holds the lock that beat waits for); the beating thread writes the stopped
+        heartbeat when that beat ends, and nothing after it."""
+        self._stopping.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout=timeout_s)
+        return not self._thread.is_alive()
+
+    def stop(self) -> None:
+        """At exit: the beats end, then the run's kill listener and its view close."""
+        if not self.stop_beating():
+            logger.warning("The last heartbeat is still being written at exit; it goes stale by itself")
         self.run.close()
 
 
