@@ -18,6 +18,14 @@ def wait_for(condition: Callable[[], bool], what: str, deadline_s: float = 30.0)
         time.sleep(0.02)
 
 
+def rewrite(config: Path, text: str) -> None:
+    """As an editor that saves atomically does. ``write_text`` truncates first: the watch
+    may read the empty file in between, which is a change (of a moment) it reports."""
+    temporary = config.with_name(config.name + ".saving")
+    temporary.write_text(text)
+    temporary.replace(config)
+
+
 def test_a_changed_file_is_noticed_by_the_feed_and_logged_once(tmp_path: Path) -> None:
     config = tmp_path / "nija.toml"
     config.write_text("[live]\nmin_dry_run_minutes = 60\n")
@@ -25,7 +33,7 @@ def test_a_changed_file_is_noticed_by_the_feed_and_logged_once(tmp_path: Path) -
     watch = ConfigWatch(config, logged.append)
     watch.start()
     try:
-        config.write_text("[live]\nmin_dry_run_minutes = 60\n")  # same bytes: not a change
+        rewrite(config, "[live]\nmin_dry_run_minutes = 60\n")  # same bytes: not a change
         watch.check()
         assert watch.notice() is None
         assert logged == []

@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
+from nija.store.json_files import JsonFileStore
 from tests.fakes.kraken import FakeKrakenState
 from tests.runtime.live_process import CASH_ONLY, bot_env
+from tests.runtime.runtime_helpers import wait_for
 from tests.serving import REPO, child_env, make_token, serving
 
 if TYPE_CHECKING:
@@ -104,6 +106,11 @@ def expect(locator: playwright_api.Locator) -> LocatorAssertions:
     return playwright_api.expect(locator)
 
 
+def acknowledged(data_dir: Path) -> bool:
+    beat = JsonFileStore(data_dir).load().heartbeat
+    return beat is not None and bool(beat.seen_nonce)
+
+
 def test_operator_walks_kill_restore_and_live_wizard_in_a_browser(
     page: playwright_api.Page, server: tuple[str, str], data_dir: Path
 ) -> None:
@@ -157,6 +164,9 @@ def test_operator_walks_kill_restore_and_live_wizard_in_a_browser(
     expect(page.locator("#countdown")).to_have_text(re.compile(r"^(9|10):\d\d$"))
     shot(page, "07-live-requested-code-and-countdown")
 
+    # The running bot acknowledges the request in its next beat; a confirmation before that
+    # is refused NOT_ACKNOWLEDGED (before its phrase is read), which this step is not about.
+    wait_for(lambda: acknowledged(data_dir), what="the bot's acknowledgment of the request")
     page.fill("#live-phrase", "I understand")  # not the exact phrase: refused, still pending
     page.click("#live-confirm")
     expect(page.locator("#message")).to_contain_text("ACKNOWLEDGMENT_REQUIRED")

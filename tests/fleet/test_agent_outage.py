@@ -10,7 +10,7 @@ import json
 import signal
 import subprocess
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from nija.bot_report import read_report
@@ -19,7 +19,7 @@ from nija.service import SafetyService
 from nija.store.postgres import PostgresStore
 from tests.conftest import cli_env
 from tests.fleet.agents import Agent, connections
-from tests.fleet.test_outage import RESTING, cut, restore_connections
+from tests.fleet.test_outage import RESTING, cut, outage_of_the_cut, restore_connections
 from tests.runtime.runtime_helpers import wait_for
 
 BOTS = ("alpha", "beta")
@@ -63,6 +63,7 @@ def test_bots_through_the_agent_ride_out_a_connection_cut_with_open_paper_orders
         # Their start-up writes are done: the agent's is the only connection left.
         wait_for(lambda: connections(fleet_url) == {"nija-agent": 1}, what="only the agent connected")
 
+        cut_at = datetime.now(UTC)
         cut(fleet_url)
         try:
             for bot in BOTS:
@@ -84,7 +85,7 @@ def test_bots_through_the_agent_ride_out_a_connection_cut_with_open_paper_orders
         agent.stop()
     for bot, (out, err) in results.items():
         assert procs[bot].returncode == 0, err
-        (outage, *_) = json.loads(out)["outages"]
+        outage = outage_of_the_cut(json.loads(out)["outages"], cut_at)
         assert outage["end"] is not None
         assert outage["orders_cancelled"] >= 1
         assert "host agent" in outage["problem"]
