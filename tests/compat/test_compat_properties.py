@@ -13,6 +13,8 @@ from nija.compat.backend import backend_for
 from nija.compat.kill_switch import KillSwitch
 from nija.compat.trading_state_machine import StateTransitionError, TradingState, TradingStateMachine
 from nija.domain.errors import KillSwitchChangeRefused
+from tests.compat.test_compat_run_stop import beating
+from tests.runtime.runtime_helpers import wait_for
 
 CALLS = st.lists(
     st.one_of(
@@ -42,7 +44,8 @@ def test_no_sequence_of_calls_reaches_live_or_loses_a_kill(calls: list[tuple[str
         try:
             run_calls(Path(name), calls)
         finally:  # its beats end before its directory is removed (a beat in between was a stray file)
-            backend_for(name).stop_run()
+            if not backend_for(name).stop_run():  # a beat still under way: it ends with the stopped one
+                wait_for(lambda: not beating(Path(name)), what="the last beat written")
 
 
 def run_calls(directory: Path, calls: list[tuple[str, object, str]]) -> None:

@@ -129,8 +129,10 @@ def test_a_bot_whose_connection_is_killed_halts_until_it_reconnects(bots: list[B
     # The other bots were never disturbed: their connections were not cut, so they never
     # had to reconnect. (Their answers may flicker VIEW_STALE if the machine stalls one of
     # them for a second; what they answer now is ALLOW.)
+    assert all(before.values()), before
     assert view_connections(fleet_url, others) == before
     for bot in others:
+        assert all(a == "ALLOW DRY_RUN" or a.startswith("DENY VIEW_STALE") for a in bot.answers()), bot.answers()
         bot.wait_for("ALLOW DRY_RUN", after=len(bot.answers()) - 1)
 
 

@@ -5,12 +5,15 @@ every screen and in its log: "restart nija serve to apply it".
 
 The file is not polled: a change feed on its directory (inotify, the same
 ``FileChangeFeed`` the store uses, which polls only where inotify cannot be used) wakes
-a thread that compares the content with what the server started with."""
+a thread that compares the content with what the server started with. A difference is
+read again after a moment before it is reported: an editor that saves in place truncates
+the file first, and the same bytes saved again are no change."""
 
 from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,11 @@ from nija.store.changes import FileChangeFeed
 
 CONFIG_CHANGED = "CONFIG_CHANGED"
 WAKE_S = 5.0  # the thread's longest sleep when nothing changes (it then only re-checks stop)
+SETTLE_S = 0.25  # a save in progress (truncated, then written) ends within this, normally
+
+
+def _settle() -> None:
+    time.sleep(SETTLE_S)
 
 
 def _fingerprint(path: Path) -> str | None:
@@ -32,8 +40,9 @@ def _fingerprint(path: Path) -> str | None:
 
 
 class ConfigWatch:
-    def __init__(self, path: Path, on_change: Callable[[str], None]) -> None:
+    def __init__(self, path: Path, on_change: Callable[[str], None], *, settle: Callable[[], object] = _settle) -> None:
         self.path = path
+        self._settle = settle
         self._started_with = _fingerprint(path)
         self._on_change = on_change
         self._notice: dict[str, Any] | None = None
@@ -63,6 +72,9 @@ class ConfigWatch:
     def check(self) -> None:
         """Compare the file with what the server started with; log the notice once."""
         if self._notice is not None or _fingerprint(self.path) == self._started_with:
+            return
+        self._settle()  # a save may be under way: what it leaves is what counts
+        if _fingerprint(self.path) == self._started_with:
             return
         message = f"{self.path.name} changed after this server started: it still runs on the settings it started with"
         notice = {

@@ -37,6 +37,7 @@ UNTRUSTED_LIVE = (PermissionCode.HISTORY_MISMATCH, PermissionCode.LIVE_NOT_VERIF
 SOURCE = "compat"
 NOT_RECORDED = "Could not record the kill file EMERGENCY_STOP (the kill is in force): %s"
 ADOPT_LOCK_WAIT_S = 2.0  # a change of this process in progress (its own kill, maybe) finishes first
+RUN_STOPPED = "this process's bot run has stopped: it never trades live again"
 CATCH_UP_S = 2.0  # a cached view (PostgreSQL, the host agent) shows this process's own change within this
 
 _project_root: Path | None = None
@@ -103,6 +104,8 @@ class Backend:
             reason = f"the kill switch is active in this process: {self.local_kill}"
             permission, state = Permission(False, None, KILLED, reason), TradingState.EMERGENCY_STOP
         else:
+            if self.run is not None and self.run.stopped:  # no beats write a kill sent straight here now
+                self.run.run.record_direct_kill()
             permission = self.view.check()
             found = state_from_permission(permission)
             if found is None:
@@ -124,9 +127,10 @@ class Backend:
         run = start_run(self.service, self.who(), self.location, self._adopt_lock)
         if run is None:
             return None
+        outcome = self.change(run.start)  # raises if it cannot start: then a reader, never live
         self.run = run
         self.view = run.run.view  # reads verify a LIVE_ACTIVE with this run's verifier from now on
-        return self.change(run.start)
+        return outcome
 
     def stop_run(self) -> bool:
         """This process stops being the store's bot run before it exits (a bot that shuts
@@ -134,11 +138,7 @@ class Backend:
         is the last thing they write. It still hears, reads and raises kills; it never
         trades live again (a LIVE_ACTIVE granted to its run is no longer its own). Its run
         claim is held until it exits. False: see ``CompatRun.stop_beating``."""
-        run = self.run
-        if run is None:
-            return True
-        self.live_blocked = "this process's bot run has stopped: it never trades live again"
-        return run.stop_beating()
+        return True if self.run is None else self.run.stop_beating()
 
     def permission(self) -> Permission:
         return self.read()[0]
@@ -157,6 +157,8 @@ class Backend:
         process's bot heartbeat is alive (``nija run``), this process may not trade live."""
         if self.live_blocked is not None:
             return Permission(False, None, "LIVE_BLOCKED", self.live_blocked)
+        if self.run is not None and self.run.stopped:
+            return Permission(False, None, "LIVE_BLOCKED", RUN_STOPPED)
         try:
             snapshot = self.service.snapshot()
         except Exception as exc:  # noqa: BLE001 - cannot tell whose live it is: refuse

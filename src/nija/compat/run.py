@@ -27,6 +27,7 @@ from nija.domain.transitions import Who
 from nija.guarded.run import GuardRun
 from nija.runtime.run_claim import hold_run_claim
 from nija.service import Outcome, SafetyService
+from nija.store import JsonFileStore
 
 logger = logging.getLogger("nija.compat")
 
@@ -64,12 +65,19 @@ class CompatRun:
         atexit.register(self.stop)
         return outcome
 
+    @property
+    def stopped(self) -> bool:
+        """Its beats have ended (stopped, or its directory removed): it never trades live."""
+        return self._stopping.is_set()
+
     def _beat_loop(self) -> None:
         while not self._stopping.wait(TICK_S):
             if not self.directory.is_dir():  # the data directory was removed: no bot runs there
                 self._stopping.set()
-                self.run.close()
-                return
+                if isinstance(self.run.service.store, JsonFileStore):
+                    self.run.close()  # its records went with it: nothing left to hear or read
+                    return
+                break  # the fleet database keeps its records: it is told this run stopped
             try:
                 with self._lock:
                     if self._stopping.is_set():
@@ -84,9 +92,9 @@ class CompatRun:
         self._beat_stopped()
 
     def _beat_stopped(self) -> None:
-        """The thread's last write, so that no beat of it can land after the stopped one."""
-        if not self.directory.is_dir():
-            return  # removed: nothing to say there
+        """The thread's last write, so that no beat of it can land after the stopped one; a
+        kill sent straight here and not yet written is tried once more first."""
+        self.run.record_direct_kill()
         try:
             self.run.beat(stopped=True)
         except Exception as exc:  # noqa: BLE001 - the heartbeat goes stale by itself
@@ -98,7 +106,7 @@ class CompatRun:
         holds the lock that beat waits for); the beating thread writes the stopped
         heartbeat when that beat ends, and nothing after it."""
         self._stopping.set()
-        if self._thread is not threading.current_thread():
+        if self._thread.ident is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=timeout_s)
         return not self._thread.is_alive()
 

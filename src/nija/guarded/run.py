@@ -98,7 +98,7 @@ class GuardRun:
                 complete = False
         return {"pid": os.getpid(), "stopped": True, "complete": complete}
 
-    def _record_direct_kill(self) -> None:
+    def record_direct_kill(self) -> None:
         """Keep trying to write a direct kill to disk; once written, the disk's latch holds it."""
         self.direct_kill.try_record(lambda reason, who: self.service.activate_kill(reason, who, reach_bots=False))
 
@@ -148,7 +148,7 @@ class GuardRun:
         """About every 250 ms: count DRY_RUN time; beat when due or when the verifier's
         answer changed (a live confirmation waits for the acknowledgment in the beat)."""
         now = time.monotonic()
-        self._record_direct_kill()
+        self.record_direct_kill()
         self.dry_run.tick(now)
         if now >= self._next_beat or self.verifier.generation != self._generation:
             self._next_beat = now + self.heartbeat_s
