@@ -174,6 +174,13 @@ def wait_for_live(timeout: str) -> dict[str, Any]:
     return live_order()
 
 
+def live_until_killed(timeout: str) -> dict[str, Any]:
+    """A running original bot that, once live, keeps running (until it is killed)."""
+    wait_for_live(timeout)
+    time.sleep(float(timeout))
+    return live_order()
+
+
 def live_after_owner_stops(timeout: str) -> dict[str, Any]:
     """Started while another bot owned a live confirmation; that bot then stops beating."""
     sm = get_state_machine()
@@ -392,6 +399,7 @@ SCENARIOS: dict[str, Callable[..., dict[str, Any]]] = {
     "poll_kill": poll_kill,
     "live_order": live_order,
     "wait_for_live": wait_for_live,
+    "live_until_killed": live_until_killed,
     "live_after_owner_stops": live_after_owner_stops,
     "auto_trigger": auto_trigger,
     "identity": identity,

@@ -11,12 +11,14 @@ import socket
 import subprocess
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
+from nija.compat.trading_state_machine import TradingState, TradingStateMachine
 from nija.domain.live import LivePolicy
 from nija.domain.records import Heartbeat
 from nija.domain.transitions import Who
@@ -138,6 +140,45 @@ def test_a_live_confirmation_older_than_the_process_is_never_its_own(data_dir: P
     assert result["broker_calls"] is False
     assert result["submit_real_order"]["raised"] == "StateTransitionError"
     assert result["activate_live_trading"] == {"returned": False, "raised": None}
+
+
+@pytest.mark.parametrize("ending", ["crashed", "stopped"])
+def test_a_process_that_is_not_the_run_never_trades_live_on_the_runs_confirmation(data_dir: Path, ending: str) -> None:
+    """This process started while the original bot ran (so it is a reader); the bot's run is
+    confirmed live while both run; then the bot ends: killed (its heartbeat goes stale, not
+    stopped) or stopped. The confirmation was the bot's run's, never this process's."""
+    SafetyService(JsonFileStore(data_dir)).restore(ALICE)
+    proc, ready = start_caller(data_dir, "live_until_killed" if ending == "crashed" else "wait_for_live", "60")
+    try:
+        wait_for(ready.exists, what="the original bot running")
+        machine = TradingStateMachine(data_dir / STATE)  # a reader: the other process is the run
+        go_live(data_dir)
+        wait_for(
+            lambda: bool((hb := JsonFileStore(data_dir).load().heartbeat) and hb.live_nonce), what="it trades live"
+        )
+        assert machine.is_live_trading_active() is False  # while it runs, its live is its own
+        if ending == "crashed":
+            proc.kill()
+            proc.communicate(timeout=30)
+            last = JsonFileStore(data_dir).load().heartbeat
+            assert last is not None
+            assert not last.stopped
+            # Time passes: its last beat grows old (15 s make it stale).
+            JsonFileStore(data_dir).beat(replace(last, last_beat=last.last_beat - timedelta(minutes=5)))
+        else:
+            finish(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=30)
+    summary = machine.get_state_summary()
+    assert machine.is_live_trading_active() is False, summary["permission"]
+    assert machine.can_make_broker_calls() is False
+    assert machine.activate_live_trading() is False
+    if ending == "crashed":
+        assert machine.get_current_state() is TradingState.LIVE_ACTIVE  # the record, for display
+        assert summary["permission"]["code"] == "LIVE_NOT_THIS_RUN"
+        assert "never trades live" in summary["permission"]["reason"]
 
 
 def test_a_hand_edited_live_file_is_never_live(data_dir: Path) -> None:

@@ -38,6 +38,11 @@ SOURCE = "compat"
 NOT_RECORDED = "Could not record the kill file EMERGENCY_STOP (the kill is in force): %s"
 ADOPT_LOCK_WAIT_S = 2.0  # a change of this process in progress (its own kill, maybe) finishes first
 RUN_STOPPED = "this process's bot run has stopped: it never trades live again"
+NOT_THE_RUN = (
+    "LIVE_ACTIVE was granted to another process's bot run: this process is not the store's bot run "
+    "(another bot ran when it started, or its run could not start) and never trades live. Start the "
+    "bot again (a restart turns the live state OFF), then request live trading for its run"
+)
 CATCH_UP_S = 2.0  # a cached view (PostgreSQL, the host agent) shows this process's own change within this
 
 _project_root: Path | None = None
@@ -105,7 +110,7 @@ class Backend:
             permission, state = Permission(False, None, KILLED, reason), TradingState.EMERGENCY_STOP
         else:
             if self.run is not None and self.run.stopped:  # no beats write a kill sent straight here now
-                self.run.run.record_direct_kill()
+                self._record_direct_kill(self.run)
             permission = self.view.check()
             found = state_from_permission(permission)
             if found is None:
@@ -129,7 +134,10 @@ class Backend:
             return None
         outcome = self.change(run.start)  # raises if it cannot start: then a reader, never live
         self.run = run
-        self.view = run.run.view  # reads verify a LIVE_ACTIVE with this run's verifier from now on
+        replaced, self.view = self.view, run.run.view  # reads verify a LIVE_ACTIVE with this run's verifier
+        close = getattr(replaced, "close", None)
+        if close is not None:
+            close()  # a fleet store's view holds a connection and a thread
         return outcome
 
     def stop_run(self) -> bool:
@@ -153,8 +161,11 @@ class Backend:
             return Permission(False, None, KILLED, f"the store cannot be read ({exc}): treated as killed")
 
     def _restrict_live(self, permission: Permission) -> Permission:
-        """A confirmed LIVE_ACTIVE belongs to the bot that runs on this store: while another
-        process's bot heartbeat is alive (``nija run``), this process may not trade live."""
+        """A confirmed LIVE_ACTIVE belongs to the bot run it was granted to: this process
+        trades live only as the store's bot run (started, not stopped), on a confirmation
+        given while it runs. While another process's bot heartbeat is alive (``nija run``)
+        the live state is that bot's; once that bot has gone (crashed: its heartbeat only
+        grows old) it is still nobody else's."""
         if self.live_blocked is not None:
             return Permission(False, None, "LIVE_BLOCKED", self.live_blocked)
         if self.run is not None and self.run.stopped:
@@ -183,6 +194,8 @@ class Backend:
                 "LIVE_ACTIVE was confirmed before this process started (a restart never resumes live "
                 "trading): request and confirm live trading again",
             )
+        if self.run is None:  # a reader: the live state was granted to another process's run
+            return Permission(False, None, "LIVE_NOT_THIS_RUN", NOT_THE_RUN)
         return permission
 
     def kill_active(self) -> bool:
@@ -191,6 +204,15 @@ class Backend:
     def snapshot_and_report(self) -> tuple[Snapshot, StatusReport]:
         snapshot = self.service.snapshot()
         return snapshot, report(snapshot, self.service.clock(), history_items=0)
+
+    def _record_direct_kill(self, run: CompatRun) -> None:
+        """Under the lock of this process's changes: the kill file it raises first is not a
+        bare kill file for another thread's read to record."""
+        if run.run.direct_kill.active and self._adopt_lock.acquire(timeout=ADOPT_LOCK_WAIT_S):
+            try:
+                run.run.record_direct_kill()
+            finally:
+                self._adopt_lock.release()
 
     def _record_bare_kill_file(self) -> None:
         """Record a kill raised by ``touch EMERGENCY_STOP`` alone on the very read that sees

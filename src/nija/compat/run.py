@@ -94,7 +94,8 @@ class CompatRun:
     def _beat_stopped(self) -> None:
         """The thread's last write, so that no beat of it can land after the stopped one; a
         kill sent straight here and not yet written is tried once more first."""
-        self.run.record_direct_kill()
+        with self._lock:
+            self.run.record_direct_kill()
         try:
             self.run.beat(stopped=True)
         except Exception as exc:  # noqa: BLE001 - the heartbeat goes stale by itself

@@ -25,6 +25,7 @@ class DirectKill:
         self.source = "unknown"
         self.recorded = True  # nothing to record until a direct kill arrives
         self._next_try = 0.0
+        self._recording = False  # an attempt is under way (in another thread, maybe)
 
     def latch(self, reason: str, actor: str, source: str) -> None:
         with self._lock:
@@ -44,16 +45,27 @@ class DirectKill:
 
     def try_record(self, activate: Callable[[str, Who], object]) -> bool:
         """Try to write the held kill to disk with ``activate`` (at most every
-        ``RECORD_RETRY_S``); True once written: the disk's latch holds it from then on."""
-        if self.recorded or self.reason is None or time.monotonic() < self._next_try:
-            return False
-        self._next_try = time.monotonic() + RECORD_RETRY_S
+        ``RECORD_RETRY_S``, one attempt at a time: several threads may ask); True once
+        written: the disk's latch holds it from then on."""
+        with self._lock:
+            if self.recorded or self.reason is None or self._recording or time.monotonic() < self._next_try:
+                return False
+            self._recording = True
+            reason, who = self.reason, Who(self.actor, self.source)
+        written = False
         try:
-            activate(self.reason, Who(self.actor, self.source))
+            activate(reason, who)
+            written = True
         except Exception:  # noqa: BLE001 - any failure: the kill stays held in memory, retried later
-            return False
-        self.release()
-        return True
+            written = False
+        finally:
+            with self._lock:
+                self._recording = False
+                self._next_try = time.monotonic() + RECORD_RETRY_S  # from the end of this attempt
+                if written:
+                    self.reason = None
+                    self.recorded = True
+        return written
 
 
 class LatchedView:
