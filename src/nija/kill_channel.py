@@ -144,8 +144,10 @@ class KillListener:
             except OSError:
                 return
             with conn:
-                if self._stop.is_set():
-                    return  # stopping (its own wake-up, or a message that came too late)
+                if self._stop.is_set():  # stopping: a kill that came just now is still answered
+                    with contextlib.suppress(Exception):  # its own wake-up sends nothing
+                        self._answer(conn)
+                    return
                 try:
                     self._answer(conn)
                 except Exception as exc:  # noqa: BLE001 - one bad message must not end the listener
