@@ -136,7 +136,8 @@ def test_a_live_confirmation_older_than_the_process_is_never_its_own(data_dir: P
         started.set()
         beating.join(timeout=30)
     result = finish(proc)
-    assert result["summary"]["permission"]["code"] == "LIVE_CONFIRMED_BEFORE_START"
+    # The live bot has stopped: no running bot verifies the confirmation any more.
+    assert result["summary"]["permission"]["code"] == "LIVE_NOT_VERIFIED"
     assert result["broker_calls"] is False
     assert result["submit_real_order"]["raised"] == "StateTransitionError"
     assert result["activate_live_trading"] == {"returned": False, "raised": None}
@@ -175,10 +176,9 @@ def test_a_process_that_is_not_the_run_never_trades_live_on_the_runs_confirmatio
     assert machine.is_live_trading_active() is False, summary["permission"]
     assert machine.can_make_broker_calls() is False
     assert machine.activate_live_trading() is False
-    if ending == "crashed":
-        assert machine.get_current_state() is TradingState.LIVE_ACTIVE  # the record, for display
-        assert summary["permission"]["code"] == "LIVE_NOT_THIS_RUN"
-        assert "never trades live" in summary["permission"]["reason"]
+    # Crashed or stopped alike: no running bot verifies the confirmation (read as a stop).
+    assert summary["permission"]["code"] == "LIVE_NOT_VERIFIED"
+    assert machine.get_current_state() is TradingState.EMERGENCY_STOP
 
 
 def test_a_hand_edited_live_file_is_never_live(data_dir: Path) -> None:

@@ -156,7 +156,7 @@ class Backend:
 
     def _permission_from_snapshot(self) -> Permission:
         try:
-            return decide(self.service.snapshot())
+            return decide(self.service.snapshot(), now=self.service.clock())
         except Exception as exc:  # noqa: BLE001 - cannot read the store: fail closed
             return Permission(False, None, KILLED, f"the store cannot be read ({exc}): treated as killed")
 

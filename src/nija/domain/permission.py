@@ -2,15 +2,16 @@
 
 A stored LIVE_ACTIVE alone never moves money (invariant 7): the running bot decides
 with its ``LiveVerifier``; any other reader (status, the API) can only say whether the
-running bot has published that it verified this very confirmation."""
+running bot, alive now, has published that it verified this very confirmation."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from nija.domain.live_auth import LiveVerifier
-from nija.domain.records import Heartbeat, Snapshot, TradingRecord
+from nija.domain.records import HEARTBEAT_MAX_AGE, Heartbeat, Snapshot, TradingRecord
 from nija.domain.states import Mode, TradingState
 
 
@@ -39,9 +40,11 @@ class Permission:
 LIVE = Permission(True, Mode.LIVE, PermissionCode.LIVE_ACTIVE, "LIVE_ACTIVE: orders go to the exchange")
 
 
-def decide(snapshot: Snapshot, verifier: LiveVerifier | None = None) -> Permission:
+def decide(snapshot: Snapshot, verifier: LiveVerifier | None = None, *, now: datetime | None = None) -> Permission:
     """``verifier``: the running bot's; without one, LIVE_ACTIVE is judged from what the
-    alive bot's heartbeat says it verified."""
+    alive bot's heartbeat says it verified: alive at ``now`` (a bot that crashed leaves a
+    heartbeat that only grows old, never "stopped"). ``now`` None: the caller judges the
+    heartbeat's age itself (``diagnosis``)."""
     if snapshot.kill_active:
         if verifier is not None:
             verifier.interrupt()
@@ -59,7 +62,7 @@ def decide(snapshot: Snapshot, verifier: LiveVerifier | None = None) -> Permissi
     if state is TradingState.LIVE_ACTIVE:
         if verifier is not None:
             return LIVE
-        return published_verification(record, snapshot.heartbeat)
+        return published_verification(record, snapshot.heartbeat, now)
     return Permission(False, None, f"STATE_{state}", f"{state} places no orders")
 
 
@@ -72,10 +75,15 @@ def not_verified(detail: str) -> Permission:
     )
 
 
-def published_verification(record: TradingRecord, beat: Heartbeat | None) -> Permission:
+def published_verification(record: TradingRecord, beat: Heartbeat | None, now: datetime | None = None) -> Permission:
     grant = record.live_grant
     if beat is None or beat.stopped or not beat.run_id:
         return not_verified("no running bot has verified this confirmation")
+    if now is not None and not beat.is_alive(now, HEARTBEAT_MAX_AGE):
+        return not_verified(
+            f"the bot that verified this confirmation is not running (no heartbeat for "
+            f"{HEARTBEAT_MAX_AGE.total_seconds():g} s)"
+        )
     if grant is None or grant.run_id != beat.run_id:
         return not_verified("the confirmation was not made for the running bot's run")
     if beat.live_nonce != grant.nonce:

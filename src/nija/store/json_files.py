@@ -33,6 +33,7 @@ from nija.domain.errors import (
 from nija.domain.live_auth import LiveVerifier
 from nija.domain.permission import Permission, decide
 from nija.domain.records import Heartbeat, KillFlag, KillRecord, Snapshot, TradingRecord, Unreadable
+from nija.domain.states import Mode
 from nija.domain.transitions import Who
 from nija.store import codec, kill_file
 from nija.store.atomic import check_writable, describe_unwritable, fsync_directory, not_writable, write_atomic
@@ -377,7 +378,7 @@ class FilePermissionView:
     def __init__(self, store: JsonFileStore, verifier: LiveVerifier | None = None) -> None:
         self._store = store
         self._verifier = verifier
-        self._key: tuple[_Signature, _Signature, int] | None = None
+        self._key: tuple[_Signature, _Signature, _Signature, int] | None = None
         self._permission = Permission(False, None, "NOT_CHECKED", "not checked yet")
 
     def check(self) -> Permission:
@@ -394,11 +395,15 @@ class FilePermissionView:
                     verifier.interrupt()
                 return _KILLED
             generation = verifier.generation if verifier is not None else 0
-            key = (_signature(store.state_path), _signature(store.kill_state_path), generation)
-            if key != self._key:
-                self._permission = decide(store.load(), verifier)
+            # A reader's live answer rests on the bot's heartbeat, which grows old unwritten
+            # when that bot crashes: while it is live, it is decided on every check.
+            beat = _signature(store.heartbeat_path) if verifier is None else None
+            key = (_signature(store.state_path), _signature(store.kill_state_path), beat, generation)
+            if key != self._key or (verifier is None and self._permission.mode is Mode.LIVE):
+                now = datetime.now(UTC) if verifier is None else None
+                self._permission = decide(store.load(), verifier, now=now)
                 # Keyed on the generation after deciding: deciding may itself change it.
-                self._key = (*key[:2], verifier.generation if verifier is not None else 0)
+                self._key = (*key[:3], verifier.generation if verifier is not None else 0)
             return self._permission
         except Exception as exc:  # noqa: BLE001 - the gate fails closed on anything
             self._key = None

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 
 from nija.domain.change import Change
 from nija.domain.errors import KillRaisedDuringDeactivation
@@ -96,6 +96,6 @@ class _MemoryPermissionView:
 
     def check(self) -> Permission:
         if self._verifier is None:
-            return decide(self._store.load())
+            return decide(self._store.load(), now=datetime.now(UTC))
         with self._verifier.reading:
             return decide(self._store.load(), self._verifier)

@@ -44,7 +44,8 @@ PERMISSION_SQL = """
 SELECT b.name, s.state, s.kill_active, t.from_state, t.to_state, t.at,
        EXISTS (SELECT 1 FROM nija_kill_flag k WHERE k.scope IN (b.name, %(fleet)s, %(prefix)s || s.account)),
        f.kill_active, f.state, s.pending_live, s.live_grant, h.run_id, h.live_nonce, h.stopped,
-       a.name IS NOT NULL AND (a.kill_active IS NOT FALSE OR a.state NOT IN ('OFF', 'EMERGENCY_STOP')), s.account
+       a.name IS NOT NULL AND (a.kill_active IS NOT FALSE OR a.state NOT IN ('OFF', 'EMERGENCY_STOP')), s.account,
+       h.last_beat
 FROM unnest(%(scopes)s::text[]) AS b(name)
 JOIN nija_scope f ON f.name = %(fleet)s
 LEFT JOIN nija_scope s ON s.name = b.name
@@ -222,7 +223,7 @@ class PostgresPermissionView(CachedPermission):
                 break
             self._account_scope = learnt
         if self._verifier is None:
-            self._set(decide(snapshot_from_row(row)))
+            self._set(decide(snapshot_from_row(row), now=datetime.now(UTC)))
         else:
             with self._verifier.reading:
                 self._set(decide(snapshot_from_row(row), self._verifier))
@@ -256,5 +257,8 @@ def snapshot_from_row(row: Row) -> Snapshot:
     )
     beat = None
     if run_id is not None:  # only what the verdict of a reader without a verifier needs
-        beat = Heartbeat(0, "", _EPOCH, _EPOCH, bool(stopped), str(run_id), live_nonce=str(live_nonce))
+        # Its age, too (a crashed bot's beat only grows old); a row without it (an older
+        # host agent's) reads as an old beat: never live for a reader.
+        last_beat = row[15] if len(row) > 15 and isinstance(row[15], datetime) else _EPOCH
+        beat = Heartbeat(0, "", last_beat, _EPOCH, bool(stopped), str(run_id), live_nonce=str(live_nonce))
     return Snapshot(trading=trading, kill=kill, kill_flag=kill_flag, heartbeat=beat)

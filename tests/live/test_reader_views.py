@@ -1,0 +1,99 @@
+"""A view without the running bot's verifier (a reader's: a screen, freqtrade's entry
+callback) judges a LIVE_ACTIVE by what the running bot published it verified. A bot that
+crashes publishes nothing more: its heartbeat grows old, never "stopped". Its readers
+must stop answering LIVE once that heartbeat is old, on every store, even when no file or
+row changes (DESIGN.md invariant 7: a stored LIVE_ACTIVE alone never moves money)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from nija.domain.errors import LiveRequestRefused
+from nija.domain.live import LiveCode, LivePolicy
+from nija.domain.permission import PermissionCode
+from nija.domain.records import HEARTBEAT_MAX_AGE
+from nija.domain.states import Mode
+from nija.domain.transitions import Who
+from nija.service import SafetyService, system_clock
+from nija.store import JsonFileStore
+from nija.store.memory import MemoryStore
+from nija.store.ports import Store
+from nija.store.postgres import PostgresStore
+from nija.store.postgres.testing import temporary_database
+from nija.testing import HeartbeatBot
+from tests.runtime.runtime_helpers import wait_for
+
+ALICE = Who("alice@host", "cli")
+
+
+@pytest.fixture(params=["files", "memory", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    if request.param == "files":
+        yield JsonFileStore(tmp_path)
+    elif request.param == "memory":
+        yield MemoryStore()
+    else:
+        with temporary_database() as url:
+            fleet = PostgresStore(url, bot="alpha")
+            try:
+                yield fleet
+            finally:
+                fleet.close()
+
+
+def live_for_a_running_bot(store: Store) -> HeartbeatBot:
+    service = SafetyService(store, policy=LivePolicy(min_dry_run=timedelta(0)))
+    service.restore(ALICE)
+    bot = HeartbeatBot(store, system_clock)
+    request = service.request_live(ALICE, credentials_configured=True)
+
+    def confirmed() -> bool:
+        bot.step()  # acknowledges the request in its beat once its view has seen it
+        try:
+            service.confirm_live(request.code, service.policy.phrase, ALICE)
+        except LiveRequestRefused as refused:
+            if str(refused.code) != LiveCode.NOT_ACKNOWLEDGED:
+                raise
+            return False
+        return True
+
+    wait_for(confirmed, what="the bot's acknowledgment, then the confirmation")
+
+    def published() -> bool:
+        bot.step()  # verifies the confirmation once its view has seen it, and says so in its beat
+        beat = store.load().heartbeat
+        return beat is not None and bool(beat.live_nonce)
+
+    wait_for(published, what="the bot's verification in its heartbeat")
+    return bot
+
+
+def test_a_readers_live_ends_when_the_bot_that_verified_it_crashes(store: Store) -> None:
+    live_for_a_running_bot(store)
+    view = store.permission_view()
+    wait_for(lambda: view.check().mode is Mode.LIVE, what="the reader seeing the bot's verified live")
+    last = store.load().heartbeat
+    assert last is not None
+    # The bot is killed; time passes: its last beat is older than HEARTBEAT_MAX_AGE.
+    store.beat(replace(last, last_beat=last.last_beat - 2 * HEARTBEAT_MAX_AGE))
+    wait_for(lambda: not view.check().allowed, what="the reader refusing a crashed bot's live")
+    permission = view.check()
+    assert permission.code == PermissionCode.LIVE_NOT_VERIFIED
+    assert "not running" in permission.reason
+    assert store.load().trading.current_state.value == "LIVE_ACTIVE"  # type: ignore[union-attr]
+
+
+def test_a_readers_live_ends_when_the_bot_stops_without_touching_the_state(tmp_path: Path) -> None:
+    """The file view re-read only the state and kill records: a stopped heartbeat alone
+    left its LIVE answer standing."""
+    store = JsonFileStore(tmp_path)
+    bot = live_for_a_running_bot(store)
+    view = store.permission_view()
+    assert view.check().mode is Mode.LIVE
+    bot.stop()
+    assert view.check().allowed is False
