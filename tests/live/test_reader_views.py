@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -31,15 +31,17 @@ from tests.runtime.runtime_helpers import wait_for
 ALICE = Who("alice@host", "cli")
 
 
-@pytest.fixture(params=["files", "memory", "postgresql"])
+@pytest.fixture(params=["files", "memory", "postgresql", "postgresql-refreshed-rarely"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     if request.param == "files":
         yield JsonFileStore(tmp_path)
     elif request.param == "memory":
         yield MemoryStore()
     else:
+        # NIJA_STALE_AFTER up to 3600 s: its view then re-reads every 150 s, or on a notice.
+        stale_after = 600.0 if request.param.endswith("rarely") else 2.0
         with temporary_database() as url:
-            fleet = PostgresStore(url, bot="alpha")
+            fleet = PostgresStore(url, bot="alpha", stale_after_s=stale_after)
             try:
                 yield fleet
             finally:
@@ -74,9 +76,14 @@ def live_for_a_running_bot(store: Store) -> HeartbeatBot:
 
 
 def test_a_readers_live_ends_when_the_bot_that_verified_it_crashes(store: Store) -> None:
-    live_for_a_running_bot(store)
+    bot = live_for_a_running_bot(store)
     view = store.permission_view()
-    wait_for(lambda: view.check().mode is Mode.LIVE, what="the reader seeing the bot's verified live")
+
+    def seen_live() -> bool:
+        bot.step()  # still beating meanwhile
+        return view.check().mode is Mode.LIVE
+
+    wait_for(seen_live, what="the reader seeing the bot's verified live")
     last = store.load().heartbeat
     assert last is not None
     # The bot is killed; time passes: its last beat is older than HEARTBEAT_MAX_AGE.
@@ -97,3 +104,24 @@ def test_a_readers_live_ends_when_the_bot_stops_without_touching_the_state(tmp_p
     assert view.check().mode is Mode.LIVE
     bot.stop()
     assert view.check().allowed is False
+
+
+def test_a_readers_live_ends_when_a_crashed_bots_last_beat_grows_old_with_nothing_written(store: Store) -> None:
+    """Nothing is written after the crash: no file changes, no row, no notification. The
+    reader's answer must end by itself when the last beat is 15 s old."""
+    bot = live_for_a_running_bot(store)
+    view = store.permission_view()
+
+    def last_beat_before_the_crash() -> bool:
+        bot.step()
+        beat = store.load().heartbeat
+        assert beat is not None
+        # A beat a few seconds before it would be too old: the reader sees LIVE, then time passes.
+        store.beat(replace(beat, last_beat=datetime.now(UTC) - HEARTBEAT_MAX_AGE + timedelta(seconds=3)))
+        return view.check().mode is Mode.LIVE
+
+    wait_for(last_beat_before_the_crash, what="the reader seeing live on the bot's last beat")
+    wait_for(lambda: not view.check().allowed, what="the reader refusing once that beat is too old")
+    permission = view.check()
+    assert permission.code == PermissionCode.LIVE_NOT_VERIFIED
+    assert "not running" in permission.reason

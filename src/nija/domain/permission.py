@@ -75,15 +75,19 @@ def not_verified(detail: str) -> Permission:
     )
 
 
+def verifying_bot_gone() -> Permission:
+    return not_verified(
+        f"the bot that verified this confirmation is not running (no heartbeat for "
+        f"{HEARTBEAT_MAX_AGE.total_seconds():g} s)"
+    )
+
+
 def published_verification(record: TradingRecord, beat: Heartbeat | None, now: datetime | None = None) -> Permission:
     grant = record.live_grant
     if beat is None or beat.stopped or not beat.run_id:
         return not_verified("no running bot has verified this confirmation")
     if now is not None and not beat.is_alive(now, HEARTBEAT_MAX_AGE):
-        return not_verified(
-            f"the bot that verified this confirmation is not running (no heartbeat for "
-            f"{HEARTBEAT_MAX_AGE.total_seconds():g} s)"
-        )
+        return verifying_bot_gone()
     if grant is None or grant.run_id != beat.run_id:
         return not_verified("the confirmation was not made for the running bot's run")
     if beat.live_nonce != grant.nonce:

@@ -15,7 +15,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 from nija.domain.account_risk import AccountFigures
@@ -121,7 +120,7 @@ class AgentPermissionView(CachedPermission):
             return
         snapshot: Snapshot = snapshot_from_row(update.row)
         if self._verifier is None:
-            self._set(decide(snapshot, now=datetime.now(UTC)))
+            self._decide_as_reader(snapshot)
         else:
             with self._verifier.reading:
                 self._set(decide(snapshot, self._verifier))

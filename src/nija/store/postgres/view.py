@@ -9,6 +9,7 @@ while the last confirmation is younger than ``stale_after``, and "halted" otherw
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -19,9 +20,17 @@ import psycopg
 
 from nija.domain.errors import UsageProblem
 from nija.domain.live_auth import LiveVerifier
-from nija.domain.permission import Permission, decide
-from nija.domain.records import Heartbeat, KillRecord, Snapshot, TradingRecord, Transition, Unreadable
-from nija.domain.states import parse_state
+from nija.domain.permission import Permission, decide, verifying_bot_gone
+from nija.domain.records import (
+    HEARTBEAT_MAX_AGE,
+    Heartbeat,
+    KillRecord,
+    Snapshot,
+    TradingRecord,
+    Transition,
+    Unreadable,
+)
+from nija.domain.states import Mode, parse_state
 from nija.store import codec
 from nija.store.postgres.channels import Subscriptions
 from nija.store.postgres.connect import Conn, connect, mask
@@ -29,6 +38,7 @@ from nija.store.postgres.rows import ACCOUNT_PREFIX, FLEET
 from nija.store.postgres.schema import require_current
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+CLOSE_POLL_S = 0.5  # the reader's longest wait for a notice (a refresh may be 15 minutes away)
 DEFAULT_STALE_AFTER_S = 2.0
 RECONNECT_DELAY_S = 0.2
 
@@ -101,8 +111,11 @@ class CachedPermission:
     _problem: str
     _permission: Permission
 
+    _live_until: float = math.inf  # a reader's LIVE ends then (its bot's beat grows too old)
+
     def check(self) -> Permission:
-        age = self._clock() - self._confirmed_at
+        now = self._clock()
+        age = now - self._confirmed_at
         if age > self.stale_after_s:
             return Permission(
                 False,
@@ -111,7 +124,22 @@ class CachedPermission:
                 f"the fleet database view is not confirmed fresh within {self.stale_after_s:g} s "
                 f"({self._problem}): halted until reconnected",
             )
-        return self._permission
+        permission = self._permission
+        if permission.mode is Mode.LIVE and now > self._live_until:
+            return verifying_bot_gone()  # crashed: nothing notifies, the next refresh may be far
+        return permission
+
+    def _decide_as_reader(self, snapshot: Snapshot) -> None:
+        """Without the bot's verifier: LIVE while the bot that verified it beats, between
+        refreshes too (they come every ``stale_after / 4``, up to 15 minutes apart)."""
+        wall = datetime.now(UTC)
+        permission = decide(snapshot, now=wall)
+        beat = snapshot.heartbeat
+        if permission.mode is Mode.LIVE and beat is not None:
+            self._live_until = self._clock() + (beat.last_beat + HEARTBEAT_MAX_AGE - wall).total_seconds()
+        else:
+            self._live_until = math.inf
+        self._set(permission)
 
     def wait_confirmed(self, timeout_s: float) -> bool:
         """For start-up: wait until the view has been confirmed once."""
@@ -198,7 +226,8 @@ class PostgresPermissionView(CachedPermission):
         next_refresh = self._clock() + tick
         while not self._stop.is_set():
             relevant = False
-            for note in conn.notifies(timeout=max(0.0, next_refresh - self._clock()), stop_after=1):
+            wait = min(max(0.0, next_refresh - self._clock()), CLOSE_POLL_S)  # close() is heard within this
+            for note in conn.notifies(timeout=wait, stop_after=1):
                 kind, _, scope = note.payload.partition(":")
                 if scope in mine or scope == self._account_scope:
                     relevant = True
@@ -223,7 +252,7 @@ class PostgresPermissionView(CachedPermission):
                 break
             self._account_scope = learnt
         if self._verifier is None:
-            self._set(decide(snapshot_from_row(row), now=datetime.now(UTC)))
+            self._decide_as_reader(snapshot_from_row(row))
         else:
             with self._verifier.reading:
                 self._set(decide(snapshot_from_row(row), self._verifier))
