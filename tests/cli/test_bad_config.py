@@ -133,3 +133,16 @@ def test_when_nija_toml_is_invalid_then_nija_serve_starts_warns_and_serves_the_s
     logged = log.read_text()
     assert "fast_windw" in logged
     assert "Live trading cannot be requested until nija.toml is fixed" in logged
+
+
+def test_a_heartbeat_slower_than_the_readers_liveness_window_is_refused_by_name(run: Run, data_dir: Path) -> None:
+    """Readers count a bot gone (its live with it) 15 s after its last beat: a 30 s beat
+    would make every reader see it come and go."""
+    (data_dir / "nija.toml").write_text("[bot]\nheartbeat_s = 30\n")
+    assert run("safe_restore_trading.py", "restore", "--yes").returncode == 0
+    bot = run("nija", "run", "--data-dir", str(data_dir))
+    assert bot.returncode == 2, bot.stderr
+    assert "bot.heartbeat_s" in bot.stderr
+    assert "less than or equal to 5" in bot.stderr
+    (data_dir / "nija.toml").write_text("[bot]\nheartbeat_s = 5\n")
+    assert "bot.heartbeat_s" not in run("nija", "status").stderr

@@ -129,7 +129,9 @@ class BotSettings(_Section):
     """The bot loop itself."""
 
     flatten_on_kill: bool = False
-    heartbeat_s: float = Field(1.0, gt=0, le=60)
+    # At most a third of the 15 s after which readers count the bot as gone (its live with
+    # it): a slower beat made status, freqtrade's callback and every reader flap.
+    heartbeat_s: float = Field(1.0, gt=0, le=5)
     report_s: float = Field(1.0, gt=0, le=60)
     # Deprecated: accepted so that existing files stay valid; the store's change feed now
     # decides how kills are noticed (inotify, LISTEN/NOTIFY, or a 10 ms poll).
