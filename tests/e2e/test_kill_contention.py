@@ -67,6 +67,54 @@ def test_a_touch_between_the_look_and_the_deactivation_is_never_lost(data_dir: P
     assert outcomes["refused"] > 0
 
 
+# `touch`'s two steps, held apart: open the kill file for writing, then (told to) set its time.
+TOUCH_IN_TWO_STEPS = """
+import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o644)
+print("opened", flush=True)
+sys.stdin.readline()
+os.utime(fd)
+print("touched", flush=True)
+"""
+
+
+def test_a_touch_that_opened_the_kill_file_before_the_deactivation_and_sets_its_time_after_is_kept(
+    data_dir: Path,
+) -> None:
+    """The one order of the race that left no trace: `touch` opens EMERGENCY_STOP, the
+    deactivation takes the file, and only then does `touch` set the time, on a file that
+    would be deleted by then. A file still open for writing is a kill in flight: refused."""
+    service = SafetyService(JsonFileStore(data_dir))
+    service.restore(WHO)
+    service.activate_kill("drill", WHO)
+    seen = service.kill_seen()
+    before = _records(data_dir)
+    toucher = subprocess.Popen(
+        [sys.executable, "-c", TOUCH_IN_TWO_STEPS, str(data_dir / "EMERGENCY_STOP")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert toucher.stdin is not None
+    assert toucher.stdout is not None
+    try:
+        assert toucher.stdout.readline().strip() == "opened"
+        with pytest.raises(SafetyRefusal):
+            service.deactivate_kill("fixed", WHO, expected=seen)
+        assert _records(data_dir) == before  # the refusal wrote nothing
+        toucher.stdin.write("go\n")
+        toucher.stdin.flush()
+        assert toucher.stdout.readline().strip() == "touched"
+    finally:
+        toucher.stdin.close()
+        assert toucher.wait(timeout=30) == 0
+    assert service.status().kill_active  # the touch stands
+    assert (data_dir / "EMERGENCY_STOP").exists()
+    # No writer left: the operator looks again and the deactivation goes through.
+    service.deactivate_kill("fixed", WHO, expected=service.kill_seen())
+    assert not service.status().kill_active
+
+
 def test_24_parallel_yes_restores_and_resets_all_succeed_with_one_chained_history(data_dir: Path) -> None:
     commands = ["restore" if i % 2 else "reset" for i in range(24)]
     procs = [

@@ -14,6 +14,8 @@ A crash in between leaves the grabbed file, which the next writer puts back."""
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -327,11 +329,25 @@ class _FileTransaction:
             kill_file.put_back(path, store.kill_path)
             raise KillRaisedDuringDeactivation() from None
         grabbed = _Grabbed(path, fd, seen.identity)
-        if grabbed.touched():
+        if grabbed.touched() or _open_for_writing(fd):
             grabbed.close()
             kill_file.put_back(path, store.kill_path)
             raise KillRaisedDuringDeactivation()
         return grabbed
+
+
+def _open_for_writing(fd: int) -> bool:
+    """Whether some process still holds the grabbed kill file open for writing: a `touch`
+    that opened it before the grab and has not set its time yet, which would otherwise
+    land on the deleted file, unseen. Linux refuses a read lease exactly then. Where
+    leases cannot be taken (a file of another owner, NFS), the time checks alone decide."""
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)
+    except OSError as exc:
+        return exc.errno == errno.EAGAIN
+    with suppress(OSError):
+        fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
+    return False
 
 
 class _Grabbed:
