@@ -17,7 +17,7 @@ from pathlib import Path
 
 from nija.assembly import build_service
 from nija.compat.callbacks import StateObserver
-from nija.compat.run import CompatRun, start_run
+from nija.compat.run import ADOPT_LOCK_WAIT_S, CompatRun, start_run
 from nija.domain.diagnosis import HEARTBEAT_MAX_AGE, StatusReport, report
 from nija.domain.permission import Permission, PermissionCode, decide
 from nija.domain.records import Snapshot, TradingRecord
@@ -36,7 +36,6 @@ KILLED = "KILL_SWITCH_ACTIVE"  # the permission code every store gives for an ac
 UNTRUSTED_LIVE = (PermissionCode.HISTORY_MISMATCH, PermissionCode.LIVE_NOT_VERIFIED)
 SOURCE = "compat"
 NOT_RECORDED = "Could not record the kill file EMERGENCY_STOP (the kill is in force): %s"
-ADOPT_LOCK_WAIT_S = 2.0  # a change of this process in progress (its own kill, maybe) finishes first
 RUN_STOPPED = "this process's bot run has stopped: it never trades live again"
 NOT_THE_RUN = (
     "LIVE_ACTIVE was granted to another process's bot run: this process is not the store's bot run "
@@ -110,7 +109,7 @@ class Backend:
             permission, state = Permission(False, None, KILLED, reason), TradingState.EMERGENCY_STOP
         else:
             if self.run is not None and self.run.stopped:  # no beats write a kill sent straight here now
-                self._record_direct_kill(self.run)
+                self.run.record_held_kill()
             permission = self.view.check()
             found = state_from_permission(permission)
             if found is None:
@@ -204,15 +203,6 @@ class Backend:
     def snapshot_and_report(self) -> tuple[Snapshot, StatusReport]:
         snapshot = self.service.snapshot()
         return snapshot, report(snapshot, self.service.clock(), history_items=0)
-
-    def _record_direct_kill(self, run: CompatRun) -> None:
-        """Under the lock of this process's changes: the kill file it raises first is not a
-        bare kill file for another thread's read to record."""
-        if run.run.direct_kill.active and self._adopt_lock.acquire(timeout=ADOPT_LOCK_WAIT_S):
-            try:
-                run.run.record_direct_kill()
-            finally:
-                self._adopt_lock.release()
 
     def _record_bare_kill_file(self) -> None:
         """Record a kill raised by ``touch EMERGENCY_STOP`` alone on the very read that sees

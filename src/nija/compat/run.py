@@ -32,6 +32,7 @@ from nija.store import JsonFileStore
 logger = logging.getLogger("nija.compat")
 
 TICK_S = 0.25  # as nija run's watcher: DRY_RUN time, acknowledgments and beats follow within this
+ADOPT_LOCK_WAIT_S = 2.0  # a change of this process in progress (its own kill, maybe) finishes first
 STOP_WAIT_S = 5.0  # a beat under way when the run stops (a slow store) ends within this, normally
 
 
@@ -94,12 +95,20 @@ class CompatRun:
     def _beat_stopped(self) -> None:
         """The thread's last write, so that no beat of it can land after the stopped one; a
         kill sent straight here and not yet written is tried once more first."""
-        with self._lock:
-            self.run.record_direct_kill()
+        self.record_held_kill()
         try:
             self.run.beat(stopped=True)
         except Exception as exc:  # noqa: BLE001 - the heartbeat goes stale by itself
             logger.warning("The stopped heartbeat could not be written: %s", exc)
+
+    def record_held_kill(self) -> None:
+        """Write a kill sent straight here, under the lock of this process's changes: the
+        kill file it raises first is not a bare kill file for another thread's read."""
+        if self.run.direct_kill.active and self._lock.acquire(timeout=ADOPT_LOCK_WAIT_S):
+            try:
+                self.run.record_direct_kill()
+            finally:
+                self._lock.release()
 
     def stop_beating(self, timeout_s: float = STOP_WAIT_S) -> bool:
         """The beats end with the stopped heartbeat; the run still hears and reads kills.
