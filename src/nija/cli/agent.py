@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-import signal
 import sys
 from pathlib import Path
-from types import FrameType
 
 import click
 
 from nija.cli.common import EXIT_CODES_HELP, handles_errors
+from nija.cli.signals import stop_on_signals
 from nija.domain.errors import UsageProblem
 from nija.store.postgres.connect import mask
 from nija.store.postgres.view import stale_after_from_env
@@ -48,12 +47,7 @@ def agent(store_url: str | None, socket_path: Path) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s nija-agent %(levelname)s %(message)s")
     host = HostAgent(url, socket_path, stale_after_s=stale_after_from_env())
     host.bind()  # a second agent on the same socket is refused here (exit 2)
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        host.stop.set()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    stop_on_signals(host.stop)
     click.echo(f"NIJA host agent on {socket_path} for {mask(url)}", err=True)
     sys.stderr.flush()
     host.serve_forever()

@@ -7,17 +7,16 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import click
 
 from nija.cli.common import EXIT_CODES_HELP, common_options, current_selection, handles_errors
+from nija.cli.signals import stop_on_signals
 from nija.domain.errors import NijaError, UsageProblem
 from nija.identity import local_who
 from nija.store import config_dir
@@ -139,12 +138,7 @@ def freqtrade(
             raise KillNotConfirmed(receipt.summary(), "Check freqtrade now; run the bridge again to retry")
         return
     stop = threading.Event()
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
+    stop_on_signals(stop)
     watcher = StateWatcher(service.store.changes, run, bridge.react, bridge.tick)
     # As every bot run (the guard, nija run): kills the disk cannot take heard directly from
     # the start, then the restart rule (a persisted live state becomes OFF, recorded) and a

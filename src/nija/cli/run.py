@@ -7,12 +7,10 @@ changes the state beyond the restart rule (and automatic kills)."""
 from __future__ import annotations
 
 import json
-import signal
 import sys
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from types import FrameType
 
 import click
 from rich.console import Console
@@ -23,6 +21,7 @@ from rich.text import Text
 from nija.assembly import wire
 from nija.cli.common import EXIT_CODES_HELP, common_options, current_selection, handles_errors
 from nija.cli.rich_console import SafeConsole
+from nija.cli.signals import stop_on_signals
 from nija.config import load_config
 from nija.domain.codes import ErrorCode
 from nija.domain.errors import NijaError, StorageUnavailable, UsageProblem
@@ -131,7 +130,7 @@ def run(
         bot = Bot(
             service, config, directory, actor=_actor(), live_broker=live, feed_label=label, new_account=new_account
         )
-    _stop_on_signals(bot)
+    stop_on_signals(bot.stop_event)
     console = SafeConsole(stderr=False)  # the summary quotes kill reasons and alerts
     pace_s = config.feed.pace_s if pace is None else pace
     if sys.stdout.isatty() and not as_json:
@@ -251,14 +250,6 @@ def _controls_line(s: Summary) -> str:
         f"{f.get('day', '?')} (UTC); runaway window: {f.get('throttle_denials_in_window', 0)} throttle denials; "
         f"ratio window: {f.get('orders_in_ratio_window', 0)} orders, {f.get('fills_in_ratio_window', 0)} fills"
     )
-
-
-def _stop_on_signals(bot: Bot) -> None:
-    def handler(signum: int, frame: FrameType | None) -> None:
-        bot.stop_event.set()
-
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
 
 
 def _actor() -> str:
