@@ -40,6 +40,31 @@ def test_a_stop_signal_that_comes_while_the_event_is_locked_still_stops(name: st
     assert (done.returncode, done.stdout.split()) == (0, ["handled", "stopped"]), done.stderr
 
 
+AGAIN_IN_ONE_PROCESS = """
+import signal, threading
+from nija.cli.signals import stop_on_signals
+
+first, second = threading.Event(), threading.Event()
+stop_on_signals(first)
+stop_on_signals(second)  # a second command in the same process (the tests run them so)
+signal.raise_signal(signal.SIGTERM)
+relays = [t for t in threading.enumerate() if t.name == "nija-stop-signal"]
+print(second.wait(30), first.is_set(), len(relays), flush=True)
+"""
+
+
+def test_the_signal_stops_the_latest_command_of_the_process_through_one_relay() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", AGAIN_IN_ONE_PROCESS],
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert (done.returncode, done.stdout.split()) == (0, ["True", "False", "1"]), done.stderr
+
+
 def test_no_command_installs_a_signal_handler_of_its_own() -> None:
     """The relay is the one way: a handler that sets an event or takes a lock can hang."""
     package = Path(nija.__file__).parent

@@ -12,6 +12,28 @@ from types import FrameType
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
+class _Relay:
+    """One pipe and one thread per process, however many commands run in it (tests run
+    them in-process): the handler writes a byte, the thread sets the current command's event."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._write, False)
+        threading.Thread(target=self._run, name="nija-stop-signal", daemon=True).start()
+
+    def _run(self) -> None:
+        while os.read(self._read, 1):
+            self.stop.set()
+
+    def handler(self, signum: int, frame: FrameType | None) -> None:
+        with contextlib.suppress(BlockingIOError):  # the pipe is full: the relay is already woken
+            os.write(self._write, b"\0")
+
+
+_relay: _Relay | None = None
+
+
 def stop_on_signals(stop: threading.Event) -> None:
     """Set ``stop`` on SIGTERM or SIGINT, from a relay thread.
 
@@ -20,18 +42,9 @@ def stop_on_signals(stop: threading.Event) -> None:
     the handler then waits for the lock forever and the process never exits (CPython
     issue 126434; a bridge once ignored SIGTERM so in CI). The handler only writes a byte
     to a pipe, which takes no lock; the relay thread sets the event."""
-    wake_read, wake_write = os.pipe()
-    os.set_blocking(wake_write, False)
-
-    def relay() -> None:
-        os.read(wake_read, 1)
-        stop.set()
-
-    threading.Thread(target=relay, name="nija-stop-signal", daemon=True).start()
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        with contextlib.suppress(BlockingIOError):  # the pipe is full: the relay is already woken
-            os.write(wake_write, b"\0")
-
+    global _relay
+    if _relay is None:
+        _relay = _Relay()
+    _relay.stop = stop
     for signum in STOP_SIGNALS:
-        signal.signal(signum, handler)
+        signal.signal(signum, _relay.handler)
