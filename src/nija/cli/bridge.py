@@ -144,13 +144,15 @@ def freqtrade(
     # the start, then the restart rule (a persisted live state becomes OFF, recorded) and a
     # bare kill file adopted, before the watcher's first check, so it judges freqtrade on OFF.
     run.listen()
+    retry: threading.Thread | None = None
     if not _apply_restart_rule(run, bridge, say):
         # The store cannot take the restart rule: the bridge supervises anyway (a live
         # freqtrade is not verifiably LIVE_ACTIVE for this run, so it is paused, its orders
         # cancelled, stopped) and retries the rule every second until the store takes it.
-        threading.Thread(
+        retry = threading.Thread(
             target=_retry_restart_rule, args=(run, bridge, say, stop), name="nija-restart-rule", daemon=True
-        ).start()
+        )
+        retry.start()
     click.echo(f"NIJA bridge following {directory} for freqtrade at {url}", err=True)
     watcher.start()
     # What a live request needs from the running bot: freqtrade's account, read through its
@@ -163,12 +165,19 @@ def freqtrade(
     )
     account.start()
     stop.wait()
+    if retry is not None:
+        # An attempt in flight when the stop came may have written the rule: it reports
+        # that before the bridge exits (bounded: its lock wait and the view's catch-up).
+        retry.join(RESTART_RULE_ATTEMPT_S)
     watcher.stop()
     account.stop()
     account.client.close()
     run.beat(stopped=True)
     run.close()
     client.close()
+
+
+RESTART_RULE_ATTEMPT_S = 25.0
 
 
 def _apply_restart_rule(run: GuardRun, bridge: FreqtradeBridge, say: Callable[[str], None]) -> bool:
