@@ -64,23 +64,47 @@ def listening(data_dir: Path) -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
-def tell_bots(data_dir: Path, reason: str, who: Who, now: datetime, *, timeout_s: float = 5.0) -> tuple[int, ...]:
-    """Send the kill to every bot of ``data_dir``; the pids that acknowledged it, in order."""
+# A bot answers once its open orders are cancelled, or after 3 s without that: a loaded
+# machine must not turn a kill that reached the bot into "not in force".
+REPLY_TIMEOUT_S = 15.0
+
+
+def tell_bots(
+    data_dir: Path, reason: str, who: Who, now: datetime, *, timeout_s: float = REPLY_TIMEOUT_S
+) -> tuple[int, ...]:
+    """Send the kill to every bot of ``data_dir`` at once (a bot slow to answer delays no
+    other's stop); the pids that acknowledged it, in the order of their names."""
     body = json.dumps({"reason": reason, "actor": who.actor, "source": who.source, "sent_at": now.isoformat()})
-    stopped: list[int] = []
-    for name in listening(data_dir):
-        try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-                conn.settimeout(timeout_s)
-                conn.connect("\0" + name)
-                conn.sendall(body.encode() + b"\n")
-                reply = json.loads(_read_line(conn))
-        except (OSError, ValueError) as exc:
-            log.warning("kill message to %s failed: %s", name, exc)
-            continue
-        if isinstance(reply, dict) and reply.get("stopped") is True and isinstance(reply.get("pid"), int):
-            stopped.append(reply["pid"])
-    return tuple(stopped)
+    names = listening(data_dir)
+    replies: dict[str, int] = {}
+
+    def tell(name: str) -> None:
+        pid = _tell(name, body.encode() + b"\n", timeout_s)
+        if pid is not None:
+            replies[name] = pid
+
+    senders = [threading.Thread(target=tell, args=(name,), name=f"nija-tell {name}") for name in names]
+    for sender in senders:
+        sender.start()
+    for sender in senders:
+        sender.join()
+    return tuple(replies[name] for name in names if name in replies)
+
+
+def _tell(name: str, message: bytes, timeout_s: float) -> int | None:
+    """The pid of the bot listening on ``name`` once it acknowledged the kill, else None."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.settimeout(timeout_s)
+            conn.connect("\0" + name)
+            conn.sendall(message)
+            reply = json.loads(_read_line(conn))
+    except (OSError, ValueError) as exc:
+        log.warning("kill message to %s failed: %s", name, exc)
+        return None
+    if isinstance(reply, dict) and reply.get("stopped") is True and isinstance(reply.get("pid"), int):
+        return int(reply["pid"])
+    return None
 
 
 def _read_line(conn: socket.socket) -> bytes:
