@@ -174,6 +174,17 @@ def wait_for_live(timeout: str) -> dict[str, Any]:
     return live_order()
 
 
+def simulate_until_stopped(timeout: str) -> dict[str, Any]:
+    """A running original bot in simulation, reporting once it reads EMERGENCY_STOP (or at
+    the timeout): what it then tries."""
+    sm = get_state_machine()
+    signal_ready(sm.get_current_state().value)
+    deadline = time.monotonic() + float(timeout)
+    while time.monotonic() < deadline and not sm.is_emergency_stopped():
+        time.sleep(0.02)
+    return live_order()
+
+
 def live_until_killed(timeout: str) -> dict[str, Any]:
     """A running original bot that, once live, keeps running (until it is killed)."""
     wait_for_live(timeout)
@@ -400,6 +411,7 @@ SCENARIOS: dict[str, Callable[..., dict[str, Any]]] = {
     "live_order": live_order,
     "wait_for_live": wait_for_live,
     "live_until_killed": live_until_killed,
+    "simulate_until_stopped": simulate_until_stopped,
     "live_after_owner_stops": live_after_owner_stops,
     "auto_trigger": auto_trigger,
     "identity": identity,

@@ -13,9 +13,16 @@ from typing import Any
 
 import pytest
 
+from nija.assembly import build_service
 from tests.conftest import REPO, Run, cli_env
 from tests.runtime.runtime_helpers import wait_for
-from tests.runtime.test_kill_without_disk import _mount, _mount_point, bot_fs, kill_activate  # noqa: F401
+from tests.runtime.test_kill_without_disk import (  # noqa: F401
+    TMPFS_KILL_CHANNEL,
+    _mount,
+    _mount_point,
+    bot_fs,
+    kill_activate,
+)
 
 CALLER = Path(__file__).with_name("original_caller.py")
 
@@ -411,12 +418,13 @@ def test_the_originals_deadlock_patterns_complete_with_reader_threads_running(da
     assert result["activation_count"] == 5
 
 
+@TMPFS_KILL_CHANNEL
 def test_a_kill_the_disk_cannot_take_stops_a_running_original_bot(bot_fs: Path, tmp_path: Path, run: Run) -> None:  # noqa: F811
     """The original bot is a bot run: ``kill activate`` on a read-only view of its data
     directory tells it directly, and every check refuses from then on. (The caller runs in
-    DRY_RUN for 15 s, waiting for a live confirmation that never comes, then reports.)"""
+    DRY_RUN until it reads EMERGENCY_STOP, then reports what it can still do.)"""
     run("safe_restore_trading.py", "restore", "--yes", "--data-dir", str(bot_fs))
-    proc, ready = start_caller(bot_fs, "wait_for_live", "15")
+    proc, ready = start_caller(bot_fs, "simulate_until_stopped", "50")
     view = _mount_point(tmp_path, "ro")
     try:
         wait_for(ready.exists, what="the caller placing orders")
@@ -436,5 +444,7 @@ def test_a_kill_the_disk_cannot_take_stops_a_running_original_bot(bot_fs: Path, 
     assert stopped["state"] == "EMERGENCY_STOP"
     assert stopped["summary"]["permission"]["code"] == "KILL_SWITCH_ACTIVE"
     assert stopped["submit_real_order"]["raised"] == "StateTransitionError"
-    # Only the run, told directly, can have written this kill (the CLI could not).
-    assert stopped["status"]["recent_history"][-1]["reason"] == "disk is read-only"
+    # Only the run, told directly, can have written this kill (the CLI could not). It writes
+    # it after the moment it first read EMERGENCY_STOP (that reading is in memory): look on disk.
+    wait_for(lambda: bool(build_service(bot_fs).history()[1]), timeout=30, what="the kill recorded by the run")
+    assert build_service(bot_fs).history()[1][-1].reason == "disk is read-only"

@@ -17,12 +17,19 @@ from nija.guarded import OrderRefused
 from tests.fakes.kraken_server import FakeKraken
 from tests.guard.helpers import dry_run, go_live, kraken
 from tests.runtime.runtime_helpers import wait_for
-from tests.runtime.test_kill_without_disk import _mount, _mount_point, bot_fs, kill_activate  # noqa: F401
+from tests.runtime.test_kill_without_disk import (  # noqa: F401
+    TMPFS_KILL_CHANNEL,
+    _mount,
+    _mount_point,
+    bot_fs,
+    kill_activate,
+)
 
 SYMBOL = "BTC/USDT"
 pytestmark = pytest.mark.slow
 
 
+@TMPFS_KILL_CHANNEL
 def test_a_kill_the_disk_cannot_take_stops_a_live_guarded_bot(bot_fs: Path, tmp_path: Path, fake: FakeKraken) -> None:  # noqa: F811
     dry_run(bot_fs)
     exchange = nija.guard(kraken(fake), data_dir=bot_fs)
