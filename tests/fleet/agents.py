@@ -8,6 +8,8 @@ import subprocess
 import sys
 import threading
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -116,3 +118,16 @@ def connections(url: str) -> Counter[str]:
             "SELECT application_name FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (name,)
         ).fetchall()
     return Counter(str(r[0]) for r in found)
+
+
+@contextmanager
+def no_new_connections(url: str) -> Iterator[None]:
+    """The test database refuses new connections meanwhile (open ones keep working): what
+    runs inside can only use a connection that exists, such as the agent's."""
+    name = urlsplit(url).path.lstrip("/")
+    with connect(admin_dsn()) as admin:
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        try:
+            yield
+        finally:
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')

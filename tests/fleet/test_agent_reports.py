@@ -25,7 +25,7 @@ from nija.service import SafetyService
 from nija.store.agent import AgentStore
 from nija.store.postgres import PostgresStore
 from tests.conftest import cli_env
-from tests.fleet.agents import Agent, connections
+from tests.fleet.agents import Agent, no_new_connections
 from tests.fleet.test_account_risk import bot_reports, denial
 from tests.runtime.runtime_helpers import wait_for
 
@@ -84,10 +84,9 @@ def test_a_live_bots_report_through_the_agent_counts_and_a_breach_kills_the_acco
     store, reporter = _reporter(fleet_url, "via", "acct", agent, tmp_path)
     book = PaperBroker(tmp_path, PaperSettings())
     try:
-        reporter.report(book, 600.0)
+        with no_new_connections(fleet_url):  # written by the agent: the bot opens no connection of its own
+            reporter.report(book, 600.0)
         assert reporter.breach is None
-        # Written by the agent: the bot opened no connection of its own for it.
-        assert connections(fleet_url)["nija"] == 0
         assert _bot_figures(fleet_url, "acct") == {"via": 600.0}
         # Counted with a bot reporting over its own connection: 600 + 300 < 1000 ...
         assert bot_reports(fleet_url, "own", "acct", 300, 0, tmp_path) == "ok"

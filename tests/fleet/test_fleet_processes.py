@@ -113,13 +113,14 @@ def test_a_bot_whose_connection_is_killed_halts_until_it_reconnects(bots: list[B
         # Keep it from reconnecting, then cut its connection.
         admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
         try:
+            before_cut = len(victim.answers())  # a stall may have flickered it stale before
             killed = admin.execute(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                 "WHERE datname = %s AND application_name = %s",
                 (name, f"nija-view:{victim.name}"),
             ).fetchone()
             assert killed == (1,)
-            halted = victim.wait_for("DENY")
+            halted = victim.wait_for("DENY", after=before_cut)
             time.sleep(1)  # reconnecting is impossible meanwhile: it must stay halted
             assert victim.answers()[halted:] == [victim.answers()[halted]]
         finally:
