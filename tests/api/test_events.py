@@ -124,7 +124,9 @@ def test_when_the_server_is_interrupted_with_a_stream_open_then_it_ends_the_stre
         try:
             base = f"http://127.0.0.1:{port}"
             wait_for(lambda: _answers(base), what="nija serve answering /healthz")
-            with httpx.stream("GET", base + "/api/events", headers={"Authorization": f"Bearer {token}"}) as r:
+            with httpx.stream(
+                "GET", base + "/api/events", headers={"Authorization": f"Bearer {token}"}, timeout=30
+            ) as r:
                 stream = events(r)
                 next(body for name, body in stream if name == "status")
                 proc.send_signal(signal.SIGINT)

@@ -128,7 +128,7 @@ def test_when_nija_toml_is_invalid_then_nija_serve_starts_warns_and_serves_the_s
     token = make_token(data_dir, "alice", "viewer")
     log = data_dir.parent / "serve-bad-config.log"
     with serving(data_dir, log=log) as base:
-        body = httpx.get(base + "/api/status", headers={"Authorization": f"Bearer {token}"}).json()
+        body = httpx.get(base + "/api/status", headers={"Authorization": f"Bearer {token}"}, timeout=30).json()
     assert body["state"] == "OFF"
     logged = log.read_text()
     assert "fast_windw" in logged

@@ -314,15 +314,17 @@ def test_kills_cross_between_the_http_api_and_the_compat_api(data_dir: Path) -> 
     token = make_token(data_dir, "ops", "viewer")
     headers = {"Authorization": f"Bearer {token}"}
     with serving(data_dir) as base:
-        killed = httpx.post(base + "/api/kill-switch/activate", json={"reason": "api drill"}, headers=headers)
+        killed = httpx.post(
+            base + "/api/kill-switch/activate", json={"reason": "api drill"}, headers=headers, timeout=30
+        )
         assert killed.status_code == 200, killed.text
         result = caller(data_dir, "status")
         assert result["kill_active"] is True
         assert result["status"]["recent_history"][-1]["reason"] == "api drill"
         assert caller(data_dir, "deactivate", "api drill over")["kill_active"] is False
-        assert httpx.get(base + "/api/status", headers=headers).json()["kill_switch"]["active"] is False
+        assert httpx.get(base + "/api/status", headers=headers, timeout=30).json()["kill_switch"]["active"] is False
         caller(data_dir, "kill", "compat drill", "UI")
-        status = httpx.get(base + "/api/status", headers=headers).json()
+        status = httpx.get(base + "/api/status", headers=headers, timeout=30).json()
         assert status["kill_switch"]["active"] is True
         assert status["kill_switch"]["reason"] == "compat drill"
         assert status["state"] == "EMERGENCY_STOP"

@@ -208,7 +208,7 @@ def test_operator_walks_kill_restore_and_live_wizard_in_a_browser(
     expect(page.locator("#kill-bar")).to_be_visible()
     shot(page, "11-phone-dashboard")
 
-    history = httpx.get(base + "/api/history", headers={"Authorization": f"Bearer {token}"}).json()
+    history = httpx.get(base + "/api/history", headers={"Authorization": f"Bearer {token}"}, timeout=30).json()
     # The last stop is the CLI's kill. The CLI raises the kill file (carrying its cause) before
     # its record, so the CLI, the server or the bot may record the stop first (three
     # processes: any may be first); whoever writes it, the kill's cause is the CLI's.

@@ -64,7 +64,7 @@ def test_a_changed_nija_toml_shows_on_the_page_and_in_the_log_that_serve_must_re
         # no reload: the next status event carries the notice (within the watcher's refresh)
         expect(page.locator("#server-notice")).to_contain_text("nija.toml changed after this server started")
         expect(page.locator("#server-notice")).to_contain_text("restart \u2018nija serve\u2019 on its host")
-        with httpx.Client() as client:
+        with httpx.Client(timeout=30) as client:
             body = client.get(base + "/api/status", headers={"Authorization": f"Bearer {token}"}).json()
         assert body["server_notice"]["action"] == "RESTART_SERVE"
         shot(page, "serve-must-restart")
@@ -78,7 +78,7 @@ def test_an_unchanged_nija_toml_gives_no_notice(data_dir: Path) -> None:
     token = make_token(data_dir, "alice", "viewer")
     with serving(data_dir) as base:
         (data_dir / "nija.toml").write_text("[live]\nmin_dry_run_minutes = 60\n")  # rewritten, same content
-        body = httpx.get(base + "/api/status", headers={"Authorization": f"Bearer {token}"}).json()
+        body = httpx.get(base + "/api/status", headers={"Authorization": f"Bearer {token}"}, timeout=30).json()
     assert body["server_notice"] is None
 
 
