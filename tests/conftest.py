@@ -168,6 +168,14 @@ def run_as_process(
     )
 
 
+@pytest.fixture(autouse=True)
+def _scratch_working_directory(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test runs in a scratch working directory: what a command or a child process
+    writes where it runs (the host's audit log beside a fleet store) is the test's own,
+    never a file in the repository that every worker shares."""
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     path = tmp_path / "data"

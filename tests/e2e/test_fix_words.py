@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from playwright import sync_api as playwright_api
 else:
     playwright_api = pytest.importorskip("playwright.sync_api")
+from tests.api.test_config_watch import rewrite
 from tests.e2e.test_trust_the_screen import DESKTOP, browser, open_page, shot
 from tests.scenarios import stopped_without_kill
 from tests.serving import make_token, serving
@@ -77,7 +78,7 @@ def test_an_unchanged_nija_toml_gives_no_notice(data_dir: Path) -> None:
     (data_dir / "nija.toml").write_text("[live]\nmin_dry_run_minutes = 60\n")
     token = make_token(data_dir, "alice", "viewer")
     with serving(data_dir) as base:
-        (data_dir / "nija.toml").write_text("[live]\nmin_dry_run_minutes = 60\n")  # rewritten, same content
+        rewrite(data_dir / "nija.toml", "[live]\nmin_dry_run_minutes = 60\n")  # saved again, same content
         body = httpx.get(base + "/api/status", headers={"Authorization": f"Bearer {token}"}, timeout=30).json()
     assert body["server_notice"] is None
 

@@ -7,13 +7,14 @@ import json
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
 from nija.domain.records import Heartbeat
 from nija.store.json_files import JsonFileStore
-from tests.conftest import REPO, cli_env
+from tests.conftest import cli_env
 
 LAUNCHER = Path(__file__).resolve().parent / "exchange_bot.py"
 CREDENTIALS = {"NIJA_API_KEY": "test-key", "NIJA_API_SECRET": "dGVzdC1zZWNyZXQ="}
@@ -86,15 +87,18 @@ def file_heartbeat(data_dir: Path) -> Heartbeat | None:
 
 def nija(data_dir: Path | None, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     where = ["--data-dir", str(data_dir)] if data_dir is not None else []
-    return subprocess.run(
-        [sys.executable, "-m", "nija", *args, *where],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=cli_env(**(env or {})),
-        timeout=60,
-        check=False,
-    )
+    # Without a data directory (a fleet store) the host's audit log is the working
+    # directory's: a scratch one, never a file every test worker shares.
+    with tempfile.TemporaryDirectory() as scratch:
+        return subprocess.run(
+            [sys.executable, "-m", "nija", *args, *where],
+            capture_output=True,
+            text=True,
+            cwd=data_dir or scratch,
+            env=cli_env(**(env or {})),
+            timeout=60,
+            check=False,
+        )
 
 
 def wait_for(predicate: object, *, timeout: float = 60.0, what: str = "condition") -> object:
