@@ -115,6 +115,7 @@ def wire(
     settings = config if config is not None else _load_if_present(directory, lenient)
     if settings is not None and settings.store.agent is not None and not given:
         store = _through_agent(store, settings.store.agent)
+    _watch_kill_file(store, directory)
     recorder = _recorder(store, directory)
     # Bots of this directory hear a kill directly when it cannot be written to disk.
     service = SafetyService(
@@ -221,6 +222,15 @@ def _through_agent(store: Store, socket_path: Path) -> Store:
 
     store.close()  # unused so far: the agent-served store replaces it
     return AgentStore(store.url, bot=store.scope, socket_path=socket_path, stale_after_s=store.stale_after_s)
+
+
+def _watch_kill_file(store: Store, directory: Path) -> None:
+    """A bot on the fleet store obeys the kill file of its data directory as a bot on the
+    JSON files does (invariant 10): every front end wired here (nija run, the guard, even
+    with its caller's store, compat, the bridge, status, the API, the TUI) sees it."""
+    watch: Callable[[Path], None] | None = getattr(store, "watch_kill_file", None)  # the fleet store's
+    if watch is not None:
+        watch(directory)
 
 
 def _attach_exchange_checks(service: SafetyService, directory: Path, settings: NijaConfig | None) -> None:

@@ -119,6 +119,20 @@ class KillRaisedDuringDeactivation(SafetyRefusal):
         )
 
 
+class KillFileNotRemoved(SafetyRefusal):
+    """A fleet bot's kill file: NIJA removes a kill file only beside the JSON records (their
+    lock orders the removal against a new touch), so the operator removes it first."""
+
+    code = ErrorCode.KILL_FILE_NOT_REMOVED
+
+    def __init__(self, path: str) -> None:
+        super().__init__(
+            f"The kill file {path} exists: the kill switch stays ACTIVE; nothing was written "
+            "(NIJA does not remove a fleet bot's kill file)",
+            f"Remove it yourself (rm -r {path}), then run the deactivation again",
+        )
+
+
 class BotAlreadyRunning(SafetyRefusal):
     """One bot per data directory (per bot scope on the fleet store)."""
 

@@ -53,7 +53,7 @@ LOCK_FILE = ".nija.lock"
 
 R = TypeVar("R")
 
-_KILLED = Permission(False, None, "KILL_SWITCH_ACTIVE", "the kill file EMERGENCY_STOP exists")
+_KILLED = kill_file.KILLED
 
 
 class _Raw:

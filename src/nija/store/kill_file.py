@@ -12,11 +12,13 @@ import json
 import os
 import stat
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from nija.domain.errors import KillFileNotWritten
-from nija.domain.records import KillAction, KillEvent, KillFlag, KillFlagKind
+from nija.domain.permission import Permission
+from nija.domain.records import KillAction, KillEvent, KillFlag, KillFlagKind, Snapshot
 from nija.domain.text import printable
 from nija.domain.transitions import Who
 from nija.store import kill_raise
@@ -27,6 +29,8 @@ from nija.store.kill_raise import KILL_FILE as KILL_FILE
 # readers count it as a kill, and the next writer puts it back if its remover died.
 REMOVING = f".{KILL_FILE}.removing"
 _MAX_BODY = 4096
+# What a gate answers while the kill file exists (every store's view that watches one).
+KILLED = Permission(False, None, "KILL_SWITCH_ACTIVE", "the kill file EMERGENCY_STOP exists")
 # File timestamps come from the kernel's coarse clock: a touch within one tick of the
 # last change would leave the same mtime. Looking waits until that tick has passed.
 try:
@@ -89,6 +93,22 @@ def inspect(directory: Path, *, settle: bool = False) -> KillFlag | None:
         ident = identity(st) if name == KILL_FILE else f"removing:{identity(st)}"
         return KillFlag(ident, kind, str(path), raised)
     return None
+
+
+def composed(snapshot: Snapshot, directory: Path | None) -> Snapshot:
+    """A fleet bot's snapshot with the kill file of its data directory in it (``directory``
+    None: the store watches none). Its identity joins the database flags': a touch, or
+    a new flag row, changes what the operator saw; its kind decides what NIJA may remove."""
+    if directory is None:
+        return snapshot
+    found = inspect(directory, settle=True)
+    if found is None:
+        return snapshot
+    rows = snapshot.flag
+    if rows is not None:
+        raised = rows.raised if rows.raised is not None else found.raised
+        found = KillFlag(f"{rows.identity}+{found.identity}", found.kind, found.location, raised)
+    return replace(snapshot, kill_flag=True, flag=found)
 
 
 def _read_cause(path: Path) -> KillEvent | None:

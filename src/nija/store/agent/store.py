@@ -26,6 +26,7 @@ from nija.store.agent.client import AgentPermissionView, send_beat, send_report
 from nija.store.changes import SignalFeed
 from nija.store.postgres.connect import Conn, server_full
 from nija.store.postgres.store import PostgresStore
+from nija.store.postgres.view import CachedPermission
 
 IDLE_S = 1.0
 # A fleet starting all at once may find the server's slots taken for a moment (each bot's
@@ -43,13 +44,14 @@ class AgentStore(PostgresStore):
         socket_path: Path,
         stale_after_s: float | None = None,
         capacity_wait_s: float = CAPACITY_WAIT_S,
+        kill_dir: Path | None = None,
     ) -> None:
-        super().__init__(url, bot=bot, stale_after_s=stale_after_s)
+        self._agent_view: AgentPermissionView | None = None
+        super().__init__(url, bot=bot, stale_after_s=stale_after_s, kill_dir=kill_dir)
         self.capacity_wait_s = capacity_wait_s
         if self.is_group:
             raise ValueError("the host agent serves bots, not the fleet or an account")
         self.socket_path = socket_path
-        self._agent_view: AgentPermissionView | None = None
 
     @property
     def location(self) -> str:
@@ -65,13 +67,18 @@ class AgentStore(PostgresStore):
             return self._agent_view
 
     def _new_view(self, verifier: LiveVerifier | None) -> AgentPermissionView:
-        return AgentPermissionView(
+        view = AgentPermissionView(
             self.socket_path,
             self.scope,
             stale_after_s=self.stale_after_s,
             verifier=verifier,
             on_update=self.release_idle,
         )
+        view.kill_dir = self.kill_dir  # the bot's own kill file, never the agent's business
+        return view
+
+    def _views(self) -> list[CachedPermission]:
+        return [] if self._agent_view is None else [self._agent_view]
 
     def changes(self) -> SignalFeed:  # type: ignore[override]
         """Wakes whenever the agent pushes a different row for this bot, a kill, or the

@@ -7,7 +7,12 @@ row (shared) and then the scope row (exclusive), always in that order; the fleet
 transactions lock every bot row, so a fleet kill and its cascade are one commit.
 
 Kill flags are rows inserted by one short transaction on a connection of their own: an
-insert never waits for the row locks transitions hold, and NOTIFY tells every bot."""
+insert never waits for the row locks transitions hold, and NOTIFY tells every bot.
+
+A bot's scope may also watch its data directory's kill file (``kill_dir``, set by
+``nija.assembly`` for every front end): any EMERGENCY_STOP entry there is composed into
+its snapshots as a kill flag (recorded on the scope like any bare flag) and denies in its
+permission views before they look at the database (invariant 10)."""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, datetime
+from pathlib import Path
 
 import psycopg
 from psycopg.pq import TransactionStatus
@@ -32,21 +38,25 @@ from nija.domain.records import (
     Snapshot,
 )
 from nija.domain.transitions import Who
+from nija.store import kill_file
 from nija.store.postgres import accounts, channels, rows
 from nija.store.postgres.connect import Conn, connect, database_errors, mask
 from nija.store.postgres.feed import PostgresChangeFeed
 from nija.store.postgres.rows import ACCOUNT_PREFIX, FLEET, is_account_scope
 from nija.store.postgres.schema import require_current
 from nija.store.postgres.transaction import PostgresTransaction, compose, read_heartbeat
-from nija.store.postgres.view import PostgresPermissionView, stale_after_from_env
+from nija.store.postgres.view import CachedPermission, PostgresPermissionView, stale_after_from_env
 
 _PROBE_AFTER_S = 1.0
 
 
 class PostgresStore:
-    def __init__(self, url: str, *, bot: str | None = None, stale_after_s: float | None = None) -> None:
+    def __init__(
+        self, url: str, *, bot: str | None = None, stale_after_s: float | None = None, kill_dir: Path | None = None
+    ) -> None:
         self.url = url
         self.scope = bot or FLEET
+        self.kill_dir: Path | None = None
         self.stale_after_s = stale_after_s if stale_after_s is not None else stale_after_from_env()
         self._conn: Conn | None = None
         self._used = 0.0  # monotonic time the connection was last handed out
@@ -56,6 +66,8 @@ class PostgresStore:
         self._view: PostgresPermissionView | None = None
         self._view_lock = threading.Lock()
         self._open: PostgresTransaction | None = None  # the transaction in progress, for the audit
+        if kill_dir is not None:
+            self.watch_kill_file(kill_dir)
 
     @property
     def is_fleet(self) -> bool:
@@ -69,6 +81,19 @@ class PostgresStore:
     def is_group(self) -> bool:
         """The fleet or an account: a kill scope over bots, with no trading of its own."""
         return self.is_fleet or self.is_account
+
+    def watch_kill_file(self, directory: Path) -> None:
+        """Obey ``directory``'s EMERGENCY_STOP entry as this bot's kill: in every snapshot
+        and every permission view, the shared one already made included. The fleet's and
+        accounts' scopes have no bot's directory: for them this does nothing."""
+        if self.is_group:
+            return
+        self.kill_dir = directory
+        for view in self._views():
+            view.kill_dir = directory
+
+    def _views(self) -> list[CachedPermission]:
+        return [] if self._view is None else [self._view]
 
     def changes(self) -> PostgresChangeFeed:
         """Wakes on every commit and kill of this scope and of the fleet (NOTIFY)."""
@@ -109,7 +134,7 @@ class PostgresStore:
 
     # -- reading -------------------------------------------------------------------
     def load(self) -> Snapshot:
-        return self.load_scope(self.scope)
+        return kill_file.composed(self.load_scope(self.scope), self.kill_dir)
 
     def load_scope(self, scope: str) -> Snapshot:
         """Another scope's snapshot over this store's connection (the fleet overview)."""
@@ -269,10 +294,13 @@ class PostgresStore:
         so a gate that calls ``permission_view().check()`` per order stays cheap. A view
         with the running bot's verifier is its own (the caller keeps it)."""
         if verifier is not None:
-            return PostgresPermissionView(self.url, self.scope, stale_after_s=self.stale_after_s, verifier=verifier)
+            view = PostgresPermissionView(self.url, self.scope, stale_after_s=self.stale_after_s, verifier=verifier)
+            view.kill_dir = self.kill_dir
+            return view
         with self._view_lock:
             if self._view is None:
                 self._view = PostgresPermissionView(self.url, self.scope, stale_after_s=self.stale_after_s)
+                self._view.kill_dir = self.kill_dir
             return self._view
 
     def beat(self, heartbeat: Heartbeat) -> None:

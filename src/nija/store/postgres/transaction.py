@@ -12,7 +12,7 @@ from nija.audit import fleet as fleet_audit
 from nija.audit.changes import kill_event, transition_event
 from nija.domain.change import Change
 from nija.domain.codes import ErrorCode
-from nija.domain.errors import KillRaisedDuringDeactivation, SafetyRefusal
+from nija.domain.errors import KillFileNotRemoved, KillRaisedDuringDeactivation, SafetyRefusal
 from nija.domain.records import (
     Heartbeat,
     KillEvent,
@@ -24,6 +24,7 @@ from nija.domain.records import (
     Transition,
 )
 from nija.domain.states import TradingState
+from nija.store import kill_file
 from nija.store.postgres import cascade, channels, rows
 from nija.store.postgres.connect import Conn, mask
 from nija.store.postgres.rows import ACCOUNT_PREFIX, ScopeRows
@@ -53,7 +54,8 @@ class PostgresTransaction:
             self._own = rows.read_scope(conn, store.scope, where, lock="FOR UPDATE", history=rows.TX_HISTORY)
         # The live rules ask whether a bot runs on this scope (live request and confirm).
         above = self._fleet_killed or self._account_killed
-        self._snapshot = replace(compose(self._own, fleet_killed=above), heartbeat=read_heartbeat(conn, store.scope))
+        snapshot = replace(compose(self._own, fleet_killed=above), heartbeat=read_heartbeat(conn, store.scope))
+        self._snapshot = kill_file.composed(snapshot, store.kill_dir)
 
     @property
     def snapshot(self) -> Snapshot:
@@ -77,6 +79,9 @@ class PostgresTransaction:
                 f'--store {mask(store.url)} "<reason>"',
                 code=ErrorCode.ACCOUNT_KILL_ACTIVE,
             )
+        if lifting and store.kill_dir is not None and kill_file.exists(store.kill_dir):
+            # Checked at the commit: a touch after the change was decided refuses it too.
+            raise KillFileNotRemoved(str(store.kill_dir / kill_file.KILL_FILE))
         if change.trading is not None and store.is_group and change.trading.current_state not in _FLEET_STATES:
             what = "an account" if store.is_account else "The fleet"
             raise SafetyRefusal(

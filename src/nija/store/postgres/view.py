@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import psycopg
 
@@ -31,7 +32,7 @@ from nija.domain.records import (
     Unreadable,
 )
 from nija.domain.states import Mode, parse_state
-from nija.store import codec
+from nija.store import codec, kill_file
 from nija.store.postgres.channels import Subscriptions
 from nija.store.postgres.connect import Conn, connect, mask
 from nija.store.postgres.rows import ACCOUNT_PREFIX, FLEET
@@ -111,9 +112,18 @@ class CachedPermission:
     _problem: str
     _permission: Permission
 
+    _verifier: LiveVerifier | None
     _live_until: float = math.inf  # a reader's LIVE ends then (its bot's beat grows too old)
+    # A bot's data directory: an EMERGENCY_STOP entry there denies at once, as on the JSON
+    # files (invariant 10); checked first, with lstat calls, so no database read delays it.
+    kill_dir: Path | None = None
 
     def check(self) -> Permission:
+        kill_dir = self.kill_dir
+        if kill_dir is not None and kill_file.exists(kill_dir):
+            if self._verifier is not None:
+                self._verifier.interrupt()
+            return kill_file.KILLED
         now = self._clock()
         age = now - self._confirmed_at
         if age > self.stale_after_s:
