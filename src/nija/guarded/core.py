@@ -83,6 +83,7 @@ class GuardCore(PaperAnswers):
         self.closed = False
         self._react_lock = threading.RLock()
         run.on_direct_kill = self._direct_kill
+        run.alert = self.alert
         self._last_denial: dict[str, float] = {}
         self._next_report = 0.0
 
