@@ -132,6 +132,7 @@ def wire(
     )
     metrics = _attach_accountability(service, directory, settings)
     _attach_exchange_checks(service, directory, settings)
+    _attach_account_check(service, settings)
     return Wired(service, metrics, directory)
 
 
@@ -252,6 +253,20 @@ def _attach_exchange_checks(service: SafetyService, directory: Path, settings: N
         )(now)
 
     service.live_request_checks.append(check)
+
+
+def _attach_account_check(service: SafetyService, settings: NijaConfig | None) -> None:
+    """A bot of the fleet store with ``[exchange] account``: live only once the database
+    knows its account (else the account's kill would miss it)."""
+    store = service.store
+    account = settings.exchange.account if settings is not None else None
+    # By its method, not its class: the JSON files must not load psycopg for this.
+    if account is None or not hasattr(store, "declared_account") or getattr(store, "is_group", True):
+        return
+    from nija.account_declared import account_declared_check
+
+    bot = str(getattr(store, "scope", ""))
+    service.live_request_checks.append(account_declared_check(bot, account, store.declared_account))
 
 
 def _load_if_present(directory: Path, warn: Callable[[str], None] | None) -> NijaConfig | None:

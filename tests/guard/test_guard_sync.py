@@ -268,7 +268,9 @@ def test_funds_moving_methods_pass_only_in_a_verified_live_active(
         pass  # the fake (or ccxt for kraken) does not support it: what matters is the guard let it go
 
 
-def test_public_market_data_and_cancels_pass_during_a_kill(fake: FakeKraken, data_dir: Path, guarded: Any) -> None:
+def test_public_market_data_passes_during_a_kill_and_a_foreign_cancel_does_not(
+    fake: FakeKraken, data_dir: Path, guarded: Any
+) -> None:
     exchange = guarded()
     kill(data_dir)
     assert exchange.fetch_ticker(SYMBOL)["last"] == fake.price
@@ -277,8 +279,9 @@ def test_public_market_data_and_cancels_pass_during_a_kill(fake: FakeKraken, dat
     assert SYMBOL in exchange.load_markets()
     assert exchange.id == "kraken"
     assert exchange.has["createOrder"]
-    exchange.cancel_order("OSOMEONE-ELSES-ORDER", SYMBOL)  # the bot asked: cancels always pass
-    assert fake.calls("CancelOrder")[0]["txid"] == "OSOMEONE-ELSES-ORDER"
+    with pytest.raises(OrderRefused, match="NOT_OWN_ORDER"):  # not the bot's to cancel, in any state
+        exchange.cancel_order("OSOMEONE-ELSES-ORDER", SYMBOL)
+    assert fake.calls("CancelOrder") == []
 
 
 # -- kills and the watcher ----------------------------------------------------------------

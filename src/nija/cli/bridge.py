@@ -110,7 +110,19 @@ def freqtrade(
     # A one-off pass is nobody's run: it reads NIJA's state as any reader does (live as the
     # running bridge published it) and never beats over the running bridge's heartbeat.
     heartbeat_s = config.bot.heartbeat_s if config else 1.0
-    run = None if once else GuardRun(service, who, heartbeat_s=heartbeat_s, data_dir=directory)
+    exchange_account = config.exchange.account if config else None
+    run = (
+        None
+        if once
+        else GuardRun(
+            service,
+            who,
+            heartbeat_s=heartbeat_s,
+            data_dir=directory,
+            account=exchange_account,
+            alert=lambda code, message: say(f"⚠️ {code}: {message}"),
+        )
+    )
     bridge = FreqtradeBridge(
         service,
         client,

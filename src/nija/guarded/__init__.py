@@ -68,7 +68,13 @@ def guard(
         directory, bot=getattr(store, "bot", None), heartbeat=service.store.load().heartbeat, now=service.clock()
     )
     # The OS account: who the system can vouch for (invariant 9).
-    run = GuardRun(service, local_who("guard"), heartbeat_s=config.bot.heartbeat_s, data_dir=directory)
+    run = GuardRun(
+        service,
+        local_who("guard"),
+        heartbeat_s=config.bot.heartbeat_s,
+        data_dir=directory,
+        account=config.exchange.account,
+    )
     if _is_async_exchange(exchange):
         from nija.guarded.async_ import AsyncGuardedExchange
 

@@ -231,7 +231,7 @@ class AsyncGuardedExchange(GuardFacade):
             return await self.create_order(symbol, type, side, amount, price, params)
         call = OrderCall(symbol, type, side, amount, price, dict(params or {}))
         async with self._lock:
-            self._core.require_own(id)
+            self._core.require_own(id, symbol)
             with self._core.gate.lock:
                 approved = self._core.approve(call)
             if not isinstance(approved, Approved):
@@ -239,10 +239,11 @@ class AsyncGuardedExchange(GuardFacade):
             row = await self._exchange.edit_order(id, symbol, type, side, amount, price, approved.params)
             return self._core.sent(row, approved, replaced=id)
 
-    # -- cancels: always pass ----------------------------------------------------------------
+    # -- cancels: the bot's own orders only, in every state -------------------------------------
     async def cancel_order(self, id: str, symbol: str | None = None, params: dict[str, Any] | None = None) -> Any:
         if self._core.is_paper_id(id):
             return self._core.paper_cancel(id)
+        self._core.require_cancellable([id], symbol)
         row = await self._exchange.cancel_order(id, symbol, params or {})
         self._core.live.forget(id)
         return row
@@ -250,6 +251,7 @@ class AsyncGuardedExchange(GuardFacade):
     async def cancel_orders(
         self, ids: list[str], symbol: str | None = None, params: dict[str, Any] | None = None
     ) -> Any:
+        self._core.require_cancellable(ids, symbol)  # the whole batch, before any is sent
         return [await self.cancel_order(i, symbol, params) for i in ids]
 
     async def cancel_all_orders(self, symbol: str | None = None, params: dict[str, Any] | None = None) -> Any:
@@ -264,6 +266,7 @@ class AsyncGuardedExchange(GuardFacade):
         if self._core.is_paper_id(id):
             await self._refresh_paper()
             return self._core.paper_order(id)
+        self._core.require_shown(id, symbol)
         row = await self._exchange.fetch_order(id, symbol, params or {})
         self._core.live.observe(row)
         return row
@@ -294,11 +297,12 @@ class AsyncGuardedExchange(GuardFacade):
         *,
         closed_only: bool = False,
     ) -> Any:
-        """DRY_RUN: the paper ledger's orders; otherwise the exchange's own answer."""
+        """DRY_RUN: the paper ledger's orders; a verified LIVE_ACTIVE: the exchange's answer;
+        otherwise (a kill after live) the bot's own orders in the exchange's answer."""
         if self._core.answers_from_paper():
             await self._refresh_paper()
             return self._core.paper_orders(symbol, status, closed_only=closed_only)
-        return await getattr(self._exchange, name)(symbol, since, limit, params or {})
+        return self._core.shown_orders(await getattr(self._exchange, name)(symbol, since, limit, params or {}))
 
     async def fetch_balance(self, params: dict[str, Any] | None = None) -> Any:
         if self._core.answers_from_paper():

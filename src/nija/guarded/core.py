@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import ccxt
+
 from nija.bot_report import Notice, write_report
 from nija.config import NijaConfig
 from nija.domain.events import Event, EventKind
@@ -81,6 +83,7 @@ class GuardCore(PaperAnswers):
         self.closed = False
         self._react_lock = threading.RLock()
         run.on_direct_kill = self._direct_kill
+        run.alert = self.alert
         self._last_denial: dict[str, float] = {}
         self._next_report = 0.0
 
@@ -173,12 +176,46 @@ class GuardCore(PaperAnswers):
         self.live.track(row, approved.client_id, approved.order)
         return row
 
-    def require_own(self, order_id: str) -> None:
-        if not self.live.owns(order_id):
+    def require_own(self, order_id: str, symbol: str | None = None) -> None:
+        """Edits: only an open order the bot placed through this guard (invariant 8)."""
+        if not self.live.owns(order_id, symbol):
             raise OrderRefused(
-                "NOT_OWN_ORDER",
+                GuardCode.NOT_OWN_ORDER,
                 f"order {order_id} was not placed through this guard (or is no longer open): NIJA never edits "
                 "orders the bot did not create through it; cancel it and place a new order",
+            )
+
+    def require_cancellable(self, order_ids: list[str], symbol: str | None) -> None:
+        """Cancels, in every state: paper orders and the bot's own live ones, never another's
+        (invariant 8: a person's stop-loss on the same account is not the bot's to cancel).
+        A batch is refused whole, before any of it is sent."""
+        for order_id in order_ids:
+            if not (self.is_paper_id(order_id) or self.live.created(order_id, symbol)):
+                where = f" on {symbol}" if symbol else ""
+                raise OrderRefused(
+                    GuardCode.NOT_OWN_ORDER,
+                    f"order {order_id}{where} was not placed through this guard: NIJA never cancels orders the bot "
+                    f"did not create through it, and nothing was sent (trading now: {self.permission().reason}). "
+                    "Cancel it at the exchange yourself if it must go",
+                )
+
+    def trading_live(self) -> bool:
+        permission = self.permission()
+        return permission.allowed and permission.mode is Mode.LIVE
+
+    def shown_orders(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The exchange's orders as the bot is shown them: all of them in a verified
+        LIVE_ACTIVE, else only its own (a kill's cleanup loop must find nothing else)."""
+        if self.trading_live():
+            return rows
+        return [row for row in rows if self.live.placed(row)]
+
+    def require_shown(self, order_id: str, symbol: str | None) -> None:
+        """fetch_order outside a verified LIVE_ACTIVE: the bot's own orders only."""
+        if not (self.trading_live() or self.live.created(order_id, symbol)):
+            raise ccxt.OrderNotFound(
+                f"NIJA: order {order_id} was not placed through this guard; outside a verified LIVE_ACTIVE "
+                f"the bot is shown only its own orders (trading now: {self.permission().reason})"
             )
 
     def observe_tickers(self, result: Any) -> None:

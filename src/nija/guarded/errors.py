@@ -26,6 +26,7 @@ class GuardCode(StrEnum):
     PAPER_UNSUPPORTED = "PAPER_UNSUPPORTED"  # DRY_RUN cannot simulate this order kind
     BAD_ORDER = "BAD_ORDER"  # the arguments cannot describe an order (amount <= 0, no price)
     GUARD_CLOSED = "GUARD_CLOSED"  # the guard was closed: it decides nothing any more
+    NOT_OWN_ORDER = "NOT_OWN_ORDER"  # a cancel or edit of an order not placed through this guard
 
 
 class _Refusal:

@@ -86,9 +86,19 @@ class LiveBook:
         with self.lock:
             self._open.pop(order_id, None)
 
-    def owns(self, order_id: str) -> bool:
+    def owns(self, order_id: str, symbol: str | None = None) -> bool:
+        """An open order placed through this guard (on ``symbol``, when the bot names one)."""
         with self.lock:
-            return order_id in self._open
+            order = self._open.get(order_id)
+            return order is not None and (symbol is None or order.symbol == symbol)
+
+    def created(self, order_id: str, symbol: str | None = None) -> bool:
+        """Placed through this guard this run (or adopted), open or done since: the bot's own
+        to cancel. With a symbol, that symbol's order: some venues number orders per symbol."""
+        with self.lock:
+            if self.owns(order_id, symbol):
+                return True
+            return any(oid == order_id and (symbol is None or sym == symbol) for sym, oid in self._placed)
 
     def own_open(self) -> tuple[Order, ...]:
         with self.lock:

@@ -17,13 +17,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from nija.domain.errors import NijaError
+from nija.domain.codes import ErrorCode
+from nija.domain.errors import NijaError, StorageProblem
 from nija.domain.live import live_not_verified, short_run
 from nija.domain.live_auth import LiveVerifier
 from nija.domain.permission import Permission, PermissionCode
 from nija.domain.transitions import Who
 from nija.kill_adoption import BareKillAdopter
 from nija.kill_channel import KillListener, KillMessage
+from nija.runtime.account_report import AccountReporter
 from nija.runtime.direct_kill import DirectKill, LatchedView
 from nija.runtime.dry_run import DryRunClock
 from nija.runtime.heartbeat import process_heartbeat
@@ -43,6 +45,10 @@ class GuardRun:
     data_dir: Path | None = None
     # What the owner does on a direct kill, at once (cancel its orders); True once complete.
     on_direct_kill: Callable[[], bool] | None = None
+    # ``[exchange] account`` on the fleet store: declared at start (retried every beat until
+    # the database takes it), so the account's kill covers this run, as for ``nija run``.
+    account: str | None = None
+    alert: Callable[[str, str], None] = lambda code, message: None
 
     def __post_init__(self) -> None:
         # A kill sent straight here denies every order of this run, whatever the disk says.
@@ -59,6 +65,7 @@ class GuardRun:
         # Between a start() that failed and one that succeeded, a persisted live state is the
         # previous run's, waiting for the restart rule (denied meanwhile), not an incident.
         self._restart_pending = False
+        self._account = AccountReporter.for_store(self.service.store, self.account, self.who, self.data_dir or Path())
 
     @property
     def run_id(self) -> str:
@@ -77,6 +84,7 @@ class GuardRun:
             catch_up(self.view, 10.0)
         self._restart_pending = False
         self.service.adopt_kill_flag(self.who)
+        self.declare_account()
         self.listen()
         return outcome
 
@@ -154,6 +162,18 @@ class GuardRun:
             self._next_beat = now + self.heartbeat_s
             self._generation = self.verifier.generation
             self.beat()
+            self.declare_account()
+
+    def declare_account(self) -> None:
+        """One attempt, until one succeeds: a failed declaration leaves the run outside its
+        account's kill (and its live requests refused), so it is never given up."""
+        report = self._account
+        if report is None or report.declared:
+            return
+        try:
+            report.declare()
+        except StorageProblem as exc:
+            self.alert(ErrorCode.ACCOUNT_NOT_DECLARED, f"{exc.message}; retrying{report.meanwhile}")
 
     def beat(self, *, stopped: bool = False) -> None:
         self.service.store.beat(process_heartbeat(self.verifier, self.started_at, self.dry_run, stopped=stopped))

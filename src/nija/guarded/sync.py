@@ -152,22 +152,24 @@ class GuardedExchange(GuardFacade):
             if self._core.is_paper_id(id):
                 self._core.paper_cancel(id)
                 return self.create_order(symbol, type, side, amount, price, params)
-            self._core.require_own(id)
+            self._core.require_own(id, symbol)
             approved = self._core.approve(call)
             if not isinstance(approved, Approved):
                 return approved  # the paper order
             row = self._exchange.edit_order(id, symbol, type, side, amount, price, approved.params)
             return self._core.sent(row, approved, replaced=id)
 
-    # -- cancels: always pass ----------------------------------------------------------------
+    # -- cancels: the bot's own orders only, in every state -------------------------------------
     def cancel_order(self, id: str, symbol: str | None = None, params: dict[str, Any] | None = None) -> Any:
         if self._core.is_paper_id(id):
             return self._core.paper_cancel(id)
+        self._core.require_cancellable([id], symbol)
         row = self._exchange.cancel_order(id, symbol, params or {})
         self._core.live.forget(id)
         return row
 
     def cancel_orders(self, ids: list[str], symbol: str | None = None, params: dict[str, Any] | None = None) -> Any:
+        self._core.require_cancellable(ids, symbol)  # the whole batch, before any is sent
         return [self.cancel_order(i, symbol, params) for i in ids]
 
     def cancel_all_orders(self, symbol: str | None = None, params: dict[str, Any] | None = None) -> Any:
@@ -181,6 +183,7 @@ class GuardedExchange(GuardFacade):
         if self._core.is_paper_id(id):
             self._refresh_paper()
             return self._core.paper_order(id)
+        self._core.require_shown(id, symbol)
         row = self._exchange.fetch_order(id, symbol, params or {})
         self._core.live.observe(row)
         return row
@@ -211,11 +214,12 @@ class GuardedExchange(GuardFacade):
         *,
         closed_only: bool = False,
     ) -> Any:
-        """DRY_RUN: the paper ledger's orders; otherwise the exchange's own answer."""
+        """DRY_RUN: the paper ledger's orders; a verified LIVE_ACTIVE: the exchange's answer;
+        otherwise (a kill after live) the bot's own orders in the exchange's answer."""
         if self._core.answers_from_paper():
             self._refresh_paper()
             return self._core.paper_orders(symbol, status, closed_only=closed_only)
-        return getattr(self._exchange, name)(symbol, since, limit, params or {})
+        return self._core.shown_orders(getattr(self._exchange, name)(symbol, since, limit, params or {}))
 
     def fetch_balance(self, params: dict[str, Any] | None = None) -> Any:
         if self._core.answers_from_paper():

@@ -24,6 +24,7 @@ class AccountReporter:
         assert isinstance(store, PostgresStore)  # built only on the fleet store (for_store)
         self.store, self.account, self.who, self.data_dir = store, account, who, data_dir
         self.breach: Breach | None = None
+        self.declared = False  # until the database took it, the account's kill misses this bot
 
     @classmethod
     def for_store(cls, store: object, account: str | None, who: Who, data_dir: Path) -> AccountReporter | None:
@@ -33,6 +34,15 @@ class AccountReporter:
 
     def declare(self) -> None:
         self.store.declare_account(self.account)
+        self.declared = True
+
+    @property
+    def meanwhile(self) -> str:
+        """What a failed declaration means, for its alert."""
+        return (
+            f" every heartbeat; until then a kill of account {self.account} does not stop this bot "
+            "and a live request for it is refused"
+        )
 
     def report(
         self, book: Broker, daily_loss: float | None, now: Callable[[], datetime] = lambda: datetime.now(UTC)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from nija.bot_report import EquityPoint, Notice
 from nija.config import NijaConfig
+from nija.domain.codes import ErrorCode
 from nija.domain.live_auth import LiveVerifier
 from nija.domain.permission import Permission
 from nija.domain.states import Mode, TradingState
@@ -205,8 +206,7 @@ class Bot:
         if outcome.changed:  # the view confirmed the live state: it must not judge it again
             catch_up(self.view, 10.0)
         self.state_at_start = outcome.after
-        if self.account_report is not None:  # before any order: its account's kill covers it
-            self.storing("ACCOUNT_NOT_DECLARED", self.account_report.declare)
+        self._declare_account()  # before any order: its account's kill covers it
         if outcome.changed:
             self.restart_rule_from = outcome.before
             self.alert("RESTART_RULE", f"{outcome.before} -> {outcome.after}: a restart never resumes live trading")
@@ -371,8 +371,15 @@ class Bot:
         if self.heartbeats.due(now):
             self.heartbeats.beat(stopped=False)
             self.kill_record.record_unrecorded()
+            self._declare_account()  # one attempt a heartbeat, after the reaction this check ran
         if self.reporter.due(now):
             self.write_report()
+
+    def _declare_account(self) -> None:
+        """Until it succeeds: a failed declaration leaves the bot outside its account's kill."""
+        report = self.account_report
+        if report is not None and not report.declared:
+            self.storing(ErrorCode.ACCOUNT_NOT_DECLARED, report.declare, report.meanwhile)
 
     def write_report(self) -> None:
         self.reporter.write()

@@ -220,6 +220,11 @@ class PostgresStore:
                 accounts.put_report(conn, self.scope, account, day, figures, now)
                 return accounts.figures(conn, account, day)
 
+    def declared_account(self) -> str | None:
+        """The exchange account this bot declared (None: none yet)."""
+        with self._lock, database_errors(self.url):
+            return rows.bot_account(self._connection(), self.scope)
+
     def declare_account(self, account: str) -> bool:
         with self._lock, database_errors(self.url):
             conn = self._connection()
