@@ -120,7 +120,7 @@ class AgentPermissionView(CachedPermission):
             return
         snapshot: Snapshot = snapshot_from_row(update.row)
         if self._verifier is None:
-            self._decide_as_reader(snapshot)
+            self._decide_as_reader(snapshot, update.confirmed)
         else:
             with self._verifier.reading:
                 self._set(decide(snapshot, self._verifier))

@@ -112,6 +112,7 @@ class CachedPermission:
     _permission: Permission
 
     _live_until: float = math.inf  # a reader's LIVE ends then (its bot's beat grows too old)
+    _wall: Callable[[], datetime] = staticmethod(lambda: datetime.now(UTC))  # the beats' clock
 
     def check(self) -> Permission:
         now = self._clock()
@@ -129,14 +130,16 @@ class CachedPermission:
             return verifying_bot_gone()  # crashed: nothing notifies, the next refresh may be far
         return permission
 
-    def _decide_as_reader(self, snapshot: Snapshot) -> None:
+    def _decide_as_reader(self, snapshot: Snapshot, read_at: float) -> None:
         """Without the bot's verifier: LIVE while the bot that verified it beats, between
-        refreshes too (they come every ``stale_after / 4``, up to 15 minutes apart)."""
-        wall = datetime.now(UTC)
+        refreshes too (they come every ``stale_after / 4``, up to 15 minutes apart).
+        ``read_at``: this view's clock when the reading began. The LIVE ends at most
+        HEARTBEAT_MAX_AGE after it, whatever the bot's clock and this host's say."""
+        wall = self._wall()
         permission = decide(snapshot, now=wall)
         beat = snapshot.heartbeat
         if permission.mode is Mode.LIVE and beat is not None:
-            self._live_until = self._clock() + (beat.last_beat + HEARTBEAT_MAX_AGE - wall).total_seconds()
+            self._live_until = read_at + beat.vouches_for(wall, HEARTBEAT_MAX_AGE).total_seconds()
         else:
             self._live_until = math.inf
         self._set(permission)
@@ -252,7 +255,7 @@ class PostgresPermissionView(CachedPermission):
                 break
             self._account_scope = learnt
         if self._verifier is None:
-            self._decide_as_reader(snapshot_from_row(row))
+            self._decide_as_reader(snapshot_from_row(row), started)
         else:
             with self._verifier.reading:
                 self._set(decide(snapshot_from_row(row), self._verifier))
