@@ -14,7 +14,7 @@ import pytest
 
 from nija.domain import diagnosis
 from nija.domain.errors import BotAlreadyRunning, LiveRequestRefused
-from nija.domain.live import LivePolicy
+from nija.domain.live import ACKNOWLEDGMENT_PHRASE, LiveCode, LivePolicy
 from nija.domain.permission import PermissionCode, decide
 from nija.domain.records import (
     HEARTBEAT_CLOCK_TOLERANCE,
@@ -125,6 +125,24 @@ def test_a_live_request_for_a_beat_from_the_future_is_refused_on_its_inconsisten
     with pytest.raises(LiveRequestRefused, match="HEARTBEAT_FROM_THE_FUTURE"):
         service.request_live(ALICE, credentials_configured=True)
     assert store.load().trading.current_state is TradingState.DRY_RUN  # type: ignore[union-attr]
+
+
+def test_a_request_made_on_a_clock_ahead_cannot_be_confirmed_beyond_its_window() -> None:
+    """The requester's clock ran 10 s ahead (the bot's beat still looked alive to it): its
+    expiry lies 10 s beyond the policy's window on the confirmer's clock."""
+    clock = FakeClock()
+    store = MemoryStore()
+    policy = LivePolicy(min_dry_run=timedelta(0))
+    requester = SafetyService(store, clock=lambda: clock.now + timedelta(seconds=10), policy=policy)
+    confirmer = SafetyService(store, clock=clock, policy=policy)
+    requester.restore(ALICE)
+    bot = HeartbeatBot(store, clock)
+    request = requester.request_live(ALICE, credentials_configured=True)
+    bot.step()  # acknowledges it
+    with pytest.raises(LiveRequestRefused, match="clocks") as refused:
+        confirmer.confirm_live(request.code, ACKNOWLEDGMENT_PHRASE, BOB)
+    assert str(refused.value.code) == LiveCode.REQUEST_FROM_THE_FUTURE
+    assert store.load().trading.current_state is TradingState.LIVE_PENDING_CONFIRMATION  # type: ignore[union-attr]
 
 
 def test_a_run_claim_beside_a_beat_from_the_future_on_another_host_is_refused(tmp_path: Path) -> None:
