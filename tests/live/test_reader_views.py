@@ -26,6 +26,7 @@ from nija.store.memory import MemoryStore
 from nija.store.ports import Store
 from nija.store.postgres import PostgresStore
 from nija.store.postgres.testing import temporary_database
+from nija.store.postgres.view import PostgresPermissionView
 from nija.testing import HeartbeatBot
 from tests.runtime.runtime_helpers import wait_for
 
@@ -162,3 +163,28 @@ def test_freqtrades_entry_guard_refuses_live_when_the_bridges_last_beat_lies_in_
     assert not permission.allowed
     assert permission.code == PermissionCode.LIVE_NOT_VERIFIED
     assert "in the future" in permission.reason
+
+
+def test_a_postgresql_reader_ages_the_beat_on_the_databases_clock_not_its_own() -> None:
+    """A reader host whose clock runs an hour behind would see every beat in the future
+    (and an hour ahead, every beat an hour old): it judges on the database's clock."""
+    with temporary_database() as url:
+        store = PostgresStore(url, bot="alpha")
+        try:
+            bot = live_for_a_running_bot(store)
+            view = PostgresPermissionView(url, store.scope)
+            view._wall = lambda: datetime.now(UTC) - timedelta(hours=1)  # this host's clock, wrong
+
+            def seen_live() -> bool:
+                bot.step()
+                return view.check().mode is Mode.LIVE
+
+            wait_for(seen_live, what="the reader with a wrong clock seeing the beating bot's live")
+            last = store.load().heartbeat
+            assert last is not None
+            store.beat(replace(last, last_beat=last.last_beat - 2 * HEARTBEAT_MAX_AGE))  # crashed long ago
+            wait_for(lambda: not view.check().allowed, what="the reader refusing the crashed bot's live")
+            assert view.check().code == PermissionCode.LIVE_NOT_VERIFIED
+            view.close()
+        finally:
+            store.close()

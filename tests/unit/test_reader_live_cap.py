@@ -43,7 +43,7 @@ def beat(ahead: timedelta) -> Heartbeat:
 def test_a_beat_just_ahead_keeps_live_no_longer_than_its_life_past_the_reading() -> None:
     clock = Monotonic()
     view = reader_view(clock)
-    view._decide_as_reader(live_snapshot(beat(HEARTBEAT_CLOCK_TOLERANCE)), READ_AT)
+    view._decide_as_reader(live_snapshot(beat(HEARTBEAT_CLOCK_TOLERANCE)), READ_AT, None)
     clock.now = READ_AT + HEARTBEAT_MAX_AGE.total_seconds() - 0.1
     assert view.check() == LIVE
     clock.now = READ_AT + HEARTBEAT_MAX_AGE.total_seconds() + 0.1
@@ -54,6 +54,6 @@ def test_a_live_read_late_ends_from_the_reading_not_from_the_decision() -> None:
     clock = Monotonic()
     view = reader_view(clock)
     clock.now = READ_AT + 5  # the answer came in late (a slow server): the beat aged meanwhile
-    view._decide_as_reader(live_snapshot(beat(timedelta(0))), READ_AT)
+    view._decide_as_reader(live_snapshot(beat(timedelta(0))), READ_AT, None)
     clock.now = READ_AT + HEARTBEAT_MAX_AGE.total_seconds() + 0.1
     assert view.check().mode is not Mode.LIVE
