@@ -201,7 +201,9 @@ def freshness(report: BotReport | None, heartbeat: Heartbeat | None, now: dateti
     alive = heartbeat is not None and heartbeat.is_alive(now, HEARTBEAT_MAX_AGE)
     age = _age_s(report.updated_at, now)
     stale = not alive or age is None or age > stale_after_s
-    stopped_at = heartbeat.last_beat if heartbeat is not None and not alive else None
+    # A beat from the future tells no stopping time: the report is only stale.
+    ended = heartbeat is not None and not alive and not heartbeat.from_the_future(now)
+    stopped_at = heartbeat.last_beat if heartbeat is not None and ended else None
     return Freshness(alive, age, stale, stopped_at)
 
 

@@ -19,12 +19,14 @@ from nija.domain.permission import PermissionCode
 from nija.domain.records import HEARTBEAT_MAX_AGE
 from nija.domain.states import Mode
 from nija.domain.transitions import Who
+from nija.integrations.freqtrade.strategy import entry_permission
 from nija.service import SafetyService, system_clock
 from nija.store import JsonFileStore
 from nija.store.memory import MemoryStore
 from nija.store.ports import Store
 from nija.store.postgres import PostgresStore
 from nija.store.postgres.testing import temporary_database
+from nija.store.postgres.view import PostgresPermissionView
 from nija.testing import HeartbeatBot
 from tests.runtime.runtime_helpers import wait_for
 
@@ -129,3 +131,64 @@ def test_a_readers_live_ends_when_a_crashed_bots_last_beat_grows_old_with_nothin
     )
     permission = view.check()
     assert "not running" in permission.reason
+
+
+def test_a_readers_live_ends_when_a_crashed_bots_last_beat_lies_in_the_future(store: Store) -> None:
+    """The bot's host clock ran an hour ahead; the bot crashed, then NTP stepped the clock
+    back: its last beat lies an hour in the future and nothing beats any more. No reader
+    may keep its LIVE for the size of the step (the age of that beat is unknown)."""
+    bot = live_for_a_running_bot(store)
+    view = store.permission_view()
+
+    def seen_live() -> bool:
+        bot.step()
+        return view.check().mode is Mode.LIVE
+
+    wait_for(seen_live, what="the reader seeing the bot's verified live")
+    last = store.load().heartbeat
+    assert last is not None
+    store.beat(replace(last, last_beat=datetime.now(UTC) + timedelta(hours=1)))  # its last, then the crash
+    wait_for(lambda: not view.check().allowed, what="the reader refusing a beat from the future")
+    assert view.check().code == PermissionCode.LIVE_NOT_VERIFIED
+    assert store.load().trading.current_state.value == "LIVE_ACTIVE"  # type: ignore[union-attr]
+
+
+def test_freqtrades_entry_guard_refuses_live_when_the_bridges_last_beat_lies_in_the_future(tmp_path: Path) -> None:
+    """The finding's case: freqtrade asks NijaEntryGuard's check after the bridge (the
+    verifying bot) crashed and the clock was stepped back; it must refuse at once."""
+    store = JsonFileStore(tmp_path)
+    bot = live_for_a_running_bot(store)
+    last = store.load().heartbeat
+    assert last is not None
+    store.beat(replace(last, last_beat=datetime.now(UTC) + timedelta(hours=1)))
+    del bot  # crashed: it beats no more
+    view = JsonFileStore(tmp_path).permission_view()
+    permission = entry_permission(view, dry_run=False, bridge=lambda: JsonFileStore(tmp_path).load().heartbeat)
+    assert not permission.allowed
+    assert permission.code == PermissionCode.LIVE_NOT_VERIFIED
+    assert "in the future" in permission.reason
+
+
+def test_a_postgresql_reader_ages_the_beat_on_the_databases_clock_not_its_own() -> None:
+    """A reader host whose clock runs an hour behind would see every beat in the future
+    (and an hour ahead, every beat an hour old): it judges on the database's clock."""
+    with temporary_database() as url:
+        store = PostgresStore(url, bot="alpha")
+        try:
+            bot = live_for_a_running_bot(store)
+            view = PostgresPermissionView(url, store.scope)
+            view._wall = lambda: datetime.now(UTC) - timedelta(hours=1)  # this host's clock, wrong
+
+            def seen_live() -> bool:
+                bot.step()
+                return view.check().mode is Mode.LIVE
+
+            wait_for(seen_live, what="the reader with a wrong clock seeing the beating bot's live")
+            last = store.load().heartbeat
+            assert last is not None
+            store.beat(replace(last, last_beat=last.last_beat - 2 * HEARTBEAT_MAX_AGE))  # crashed long ago
+            wait_for(lambda: not view.check().allowed, what="the reader refusing the crashed bot's live")
+            assert view.check().code == PermissionCode.LIVE_NOT_VERIFIED
+            view.close()
+        finally:
+            store.close()

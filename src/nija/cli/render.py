@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from nija.cli.output import Out
+from nija.domain.records import heartbeat_words
 from nija.domain.states import REAL_MONEY_BANNER, Mode, TradingState
 from nija.domain.text import printable
 
@@ -111,7 +112,7 @@ def _bot_text(report: StatusReport) -> tuple[str, str]:
     beat = report.heartbeat
     if beat is None:
         return "not running (no heartbeat)", "dim"
-    age = (report.checked_at - beat.last_beat).total_seconds()
+    age = heartbeat_words(beat.last_beat, report.checked_at)
     host = printable(beat.host)
     if report.bot_alive:
         run = (
@@ -119,8 +120,8 @@ def _bot_text(report: StatusReport) -> tuple[str, str]:
             if beat.run_id
             else ""
         )
-        return f"alive (pid {beat.pid} on {host}, last heartbeat {age:.0f}s ago{run})", "green"
-    why = "stopped" if beat.stopped else f"last heartbeat {age:.0f}s ago"
+        return f"alive (pid {beat.pid} on {host}, {age}{run})", "green"
+    why = "stopped" if beat.stopped else age
     return f"not running ({why}; pid {beat.pid} on {host})", "yellow"
 
 

@@ -175,7 +175,7 @@ class Backend:
             return Permission(False, None, "LIVE_BLOCKED", f"the store cannot be read ({exc})")
         beat = snapshot.heartbeat
         mine = beat is not None and beat.pid == os.getpid() and beat.host == socket.gethostname()
-        if beat is not None and not mine and beat.is_alive(self.service.clock(), HEARTBEAT_MAX_AGE):
+        if beat is not None and not mine and beat.may_be_running(self.service.clock(), HEARTBEAT_MAX_AGE):
             return Permission(
                 False,
                 None,

@@ -136,7 +136,7 @@ def start_run(
     try:
         beat = service.store.load().heartbeat
         mine = beat is not None and beat.pid == os.getpid() and beat.host == socket.gethostname()
-        if beat is not None and not mine and beat.is_alive(service.clock(), HEARTBEAT_MAX_AGE):
+        if beat is not None and not mine and beat.may_be_running(service.clock(), HEARTBEAT_MAX_AGE):
             logger.info("A bot runs on %s (pid %s on %s): this process reads and kills", location, beat.pid, beat.host)
             return None
         hold_run_claim(directory, bot=getattr(service.store, "bot", None), heartbeat=beat, now=service.clock())

@@ -10,7 +10,12 @@ from nija.domain import records
 from nija.domain.actions import CLI_COMMAND, FixAction
 from nija.domain.killswitch import seen
 from nija.domain.live_auth import KNOWN_REFUSALS
-from nija.domain.permission import Permission, decide, not_verified, reached_live_by_confirmation
+from nija.domain.permission import (
+    Permission,
+    decide,
+    not_verified,
+    reached_live_by_confirmation,
+)
 from nija.domain.records import (
     Heartbeat,
     KillEvent,
@@ -19,6 +24,7 @@ from nija.domain.records import (
     TradingRecord,
     Transition,
     Unreadable,
+    future_beat_words,
 )
 from nija.domain.states import Mode, TradingState
 from nija.domain.transitions import DEACTIVATE_HINT
@@ -94,7 +100,7 @@ def report(snapshot: Snapshot, now: datetime, *, history_items: int = 5) -> Stat
         kill_record_active=kill.is_active if isinstance(kill, KillRecord) else None,
         kill_file_exists=snapshot.kill_flag,
         last_activation=kill.last_activation if isinstance(kill, KillRecord) else None,
-        permission=_permission(snapshot, bot_alive),
+        permission=_permission(snapshot, bot_alive, now),
         heartbeat=snapshot.heartbeat,
         bot_alive=bot_alive,
         inconsistencies=diagnose(snapshot, now, bot_alive=bot_alive),
@@ -104,9 +110,9 @@ def report(snapshot: Snapshot, now: datetime, *, history_items: int = 5) -> Stat
     )
 
 
-def _permission(snapshot: Snapshot, bot_alive: bool) -> Permission:
+def _permission(snapshot: Snapshot, bot_alive: bool, now: datetime) -> Permission:
     """What a reader outside the bot can say: live only while the bot that verified it beats."""
-    permission = decide(snapshot)
+    permission = decide(snapshot, now=now)
     if permission.mode is Mode.LIVE and not bot_alive:
         return not_verified("no running bot has verified this confirmation")
     return permission
@@ -124,6 +130,7 @@ def diagnose(snapshot: Snapshot, now: datetime, *, bot_alive: bool) -> tuple[Inc
     if isinstance(trading, TradingRecord):
         found.extend(_state_checks(trading, now, bot_alive))
     found.extend(_live_not_verified(snapshot, bot_alive))
+    found.extend(_future_beat(snapshot, now))
     if isinstance(kill, KillRecord):
         if snapshot.kill_flag and not kill.is_active:
             found.append(
@@ -244,6 +251,21 @@ LIVE_NOT_VERIFIED_FIX = (
     "a hand or SQL edit, a second bot on this scope). Then deactivate the kill switch with the reason, "
     f"run '{RESTORE}', and, if live trading is intended, 'nija live request' and confirm for the running bot"
 )
+
+
+def _future_beat(snapshot: Snapshot, now: datetime) -> list[Inconsistency]:
+    beat = snapshot.heartbeat
+    if beat is None or beat.stopped or not beat.from_the_future(now):
+        return []
+    return [
+        Inconsistency(
+            "HEARTBEAT_FROM_THE_FUTURE",
+            f"The bot's {future_beat_words(beat.last_beat, now)}; its age cannot be known, so it does not "
+            "count as running: live orders are denied to readers and live requests are refused",
+            f"Check the clocks (NTP, e.g. 'chronyc tracking') of this host and of {beat.host}; "
+            f"once they agree the heartbeat ages normally",
+        )
+    ]
 
 
 def _live_not_verified(snapshot: Snapshot, bot_alive: bool) -> list[Inconsistency]:

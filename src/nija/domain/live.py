@@ -17,7 +17,15 @@ from nija.domain.actions import FixAction
 from nija.domain.errors import AcknowledgmentRequired, LiveRequestRefused
 from nija.domain.events import Event, EventKind
 from nija.domain.permission import PermissionCode
-from nija.domain.records import HEARTBEAT_MAX_AGE, Heartbeat, LiveGrant, PendingLive, Snapshot, TradingRecord
+from nija.domain.records import (
+    HEARTBEAT_CLOCK_TOLERANCE,
+    HEARTBEAT_MAX_AGE,
+    Heartbeat,
+    LiveGrant,
+    PendingLive,
+    Snapshot,
+    TradingRecord,
+)
 from nija.domain.states import TradingState
 from nija.domain.transitions import Who, confirmed_live, transition
 
@@ -32,6 +40,7 @@ class LiveCode(StrEnum):
     PENDING_CONFIRMATION_EXPIRED = "PENDING_CONFIRMATION_EXPIRED"
     REQUEST_NOT_BOUND = "REQUEST_NOT_BOUND"
     REQUESTED_RUN_GONE = "REQUESTED_RUN_GONE"
+    REQUEST_FROM_THE_FUTURE = "REQUEST_FROM_THE_FUTURE"
     NOT_ACKNOWLEDGED = "NOT_ACKNOWLEDGED"
     WRONG_CODE = "WRONG_CODE"
     SECOND_PERSON_REQUIRED = "SECOND_PERSON_REQUIRED"
@@ -183,6 +192,16 @@ def confirm_live(
             "The live request has expired and cannot be confirmed",
             "Request live trading again",
             code=LiveCode.PENDING_CONFIRMATION_EXPIRED,
+        )
+    if pending.requested_at - now > HEARTBEAT_CLOCK_TOLERANCE:
+        # Made on a clock that runs ahead: its window would outlast the policy's by the skew.
+        ahead = (pending.requested_at - now).total_seconds()
+        raise LiveRequestRefused(
+            f"The live request was made {ahead:.0f} s in the future by this host's clock: the clocks of "
+            "the requesting host and this one disagree, so its confirmation window cannot be told; "
+            "nothing was done",
+            "Synchronise the clocks (NTP), cancel the request ('nija live cancel') and request again",
+            code=LiveCode.REQUEST_FROM_THE_FUTURE,
         )
     if not pending.run_id or not pending.nonce:
         raise LiveRequestRefused(

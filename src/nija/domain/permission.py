@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from nija.domain.live_auth import LiveVerifier
-from nija.domain.records import HEARTBEAT_MAX_AGE, Heartbeat, Snapshot, TradingRecord
+from nija.domain.records import HEARTBEAT_MAX_AGE, Heartbeat, Snapshot, TradingRecord, future_beat_words
 from nija.domain.states import Mode, TradingState
 
 
@@ -86,6 +86,8 @@ def published_verification(record: TradingRecord, beat: Heartbeat | None, now: d
     grant = record.live_grant
     if beat is None or beat.stopped or not beat.run_id:
         return not_verified("no running bot has verified this confirmation")
+    if now is not None and beat.from_the_future(now):
+        return not_verified(future_beat_words(beat.last_beat, now))
     if now is not None and not beat.is_alive(now, HEARTBEAT_MAX_AGE):
         return verifying_bot_gone()
     if grant is None or grant.run_id != beat.run_id:

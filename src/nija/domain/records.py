@@ -13,6 +13,12 @@ from nija.domain.states import TradingState
 MAX_HISTORY = 1000
 # A bot whose last heartbeat is older than this is not running (status, live requests).
 HEARTBEAT_MAX_AGE = timedelta(seconds=15)
+# How far in the future a beat may lie and still vouch for its bot: the skew between two
+# NTP-kept hosts (milliseconds), with room to spare. A beat only ever ages on its way to a
+# reader, so anything further ahead says the clocks disagree (e.g. a clock stepped back
+# after the bot crashed) and its real age is unknown. Small next to HEARTBEAT_MAX_AGE: a
+# crashed bot stands at most this much longer by a reader's clock.
+HEARTBEAT_CLOCK_TOLERANCE = timedelta(seconds=2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +213,38 @@ class Heartbeat:
     live_refused: str = ""
 
     def is_alive(self, now: datetime, max_age: timedelta) -> bool:
+        """Whether the beat vouches for a running bot at ``now``: not stopped, at most
+        ``max_age`` old, and not from the future beyond HEARTBEAT_CLOCK_TOLERANCE."""
+        return not self.stopped and -HEARTBEAT_CLOCK_TOLERANCE <= now - self.last_beat <= max_age
+
+    def from_the_future(self, now: datetime) -> bool:
+        """The beat lies further ahead of ``now`` than clock skew explains: the clocks disagree."""
+        return self.last_beat - now > HEARTBEAT_CLOCK_TOLERANCE
+
+    def may_be_running(self, now: datetime, max_age: timedelta) -> bool:
+        """For whoever would take the bot's place (a run claim, a live owner): a beat from
+        the future may be a running bot on a clock that runs ahead, so it counts."""
         return not self.stopped and now - self.last_beat <= max_age
+
+    def vouches_for(self, now: datetime, max_age: timedelta) -> timedelta:
+        """How much longer, after a reading at ``now``, the beat vouches for its bot: never
+        more than ``max_age`` whatever the clocks say (the cached views' LIVE ends then)."""
+        if not self.is_alive(now, max_age):
+            return timedelta(0)
+        return min(max_age, self.last_beat + max_age - now)
+
+
+def future_beat_words(last_beat: datetime, now: datetime) -> str:
+    """Why a beat from the future vouches for nothing, in every front end's words."""
+    ahead = (last_beat - now).total_seconds()
+    return f"its heartbeat is {ahead:.0f} s in the future: this host's clock and the bot's disagree"
+
+
+def heartbeat_words(last_beat: datetime, now: datetime) -> str:
+    """The heartbeat's age as every front end says it: never a negative age."""
+    if last_beat - now > HEARTBEAT_CLOCK_TOLERANCE:
+        return future_beat_words(last_beat, now)
+    return f"last heartbeat {max(0.0, (now - last_beat).total_seconds()):.0f}s ago"
 
 
 @dataclass(frozen=True, slots=True)

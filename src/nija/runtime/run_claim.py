@@ -18,7 +18,7 @@ from pathlib import Path
 
 from nija.domain.diagnosis import HEARTBEAT_MAX_AGE
 from nija.domain.errors import BotAlreadyRunning, StorageNotWritable
-from nija.domain.records import Heartbeat
+from nija.domain.records import Heartbeat, future_beat_words
 
 LOCK_FILE = ".nija_run.lock"
 
@@ -70,10 +70,17 @@ def _release(fd: int) -> None:
 
 
 def _refuse_a_live_bot_elsewhere(heartbeat: Heartbeat | None, now: datetime) -> None:
-    if heartbeat is None or not heartbeat.is_alive(now, HEARTBEAT_MAX_AGE):
+    # A beat from the future may be a bot on a clock that runs ahead: it counts as running.
+    if heartbeat is None or not heartbeat.may_be_running(now, HEARTBEAT_MAX_AGE):
         return
     if heartbeat.host == socket.gethostname():
         return  # the flock, held by nobody here, is the truth on this host
+    if heartbeat.from_the_future(now):
+        raise BotAlreadyRunning(
+            f"Another bot may be running on this scope: pid {heartbeat.pid} on host {heartbeat.host}; "
+            f"{future_beat_words(heartbeat.last_beat, now)}, so whether it runs cannot be told",
+            f"Synchronise the clocks (NTP) of this host and {heartbeat.host}, and stop that bot if it runs",
+        )
     raise BotAlreadyRunning(
         f"Another bot is alive on this scope: pid {heartbeat.pid} on host {heartbeat.host} "
         f"(last heartbeat {heartbeat.last_beat.isoformat(timespec='seconds')})",

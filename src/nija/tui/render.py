@@ -12,6 +12,7 @@ from datetime import datetime
 from rich.text import Text
 
 from nija.bot_report import KILL_OUTCOME_CODES, BotReport, denial_groups, pinned_alerts
+from nija.domain.records import heartbeat_words
 from nija.domain.states import REAL_MONEY_BANNER
 from nija.domain.text import printable
 from nija.tui.frame import Frame
@@ -76,11 +77,11 @@ def _bot(status: StatusView, now: datetime) -> tuple[str, str]:
     beat = _moment(bot.last_heartbeat)
     if beat is None:
         return "not running (no heartbeat)", "dim"
-    age = max(0.0, (now - beat).total_seconds())
+    age = heartbeat_words(beat, now)
     where = f"pid {bot.pid} on {bot.host}"
     if bot.alive:
-        return f"alive ({where}, last heartbeat {age:.0f}s ago)", "green"
-    return f"NOT RUNNING (last heartbeat {age:.0f}s ago, {where})", "yellow"
+        return f"alive ({where}, {age})", "green"
+    return f"NOT RUNNING ({age}, {where})", "yellow"
 
 
 def issues_text(status: StatusView, *, keys: bool = False) -> Text:

@@ -25,7 +25,14 @@ from nija.domain.permission import decide
 from nija.domain.records import Heartbeat, Snapshot
 from nija.store.agent import wire
 from nija.store.changes import Signal
-from nija.store.postgres.view import KILLED, NOT_CHECKED, CachedPermission, snapshot_from_row
+from nija.store.postgres.view import (
+    KILLED,
+    NOT_CHECKED,
+    CachedPermission,
+    read_clock,
+    snapshot_from_row,
+    without_read_clock,
+)
 
 RECONNECT_DELAY_S = 0.2
 BEAT_TIMEOUT_S = 2.0
@@ -120,7 +127,7 @@ class AgentPermissionView(CachedPermission):
             return
         snapshot: Snapshot = snapshot_from_row(update.row)
         if self._verifier is None:
-            self._decide_as_reader(snapshot)
+            self._decide_as_reader(snapshot, update.confirmed, read_clock(update.row))
         else:
             with self._verifier.reading:
                 self._set(decide(snapshot, self._verifier))
@@ -129,8 +136,8 @@ class AgentPermissionView(CachedPermission):
         if self._on_update is not None:
             self._on_update()
         self._problem = "connected through the host agent"
-        if fresh or update.row != self._last:
-            self._last = update.row
+        if fresh or without_read_clock(update.row) != self._last:
+            self._last = without_read_clock(update.row)
             self.signal.notify()
 
     def _halt(self, problem: str) -> None:

@@ -50,13 +50,14 @@ KILLED = Permission(False, None, "KILL_SWITCH_ACTIVE", "a kill was raised (fleet
 # and last transition, its kill record, whether any kill flag is raised (its own, the
 # fleet's, its account's) or the fleet or its account kill is recorded, and its account.
 # The one query of every permission view: the bot's own (below) and the host agent's
-# (nija.store.agent), which asks it for all the bots of its host at once.
+# (nija.store.agent), which asks it for all the bots of its host at once. Last, the
+# database's clock at the reading: every reader ages the beat on it, not on its own host's.
 PERMISSION_SQL = """
 SELECT b.name, s.state, s.kill_active, t.from_state, t.to_state, t.at,
        EXISTS (SELECT 1 FROM nija_kill_flag k WHERE k.scope IN (b.name, %(fleet)s, %(prefix)s || s.account)),
        f.kill_active, f.state, s.pending_live, s.live_grant, h.run_id, h.live_nonce, h.stopped,
        a.name IS NOT NULL AND (a.kill_active IS NOT FALSE OR a.state NOT IN ('OFF', 'EMERGENCY_STOP')), s.account,
-       h.last_beat
+       h.last_beat, statement_timestamp()
 FROM unnest(%(scopes)s::text[]) AS b(name)
 JOIN nija_scope f ON f.name = %(fleet)s
 LEFT JOIN nija_scope s ON s.name = b.name
@@ -69,6 +70,7 @@ LEFT JOIN LATERAL (
 """
 
 Row = tuple[object, ...]
+READ_CLOCK = 16  # the row's column of the database's clock at the reading (absent: an older agent's row)
 
 
 def permission_rows(conn: Conn, scopes: list[str]) -> dict[str, Row]:
@@ -77,6 +79,17 @@ def permission_rows(conn: Conn, scopes: list[str]) -> dict[str, Row]:
     if scopes and not found:
         raise psycopg.DataError("the fleet row is missing: run 'nija db upgrade'")
     return {str(row[0]): tuple(row[1:]) for row in found}
+
+
+def read_clock(row: Row) -> datetime | None:
+    """The database's clock when the row was read, if the row carries it."""
+    value = row[READ_CLOCK] if len(row) > READ_CLOCK else None
+    return value if isinstance(value, datetime) else None
+
+
+def without_read_clock(row: Row) -> Row:
+    """The row's content: it differs from the last reading's only if something changed."""
+    return row[:READ_CLOCK]
 
 
 def account_scope(row: Row) -> str | None:
@@ -117,6 +130,7 @@ class CachedPermission:
     # A bot's data directory: an EMERGENCY_STOP entry there denies at once, as on the JSON
     # files (invariant 10); checked first, with lstat calls, so no database read delays it.
     kill_dir: Path | None = None
+    _wall: Callable[[], datetime] = staticmethod(lambda: datetime.now(UTC))  # the beats' clock
 
     def check(self) -> Permission:
         kill_dir = self.kill_dir
@@ -139,14 +153,17 @@ class CachedPermission:
             return verifying_bot_gone()  # crashed: nothing notifies, the next refresh may be far
         return permission
 
-    def _decide_as_reader(self, snapshot: Snapshot) -> None:
+    def _decide_as_reader(self, snapshot: Snapshot, read_at: float, read_clock: datetime | None) -> None:
         """Without the bot's verifier: LIVE while the bot that verified it beats, between
-        refreshes too (they come every ``stale_after / 4``, up to 15 minutes apart)."""
-        wall = datetime.now(UTC)
+        refreshes too (they come every ``stale_after / 4``, up to 15 minutes apart).
+        ``read_at``: this view's clock when the reading began; ``read_clock``: the
+        database's then (None: this host's wall clock stands in). The LIVE ends at most
+        HEARTBEAT_MAX_AGE after the reading, whatever the bot's clock and this host's say."""
+        wall = read_clock or self._wall()
         permission = decide(snapshot, now=wall)
         beat = snapshot.heartbeat
         if permission.mode is Mode.LIVE and beat is not None:
-            self._live_until = self._clock() + (beat.last_beat + HEARTBEAT_MAX_AGE - wall).total_seconds()
+            self._live_until = read_at + beat.vouches_for(wall, HEARTBEAT_MAX_AGE).total_seconds()
         else:
             self._live_until = math.inf
         self._set(permission)
@@ -262,7 +279,7 @@ class PostgresPermissionView(CachedPermission):
                 break
             self._account_scope = learnt
         if self._verifier is None:
-            self._decide_as_reader(snapshot_from_row(row))
+            self._decide_as_reader(snapshot_from_row(row), started, read_clock(row))
         else:
             with self._verifier.reading:
                 self._set(decide(snapshot_from_row(row), self._verifier))
