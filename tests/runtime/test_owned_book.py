@@ -5,6 +5,7 @@ ccxt's real kraken client against the stateful fake (its HTTP layer only)."""
 from __future__ import annotations
 
 import base64
+import shutil
 from pathlib import Path
 
 import ccxt
@@ -166,3 +167,46 @@ def test_another_accounts_record_never_claims_this_accounts_orders(tmp_path: Pat
     mine.path.rename(OwnedBook(tmp_path, one).path)  # copied under the other account's name
     with pytest.raises(StorageCorrupt, match="belongs to account"):
         OwnedBook(tmp_path, one)
+
+
+def broker_on(directory: Path, fake: FakeKrakenState) -> ExchangeBroker:
+    client = ccxt.kraken({"apiKey": "k", "secret": base64.b64encode(b"s").decode(), "enableRateLimit": False})
+    client.session.mount("https://", FakeKrakenAdapter(fake.dir))
+    broker = ExchangeBroker(client, OwnedBook(directory, account_key("kraken", "k", sandbox=False)), quote="USDT")
+    broker.on_candle(candle(40_000.0))
+    return broker
+
+
+def test_a_copied_directory_never_cancels_or_sells_what_the_original_owns(
+    tmp_path: Path, fake: FakeKrakenState
+) -> None:
+    original = live_broker(tmp_path, fake)
+    bought = original.place(BUY).order
+    resting = original.place(BUY).order
+    assert bought is not None
+    assert resting is not None
+    fake.fill(bought.id)
+    original.sync(1.0)
+    assert original.held("BTC/USDT") == pytest.approx(0.01)
+    shutil.copytree(tmp_path / "data", tmp_path / "copy")  # the operator clones the bot's directory
+    writes = len(fake.writes())
+
+    copy = broker_on(tmp_path / "copy", fake)
+    copy.reconcile()
+    assert copy.open_orders() == ()  # the original's resting order is foreign here
+    assert [o.id for o in copy.foreign] == [resting.id]
+    assert copy.holdings() == ()  # and its position is not this directory's to sell
+    assert copy.owned.foreign_records  # said, so that the operator can decide
+    reaction = Reaction(OrderGate(Fixed(LIVE), {Mode.LIVE: copy}), alert=lambda c, m: None, flatten_on_kill=True)
+    reaction(LIVE)
+    reaction(KILLED)
+    assert reaction.kill.complete
+    assert fake.writes()[writes:] == []  # no cancel, no closing sell
+    assert resting.id in fake.open_orders()
+
+    (tmp_path / "data").rename(tmp_path / "moved")  # the original, moved on its file system: still itself
+    moved = broker_on(tmp_path / "moved", fake)
+    moved.reconcile()
+    assert [o.id for o in moved.open_orders()] == [resting.id]
+    assert moved.held("BTC/USDT") == pytest.approx(0.01)
+    assert moved.owned.foreign_records == ()
