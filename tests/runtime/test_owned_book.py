@@ -18,9 +18,11 @@ from nija.runtime.brokers.exchange import ExchangeBroker
 from nija.runtime.brokers.owned import OwnedBook, OwnedOrder, account_key
 from nija.runtime.brokers.paper import PaperBroker
 from nija.runtime.gate import OrderGate
+from nija.runtime.instance import instance_of
 from nija.runtime.orders import OrderRequest, OrderType, Side
 from nija.runtime.reaction import Reaction
 from nija.runtime.settings import PaperSettings
+from tests.conftest import Run
 from tests.fakes.kraken import FakeKrakenAdapter, FakeKrakenState
 from tests.runtime.runtime_helpers import candle
 
@@ -210,3 +212,40 @@ def test_a_copied_directory_never_cancels_or_sells_what_the_original_owns(
     assert [o.id for o in moved.open_orders()] == [resting.id]
     assert moved.held("BTC/USDT") == pytest.approx(0.01)
     assert moved.owned.foreign_records == ()
+
+
+def test_a_restored_directory_owns_its_records_again_only_when_the_operator_adopts_them(
+    tmp_path: Path, data_dir: Path, run: Run
+) -> None:
+    assert data_dir == tmp_path / "data"  # where live_broker keeps its book
+    fake = FakeKrakenState(tmp_path / "kraken")
+    original = live_broker(tmp_path, fake)
+    bought = original.place(BUY).order
+    resting = original.place(BUY).order
+    assert bought is not None
+    assert resting is not None
+    fake.fill(bought.id)
+    original.sync(1.0)
+    backup = tmp_path / "backup"
+    shutil.copytree(tmp_path / "data", backup)
+    shutil.rmtree(tmp_path / "data")
+    shutil.copytree(backup, tmp_path / "data")  # restored from the backup: new inodes
+
+    restored = broker_on(tmp_path / "data", fake)
+    restored.reconcile()
+    assert restored.open_orders() == ()  # orphaned, loudly, until the operator says otherwise
+    assert restored.holdings() == ()
+    replaced = instance_of(tmp_path / "data").replaced
+    assert replaced is not None
+
+    adopted = run("nija", "adopt-orders", "--data-dir", str(tmp_path / "data"), "--yes")
+    assert adopted.returncode == 0, adopted.stderr
+    again = broker_on(tmp_path / "data", fake)
+    again.reconcile()
+    assert [o.id for o in again.open_orders()] == [resting.id]
+    assert again.held("BTC/USDT") == pytest.approx(0.01)  # merged once
+    assert again.owned.foreign_records == ()
+    assert instance_of(tmp_path / "data").owns(replaced)  # the guard's earlier client ids too
+    nothing = run("nija", "adopt-orders", "--data-dir", str(tmp_path / "data"), "--yes")
+    assert "Nothing to adopt" in nothing.stdout
+    assert broker_on(tmp_path / "data", fake).held("BTC/USDT") == pytest.approx(0.01)
