@@ -3,7 +3,10 @@
 What a bot owns there (the client ids it placed, the positions its fills opened, the guard's
 client-id prefix) is keyed on a random id created once in the directory
 (``.nija_instance.json``). The file's contents travel with any copy, so it also records
-what a copy cannot carry: the inode of the directory and the file's own inode. ``cp -r``,
+what a copy cannot carry: the inode of the directory and the file's own inode, and their
+generation numbers where the file system has them (ext4, XFS, btrfs: a new one whenever an
+inode number is reused, so deleting the directory and restoring it in place, which may get
+the very same inode numbers back, is still told apart). ``cp -r``,
 ``cp -a``, rsync, a tar or backup restore and a move to another file system create new
 inodes; a restart, a reboot, a container restart on the same volume and ``mv`` on one
 file system keep them. When they do not match, the directory is a copy (or restored): it
@@ -21,6 +24,7 @@ import fcntl
 import json
 import os
 import secrets
+import struct
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -29,6 +33,7 @@ from nija.domain.errors import StorageCorrupt
 from nija.store.atomic import fsync_directory, not_writable, temp_name
 
 INSTANCE_FILE = ".nija_instance.json"
+_FS_IOC_GETVERSION = 0x80087601  # _IOR('v', 1, long): the inode's generation (what NFS handles carry)
 
 
 class InstanceCode(StrEnum):
@@ -105,6 +110,7 @@ def _read(directory: Path) -> tuple[Instance, bool] | None:
         with open(path, "rb") as handle:
             raw = handle.read()
             file_inode = os.fstat(handle.fileno()).st_ino
+            file_generation = _generation(handle.fileno())
     except FileNotFoundError:
         return None
     except OSError as exc:
@@ -116,7 +122,7 @@ def _read(directory: Path) -> tuple[Instance, bool] | None:
             str(doc["replaced"]) if doc.get("replaced") else None,
             tuple(str(i) for i in doc.get("adopted", ())),
         )
-        here = (doc["directory_inode"], doc["file_inode"]) == (os.stat(directory).st_ino, file_inode)
+        here = _vouching(doc) == _vouched(directory, file_inode, file_generation)
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise _corrupt(path, str(exc)) from exc
     return instance, here
@@ -135,8 +141,7 @@ def _write(directory: Path, instance: Instance) -> Instance:
                 "id": instance.id,
                 "replaced": instance.replaced,
                 "adopted": list(instance.adopted),
-                "directory_inode": os.stat(directory).st_ino,
-                "file_inode": os.fstat(fd).st_ino,
+                **_vouched(directory, os.fstat(fd).st_ino, _generation(fd)),
             }
             view = memoryview(json.dumps(doc, indent=1).encode())
             while view:
@@ -151,6 +156,32 @@ def _write(directory: Path, instance: Instance) -> Instance:
             tmp.unlink()
         raise not_writable(path, exc) from exc
     return instance
+
+
+def _vouched(directory: Path, file_inode: int, file_generation: int | None) -> dict[str, int | None]:
+    dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        return {
+            "directory_inode": os.fstat(dir_fd).st_ino,
+            "directory_generation": _generation(dir_fd),
+            "file_inode": file_inode,
+            "file_generation": file_generation,
+        }
+    finally:
+        os.close(dir_fd)
+
+
+def _vouching(doc: dict[str, object]) -> dict[str, object]:
+    keys = ("directory_inode", "directory_generation", "file_inode", "file_generation")
+    return {key: doc[key] for key in keys}
+
+
+def _generation(fd: int) -> int | None:
+    """None where the file system keeps none (tmpfs, overlay, NFS...): the inodes alone decide."""
+    try:
+        return int(struct.unpack("l", fcntl.ioctl(fd, _FS_IOC_GETVERSION, b"\0" * 8))[0])
+    except OSError:
+        return None
 
 
 def _corrupt(path: Path, detail: str) -> StorageCorrupt:
