@@ -3,6 +3,7 @@ local fake Kraken: the operator's CLI in another process stops it."""
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import pytest
 
 from tests.conftest import REPO, cli_env
 from tests.fakes.kraken_server import FakeKraken
-from tests.guard.helpers import KEYS, dry_run, go_live, ledger_orders, service
+from tests.guard.helpers import KEYS, OPERATOR, dry_run, go_live, kraken, ledger_orders, service
 from tests.runtime.runtime_helpers import wait_for
 
 BOT = """
@@ -111,7 +112,6 @@ def test_a_live_guarded_bot_is_stopped_by_the_kill_switch_cli(fake: FakeKraken, 
 def test_a_restarted_guarded_bot_never_resumes_live(fake: FakeKraken, data_dir: Path) -> None:
     import nija
     from nija.guarded import OrderRefused
-    from tests.guard.helpers import kraken
 
     dry_run(data_dir)
     bot = start_bot(fake, data_dir)
@@ -141,3 +141,44 @@ def test_a_restarted_guarded_bot_never_resumes_live(fake: FakeKraken, data_dir: 
     finally:
         exchange.close()
     assert len(fake.calls("AddOrder")) == sent
+
+
+def test_a_copied_directory_at_the_same_path_never_cancels_the_originals_orders(
+    fake: FakeKraken, data_dir: Path
+) -> None:
+    """Same host, same path, same store location (a container's volume mounted at /data, or
+    a copy put where the original was): the copy is another bot, whatever its path says."""
+    import nija
+    from nija.guarded.core import GuardCore
+
+    dry_run(data_dir)
+    bot = start_bot(fake, data_dir)
+    try:
+        wait_for(lambda: service(data_dir).status().bot_alive, timeout=60, what="the guarded bot's heartbeat")
+        go_live(data_dir)
+        wait_for(lambda: len(fake.open_orders()) == 1, timeout=30, what="a live order")
+    finally:
+        bot.kill()  # its order stays open at the exchange
+        bot.communicate(timeout=60)
+    (originals,) = fake.open_orders()
+    original = data_dir.rename(data_dir.with_name("original"))
+    shutil.copytree(original, data_dir, ignore=shutil.ignore_patterns("*.lock"))
+    exchange = nija.guard(kraken(fake), data_dir=data_dir)
+    try:
+        core: GuardCore = exchange.nija
+        codes = [a.code for a in core.alerts]
+        assert "DIRECTORY_COPIED" in codes
+        assert "ADOPTED_OWN_ORDERS" not in codes
+        service(data_dir).activate_kill("drill on the copy", OPERATOR)
+        wait_for(lambda: core.reaction.kill.complete, timeout=30, what="the copy's kill complete")
+        assert fake.calls("CancelOrder") == []
+        assert originals in fake.open_orders()
+        copy_prefix = core.client_prefix
+    finally:
+        exchange.close()
+    original_guard = nija.guard(kraken(fake), data_dir=original)  # the original, moved: still itself
+    try:
+        assert original_guard.nija.client_prefix != copy_prefix
+        assert "ADOPTED_OWN_ORDERS" in [a.code for a in original_guard.nija.alerts]
+    finally:
+        original_guard.close()

@@ -5,6 +5,7 @@ ccxt's real kraken client against the stateful fake (its HTTP layer only)."""
 from __future__ import annotations
 
 import base64
+import shutil
 from pathlib import Path
 
 import ccxt
@@ -17,9 +18,11 @@ from nija.runtime.brokers.exchange import ExchangeBroker
 from nija.runtime.brokers.owned import OwnedBook, OwnedOrder, account_key
 from nija.runtime.brokers.paper import PaperBroker
 from nija.runtime.gate import OrderGate
+from nija.runtime.instance import instance_of
 from nija.runtime.orders import OrderRequest, OrderType, Side
 from nija.runtime.reaction import Reaction
 from nija.runtime.settings import PaperSettings
+from tests.conftest import Run
 from tests.fakes.kraken import FakeKrakenAdapter, FakeKrakenState
 from tests.runtime.runtime_helpers import candle
 
@@ -166,3 +169,83 @@ def test_another_accounts_record_never_claims_this_accounts_orders(tmp_path: Pat
     mine.path.rename(OwnedBook(tmp_path, one).path)  # copied under the other account's name
     with pytest.raises(StorageCorrupt, match="belongs to account"):
         OwnedBook(tmp_path, one)
+
+
+def broker_on(directory: Path, fake: FakeKrakenState) -> ExchangeBroker:
+    client = ccxt.kraken({"apiKey": "k", "secret": base64.b64encode(b"s").decode(), "enableRateLimit": False})
+    client.session.mount("https://", FakeKrakenAdapter(fake.dir))
+    broker = ExchangeBroker(client, OwnedBook(directory, account_key("kraken", "k", sandbox=False)), quote="USDT")
+    broker.on_candle(candle(40_000.0))
+    return broker
+
+
+def test_a_copied_directory_never_cancels_or_sells_what_the_original_owns(
+    tmp_path: Path, fake: FakeKrakenState
+) -> None:
+    original = live_broker(tmp_path, fake)
+    bought = original.place(BUY).order
+    resting = original.place(BUY).order
+    assert bought is not None
+    assert resting is not None
+    fake.fill(bought.id)
+    original.sync(1.0)
+    assert original.held("BTC/USDT") == pytest.approx(0.01)
+    shutil.copytree(tmp_path / "data", tmp_path / "copy")  # the operator clones the bot's directory
+    writes = len(fake.writes())
+
+    copy = broker_on(tmp_path / "copy", fake)
+    copy.reconcile()
+    assert copy.open_orders() == ()  # the original's resting order is foreign here
+    assert [o.id for o in copy.foreign] == [resting.id]
+    assert copy.holdings() == ()  # and its position is not this directory's to sell
+    assert copy.owned.foreign_records  # said, so that the operator can decide
+    reaction = Reaction(OrderGate(Fixed(LIVE), {Mode.LIVE: copy}), alert=lambda c, m: None, flatten_on_kill=True)
+    reaction(LIVE)
+    reaction(KILLED)
+    assert reaction.kill.complete
+    assert fake.writes()[writes:] == []  # no cancel, no closing sell
+    assert resting.id in fake.open_orders()
+
+    (tmp_path / "data").rename(tmp_path / "moved")  # the original, moved on its file system: still itself
+    moved = broker_on(tmp_path / "moved", fake)
+    moved.reconcile()
+    assert [o.id for o in moved.open_orders()] == [resting.id]
+    assert moved.held("BTC/USDT") == pytest.approx(0.01)
+    assert moved.owned.foreign_records == ()
+
+
+def test_a_restored_directory_owns_its_records_again_only_when_the_operator_adopts_them(
+    tmp_path: Path, data_dir: Path, run: Run
+) -> None:
+    assert data_dir == tmp_path / "data"  # where live_broker keeps its book
+    fake = FakeKrakenState(tmp_path / "kraken")
+    original = live_broker(tmp_path, fake)
+    bought = original.place(BUY).order
+    resting = original.place(BUY).order
+    assert bought is not None
+    assert resting is not None
+    fake.fill(bought.id)
+    original.sync(1.0)
+    backup = tmp_path / "backup"
+    shutil.copytree(tmp_path / "data", backup)
+    shutil.rmtree(tmp_path / "data")
+    shutil.copytree(backup, tmp_path / "data")  # restored from the backup: new inodes
+
+    restored = broker_on(tmp_path / "data", fake)
+    restored.reconcile()
+    assert restored.open_orders() == ()  # orphaned, loudly, until the operator says otherwise
+    assert restored.holdings() == ()
+    replaced = instance_of(tmp_path / "data").replaced
+    assert replaced is not None
+
+    adopted = run("nija", "adopt-orders", "--data-dir", str(tmp_path / "data"), "--yes")
+    assert adopted.returncode == 0, adopted.stderr
+    again = broker_on(tmp_path / "data", fake)
+    again.reconcile()
+    assert [o.id for o in again.open_orders()] == [resting.id]
+    assert again.held("BTC/USDT") == pytest.approx(0.01)  # merged once
+    assert again.owned.foreign_records == ()
+    assert instance_of(tmp_path / "data").owns(replaced)  # the guard's earlier client ids too
+    nothing = run("nija", "adopt-orders", "--data-dir", str(tmp_path / "data"), "--yes")
+    assert "Nothing to adopt" in nothing.stdout
+    assert broker_on(tmp_path / "data", fake).held("BTC/USDT") == pytest.approx(0.01)

@@ -5,6 +5,7 @@ request by endpoint; foreign orders are seeded on the account as a person would 
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 from pathlib import Path
 
@@ -134,3 +135,37 @@ def test_moving_out_of_live_cancels_only_the_bots_orders_and_writes_a_receipt(da
     assert receipt is not None
     assert receipt.trigger == "left live"
     assert [o.id for o in receipt.brokers[0].foreign_open] == [foreign]
+
+
+def test_a_copy_of_a_live_bots_directory_never_cancels_the_originals_orders(data_dir: Path, tmp_path: Path) -> None:
+    """The operator clones a live bot (cp -r) and starts the copy on the same account: the
+    original's orders are not the copy's to cancel; the original itself still cancels them."""
+    (data_dir / "nija.toml").write_text(CONFIG)
+    fake = FakeKrakenState(tmp_path / "kraken", balances=CASH_ONLY)
+    build_service(data_dir).restore(OPERATOR)
+    bot = start_bot(data_dir, fake)
+    copy = tmp_path / "copy"
+    try:
+        wait_for(lambda: bool((r := report(data_dir)) and r.mode == "simulated"), what="the bot in DRY_RUN")
+        go_live(data_dir)
+        wait_for(lambda: len(own_open(fake)) >= 1, timeout=90, what="a live order of the bot")
+        shutil.copytree(data_dir, copy, ignore=shutil.ignore_patterns("*.lock"))  # cloned while live
+    finally:
+        bot.kill()  # its orders stay open; every cancel from here on is the copy's or the restart's
+        bot.communicate(timeout=60)
+    originals = set(own_open(fake))
+    writes = len(fake.writes())
+    (copy / "nija.toml").write_text(CONFIG + "flatten_on_kill = true\n")
+    build_service(copy).activate_kill("drill on the copy", OPERATOR)
+    code, summary, err = run_bot(copy, fake, "--max-candles", "30")
+    assert code == 0, err
+    assert summary["kill_complete"] is True
+    assert fake.writes()[writes:] == []  # nothing cancelled, nothing sold
+    assert set(own_open(fake)) == originals
+    assert "FOREIGN_OWNED_RECORDS" in [line.split(":")[0] for line in summary["alerts"]], summary["alerts"]
+
+    code, summary, err = run_bot(data_dir, fake, "--max-candles", "30")  # the original, restarted (OFF)
+    assert code == 0, err
+    assert not own_open(fake)
+    assert {c["txid"][0] for c in fake.calls("CancelOrder")} == originals
+    assert "FOREIGN_OWNED_RECORDS" not in [line.split(":")[0] for line in summary["alerts"]]

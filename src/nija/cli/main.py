@@ -48,6 +48,10 @@ LAZY_COMMANDS: Table = {
     "run": ("nija.cli.run:run", "Run the trading bot: every order is decided by the state and the kill switch."),
     "bridge": ("nija.cli.bridge:bridge_group", "Put bots NIJA does not run (freqtrade) under its kill switch."),
     "report": ("nija.cli.report:report", "A paper run's trades, win rate, drawdown and charts."),
+    "adopt-orders": (
+        "nija.cli.adopt:adopt_orders",
+        "Adopt the orders and positions recorded in a moved or restored data directory.",
+    ),
 }
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -37,9 +36,14 @@ from nija.runtime.brokers.paper import PaperBroker
 from nija.runtime.candles import Candle
 from nija.runtime.controls import ControlChain, GateControls, ReferenceBook
 from nija.runtime.gate import OrderGate
+from nija.runtime.instance import InstanceCode, copied_notice, instance_of
 from nija.runtime.orders import Order, OrderRequest, OrderType, PlaceResult, Side
 from nija.runtime.reaction import Reaction
 from nija.runtime.risk import OrderLimits
+
+
+def client_prefix(instance_id: str) -> str:
+    return "nj" + hashlib.sha256(instance_id.encode()).hexdigest()[:6]
 
 
 class GuardCore(PaperAnswers):
@@ -58,8 +62,11 @@ class GuardCore(PaperAnswers):
         self.data_dir = data_dir
         self.quote = config.paper.quote_currency
         self._seq = itertools.count(1)
-        where = f"{socket.gethostname()}:{data_dir.resolve()}:{run.service.store.location}"
-        self._client_prefix = "nj" + hashlib.sha256(where.encode()).hexdigest()[:6]
+        # The directory's instance, not its host and path: a copy, or another volume mounted
+        # at the same path, is another bot and must never adopt (and cancel) this one's orders.
+        self.instance = instance_of(data_dir)
+        self._client_prefix = client_prefix(self.instance.id)
+        self._own_prefixes = tuple(client_prefix(i) for i in self.instance.ids)
         self.paper = PaperBroker(data_dir, config.paper, run_id=run.run_id)
         self.live = LiveBook(exchange_id, self._next_client_id, canceller=canceller, reader=reader)
         self.paper_client_ids: dict[str, str] = {}
@@ -88,6 +95,8 @@ class GuardCore(PaperAnswers):
         self._next_report = 0.0
 
     def start(self) -> None:
+        if self.instance.copied_now:
+            self.alert(InstanceCode.DIRECTORY_COPIED, copied_notice(self.instance, self.data_dir))
         outcome = self.run.start()
         if outcome.changed:
             self.alert("RESTART_RULE", f"{outcome.before} -> {outcome.after}: a restart never resumes live trading")
@@ -97,23 +106,25 @@ class GuardCore(PaperAnswers):
     # -- orders ----------------------------------------------------------------------
     def _next_client_id(self) -> str:
         # 18 alphanumeric characters (Kraken's limit for free text; others allow more): the
-        # bot's tag (stable for its data directory), then the run, then a sequence.
+        # bot's tag (its data directory's instance), then the run, then a sequence.
         run = hashlib.sha256(self.run.run_id.encode()).hexdigest()[:4]
         return f"{self.client_prefix}{run}{next(self._seq):06d}"
 
     @property
     def client_prefix(self) -> str:
         """What every client order id of this bot starts with, across its runs: a crashed
-        run's orders are recognised (and cancelled) by the next one."""
+        run's orders are recognised (and cancelled) by the next one in the same directory,
+        never by a copy of it (nija.runtime.instance)."""
         return self._client_prefix
 
     def adopt(self, rows: list[dict[str, Any]]) -> list[str]:
-        """Open orders at the exchange that a previous run of this bot placed: tracked as
-        its own, so the reaction cancels them (a restart starts OFF). Others are left alone."""
+        """Open orders at the exchange that a previous run of this bot placed (this directory's
+        instance, or one the operator adopted): tracked as its own, so the reaction cancels
+        them (a restart starts OFF). Others are left alone."""
         adopted = []
         for row in rows:
             client_id = str(row.get("clientOrderId") or "")
-            if not client_id.startswith(self.client_prefix) or not row.get("id"):
+            if not client_id.startswith(self._own_prefixes) or not row.get("id"):
                 continue
             try:
                 amount = float(row.get("amount") or 0.0)

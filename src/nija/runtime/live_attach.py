@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 from nija.config import NijaConfig
 from nija.runtime.bot_reporter import foreign_orders
 from nija.runtime.brokers.base import Broker
-from nija.runtime.brokers.owned import foreign_notice
+from nija.runtime.brokers.owned import OwnedBook, foreign_notice, foreign_records_notice
+from nija.runtime.instance import InstanceCode
 from nija.runtime.risk import Trigger
 from nija.runtime.store_writes import Alert
 
@@ -36,6 +37,9 @@ def attach_live(
     foreign = foreign_orders(live)
     if foreign:
         alert("FOREIGN_ORDERS", foreign_notice(len(foreign)))
+    owned = getattr(live, "owned", None)
+    if isinstance(owned, OwnedBook) and (records := owned.foreign_records):
+        alert(InstanceCode.FOREIGN_OWNED_RECORDS, foreign_records_notice(records, data_dir))
     if hasattr(live, "arming_allowed"):
         live.arming_allowed = is_live
     if not hasattr(live, "owned"):

@@ -13,6 +13,7 @@ import fcntl
 import json
 import os
 import socket
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,6 +26,25 @@ LOCK_FILE = ".nija_run.lock"
 
 def lock_name(bot: str | None) -> str:
     return LOCK_FILE if not bot else f".nija_run.{bot}.lock"
+
+
+@contextlib.contextmanager
+def no_bot_running(directory: Path) -> Iterator[None]:
+    """For a maintenance step that must not race a running bot: the claim, held only meanwhile."""
+    path = directory / LOCK_FILE
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _holder(fd)
+            raise BotAlreadyRunning(
+                f"A bot is running on {directory}: {_describe(holder)}",
+                f"Stop it first (kill -TERM {holder.get('pid', '<pid>')} on its host), then run this again",
+            ) from None
+        yield
+    finally:
+        os.close(fd)
 
 
 def hold_run_claim(directory: Path, *, bot: str | None, heartbeat: Heartbeat | None, now: datetime) -> str:

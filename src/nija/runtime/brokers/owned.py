@@ -5,8 +5,12 @@ The exchange account may hold orders and balances of people and other systems; t
 may cancel, amend or sell only what this ledger says it created. Every client id is
 written (durably, atomically) *before* the order is sent, so a crash between sending
 and the exchange's answer still leaves the bot knowing the order is its own. One file
-per account (exchange id, sandbox and a fingerprint of the API key): another account's
-ids never claim this account's orders or balances.
+per account (exchange id, sandbox and a fingerprint of the API key) and per instance of
+the data directory (``nija.runtime.instance``): another account's ids never claim this
+account's orders or balances, and neither does a copy of the directory (``cp -r`` of a
+live bot, a restored backup) claim the original's. Records of another instance (or of a
+NIJA that predates instances) are foreign: listed, never adopted, cancelled or sold,
+until the operator adopts them (``nija adopt-orders``, ``adopt_foreign``).
 
 A file that cannot be read is never replaced silently: the bot then owns nothing it can
 prove, so it touches nothing on the exchange (the error is raised to the caller)."""
@@ -22,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from nija.domain.errors import StorageCorrupt
+from nija.runtime.instance import Instance, instance_of
 from nija.store.atomic import write_atomic
 
 FILE_PREFIX = ".nija_live_orders"
@@ -71,14 +76,61 @@ class OwnedPosition:
         return self.cost / self.quantity if self.quantity > _EPS else 0.0
 
 
+LEGACY = "legacy"  # what a record written before instances existed is absorbed as
+
+
+def foreign_records_notice(paths: tuple[Path, ...], directory: Path) -> str:
+    names = ", ".join(p.name for p in paths)
+    return (
+        "orders and positions recorded by another instance of this data directory (a copy, a restore, "
+        f"or a NIJA without directory identities) are not this bot's: never cancelled or sold by it ({names}). "
+        f"If this really is the directory that placed them (moved or restored), stop the bot and run: "
+        f"nija adopt-orders --data-dir {directory}"
+    )
+
+
 class OwnedBook:
-    def __init__(self, data_dir: Path, account: str) -> None:
+    def __init__(self, data_dir: Path, account: str, instance: Instance | None = None) -> None:
         self.account = account
-        self.path = data_dir / f"{FILE_PREFIX}.{account}.json"
+        self.data_dir = data_dir
+        self.instance = instance if instance is not None else instance_of(data_dir)
+        self.path = data_dir / f"{FILE_PREFIX}.{account}.{self.instance.id}.json"
         self._lock = threading.RLock()
         self.orders: dict[str, OwnedOrder] = {}
         self.positions: dict[str, OwnedPosition] = {}
+        self._absorbed: list[str] = []  # foreign records adopted into this one (never merged twice)
         self._load()
+
+    @property
+    def foreign_records(self) -> tuple[Path, ...]:
+        """This account's records written by another instance (or before instances)."""
+        legacy = self.data_dir / f"{FILE_PREFIX}.{self.account}.json"
+        others = sorted(p for p in self.data_dir.glob(f"{FILE_PREFIX}.{self.account}.*.json") if p != self.path)
+        return ((legacy,) if legacy.exists() else ()) + tuple(others)
+
+    def adopt_foreign(self) -> int:
+        """The operator's word that every foreign record is this directory's own (it was moved
+        or restored): merged into this instance's record, then removed. Returns how many.
+        Crash-safe: a record already merged (named in ``absorbed``) is only removed."""
+        adopted = 0
+        with self._lock:
+            for path in self.foreign_records:
+                doc = _read_doc(path, self.account)
+                source = str(doc.get("instance") or LEGACY)
+                if source not in self._absorbed:
+                    for order in _orders(path, doc).values():
+                        self.orders.setdefault(order.client_id, order)
+                    for held in _positions(path, doc).values():
+                        self._add_position(held)
+                    self._absorbed.append(source)
+                    self._save()
+                path.unlink()
+                adopted += 1
+        return adopted
+
+    def _add_position(self, held: OwnedPosition) -> None:
+        mine = self.positions.get(held.symbol) or OwnedPosition(held.symbol, 0.0, 0.0)
+        self.positions[held.symbol] = OwnedPosition(held.symbol, mine.quantity + held.quantity, mine.cost + held.cost)
 
     # -- reading -----------------------------------------------------------------------
     @property
@@ -152,32 +204,56 @@ class OwnedBook:
 
     # -- file ------------------------------------------------------------------------
     def _load(self) -> None:
-        try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
+        if not self.path.exists():
             return
-        except OSError as exc:
-            raise _corrupt(self.path, str(exc)) from exc
-        try:
-            doc = json.loads(raw)
-            if doc.get("account") != self.account:
-                raise ValueError(f"it belongs to account {doc.get('account')!r}")
-            self.orders = {o["client_id"]: OwnedOrder(**o) for o in doc["orders"]}
-            self.positions = {p["symbol"]: OwnedPosition(**p) for p in doc["positions"]}
-        except (ValueError, KeyError, TypeError) as exc:
-            raise _corrupt(self.path, str(exc)) from exc
+        doc = _read_doc(self.path, self.account)
+        if doc.get("instance") != self.instance.id:  # renamed by hand: the name alone proves nothing
+            raise _corrupt(self.path, f"it was written by instance {doc.get('instance')!r}")
+        self.orders = _orders(self.path, doc)
+        self.positions = _positions(self.path, doc)
+        self._absorbed = [str(i) for i in doc.get("absorbed", ())]
 
     def _save(self, *, durable: bool = True) -> None:
         closed = [c for c, o in self.orders.items() if o.state == "closed"]
         for client_id in closed[: max(len(closed) - KEEP_CLOSED, 0)]:
             del self.orders[client_id]
         doc = {
-            "version": 1,
+            "version": 2,
             "account": self.account,
+            "instance": self.instance.id,
+            "absorbed": self._absorbed,
             "orders": [asdict(o) for o in self.orders.values()],
             "positions": [asdict(p) for p in self.positions.values()],
         }
         write_atomic(self.path, json.dumps(doc, indent=1).encode(), durable=durable, mode=0o600)
+
+
+def _read_doc(path: Path, account: str) -> dict[str, Any]:
+    try:
+        doc = json.loads(path.read_bytes())
+    except OSError as exc:
+        raise _corrupt(path, str(exc)) from exc
+    except ValueError as exc:
+        raise _corrupt(path, str(exc)) from exc
+    if not isinstance(doc, dict):
+        raise _corrupt(path, "it is not a JSON object")
+    if doc.get("account") != account:
+        raise _corrupt(path, f"it belongs to account {doc.get('account')!r}")
+    return doc
+
+
+def _orders(path: Path, doc: dict[str, Any]) -> dict[str, OwnedOrder]:
+    try:
+        return {o["client_id"]: OwnedOrder(**o) for o in doc["orders"]}
+    except (KeyError, TypeError) as exc:
+        raise _corrupt(path, str(exc)) from exc
+
+
+def _positions(path: Path, doc: dict[str, Any]) -> dict[str, OwnedPosition]:
+    try:
+        return {p["symbol"]: OwnedPosition(**p) for p in doc["positions"]}
+    except (KeyError, TypeError) as exc:
+        raise _corrupt(path, str(exc)) from exc
 
 
 def _corrupt(path: Path, detail: str) -> StorageCorrupt:
