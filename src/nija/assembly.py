@@ -10,6 +10,7 @@ plain ``status``, builds its service here."""
 from __future__ import annotations
 
 import functools
+import os
 import threading
 from collections.abc import Callable
 from datetime import timedelta
@@ -93,6 +94,7 @@ def wire(
     config_warning: Callable[[str], None] | None = None,
     config_problem: str | None = None,
     clock: Clock = system_clock,
+    bot_run: bool = False,
 ) -> Wired:
     """``store``: an already opened store (a guarded bot's fleet scope); else ``selection``;
     ``selection`` None: NIJA_STORE / NIJA_BOT decide, else the JSON files of ``data_dir``.
@@ -100,7 +102,8 @@ def wire(
     ``config_warning`` given: a bad ``nija.toml`` is reported through it and its valid
     sections are used (diagnosis and recovery); otherwise it is refused (exit 2).
     ``config_problem``: the caller carries on past a bad ``nija.toml`` it already found
-    (``nija serve``): the live flow refuses. ``clock``: for tests (expiry without waiting)."""
+    (``nija serve``): the live flow refuses. ``clock``: for tests (expiry without waiting).
+    ``bot_run``: the caller is the directory's bot (its kill file is its own, below)."""
     given = store is not None  # a caller's store (nija.guard(store=)) stays the caller's
     store = store if store is not None else open_store(data_dir, selection)
     directory = config_dir(data_dir)
@@ -115,7 +118,7 @@ def wire(
     settings = config if config is not None else _load_if_present(directory, lenient)
     if settings is not None and settings.store.agent is not None and not given:
         store = _through_agent(store, settings.store.agent)
-    _watch_kill_file(store, directory)
+    _watch_kill_file(store, data_dir, bot_run)
     recorder = _recorder(store, directory)
     # Bots of this directory hear a kill directly when it cannot be written to disk.
     service = SafetyService(
@@ -144,10 +147,17 @@ def build_service(
     store: Store | None = None,
     config_warning: Callable[[str], None] | None = None,
     clock: Clock = system_clock,
+    bot_run: bool = False,
 ) -> SafetyService:
     """``wire(...).service``, for the front ends that need no other wired part."""
     return wire(
-        data_dir, config=config, selection=selection, store=store, config_warning=config_warning, clock=clock
+        data_dir,
+        config=config,
+        selection=selection,
+        store=store,
+        config_warning=config_warning,
+        clock=clock,
+        bot_run=bot_run,
     ).service
 
 
@@ -225,13 +235,20 @@ def _through_agent(store: Store, socket_path: Path) -> Store:
     return AgentStore(store.url, bot=store.scope, socket_path=socket_path, stale_after_s=store.stale_after_s)
 
 
-def _watch_kill_file(store: Store, directory: Path) -> None:
+def _watch_kill_file(store: Store, data_dir: Path | str | None, bot_run: bool) -> None:
     """A bot on the fleet store obeys the kill file of its data directory as a bot on the
     JSON files does (invariant 10): every front end wired here (nija run, the guard, even
-    with its caller's store, compat, the bridge, status, the API, the TUI) sees it."""
+    with its caller's store, compat, the bridge, status, the API, the TUI) sees it.
+
+    Whose directory: a bot run's own (``bot_run``: its working place, the current
+    directory by default); for any other command only a directory named by --data-dir or
+    NIJA_DATA_DIR. A status run from wherever an operator stands must not record a kill
+    on a bot elsewhere, nor refuse its deactivation, because of a file that is not that
+    bot's. Absolute: a process that changes its working directory keeps watching it."""
     watch: Callable[[Path], None] | None = getattr(store, "watch_kill_file", None)  # the fleet store's
-    if watch is not None:
-        watch(directory)
+    named = data_dir is not None or bool(os.environ.get("NIJA_DATA_DIR"))
+    if watch is not None and (bot_run or named):
+        watch(config_dir(data_dir).resolve())
 
 
 def _attach_exchange_checks(service: SafetyService, directory: Path, settings: NijaConfig | None) -> None:

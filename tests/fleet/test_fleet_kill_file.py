@@ -176,3 +176,40 @@ def test_the_fleet_scope_ignores_a_data_directory_kill_file(fleet_url: str, tmp_
     service = build_service(tmp_path, selection=StoreSelection(fleet_url, fleet=True))
     (tmp_path / "EMERGENCY_STOP").touch()
     assert service.status().kill_file_exists is False
+
+
+def test_a_bot_that_changes_its_working_directory_still_watches_its_data_directory(
+    fleet_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Started in its data directory without naming it (the default), then the bot's code
+    changes directory: the kill file is still the one of the directory it started in."""
+    restored(fleet_url)
+    data, elsewhere = tmp_path / "alpha", tmp_path / "elsewhere"
+    data.mkdir()
+    elsewhere.mkdir()
+    monkeypatch.chdir(data)
+    service = wire(None, selection=StoreSelection(fleet_url, bot="alpha"), bot_run=True).service
+    view = service.store.permission_view()
+    monkeypatch.chdir(elsewhere)
+    (data / "EMERGENCY_STOP").touch()
+    assert view.check().code == "KILL_SWITCH_ACTIVE"
+
+
+def test_a_command_run_beside_someone_elses_kill_file_neither_records_nor_refuses(
+    run: Run, fleet_url: str, tmp_path: Path
+) -> None:
+    """An operator's status or deactivation for bot alpha, typed in a directory that holds a
+    kill file (another bot's, an old drill's) without naming it alpha's: that file is not
+    alpha's kill. Named with --data-dir it is (above)."""
+    restored(fleet_url)
+    bystander = tmp_path / "other-bot"
+    bystander.mkdir()
+    (bystander / "EMERGENCY_STOP").touch()
+    scope = ("--store", fleet_url, "--bot", "alpha")
+    report = json.loads(run("nija", "status", "--json", *scope, cwd=bystander).stdout)
+    assert report["kill_switch"]["active"] is False
+    assert not recorded_kill(fleet_url)
+    run("nija", "kill", "activate", *scope, "drill", cwd=bystander)
+    done = run("nija", "kill", "deactivate", *scope, "drill over", "--yes", cwd=bystander)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not recorded_kill(fleet_url)

@@ -91,7 +91,7 @@ def freqtrade(
             "Export both variables; they are read from the environment so that ps does not show them",
         )
     directory = config_dir(data_dir)
-    service = build_service(data_dir, selection=current_selection())
+    service = build_service(data_dir, selection=current_selection(), bot_run=not once)
     service.store.load()  # a missing data directory (or database) is refused here
     if not once:  # the bridge is freqtrade's run: one bot per data directory, as for nija run
         took_over = hold_run_claim(

@@ -86,7 +86,7 @@ def run(
     """Run the trading bot: every order is decided by the state and the kill switch."""
     directory = config_dir(data_dir)  # nija.toml, the paper ledger and the report live here
     config = load_config(directory, config_path)
-    wired = wire(data_dir, config=config, selection=current_selection())
+    wired = wire(data_dir, config=config, selection=current_selection(), bot_run=True)
     service = wired.service
     service.store.load()  # a missing data directory (or database) is refused here, before anything starts
     if not directory.is_dir():

@@ -259,7 +259,7 @@ class Backend:
 def _build(location: Path) -> SafetyService:
     """A broken nija.toml must never stop a stop: its problems are logged, its valid
     sections used (the same leniency as status and recovery)."""
-    return build_service(location, config_warning=lambda problem: logger.error("nija.toml: %s", problem))
+    return build_service(location, config_warning=lambda problem: logger.error("nija.toml: %s", problem), bot_run=True)
 
 
 _backends: dict[tuple[str, str, str], Backend] = {}

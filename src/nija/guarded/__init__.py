@@ -61,7 +61,7 @@ def guard(
             "Create it (it holds nija.toml, the paper ledger and the audit trail) or pass data_dir=",
         )
     config = load_config(directory)
-    service = build_service(directory, config=config, store=store)
+    service = build_service(directory, config=config, store=store, bot_run=True)
     # One bot per data directory (and per fleet scope), exactly as for ``nija run``: held
     # for the rest of the process; refused (BotAlreadyRunning, exit 3) if another holds it.
     took_over = hold_run_claim(
