@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import base64
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import ccxt
@@ -22,7 +24,7 @@ from nija.runtime.instance import instance_of
 from nija.runtime.orders import OrderRequest, OrderType, Side
 from nija.runtime.reaction import Reaction
 from nija.runtime.settings import PaperSettings
-from tests.conftest import Run
+from tests.conftest import Run, cli_env
 from tests.fakes.kraken import FakeKrakenAdapter, FakeKrakenState
 from tests.runtime.runtime_helpers import candle
 
@@ -249,3 +251,43 @@ def test_a_restored_directory_owns_its_records_again_only_when_the_operator_adop
     nothing = run("nija", "adopt-orders", "--data-dir", str(tmp_path / "data"), "--yes")
     assert "Nothing to adopt" in nothing.stdout
     assert broker_on(tmp_path / "data", fake).held("BTC/USDT") == pytest.approx(0.01)
+
+
+def test_adopt_orders_is_refused_while_a_fleet_bot_runs_on_the_directory(
+    tmp_path: Path, data_dir: Path, run: Run
+) -> None:
+    """A fleet bot (``nija run --bot NAME``, a bridge) holds ``.nija_run.NAME.lock``, not the
+    default bot's claim: adopting meanwhile would be overwritten by the bot's next save,
+    and the adopted orders would be in no record at all."""
+    fake = FakeKrakenState(tmp_path / "kraken")
+    original = live_broker(tmp_path, fake)
+    assert original.place(BUY).order is not None
+    backup = tmp_path / "backup"
+    shutil.copytree(data_dir, backup)
+    shutil.rmtree(data_dir)
+    shutil.copytree(backup, data_dir)
+    before = sorted((p.name, p.read_bytes()) for p in data_dir.glob(".nija_live_orders.*"))
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from datetime import UTC, datetime; from pathlib import Path\n"
+            "from nija.runtime.run_claim import hold_run_claim\n"
+            "hold_run_claim(Path(sys.argv[1]), bot='alpha', heartbeat=None, now=datetime.now(UTC))\n"
+            "print('holding', flush=True); sys.stdin.read()",
+            str(data_dir),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "holding"
+        refused = run("nija", "adopt-orders", "--data-dir", str(data_dir), "--yes")
+        assert refused.returncode == 3, refused.stdout + refused.stderr
+        assert "A bot is running" in refused.stderr
+        assert sorted((p.name, p.read_bytes()) for p in data_dir.glob(".nija_live_orders.*")) == before
+    finally:
+        holder.communicate("", timeout=30)

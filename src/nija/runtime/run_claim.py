@@ -30,21 +30,26 @@ def lock_name(bot: str | None) -> str:
 
 @contextlib.contextmanager
 def no_bot_running(directory: Path) -> Iterator[None]:
-    """For a maintenance step that must not race a running bot: the claim, held only meanwhile."""
-    path = directory / LOCK_FILE
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    """For a maintenance step that must not race a running bot: every run claim of the
+    directory (the default bot's and each fleet bot's, ``.nija_run.NAME.lock``), held
+    only meanwhile. A fleet bot that starts under a new name meanwhile is not seen."""
+    held: list[int] = []
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = _holder(fd)
-            raise BotAlreadyRunning(
-                f"A bot is running on {directory}: {_describe(holder)}",
-                f"Stop it first (kill -TERM {holder.get('pid', '<pid>')} on its host), then run this again",
-            ) from None
+        for path in [directory / LOCK_FILE, *sorted(set(directory.glob(".nija_run.*.lock")))]:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+            held.append(fd)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = _holder(fd)
+                raise BotAlreadyRunning(
+                    f"A bot is running on {directory}: {_describe(holder)}",
+                    f"Stop it first (kill -TERM {holder.get('pid', '<pid>')} on its host), then run this again",
+                ) from None
         yield
     finally:
-        os.close(fd)
+        for fd in held:
+            os.close(fd)
 
 
 def hold_run_claim(directory: Path, *, bot: str | None, heartbeat: Heartbeat | None, now: datetime) -> str:
