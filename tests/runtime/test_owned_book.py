@@ -20,7 +20,7 @@ from nija.runtime.brokers.exchange import ExchangeBroker
 from nija.runtime.brokers.owned import OwnedBook, OwnedOrder, account_key
 from nija.runtime.brokers.paper import PaperBroker
 from nija.runtime.gate import OrderGate
-from nija.runtime.instance import instance_of
+from nija.runtime.instance import adopt_replaced, instance_of
 from nija.runtime.orders import OrderRequest, OrderType, Side
 from nija.runtime.reaction import Reaction
 from nija.runtime.settings import PaperSettings
@@ -291,3 +291,22 @@ def test_adopt_orders_is_refused_while_a_fleet_bot_runs_on_the_directory(
         assert sorted((p.name, p.read_bytes()) for p in data_dir.glob(".nija_live_orders.*")) == before
     finally:
         holder.communicate("", timeout=30)
+
+
+def test_a_copy_of_an_adopting_copy_can_take_back_the_whole_chain(tmp_path: Path) -> None:
+    """A directory restored twice (A, restored as B, which adopted A's, restored as C): C's
+    adoption takes back A's ids too, or the guard's orders still tagged A stay orphaned."""
+    first = tmp_path / "a"
+    first.mkdir()
+    original = instance_of(first).id
+    second, third = tmp_path / "b", tmp_path / "c"
+    shutil.copytree(first, second)
+    assert instance_of(second).replaced == original
+    assert adopt_replaced(second).owns(original)
+    shutil.copytree(second, third)
+    copied = instance_of(third)
+    assert not copied.owns(original)  # a copy owns nothing of its sources until adopted
+    adopted = adopt_replaced(third)
+    assert adopted.owns(original)
+    assert adopted.owns(instance_of(second).id)
+    assert instance_of(third) == adopted  # recorded

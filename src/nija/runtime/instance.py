@@ -48,6 +48,8 @@ class Instance:
     replaced: str | None = None
     # Ids the operator declared this directory's own (``nija adopt-orders``): moved or restored.
     adopted: tuple[str, ...] = ()
+    # The ids the replaced one had adopted: a copy of a copy hands over its whole chain.
+    inherited: tuple[str, ...] = ()
     # This very call found the copy and made the new id (not stored: said once, at that start).
     copied_now: bool = field(default=False, compare=False)
 
@@ -77,8 +79,10 @@ def instance_of(directory: Path) -> Instance:
         found = _read(directory)
         if found is not None and found[1]:
             return found[0]
-        replaced = found[0].id if found is not None else None
-        return _write(directory, Instance(_new_id(), replaced=replaced, copied_now=replaced is not None))
+        if found is None:
+            return _write(directory, Instance(_new_id()))
+        before = found[0]
+        return _write(directory, Instance(_new_id(), before.id, inherited=before.adopted, copied_now=True))
     finally:
         os.close(fd)  # releases the flock
 
@@ -92,9 +96,11 @@ def adopt_replaced(directory: Path) -> Instance:
         if found is None or not found[1]:
             raise RuntimeError("instance_of() first")
         instance = found[0]
-        if instance.replaced is None or instance.replaced in instance.adopted:
+        chain = () if instance.replaced is None else (instance.replaced, *instance.inherited)
+        adopted = tuple(dict.fromkeys((*instance.adopted, *chain)))
+        if adopted == instance.adopted:
             return instance
-        return _write(directory, Instance(instance.id, instance.replaced, (*instance.adopted, instance.replaced)))
+        return _write(directory, Instance(instance.id, instance.replaced, adopted, instance.inherited))
     finally:
         os.close(fd)
 
@@ -121,6 +127,7 @@ def _read(directory: Path) -> tuple[Instance, bool] | None:
             str(doc["id"]),
             str(doc["replaced"]) if doc.get("replaced") else None,
             tuple(str(i) for i in doc.get("adopted", ())),
+            tuple(str(i) for i in doc.get("inherited", ())),
         )
         here = _vouching(doc) == _vouched(directory, file_inode, file_generation)
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -141,6 +148,7 @@ def _write(directory: Path, instance: Instance) -> Instance:
                 "id": instance.id,
                 "replaced": instance.replaced,
                 "adopted": list(instance.adopted),
+                "inherited": list(instance.inherited),
                 **_vouched(directory, os.fstat(fd).st_ino, _generation(fd)),
             }
             view = memoryview(json.dumps(doc, indent=1).encode())
