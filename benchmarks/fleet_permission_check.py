@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from pathlib import Path
 
 from nija.domain.transitions import Who
 from nija.service import SafetyService
@@ -39,12 +40,21 @@ def main() -> None:
         pg_ns, pg_allowed = per_call_ns(view, args.calls)
         view.close()
         store.close()
+        with tempfile.TemporaryDirectory() as directory:  # a bot run's view: its kill file looked for first
+            store = PostgresStore(url, bot="gate")
+            store.watch_kill_file(Path(directory))
+            view = store.permission_view()
+            view.wait_confirmed(10)
+            watched_ns, watched_allowed = per_call_ns(view, args.calls)
+            view.close()
+            store.close()
     with tempfile.TemporaryDirectory() as directory:
         files = JsonFileStore(directory)
         SafetyService(files).restore(WHO)
         file_ns, file_allowed = per_call_ns(files.permission_view(), args.calls)
     print(f"permission check, {args.calls:,} calls each (answer: allowed in DRY_RUN):")
     print(f"  PostgreSQL local view: {pg_ns / 1000:.2f} us per check (allowed={pg_allowed})")
+    print(f"  ... with the bot's kill file watched: {watched_ns / 1000:.2f} us per check (allowed={watched_allowed})")
     print(f"  JSON files view:       {file_ns / 1000:.2f} us per check (allowed={file_allowed})")
 
 
