@@ -80,3 +80,46 @@ def test_a_clean_exit_leaves_no_claim_to_take_over(run: Run, data_dir: Path) -> 
     again = run("nija", "run", "--data-dir", str(data_dir), "--max-candles", "5")
     assert again.returncode == 0, again.stderr
     assert "Took over" not in again.stderr
+
+
+def test_two_fleet_bots_never_share_a_data_directory(tmp_path: Path) -> None:
+    """Bots of two fleet scopes in one directory would share its record of the orders and
+    positions they own: the second is refused, told which bot holds it."""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from datetime import UTC, datetime; from pathlib import Path\n"
+            "from nija.runtime.run_claim import hold_run_claim\n"
+            "hold_run_claim(Path(sys.argv[1]), bot='alpha', heartbeat=None, now=datetime.now(UTC))\n"
+            "print('holding', flush=True); sys.stdin.read()",
+            str(tmp_path),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "holding"
+        second = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sys; from datetime import UTC, datetime; from pathlib import Path\n"
+                "from nija.runtime.run_claim import hold_run_claim\n"
+                "hold_run_claim(Path(sys.argv[1]), bot='beta', heartbeat=None, now=datetime.now(UTC))",
+                str(tmp_path),
+            ],
+            capture_output=True,
+            text=True,
+            env=cli_env(),
+            timeout=60,
+            check=False,
+        )
+        assert second.returncode != 0
+        assert "BotAlreadyRunning" in second.stderr
+        assert f"bot alpha, pid {holder.pid}" in second.stderr
+    finally:
+        holder.communicate("", timeout=30)

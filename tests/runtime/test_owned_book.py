@@ -256,9 +256,9 @@ def test_a_restored_directory_owns_its_records_again_only_when_the_operator_adop
 def test_adopt_orders_is_refused_while_a_fleet_bot_runs_on_the_directory(
     tmp_path: Path, data_dir: Path, run: Run
 ) -> None:
-    """A fleet bot (``nija run --bot NAME``, a bridge) holds ``.nija_run.NAME.lock``, not the
-    default bot's claim: adopting meanwhile would be overwritten by the bot's next save,
-    and the adopted orders would be in no record at all."""
+    """A fleet bot (``nija run --bot NAME``, a bridge) runs on the directory: adopting
+    meanwhile would be overwritten by the bot's next save, and the adopted orders would be
+    in no record at all."""
     fake = FakeKrakenState(tmp_path / "kraken")
     original = live_broker(tmp_path, fake)
     assert original.place(BUY).order is not None

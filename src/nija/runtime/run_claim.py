@@ -1,5 +1,7 @@
-"""One bot per data directory (per bot scope on the fleet store): two ``nija run``
-processes would share the paper ledger, the heartbeat and the report without a word.
+"""One bot per data directory, whatever its fleet scope: two bots in one directory would
+share the paper ledger, the heartbeat, the report and the record of the orders and
+positions they own (a kill of one would cancel the other's orders, its flatten sell the
+other's holdings).
 
 On one host an flock on ``.nija_run.lock`` decides, race-free, and the kernel drops it
 when the holder dies, so a crashed bot's claim is taken over (and said so). Across hosts
@@ -24,18 +26,13 @@ from nija.domain.records import Heartbeat, future_beat_words
 LOCK_FILE = ".nija_run.lock"
 
 
-def lock_name(bot: str | None) -> str:
-    return LOCK_FILE if not bot else f".nija_run.{bot}.lock"
-
-
 @contextlib.contextmanager
 def no_bot_running(directory: Path) -> Iterator[None]:
-    """For a maintenance step that must not race a running bot: every run claim of the
-    directory (the default bot's and each fleet bot's, ``.nija_run.NAME.lock``), held
-    only meanwhile. A fleet bot that starts under a new name meanwhile is not seen."""
+    """For a maintenance step that must not race a running bot: the claim (and the per-scope
+    claims of NIJA versions before one bot per directory), held only meanwhile."""
     held: list[int] = []
     try:
-        for path in [directory / LOCK_FILE, *sorted(set(directory.glob(".nija_run.*.lock")))]:
+        for path in [directory / LOCK_FILE, *sorted(directory.glob(".nija_run.*.lock"))]:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
             held.append(fd)
             try:
@@ -55,7 +52,7 @@ def no_bot_running(directory: Path) -> Iterator[None]:
 def hold_run_claim(directory: Path, *, bot: str | None, heartbeat: Heartbeat | None, now: datetime) -> str:
     """Claim the run for the rest of this process (the kernel releases it at exit); refuse
     (exit 3) if another bot holds it. Returns what to say about a dead bot's claim, or ""."""
-    path = directory / lock_name(bot)
+    path = directory / LOCK_FILE
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     except OSError as exc:
@@ -78,7 +75,7 @@ def hold_run_claim(directory: Path, *, bot: str | None, heartbeat: Heartbeat | N
         os.close(fd)
         raise
     previous = _holder(fd)
-    _write_holder(fd)
+    _write_holder(fd, bot)
     atexit.register(_release, fd)
     if not previous:
         return ""
@@ -122,8 +119,10 @@ def _holder(fd: int) -> dict[str, object]:
     return data if isinstance(data, dict) else {}
 
 
-def _write_holder(fd: int) -> None:
+def _write_holder(fd: int, bot: str | None) -> None:
     holder = {"pid": os.getpid(), "host": socket.gethostname(), "started_at": datetime.now(UTC).isoformat()}
+    if bot:
+        holder["bot"] = bot
     os.ftruncate(fd, 0)
     os.pwrite(fd, json.dumps(holder).encode(), 0)
     os.fsync(fd)
@@ -132,4 +131,5 @@ def _write_holder(fd: int) -> None:
 def _describe(holder: dict[str, object]) -> str:
     if not holder:
         return "a process whose details are unknown"
-    return f"pid {holder.get('pid')} on host {holder.get('host')}, started {holder.get('started_at')}"
+    scope = f"bot {holder['bot']}, " if holder.get("bot") else ""
+    return f"{scope}pid {holder.get('pid')} on host {holder.get('host')}, started {holder.get('started_at')}"
