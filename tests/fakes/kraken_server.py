@@ -224,11 +224,17 @@ class FakeKraken:
 
     def _CancelOrder(self, params: dict[str, str]) -> Any:
         txid = params.get("txid", "")
+        if "cl_ord_id" in params:  # Kraken cancels by the client order id too
+            txid = next((i for i, o in self.orders.items() if o["cl_ord_id"] == params["cl_ord_id"]), "")
         order = self.orders.get(txid)
         if order is None or order["status"] != "open":
             return {"count": 0}
         order["status"] = "canceled"
         return {"count": 1}
+
+    def _CancelAllOrdersAfter(self, params: dict[str, str]) -> Any:
+        """The account-wide timer: recorded (see ``calls``), never fired by the fake."""
+        return {"currentTime": "2026-01-01T00:00:00Z", "triggerTime": "0" if params.get("timeout") == "0" else "1"}
 
     def _CancelAll(self, _: dict[str, str]) -> Any:
         open_ids = [i for i, o in self.orders.items() if o["status"] == "open"]

@@ -227,8 +227,7 @@ FUNDS_METHODS = [
     ("transfer", ("USDT", 100.0, "spot", "futures")),
     ("set_leverage", (5, SYMBOL)),
     ("set_margin_mode", ("isolated", SYMBOL)),
-    ("cancel_all_orders_after", (60_000,)),
-]
+]  # cancel_all_orders_after: never armed, see test_guard_cancel_params.py
 
 
 @pytest.mark.parametrize("live", [False, True], ids=["dry_run", "live_active"])

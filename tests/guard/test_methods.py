@@ -60,3 +60,26 @@ def test_funds_moving_methods_are_live_only(name: str) -> None:
 
 def test_freqtrades_words_cannot_drive_a_terminal() -> None:
     assert plain("stopped\x1b[2J\x1b[31m\nfake line\u202e") == "stopped?[2J?[31m?fake line?"
+
+
+@given(WORD, WORD)
+def test_a_cancel_the_guard_does_not_check_is_refused_in_every_state(a: str, b: str) -> None:
+    """Raw cancel endpoints (a GET on some venues), *_ws variants, names ccxt may add."""
+    for name in (f"cancel_{a}_{b}", f"private_get_{a}_cancel{b}", f"{a}_cancel_{b}"):
+        if name.startswith(READ_PREFIXES):
+            continue  # fetch_canceled_orders and the like: reads
+        assert classify(name) in (Kind.CANCEL, Kind.CANCEL_UNKNOWN), name
+        assert (classify(name) is Kind.CANCEL) == (name in CANCEL_METHODS), name
+
+
+def test_every_ccxt_cancel_method_is_answered_by_both_guards_or_refused() -> None:
+    from nija.guarded.async_ import AsyncGuardedExchange
+    from nija.guarded.sync import GuardedExchange
+
+    names = {n for n in dir(ccxt.Exchange) if "cancel" in n and not n.startswith(("_", "fetch_"))}
+    for name in sorted(names):
+        kind = classify(name)
+        assert kind in (Kind.CANCEL, Kind.CANCEL_UNKNOWN), name
+    for name in CANCEL_METHODS:
+        assert name in GuardedExchange.__dict__, name
+        assert name in AsyncGuardedExchange.__dict__, name

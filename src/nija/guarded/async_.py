@@ -21,6 +21,7 @@ from nija.guarded.account import AccountChecks, AsyncGuardAccountWatch
 from nija.guarded.call import Approved, OrderCall
 from nija.guarded.core import GuardCore
 from nija.guarded.facade import GuardFacade, each_order
+from nija.guarded.params import require_no_order_keys
 from nija.runtime.brokers.exchange import describe
 from nija.runtime.orders import OrderStatus
 
@@ -195,6 +196,7 @@ class AsyncGuardedExchange(GuardFacade):
         params: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         self._ensure_watcher()
+        require_no_order_keys("create_order", params, new_order=True)
         call = OrderCall(symbol, type, side, amount, price, dict(params or {}))
         if self._core.needs_price(call):
             self._core.observe_ticker(await self._exchange.fetch_ticker(symbol))
@@ -224,6 +226,7 @@ class AsyncGuardedExchange(GuardFacade):
         price: float | None = None,
         params: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
+        require_no_order_keys("edit_order", params)
         if amount is None:
             raise self._core.refuse_method("edit_order without an amount", "order_unknown")
         if self._core.is_paper_id(id):
@@ -241,6 +244,7 @@ class AsyncGuardedExchange(GuardFacade):
 
     # -- cancels: the bot's own orders only, in every state -------------------------------------
     async def cancel_order(self, id: str, symbol: str | None = None, params: dict[str, Any] | None = None) -> Any:
+        require_no_order_keys("cancel_order", params)  # ccxt sends params over the id checked below
         if self._core.is_paper_id(id):
             return self._core.paper_cancel(id)
         self._core.require_cancellable([id], symbol)
@@ -251,18 +255,47 @@ class AsyncGuardedExchange(GuardFacade):
     async def cancel_orders(
         self, ids: list[str], symbol: str | None = None, params: dict[str, Any] | None = None
     ) -> Any:
+        require_no_order_keys("cancel_orders", params)
         self._core.require_cancellable(ids, symbol)  # the whole batch, before any is sent
         return [await self.cancel_order(i, symbol, params) for i in ids]
 
     async def cancel_all_orders(self, symbol: str | None = None, params: dict[str, Any] | None = None) -> Any:
         """The bot's own orders through this guard only (see the sync guard)."""
+        require_no_order_keys("cancel_all_orders", params)
         paper, live = self._core.own_open(symbol)
         return [await self.cancel_order(i) for i in paper] + [
             await self.cancel_order(o.id, o.symbol, params) for o in live
         ]
 
+    async def cancel_order_with_client_order_id(
+        self, client_order_id: str, symbol: str | None = None, params: dict[str, Any] | None = None
+    ) -> Any:
+        """Only a client id the guard sent (or a paper order's): cancelled by its order id."""
+        require_no_order_keys("cancel_order_with_client_order_id", params)
+        return await self.cancel_order(self._core.own_id_for_client(client_order_id, symbol), symbol, params)
+
+    async def cancel_orders_with_client_order_ids(
+        self, client_order_ids: list[str], symbol: str | None = None, params: dict[str, Any] | None = None
+    ) -> Any:
+        require_no_order_keys("cancel_orders_with_client_order_ids", params)
+        ids = [self._core.own_id_for_client(c, symbol) for c in client_order_ids]  # all, before any is sent
+        return await self.cancel_orders(ids, symbol, params)
+
+    async def cancel_orders_for_symbols(
+        self, orders: list[dict[str, Any]], params: dict[str, Any] | None = None
+    ) -> Any:
+        require_no_order_keys("cancel_orders_for_symbols", params)
+        return [await self.cancel_order(i, s, params) for i, s in self._core.cancellations(orders)]
+
+    async def cancel_all_orders_after(self, timeout: int, params: dict[str, Any] | None = None) -> Any:
+        """Disarming the exchange's account-wide timer only, in every state (see GuardCore.timer_write)."""
+        if not self._core.timer_write(timeout, params):
+            return {"info": {"nija": "paper"}, "timeout": 0}  # simulating: nothing sent
+        return await self._exchange.cancel_all_orders_after(0)
+
     # -- private reads -------------------------------------------------------------------------
     async def fetch_order(self, id: str, symbol: str | None = None, params: dict[str, Any] | None = None) -> Any:
+        require_no_order_keys("fetch_order", params)
         if self._core.is_paper_id(id):
             await self._refresh_paper()
             return self._core.paper_order(id)

@@ -210,6 +210,58 @@ class GuardCore(PaperAnswers):
                     "Cancel it at the exchange yourself if it must go",
                 )
 
+    def own_id_for_client(self, client_id: str, symbol: str | None) -> str:
+        """cancel_order_with_client_order_id: the bot's own order with that client id (paper or
+        live), cancelled by its id like any other; another's client id is refused."""
+        paper = next((oid for oid, cid in self.paper_client_ids.items() if cid == client_id), None)
+        found = paper or self.live.id_for_client(client_id, symbol)
+        if found is None:
+            raise OrderRefused(
+                GuardCode.NOT_OWN_ORDER,
+                f"no order with client id {client_id!r} was placed through this guard: NIJA never cancels orders "
+                f"the bot did not create through it, and nothing was sent (trading now: {self.permission().reason})",
+            )
+        return found
+
+    def cancellations(self, orders: list[dict[str, Any]]) -> list[tuple[str, str | None]]:
+        """cancel_orders_for_symbols: each request ({id or clientOrderId, symbol}) as the bot's
+        own (id, symbol), all checked before any is sent."""
+        named = []
+        for request in orders:
+            symbol = request.get("symbol")
+            order_id = request.get("id")
+            if not order_id and request.get("clientOrderId"):
+                order_id = self.own_id_for_client(str(request["clientOrderId"]), symbol)
+            if not order_id:
+                raise OrderRefused(GuardCode.BAD_ORDER, "each cancellation needs an 'id' or a 'clientOrderId'")
+            named.append((str(order_id), str(symbol) if symbol else None))
+        for order_id, symbol in named:
+            self.require_cancellable([order_id], symbol)
+        return named
+
+    def timer_write(self, timeout: Any, params: Mapping[str, Any] | None) -> bool:
+        """cancel_all_orders_after: arming is refused in every state (the timer is account-wide:
+        it would fire on orders the bot did not place, even after a kill); disarming (0) is
+        allowed in every state, since it can only prevent cancels. Whether to send it: not
+        while simulating (a simulation writes nothing; the guard never armed a timer)."""
+        if timeout:
+            raise MethodRefused(
+                GuardCode.ACCOUNT_WIDE_TIMER,
+                "cancel_all_orders_after() with a timeout arms the exchange's account-wide cancel-all timer: when "
+                "it fires it cancels every order on the account, including orders this bot did not place, and "
+                "also after a kill; the guard never arms it. cancel_all_orders_after(0) disarms it in every state. "
+                "For a dead man's switch run the bot with nija run, which arms one only while no other order "
+                "shares its scope",
+            )
+        if params:
+            raise MethodRefused(
+                GuardCode.ACCOUNT_WIDE_TIMER,
+                f"cancel_all_orders_after(0) with params {sorted(params)}: ccxt sends params over the request, so "
+                "they could arm the timer again; nothing was sent. Disarm with cancel_all_orders_after(0) alone",
+            )
+        permission = self.permission()
+        return not (permission.allowed and permission.mode is Mode.SIMULATED)
+
     def trading_live(self) -> bool:
         permission = self.permission()
         return permission.allowed and permission.mode is Mode.LIVE
@@ -243,6 +295,13 @@ class GuardCore(PaperAnswers):
         return paper, live
 
     def refuse_method(self, name: str, kind: str) -> MethodRefused:
+        if kind == "cancel_unknown":
+            return MethodRefused(
+                GuardCode.CANCEL_UNCHECKED,
+                f"{name}() cancels orders the guard cannot check are the bot's own; it is refused in every "
+                "state. Use cancel_order(), cancel_orders() or cancel_all_orders() (the bot's own orders), "
+                "or cancel_order_with_client_order_id() with a client id the guard sent.",
+            )
         if kind == "order_unknown":
             return MethodRefused(
                 GuardCode.NOT_ON_ALLOW_LIST,

@@ -27,6 +27,9 @@ class GuardCode(StrEnum):
     BAD_ORDER = "BAD_ORDER"  # the arguments cannot describe an order (amount <= 0, no price)
     GUARD_CLOSED = "GUARD_CLOSED"  # the guard was closed: it decides nothing any more
     NOT_OWN_ORDER = "NOT_OWN_ORDER"  # a cancel or edit of an order not placed through this guard
+    ORDER_ID_IN_PARAMS = "ORDER_ID_IN_PARAMS"  # params that would redirect a call to another order
+    CANCEL_UNCHECKED = "CANCEL_UNCHECKED"  # a cancel whose orders the guard cannot check are the bot's
+    ACCOUNT_WIDE_TIMER = "ACCOUNT_WIDE_TIMER"  # arming the exchange's cancel-all timer (dead man's switch)
 
 
 class _Refusal:

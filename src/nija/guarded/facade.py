@@ -51,7 +51,7 @@ class GuardFacade:
             return getattr(self, snake)  # camelCase spelling of a method the guard implements
         if kind is Kind.LIVE_ONLY:
             return self._live_only(name, value)
-        raise self._core.refuse_method(name, "order_unknown")
+        raise self._core.refuse_method(name, "cancel_unknown" if kind is Kind.CANCEL_UNKNOWN else "order_unknown")
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in self._OWN:

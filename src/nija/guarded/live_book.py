@@ -100,6 +100,12 @@ class LiveBook:
                 return True
             return any(oid == order_id and (symbol is None or sym == symbol) for sym, oid in self._placed)
 
+    def id_for_client(self, client_id: str, symbol: str | None = None) -> str | None:
+        """The exchange id of the order the guard sent with ``client_id`` (on ``symbol``)."""
+        with self.lock:
+            ids = [oid for oid, sent in self.client_ids.items() if sent == client_id]
+            return next((oid for oid in ids if self.created(oid, symbol)), None)
+
     def own_open(self) -> tuple[Order, ...]:
         with self.lock:
             return tuple(self._open.values())

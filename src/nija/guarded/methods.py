@@ -9,7 +9,9 @@ A method is looked up by its snake_case name (ccxt spells every method both ways
   ``private*`` endpoints, ``request``, new order methods ccxt may add): refused unless
   NIJA is in a verified LIVE_ACTIVE; order-placing names the guard does not implement
   and raw writes (``private_post_*``, ``request``) are refused even then: they would
-  bypass the guard's decision and its client ids, so a kill could not cancel them."""
+  bypass the guard's decision and its client ids, so a kill could not cancel them;
+- any other name that cancels (raw cancel endpoints, ``cancel_*_ws``, names ccxt may add):
+  refused in every state, since the guard cannot check that what it cancels is the bot's."""
 
 from __future__ import annotations
 
@@ -37,7 +39,19 @@ ORDER_METHODS = frozenset(
         "edit_limit_sell_order",
     }
 )
-CANCEL_METHODS = frozenset({"cancel_order", "cancel_orders", "cancel_all_orders"})
+CANCEL_METHODS = frozenset(
+    {
+        "cancel_order",
+        "cancel_orders",
+        "cancel_all_orders",
+        # Checked against the guard's own orders (by client id, per symbol), then sent one by one.
+        "cancel_order_with_client_order_id",
+        "cancel_orders_with_client_order_ids",
+        "cancel_orders_for_symbols",
+        # The account-wide cancel-all timer: disarming only (the guard never arms it).
+        "cancel_all_orders_after",
+    }
+)
 # Private reads that DRY_RUN answers from the paper ledger.
 PRIVATE_READS = frozenset(
     {"fetch_order", "fetch_open_orders", "fetch_closed_orders", "fetch_orders", "fetch_balance", "fetch_positions"}
@@ -95,6 +109,7 @@ class Kind(Enum):
     PRIVATE_READ = "private_read"
     READ = "read"
     ORDER_UNKNOWN = "order_unknown"  # looks like it places or edits orders: never passed
+    CANCEL_UNKNOWN = "cancel_unknown"  # cancels orders the guard cannot check are the bot's: never passed
     LIVE_ONLY = "live_only"  # funds, margin, raw private endpoints: verified LIVE_ACTIVE only
 
 
@@ -115,6 +130,8 @@ def classify(name: str) -> Kind:
         return Kind.PRIVATE_READ
     if n.startswith("public"):
         return Kind.READ  # unsigned endpoints: market data, even when sent as a POST
+    if "cancel" in n and not n.startswith(_READ_PREFIXES):  # fetch_canceled_orders reads
+        return Kind.CANCEL_UNKNOWN  # raw cancel endpoints too (a GET on some venues): no ownership check
     if n in _RAW_HTTP or _WRITE_ENDPOINT.search(n):
         return Kind.ORDER_UNKNOWN  # a raw signed write reaches the exchange with no client id: never
     if n.startswith(_READ_PREFIXES) or n in _READ_NAMES:

@@ -12,6 +12,7 @@ from nija.guarded.account import AccountChecks, GuardAccountWatch
 from nija.guarded.call import Approved, OrderCall
 from nija.guarded.core import GuardCore
 from nija.guarded.facade import GuardFacade, each_order
+from nija.guarded.params import require_no_order_keys
 from nija.runtime.brokers.base import CancelResult
 from nija.runtime.brokers.exchange import describe
 from nija.runtime.orders import OrderStatus
@@ -116,6 +117,7 @@ class GuardedExchange(GuardFacade):
         price: float | None = None,
         params: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
+        require_no_order_keys("create_order", params, new_order=True)
         call = OrderCall(symbol, type, side, amount, price, dict(params or {}))
         if self._core.needs_price(call):
             self._core.observe_ticker(self._exchange.fetch_ticker(symbol))
@@ -145,6 +147,7 @@ class GuardedExchange(GuardFacade):
     ) -> dict[str, Any]:
         """An edit is decided like a new order. Paper: cancel and replace. Live: only the
         bot's own orders (placed through this guard) may be edited."""
+        require_no_order_keys("edit_order", params)
         if amount is None:
             raise self._core.refuse_method("edit_order without an amount", "order_unknown")
         call = OrderCall(symbol, type, side, amount, price, dict(params or {}))
@@ -161,6 +164,7 @@ class GuardedExchange(GuardFacade):
 
     # -- cancels: the bot's own orders only, in every state -------------------------------------
     def cancel_order(self, id: str, symbol: str | None = None, params: dict[str, Any] | None = None) -> Any:
+        require_no_order_keys("cancel_order", params)  # ccxt sends params over the id checked below
         if self._core.is_paper_id(id):
             return self._core.paper_cancel(id)
         self._core.require_cancellable([id], symbol)
@@ -169,17 +173,44 @@ class GuardedExchange(GuardFacade):
         return row
 
     def cancel_orders(self, ids: list[str], symbol: str | None = None, params: dict[str, Any] | None = None) -> Any:
+        require_no_order_keys("cancel_orders", params)
         self._core.require_cancellable(ids, symbol)  # the whole batch, before any is sent
         return [self.cancel_order(i, symbol, params) for i in ids]
 
     def cancel_all_orders(self, symbol: str | None = None, params: dict[str, Any] | None = None) -> Any:
         """Cancels the orders the bot placed through this guard (paper and live), not the
         whole account's: orders others placed are not the bot's to cancel."""
+        require_no_order_keys("cancel_all_orders", params)
         paper, live = self._core.own_open(symbol)
         return [self.cancel_order(i) for i in paper] + [self.cancel_order(o.id, o.symbol, params) for o in live]
 
+    def cancel_order_with_client_order_id(
+        self, client_order_id: str, symbol: str | None = None, params: dict[str, Any] | None = None
+    ) -> Any:
+        """Only a client id the guard sent (or a paper order's): cancelled by its order id."""
+        require_no_order_keys("cancel_order_with_client_order_id", params)
+        return self.cancel_order(self._core.own_id_for_client(client_order_id, symbol), symbol, params)
+
+    def cancel_orders_with_client_order_ids(
+        self, client_order_ids: list[str], symbol: str | None = None, params: dict[str, Any] | None = None
+    ) -> Any:
+        require_no_order_keys("cancel_orders_with_client_order_ids", params)
+        ids = [self._core.own_id_for_client(c, symbol) for c in client_order_ids]  # all, before any is sent
+        return self.cancel_orders(ids, symbol, params)
+
+    def cancel_orders_for_symbols(self, orders: list[dict[str, Any]], params: dict[str, Any] | None = None) -> Any:
+        require_no_order_keys("cancel_orders_for_symbols", params)
+        return [self.cancel_order(i, s, params) for i, s in self._core.cancellations(orders)]
+
+    def cancel_all_orders_after(self, timeout: int, params: dict[str, Any] | None = None) -> Any:
+        """Disarming the exchange's account-wide timer only, in every state (see GuardCore.timer_write)."""
+        if not self._core.timer_write(timeout, params):
+            return {"info": {"nija": "paper"}, "timeout": 0}  # simulating: nothing sent
+        return self._exchange.cancel_all_orders_after(0)
+
     # -- private reads: the paper ledger in DRY_RUN -----------------------------------------
     def fetch_order(self, id: str, symbol: str | None = None, params: dict[str, Any] | None = None) -> Any:
+        require_no_order_keys("fetch_order", params)
         if self._core.is_paper_id(id):
             self._refresh_paper()
             return self._core.paper_order(id)

@@ -1,0 +1,48 @@
+"""Exchange-specific ``params`` that would make a call act on an order (or a position)
+other than the one the guard checked.
+
+ccxt merges ``params`` over the request it builds, so ``cancel_order(own, s, {"txid":
+foreign})`` on Kraken cancels ``foreign``, ``{"origClientOrderId": ...}`` on Binance
+likewise. The guard checks only the id argument for ownership (invariant 8), so a call
+carrying such a key is refused whole, naming the key: dropping it silently would send
+something other than what the bot asked for."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from nija.guarded.errors import GuardCode, OrderRefused
+
+# Spelled without case, "_" or "-": clientOrderId, client_order_id and CLIENT-ORDER-ID alike.
+_NAMES_AN_ORDER = frozenset({"id", "ids", "txid", "txids", "userref", "uuid", "uuids", "identifier", "identifiers"})
+# orderId, origClientOrderId, cl_ord_id, clOrdId, ordId, client_oid, orderLinkId, cancelOrderId, ...
+_NAMES_AN_ORDER_SUFFIXES = ("orderid", "orderids", "orderidlist", "ordid", "ordids", "clordid", "oid", "oids", "linkid")
+# Act on a whole position or on other orders, whoever opened or placed them.
+_ACTS_ON_OTHERS = frozenset(
+    {"closeposition", "cancelreplace", "cancelreplacemode", "cancelrestrictions", "cancelall", "replace"}
+)
+# A new order's own client id: the guard's (or the bot's) id for the order being placed.
+CLIENT_ID = "clientorderid"
+
+
+def _plain(key: object) -> str:
+    return str(key).lower().replace("_", "").replace("-", "")
+
+
+def names_an_order(key: object) -> bool:
+    plain = _plain(key)
+    return plain in _NAMES_AN_ORDER or plain in _ACTS_ON_OTHERS or plain.endswith(_NAMES_AN_ORDER_SUFFIXES)
+
+
+def require_no_order_keys(method: str, params: Mapping[str, Any] | None, *, new_order: bool = False) -> None:
+    """Refuse params that would redirect ``method`` to another order. ``new_order``: a
+    create_order, whose ``clientOrderId`` names the order being placed (not another)."""
+    keys = [k for k in (params or {}) if names_an_order(k) and not (new_order and _plain(k) == CLIENT_ID)]
+    if keys:
+        raise OrderRefused(
+            GuardCode.ORDER_ID_IN_PARAMS,
+            f"{method}() params {', '.join(repr(k) for k in keys)} could make the exchange act on another order "
+            "or position than the one whose ownership the guard checked (ccxt sends params over the request); "
+            "nothing was sent. Name the order by the id argument, without such params",
+        )
