@@ -20,7 +20,18 @@ from tests.runtime.runtime_helpers import wait_for
 SYMBOL = "BTC/USDT"
 PERSON_CLIENT_ID = "person-stop-1"
 # Keys that name an order in some venue's cancel, edit or query request.
-REDIRECTS = ("txid", "userref", "clientOrderId", "cl_ord_id", "origClientOrderId", "orderId")
+# Kraken, Binance, OKX-style, and keys a list of names missed (Bitfinex cid, Onetrading client_id, Apex clientId).
+REDIRECTS = (
+    "txid",
+    "userref",
+    "clientOrderId",
+    "cl_ord_id",
+    "origClientOrderId",
+    "orderId",
+    "cid",
+    "client_id",
+    "clientId",
+)
 
 
 def person_stop_loss(fake: FakeKraken) -> str:

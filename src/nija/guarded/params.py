@@ -16,8 +16,11 @@ from nija.guarded.errors import GuardCode, OrderRefused
 
 # Spelled without case, "_" or "-": clientOrderId, client_order_id and CLIENT-ORDER-ID alike.
 _NAMES_AN_ORDER = frozenset({"id", "ids", "txid", "txids", "userref", "uuid", "uuids", "identifier", "identifiers"})
-# orderId, origClientOrderId, cl_ord_id, clOrdId, ordId, client_oid, orderLinkId, cancelOrderId, ...
-_NAMES_AN_ORDER_SUFFIXES = ("orderid", "orderids", "orderidlist", "ordid", "ordids", "clordid", "oid", "oids", "linkid")
+# Any key ending in "id" or "ids": orderId, origClientOrderId, cl_ord_id, ordId, client_oid,
+# orderLinkId, cancelOrderId, and the ones a list would miss (Bitfinex "cid", Onetrading
+# "client_id", Apex "clientId", "tpslId", ...). A key naming something else (an account
+# id) is refused too: failing closed, with the key named, beats guessing each venue.
+_NAMES_AN_ORDER_SUFFIXES = ("id", "ids", "idlist")
 # Act on a whole position or on other orders, whoever opened or placed them.
 _ACTS_ON_OTHERS = frozenset(
     {"closeposition", "cancelreplace", "cancelreplacemode", "cancelrestrictions", "cancelall", "replace"}
