@@ -10,12 +10,14 @@ each bot's acknowledgment, sent once its orders are cancelled. Only the bot's ow
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
 import socket
 import struct
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -73,32 +75,68 @@ def tell_bots(
     data_dir: Path, reason: str, who: Who, now: datetime, *, timeout_s: float = REPLY_TIMEOUT_S
 ) -> tuple[int, ...]:
     """Send the kill to every bot of ``data_dir`` at once (a bot slow to answer delays no
-    other's stop); the pids that acknowledged it, in the order of their names."""
-    body = json.dumps({"reason": reason, "actor": who.actor, "source": who.source, "sent_at": now.isoformat()})
+    other's stop); the pids that acknowledged it, in the order of their names.
+
+    A bot the parallel send could not reach for want of a thread or a file descriptor (a
+    process at its limits, when kills matter most) is told afterwards, one at a time."""
+    message = (
+        json.dumps({"reason": reason, "actor": who.actor, "source": who.source, "sent_at": now.isoformat()}).encode()
+        + b"\n"
+    )
     names = listening(data_dir)
     replies: dict[str, int] = {}
+    later: list[str] = []
 
     def tell(name: str) -> None:
-        pid = _tell(name, body.encode() + b"\n", timeout_s)
+        try:
+            pid = _tell(name, message, timeout_s)
+        except _Starved:
+            later.append(name)
+            return
         if pid is not None:
             replies[name] = pid
 
-    senders = [threading.Thread(target=tell, args=(name,), name=f"nija-tell {name}") for name in names]
-    for sender in senders:
-        sender.start()
+    senders: list[threading.Thread] = []
+    for name in names:
+        sender = threading.Thread(target=tell, args=(name,), name=f"nija-tell {name}", daemon=True)
+        try:
+            sender.start()
+        except RuntimeError:  # no thread left (a cgroup's task limit): told below, in this one
+            later.append(name)
+            continue
+        senders.append(sender)
     for sender in senders:
         sender.join()
+    for name in sorted(later):
+        with contextlib.suppress(_Starved):
+            pid = _tell(name, message, timeout_s)
+            if pid is not None:
+                replies[name] = pid
     return tuple(replies[name] for name in names if name in replies)
 
 
+class _Starved(Exception):
+    """No file descriptor for the connection (EMFILE, ENFILE, ENOBUFS)."""
+
+
 def _tell(name: str, message: bytes, timeout_s: float) -> int | None:
-    """The pid of the bot listening on ``name`` once it acknowledged the kill, else None."""
+    """The pid of the bot listening on ``name`` once it acknowledged the kill, else None.
+    ``timeout_s`` bounds the whole exchange, not each read (a listener that dribbles bytes
+    holds nobody longer)."""
+    deadline = time.monotonic() + timeout_s
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    except OSError as exc:
+        if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+            raise _Starved from exc
+        log.warning("kill message to %s failed: %s", name, exc)
+        return None
+    try:
+        with conn:
             conn.settimeout(timeout_s)
             conn.connect("\0" + name)
             conn.sendall(message)
-            reply = json.loads(_read_line(conn))
+            reply = json.loads(_read_line(conn, deadline))
     except (OSError, ValueError) as exc:
         log.warning("kill message to %s failed: %s", name, exc)
         return None
@@ -107,9 +145,14 @@ def _tell(name: str, message: bytes, timeout_s: float) -> int | None:
     return None
 
 
-def _read_line(conn: socket.socket) -> bytes:
+def _read_line(conn: socket.socket, deadline: float | None = None) -> bytes:
     data = b""
     while b"\n" not in data and len(data) < _MAX_MESSAGE:
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("no answer within the deadline")
+            conn.settimeout(left)
         chunk = conn.recv(_MAX_MESSAGE)
         if not chunk:
             break

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
+import sys
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
 from nija.domain.transitions import Who
 from nija.kill_channel import KillListener, KillMessage, listening, tell_bots
+from tests.conftest import cli_env
 
 ALICE = Who("alice@host", "cli")
 
@@ -48,3 +51,63 @@ def test_a_bot_slow_to_answer_delays_no_other_bots_kill(tmp_path: Path) -> None:
         fast.stop()
         server.join(timeout=30)
         slow.close()
+
+
+LISTENER = """
+import os, sys
+from pathlib import Path
+from nija.kill_channel import KillListener
+listener = KillListener(Path(sys.argv[1]), lambda message: {"pid": os.getpid(), "stopped": True, "complete": True})
+listener.start()
+print("listening", flush=True)
+sys.stdin.read()
+"""
+
+# The sender has one file descriptor left (a process at its limit, when kills matter most).
+STARVED_SENDER = """
+import json, os, resource, sys
+from datetime import UTC, datetime
+from pathlib import Path
+from nija.domain.transitions import Who
+from nija.kill_channel import tell_bots
+resource.setrlimit(resource.RLIMIT_NOFILE, (64, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+held = []
+try:
+    while True:
+        held.append(os.open("/dev/null", os.O_RDONLY))
+except OSError:
+    pass
+os.close(held.pop())
+told = tell_bots(Path(sys.argv[1]), "drill", Who("alice@host", "cli"), datetime.now(UTC))
+print(json.dumps(sorted(told)), flush=True)
+"""
+
+
+def test_every_bot_is_told_when_the_sender_has_one_descriptor_left(tmp_path: Path) -> None:
+    bots = [
+        subprocess.Popen(
+            [sys.executable, "-c", LISTENER, str(tmp_path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=cli_env(),
+        )
+        for _ in range(3)
+    ]
+    try:
+        for bot in bots:
+            assert bot.stdout is not None
+            assert bot.stdout.readline().strip() == "listening"
+        sent = subprocess.run(
+            [sys.executable, "-c", STARVED_SENDER, str(tmp_path)],
+            capture_output=True,
+            text=True,
+            env=cli_env(),
+            timeout=120,
+            check=False,
+        )
+        assert sent.returncode == 0, sent.stderr
+        assert json.loads(sent.stdout) == sorted(bot.pid for bot in bots), sent.stderr
+    finally:
+        for bot in bots:
+            bot.communicate("", timeout=30)
