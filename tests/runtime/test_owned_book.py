@@ -310,3 +310,18 @@ def test_a_copy_of_an_adopting_copy_can_take_back_the_whole_chain(tmp_path: Path
     assert adopted.owns(original)
     assert adopted.owns(instance_of(second).id)
     assert instance_of(third) == adopted  # recorded
+
+
+def test_a_directory_restored_twice_without_adopting_between_can_take_back_the_first(tmp_path: Path) -> None:
+    """A restored as B, never adopted, B restored as C: C is B, and B could still have
+    taken A's back; so can C."""
+    first, second, third = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    first.mkdir()
+    original = instance_of(first).id
+    shutil.copytree(first, second)
+    middle = instance_of(second).id
+    shutil.copytree(second, third)
+    instance_of(third)
+    adopted = adopt_replaced(third)
+    assert adopted.owns(middle)
+    assert adopted.owns(original)

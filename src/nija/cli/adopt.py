@@ -37,13 +37,14 @@ def adopt_orders(data_dir: Path | None, yes: bool) -> None:
         accounts = {_account(p) for p in directory.glob(f"{FILE_PREFIX}.*.json")}
         books = [OwnedBook(directory, account, instance) for account in sorted(a for a in accounts if a)]
         records = [p.name for book in books for p in book.foreign_records]
-        if not records and instance.replaced in (None, *instance.adopted):
+        chain = {i for i in (instance.replaced, *instance.inherited) if i}
+        if not records and chain <= set(instance.adopted):
             click.echo(f"Nothing to adopt: {directory} holds no orders or positions of another instance.")
             return
         click.echo(
             f"{directory} is instance {instance.id}. Adopting makes this bot cancel, and on a kill with "
             "flatten_on_kill sell, what these recorded: "
-            + (", ".join(records) or f"the guard's orders of instance {instance.replaced}")
+            + (", ".join(records) or f"the guard's orders of instance(s) {', '.join(sorted(chain))}")
         )
         click.echo("Do this only if no other bot runs from a copy of this directory.")
         if not yes:

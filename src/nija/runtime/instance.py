@@ -48,7 +48,7 @@ class Instance:
     replaced: str | None = None
     # Ids the operator declared this directory's own (``nija adopt-orders``): moved or restored.
     adopted: tuple[str, ...] = ()
-    # The ids the replaced one had adopted: a copy of a copy hands over its whole chain.
+    # What the replaced one owned or could adopt: a copy of a copy hands over its whole chain.
     inherited: tuple[str, ...] = ()
     # This very call found the copy and made the new id (not stored: said once, at that start).
     copied_now: bool = field(default=False, compare=False)
@@ -82,7 +82,9 @@ def instance_of(directory: Path) -> Instance:
         if found is None:
             return _write(directory, Instance(_new_id()))
         before = found[0]
-        return _write(directory, Instance(_new_id(), before.id, inherited=before.adopted, copied_now=True))
+        # Everything the source could have taken back itself: a restore of it may take it too.
+        chain = tuple(dict.fromkeys(i for i in (before.replaced, *before.inherited, *before.adopted) if i))
+        return _write(directory, Instance(_new_id(), before.id, inherited=chain, copied_now=True))
     finally:
         os.close(fd)  # releases the flock
 
