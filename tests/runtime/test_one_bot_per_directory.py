@@ -123,3 +123,47 @@ def test_two_fleet_bots_never_share_a_data_directory(tmp_path: Path) -> None:
         assert f"bot alpha, pid {holder.pid}" in second.stderr
     finally:
         holder.communicate("", timeout=30)
+
+
+def test_a_bot_of_an_older_version_claiming_per_scope_is_not_run_beside(tmp_path: Path) -> None:
+    """Before one bot per directory, a fleet bot held .nija_run.NAME.lock: during an upgrade
+    the new version must not start beside it."""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, json, os, sys\n"
+            "fd = os.open(os.path.join(sys.argv[1], '.nija_run.alpha.lock'), os.O_RDWR | os.O_CREAT, 0o600)\n"
+            "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+            "os.write(fd, json.dumps({'pid': os.getpid(), 'host': 'old'}).encode())\n"
+            "print('holding', flush=True); sys.stdin.read()",
+            str(tmp_path),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "holding"
+        second = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sys; from datetime import UTC, datetime; from pathlib import Path\n"
+                "from nija.runtime.run_claim import hold_run_claim\n"
+                "hold_run_claim(Path(sys.argv[1]), bot='beta', heartbeat=None, now=datetime.now(UTC))",
+                str(tmp_path),
+            ],
+            capture_output=True,
+            text=True,
+            env=cli_env(),
+            timeout=60,
+            check=False,
+        )
+        assert second.returncode != 0
+        assert "older NIJA version" in second.stderr
+        assert f"pid {holder.pid}" in second.stderr
+    finally:
+        holder.communicate("", timeout=30)

@@ -70,6 +70,7 @@ def hold_run_claim(directory: Path, *, bot: str | None, heartbeat: Heartbeat | N
             f"Stop it first (kill -TERM {holder.get('pid', '<pid>')} on its host), or give this bot its own --data-dir",
         ) from None
     try:
+        _refuse_a_bot_of_an_older_version(directory)
         _refuse_a_live_bot_elsewhere(heartbeat, now)
     except BotAlreadyRunning:
         os.close(fd)
@@ -89,6 +90,27 @@ def _release(fd: int) -> None:
     with contextlib.suppress(OSError):
         os.ftruncate(fd, 0)  # a clean exit leaves no claim to take over
         os.close(fd)
+
+
+def _refuse_a_bot_of_an_older_version(directory: Path) -> None:
+    """NIJA versions before one bot per directory claimed per fleet scope
+    (``.nija_run.NAME.lock``): during an upgrade such a bot may still run here."""
+    for path in sorted(directory.glob(".nija_run.*.lock")):
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _holder(fd)
+            raise BotAlreadyRunning(
+                f"A bot of an older NIJA version is running on {directory}: {_describe(holder)}",
+                f"Stop it first (kill -TERM {holder.get('pid', '<pid>')} on its host), or give this bot its own "
+                "--data-dir",
+            ) from None
+        finally:
+            os.close(fd)
 
 
 def _refuse_a_live_bot_elsewhere(heartbeat: Heartbeat | None, now: datetime) -> None:
