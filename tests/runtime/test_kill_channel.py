@@ -14,6 +14,7 @@ from pathlib import Path
 from nija.domain.transitions import Who
 from nija.kill_channel import KillListener, KillMessage, listening, tell_bots
 from tests.conftest import cli_env
+from tests.runtime.test_kill_without_descriptors import EXHAUST
 
 ALICE = Who("alice@host", "cli")
 
@@ -64,19 +65,13 @@ sys.stdin.read()
 """
 
 # The sender has one file descriptor left (a process at its limit, when kills matter most).
-STARVED_SENDER = """
-import json, os, resource, sys
+STARVED_SENDER = EXHAUST + """
+import json, os, sys
 from datetime import UTC, datetime
 from pathlib import Path
 from nija.domain.transitions import Who
 from nija.kill_channel import tell_bots
-resource.setrlimit(resource.RLIMIT_NOFILE, (64, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
-held = []
-try:
-    while True:
-        held.append(os.open("/dev/null", os.O_RDONLY))
-except OSError:
-    pass
+held = exhaust()
 os.close(held.pop())
 told = tell_bots(Path(sys.argv[1]), "drill", Who("alice@host", "cli"), datetime.now(UTC))
 print(json.dumps(sorted(told)), flush=True)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Run, cli_env
+from tests.runtime.claims import claim_held, try_claim
 
 DEADLINE_S = 60.0
 
@@ -85,85 +86,18 @@ def test_a_clean_exit_leaves_no_claim_to_take_over(run: Run, data_dir: Path) -> 
 def test_two_fleet_bots_never_share_a_data_directory(tmp_path: Path) -> None:
     """Bots of two fleet scopes in one directory would share its record of the orders and
     positions they own: the second is refused, told which bot holds it."""
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from datetime import UTC, datetime; from pathlib import Path\n"
-            "from nija.runtime.run_claim import hold_run_claim\n"
-            "hold_run_claim(Path(sys.argv[1]), bot='alpha', heartbeat=None, now=datetime.now(UTC))\n"
-            "print('holding', flush=True); sys.stdin.read()",
-            str(tmp_path),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env=cli_env(),
-    )
-    try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "holding"
-        second = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                "import sys; from datetime import UTC, datetime; from pathlib import Path\n"
-                "from nija.runtime.run_claim import hold_run_claim\n"
-                "hold_run_claim(Path(sys.argv[1]), bot='beta', heartbeat=None, now=datetime.now(UTC))",
-                str(tmp_path),
-            ],
-            capture_output=True,
-            text=True,
-            env=cli_env(),
-            timeout=60,
-            check=False,
-        )
+    with claim_held(tmp_path, "alpha") as holder:
+        second = try_claim(tmp_path, "beta")
         assert second.returncode != 0
         assert "BotAlreadyRunning" in second.stderr
         assert f"bot alpha, pid {holder.pid}" in second.stderr
-    finally:
-        holder.communicate("", timeout=30)
 
 
 def test_a_bot_of_an_older_version_claiming_per_scope_is_not_run_beside(tmp_path: Path) -> None:
     """Before one bot per directory, a fleet bot held .nija_run.NAME.lock: during an upgrade
     the new version must not start beside it."""
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import fcntl, json, os, sys\n"
-            "fd = os.open(os.path.join(sys.argv[1], '.nija_run.alpha.lock'), os.O_RDWR | os.O_CREAT, 0o600)\n"
-            "fcntl.flock(fd, fcntl.LOCK_EX)\n"
-            "os.write(fd, json.dumps({'pid': os.getpid(), 'host': 'old'}).encode())\n"
-            "print('holding', flush=True); sys.stdin.read()",
-            str(tmp_path),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env=cli_env(),
-    )
-    try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "holding"
-        second = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                "import sys; from datetime import UTC, datetime; from pathlib import Path\n"
-                "from nija.runtime.run_claim import hold_run_claim\n"
-                "hold_run_claim(Path(sys.argv[1]), bot='beta', heartbeat=None, now=datetime.now(UTC))",
-                str(tmp_path),
-            ],
-            capture_output=True,
-            text=True,
-            env=cli_env(),
-            timeout=60,
-            check=False,
-        )
+    with claim_held(tmp_path, "alpha", per_scope=True) as holder:
+        second = try_claim(tmp_path, "beta")
         assert second.returncode != 0
         assert "older NIJA version" in second.stderr
         assert f"pid {holder.pid}" in second.stderr
-    finally:
-        holder.communicate("", timeout=30)

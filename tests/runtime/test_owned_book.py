@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import base64
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import ccxt
@@ -24,8 +22,9 @@ from nija.runtime.instance import adopt_replaced, instance_of
 from nija.runtime.orders import OrderRequest, OrderType, Side
 from nija.runtime.reaction import Reaction
 from nija.runtime.settings import PaperSettings
-from tests.conftest import Run, cli_env
+from tests.conftest import Run
 from tests.fakes.kraken import FakeKrakenAdapter, FakeKrakenState
+from tests.runtime.claims import claim_held
 from tests.runtime.runtime_helpers import candle
 
 KILLED = Permission(False, None, "KILL_SWITCH_ACTIVE", "killed")
@@ -267,30 +266,11 @@ def test_adopt_orders_is_refused_while_a_fleet_bot_runs_on_the_directory(
     shutil.rmtree(data_dir)
     shutil.copytree(backup, data_dir)
     before = sorted((p.name, p.read_bytes()) for p in data_dir.glob(".nija_live_orders.*"))
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from datetime import UTC, datetime; from pathlib import Path\n"
-            "from nija.runtime.run_claim import hold_run_claim\n"
-            "hold_run_claim(Path(sys.argv[1]), bot='alpha', heartbeat=None, now=datetime.now(UTC))\n"
-            "print('holding', flush=True); sys.stdin.read()",
-            str(data_dir),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env=cli_env(),
-    )
-    try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "holding"
+    with claim_held(data_dir, "alpha"):
         refused = run("nija", "adopt-orders", "--data-dir", str(data_dir), "--yes")
         assert refused.returncode == 3, refused.stdout + refused.stderr
         assert "A bot is running" in refused.stderr
         assert sorted((p.name, p.read_bytes()) for p in data_dir.glob(".nija_live_orders.*")) == before
-    finally:
-        holder.communicate("", timeout=30)
 
 
 def test_a_copy_of_an_adopting_copy_can_take_back_the_whole_chain(tmp_path: Path) -> None:

@@ -35,14 +35,7 @@ def no_bot_running(directory: Path) -> Iterator[None]:
         for path in [directory / LOCK_FILE, *sorted(directory.glob(".nija_run.*.lock"))]:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
             held.append(fd)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                holder = _holder(fd)
-                raise BotAlreadyRunning(
-                    f"A bot is running on {directory}: {_describe(holder)}",
-                    f"Stop it first (kill -TERM {holder.get('pid', '<pid>')} on its host), then run this again",
-                ) from None
+            _take_or_refuse(fd, fcntl.LOCK_EX, f"A bot is running on {directory}", "then run this again")
         yield
     finally:
         for fd in held:
@@ -61,15 +54,9 @@ def hold_run_claim(directory: Path, *, bot: str | None, heartbeat: Heartbeat | N
             f"Make {directory} writable by the user running the bot",
         ) from exc
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = _holder(fd)
-        os.close(fd)
-        raise BotAlreadyRunning(
-            f"Another bot is already running on {directory}: {_describe(holder)}",
-            f"Stop it first (kill -TERM {holder.get('pid', '<pid>')} on its host), or give this bot its own --data-dir",
-        ) from None
-    try:
+        _take_or_refuse(
+            fd, fcntl.LOCK_EX, f"Another bot is already running on {directory}", "or give this bot its own --data-dir"
+        )
         _refuse_a_bot_of_an_older_version(directory)
         _refuse_a_live_bot_elsewhere(heartbeat, now)
     except BotAlreadyRunning:
@@ -101,16 +88,26 @@ def _refuse_a_bot_of_an_older_version(directory: Path) -> None:
         except OSError:
             continue
         try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = _holder(fd)
-            raise BotAlreadyRunning(
-                f"A bot of an older NIJA version is running on {directory}: {_describe(holder)}",
-                f"Stop it first (kill -TERM {holder.get('pid', '<pid>')} on its host), or give this bot its own "
-                "--data-dir",
-            ) from None
+            _take_or_refuse(
+                fd,
+                fcntl.LOCK_SH,
+                f"A bot of an older NIJA version is running on {directory}",
+                "or give this bot its own --data-dir",
+            )
         finally:
             os.close(fd)
+
+
+def _take_or_refuse(fd: int, how: int, running: str, then: str) -> None:
+    """Lock ``fd`` (``how``) without waiting, else refuse naming the process that holds it."""
+    try:
+        fcntl.flock(fd, how | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = _holder(fd)
+        raise BotAlreadyRunning(
+            f"{running}: {_describe(holder)}",
+            f"Stop it first (kill -TERM {holder.get('pid', '<pid>')} on its host), {then}",
+        ) from None
 
 
 def _refuse_a_live_bot_elsewhere(heartbeat: Heartbeat | None, now: datetime) -> None:
