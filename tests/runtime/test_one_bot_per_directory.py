@@ -4,6 +4,7 @@ the one running; the claim of a bot that died is taken over, and said so."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -101,3 +102,9 @@ def test_a_bot_of_an_older_version_claiming_per_scope_is_not_run_beside(tmp_path
         assert second.returncode != 0
         assert "older NIJA version" in second.stderr
         assert f"pid {holder.pid}" in second.stderr
+
+
+def test_an_entry_named_like_an_older_claim_that_is_no_file_does_not_hang_the_start(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / ".nija_run.x.lock")  # opening a FIFO for reading waits for a writer
+    started = try_claim(tmp_path, "beta")
+    assert started.returncode == 0, started.stderr

@@ -292,9 +292,9 @@ def test_a_copy_of_an_adopting_copy_can_take_back_the_whole_chain(tmp_path: Path
     assert instance_of(third) == adopted  # recorded
 
 
-def test_a_directory_restored_twice_without_adopting_between_can_take_back_the_first(tmp_path: Path) -> None:
-    """A restored as B, never adopted, B restored as C: C is B, and B could still have
-    taken A's back; so can C."""
+def test_a_restore_of_a_copy_that_never_adopted_its_source_does_not_take_the_source(tmp_path: Path) -> None:
+    """A copied as B, run as a bot of its own (never adopted A); B restored as C: adopting
+    C takes back B's, never A's (A may be another bot, running)."""
     first, second, third = tmp_path / "a", tmp_path / "b", tmp_path / "c"
     first.mkdir()
     original = instance_of(first).id
@@ -304,4 +304,4 @@ def test_a_directory_restored_twice_without_adopting_between_can_take_back_the_f
     instance_of(third)
     adopted = adopt_replaced(third)
     assert adopted.owns(middle)
-    assert adopted.owns(original)
+    assert not adopted.owns(original)

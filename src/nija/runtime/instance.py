@@ -48,7 +48,7 @@ class Instance:
     replaced: str | None = None
     # Ids the operator declared this directory's own (``nija adopt-orders``): moved or restored.
     adopted: tuple[str, ...] = ()
-    # What the replaced one owned or could adopt: a copy of a copy hands over its whole chain.
+    # The ids the replaced one had adopted: a copy of a copy hands over what it owned.
     inherited: tuple[str, ...] = ()
     # This very call found the copy and made the new id (not stored: said once, at that start).
     copied_now: bool = field(default=False, compare=False)
@@ -82,9 +82,9 @@ def instance_of(directory: Path) -> Instance:
         if found is None:
             return _write(directory, Instance(_new_id()))
         before = found[0]
-        # Everything the source could have taken back itself: a restore of it may take it too.
-        chain = tuple(dict.fromkeys(i for i in (before.replaced, *before.inherited, *before.adopted) if i))
-        return _write(directory, Instance(_new_id(), before.id, inherited=chain, copied_now=True))
+        # What the source owned (its own id, and what its operator adopted), never what it
+        # only could have adopted: a copy run as a bot of its own never owned its source.
+        return _write(directory, Instance(_new_id(), before.id, inherited=before.adopted, copied_now=True))
     finally:
         os.close(fd)  # releases the flock
 

@@ -15,6 +15,7 @@ import fcntl
 import json
 import os
 import socket
+import stat
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -83,11 +84,13 @@ def _refuse_a_bot_of_an_older_version(directory: Path) -> None:
     """NIJA versions before one bot per directory claimed per fleet scope
     (``.nija_run.NAME.lock``): during an upgrade such a bot may still run here."""
     for path in sorted(directory.glob(".nija_run.*.lock")):
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:  # non-blocking: a FIFO by that name must not hang the start
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
         except OSError:
             continue
         try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                continue  # not a claim of any version
             _take_or_refuse(
                 fd,
                 fcntl.LOCK_SH,
