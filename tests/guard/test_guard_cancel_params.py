@@ -20,7 +20,8 @@ from tests.runtime.runtime_helpers import wait_for
 SYMBOL = "BTC/USDT"
 PERSON_CLIENT_ID = "person-stop-1"
 # Keys that name an order in some venue's cancel, edit or query request.
-# Kraken, Binance, OKX-style, and keys a list of names missed (Bitfinex cid, Onetrading client_id, Apex clientId).
+# Kraken, Binance, OKX-style, and keys a list of names missed (Bitfinex cid, Onetrading client_id, Apex
+# clientId, NDAX OrderIdToReplace, Derive label, Lighter order_index, a nested list of orders).
 REDIRECTS = (
     "txid",
     "userref",
@@ -31,6 +32,11 @@ REDIRECTS = (
     "cid",
     "client_id",
     "clientId",
+    "OrderIdToReplace",
+    "label",
+    "order_index",
+    "client_order_index",
+    "orders",
 )
 
 
