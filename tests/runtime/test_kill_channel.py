@@ -65,7 +65,9 @@ sys.stdin.read()
 """
 
 # The sender has one file descriptor left (a process at its limit, when kills matter most).
-STARVED_SENDER = EXHAUST + """
+STARVED_SENDER = (
+    EXHAUST
+    + """
 import json, os, sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -76,6 +78,7 @@ os.close(held.pop())
 told = tell_bots(Path(sys.argv[1]), "drill", Who("alice@host", "cli"), datetime.now(UTC))
 print(json.dumps(sorted(told)), flush=True)
 """
+)
 
 
 def test_every_bot_is_told_when_the_sender_has_one_descriptor_left(tmp_path: Path) -> None:
