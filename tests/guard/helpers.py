@@ -13,11 +13,13 @@ from typing import Any
 
 import ccxt
 import ccxt.async_support
+import pytest
 
 from nija.assembly import build_service
 from nija.domain.live import ACKNOWLEDGMENT_PHRASE, LivePolicy
 from nija.domain.records import Heartbeat, TradingRecord
 from nija.domain.transitions import Who
+from nija.guarded import MethodRefused, OrderRefused
 from nija.service import SafetyService
 from tests.fakes.kraken_server import FakeKraken
 from tests.runtime.runtime_helpers import wait_for
@@ -112,3 +114,33 @@ def writes(fake: FakeKraken) -> list[str]:
     reads = {"Assets", "AssetPairs", "Ticker", "OHLC", "Depth", "Time", "SystemStatus", "OpenOrders", "QueryOrders"}
     reads |= {"ClosedOrders", "Balance", "BalanceEx", "TradeBalance"}
     return [c.endpoint for c in fake.requests if c.endpoint not in reads]
+
+
+# An order the bot did not place through the guard: a person's stop-loss on the account.
+PERSON_CLIENT_ID = "person-stop-1"
+
+
+def person_stop_loss(fake: FakeKraken, symbol: str = "BTC/USDT") -> str:
+    """A protective order someone placed on the account, not through the guard."""
+    row = kraken(fake).create_limit_sell_order(symbol, 0.05, 30_000.0, {"clientOrderId": PERSON_CLIENT_ID})
+    return str(row["id"])
+
+
+def refused(code: str, call: Callable[[], object]) -> None:
+    """``call`` is refused by the guard with ``code``."""
+    with pytest.raises((OrderRefused, MethodRefused)) as refusal:
+        call()
+    assert refusal.value.code == code, refusal.value
+
+
+def live_with_an_own_order(
+    fake: FakeKraken, data_dir: Path, guarded: Callable[[], Any], symbol: str = "BTC/USDT"
+) -> tuple[Any, str, str]:
+    """A person's stop-loss on the account, then the guard live with one order of its own:
+    (the guarded exchange, its order's id, the person's order's id)."""
+    foreign = person_stop_loss(fake, symbol)
+    dry_run(data_dir)
+    exchange = guarded()
+    go_live(data_dir)
+    own = exchange.create_limit_buy_order(symbol, 0.001, 42_000.0)["id"]
+    return exchange, str(own), foreign

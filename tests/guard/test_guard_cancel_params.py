@@ -14,11 +14,21 @@ import pytest
 
 from nija.guarded import MethodRefused, OrderRefused
 from tests.fakes.kraken_server import FakeKraken
-from tests.guard.helpers import dry_run, eventually, go_live, kill, kraken, run_async, writes
+from tests.guard.helpers import (
+    PERSON_CLIENT_ID,
+    dry_run,
+    eventually,
+    go_live,
+    kill,
+    live_with_an_own_order,
+    person_stop_loss,
+    refused,
+    run_async,
+    writes,
+)
 from tests.runtime.runtime_helpers import wait_for
 
 SYMBOL = "BTC/USDT"
-PERSON_CLIENT_ID = "person-stop-1"
 # Keys that name an order in some venue's cancel, edit or query request.
 # Kraken, Binance, OKX-style, and keys a list of names missed (Bitfinex cid, Onetrading client_id, Apex
 # clientId, NDAX OrderIdToReplace, Derive label, Lighter order_index, a nested list of orders).
@@ -40,28 +50,12 @@ REDIRECTS = (
 )
 
 
-def person_stop_loss(fake: FakeKraken) -> str:
-    """A protective order someone placed on the account, not through the guard."""
-    row = kraken(fake).create_limit_sell_order(SYMBOL, 0.05, 30_000.0, {"clientOrderId": PERSON_CLIENT_ID})
-    return str(row["id"])
-
-
 def cancelled(fake: FakeKraken) -> list[dict[str, str]]:
     return fake.calls("CancelOrder")
 
 
-def refused(code: str, call: Any) -> None:
-    with pytest.raises((OrderRefused, MethodRefused)) as refusal:
-        call()
-    assert refusal.value.code == code, refusal.value
-
-
 def killed_after_live(fake: FakeKraken, data_dir: Path, guarded: Any) -> tuple[Any, str, str]:
-    foreign = person_stop_loss(fake)
-    dry_run(data_dir)
-    exchange = guarded()
-    go_live(data_dir)
-    own = exchange.create_limit_buy_order(SYMBOL, 0.001, 42_000.0)["id"]
+    exchange, own, foreign = live_with_an_own_order(fake, data_dir, guarded)
     kill(data_dir, "operator kill")
     wait_for(lambda: own not in fake.open_orders(), timeout=30, what="the bot's own order cancelled by the kill")
     return exchange, own, foreign

@@ -14,15 +14,20 @@ import pytest
 
 from nija.guarded import OrderRefused
 from tests.fakes.kraken_server import FakeKraken
-from tests.guard.helpers import dry_run, eventually, go_live, kill, kraken, run_async, writes
+from tests.guard.helpers import (
+    dry_run,
+    eventually,
+    go_live,
+    kill,
+    live_with_an_own_order,
+    person_stop_loss,
+    refused,
+    run_async,
+    writes,
+)
 from tests.runtime.runtime_helpers import wait_for
 
 SYMBOL = "BTC/USDT"
-
-
-def person_stop_loss(fake: FakeKraken) -> str:
-    """A protective order someone placed on the account, not through the guard."""
-    return str(kraken(fake).create_limit_sell_order(SYMBOL, 0.05, 30_000.0)["id"])
 
 
 def cancelled_ids(fake: FakeKraken) -> list[str]:
@@ -30,9 +35,7 @@ def cancelled_ids(fake: FakeKraken) -> list[str]:
 
 
 def refused_as_not_own(call: Any) -> None:
-    with pytest.raises(OrderRefused) as refused:
-        call()
-    assert refused.value.code == "NOT_OWN_ORDER"
+    refused("NOT_OWN_ORDER", call)
 
 
 def test_dry_run_never_cancels_or_shows_an_order_it_did_not_place(
@@ -56,11 +59,7 @@ def test_dry_run_never_cancels_or_shows_an_order_it_did_not_place(
 def test_after_live_and_a_kill_the_bot_sees_and_cancels_only_its_own_orders(
     fake: FakeKraken, data_dir: Path, guarded: Any
 ) -> None:
-    foreign = person_stop_loss(fake)
-    dry_run(data_dir)
-    exchange = guarded()
-    go_live(data_dir)
-    own = exchange.create_limit_buy_order(SYMBOL, 0.001, 42_000.0)["id"]
+    exchange, own, foreign = live_with_an_own_order(fake, data_dir, guarded)
     fake.fail("CancelOrder", "EService:Unavailable")  # the kill's cancel fails: the bot's order stays open
     kill(data_dir, "operator kill")
     wait_for(lambda: any(a.code == "KILL_INCOMPLETE" for a in exchange.nija.alerts), timeout=30, what="the alert")
@@ -85,11 +84,7 @@ def test_after_live_and_a_kill_the_bot_sees_and_cancels_only_its_own_orders(
 def test_a_verified_live_active_cancels_its_own_orders_and_refuses_anyone_elses(
     fake: FakeKraken, data_dir: Path, guarded: Any
 ) -> None:
-    foreign = person_stop_loss(fake)
-    dry_run(data_dir)
-    exchange = guarded()
-    go_live(data_dir)
-    own = exchange.create_limit_buy_order(SYMBOL, 0.001, 42_000.0)["id"]
+    exchange, own, foreign = live_with_an_own_order(fake, data_dir, guarded)
     refused_as_not_own(lambda: exchange.cancel_order(foreign, SYMBOL))
     refused_as_not_own(lambda: exchange.cancel_order(own, "ETH/USDT"))  # the same id on another market: not its
     exchange.cancel_order(own, SYMBOL)
