@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import shutil
 from pathlib import Path
+from typing import Any
 
 import ccxt
 import pytest
@@ -180,16 +181,22 @@ def broker_on(directory: Path, fake: FakeKrakenState) -> ExchangeBroker:
     return broker
 
 
+def a_position_and_a_resting_order(broker: ExchangeBroker, fake: FakeKrakenState) -> tuple[Any, Any]:
+    """Two live buys of the broker's own: the first filled (a position), the second resting."""
+    bought = broker.place(BUY).order
+    resting = broker.place(BUY).order
+    assert bought is not None
+    assert resting is not None
+    fake.fill(bought.id)
+    broker.sync(1.0)
+    return bought, resting
+
+
 def test_a_copied_directory_never_cancels_or_sells_what_the_original_owns(
     tmp_path: Path, fake: FakeKrakenState
 ) -> None:
     original = live_broker(tmp_path, fake)
-    bought = original.place(BUY).order
-    resting = original.place(BUY).order
-    assert bought is not None
-    assert resting is not None
-    fake.fill(bought.id)
-    original.sync(1.0)
+    _bought, resting = a_position_and_a_resting_order(original, fake)
     assert original.held("BTC/USDT") == pytest.approx(0.01)
     shutil.copytree(tmp_path / "data", tmp_path / "copy")  # the operator clones the bot's directory
     writes = len(fake.writes())
@@ -221,12 +228,7 @@ def test_a_restored_directory_owns_its_records_again_only_when_the_operator_adop
     assert data_dir == tmp_path / "data"  # where live_broker keeps its book
     fake = FakeKrakenState(tmp_path / "kraken")
     original = live_broker(tmp_path, fake)
-    bought = original.place(BUY).order
-    resting = original.place(BUY).order
-    assert bought is not None
-    assert resting is not None
-    fake.fill(bought.id)
-    original.sync(1.0)
+    _bought, resting = a_position_and_a_resting_order(original, fake)
     backup = tmp_path / "backup"
     shutil.copytree(tmp_path / "data", backup)
     shutil.rmtree(tmp_path / "data")
